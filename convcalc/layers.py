@@ -1,0 +1,1292 @@
+"""The layer registry: one record per layer kind, holding everything convcalc knows about it.
+
+A record is a subclass of `Kind`, registered with `@register`. It declares its arguments (an
+`Arg` schema, see args.py) and implements the rules, each a pure function of ints and tuples:
+
+    shape(a, x)          -> y         output shape, or LayerError when PyTorch would refuse
+    params(a, x, y)      -> int       trainable parameters, as PyTorch counts them
+    buffers(a, x, y)     -> int       non-trainable state (BN running stats), as PyTorch counts it
+    macs(a, x, y)        -> int       multiply-accumulates of conv, deconv and linear; bias excluded
+    flops(a, x, y)       -> int       all floating-point work: 2 per MAC, bias adds, elementwise work
+    rf(a, x, y, r)       -> rf        receptive field per spatial axis: (size, jump, start)
+    warnings(a, x, y)    -> (str,...) things that are legal but probably not meant
+    build(a, x, y)       -> nn.Module the equivalent PyTorch module (torch imported lazily)
+
+Shapes are per sample, channels first, without the batch: `(C, *spatial)` for feature maps and
+`(F,)` once flattened. `a` is the dict of normalized arguments, `x` the input shape (for merges,
+the tuple of input shapes), `y` the output shape. Every count is per sample; the analysis
+multiplies by the batch. docs/costs.md has the conventions as a table; each rule's comment says
+exactly what it counts. Adding a layer kind means adding one record here (and a line in that table).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import gcd, prod
+from typing import Any
+
+from .args import Arg, axes, boolean, choice, int_list, integer, number, padding, scales, sizes, symmetric_padding, text
+from .errors import LayerError
+
+Shape = tuple[int, ...]
+Axis = tuple[Any, Any, Any]  # receptive field on one axis: (size, jump, start), ints or Fractions
+RF = tuple[Axis, ...]
+
+AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+REGISTRY: dict[str, "Kind"] = {}
+
+
+def register(cls: type["Kind"]) -> type["Kind"]:
+    """Add a kind to the registry; refuse duplicates and records missing a rule."""
+    record = cls()
+    if not record.name or record.name in REGISTRY:
+        raise TypeError(f"layer kind {record.name!r} is unnamed or registered twice")
+    for rule in ("shape", "flops", "rf", "build"):
+        if getattr(cls, rule) is getattr(Kind, rule):
+            raise TypeError(f"layer kind {record.name!r} does not define its {rule} rule")
+    record.schema = {arg.name: arg for arg in cls.args}
+    REGISTRY[record.name] = record
+    return cls
+
+
+class Kind:
+    """Base of every record. Defaults here are declarations, not guesses: no parameters, no
+    buffers, no MACs (MACs count only conv, deconv and linear) and no warnings. `shape`,
+    `flops`, `rf` and `build` have no default: each kind must state them."""
+
+    name = ""
+    doc = ""
+    args: tuple[Arg, ...] = ()
+    positional: tuple[str, ...] = ()  # arguments the one-line text form takes without a key
+    merge = False  # takes two or more inputs (`from: [a, b, ...]`)
+    view = False  # the output aliases the input's memory (no new activation memory)
+    schema: dict[str, Arg]
+
+    def prepare(self, a: dict[str, Any], nd: int) -> dict[str, Any]:
+        """Fill defaults that depend on other arguments (a pool's stride defaults to its kernel)
+        and check what the schema alone cannot; `nd` is the spec's number of spatial axes."""
+        return a
+
+    def shape(self, a, x):
+        raise NotImplementedError
+
+    def params(self, a, x, y) -> int:
+        return 0
+
+    def buffers(self, a, x, y) -> int:
+        return 0
+
+    def macs(self, a, x, y) -> int:
+        return 0
+
+    def flops(self, a, x, y) -> int:
+        raise NotImplementedError
+
+    def rf(self, a, x, y, r):
+        raise NotImplementedError
+
+    def warnings(self, a, x, y) -> tuple[str, ...]:
+        return ()
+
+    def build(self, a, x, y):
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------------------
+# Shared helpers: pure arithmetic on shapes
+
+
+def numel(shape: Shape) -> int:
+    return prod(shape)
+
+
+def spatial(x: Shape, kind: str) -> tuple[int, Shape]:
+    """(channels, spatial dims) of a feature map; a flat input is an error."""
+    if len(x) < 2:
+        raise LayerError(f"{kind} needs a feature map [C, ...], got the flat [{x[0]}] (it comes after a flatten or linear)")
+    return x[0], x[1:]
+
+
+def axis_name(i: int, nd: int) -> str:
+    return AXIS_NAMES.get(nd, tuple(f"axis{j}" for j in range(nd)))[i]
+
+
+def dims(shape: Shape) -> str:
+    return "x".join(str(v) for v in shape)
+
+
+def effective(k: int, d: int) -> int:
+    """Span of a dilated kernel: d*(k-1) + 1 input positions."""
+    return d * (k - 1) + 1
+
+
+def resolve_padding(p: Any, n: Shape, k: Shape, s: Shape, d: Shape) -> tuple[tuple[int, int], ...]:
+    """Per-axis (left, right) padding. `same` is TensorFlow's rule: output ceil(n/s), total
+    padding max((out-1)*s + d*(k-1) + 1 - n, 0), the odd pixel on the right; legal at any
+    stride. `full` pads d*(k-1) on each side, so every output sees at least one input."""
+    if p == "same":
+        pads = []
+        for ni, ki, si, di in zip(n, k, s, d):
+            out = -(-ni // si)
+            total = max((out - 1) * si + effective(ki, di) - ni, 0)
+            pads.append((total // 2, total - total // 2))
+        return tuple(pads)
+    if p == "full":
+        return tuple((effective(ki, di) - 1,) * 2 for ki, di in zip(k, d))
+    return p
+
+
+def window_out(n: int, k_eff: int, s: int, left: int, right: int) -> int:
+    """Positions of a k_eff-wide window sliding with stride s over n padded by left/right."""
+    return (n + left + right - k_eff) // s + 1
+
+
+def pool_out(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output size, including its ceil-mode rule: the last window must start
+    inside the input or the left padding, else it is dropped."""
+    num = n + 2 * p - effective(k, d)
+    out = (num + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def uncovered_warnings(kind_name: str, n: Shape, k_eff: Shape, s: Shape, pads, out: Shape) -> tuple[str, ...]:
+    """The course notes' "does not fit": (n + pads - k_eff) / s is not whole and the input
+    positions past the last window are real data, not padding. Skipped when the stride is
+    wider than the window, where skipping input is the point (a 1x1 stride-2 projection)."""
+    notes = []
+    for i, (ni, ki, si, (left, _), oi) in enumerate(zip(n, k_eff, s, pads, out)):
+        last_read = (oi - 1) * si + ki - 1  # in padded coordinates
+        missed = left + ni - 1 - last_read
+        if missed > 0 and si <= ki:
+            notes.append(
+                f"stride {si} does not fit axis {axis_name(i, len(n))}: the last {missed} of {ni} "
+                f"input positions are never covered"
+            )
+    return tuple(notes)
+
+
+def check_groups(channels: int, out: int, groups: int) -> None:
+    if channels % groups:
+        raise LayerError(f"input channels {channels} are not divisible by groups {groups}")
+    if out % groups:
+        raise LayerError(f"output channels {out} are not divisible by groups {groups}")
+
+
+# Receptive-field transforms. An axis is (size, jump, start): an output unit sees `size` input
+# positions, neighbouring outputs are `jump` input positions apart, and the first output's field
+# starts at input position `start` (negative where it reaches into padding).
+
+
+def rf_identity(r: RF) -> RF:
+    return r
+
+
+def rf_window(r: RF, k_eff: Shape, s: Shape, left: Shape) -> RF:
+    """A window of k_eff positions at stride s with `left` padding: size grows by (k_eff-1)*jump."""
+    return tuple(
+        (size + (ki - 1) * jump, jump * si, start - li * jump)
+        for (size, jump, start), ki, si, li in zip(r, k_eff, s, left)
+    )
+
+
+def rf_transposed(r: RF, k_eff: Shape, s: Shape, left: Shape) -> RF:
+    """Transposed conv as a stride-1 conv over the input with s-1 zeros between samples: the
+    window spans (k_eff-1)/s input positions and outputs are jump/s apart (fractional jumps)."""
+    return tuple(
+        (size + Fraction(ki - 1, si) * jump, Fraction(jump, si) if isinstance(jump, int) else jump / si,
+         start + Fraction(li - (ki - 1), si) * jump)
+        for (size, jump, start), ki, si, li in zip(r, k_eff, s, left)
+    )
+
+
+def rf_global(r: RF, n: Shape) -> RF:
+    """Every output sees the whole input extent (global pooling, flatten)."""
+    return tuple((size + (ni - 1) * jump, jump * ni, start) for (size, jump, start), ni in zip(r, n))
+
+
+def rf_widest(rs: tuple[RF, ...]) -> RF:
+    """Through a merge: per axis, the field of the input that sees the most."""
+    return tuple(max(axis, key=lambda a: a[0]) for axis in zip(*rs))
+
+
+# --------------------------------------------------------------------------------------------
+# Common argument definitions
+
+K = Arg("k", axes(), doc="kernel size")
+S1 = Arg("s", axes(), 1, "stride")
+D1 = Arg("d", axes(), 1, "dilation")
+P_CONV = Arg("p", padding(), 0, "padding: int, per-axis list, valid, same or full")
+BIAS = Arg("bias", boolean, True)
+OUT = Arg("out", integer(), doc="output channels")
+
+
+# --------------------------------------------------------------------------------------------
+# Convolutions
+
+
+class ConvFamily(Kind):
+    """Shared geometry of the convolutions: a k-window (dilation d) at stride s over padded input.
+
+    Subclasses say how many output channels and groups they have (`channels`). Counts:
+      params = out * (C/groups) * prod(k) + out (bias)
+      macs   = out_elements * (C/groups) * prod(k)            # one MAC per weight use, bias excluded
+      flops  = 2 * macs + out_elements (bias adds)
+    """
+
+    positional = ("out",)
+
+    def channels(self, a, c: int) -> tuple[int, int]:
+        """(output channels, groups) for input channels c."""
+        return a["out"], a["groups"]
+
+    def geometry(self, a, x: Shape):
+        c, n = spatial(x, self.name)
+        k, s, d = a["k"], a["s"], a["d"]
+        pads = resolve_padding(a["p"], n, k, s, d)
+        k_eff = tuple(effective(ki, di) for ki, di in zip(k, d))
+        return c, n, k_eff, pads
+
+    def shape(self, a, x):
+        c, n, k_eff, pads = self.geometry(a, x)
+        out, groups = self.channels(a, c)
+        check_groups(c, out, groups)
+        sizes_ = []
+        for i, (ni, ki, si, (left, right)) in enumerate(zip(n, k_eff, a["s"], pads)):
+            if ni + left + right < ki:
+                kernel = f"{ki} (kernel {a['k'][i]} at dilation {a['d'][i]})" if a["d"][i] > 1 else str(ki)
+                raise LayerError(
+                    f"kernel {kernel} is larger than the padded input {ni + left + right} "
+                    f"({ni} + {left} + {right} padding) on axis {axis_name(i, len(n))}"
+                )
+            sizes_.append(window_out(ni, ki, si, left, right))
+        return (out, *sizes_)
+
+    def params(self, a, x, y):
+        out, groups = self.channels(a, x[0])
+        return out * (x[0] // groups) * prod(a["k"]) + (out if a["bias"] else 0)
+
+    def macs(self, a, x, y):
+        out, groups = self.channels(a, x[0])
+        return numel(y) * (x[0] // groups) * prod(a["k"])
+
+    def flops(self, a, x, y):
+        return 2 * self.macs(a, x, y) + (numel(y) if a["bias"] else 0)
+
+    def rf(self, a, x, y, r):
+        _, _, k_eff, pads = self.geometry(a, x)
+        return rf_window(r, k_eff, a["s"], tuple(left for left, _ in pads))
+
+    def warnings(self, a, x, y):
+        _, n, k_eff, pads = self.geometry(a, x)
+        notes = uncovered_warnings(self.name, n, k_eff, a["s"], pads, y[1:])
+        if a["p"] == "same" and any(ki % 2 == 0 for ki in a["k"]):
+            notes += (f"even kernel {dims(a['k'])} with 'same' padding pads unevenly: {pads}",)
+        return notes
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        out, groups = self.channels(a, x[0])
+        _, _, _, pads = self.geometry(a, x)
+        return torch_ops.conv(len(x) - 1, x[0], out, a["k"], a["s"], pads, a["d"], groups, a["bias"])
+
+
+@register
+class Conv(ConvFamily):
+    doc = "convolution over 1, 2 or 3 spatial axes (grouped when groups > 1)"
+    name = "conv"
+    args = (OUT, K, S1, P_CONV, D1, Arg("groups", integer(), 1), BIAS)
+
+
+@register
+class DepthwiseConv(ConvFamily):
+    doc = "depthwise convolution: one k-window per input channel (groups = channels), times multiplier"
+    name = "dwconv"
+    positional = ("k",)
+    args = (K, S1, P_CONV, D1, Arg("multiplier", integer(), 1, "output channels per input channel"), BIAS)
+
+    def channels(self, a, c):
+        return c * a["multiplier"], c
+
+
+@register
+class PointwiseConv(ConvFamily):
+    doc = "pointwise (1x1) convolution: mixes channels at each position"
+    name = "pwconv"
+    args = (OUT, BIAS, Arg("groups", integer(), 1))
+
+    def prepare(self, a, nd):
+        return {**a, "k": (1,) * nd, "s": (1,) * nd, "d": (1,) * nd, "p": ((0, 0),) * nd}
+
+
+@register
+class SeparableConv(ConvFamily):
+    """Depthwise k x k (no bias), then pointwise 1x1 to `out` (with bias), like Keras'
+    SeparableConv. Counts are the sum of the two convolutions:
+      params = C*prod(k) + out*C + out (bias)
+      macs   = C*prod(k)*mid_positions + out*C*out_positions   (mid = out positions: same grid)
+    """
+
+    doc = "depthwise-separable convolution: depthwise k-window, then pointwise to out"
+    name = "sepconv"
+    args = (OUT, K, S1, P_CONV, D1, BIAS)
+
+    def channels(self, a, c):
+        return a["out"], 1
+
+    def params(self, a, x, y):
+        c = x[0]
+        return c * prod(a["k"]) + a["out"] * c + (a["out"] if a["bias"] else 0)
+
+    def macs(self, a, x, y):
+        c, positions = x[0], numel(y[1:])
+        return c * prod(a["k"]) * positions + a["out"] * c * positions
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        _, _, _, pads = self.geometry(a, x)
+        nd = len(x) - 1
+        depthwise = torch_ops.conv(nd, x[0], x[0], a["k"], a["s"], pads, a["d"], x[0], False)
+        pointwise = torch_ops.conv(nd, x[0], a["out"], (1,) * nd, (1,) * nd, ((0, 0),) * nd, (1,) * nd, 1, a["bias"])
+        return torch_ops.Sequential(depthwise, pointwise)
+
+
+@register
+class TransposedConv(Kind):
+    """Transposed convolution (fractionally strided; "deconvolution" in some papers).
+
+      out_size = (in-1)*s - 2p + d*(k-1) + output_padding + 1
+      params   = C * (out/groups) * prod(k) + out (bias)
+      macs     = in_elements * (out/groups) * prod(k)   # each input value meets each weight once
+      flops    = 2 * macs + out_elements (bias adds)
+    Counting over input positions is what makes this exact; tools that reuse the forward-conv
+    formula over output positions overcount by s^2 (4x at stride 2 in 2-D).
+    """
+
+    doc = "transposed convolution (learnable upsampling)"
+    name = "deconv"
+    positional = ("out",)
+    args = (OUT, K, S1, Arg("p", symmetric_padding, 0), Arg("output_padding", axes(0), 0), D1,
+            Arg("groups", integer(), 1), BIAS)
+
+    def shape(self, a, x):
+        c, n = spatial(x, self.name)
+        check_groups(c, a["out"], a["groups"])
+        sizes_ = []
+        for i, (ni, ki, si, pi, oi, di) in enumerate(zip(n, a["k"], a["s"], a["p"], a["output_padding"], a["d"])):
+            if oi >= max(si, di):
+                raise LayerError(f"output_padding {oi} must be smaller than either stride {si} or dilation {di}")
+            size = (ni - 1) * si - 2 * pi + di * (ki - 1) + oi + 1
+            if size < 1:
+                raise LayerError(f"output size {size} on axis {axis_name(i, len(n))} is below 1: padding {pi} is too large")
+            sizes_.append(size)
+        return (a["out"], *sizes_)
+
+    def params(self, a, x, y):
+        return x[0] * (a["out"] // a["groups"]) * prod(a["k"]) + (a["out"] if a["bias"] else 0)
+
+    def macs(self, a, x, y):
+        return numel(x) * (a["out"] // a["groups"]) * prod(a["k"])
+
+    def flops(self, a, x, y):
+        return 2 * self.macs(a, x, y) + (numel(y) if a["bias"] else 0)
+
+    def rf(self, a, x, y, r):
+        k_eff = tuple(effective(k, d) for k, d in zip(a["k"], a["d"]))
+        return rf_transposed(r, k_eff, a["s"], a["p"])
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.deconv(len(x) - 1, x[0], a["out"], a["k"], a["s"], a["p"], a["output_padding"],
+                                a["groups"], a["d"], a["bias"])
+
+
+# --------------------------------------------------------------------------------------------
+# Pooling
+
+
+class Pool(Kind):
+    """Sliding-window pools. Output size follows PyTorch exactly (`pool_out`), padding is
+    symmetric and at most half the kernel (PyTorch's rule), stride defaults to the kernel."""
+
+    positional = ("k",)
+    dilated = False
+
+    def prepare(self, a, nd):
+        return {**a, "s": a["s"] if a["s"] is not None else a["k"]}
+
+    def dilation(self, a) -> Shape:
+        return a["d"] if self.dilated else (1,) * len(a["k"])
+
+    def shape(self, a, x):
+        c, n = spatial(x, self.name)
+        out = []
+        d = self.dilation(a)
+        for i, (ni, ki, si, pi, di) in enumerate(zip(n, a["k"], a["s"], a["p"], d)):
+            if pi > ki // 2:
+                raise LayerError(f"padding {pi} is more than half the kernel {ki} on axis {axis_name(i, len(n))}")
+            size = pool_out(ni, ki, si, pi, di, a.get("ceil_mode", False))
+            if size < 1:
+                raise LayerError(
+                    f"output size {size} on axis {axis_name(i, len(n))} is below 1: kernel "
+                    f"{effective(ki, di)} does not fit the input {ni} padded by {pi}"
+                )
+            out.append(size)
+        return (c, *out)
+
+    def rf(self, a, x, y, r):
+        k_eff = tuple(effective(k, d) for k, d in zip(a["k"], self.dilation(a)))
+        return rf_window(r, k_eff, a["s"], a["p"])
+
+    def warnings(self, a, x, y):
+        if a.get("ceil_mode"):
+            return ()
+        k_eff = tuple(effective(k, d) for k, d in zip(a["k"], self.dilation(a)))
+        return uncovered_warnings(self.name, x[1:], k_eff, a["s"], tuple((p, p) for p in a["p"]), y[1:])
+
+
+POOL_ARGS = (K, Arg("s", axes(), None, "stride (default: k)"), Arg("p", symmetric_padding, 0),)
+CEIL = Arg("ceil_mode", boolean, False, "round the output size up (PyTorch's rule)")
+
+
+@register
+class MaxPool(Pool):
+    doc = "max pooling"
+    name = "maxpool"
+    dilated = True
+    args = POOL_ARGS + (D1, CEIL)
+
+    # per output: prod(k) - 1 comparisons
+    def flops(self, a, x, y):
+        return numel(y) * (prod(a["k"]) - 1)
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.max_pool(len(x) - 1, a["k"], a["s"], a["p"], a["d"], a["ceil_mode"])
+
+
+@register
+class AvgPool(Pool):
+    doc = "average pooling"
+    name = "avgpool"
+    args = POOL_ARGS + (CEIL, Arg("count_include_pad", boolean, True))
+
+    def shape(self, a, x):
+        y = super().shape(a, x)
+        if len(x) == 4:  # PyTorch's 3-D average pool also insists the input covers the kernel
+            for i, (ni, ki) in enumerate(zip(x[1:], a["k"])):
+                if ni < ki:
+                    raise LayerError(f"input {ni} is smaller than the kernel {ki} on axis {axis_name(i, 3)}")
+        return y
+
+    # per output: prod(k) - 1 adds and 1 divide
+    def flops(self, a, x, y):
+        return numel(y) * prod(a["k"])
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.avg_pool(len(x) - 1, a["k"], a["s"], a["p"], a["ceil_mode"], a["count_include_pad"])
+
+
+@register
+class LpPool(Pool):
+    doc = "power-average (Lp) pooling: (sum of x^p over the window)^(1/p); p=2 is L2 pooling"
+    name = "lppool"
+    positional = ("norm", "k")
+    args = (Arg("norm", number(), doc="the power p"), K, Arg("s", axes(), None, "stride (default: k)"), CEIL)
+
+    def prepare(self, a, nd):
+        a = super().prepare(a, nd)
+        return {**a, "p": (0,) * len(a["k"])}
+
+    # x^p once per input element, prod(k) - 1 adds per window, one root per output
+    def flops(self, a, x, y):
+        return numel(x) + numel(y) * (prod(a["k"]) - 1) + numel(y)
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.lp_pool(len(x) - 1, a["norm"], a["k"], a["s"], a["ceil_mode"])
+
+
+@register
+class GlobalAvgPool(Kind):
+    doc = "global average pooling: [C, ...] -> [C, 1, ...]"
+    name = "gap"
+
+    def shape(self, a, x):
+        c, n = spatial(x, self.name)
+        return (c,) + (1,) * len(n)
+
+    # per channel: (positions - 1) adds and 1 divide
+    def flops(self, a, x, y):
+        return numel(x)
+
+    def rf(self, a, x, y, r):
+        return rf_global(r, x[1:])
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.adaptive_avg_pool(len(x) - 1, (1,) * (len(x) - 1))
+
+
+def adaptive_windows(n: int, out: int) -> tuple[int, int]:
+    """(sum of window sizes, largest window) of PyTorch's adaptive pooling on one axis.
+
+    Window i is [floor(i*n/out), ceil((i+1)*n/out)). Their sizes sum to n + out - gcd(n, out)
+    (each step overlaps where i*n/out is not whole). The largest is n/out when out divides n,
+    else floor(n/out) + 2 when some window straddles two fractional ends (gcd < n mod out),
+    else floor(n/out) + 1.
+    """
+    g = gcd(n, out)
+    total = n + out - g
+    r = n % out
+    if r == 0:
+        largest = n // out
+    else:
+        largest = n // out + (2 if g < r else 1)
+    return total, largest
+
+
+class AdaptivePool(Kind):
+    positional = ("size",)
+    args = (Arg("size", sizes, doc="output size per axis (null keeps the input's)"),)
+
+    def shape(self, a, x):
+        c, n = spatial(x, self.name)
+        return (c, *(ni if si is None else si for ni, si in zip(n, a["size"])))
+
+    def rf(self, a, x, y, r):
+        out = []
+        for (size, jump, start), ni, oi in zip(r, x[1:], y[1:]):
+            largest = adaptive_windows(ni, oi)[1]
+            step = Fraction(ni, oi)
+            out.append((size + (largest - 1) * jump, jump * (step if step.denominator > 1 else int(step)), start))
+        return tuple(out)
+
+    def window_sum(self, x, y) -> int:
+        """Sum over output positions of the window size (product over axes)."""
+        return prod(adaptive_windows(ni, oi)[0] for ni, oi in zip(x[1:], y[1:]))
+
+
+@register
+class AdaptiveAvgPool(AdaptivePool):
+    doc = "adaptive average pooling to a fixed output size"
+    name = "adaptive_avgpool"
+
+    # per output: window - 1 adds and 1 divide, i.e. the window size
+    def flops(self, a, x, y):
+        return x[0] * self.window_sum(x, y)
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.adaptive_avg_pool(len(x) - 1, a["size"])
+
+
+@register
+class AdaptiveMaxPool(AdaptivePool):
+    doc = "adaptive max pooling to a fixed output size"
+    name = "adaptive_maxpool"
+
+    # per output: window - 1 comparisons
+    def flops(self, a, x, y):
+        return x[0] * self.window_sum(x, y) - numel(y)
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.adaptive_max_pool(len(x) - 1, a["size"])
+
+
+# --------------------------------------------------------------------------------------------
+# Resampling
+
+
+@register
+class Upsample(Kind):
+    """Resize by `scale` (output floor(in*scale), as PyTorch) or to `size`.
+
+    `bilinear` means linear interpolation along every spatial axis (PyTorch's linear, bilinear
+    or trilinear by rank). FLOPs per output element: nearest 0 (a copy); linear 3 per lerp
+    (sub, mul, add) and 2^nd - 1 lerps: 3 in 1-D, 9 in 2-D, 21 in 3-D. Index and weight
+    computation, shared along an axis, is not counted."""
+
+    doc = "upsampling by a scale factor or to a size (nearest or linear interpolation)"
+    name = "upsample"
+    positional = ("scale",)
+    args = (Arg("scale", scales, None), Arg("size", axes(), None),
+            Arg("mode", choice("nearest", "bilinear", "linear", "trilinear"), "nearest"),
+            Arg("align_corners", boolean, False))
+
+    def prepare(self, a, nd):
+        if (a["scale"] is None) == (a["size"] is None):
+            raise LayerError("upsample takes exactly one of scale and size")
+        if a["align_corners"] and a["mode"] == "nearest":
+            raise LayerError("align_corners only applies to linear interpolation modes")
+        return a
+
+    def shape(self, a, x):
+        c, n = spatial(x, self.name)
+        if a["size"] is not None:
+            return (c, *a["size"])
+        import math
+
+        out = tuple(math.floor(float(ni) * float(si)) for ni, si in zip(n, a["scale"]))
+        if any(o < 1 for o in out):
+            raise LayerError(f"output size {dims(out)} is below 1")
+        return (c, *out)
+
+    def flops(self, a, x, y):
+        if a["mode"] == "nearest":
+            return 0
+        return numel(y) * 3 * (2 ** (len(x) - 1) - 1)
+
+    def rf(self, a, x, y, r):
+        # Each output reads the input position it maps to (nearest) or the two around it (linear).
+        extra = 0 if a["mode"] == "nearest" else 1
+        return tuple((size + extra * jump, jump * Fraction(ni, oi), start)
+                     for (size, jump, start), ni, oi in zip(r, x[1:], y[1:]))
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.upsample(len(x) - 1, a["size"], a["scale"], a["mode"], a["align_corners"])
+
+
+@register
+class MaxUnpool(Kind):
+    """Inverse of max pooling: scatter each value to its window (output (in-1)*s - 2p + k).
+
+    Takes its positions from `indices` (the name of a maxpool with the same k, s, p) when given;
+    without it, each value goes to its window's first position (a "bed of nails")."""
+
+    doc = "max unpooling (or bed-of-nails upsampling without indices)"
+    name = "maxunpool"
+    positional = ("k",)
+    args = (K, Arg("s", axes(), None, "stride (default: k)"), Arg("p", symmetric_padding, 0),
+            Arg("indices", text, None, "name of the maxpool whose argmax positions to use"))
+
+    def prepare(self, a, nd):
+        return {**a, "s": a["s"] if a["s"] is not None else a["k"]}
+
+    def shape(self, a, x):
+        c, n = spatial(x, self.name)
+        out = tuple((ni - 1) * si - 2 * pi + ki for ni, si, pi, ki in zip(n, a["s"], a["p"], a["k"]))
+        if any(o < 1 for o in out):
+            raise LayerError(f"output size {dims(out)} is below 1")
+        return (c, *out)
+
+    def flops(self, a, x, y):
+        return 0  # a scatter: no arithmetic
+
+    def rf(self, a, x, y, r):
+        return rf_transposed(r, a["k"], a["s"], a["p"])
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.MaxUnpool(len(x) - 1, a["k"], a["s"], a["p"])
+
+
+# --------------------------------------------------------------------------------------------
+# Dense, reshaping and lookup layers
+
+
+@register
+class Linear(Kind):
+    """Fully connected: params F*out + out (bias), macs F*out, flops 2*macs + out (bias)."""
+
+    doc = "fully connected layer on a flat input"
+    name = "linear"
+    positional = ("out",)
+    args = (OUT, BIAS)
+
+    def shape(self, a, x):
+        if len(x) != 1:
+            raise LayerError(f"linear needs a flat input, got the feature map [{dims(x)}]: add `flatten` before it")
+        return (a["out"],)
+
+    def params(self, a, x, y):
+        return x[0] * a["out"] + (a["out"] if a["bias"] else 0)
+
+    def macs(self, a, x, y):
+        return x[0] * a["out"]
+
+    def flops(self, a, x, y):
+        return 2 * self.macs(a, x, y) + (a["out"] if a["bias"] else 0)
+
+    def rf(self, a, x, y, r):
+        return r  # the flat input already sees everything (see flatten)
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.nn().Linear(x[0], a["out"], bias=a["bias"])
+
+
+@register
+class Flatten(Kind):
+    doc = "flatten [C, ...] to [C*...] (a view, no copy)"
+    name = "flatten"
+    view = True
+
+    def shape(self, a, x):
+        return (numel(x),)
+
+    def flops(self, a, x, y):
+        return 0
+
+    def rf(self, a, x, y, r):
+        return rf_global(r, x[1:]) if len(x) > 1 else r
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.nn().Flatten(1)
+
+
+@register
+class Reshape(Kind):
+    doc = "reshape to `shape` (per sample; one entry may be -1), e.g. [C] -> [C, 1, 1]"
+    name = "reshape"
+    view = True
+    args = (Arg("shape", int_list, doc="the new per-sample shape"),)
+
+    def prepare(self, a, nd):
+        target = a["shape"]
+        if len(target) not in (1, nd + 1):
+            raise LayerError(f"reshape must give a flat shape or a feature map of rank {nd + 1}, got {list(target)}")
+        if target.count(-1) > 1 or any(v < 1 and v != -1 for v in target):
+            raise LayerError(f"reshape sizes must be positive, with at most one -1, got {list(target)}")
+        return a
+
+    def shape(self, a, x):
+        target = list(a["shape"])
+        known = prod(v for v in target if v != -1)
+        total = numel(x)
+        if -1 in target:
+            if total % known:
+                raise LayerError(f"cannot reshape [{dims(x)}] ({total} elements) to {target}")
+            target[target.index(-1)] = total // known
+        if prod(target) != total:
+            raise LayerError(f"cannot reshape [{dims(x)}] ({total} elements) to {target} ({prod(target)} elements)")
+        return tuple(target)
+
+    def flops(self, a, x, y):
+        return 0
+
+    def rf(self, a, x, y, r):
+        return rf_global(r, x[1:]) if len(x) > 1 and x[1:] != y[1:] else r
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.Reshape(y)
+
+
+@register
+class Embedding(Kind):
+    doc = "token embedding: [1, L] token ids -> [dim, L], channels first for a 1-D conv"
+    name = "embedding"
+    positional = ("vocab", "dim")
+    args = (Arg("vocab", integer(), doc="vocabulary size"), Arg("dim", integer(), doc="embedding size"))
+
+    def shape(self, a, x):
+        if len(x) != 2 or x[0] != 1:
+            raise LayerError(f"embedding needs token ids shaped [1, L], got [{dims(x)}]")
+        return (a["dim"], x[1])
+
+    def params(self, a, x, y):
+        return a["vocab"] * a["dim"]
+
+    def flops(self, a, x, y):
+        return 0  # a table lookup
+
+    def rf(self, a, x, y, r):
+        return r
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.TokenEmbedding(a["vocab"], a["dim"])
+
+
+@register
+class Dropout(Kind):
+    doc = "dropout (identity at inference)"
+    name = "dropout"
+    view = True
+    positional = ("p",)
+    args = (Arg("p", number(0, 1), 0.5, "drop probability"),)
+
+    def shape(self, a, x):
+        return x
+
+    def flops(self, a, x, y):
+        return 0  # inference: the input passes through
+
+    def rf(self, a, x, y, r):
+        return r
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.nn().Dropout(a["p"])
+
+
+@register
+class Identity(Kind):
+    doc = "identity"
+    name = "identity"
+    view = True
+
+    def shape(self, a, x):
+        return x
+
+    def flops(self, a, x, y):
+        return 0
+
+    def rf(self, a, x, y, r):
+        return r
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.nn().Identity()
+
+
+# --------------------------------------------------------------------------------------------
+# Normalization
+
+
+class Norm(Kind):
+    """Normalizations computing statistics at inference (layer, instance, group norm).
+
+    FLOPs per element: 5 (mean: 1 add; variance: sub, square, add; normalize: 1 mul by the
+    reciprocal std, reusing the subtraction) + 2 with the affine scale and shift; per
+    normalized group: 4 (divide for the mean, divide for the variance, add eps, rsqrt)."""
+
+    def norm_flops(self, x, groups: int, affine: bool) -> int:
+        return numel(x) * (5 + (2 if affine else 0)) + 4 * groups
+
+    def shape(self, a, x):
+        return x
+
+    def rf(self, a, x, y, r):
+        return r
+
+
+@register
+class BatchNorm(Kind):
+    """Batch norm in eval mode: running stats fold into one scale and shift, 2 flops per
+    element. Params 2C (affine), buffers 2C + 1 (running mean, running var, batch counter)."""
+
+    doc = "batch normalization (eval mode)"
+    name = "bn"
+    args = (Arg("affine", boolean, True), Arg("eps", number(0), 1e-5), Arg("momentum", number(0, 1), 0.1))
+
+    def shape(self, a, x):
+        return x
+
+    def params(self, a, x, y):
+        return 2 * x[0] if a["affine"] else 0
+
+    def buffers(self, a, x, y):
+        return 2 * x[0] + 1
+
+    def flops(self, a, x, y):
+        return 2 * numel(x)
+
+    def rf(self, a, x, y, r):
+        return r
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.batch_norm(len(x) - 1, x[0], a["eps"], a["momentum"], a["affine"])
+
+
+@register
+class LayerNorm(Norm):
+    doc = "layer norm over the channels at each position (ConvNeXt); over: all normalizes [C, ...] whole"
+    name = "ln"
+    args = (Arg("over", choice("channels", "all"), "channels"), Arg("affine", boolean, True), Arg("eps", number(0), 1e-5))
+
+    def params(self, a, x, y):
+        if not a["affine"]:
+            return 0
+        return 2 * (x[0] if a["over"] == "channels" else numel(x))
+
+    def flops(self, a, x, y):
+        groups = numel(x[1:]) if a["over"] == "channels" else 1
+        return self.norm_flops(x, groups, a["affine"])
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        if a["over"] == "channels":
+            return torch_ops.ChannelLayerNorm(x[0], a["eps"], a["affine"])
+        return torch_ops.nn().LayerNorm(list(x), eps=a["eps"], elementwise_affine=a["affine"])
+
+
+@register
+class InstanceNorm(Norm):
+    doc = "instance norm: per sample and channel over the spatial axes"
+    name = "in"
+    args = (Arg("affine", boolean, False), Arg("track_running_stats", boolean, False), Arg("eps", number(0), 1e-5))
+
+    def shape(self, a, x):
+        spatial(x, self.name)
+        return x
+
+    def params(self, a, x, y):
+        return 2 * x[0] if a["affine"] else 0
+
+    def buffers(self, a, x, y):
+        return 2 * x[0] + 1 if a["track_running_stats"] else 0
+
+    def flops(self, a, x, y):
+        if a["track_running_stats"]:  # eval mode with running stats: a scale and a shift, like bn
+            return 2 * numel(x) + (2 * numel(x) if a["affine"] else 0)
+        return self.norm_flops(x, x[0], a["affine"])
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.instance_norm(len(x) - 1, x[0], a["eps"], a["affine"], a["track_running_stats"])
+
+
+@register
+class GroupNorm(Norm):
+    doc = "group norm: statistics over groups of channels"
+    name = "gn"
+    positional = ("groups",)
+    args = (Arg("groups", integer()), Arg("affine", boolean, True), Arg("eps", number(0), 1e-5))
+
+    def shape(self, a, x):
+        if x[0] % a["groups"]:
+            raise LayerError(f"channels {x[0]} are not divisible by groups {a['groups']}")
+        return x
+
+    def params(self, a, x, y):
+        return 2 * x[0] if a["affine"] else 0
+
+    def flops(self, a, x, y):
+        return self.norm_flops(x, a["groups"], a["affine"])
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.nn().GroupNorm(a["groups"], x[0], eps=a["eps"], affine=a["affine"])
+
+
+@register
+class LayerScale(Kind):
+    doc = "learnable per-channel scale (CaiT, ConvNeXt): C params, 1 multiply per element"
+    name = "layer_scale"
+    args = (Arg("init", number(), 1e-6, "initial value"),)
+
+    def shape(self, a, x):
+        return x
+
+    def params(self, a, x, y):
+        return x[0]
+
+    def flops(self, a, x, y):
+        return numel(x)
+
+    def rf(self, a, x, y, r):
+        return r
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.LayerScale(x[0], len(x) - 1, a["init"])
+
+
+# --------------------------------------------------------------------------------------------
+# Activations: same shape, no parameters, a fixed number of flops per element
+
+
+class Activation(Kind):
+    """Elementwise activations. `per_element` is the flop count per element, counting each
+    elementary operation (compare, add, multiply, divide, exp, erf, tanh) as one."""
+
+    per_element = -1
+    torch_name = ""
+
+    def shape(self, a, x):
+        return x
+
+    def flops(self, a, x, y):
+        return self.per_element * numel(x)
+
+    def rf(self, a, x, y, r):
+        return r
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.activation(self.torch_name, a)
+
+
+def activation(name: str, torch_name: str, per_element: int, doc: str, *args: Arg, positional: tuple = ()) -> None:
+    """Register an activation record: the registry entry is still one class, made here."""
+    register(type(name, (Activation,), {"name": name, "torch_name": torch_name, "per_element": per_element,
+                                         "doc": doc, "args": args, "positional": positional}))
+
+
+activation("relu", "ReLU", 1, "max(0, x): 1 compare")
+activation("relu6", "ReLU6", 2, "min(max(0, x), 6): 2 compares")
+activation("leakyrelu", "LeakyReLU", 2, "max(slope*x, x): 1 multiply, 1 compare",
+           Arg("slope", number(), 0.01, "negative slope"), positional=("slope",))
+activation("elu", "ELU", 4, "x if x > 0 else alpha*(exp(x)-1): compare, exp, sub, mul",
+           Arg("alpha", number(), 1.0), positional=("alpha",))
+activation("silu", "SiLU", 5, "x*sigmoid(x) (swish): sigmoid 4 + mul")
+activation("sigmoid", "Sigmoid", 4, "1/(1+exp(-x)): neg, exp, add, div")
+activation("tanh", "Tanh", 1, "tanh: 1")
+activation("hardswish", "Hardswish", 5, "x*relu6(x+3)/6: add, 2 clamps, mul, div")
+activation("hardsigmoid", "Hardsigmoid", 4, "relu6(x+3)/6: add, 2 clamps, div")
+activation("mish", "Mish", 5, "x*tanh(softplus(x)): exp, add, log, tanh, mul")
+activation("softmax", "Softmax", 5, "over channels: max (compare), sub, exp, sum (add), div")
+
+
+@register
+class Gelu(Activation):
+    doc = "0.5*x*(1+erf(x/sqrt 2)): mul, erf, add, 2 mul = 5; tanh form: cube (2), mul, add, mul, tanh, add, 2 mul = 9"
+    name = "gelu"
+    torch_name = "GELU"
+    args = (Arg("approximate", choice("none", "tanh"), "none"),)
+
+    def flops(self, a, x, y):
+        return (9 if a["approximate"] == "tanh" else 5) * numel(x)
+
+
+@register
+class PReLU(Activation):
+    doc = "parametric ReLU: max(0,x) + a*min(0,x), one learned slope (or one per channel)"
+    name = "prelu"
+    per_element = 2  # compare, multiply
+    args = (Arg("per_channel", boolean, False),)
+
+    def params(self, a, x, y):
+        return x[0] if a["per_channel"] else 1
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.nn().PReLU(x[0] if a["per_channel"] else 1)
+
+
+@register
+class Maxout(Kind):
+    doc = "maxout: max over groups of `pieces` consecutive channels (C -> C/pieces)"
+    name = "maxout"
+    positional = ("pieces",)
+    args = (Arg("pieces", integer(2)),)
+
+    def shape(self, a, x):
+        if x[0] % a["pieces"]:
+            raise LayerError(f"channels {x[0]} are not divisible by pieces {a['pieces']}")
+        return (x[0] // a["pieces"], *x[1:])
+
+    # per output: pieces - 1 comparisons
+    def flops(self, a, x, y):
+        return numel(y) * (a["pieces"] - 1)
+
+    def rf(self, a, x, y, r):
+        return r
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.Maxout(a["pieces"])
+
+
+# --------------------------------------------------------------------------------------------
+# Channel and spatial rearrangements (no arithmetic)
+
+
+@register
+class ChannelShuffle(Kind):
+    doc = "channel shuffle (ShuffleNet): interleave the channels of `groups` groups"
+    name = "channel_shuffle"
+    positional = ("groups",)
+    args = (Arg("groups", integer()),)
+
+    def shape(self, a, x):
+        if x[0] % a["groups"]:
+            raise LayerError(f"channels {x[0]} are not divisible by groups {a['groups']}")
+        return x
+
+    def flops(self, a, x, y):
+        return 0  # a permutation
+
+    def rf(self, a, x, y, r):
+        return r
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.ChannelShuffle(a["groups"])
+
+
+@register
+class Shift(Kind):
+    """ShiftNet's shift: the channels are split into prod(k) groups, each moved by one offset of
+    a k-window (the remainder stays put); zeros fill in. No parameters, no FLOPs."""
+
+    doc = "zero-FLOP spatial shift (ShiftNet)"
+    name = "shift"
+    positional = ("k",)
+    args = (Arg("k", axes(), 3, "shift window"),)
+
+    def shape(self, a, x):
+        spatial(x, self.name)
+        return x
+
+    def flops(self, a, x, y):
+        return 0  # memory movement only
+
+    def rf(self, a, x, y, r):
+        return rf_window(r, a["k"], (1,) * len(a["k"]), tuple(k // 2 for k in a["k"]))
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.Shift(a["k"])
+
+
+@register
+class Split(Kind):
+    doc = "keep channel chunk `index` of `parts` equal chunks (a view), e.g. ShuffleNetV2's split"
+    name = "split"
+    view = True
+    positional = ("parts", "index")
+    args = (Arg("parts", integer()), Arg("index", integer(0), 0))
+
+    def shape(self, a, x):
+        if x[0] % a["parts"]:
+            raise LayerError(f"channels {x[0]} are not divisible into {a['parts']} parts")
+        if a["index"] >= a["parts"]:
+            raise LayerError(f"index {a['index']} is out of range for {a['parts']} parts")
+        return (x[0] // a["parts"], *x[1:])
+
+    def flops(self, a, x, y):
+        return 0
+
+    def rf(self, a, x, y, r):
+        return r
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.Split(a["parts"], a["index"])
+
+
+# --------------------------------------------------------------------------------------------
+# Merges: two or more inputs
+
+
+class Merge(Kind):
+    merge = True
+
+    def rf(self, a, x, y, r):
+        return rf_widest(r)
+
+
+@register
+class Add(Merge):
+    doc = "elementwise sum of equal shapes (residual connections)"
+    name = "add"
+
+    def shape(self, a, xs):
+        for other in xs[1:]:
+            if other != xs[0]:
+                raise LayerError(f"add needs equal shapes, got {' and '.join('[' + dims(s) + ']' for s in xs)}")
+        return xs[0]
+
+    # (inputs - 1) adds per output element
+    def flops(self, a, xs, y):
+        return (len(xs) - 1) * numel(y)
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.Add()
+
+
+@register
+class Mul(Merge):
+    doc = "elementwise product with broadcasting (SE scale [C,1,1] times [C,H,W])"
+    name = "mul"
+
+    def shape(self, a, xs):
+        out = list(xs[0])
+        for other in xs[1:]:
+            if len(other) != len(out):
+                raise LayerError(f"mul needs equal ranks, got {' and '.join('[' + dims(s) + ']' for s in xs)}")
+            for i, (u, v) in enumerate(zip(out, other)):
+                if u != v and 1 not in (u, v):
+                    raise LayerError(f"mul cannot broadcast {' and '.join('[' + dims(s) + ']' for s in xs)}")
+                out[i] = max(u, v)
+        return tuple(out)
+
+    # (inputs - 1) multiplies per output element
+    def flops(self, a, xs, y):
+        return (len(xs) - 1) * numel(y)
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.Mul()
+
+
+@register
+class Concat(Merge):
+    """Concatenate along channels. With `crop: true`, larger inputs are centre-cropped to the
+    smallest spatial size first (U-Net's skip connections); offsets are (big - small) // 2."""
+
+    doc = "concatenate along channels (crop: true centre-crops to the smallest size, as U-Net)"
+    name = "concat"
+    args = (Arg("crop", boolean, False),)
+
+    def shape(self, a, xs):
+        ranks = {len(s) for s in xs}
+        if len(ranks) > 1:
+            raise LayerError(f"concat needs equal ranks, got {' and '.join('[' + dims(s) + ']' for s in xs)}")
+        sp = [s[1:] for s in xs]
+        if a["crop"]:
+            target = tuple(min(axis) for axis in zip(*sp))
+        else:
+            target = sp[0]
+            if any(other != target for other in sp[1:]):
+                raise LayerError(
+                    f"concat needs equal spatial sizes, got {' and '.join('[' + dims(s) + ']' for s in xs)}"
+                    " (use crop: true to centre-crop, as U-Net does)"
+                )
+        return (sum(s[0] for s in xs), *target)
+
+    def flops(self, a, xs, y):
+        return 0  # a copy
+
+    def rf(self, a, xs, y, r):
+        shifted = []
+        for s, field in zip(xs, r):
+            shifted.append(tuple((size, jump, start + ((n - m) // 2) * jump)
+                                 for (size, jump, start), n, m in zip(field, s[1:], y[1:])))
+        return rf_widest(tuple(shifted))
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.Concat(y[1:] if a["crop"] else None)
