@@ -1,0 +1,38 @@
+"""The validated, expanded form of a spec: a list of layer nodes in execution order."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
+
+
+class Node(NamedTuple):
+    """One layer after expansion: a unique dotted name (`layer1.0.conv1`), its kind, its
+    normalized arguments, the names of the nodes it reads (`input` is the spec's input) and
+    the spec line it came from."""
+
+    name: str
+    kind: str
+    args: dict[str, Any]
+    inputs: tuple[str, ...]
+    line: int | None
+
+
+class Spec(NamedTuple):
+    """A whole network: input shape per sample (channels first), batch, dtype and its nodes in
+    an order where every node comes after the nodes it reads."""
+
+    name: str
+    source: str
+    input: tuple[int, ...]
+    batch: int
+    dtype: str
+    nodes: tuple[Node, ...]
+    budget: Any = None  # the raw `budget:` mapping, for `convcalc check`
+    lines: dict[str, int] = {}  # line of each top-level key (never mutated)
+
+    @property
+    def nd(self) -> int:
+        """Number of spatial axes: 1, 2 or 3 (0 for a flat input)."""
+        return len(self.input) - 1

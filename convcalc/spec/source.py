@@ -1,0 +1,241 @@
+"""Safe YAML reading with source lines.
+
+YAML arrives from pull requests, so it is treated as hostile: the text is size-limited and must
+be UTF-8; values are built from libyaml's event stream by a loop (no recursion, so no stack
+overflow on deep nesting), nesting depth and alias expansion are bounded *before* anything is
+expanded (a billion-laughs document is refused, never built), only the plain YAML types are
+accepted (any explicit tag, `!!python/...` included, is an error and is never constructed), and
+duplicate keys are errors rather than silently overwritten.
+
+Mappings and lists come back as `LMap`/`LList`, ordinary dicts and lists that also remember the
+line of themselves and of each key or item, so later errors can point at the line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .. import limits
+from ..errors import SpecError
+
+try:  # libyaml's C parser when available (it is in PyYAML's wheels); same events either way
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+
+class LMap(dict):
+    """A mapping that knows its line and the line of each key."""
+
+    __slots__ = ("line", "lines")
+
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+        self.lines: dict[Any, int] = {}
+
+
+class LList(list):
+    """A list that knows its line and the line of each item."""
+
+    __slots__ = ("line", "lines")
+
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+        self.lines: list[int] = []
+
+
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
+}
+_CONTAINER_TAGS = {None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
+_MERGE_KEY = "<<"
+
+
+def read_text(path: str) -> str:
+    """Read a spec file: size-limited, UTF-8, text."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limits.MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise SpecError("no such file", file=path) from None
+    except IsADirectoryError:
+        raise SpecError("is a directory, not a spec file", file=path) from None
+    except OSError as exc:
+        raise SpecError(f"cannot read: {exc.strerror}", file=path) from None
+    return decode(data, path)
+
+
+def decode(data: bytes, source: str) -> str:
+    if len(data) > limits.MAX_FILE_BYTES:
+        raise SpecError(f"spec is larger than the limit of {limits.MAX_FILE_BYTES} bytes", file=source)
+    if b"\x00" in data:
+        raise SpecError("binary data (a NUL byte), not a YAML spec", file=source,
+                        line=data[: data.index(b"\x00")].count(b"\n") + 1)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SpecError(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+                        file=source, line=line) from None
+
+
+def parse(text: str, source: str) -> Any:
+    """YAML text -> plain Python values (LMap, LList, str, int, float, bool, None)."""
+    loader = _Loader(text)
+    try:
+        return _build(loader, source)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SpecError(f"YAML syntax error: {problem}", file=source,
+                        line=mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"YAML error: {exc}", file=source) from None
+    finally:
+        loader.dispose()
+
+
+def _scalar(loader: Any, event: Any, source: str, line: int) -> Any:
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag not in _PLAIN_TAGS:
+        raise SpecError(f"YAML tag '{event.tag}' is not allowed (only plain values, lists and mappings)",
+                        file=source, line=line)
+    node = yaml.ScalarNode(tag, event.value)
+    if tag == "tag:yaml.org,2002:str":
+        return event.value
+    if tag == "tag:yaml.org,2002:int":
+        return loader.construct_yaml_int(node)
+    if tag == "tag:yaml.org,2002:float":
+        return loader.construct_yaml_float(node)
+    if tag == "tag:yaml.org,2002:bool":
+        return loader.construct_yaml_bool(node)
+    return None
+
+
+class _Frame:
+    """An open list or mapping while its events arrive."""
+
+    __slots__ = ("value", "key", "key_line", "size", "anchor")
+
+    def __init__(self, value: Any, anchor: str | None) -> None:
+        self.value = value
+        self.key: Any = _NO_KEY
+        self.key_line = 0
+        self.size = 1  # values it holds once aliases are expanded, itself included
+        self.anchor = anchor
+
+
+class _NoKey:
+    __slots__ = ()
+
+
+_NO_KEY = _NoKey()
+
+
+def _build(loader: Any, source: str) -> Any:
+    stack: list[_Frame] = []
+    anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, expanded size)
+    open_anchors: set[str] = set()
+    total = 0  # expanded size of the whole document so far
+    documents = 0
+    root: Any = None
+
+    def count(size: int, line: int) -> None:
+        nonlocal total
+        total += size
+        if total > limits.MAX_YAML_NODES:
+            raise SpecError(f"the spec expands to more than {limits.MAX_YAML_NODES} YAML values "
+                            "(an alias bomb?); refusing to expand it", file=source, line=line)
+
+    def place(value: Any, size: int, line: int) -> None:
+        """Put a complete value into the open container (or make it the document)."""
+        nonlocal root
+        if not stack:
+            root = value
+            return
+        frame = stack[-1]
+        frame.size += size
+        container = frame.value
+        if isinstance(container, LList):
+            container.append(value)
+            container.lines.append(line)
+        elif frame.key is _NO_KEY:
+            if isinstance(value, (LMap, LList)):
+                raise SpecError("a mapping key must be a plain value, not a list or mapping", file=source, line=line)
+            frame.key, frame.key_line = value, line
+        else:
+            key, key_line = frame.key, frame.key_line
+            frame.key = _NO_KEY
+            if key == _MERGE_KEY:
+                _merge(container, value, source, key_line)
+            elif key in container:
+                raise SpecError(f"duplicate key '{key}' (first on line {container.lines[key]})",
+                                file=source, line=key_line)
+            else:
+                container[key] = value
+                container.lines[key] = key_line
+
+    while True:
+        event = loader.get_event()
+        kind = type(event).__name__
+        line = event.start_mark.line + 1 if event.start_mark else 0
+        if kind == "ScalarEvent":
+            value = _scalar(loader, event, source, line)
+            count(1, line)
+            if event.anchor:
+                anchors[event.anchor] = (value, 1)
+            place(value, 1, line)
+        elif kind in ("SequenceStartEvent", "MappingStartEvent"):
+            if event.tag not in _CONTAINER_TAGS:
+                raise SpecError(f"YAML tag '{event.tag}' is not allowed (only plain values, lists and mappings)",
+                                file=source, line=line)
+            if len(stack) >= limits.MAX_YAML_DEPTH:
+                raise SpecError(f"YAML nesting is deeper than the limit of {limits.MAX_YAML_DEPTH}",
+                                file=source, line=line)
+            count(1, line)
+            stack.append(_Frame(LList(line) if kind == "SequenceStartEvent" else LMap(line), event.anchor))
+            if event.anchor:
+                open_anchors.add(event.anchor)
+        elif kind in ("SequenceEndEvent", "MappingEndEvent"):
+            frame = stack.pop()
+            if frame.anchor:
+                open_anchors.discard(frame.anchor)
+                anchors[frame.anchor] = (frame.value, frame.size)
+            place(frame.value, frame.size, frame.value.line)
+        elif kind == "AliasEvent":
+            if event.anchor in open_anchors:
+                raise SpecError(f"alias '*{event.anchor}' refers to a collection that contains it",
+                                file=source, line=line)
+            if event.anchor not in anchors:
+                raise SpecError(f"alias '*{event.anchor}' has no anchor", file=source, line=line)
+            value, size = anchors[event.anchor]
+            count(size, line)
+            place(value, size, line)
+        elif kind == "DocumentStartEvent":
+            documents += 1
+            if documents > 1:
+                raise SpecError("more than one YAML document; a spec is one document", file=source, line=line)
+        elif kind == "StreamEndEvent":
+            break
+    if root is None:
+        raise SpecError("the spec is empty", file=source, line=1)
+    return root
+
+
+def _merge(container: LMap, value: Any, source: str, line: int) -> None:
+    """YAML's `<<: *defaults` merge key: copy keys the mapping does not set itself."""
+    sources = value if isinstance(value, LList) else [value]
+    for item in sources:
+        if not isinstance(item, LMap):
+            raise SpecError("'<<' merges mappings only", file=source, line=line)
+        for key, val in item.items():
+            if key not in container:
+                container[key] = val
+                container.lines[key] = item.lines.get(key, line)

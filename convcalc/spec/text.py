@@ -1,0 +1,115 @@
+"""The one-line text form: `3x224x224 | conv 64 k7 s2 p3 | bn | relu | maxpool k3 s2 p1`.
+
+The first segment is the input shape, optionally followed by `batch=N`, `dtype=D`, `name=N`.
+Each further segment is one layer: its kind, then any of
+
+    key=value     any argument: k=3x1, p=same, from=a,b, name=skip, repeat=3, mode=bilinear
+    k3 s2 p1 d2   short forms of k, s, p, d (and g4 for groups); 3x1 gives one value per axis
+    same|valid|full   the padding words
+    64            a bare value fills the kind's next positional argument (conv's out, a pool's k)
+
+Values: `3x1` or `3,1` are lists, `true`/`false`, numbers and words as written. The result is the
+same structure a YAML spec gives, so both go through the same validation. Blocks, residual and
+parallel need YAML; everything else (merges with from=, names, repeat) is writable here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import SpecError, did_you_mean
+from ..layers import REGISTRY
+from .source import LList, LMap
+
+_SHORT = re.compile(r"([kspdg])(\d+(?:x\d+)*)\Z")
+_SHORT_KEYS = {"k": "k", "s": "s", "p": "p", "d": "d", "g": "groups"}
+_INTS = re.compile(r"-?\d+(?:x-?\d+)+\Z")
+_INT = re.compile(r"-?\d+\Z")
+_FLOAT = re.compile(r"-?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][-+]?\d+)\Z")
+
+
+def value(token: str) -> Any:
+    """One value as written on the command line."""
+    if "," in token:
+        return [value(part) for part in token.split(",")]
+    if _INTS.match(token):
+        return [int(v) for v in token.split("x")]
+    if _INT.match(token):
+        return int(token)
+    if _FLOAT.match(token):
+        return float(token)
+    lowered = token.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("null", "none"):
+        return None
+    return token
+
+
+def _entry(segment: str, index: int, source: str) -> LMap:
+    tokens = segment.split()
+    if not tokens:
+        raise SpecError(f"layer {index} is empty (two '|' in a row?)", file=source, line=1)
+    kind, rest = tokens[0], tokens[1:]
+    if kind not in REGISTRY:
+        raise SpecError(f"layer {index}: unknown layer kind '{kind}'{did_you_mean(kind, REGISTRY)}"
+                        + (" (blocks, residual and parallel need a YAML spec)" if kind in ("block", "residual", "parallel") else ""),
+                        file=source, line=1)
+    record = REGISTRY[kind]
+    args = LMap(1)
+    positional = list(record.positional)
+
+    def put(key: str, val: Any) -> None:
+        if key in args:
+            raise SpecError(f"layer {index} ({kind}): '{key}' is given twice", file=source, line=1)
+        args[key] = val
+        args.lines[key] = 1
+
+    for token in rest:
+        if "=" in token:
+            key, _, raw = token.partition("=")
+            put(key, value(raw))
+            continue
+        short = _SHORT.match(token)
+        if short and _SHORT_KEYS[short.group(1)] in record.schema:
+            put(_SHORT_KEYS[short.group(1)], value(short.group(2)))
+        elif token in ("same", "valid", "full") and "p" in record.schema:
+            put("p", token)
+        elif positional:
+            key = positional.pop(0)
+            while key in args and positional:
+                key = positional.pop(0)
+            put(key, value(token))
+        else:
+            raise SpecError(f"layer {index} ({kind}): unexpected '{token}'; write key=value"
+                            + (f" (keys: {', '.join(record.schema)})" if record.schema else ""), file=source, line=1)
+    entry = LMap(1)
+    entry[kind] = args
+    entry.lines[kind] = 1
+    return entry
+
+
+def parse_line(line: str, source: str) -> LMap:
+    """The text form -> the same LMap a YAML spec parses to."""
+    segments = line.split("|")
+    head = segments[0].split()
+    if not head:
+        raise SpecError("the text form starts with the input shape, like '3x224x224 | conv 16 k3'", file=source, line=1)
+    doc = LMap(1)
+    doc["input"] = head[0]
+    doc.lines["input"] = 1
+    for token in head[1:]:
+        key, eq, raw = token.partition("=")
+        if not eq or key not in ("batch", "dtype", "name"):
+            raise SpecError(f"after the input shape only batch=, dtype= and name= may follow, got '{token}'",
+                            file=source, line=1)
+        doc[key] = value(raw) if key == "batch" else raw
+        doc.lines[key] = 1
+    layers = LList(1)
+    for index, segment in enumerate(segments[1:], start=1):
+        layers.append(_entry(segment, index, source))
+        layers.lines.append(1)
+    doc["layers"] = layers
+    doc.lines["layers"] = 1
+    return doc
