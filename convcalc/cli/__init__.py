@@ -1,0 +1,73 @@
+"""The `convcalc` command: a click group whose subcommands live one per module.
+
+Subcommand modules are imported only when their command runs (a lazy group), so `convcalc
+shapes` never pays for verify's or profile's imports. A `ConvcalcError` from any command is
+printed once, as one line on stderr, with exit code 2; anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import ConvcalcError
+
+COMMANDS = {
+    "shapes": ("convcalc.cli.shapes", "shapes", "Output shape, params, MACs, FLOPs and receptive field per layer."),
+}
+
+
+class UserError(click.ClickException):
+    """A ConvcalcError on its way out: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"convcalc: {self.message}", err=True)
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Help lists the commands without importing them.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, _, help_) in COMMANDS.items()])
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConvcalcError as exc:
+            raise UserError(str(exc)) from None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="convcalc")
+def cli() -> None:
+    """Shapes, parameters, MACs, FLOPs, memory and receptive fields of convolutional networks,
+    from a YAML layer spec or a one-line text spec, without building a model.
+
+    Exit codes: 0 success, 1 a check or comparison failed, 2 bad input or usage."""
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="convcalc")
+    except BrokenPipeError:
+        # The reader went away (`convcalc shapes ... | head`): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)

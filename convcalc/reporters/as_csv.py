@@ -1,0 +1,27 @@
+"""CSV: one row per layer of every spec, exact numbers; lists are JSON inside the cell."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import IO
+
+from ..report import Report
+
+HEADER = ["spec", "index", "name", "kind", "inputs", "output", "params", "buffers", "macs", "flops",
+          "output_bytes", "receptive_field", "warnings", "line"]
+
+
+def render(reports: list[Report], stream: IO[str] | None = None) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEADER)
+    for report in reports:
+        for layer in report.layers:
+            d = layer.to_dict()
+            writer.writerow([report.name, layer.index, layer.name, layer.kind, ";".join(layer.inputs),
+                             "x".join(map(str, layer.output)), layer.params, layer.buffers, layer.macs,
+                             layer.flops, layer.output_bytes, json.dumps(d["receptive_field"]),
+                             " | ".join(layer.warnings), "" if layer.line is None else layer.line])
+    return out.getvalue()

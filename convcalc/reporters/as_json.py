@@ -1,0 +1,26 @@
+"""JSON: one report object, or an array of them for several specs, one layer per line."""
+
+from __future__ import annotations
+
+import json
+from typing import IO, Any
+
+from ..report import Report
+
+
+def _dumps(d: dict[str, Any]) -> str:
+    parts = []
+    for key, value in d.items():
+        if key == "layers":
+            inner = ",\n    ".join(json.dumps(layer, ensure_ascii=False) for layer in value)
+            parts.append(f'  "layers": [\n    {inner}\n  ]')
+        else:
+            parts.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
+    return "{\n" + ",\n".join(parts) + "\n}"
+
+
+def render(reports: list[Report], stream: IO[str] | None = None) -> str:
+    docs = [_dumps(report.to_dict()) for report in reports]
+    if len(docs) == 1:
+        return docs[0] + "\n"
+    return "[\n" + ",\n".join(docs) + "\n]\n"

@@ -1,0 +1,35 @@
+"""Markdown: a pipe table per spec with a totals row, for pull requests and docs."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from ..report import Report
+from ..units import count
+from .common import CONVENTIONS, field, row, shape, summary, warnings
+
+HEADER = ["#", "name", "kind", "output", "params", "MACs", "FLOPs", "RF", "notes"]
+RIGHT = {"#", "params", "MACs", "FLOPs", "RF"}
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render(reports: list[Report], stream: IO[str] | None = None) -> str:
+    parts = []
+    for report in reports:
+        lines = [f"### {_escape(report.name)}", "", "| " + " | ".join(HEADER) + " |",
+                 "|" + "|".join("---:" if h in RIGHT else "---" for h in HEADER) + "|"]
+        for layer in report.layers:
+            cells = [*row(layer), "; ".join(layer.warnings)]
+            lines.append("| " + " | ".join(_escape(c) for c in cells) + " |")
+        t = report.total
+        lines.append(f"| | **total** | | {shape(report.output)} | **{count(t.params)}** | **{count(t.macs)}** | "
+                     f"**{count(t.flops)}** | {field(report.receptive_field)} | |")
+        lines += ["", _escape(summary(report))]
+        notes = warnings(report)
+        if notes:
+            lines += ["", "Warnings:", ""] + [f"- {_escape(n)}" for n in notes]
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts) + "\n" + CONVENTIONS + "\n"

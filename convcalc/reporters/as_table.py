@@ -1,0 +1,45 @@
+"""The human table: one row per layer, a totals row, a summary line and the warnings."""
+
+from __future__ import annotations
+
+import sys
+from typing import IO
+
+from ..report import Report
+from ..textable import Column, Table, render as render_table, terminal_width, wants_color
+from ..units import count
+from .common import CONVENTIONS, field, row, shape, summary, warnings
+
+
+def table(report: Report) -> Table:
+    t = Table(
+        columns=[Column("#", "right"), Column("name", shrink=True, min_width=8), Column("kind", optional=True),
+                 Column("output"), Column("params", "right"), Column("MACs", "right"),
+                 Column("FLOPs", "right", optional=True), Column("RF", "right", optional=True),
+                 Column("notes", shrink=True, optional=True, min_width=6)],
+        title=f"{report.name} ({report.source})",
+    )
+    for layer in report.layers:
+        note = layer.warnings[0] if layer.warnings else ""
+        if len(layer.warnings) > 1:
+            note = f"({len(layer.warnings)}) {note}"
+        t.add_row(*row(layer), (note, "yellow"))
+    t.rule()
+    total = report.total
+    t.add_row("", "total", "", shape(report.output), count(total.params), count(total.macs), count(total.flops),
+              field(report.receptive_field), "", style="bold")
+    return t
+
+
+def render(reports: list[Report], stream: IO[str] | None = None) -> str:
+    stream = stream or sys.stdout
+    width, color = terminal_width(stream), wants_color(stream)
+    parts = []
+    for report in reports:
+        text = render_table(table(report), width=width, color=color, stream=stream)
+        text += summary(report) + "\n"
+        notes = warnings(report)
+        if notes:
+            text += "warnings:\n" + "".join(f"  {note}\n" for note in notes)
+        parts.append(text)
+    return "\n".join(parts) + CONVENTIONS + "\n"

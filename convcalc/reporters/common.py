@@ -1,0 +1,36 @@
+"""Small shared pieces of the human-readable reporters (table and Markdown)."""
+
+from __future__ import annotations
+
+from ..report import LayerReport, Report
+from ..units import count, nbytes, number
+
+CONVENTIONS = ("MACs: multiply-accumulates of conv, deconv and linear, bias excluded. "
+               "FLOPs: all floating-point work (2 per MAC, bias, norms, activations, pools, merges). "
+               "See docs/costs.md.")
+
+
+def shape(dims: tuple[int, ...] | list[int]) -> str:
+    return "x".join(str(d) for d in dims)
+
+
+def field(rf: tuple) -> str:
+    """Receptive field sizes per axis: '7x7' (jumps and starts are in the machine formats)."""
+    return "x".join(number(axis[0]) for axis in rf) if rf else "-"
+
+
+def summary(report: Report) -> str:
+    t = report.total
+    return (f"input {shape(report.input)} {report.dtype} · params {count(t.params)} "
+            f"({nbytes(t.weight_bytes)} with buffers) · MACs {count(t.macs)} · FLOPs {count(t.flops)} · "
+            f"peak activations {nbytes(t.peak_activation_bytes)} · output receptive field {field(report.receptive_field)}")
+
+
+def warnings(report: Report) -> list[str]:
+    return [f"{layer.name}" + (f" (line {layer.line})" if layer.line else "") + f": {w}"
+            for layer in report.layers for w in layer.warnings]
+
+
+def row(layer: LayerReport) -> tuple[str, ...]:
+    return (str(layer.index), layer.name, layer.kind, shape(layer.output), count(layer.params),
+            count(layer.macs), count(layer.flops), field(layer.receptive_field))

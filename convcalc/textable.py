@@ -1,0 +1,134 @@
+"""A small, fast box-drawn table for terminals and pipes.
+
+Why not rich.table: rendering costs about 1.2 ms per row there (measured: 175 rows of
+resnet50 take 250 ms, more than the whole 150 ms budget of `convcalc shapes`), because every
+cell goes through rich's general layout engine. Here a table is columns of strings with an
+alignment and an optional style per cell, rendered in one pass: about 1 ms for 175 rows.
+
+Fitting: on a terminal the table is shrunk to its width by truncating the columns marked
+`shrink` (with '…') and then dropping columns marked `optional`; in a pipe it keeps its full
+width. Colour is ANSI, only on a terminal, never with NO_COLOR set (https://no-color.org),
+and forced with FORCE_COLOR.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from typing import IO
+
+_SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "blue": "34", "cyan": "36",
+        "magenta": "35"}
+
+
+class Column:
+    def __init__(self, header: str, align: str = "left", shrink: bool = False, optional: bool = False,
+                 min_width: int = 4) -> None:
+        self.header = header
+        self.align = align  # left | right
+        self.shrink = shrink  # may be truncated to fit a narrow terminal
+        self.optional = optional  # may be dropped to fit a narrow terminal
+        self.min_width = min_width
+
+
+class Table:
+    def __init__(self, columns: list[Column], title: str = "") -> None:
+        self.columns = columns
+        self.title = title
+        self.rows: list[list[tuple[str, str]]] = []  # cells: (text, style)
+        self.rules: set[int] = set()  # a horizontal rule before these row indices
+
+    def add_row(self, *cells: object, style: str = "") -> None:
+        row = []
+        for cell in cells:
+            if isinstance(cell, tuple):
+                row.append((str(cell[0]), cell[1]))
+            else:
+                row.append(("" if cell is None else str(cell), style))
+        self.rows.append(row)
+
+    def rule(self) -> None:
+        self.rules.add(len(self.rows))
+
+
+def wants_color(stream: IO[str]) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def terminal_width(stream: IO[str]) -> int | None:
+    """The width to fit, or None in a pipe (no limit)."""
+    if hasattr(stream, "isatty") and stream.isatty():
+        return shutil.get_terminal_size((100, 24)).columns
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() else None
+
+
+def _boxes(stream: IO[str] | None) -> str:
+    encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "")
+    # top, header rule, body rule, bottom: each (left, fill, join, right); then vertical bar
+    return "unicode" if encoding.startswith("utf") else "ascii"
+
+
+_BOX = {
+    "unicode": {"top": "┌─┬┐", "head": "├─┼┤", "rule": "├─┼┤", "bottom": "└─┴┘", "bar": "│", "ellipsis": "…"},
+    "ascii": {"top": "+-++", "head": "+=++", "rule": "+-++", "bottom": "+-++", "bar": "|", "ellipsis": "~"},
+}
+
+
+def render(table: Table, width: int | None = None, color: bool = False, stream: IO[str] | None = None) -> str:
+    box = _BOX[_boxes(stream or sys.stdout)]
+    columns = list(range(len(table.columns)))
+    natural = [max([len(table.columns[c].header)] + [len(row[c][0]) for row in table.rows if c < len(row)])
+               for c in columns]
+    widths = dict(zip(columns, natural))
+
+    def total() -> int:
+        return sum(widths[c] + 3 for c in columns) + 1
+
+    if width is not None:
+        for c in sorted(columns, key=lambda c: -widths[c]):  # shrink the widest first
+            if total() <= width:
+                break
+            if table.columns[c].shrink:
+                widths[c] = max(table.columns[c].min_width, widths[c] - (total() - width))
+        for c in reversed(list(columns)):
+            if total() <= width:
+                break
+            if table.columns[c].optional:
+                columns.remove(c)
+
+    def paint(text: str, style: str) -> str:
+        if not color or not style:
+            return text
+        codes = ";".join(_SGR[s] for s in style.split() if s in _SGR)
+        return f"\x1b[{codes}m{text}\x1b[0m" if codes else text
+
+    def cell(c: int, text: str, style: str) -> str:
+        w = widths[c]
+        if len(text) > w:
+            text = text[: max(w - 1, 0)] + box["ellipsis"]
+        padded = text.rjust(w) if table.columns[c].align == "right" else text.ljust(w)
+        return paint(padded, style)
+
+    def line(kind: str) -> str:
+        left, fill, join, right = box[kind]
+        return left + join.join(fill * (widths[c] + 2) for c in columns) + right
+
+    bar = box["bar"]
+    out = []
+    if table.title:
+        out.append(paint(table.title, "bold"))
+    out.append(line("top"))
+    out.append(bar + bar.join(" " + cell(c, table.columns[c].header, "bold") + " " for c in columns) + bar)
+    out.append(line("head"))
+    for i, row in enumerate(table.rows):
+        if i in table.rules and i:
+            out.append(line("rule"))
+        out.append(bar + bar.join(" " + cell(c, *(row[c] if c < len(row) else ("", ""))) + " " for c in columns) + bar)
+    out.append(line("bottom"))
+    return "\n".join(out) + "\n"

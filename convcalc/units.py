@@ -1,0 +1,66 @@
+"""Human-readable numbers both ways: `12.3 M` for people, and strict parsing of `5M`, `100MiB`.
+
+Counts use decimal prefixes (k, M, G, T; 1 k = 1000); bytes use binary ones in output
+(KiB, MiB, GiB; 1 KiB = 1024). Parsing accepts exactly: a number, then optionally one of
+k K M G T (x1000 steps), KB MB GB TB (x1000 steps), KiB MiB GiB TiB (x1024 steps); anything
+else is an error. The result must be a whole number.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import Any
+
+_COUNT_PREFIXES = ("", " k", " M", " G", " T", " P")
+_BYTE_PREFIXES = (" B", " KiB", " MiB", " GiB", " TiB", " PiB")
+_UNITS = {
+    "": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+    "KB": 10**3, "kB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "B": 1,
+}
+_QUANTITY = re.compile(r"\s*(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]*)\s*\Z")
+
+
+def _scaled(value: float, step: int, prefixes: tuple[str, ...]) -> str:
+    i = 0
+    while abs(value) >= step and i < len(prefixes) - 1:
+        value /= step
+        i += 1
+    if i == 0:
+        return f"{value:.0f}{prefixes[0]}"
+    digits = 2 if abs(value) < 10 else 1 if abs(value) < 100 else 0
+    return f"{value:.{digits}f}{prefixes[i]}"
+
+
+def count(n: int) -> str:
+    """12345678 -> '12.3 M'; below 1000 the exact number."""
+    return str(n) if abs(n) < 1000 else _scaled(n, 1000, _COUNT_PREFIXES)
+
+
+def nbytes(n: int) -> str:
+    """Bytes with binary prefixes: 1536 -> '1.50 KiB'."""
+    return _scaled(n, 1024, _BYTE_PREFIXES)
+
+
+def number(value: Any) -> str:
+    """An int as is; a fraction or float with up to 3 decimals."""
+    if isinstance(value, Fraction):
+        if value.denominator == 1:
+            return str(value.numerator)
+        value = float(value)
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def parse_quantity(text: str, what: str = "value") -> int:
+    """'5M' -> 5000000, '100MiB' -> 104857600, '1.5k' -> 1500. ValueError on anything else."""
+    match = _QUANTITY.match(str(text))
+    if not match or match.group(2) not in _UNITS:
+        raise ValueError(f"{what} must be a number with an optional unit (k, M, G, T, KB, MB, GB, KiB, MiB, GiB), "
+                         f"got '{text}'")
+    value = Fraction(match.group(1)) * _UNITS[match.group(2)]
+    if value.denominator != 1:
+        raise ValueError(f"{what} '{text}' is not a whole number")
+    return int(value)
