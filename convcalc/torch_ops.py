@@ -1,0 +1,262 @@
+"""PyTorch modules for the registry's `build` rules (imported only when a model is built).
+
+Where PyTorch has a module, the factory functions here pick the 1-D/2-D/3-D variant. Where it
+has none, the modules below build the exact equivalent from functional pieces: TensorFlow-style
+"same" padding (an explicit asymmetric pad before the conv), U-Net's crop-and-concat, channel
+split, ShiftNet's shift, maxout, layer scale, channels-only layer norm, bed-of-nails unpooling,
+a token embedding laid out channels first, and the merges.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn as _nn
+
+Sequential = _nn.Sequential
+
+
+def nn() -> Any:
+    return _nn
+
+
+def _variant(prefix: str, nd: int, flat: str | None = None) -> Any:
+    if nd == 0 and flat:
+        return getattr(_nn, flat)
+    return getattr(_nn, f"{prefix}{max(nd, 1)}d")
+
+
+class Pad(_nn.Module):
+    """Zero padding with a (left, right) pair per spatial axis, first axis first."""
+
+    def __init__(self, pads: Sequence[tuple[int, int]]) -> None:
+        super().__init__()
+        # F.pad wants the last axis first: (left_W, right_W, left_H, right_H, ...)
+        self.pad = tuple(v for pair in reversed(pads) for v in pair)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pad(x, self.pad)
+
+
+def conv(nd: int, cin: int, cout: int, k, s, pads, d, groups: int, bias: bool) -> _nn.Module:
+    symmetric = all(left == right for left, right in pads)
+    layer = _variant("Conv", nd)(cin, cout, tuple(k), stride=tuple(s),
+                                 padding=tuple(left for left, _ in pads) if symmetric else 0,
+                                 dilation=tuple(d), groups=groups, bias=bias)
+    return layer if symmetric else _nn.Sequential(Pad(pads), layer)
+
+
+def deconv(nd: int, cin: int, cout: int, k, s, p, output_padding, groups: int, d, bias: bool) -> _nn.Module:
+    return _variant("ConvTranspose", nd)(cin, cout, tuple(k), stride=tuple(s), padding=tuple(p),
+                                         output_padding=tuple(output_padding), groups=groups, bias=bias,
+                                         dilation=tuple(d))
+
+
+def max_pool(nd: int, k, s, p, d, ceil_mode: bool) -> _nn.Module:
+    return _variant("MaxPool", nd)(tuple(k), tuple(s), tuple(p), tuple(d), ceil_mode=ceil_mode)
+
+
+def avg_pool(nd: int, k, s, p, ceil_mode: bool, count_include_pad: bool) -> _nn.Module:
+    return _variant("AvgPool", nd)(tuple(k), tuple(s), tuple(p), ceil_mode=ceil_mode,
+                                   count_include_pad=count_include_pad)
+
+
+def lp_pool(nd: int, norm: float, k, s, ceil_mode: bool) -> _nn.Module:
+    return _variant("LPPool", nd)(norm, tuple(k) if nd > 1 else k[0], tuple(s) if nd > 1 else s[0],
+                                  ceil_mode=ceil_mode)
+
+
+def adaptive_avg_pool(nd: int, size) -> _nn.Module:
+    return _variant("AdaptiveAvgPool", nd)(tuple(size) if nd > 1 else size[0])
+
+
+def adaptive_max_pool(nd: int, size) -> _nn.Module:
+    return _variant("AdaptiveMaxPool", nd)(tuple(size) if nd > 1 else size[0])
+
+
+def upsample(nd: int, size, scale, mode: str, align_corners: bool) -> _nn.Module:
+    if mode != "nearest":
+        mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[nd]
+    return _nn.Upsample(size=tuple(size) if size else None,
+                        scale_factor=tuple(float(v) for v in scale) if scale else None,
+                        mode=mode, align_corners=align_corners if mode != "nearest" else None)
+
+
+def batch_norm(nd: int, channels: int, eps: float, momentum: float, affine: bool) -> _nn.Module:
+    return _variant("BatchNorm", nd, "BatchNorm1d")(channels, eps=eps, momentum=momentum, affine=affine)
+
+
+def instance_norm(nd: int, channels: int, eps: float, affine: bool, track: bool) -> _nn.Module:
+    return _variant("InstanceNorm", nd)(channels, eps=eps, affine=affine, track_running_stats=track)
+
+
+def activation(torch_name: str, a: dict[str, Any]) -> _nn.Module:
+    if torch_name == "LeakyReLU":
+        return _nn.LeakyReLU(a["slope"])
+    if torch_name == "ELU":
+        return _nn.ELU(a["alpha"])
+    if torch_name == "GELU":
+        return _nn.GELU(approximate=a["approximate"])
+    if torch_name == "Softmax":
+        return _nn.Softmax(dim=1)
+    return getattr(_nn, torch_name)()
+
+
+class ChannelLayerNorm(_nn.Module):
+    """LayerNorm over the channels at each position (ConvNeXt's channels-first LayerNorm)."""
+
+    def __init__(self, channels: int, eps: float, affine: bool) -> None:
+        super().__init__()
+        self.norm = _nn.LayerNorm(channels, eps=eps, elementwise_affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            return self.norm(x)
+        return self.norm(x.movedim(1, -1)).movedim(-1, 1)
+
+
+class LayerScale(_nn.Module):
+    def __init__(self, channels: int, nd: int, init: float) -> None:
+        super().__init__()
+        self.gamma = _nn.Parameter(torch.full((channels,), float(init)))
+        self.view = (1, channels) + (1,) * nd
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gamma.view(self.view)
+
+
+class Maxout(_nn.Module):
+    """Max over groups of `pieces` consecutive channels."""
+
+    def __init__(self, pieces: int) -> None:
+        super().__init__()
+        self.pieces = pieces
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c = x.shape[:2]
+        return x.view(n, c // self.pieces, self.pieces, *x.shape[2:]).amax(dim=2)
+
+
+class ChannelShuffle(_nn.Module):
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c = x.shape[:2]
+        return x.view(n, self.groups, c // self.groups, *x.shape[2:]).transpose(1, 2).reshape(x.shape)
+
+
+class Shift(_nn.Module):
+    """ShiftNet: channel group g moves by the g-th offset of a k-window; the rest stay put."""
+
+    def __init__(self, k: Sequence[int]) -> None:
+        super().__init__()
+        offsets = [()]
+        for size in k:
+            offsets = [o + (i - size // 2,) for o in offsets for i in range(size)]
+        self.offsets = offsets
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros_like(x)
+        c = x.shape[1]
+        per = c // len(self.offsets)
+        for g, offset in enumerate(self.offsets):
+            lo, hi = g * per, (g + 1) * per
+            src, dst = [slice(None), slice(lo, hi)], [slice(None), slice(lo, hi)]
+            for o, n in zip(offset, x.shape[2:]):
+                src.append(slice(max(-o, 0), n - max(o, 0)))
+                dst.append(slice(max(o, 0), n - max(-o, 0)))
+            out[tuple(dst)] = x[tuple(src)]
+        rest = per * len(self.offsets)
+        out[:, rest:] = x[:, rest:]
+        return out
+
+
+class Split(_nn.Module):
+    def __init__(self, parts: int, index: int) -> None:
+        super().__init__()
+        self.parts, self.index = parts, index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.chunk(self.parts, dim=1)[self.index]
+
+
+class Reshape(_nn.Module):
+    def __init__(self, shape: Sequence[int]) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+
+class TokenEmbedding(_nn.Module):
+    """[N, 1, L] token ids -> [N, dim, L] (channels first, for a 1-D conv)."""
+
+    def __init__(self, vocab: int, dim: int) -> None:
+        super().__init__()
+        self.embedding = _nn.Embedding(vocab, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embedding(x[:, 0].long()).transpose(1, 2)
+
+
+class MaxUnpool(_nn.Module):
+    """MaxUnpool with the positions of a maxpool, or each window's first position without one."""
+
+    def __init__(self, nd: int, k, s, p) -> None:
+        super().__init__()
+        self.nd, self.k, self.s, self.p = nd, tuple(k), tuple(s), tuple(p)
+        self.unpool = _variant("MaxUnpool", nd)(self.k, self.s, self.p)
+
+    def forward(self, x: torch.Tensor, indices: torch.Tensor | None = None) -> torch.Tensor:
+        if indices is None:
+            out = [(n - 1) * s - 2 * p + k for n, s, p, k in zip(x.shape[2:], self.s, self.p, self.k)]
+            flat = torch.zeros((), dtype=torch.long, device=x.device)
+            for axis, (n, s, p) in enumerate(zip(x.shape[2:], self.s, self.p)):
+                pos = (torch.arange(n, device=x.device) * s - p).clamp(min=0)
+                stride = 1
+                for later in out[axis + 1:]:
+                    stride *= later
+                flat = flat.unsqueeze(-1) + pos * stride  # [n_0, ..., n_axis]
+            indices = flat.expand(x.shape).contiguous()
+        return self.unpool(x, indices)
+
+
+class Add(_nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+
+
+class Mul(_nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+
+
+class Concat(_nn.Module):
+    """torch.cat on channels, centre-cropping each input to `crop` (spatial) first when given."""
+
+    def __init__(self, crop: Sequence[int] | None) -> None:
+        super().__init__()
+        self.crop = tuple(crop) if crop is not None else None
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        if self.crop is not None:
+            cropped = []
+            for x in xs:
+                index = [slice(None), slice(None)]
+                for n, m in zip(x.shape[2:], self.crop):
+                    start = (n - m) // 2
+                    index.append(slice(start, start + m))
+                cropped.append(x[tuple(index)])
+            xs = tuple(cropped)
+        return torch.cat(xs, dim=1)
