@@ -1,0 +1,46 @@
+"""Shared helpers: analyze a one-line spec, load a YAML snippet, and hypothesis profiles.
+
+Property tests run `CONVCALC_EXAMPLES` examples each (300 by default, as in CI); set it to
+10000 for the local soak run documented in docs/testing.md.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+
+import pytest
+
+import convcalc
+
+try:
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "convcalc",
+        max_examples=int(os.environ.get("CONVCALC_EXAMPLES", "300")),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        derandomize=os.environ.get("CONVCALC_RANDOM") is None,
+    )
+    settings.load_profile("convcalc")
+except ImportError:  # pragma: no cover - hypothesis is a test dependency
+    pass
+
+
+def run(text: str, batch: int | None = None) -> convcalc.Report:
+    """Analyze a one-line spec."""
+    return convcalc.analyze(convcalc.from_text(text), batch)
+
+
+def yaml_spec(text: str, source: str = "test.yaml") -> convcalc.Spec:
+    return convcalc.loads(textwrap.dedent(text), source)
+
+
+def yaml_report(text: str) -> convcalc.Report:
+    return convcalc.analyze(yaml_spec(text))
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")

@@ -1,0 +1,133 @@
+"""Receptive fields: (size, jump, start) per spatial axis, from the notes and against autograd.
+
+size: input positions one output unit sees; jump: input distance between neighbouring output
+units; start: input position where the first output unit's field begins (negative in padding).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from .conftest import run
+
+
+def rf(text: str):
+    return run(text).receptive_field
+
+
+def test_notes_dilated_3x3_covers_5x5():
+    assert rf("1x16x16 | conv 1 k3 d2") == ((1 + 2 * (3 - 1), 1, 0),) * 2
+
+
+def test_notes_three_stacked_3x3_see_7x7_with_27_not_49_weights():
+    stacked = run("1x16x16 | conv 1 k3 bias=false | conv 1 k3 bias=false | conv 1 k3 bias=false")
+    single = run("1x16x16 | conv 1 k7 bias=false")
+    assert stacked.receptive_field == single.receptive_field == ((1 + 3 * (3 - 1), 1, 0),) * 2
+    assert (stacked.total.params, single.total.params) == (3 * 3 * 3, 7 * 7)  # 27 vs 49
+
+
+def test_resnet_stem():
+    # conv 7x7 s2 p3: size 7, jump 2, start -3; maxpool 3x3 s2 p1: size 7 + (3-1)*2 = 11,
+    # jump 2*2 = 4, start -3 - 1*2 = -5
+    report = run("3x224x224 | conv 64 k7 s2 p3 | bn | relu | maxpool k3 s2 p1")
+    assert report.layers[0].receptive_field == ((7, 2, -3),) * 2
+    assert report.receptive_field == ((11, 4, -5),) * 2
+
+
+def test_per_axis_kernels_are_per_axis():
+    assert rf("1x16x16 | conv 1 k=1x5 | conv 1 k=5x1") == ((5, 1, 0), (5, 1, 0))
+    assert rf("1x16x16 | conv 1 k=3x1 s=2x1") == ((3, 2, 0), (1, 1, 0))
+
+
+def test_global_pool_and_flatten_see_everything():
+    # 8 positions at jump 1: size 1 + (8-1)*1 = 8
+    assert rf("1x8x8 | gap") == ((8, 8, 0),) * 2
+    assert rf("1x8x8 | conv 1 k3 | flatten") == ((3 + (6 - 1) * 1, 6, 0),) * 2
+
+
+def test_merge_takes_the_widest_input():
+    report = run("1x16x16 | conv 1 k3 p1 name=a | conv 1 k5 p2 from=input name=b | add from=a,b")
+    assert report.receptive_field == ((5, 1, -2),) * 2  # b's field: 5 wide, 2 into the padding
+
+
+def test_crop_concat_shifts_the_start():
+    # a: 16 -> 14 (start 0); b: 14 -> 10; crop a to 10 from offset (14-10)//2 = 2
+    report = run("1x16x16 | conv 1 k3 name=a | conv 1 k5 name=b | concat from=a,b crop=true")
+    assert report.output == (1, 2, 10, 10)
+    assert report.receptive_field == ((3 + 4, 1, 0),) * 2
+    c = run("1x16x16 | conv 1 k3 name=a | conv 1 k5 name=b | conv 1 k5 name=c | concat from=a,c crop=true")
+    # c: size 3+4+4 = 11 at start 0 wins over a's 3 (shifted by (14-6)//2 = 4)
+    assert c.receptive_field == ((11, 1, 0),) * 2
+
+
+def test_transposed_conv_has_fractional_jump():
+    # stride 2: outputs are half an input apart; the window spans (k-1)/s = 1 input step
+    assert rf("1x4x4 | deconv 1 k3 s2 p1") == ((1 + Fraction(3 - 1, 2), Fraction(1, 2), Fraction(1 - 2, 2)),) * 2
+    # conv then its transpose: jumps multiply back to 1
+    report = run("1x16x16 | conv 1 k3 s2 p1 | deconv 1 k3 s2 p1 output_padding=1")
+    assert report.output == (1, 1, 16, 16)
+    assert report.receptive_field[0][1] == 1
+
+
+# -- against autograd ------------------------------------------------------------------------
+
+CHAINS = [
+    "1x40x40 | conv 1 k3",
+    "1x40x40 | conv 1 k3 s2 p1 | conv 1 k3 d2",
+    "1x48x48 | conv 1 k5 s2 | avgpool 2 | conv 1 k3 p1",
+    "1x40x44 | conv 1 k=3x5 s=1x2 | conv 1 k=1x3 d=1x3",
+    "1x30 | conv 1 k7 s3 p3 | conv 1 k3 d2",
+    "1x14x14x14 | conv 1 k3 s2 | conv 1 k3",
+    "1x40x40 | dwconv 3 s2 | pwconv 1 | avgpool k3 s2 p1",
+    "1x40x40 | conv 1 k3 p1 name=a | conv 1 k5 p2 name=b | add from=a,b",
+]
+
+
+@pytest.mark.parametrize("text", CHAINS)
+def test_field_matches_autograd(text, torch):
+    """With all-positive weights and inputs nothing cancels, so the input positions with a
+    nonzero gradient for one output unit are exactly its receptive field."""
+    import convcalc
+    from convcalc.torch_bridge import build
+
+    spec = convcalc.from_text(text)
+    report = convcalc.analyze(spec)
+    model = build(spec).double()
+    for p in model.parameters():
+        torch.nn.init.constant_(p, 0.5)
+    x = torch.ones((1, *spec.input), dtype=torch.float64, requires_grad=True)
+    y = model(x)
+    centre = tuple(n // 2 for n in y.shape[2:])
+    y[(0, 0, *centre)].backward()
+    hit = x.grad[0, 0].nonzero()
+    for axis, (size, jump, start) in enumerate(report.receptive_field):
+        lo, hi = hit[:, axis].min().item(), hit[:, axis].max().item()
+        first = start + centre[axis] * jump
+        # clipped by the input's borders only where the field reaches outside it
+        assert lo == max(first, 0), (axis, lo, first)
+        assert hi == min(first + size - 1, spec.input[axis + 1] - 1), (axis, hi, first + size - 1)
+
+
+def test_transposed_field_bounds_autograd(torch):
+    """A transposed conv's field is position dependent; the analytic size bounds every unit
+    and is reached (rounded up) by some unit."""
+    import math
+
+    import convcalc
+    from convcalc.torch_bridge import build
+
+    spec = convcalc.from_text("1x12x12 | deconv 1 k5 s2 p2 | conv 1 k3")
+    (size, _, _), _ = convcalc.analyze(spec).receptive_field
+    model = build(spec).double()
+    for p in model.parameters():
+        torch.nn.init.constant_(p, 0.5)
+    extents = []
+    for o in range(6, 14):
+        x = torch.ones((1, 1, 12, 12), dtype=torch.float64, requires_grad=True)
+        model(x)[0, 0, o, 10].backward()
+        rows = x.grad[0, 0].nonzero()[:, 0]
+        extents.append(rows.max().item() - rows.min().item() + 1)
+    assert max(extents) <= math.ceil(size)
+    assert max(extents) == math.ceil(size)
