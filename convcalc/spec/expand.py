@@ -130,9 +130,10 @@ class Expander:
     def expand_entry(self, raw: Any, line: int | None, scope: Scope, prev: str) -> str:
         kind, args, meta, line = self.parse_entry(raw, line)
         name = meta.get("name")
-        if name is not None and (not isinstance(name, str) or not NAME.match(name) or name == "input"):
-            raise self.error(f"layer name {name!r} must be a word of letters, digits, _ and - "
-                             "(not 'input', which is the spec's input)", line, kind=kind)
+        if name == "input":
+            raise self.error("a layer cannot be named 'input': that name means the spec's input", line, kind=kind)
+        if name is not None and (not isinstance(name, str) or not NAME.match(name)):
+            raise self.error(f"layer name {name!r} must be a word of letters, digits, _ and -", line, kind=kind)
         repeat = meta.get("repeat", 1)
         if type(repeat) is not int or repeat < 1:
             raise self.error(f"repeat must be a positive integer, got {repeat!r}", line, name, kind)
@@ -301,7 +302,7 @@ class Expander:
         self.using.append(use)
         for i in range(repeat):
             instance = block_name if repeat == 1 else f"{block_name}.{i}"
-            layers = self.substitute(template.layers, values, template.line)
+            layers = self.substitute(template.layers, values, template.line, scope.prefix + instance)
             inner = Scope(scope.prefix + instance + ".", scope, out, self.reserve(layers))
             out = self.expand_list(layers, inner, out)
             self.alias(scope, instance, out, line)
@@ -310,28 +311,29 @@ class Expander:
             self.alias(scope, block_name, out, line)
         return out
 
-    def substitute(self, value: Any, values: dict[str, Any], line: int | None) -> Any:
-        """A copy of a template's layers with `$name` and `${expr}` replaced."""
+    def substitute(self, value: Any, values: dict[str, Any], line: int | None, block: str) -> Any:
+        """A copy of a template's layers with `$name` and `${expr}` replaced (`block` names the
+        use, for error messages)."""
         self.work += 1
         if self.work > limits.MAX_YAML_NODES * 4:
-            raise self.error("block templates expand to too many values", line)
+            raise self.error("block templates expand to too many values", line, block, "block")
         if isinstance(value, str):
-            return self.interpolate(value, values, line) if "$" in value else value
+            return self.interpolate(value, values, line, block) if "$" in value else value
         if isinstance(value, LMap):
             copy = LMap(value.line)
             copy.lines = value.lines
             for key, item in value.items():
-                copy[key] = self.substitute(item, values, value.lines.get(key, value.line))
+                copy[key] = self.substitute(item, values, value.lines.get(key, value.line), block)
             return copy
         if isinstance(value, LList):
             copy_list = LList(value.line)
             copy_list.lines = value.lines
             for i, item in enumerate(value):
-                copy_list.append(self.substitute(item, values, value.lines[i]))
+                copy_list.append(self.substitute(item, values, value.lines[i], block))
             return copy_list
         return value
 
-    def interpolate(self, text: str, values: dict[str, Any], line: int | None) -> Any:
+    def interpolate(self, text: str, values: dict[str, Any], line: int | None, block: str) -> Any:
         try:
             match = WHOLE_VAR.match(text)
             if match:
@@ -345,12 +347,13 @@ class Expander:
 
             return ANY_SUB.sub(one, text)
         except LayerError as exc:
-            raise self.error(str(exc), line, kind="block") from None
+            raise self.error(str(exc), line, block, "block") from None
 
     @staticmethod
     def lookup(name: str, values: dict[str, Any]) -> Any:
         if name not in values:
-            raise LayerError(f"unknown block argument '${name}'{did_you_mean(name, values)}")
+            takes = ", ".join(values) or "no arguments"
+            raise LayerError(f"unknown block argument '${name}'{did_you_mean(name, values)}; the block takes {takes}")
         return values[name]
 
     # -- residual and parallel ----------------------------------------------------------------

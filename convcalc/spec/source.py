@@ -100,16 +100,43 @@ def parse(text: str, source: str) -> Any:
         loader.dispose()
 
 
+def _shown(tag: str) -> str:
+    """A tag as the user wrote it: `!!python/object/apply:os.system`, not its long form."""
+    prefix = "tag:yaml.org,2002:"
+    return "!!" + tag[len(prefix):] if tag.startswith(prefix) else tag
+
+
+# Plain scalars YAML 1.1 reads as booleans or null; any other plain word is a string.
+_WORDS = {w: True for w in ("true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON")}
+_WORDS.update({w: False for w in ("false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF")})
+_WORDS.update({w: None for w in ("null", "Null", "NULL", "~", "")})
+
+
 def _scalar(loader: Any, event: Any, source: str, line: int) -> Any:
+    """A scalar event's value with YAML 1.1's implicit types (what PyYAML's safe loader gives)."""
+    value = event.value
+    if event.tag is None:
+        if not event.implicit[0]:
+            return value  # quoted: a string
+        # Fast paths for what specs are made of: words and plain decimal integers.
+        if value in _WORDS:
+            return _WORDS[value]
+        first = value[:1]
+        if first.isalpha() or first == "_":
+            return value  # no implicit YAML type starts with a letter or _, except the words above
+        if value.isdigit() and (first != "0" or len(value) == 1):
+            return int(value)  # (a leading 0 means octal in YAML 1.1: the general path below)
     tag = event.tag
     if tag is None or tag == "!":
-        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        tag = loader.resolve(yaml.ScalarNode, value, event.implicit)
+    if tag == "tag:yaml.org,2002:merge":
+        return _MERGE_KEY
     if tag not in _PLAIN_TAGS:
-        raise SpecError(f"YAML tag '{event.tag}' is not allowed (only plain values, lists and mappings)",
+        raise SpecError(f"YAML tag '{_shown(event.tag or tag)}' is not allowed (only plain values, lists and mappings)",
                         file=source, line=line)
-    node = yaml.ScalarNode(tag, event.value)
+    node = yaml.ScalarNode(tag, value)
     if tag == "tag:yaml.org,2002:str":
-        return event.value
+        return value
     if tag == "tag:yaml.org,2002:int":
         return loader.construct_yaml_int(node)
     if tag == "tag:yaml.org,2002:float":
@@ -122,10 +149,11 @@ def _scalar(loader: Any, event: Any, source: str, line: int) -> Any:
 class _Frame:
     """An open list or mapping while its events arrive."""
 
-    __slots__ = ("value", "key", "key_line", "size", "anchor")
+    __slots__ = ("value", "key", "key_line", "size", "anchor", "merged")
 
     def __init__(self, value: Any, anchor: str | None) -> None:
         self.value = value
+        self.merged: set[Any] = set()  # keys that came from `<<` and may be overridden
         self.key: Any = _NO_KEY
         self.key_line = 0
         self.size = 1  # values it holds once aliases are expanded, itself included
@@ -174,42 +202,45 @@ def _build(loader: Any, source: str) -> Any:
             key, key_line = frame.key, frame.key_line
             frame.key = _NO_KEY
             if key == _MERGE_KEY:
-                _merge(container, value, source, key_line)
-            elif key in container:
+                frame.merged.update(_merge(container, value, source, key_line))
+            elif key in container and key not in frame.merged:
                 raise SpecError(f"duplicate key '{key}' (first on line {container.lines[key]})",
                                 file=source, line=key_line)
             else:
+                frame.merged.discard(key)
                 container[key] = value
                 container.lines[key] = key_line
 
+    scalar_event, sequence_start, mapping_start = yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent
+    ends = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
     while True:
         event = loader.get_event()
-        kind = type(event).__name__
-        line = event.start_mark.line + 1 if event.start_mark else 0
-        if kind == "ScalarEvent":
+        kind = type(event)
+        line = event.start_mark.line + 1
+        if kind is scalar_event:
             value = _scalar(loader, event, source, line)
             count(1, line)
             if event.anchor:
                 anchors[event.anchor] = (value, 1)
             place(value, 1, line)
-        elif kind in ("SequenceStartEvent", "MappingStartEvent"):
+        elif kind is sequence_start or kind is mapping_start:
             if event.tag not in _CONTAINER_TAGS:
-                raise SpecError(f"YAML tag '{event.tag}' is not allowed (only plain values, lists and mappings)",
+                raise SpecError(f"YAML tag '{_shown(event.tag)}' is not allowed (only plain values, lists and mappings)",
                                 file=source, line=line)
             if len(stack) >= limits.MAX_YAML_DEPTH:
                 raise SpecError(f"YAML nesting is deeper than the limit of {limits.MAX_YAML_DEPTH}",
                                 file=source, line=line)
             count(1, line)
-            stack.append(_Frame(LList(line) if kind == "SequenceStartEvent" else LMap(line), event.anchor))
+            stack.append(_Frame(LList(line) if kind is sequence_start else LMap(line), event.anchor))
             if event.anchor:
                 open_anchors.add(event.anchor)
-        elif kind in ("SequenceEndEvent", "MappingEndEvent"):
+        elif kind in ends:
             frame = stack.pop()
             if frame.anchor:
                 open_anchors.discard(frame.anchor)
                 anchors[frame.anchor] = (frame.value, frame.size)
             place(frame.value, frame.size, frame.value.line)
-        elif kind == "AliasEvent":
+        elif kind is yaml.AliasEvent:
             if event.anchor in open_anchors:
                 raise SpecError(f"alias '*{event.anchor}' refers to a collection that contains it",
                                 file=source, line=line)
@@ -218,20 +249,22 @@ def _build(loader: Any, source: str) -> Any:
             value, size = anchors[event.anchor]
             count(size, line)
             place(value, size, line)
-        elif kind == "DocumentStartEvent":
+        elif kind is yaml.DocumentStartEvent:
             documents += 1
             if documents > 1:
                 raise SpecError("more than one YAML document; a spec is one document", file=source, line=line)
-        elif kind == "StreamEndEvent":
+        elif kind is yaml.StreamEndEvent:
             break
     if root is None:
         raise SpecError("the spec is empty", file=source, line=1)
     return root
 
 
-def _merge(container: LMap, value: Any, source: str, line: int) -> None:
-    """YAML's `<<: *defaults` merge key: copy keys the mapping does not set itself."""
+def _merge(container: LMap, value: Any, source: str, line: int) -> list[Any]:
+    """YAML's `<<: *defaults` merge key: copy the keys the mapping has not set itself (keys it
+    sets later override them); return the keys copied."""
     sources = value if isinstance(value, LList) else [value]
+    copied = []
     for item in sources:
         if not isinstance(item, LMap):
             raise SpecError("'<<' merges mappings only", file=source, line=line)
@@ -239,3 +272,5 @@ def _merge(container: LMap, value: Any, source: str, line: int) -> None:
             if key not in container:
                 container[key] = val
                 container.lines[key] = item.lines.get(key, line)
+                copied.append(key)
+    return copied
