@@ -41,7 +41,7 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
                 x = shapes[node.inputs[0]]
                 r = fields[node.inputs[0]]
             y = record.shape(a, x)
-            if any(v > limits.MAX_SIZE for v in y):
+            if max(y) > limits.MAX_SIZE:
                 raise LayerError(f"output [{'x'.join(map(str, y))}] exceeds the size limit of {limits.MAX_SIZE} (2^48)")
             if node.kind == "maxunpool" and a["indices"] is not None:
                 _check_unpool(spec, a, x, kinds, shapes)
@@ -58,12 +58,9 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
         kinds[node.name] = node.kind
         counters = 1 if buffers and node.kind in ("bn", "in") else 0
         weight_bytes += (params + buffers - counters) * itemsize + counters * COUNTER_BYTES
-        layers.append(LayerReport(
-            index=index, name=node.name, kind=node.kind, inputs=node.inputs, output=(batch, *y),
-            params=params, buffers=buffers, macs=macs, flops=flops,
-            output_bytes=prod(y) * batch * itemsize, receptive_field=field, warnings=warnings,
-            line=node.line, args=a,
-        ))
+        layers.append(LayerReport(  # positional: this runs once per layer of 10,000-layer specs
+            index, node.name, node.kind, node.inputs, (batch, *y), params, buffers, macs, flops,
+            prod(y) * batch * itemsize, field, warnings, node.line, a))
     input_bytes = prod(spec.input) * batch * (8 if spec.nodes and spec.nodes[0].kind == "embedding" else itemsize)
     total = Totals(
         params=sum(layer.params for layer in layers),

@@ -17,6 +17,8 @@ SCHEMA_VERSION = 1
 
 def plain(value: Any) -> Any:
     """An int when whole, a float otherwise (receptive fields can have fractional jumps)."""
+    if type(value) is int:
+        return value
     if isinstance(value, Fraction):
         return int(value) if value.denominator == 1 else float(value)
     return value
@@ -49,7 +51,7 @@ class LayerReport(NamedTuple):
             "macs": self.macs,
             "flops": self.flops,
             "output_bytes": self.output_bytes,
-            "receptive_field": [[plain(v) for v in axis] for axis in self.receptive_field],
+            "receptive_field": [[plain(size), plain(jump), plain(start)] for size, jump, start in self.receptive_field],
             "warnings": list(self.warnings),
             "line": self.line,
         }

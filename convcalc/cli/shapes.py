@@ -22,4 +22,4 @@ def shapes(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, batch
     first, as PyTorch reports them. Table numbers are rounded (12.3 M); json, csv and markdown
     keep them exact."""
     reports = [analyze(spec, batch) for spec in load_specs(specs, expressions)]
-    click.echo(render(reports, fmt), nl=False)
+    click.echo(render(reports, fmt), nl=False, color=True)  # the reporter already decided on colour

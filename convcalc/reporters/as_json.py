@@ -8,14 +8,17 @@ from typing import IO, Any
 from ..report import Report
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: json.dumps with options makes one per call
+
+
 def _dumps(d: dict[str, Any]) -> str:
     parts = []
     for key, value in d.items():
         if key == "layers":
-            inner = ",\n    ".join(json.dumps(layer, ensure_ascii=False) for layer in value)
+            inner = ",\n    ".join(map(_encode, value))
             parts.append(f'  "layers": [\n    {inner}\n  ]')
         else:
-            parts.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
+            parts.append(f"  {_encode(key)}: {_encode(value)}")
     return "{\n" + ",\n".join(parts) + "\n}"
 
 

@@ -20,9 +20,8 @@ def table(report: Report) -> Table:
         title=f"{report.name} ({report.source})",
     )
     for layer in report.layers:
-        note = layer.warnings[0] if layer.warnings else ""
-        if len(layer.warnings) > 1:
-            note = f"({len(layer.warnings)}) {note}"
+        count_ = len(layer.warnings)
+        note = f"{count_} warning{'s' if count_ > 1 else ''}" if count_ else ""  # listed under the table
         t.add_row(*row(layer), (note, "yellow"))
     t.rule()
     total = report.total
