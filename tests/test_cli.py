@@ -1,0 +1,158 @@
+"""`convcalc shapes` end to end: formats (against golden files), options, exit codes, streams.
+
+Golden files live in tests/golden/; after an intended change of output, regenerate them with
+`CONVCALC_REGEN=1 pytest tests/test_cli.py` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from convcalc.cli import cli
+from convcalc.reporters import FORMATS, Format
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = "tests/assets/tiny.yaml"
+GOLDEN = ROOT / "tests" / "golden"
+
+
+@pytest.fixture(autouse=True)
+def plain_terminal(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    for var in ("NO_COLOR", "FORCE_COLOR", "COLUMNS"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def shapes(*args: str, input: str | None = None):
+    return CliRunner().invoke(cli, ["shapes", *args], input=input, catch_exceptions=False)
+
+
+@pytest.mark.parametrize("fmt, suffix", [("table", "txt"), ("json", "json"), ("csv", "csv"), ("markdown", "md")])
+def test_golden_output(fmt, suffix):
+    result = shapes(TINY, "--format", fmt)
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    golden = GOLDEN / f"tiny.{suffix}"
+    if os.environ.get("CONVCALC_REGEN"):
+        golden.write_text(result.stdout, encoding="utf-8")
+    assert result.stdout == golden.read_text(encoding="utf-8")
+
+
+def test_every_format_has_a_reporter():
+    assert set(FORMATS) == set(Format)
+    for fmt in Format:
+        assert shapes(TINY, "--format", fmt.value).exit_code == 0
+
+
+def test_json_contract():
+    data = json.loads(shapes(TINY, "--format", "json").stdout)
+    assert {"name", "input", "layers", "total"} <= set(data)
+    assert data["schema"] == 1
+    assert data["input"] == [1, 3, 32, 32]
+    layer_keys = {"name", "kind", "inputs", "output", "params", "buffers", "macs", "flops", "output_bytes",
+                  "receptive_field", "warnings"}
+    for layer in data["layers"]:
+        assert layer_keys <= set(layer)
+    assert {"params", "buffers", "macs", "flops", "peak_activation_bytes"} <= set(data["total"])
+    # per-row sums equal the totals
+    for key in ("params", "buffers", "macs", "flops"):
+        assert data["total"][key] == sum(layer[key] for layer in data["layers"])
+    # the warning of the stride-3 conv: (16 - 3) % 3 = 1 column never covered
+    conv2 = next(layer for layer in data["layers"] if layer["name"] == "conv2")
+    assert conv2["warnings"] == ["stride 3 does not fit axis H: the last 1 of 16 input positions are never covered",
+                                 "stride 3 does not fit axis W: the last 1 of 16 input positions are never covered"]
+
+
+def test_json_is_deterministic():
+    assert shapes(TINY, "--format", "json").stdout == shapes(TINY, "--format", "json").stdout
+
+
+def test_several_specs_give_an_array_in_argument_order():
+    result = shapes(TINY, "-e", "3x8x8 | relu", "--format", "json")
+    data = json.loads(result.stdout)
+    assert [d["name"] for d in data] == ["tiny", "text"]
+
+
+def test_text_form_as_argument_and_stdin():
+    assert json.loads(shapes("3x8x8 | conv 4 k3", "--format", "json").stdout)["layers"][0]["output"] == [1, 4, 6, 6]
+    data = json.loads(shapes("-", "--format", "json", input="input: [1, 4]\nlayers: [relu]\n").stdout)
+    assert (data["source"], data["layers"][0]["output"]) == ("<stdin>", [1, 1, 4])
+
+
+def test_batch_option_overrides_the_spec():
+    data = json.loads(shapes(TINY, "--batch", "8", "--format", "json").stdout)
+    one = json.loads(shapes(TINY, "--format", "json").stdout)
+    assert data["layers"][-1]["output"] == [8, 10]
+    assert data["total"]["macs"] == 8 * one["total"]["macs"]
+    assert data["total"]["params"] == one["total"]["params"]
+
+
+def test_csv_is_one_row_per_layer_with_exact_numbers():
+    lines = shapes(TINY, "--format", "csv").stdout.splitlines()
+    assert lines[0].startswith("spec,index,name,kind")
+    data = json.loads(shapes(TINY, "--format", "json").stdout)
+    assert len(lines) == 1 + len(data["layers"])
+    assert lines[1].split(",")[8] == str(data["layers"][0]["macs"])
+
+
+def test_usage_errors_exit_2():
+    result = shapes()
+    assert result.exit_code == 2
+    assert "give a spec file" in result.stderr
+    assert shapes(TINY, "--format", "yaml").exit_code == 2
+    assert shapes(TINY, "--batch", "0").exit_code == 2
+
+
+def test_colour_only_when_asked_and_never_with_no_color(monkeypatch):
+    assert "\x1b[" not in shapes(TINY).stdout  # not a terminal
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert "\x1b[" in shapes(TINY).stdout
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in shapes(TINY).stdout
+
+
+def test_table_fits_a_narrow_terminal(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "70")
+    lines = shapes("specs/resnet50.yaml").stdout.splitlines()
+    table = [line for line in lines if line[:1] in "┌│├└"]
+    assert max(len(line) for line in table) <= 70
+    assert "layer1.b0.conv1"[:6] in "\n".join(table)
+
+
+def test_help_lists_commands_and_exit_codes():
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    assert "shapes" in result.stdout and "Exit codes" in result.stdout
+
+
+def test_shapes_never_imports_heavy_modules():
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom convcalc.cli import cli\n"
+            "for fmt in ('table', 'json', 'csv', 'markdown'):\n"
+            "    r = CliRunner().invoke(cli, ['shapes', 'specs/resnet50.yaml', '--format', fmt])\n"
+            "    assert r.exit_code == 0, r.output\n"
+            "print(sorted(m for m in ('torch', 'numpy', 'fvcore', 'matplotlib', 'rich') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_broken_pipe_is_quiet():
+    done = subprocess.run(f"{sys.executable} -m convcalc shapes specs/resnet50.yaml | head -n 1",
+                          shell=True, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.stdout.count("\n") == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_python_api_docstring():
+    import doctest
+
+    import convcalc
+
+    assert doctest.testmod(convcalc).failed == 0

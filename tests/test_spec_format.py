@@ -1,0 +1,200 @@
+"""The spec format's constructs, each with a worked example (they mirror docs/spec.md)."""
+
+from __future__ import annotations
+
+import convcalc
+
+from .conftest import run, yaml_report, yaml_spec
+
+
+def names(report: convcalc.Report) -> list[str]:
+    return [layer.name for layer in report.layers]
+
+
+def test_the_issue_example():
+    report = yaml_report("""
+        name: tiny
+        input: [3, 32, 32]
+        batch: 1
+        dtype: float32
+        layers:
+          - conv: {out: 16, k: 3, p: same}
+          - bn
+          - relu
+          - maxpool: {k: 2}
+          - flatten
+          - linear: {out: 10}
+    """)
+    assert report.name == "tiny"
+    assert report.output == (1, 10)
+    assert names(report) == ["conv1", "bn1", "relu1", "maxpool1", "flatten1", "linear1"]
+    assert report.total.params == (16 * 27 + 16) + 2 * 16 + (16 * 16 * 16 * 10 + 10)
+
+
+def test_input_as_string_and_per_axis_lists():
+    spec = yaml_spec("""
+        input: "3x32x48"
+        layers: [{conv: {out: 4, k: [3, 5], s: [1, 2], p: [1, 2]}}]
+    """)
+    assert spec.input == (3, 32, 48)
+    assert convcalc.analyze(spec).output == (1, 4, 32, (48 + 4 - 5) // 2 + 1)
+
+
+def test_scalar_argument_sugar_and_sibling_keys():
+    report = yaml_report("""
+        input: [3, 8, 8]
+        layers:
+          - maxpool: 2
+          - conv: {out: 4, k: 1}
+            name: proj
+          - relu: {name: act}
+    """)
+    assert names(report) == ["maxpool1", "proj", "act"]
+    assert report.output == (1, 4, 4, 4)
+
+
+def test_from_and_input():
+    report = yaml_report("""
+        input: [4, 8, 8]
+        layers:
+          - conv: {out: 4, k: 3, p: 1, name: a}
+          - conv: {out: 4, k: 1, from: input, name: b}
+          - add: {from: [a, b]}
+          - concat: {from: [a, b, input]}
+    """)
+    assert report.layer("b").inputs == ("input",)
+    assert report.layer("add1").inputs == ("a", "b")
+    assert report.output == (1, 12, 8, 8)
+
+
+def test_repeat_unnamed_and_named():
+    report = run("3x8x8 | conv 3 k1 repeat=3 | relu name=r repeat=2 | identity from=r")
+    assert names(report) == ["conv1", "conv2", "conv3", "r.0", "r.1", "identity1"]
+    assert report.layer("r.1").inputs == ("r.0",)
+    assert report.layer("identity1").inputs == ("r.1",)  # a repeated name means its last instance
+
+
+def test_blocks_with_arguments_expressions_and_local_names():
+    report = yaml_report("""
+        input: [8, 16, 16]
+        blocks:
+          unit:
+            args: {out: null, s: 1, expand: 2}
+            layers:
+              - conv: {out: "${out * expand}", k: 1, name: wide}
+              - conv: {out: $out, k: 3, s: $s, p: 1}
+              - concat: {from: [wide, conv1]}
+        layers:
+          - block: {use: unit, out: 4, name: first}
+          - block: {use: unit, out: 2, expand: 1}
+          - block: {use: unit, out: 1, repeat: 2, name: tail}
+    """)
+    assert names(report)[:3] == ["first.wide", "first.conv1", "first.concat1"]
+    assert report.layer("first.wide").output == (1, 4 * 2, 16, 16)
+    assert report.layer("first.concat1").output == (1, 8 + 4, 16, 16)
+    assert report.layer("unit1.wide").output == (1, 2 * 1, 16, 16)
+    assert report.layer("tail.1.concat1").inputs == ("tail.1.wide", "tail.1.conv1")
+    assert report.output == (1, 1 * 2 + 1, 16, 16)
+
+
+def test_block_input_and_nested_blocks():
+    report = yaml_report("""
+        input: [4, 8, 8]
+        blocks:
+          inner:
+            args: {c: null}
+            layers:
+              - conv: {out: $c, k: 1}
+              - add: {from: [input, conv1]}
+          outer: [{block: {use: inner, c: 4}}, relu]
+        layers:
+          - relu
+          - block: {use: outer, name: o}
+    """)
+    assert report.layer("o.inner1.add1").inputs == ("relu1", "o.inner1.conv1")
+    assert names(report)[-1] == "o.relu1"
+
+
+def test_string_interpolation_and_list_arguments():
+    report = yaml_report("""
+        input: [4, 8, 8]
+        blocks:
+          b:
+            args: {tag: x, extra: []}
+            layers:
+              - relu: {name: "act_$tag"}
+              - residual: {body: [{conv: {out: 4, k: 3, p: 1}}], shortcut: $extra}
+        layers:
+          - block: {use: b, tag: one, extra: [{conv: {out: 4, k: 1}}]}
+    """)
+    assert names(report) == ["b1.act_one", "b1.conv1", "b1.conv2", "b1.add1"]
+
+
+def test_residual_defaults_to_identity_shortcut():
+    report = yaml_report("""
+        input: [4, 8, 8]
+        layers:
+          - relu
+          - residual:
+              body: [{conv: {out: 4, k: 3, p: 1}}, bn]
+              name: res
+    """)
+    assert names(report) == ["relu1", "conv1", "bn1", "res"]
+    assert report.layer("res").inputs == ("bn1", "relu1")
+
+
+def test_parallel_with_identity_branch_and_merges():
+    report = yaml_report("""
+        input: [4, 8, 8]
+        layers:
+          - parallel:
+              branches: [[], [{conv: {out: 2, k: 1}}], [{maxpool: {k: 3, s: 1, p: 1}}, identity]]
+          - parallel:
+              branches: [[], [gap, {conv: {out: 10, k: 1}}, sigmoid]]
+              merge: mul
+    """)
+    assert report.layer("concat1").inputs == ("input", "conv1", "identity1")
+    assert report.layer("concat1").output == (1, 4 + 2 + 4, 8, 8)
+    assert report.layer("mul1").output == (1, 10, 8, 8)
+
+
+def test_repeated_residual_gets_instance_scopes():
+    report = yaml_report("""
+        input: [4, 8, 8]
+        layers:
+          - residual: {body: [{conv: {out: 4, k: 3, p: 1, name: c}}], repeat: 2, name: rb}
+          - relu: {from: rb}
+    """)
+    assert names(report) == ["rb.0.c", "rb.0.add1", "rb.1.c", "rb.1.add1", "relu1"]
+    assert report.layer("relu1").inputs == ("rb.1.add1",)
+
+
+def test_yaml_anchors_and_merge_keys():
+    report = yaml_report("""
+        input: [3, 8, 8]
+        layers:
+          - conv: &c3 {out: 4, k: 3, p: 1, bias: false}
+          - conv: {<<: *c3, out: 8}
+          - conv: *c3
+    """)
+    assert [layer.output[1] for layer in report.layers] == [4, 8, 4]
+    assert report.layers[1].params == 8 * 4 * 9
+
+
+def test_text_form_covers_keys_names_from_and_header():
+    report = run("3x16x16 batch=2 dtype=float16 name=t | conv 8 k3x1 s2 p=same g1 name=a | "
+                 "dwconv 3 p1 | pwconv 8 | add from=a,pwconv1 | upsample 2 mode=bilinear | gap | flatten | "
+                 "dropout 0.2 | linear 4 bias=false")
+    assert report.name == "t"
+    assert report.input == (2, 3, 16, 16)
+    assert report.dtype == "float16"
+    assert report.layer("a").output == (2, 8, 8, 8)
+    assert report.layer("upsample1").args["mode"] == "bilinear"
+    assert report.output == (2, 4)
+
+
+def test_spec_name_defaults_to_file_stem(tmp_path):
+    path = tmp_path / "mynet.yaml"
+    path.write_text("input: [1, 4]\nlayers: [relu]\n")
+    assert convcalc.load(path).name == "mynet"
+    assert convcalc.load(str(path)).source == str(path)
