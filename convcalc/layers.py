@@ -11,6 +11,9 @@ A record is a subclass of `Kind`, registered with `@register`. It declares its a
     rf(a, x, y, r)       -> rf        receptive field per spatial axis: (size, jump, start)
     warnings(a, x, y)    -> (str,...) things that are legal but probably not meant
     build(a, x, y)       -> nn.Module the equivalent PyTorch module (torch imported lazily)
+    fvcore(a, x, y)      -> int       what fvcore's FlopCountAnalysis reports for it (its convention,
+                                      for `convcalc verify`): MACs for conv/linear, its own rules for
+                                      norms, 2-D adaptive pools and 2-D upsampling, 0 where it counts nothing
 
 Shapes are per sample, channels first, without the batch: `(C, *spatial)` for feature maps and
 `(F,)` once flattened. `a` is the dict of normalized arguments, `x` the input shape (for merges,
@@ -91,6 +94,10 @@ class Kind:
 
     def build(self, a, x, y):
         raise NotImplementedError
+
+    def fvcore(self, a, x, y) -> int:
+        """fvcore ignores or does not support most ops: it counts nothing for them."""
+        return 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,6 +282,9 @@ class ConvFamily(Kind):
     def flops(self, a, x, y):
         return 2 * self.macs(a, x, y) + (numel(y) if a["bias"] else 0)
 
+    def fvcore(self, a, x, y):
+        return self.macs(a, x, y)  # one per multiply-add, bias ignored
+
     def rf(self, a, x, y, r):
         _, _, k_eff, pads = self.geometry(a, x)
         return rf_window(r, k_eff, a["s"], tuple(left for left, _ in pads))
@@ -394,6 +404,9 @@ class TransposedConv(Kind):
 
     def flops(self, a, x, y):
         return 2 * self.macs(a, x, y) + (numel(y) if a["bias"] else 0)
+
+    def fvcore(self, a, x, y):
+        return self.macs(a, x, y)  # fvcore also counts a transposed conv over input positions
 
     def rf(self, a, x, y, r):
         k_eff = tuple(effective(k, d) for k, d in zip(a["k"], a["d"]))
@@ -529,6 +542,9 @@ class GlobalAvgPool(Kind):
     def flops(self, a, x, y):
         return numel(x)
 
+    def fvcore(self, a, x, y):
+        return numel(x) if len(x) == 3 else 0  # fvcore handles adaptive_avg_pool2d only: 1 per input
+
     def rf(self, a, x, y, r):
         return rf_global(r, x[1:])
 
@@ -585,6 +601,9 @@ class AdaptiveAvgPool(AdaptivePool):
     # per output: window - 1 adds and 1 divide, i.e. the window size
     def flops(self, a, x, y):
         return x[0] * self.window_sum(x, y)
+
+    def fvcore(self, a, x, y):
+        return numel(x) if len(x) == 3 else 0  # fvcore handles adaptive_avg_pool2d only: 1 per input
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -649,6 +668,11 @@ class Upsample(Kind):
         if a["mode"] == "nearest":
             return 0
         return numel(y) * 3 * (2 ** (len(x) - 1) - 1)
+
+    def fvcore(self, a, x, y):
+        if len(x) != 3:
+            return 0  # fvcore has rules for the 2-D upsampling ops only
+        return numel(y) * (1 if a["mode"] == "nearest" else 4)
 
     def rf(self, a, x, y, r):
         # Each output reads the input position it maps to (nearest) or the two around it (linear).
@@ -723,6 +747,9 @@ class Linear(Kind):
 
     def flops(self, a, x, y):
         return 2 * self.macs(a, x, y) + (a["out"] if a["bias"] else 0)
+
+    def fvcore(self, a, x, y):
+        return self.macs(a, x, y)
 
     def rf(self, a, x, y, r):
         return r  # the flat input already sees everything (see flatten)
@@ -878,6 +905,9 @@ class Norm(Kind):
     def norm_flops(self, x, groups: int, affine: bool) -> int:
         return numel(x) * (5 + (2 if affine else 0)) + 4 * groups
 
+    def fvcore(self, a, x, y):
+        return numel(x) * (5 if a["affine"] else 4)  # fvcore's rough estimate for the norms
+
     def shape(self, a, x):
         return x
 
@@ -905,6 +935,9 @@ class BatchNorm(Kind):
 
     def flops(self, a, x, y):
         return 2 * numel(x)
+
+    def fvcore(self, a, x, y):
+        return numel(x) * (2 if a["affine"] else 1)  # fvcore's eval-mode rule
 
     def rf(self, a, x, y, r):
         return r

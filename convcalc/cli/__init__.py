@@ -20,6 +20,7 @@ from ..errors import ConvcalcError
 
 COMMANDS = {
     "shapes": ("convcalc.cli.shapes", "shapes", "Output shape, params, MACs, FLOPs and receptive field per layer."),
+    "verify": ("convcalc.cli.verify", "verify", "Cross-check every layer against PyTorch, fvcore and FlopCounterMode."),
 }
 
 

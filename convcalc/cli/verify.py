@@ -1,0 +1,40 @@
+"""`convcalc verify`: convcalc's numbers against PyTorch, fvcore and FlopCounterMode."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import UsageError
+from .options import batch_option, load_specs
+
+
+def require_torch(command: str, *modules: str) -> None:
+    """Import check for the optional extras, with the command that installs them."""
+    import importlib.util
+
+    missing = [m for m in ("torch", *modules) if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(f"convcalc {command} needs {' and '.join(missing)}: pip install 'convcalc[torch]'")
+
+
+@click.command()
+@click.argument("specs", nargs=-1, metavar="SPEC...")
+@click.option("-e", "--expr", "expressions", multiple=True, metavar="TEXT", help="A one-line spec.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--fvcore/--no-fvcore", "use_fvcore", default=True, show_default=True,
+              help="Also trace with fvcore (needs real tensors: slow on very large inputs).")
+@batch_option
+def verify(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, use_fvcore: bool, batch: int | None) -> None:
+    """Cross-check every layer against a real PyTorch build: output shapes (forward hooks) and
+    parameter and buffer counts, fvcore's FlopCountAnalysis and torch's FlopCounterMode, each under
+    its own convention (docs/costs.md). Disagreements are shown in red with both values.
+
+    Exit codes: 0 all agree, 1 something disagrees, 2 bad input or torch/fvcore missing."""
+    require_torch("verify", *(("fvcore",) if use_fvcore else ()))
+    from ..reporters.verification import render
+    from ..verify import verify as run
+
+    results = [run(spec, batch, use_fvcore) for spec in load_specs(specs, expressions)]
+    click.echo(render(results, fmt), nl=False, color=True)
+    if not all(r.ok for r in results):
+        raise SystemExit(1)

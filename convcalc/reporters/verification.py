@@ -1,0 +1,74 @@
+"""Rendering `convcalc verify` results: a table per spec (disagreements in red with both
+values), or JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import IO, Any
+
+from ..textable import Column, Table, render as render_table, terminal_width, wants_color
+from ..units import count
+from .common import shape
+
+
+def _cell(check: Any, human: Any = count) -> tuple[str, str]:
+    if check is None or check.actual is None:
+        return ("-", "dim")
+    if check.ok:
+        return (human(check.convcalc), "")
+    return (f"{_exact(check.convcalc)} ≠ {_exact(check.actual)}", "red bold")
+
+
+def _exact(value: Any) -> str:
+    return shape(value) if isinstance(value, tuple) else str(value)
+
+
+def table(result: Any) -> Table:
+    t = Table(
+        columns=[Column("#", "right"), Column("name", shrink=True, min_width=8), Column("kind", optional=True),
+                 Column("output"), Column("params", "right"), Column("buffers", "right", optional=True),
+                 Column("fvcore", "right"), Column("flop counter", "right"),
+                 Column("fvcore unsupported", shrink=True, optional=True, min_width=8), Column("")],
+        title=f"{result.name} ({result.source}): convcalc vs torch {result.versions.get('torch')}, "
+              f"fvcore {result.versions.get('fvcore')}, FlopCounterMode; batch {result.batch}",
+    )
+    for layer in result.layers:
+        unsupported = ", ".join(f"{op.removeprefix('aten::')}×{n}" for op, n in layer.unsupported.items())
+        t.add_row(str(layer.index), (layer.name, "" if layer.ok else "red"), layer.kind,
+                  _cell(layer.check("shape"), shape), _cell(layer.check("params")), _cell(layer.check("buffers")),
+                  _cell(layer.check("fvcore")), _cell(layer.check("flop_counter")), (unsupported, "dim"),
+                  ("ok", "green") if layer.ok else ("DIFFERS", "red bold"))
+    t.rule()
+    total = {c.metric: c for c in result.total}
+    t.add_row("", "total", "", "", _cell(total["params"]), _cell(total["buffers"]), _cell(total["fvcore"]),
+              _cell(total["flop_counter"]), "", ("ok", "green") if result.ok else ("DIFFERS", "red bold"),
+              style="bold")
+    return t
+
+
+def summary(result: Any) -> str:
+    bad = [layer.name for layer in result.layers if not layer.ok]
+    lines = []
+    fvcore_ran = any(c.metric == "fvcore" and c.actual is not None for c in result.total)
+    tools = "FlopCounterMode" + (" and fvcore" if fvcore_ran else " (fvcore did not run)")
+    if result.ok:
+        lines.append(f"all {len(result.layers)} layers agree: shapes, params and buffers with torch, "
+                     f"counts with {tools} under their conventions (docs/costs.md)")
+    else:
+        lines.append(f"{len(bad)} of {len(result.layers)} layers disagree: {', '.join(bad[:10])}"
+                     + (" ..." if len(bad) > 10 else ""))
+    if result.unsupported:
+        ops = ", ".join(f"{op} ×{n}" for op, n in result.unsupported.items())
+        lines.append(f"operators fvcore does not support (it counts them as 0): {ops}")
+    lines.extend(f"note: {note}" for note in result.notes)
+    return "\n".join(lines) + "\n"
+
+
+def render(results: list[Any], fmt: str, stream: IO[str] | None = None) -> str:
+    if fmt == "json":
+        docs = [json.dumps(r.to_dict(), ensure_ascii=False, indent=1) for r in results]
+        return (docs[0] if len(docs) == 1 else "[\n" + ",\n".join(docs) + "\n]") + "\n"
+    stream = stream or sys.stdout
+    width, color = terminal_width(stream), wants_color(stream)
+    return "\n".join(render_table(table(r), width=width, color=color, stream=stream) + summary(r) for r in results)
