@@ -429,6 +429,7 @@ class Pool(Kind):
 
     positional = ("k",)
     dilated = False
+    averaging_3d = False  # PyTorch's 3-D average pool (and LPPool3d, built on it) needs input >= kernel
 
     def prepare(self, a, nd):
         return {**a, "s": a["s"] if a["s"] is not None else a["k"]}
@@ -450,6 +451,10 @@ class Pool(Kind):
                     f"{effective(ki, di)} does not fit the input {ni} padded by {pi}"
                 )
             out.append(size)
+        if self.averaging_3d and len(n) == 3:
+            for i, (ni, ki) in enumerate(zip(n, a["k"])):
+                if ni < ki:
+                    raise LayerError(f"input {ni} is smaller than the kernel {ki} on axis {axis_name(i, 3)}")
         return (c, *out)
 
     def rf(self, a, x, y, r):
@@ -489,14 +494,7 @@ class AvgPool(Pool):
     doc = "average pooling"
     name = "avgpool"
     args = POOL_ARGS + (CEIL, Arg("count_include_pad", boolean, True))
-
-    def shape(self, a, x):
-        y = super().shape(a, x)
-        if len(x) == 4:  # PyTorch's 3-D average pool also insists the input covers the kernel
-            for i, (ni, ki) in enumerate(zip(x[1:], a["k"])):
-                if ni < ki:
-                    raise LayerError(f"input {ni} is smaller than the kernel {ki} on axis {axis_name(i, 3)}")
-        return y
+    averaging_3d = True
 
     # per output: prod(k) - 1 adds and 1 divide
     def flops(self, a, x, y):
@@ -512,6 +510,7 @@ class AvgPool(Pool):
 class LpPool(Pool):
     doc = "power-average (Lp) pooling: (sum of x^p over the window)^(1/p); p=2 is L2 pooling"
     name = "lppool"
+    averaging_3d = True
     positional = ("norm", "k")
     args = (Arg("norm", number(), doc="the power p"), K, Arg("s", axes(), None, "stride (default: k)"), CEIL)
 
@@ -978,7 +977,10 @@ class InstanceNorm(Norm):
     args = (Arg("affine", boolean, False), Arg("track_running_stats", boolean, False), Arg("eps", number(0), 1e-5))
 
     def shape(self, a, x):
-        spatial(x, self.name)
+        _, n = spatial(x, self.name)
+        if not a["track_running_stats"] and numel(n) == 1:
+            raise LayerError("instance norm over a single position has no variance (PyTorch refuses it): "
+                             "use track_running_stats or a larger input")
         return x
 
     def params(self, a, x, y):
@@ -1008,6 +1010,9 @@ class GroupNorm(Norm):
     def shape(self, a, x):
         if x[0] % a["groups"]:
             raise LayerError(f"channels {x[0]} are not divisible by groups {a['groups']}")
+        if x[0] // a["groups"] * numel(x[1:]) == 1:
+            # PyTorch refuses this at batch 1; at any batch each group normalizes one value to 0
+            raise LayerError(f"each of the {a['groups']} groups holds a single value, which has no variance")
         return x
 
     def params(self, a, x, y):
