@@ -14,6 +14,7 @@ A record is a subclass of `Kind`, registered with `@register`. It declares its a
     fvcore(a, x, y)      -> int       what fvcore's FlopCountAnalysis reports for it (its convention,
                                       for `convcalc verify`): MACs for conv/linear, its own rules for
                                       norms, 2-D adaptive pools and 2-D upsampling, 0 where it counts nothing
+    flop_counter(a,x,y)  -> int       what torch's FlopCounterMode reports: 2 per MAC of conv/linear
 
 Shapes are per sample, channels first, without the batch: `(C, *spatial)` for feature maps and
 `(F,)` once flattened. `a` is the dict of normalized arguments, `x` the input shape (for merges,
@@ -98,6 +99,11 @@ class Kind:
     def fvcore(self, a, x, y) -> int:
         """fvcore ignores or does not support most ops: it counts nothing for them."""
         return 0
+
+    def flop_counter(self, a, x, y) -> int:
+        """FlopCounterMode counts 2 per multiply-add of conv, transposed conv and matmul, which are
+        exactly the ops convcalc's MACs count."""
+        return 2 * self.macs(a, x, y)
 
 
 # --------------------------------------------------------------------------------------------
@@ -417,6 +423,65 @@ class TransposedConv(Kind):
 
         return torch_ops.deconv(len(x) - 1, x[0], a["out"], a["k"], a["s"], a["p"], a["output_padding"],
                                 a["groups"], a["d"], a["bias"])
+
+
+def fft_flops(n: int) -> float:
+    """Real-input FFT of n points: 2.5 n log2 n flops (half the classic 5 n log2 n complex count)."""
+    import math
+
+    return 2.5 * n * math.log2(n) if n > 1 else 0.0
+
+
+@register
+class FftConv(ConvFamily):
+    """Convolution through the frequency domain (the course notes' "convolution by frequency
+    domain conversion"): pad, FFT the input and the kernels, multiply spectra, inverse FFT.
+
+    FFT size per axis: the padded input length n' = n + p_left + p_right, which is enough for
+    the valid outputs (circular wrap-around only touches the positions cropped away). With
+    N = prod(n') points and M = prod(n'[:-1]) * (n'[-1] // 2 + 1) complex bins of a real FFT:
+      params = as conv (out*C*prod(k) + out)
+      macs   = 4 * out * C * M        # a complex multiply-accumulate is 4 real MACs
+      flops  = (C + out*C + out) * 2.5 N log2 N     # FFTs of input, kernels, inverse per output
+               + 8 * out * C * M      # complex multiply (6) and accumulate (2)
+               + out_elements (bias)
+    Stride and dilation are 1 and there are no groups: the FFT computes every position anyway.
+    """
+
+    doc = "convolution through the frequency domain (FFT, spectral product, inverse FFT)"
+    name = "fftconv"
+    args = (OUT, K, P_CONV, BIAS)
+
+    def prepare(self, a, nd):
+        return {**a, "s": (1,) * nd, "d": (1,) * nd, "groups": 1}
+
+    def fft_size(self, a, x) -> tuple[int, ...]:
+        _, n, _, pads = self.geometry(a, x)
+        return tuple(ni + left + right for ni, (left, right) in zip(n, pads))
+
+    def bins(self, a, x) -> int:
+        size = self.fft_size(a, x)
+        return prod(size[:-1]) * (size[-1] // 2 + 1)
+
+    def macs(self, a, x, y):
+        return 4 * a["out"] * x[0] * self.bins(a, x)
+
+    def flops(self, a, x, y):
+        n = prod(self.fft_size(a, x))
+        transforms = x[0] + a["out"] * x[0] + a["out"]
+        return round(transforms * fft_flops(n)) + 8 * a["out"] * x[0] * self.bins(a, x) + (numel(y) if a["bias"] else 0)
+
+    def fvcore(self, a, x, y):
+        return 0  # fvcore has no rule for FFTs or complex products
+
+    def flop_counter(self, a, x, y):
+        return 0  # nor has FlopCounterMode
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        _, _, _, pads = self.geometry(a, x)
+        return torch_ops.FftConv(len(x) - 1, x[0], a["out"], a["k"], pads, a["bias"])
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,6 +28,31 @@ def _variant(prefix: str, nd: int, flat: str | None = None) -> Any:
     return getattr(_nn, f"{prefix}{max(nd, 1)}d")
 
 
+class FftConv(_nn.Module):
+    """Cross-correlation computed with real FFTs over the padded input: the same result (up to
+    rounding) and the same parameters as a stride-1 convolution."""
+
+    def __init__(self, nd: int, cin: int, cout: int, k, pads, bias: bool) -> None:
+        super().__init__()
+        self.nd, self.k, self.pads = nd, tuple(k), tuple(pads)
+        reference = getattr(_nn, f"Conv{max(nd, 1)}d")(cin, cout, self.k, bias=bias)  # for its initialization
+        self.weight = reference.weight
+        self.bias = reference.bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, tuple(v for pair in reversed(self.pads) for v in pair))
+        size = x.shape[2:]
+        dims = tuple(range(2, 2 + self.nd))
+        spectrum = torch.fft.rfftn(x, s=size, dim=dims).unsqueeze(1)  # [N, 1, C, bins]
+        kernels = torch.fft.rfftn(self.weight, s=size, dim=dims).conj()  # [out, C, bins]
+        y = torch.fft.irfftn((spectrum * kernels).sum(2), s=size, dim=dims)  # [N, out, n']
+        index = (slice(None), slice(None)) + tuple(slice(0, n - k + 1) for n, k in zip(size, self.k))
+        y = y[index]
+        if self.bias is not None:
+            y = y + self.bias.view(1, -1, *([1] * self.nd))
+        return y
+
+
 class Pad(_nn.Module):
     """Zero padding with a (left, right) pair per spatial axis, first axis first."""
 

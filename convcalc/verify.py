@@ -10,7 +10,8 @@ with:
   record's `fvcore` rule says what fvcore should report); the operators fvcore does not support
   are collected per layer and reported, never dropped;
 - **flop_counter**: `torch.utils.flop_counter.FlopCounterMode`, which counts 2 per multiply-add of
-  conv, transposed conv and linear and nothing else: 2 x convcalc's MACs.
+  conv, transposed conv and linear and nothing else: 2 x convcalc's MACs (each record's
+  `flop_counter` rule; the FFT convolution has none).
 
 Shapes, parameters and FlopCounterMode run on the meta device when they can (no memory is
 allocated, so a 4K input or a huge model verifies in a blink); fvcore's tracer needs real tensors,
@@ -190,26 +191,28 @@ def verify(spec: Spec, batch: int | None = None, use_fvcore: bool = True) -> Ver
                          "its column is empty")
 
     layers = []
-    fv_expected_total = 0
+    fv_expected_total = fc_expected_total = 0
     for node, row in zip(spec.nodes, report.layers):
         record = REGISTRY[node.kind]
         shapes_in = _input_shapes(report, node)
         x = shapes_in if record.merge else shapes_in[0]
         fv_expected = record.fvcore(node.args, x, row.output[1:]) * batch
         fv_expected_total += fv_expected
+        fc_expected_total += record.flop_counter(node.args, x, row.output[1:]) * batch
         checks = (
             Check("shape", row.output, run.shapes.get(node.name)),
             Check("params", row.params, run.params[node.name]),
             Check("buffers", row.buffers, run.buffers[node.name]),
             Check("fvcore", fv_expected, fv_counts.get(node.name) if fv_ran else None),
-            Check("flop_counter", 2 * row.macs, run.flops.get(module_path(node.name), 0)),
+            Check("flop_counter", record.flop_counter(node.args, x, row.output[1:]) * batch,
+                  run.flops.get(module_path(node.name), 0)),
         )
         layers.append(LayerCheck(row.index, node.name, node.kind, checks, fv_unsupported.get(node.name, {})))
     total = (
         Check("params", report.total.params, sum(run.params.values())),
         Check("buffers", report.total.buffers, sum(run.buffers.values())),
         Check("fvcore", fv_expected_total, fv_total),
-        Check("flop_counter", 2 * report.total.macs, run.flops.get("", 0)),
+        Check("flop_counter", fc_expected_total, run.flops.get("", 0)),
     )
     return Verification(spec.name, spec.source, batch, tuple(layers), total, tuple(notes), _versions())
 

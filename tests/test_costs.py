@@ -42,6 +42,18 @@ def test_learned_layers(text, params, macs, flops):
     assert (row.params, row.macs, row.flops) == (params, macs, flops)
 
 
+def test_fft_convolution_costs():
+    # 3x12x12, 8 filters of 3x3, p1: FFT size 14x14 = 196 points, 14 * (14 // 2 + 1) = 112 bins
+    import math
+
+    row = layer("3x12x12 | fftconv 8 k3 p1")
+    assert row.output == (1, 8, 12, 12)
+    assert row.params == 8 * 3 * 9 + 8
+    assert row.macs == 4 * 8 * 3 * 112
+    transforms = 3 + 8 * 3 + 8  # input FFTs, kernel FFTs, inverse FFTs
+    assert row.flops == round(transforms * 2.5 * 196 * math.log2(196)) + 8 * 8 * 3 * 112 + 8 * 144
+
+
 def test_transposed_conv_is_not_overcounted_4x():
     # The forward-conv formula over output positions would give 8*8 * 4 * 8 * 9 = 4x this.
     row = layer("8x4x4 | deconv 4 k3 s2 p1 output_padding=1 bias=false")

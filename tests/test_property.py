@@ -221,7 +221,7 @@ def test_norms(nd, data, kind, affine):
 # -- B. every kind through convcalc's builder ----------------------------------------------------
 
 KINDS = st.sampled_from([
-    "conv {c} k{k} s{s} p={p} d{d}", "dwconv {k} s{s} p={p} multiplier={m}", "pwconv {c}", "sepconv {c} k{k} s{s} p={p}",
+    "conv {c} k{k} s{s} p={p} d{d}", "fftconv {c} k{k} p={p}", "dwconv {k} s{s} p={p} multiplier={m}", "pwconv {c}", "sepconv {c} k{k} s{s} p={p}",
     "deconv {c} k{k} s{s} p{pp} output_padding={op}", "maxpool {k} s{s} p{pp}", "avgpool {k} s{s} p{pp} ceil_mode=true",
     "lppool 2 {k} s{s}", "gap", "adaptive_avgpool {k}", "adaptive_maxpool {k}", "upsample {s} mode={mode}",
     "maxunpool {k} s{s}", "flatten | linear {c}", "reshape shape=-1", "dropout", "identity", "bn", "ln", "ln over=all",

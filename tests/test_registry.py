@@ -14,6 +14,8 @@ EXAMPLES: dict[str, list[str]] = {
     "dwconv": ["8x12x12 | dwconv 3 s2 p1", "4x10x10 | dwconv 5 multiplier=3 p=same bias=false", "4x30 | dwconv 3 d2"],
     "pwconv": ["16x8x8 | pwconv 4", "16x8x8 | pwconv 8 g4 bias=false", "6x5x5x5 | pwconv 3"],
     "sepconv": ["8x12x12 | sepconv 16 k3 p1", "4x9x9 | sepconv 6 k3 s2 p=same bias=false"],
+    "fftconv": ["3x12x12 | fftconv 8 k3 p1", "2x9x10 | fftconv 4 k=3x2 p=same bias=false", "2x17 | fftconv 3 k5",
+                "2x5x6x7 | fftconv 2 k3 p=full"],
     "deconv": ["8x5x5 | deconv 4 k3 s2 p1 output_padding=1", "4x6 | deconv 6 k4 s2 p1 g2",
                "4x3x4x5 | deconv 2 k3 s2 bias=false", "2x5x5 | deconv 2 k3 d2 s1 output_padding=1"],
     "maxpool": ["3x9x9 | maxpool 2", "3x9x9 | maxpool k3 s2 p1 ceil_mode=true", "3x20 | maxpool 3 d2",
@@ -84,3 +86,19 @@ def test_meta_device_is_used_and_fvcore_needs_real_tensors(torch):
     assert result.ok
     assert result.notes == ("shapes, parameters and FlopCounterMode ran on the meta device (no memory allocated)",)
     assert result.layers[0].check("shape").actual == (1, 8, 2047, 2047)
+
+
+@pytest.mark.parametrize("text", EXAMPLES["fftconv"])
+def test_fft_convolution_computes_the_convolution(text, torch):
+    """The FFT convolution gives the same numbers as the direct one with the same weights."""
+    import convcalc
+    from convcalc.torch_bridge import build
+
+    torch.manual_seed(0)
+    fft = build(convcalc.from_text(text)).double()
+    direct = build(convcalc.from_text(text.replace("fftconv", "conv"))).double()
+    conv = direct.get_submodule("conv1")
+    conv = conv[1] if isinstance(conv, torch.nn.Sequential) else conv  # TF-same convs pad first
+    conv.load_state_dict(fft.get_submodule("fftconv1").state_dict())
+    x = torch.randn(2, *convcalc.from_text(text).input, dtype=torch.float64)
+    assert torch.allclose(fft(x), direct(x), atol=1e-10)

@@ -21,6 +21,9 @@ from ..errors import ConvcalcError
 COMMANDS = {
     "shapes": ("convcalc.cli.shapes", "shapes", "Output shape, params, MACs, FLOPs and receptive field per layer."),
     "verify": ("convcalc.cli.verify", "verify", "Cross-check every layer against PyTorch, fvcore and FlopCounterMode."),
+    "compare": ("convcalc.cli.compare", "compare", "Compare convolution variants, or one spec against another."),
+    "profile": ("convcalc.cli.profile", "profile", "Time every layer on CPU or CUDA and place it on the roofline."),
+    "check": ("convcalc.cli.check", "check", "Check specs against budgets and baselines, for CI."),
 }
 
 
