@@ -205,14 +205,21 @@ def rf_window(r: RF, k_eff: Shape, s: Shape, left: Shape) -> RF:
     )
 
 
-def rf_transposed(r: RF, k_eff: Shape, s: Shape, left: Shape) -> RF:
-    """Transposed conv as a stride-1 conv over the input with s-1 zeros between samples: the
-    window spans (k_eff-1)/s input positions and outputs are jump/s apart (fractional jumps)."""
-    return tuple(
-        (size + Fraction(ki - 1, si) * jump, Fraction(jump, si) if isinstance(jump, int) else jump / si,
-         start + Fraction(li - (ki - 1), si) * jump)
-        for (size, jump, start), ki, si, li in zip(r, k_eff, s, left)
-    )
+def rf_transposed(r: RF, k: Shape, s: Shape, p: Shape, d: Shape) -> RF:
+    """Transposed conv: output o takes input i through tap j when i*s - p + d*j = o. At most
+    n = ceil(k*g/s) inputs reach one output (g = gcd(d, s)), spaced d/g inputs apart, so the
+    field grows by (n-1)*d/g input steps: exact for one transposed layer, and the largest over
+    output positions (which differ: the field is position dependent). Outputs are jump/s apart.
+    The first output's first input is the smallest i = (p - d*j)/s that is whole."""
+    out = []
+    for (size, jump, start), ki, si, pi, di in zip(r, k, s, p, d):
+        g = gcd(di, si)
+        reach = -(-ki * g // si)  # ceil(k*g/s)
+        firsts = [(pi - di * j) // si for j in range(ki) if (pi - di * j) % si == 0]
+        first = min(firsts) if firsts else Fraction(pi - di * (ki - 1), si)
+        out.append((size + (reach - 1) * Fraction(di, g) * jump,
+                    Fraction(jump, si) if isinstance(jump, int) else jump / si, start + first * jump))
+    return tuple(out)
 
 
 def rf_global(r: RF, n: Shape) -> RF:
@@ -220,9 +227,16 @@ def rf_global(r: RF, n: Shape) -> RF:
     return tuple((size + (ni - 1) * jump, jump * ni, start) for (size, jump, start), ni in zip(r, n))
 
 
-def rf_widest(rs: tuple[RF, ...]) -> RF:
-    """Through a merge: per axis, the field of the input that sees the most."""
-    return tuple(max(axis, key=lambda a: a[0]) for axis in zip(*rs))
+def rf_widest(rs: tuple[RF, ...], xs: tuple[Shape, ...], y: Shape) -> RF:
+    """Through a merge: per axis, the size and start of the input that sees the most, and the
+    jump of the full-size inputs. A broadcast input ([C, 1, 1] in an SE block) sees everything
+    but does not move with the output position, so its jump is not the output's."""
+    out = []
+    for i, axis in enumerate(zip(*rs)):
+        widest = max(axis, key=lambda a: a[0])
+        moving = [field for field, x in zip(axis, xs) if x[1 + i] == y[1 + i]] or list(axis)
+        out.append((widest[0], max(moving, key=lambda a: a[0])[1], widest[2]))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -415,8 +429,7 @@ class TransposedConv(Kind):
         return self.macs(a, x, y)  # fvcore also counts a transposed conv over input positions
 
     def rf(self, a, x, y, r):
-        k_eff = tuple(effective(k, d) for k, d in zip(a["k"], a["d"]))
-        return rf_transposed(r, k_eff, a["s"], a["p"])
+        return rf_transposed(r, a["k"], a["s"], a["p"], a["d"])
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -777,7 +790,7 @@ class MaxUnpool(Kind):
         return 0  # a scatter: no arithmetic
 
     def rf(self, a, x, y, r):
-        return rf_transposed(r, a["k"], a["s"], a["p"])
+        return rf_transposed(r, a["k"], a["s"], a["p"], (1,) * len(a["k"]))
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -1304,7 +1317,7 @@ class Merge(Kind):
     merge = True
 
     def rf(self, a, x, y, r):
-        return rf_widest(r)
+        return rf_widest(r, x, y)
 
 
 @register
@@ -1387,7 +1400,7 @@ class Concat(Merge):
         for s, field in zip(xs, r):
             shifted.append(tuple((size, jump, start + ((n - m) // 2) * jump)
                                  for (size, jump, start), n, m in zip(field, s[1:], y[1:])))
-        return rf_widest(tuple(shifted))
+        return rf_widest(tuple(shifted), tuple((s[0], *y[1:]) for s in xs), y)
 
     def build(self, a, x, y):
         from . import torch_ops

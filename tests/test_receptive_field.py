@@ -47,6 +47,14 @@ def test_global_pool_and_flatten_see_everything():
     assert rf("1x8x8 | conv 1 k3 | flatten") == ((3 + (6 - 1) * 1, 6, 0),) * 2
 
 
+def test_broadcast_mul_keeps_the_full_size_jump():
+    # SE: the gate [8,1,1] sees everything (34 wide here) but does not move with the position,
+    # so the product keeps the feature map's jump of 1 and the next 3x3 adds 2: 36, not 98
+    report = run("1x32x32 | conv 8 k3 p1 name=a | gap | mul from=a,gap1 | conv 8 k3 p1")
+    assert report.layer("mul1").receptive_field == ((3 + 31 * 1, 1, -1),) * 2
+    assert report.receptive_field == ((34 + 2 * 1, 1, -2),) * 2
+
+
 def test_merge_takes_the_widest_input():
     report = run("1x16x16 | conv 1 k3 p1 name=a | conv 1 k5 p2 from=input name=b | add from=a,b")
     assert report.receptive_field == ((5, 1, -2),) * 2  # b's field: 5 wide, 2 into the padding
@@ -63,8 +71,11 @@ def test_crop_concat_shifts_the_start():
 
 
 def test_transposed_conv_has_fractional_jump():
-    # stride 2: outputs are half an input apart; the window spans (k-1)/s = 1 input step
-    assert rf("1x4x4 | deconv 1 k3 s2 p1") == ((1 + Fraction(3 - 1, 2), Fraction(1, 2), Fraction(1 - 2, 2)),) * 2
+    # k3 s2 p1: at most ceil(3/2) = 2 inputs reach one output, 1 apart: size 1 + (2-1) = 2;
+    # outputs are 1/2 input apart; output 0 takes input i = (1 - 1*1)/2 = 0 through tap 1
+    assert rf("1x4x4 | deconv 1 k3 s2 p1") == ((2, Fraction(1, 2), 0),) * 2
+    # k2 s2 after a 2x2 pool: each output takes exactly one pooled value, i.e. 2 inputs
+    assert rf("1x16 | maxpool 2 | deconv 1 k2 s2") == ((2, 1, 0),)
     # conv then its transpose: jumps multiply back to 1
     report = run("1x16x16 | conv 1 k3 s2 p1 | deconv 1 k3 s2 p1 output_padding=1")
     assert report.output == (1, 1, 16, 16)
@@ -108,6 +119,33 @@ def test_field_matches_autograd(text, torch):
         # clipped by the input's borders only where the field reaches outside it
         assert lo == max(first, 0), (axis, lo, first)
         assert hi == min(first + size - 1, spec.input[axis + 1] - 1), (axis, hi, first + size - 1)
+
+
+@pytest.mark.parametrize("k, s, p, d", [(2, 2, 0, 1), (3, 2, 1, 1), (4, 2, 1, 1), (5, 2, 2, 1), (3, 1, 0, 2),
+                                        (3, 2, 0, 2), (5, 3, 1, 2), (4, 3, 0, 3)])
+def test_transposed_field_is_exact_for_one_layer(k, s, p, d, torch):
+    """The largest field over output positions, and output 0's first input, against autograd."""
+    import convcalc
+    from convcalc.torch_bridge import build
+
+    spec = convcalc.from_text(f"1x20 | deconv 1 k{k} s{s} p{p} d{d}")
+    (size, jump, start), = convcalc.analyze(spec).receptive_field
+    model = build(spec).double()
+    for param in model.parameters():
+        torch.nn.init.constant_(param, 0.5)
+    extents, first_of_output_0 = [], None
+    for o in range(model(torch.ones(1, 1, 20, dtype=torch.float64)).shape[-1]):
+        x = torch.ones(1, 1, 20, dtype=torch.float64, requires_grad=True)
+        model(x)[0, 0, o].backward()
+        hit = x.grad[0, 0].nonzero()[:, 0]
+        if len(hit):
+            extents.append(hit.max().item() - hit.min().item() + 1)
+            if o == 0:
+                first_of_output_0 = hit.min().item()
+    assert max(extents) == size
+    assert jump == Fraction(1, s)
+    if first_of_output_0 is not None and start >= 0:
+        assert first_of_output_0 == start
 
 
 def test_transposed_field_bounds_autograd(torch):

@@ -74,6 +74,30 @@ def test_repeat_unnamed_and_named():
     assert report.layer("identity1").inputs == ("r.1",)  # a repeated name means its last instance
 
 
+def test_repeat_zero_removes_the_entry():
+    # a stage template "first block, then n - 1 more" works for n = 1
+    report = yaml_report("""
+        input: [4, 8, 8]
+        blocks:
+          stage:
+            args: {n: null}
+            layers:
+              - conv: {out: 4, k: 1, name: first}
+              - relu: {repeat: "${n - 1}", name: rest}
+              - identity: {from: rest}
+        layers:
+          - block: {use: stage, n: 1, name: s1}
+          - block: {use: stage, n: 3, name: s3}
+    """)
+    assert names(report) == ["s1.first", "s1.identity1", "s3.first", "s3.rest.0", "s3.rest.1", "s3.identity1"]
+    assert report.layer("s1.identity1").inputs == ("s1.first",)  # `rest` with no instance is its input
+
+
+def test_text_form_padding_pairs():
+    assert run("1x16 | conv 2 k3 p=2:0").output == (1, 2, 16 + 2 + 0 - 3 + 1)
+    assert run("1x8x8 | conv 1 k3 p=0:2x1:1").output == (1, 1, 8 + 0 + 2 - 3 + 1, 8 + 1 + 1 - 3 + 1)
+
+
 def test_blocks_with_arguments_expressions_and_local_names():
     report = yaml_report("""
         input: [8, 16, 16]

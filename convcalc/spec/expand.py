@@ -135,13 +135,17 @@ class Expander:
         if name is not None and (not isinstance(name, str) or not NAME.match(name)):
             raise self.error(f"layer name {name!r} must be a word of letters, digits, _ and -", line, kind=kind)
         repeat = meta.get("repeat", 1)
-        if type(repeat) is not int or repeat < 1:
-            raise self.error(f"repeat must be a positive integer, got {repeat!r}", line, name, kind)
+        if type(repeat) is not int or repeat < 0:
+            raise self.error(f"repeat must be a whole number (0 or more), got {repeat!r}", line, name, kind)
         if len(self.nodes) + repeat > limits.MAX_LAYERS:
             raise self.error(f"the spec expands to more than {limits.MAX_LAYERS} layers (repeat {repeat})", line, name, kind)
         base = args.get("use") if kind == "block" and isinstance(args.get("use"), str) else kind
         shown = name or self.generate(scope, base, peek=True)
         inputs = self.inputs(meta.get("from"), scope, prev, line, shown, kind)
+        if repeat == 0:  # the entry vanishes (`repeat: ${n - 1}` with n = 1); its name means its input
+            if name:
+                self.alias(scope, name, inputs[0], line)
+            return inputs[0]
 
         if kind == "block":
             return self.expand_block(args, name, repeat, inputs, scope, line)

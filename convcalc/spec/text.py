@@ -3,12 +3,13 @@
 The first segment is the input shape, optionally followed by `batch=N`, `dtype=D`, `name=N`.
 Each further segment is one layer: its kind, then any of
 
-    key=value     any argument: k=3x1, p=same, from=a,b, name=skip, repeat=3, mode=bilinear
+    key=value     any argument: k=3x1, p=same, p=2:0 (left:right per axis), from=a,b, repeat=3
     k3 s2 p1 d2   short forms of k, s, p, d (and g4 for groups); 3x1 gives one value per axis
     same|valid|full   the padding words
     64            a bare value fills the kind's next positional argument (conv's out, a pool's k)
 
-Values: `3x1` or `3,1` are lists, `true`/`false`, numbers and words as written. The result is the
+Values: `3x1` or `3,1` are lists, `2:0x1:1` per-axis [left, right] pairs, `true`/`false`,
+numbers and words as written. The result is the
 same structure a YAML spec gives, so both go through the same validation. Blocks, residual and
 parallel need YAML; everything else (merges with from=, names, repeat) is writable here.
 """
@@ -26,6 +27,7 @@ _SHORT = re.compile(r"([kspdg])(\d+(?:x\d+)*)\Z")
 _SHORT_KEYS = {"k": "k", "s": "s", "p": "p", "d": "d", "g": "groups"}
 _INTS = re.compile(r"-?\d+(?:x-?\d+)+\Z")
 _INT = re.compile(r"-?\d+\Z")
+_PAIRS = re.compile(r"\d+:\d+(?:x\d+:\d+)*\Z")
 _FLOAT = re.compile(r"-?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][-+]?\d+)\Z")
 
 
@@ -33,6 +35,8 @@ def value(token: str) -> Any:
     """One value as written on the command line."""
     if "," in token:
         return [value(part) for part in token.split(",")]
+    if _PAIRS.match(token):  # per-axis [left, right] padding: 2:0 or 0:1x1:1
+        return [[int(v) for v in pair.split(":")] for pair in token.split("x")]
     if _INTS.match(token):
         return [int(v) for v in token.split("x")]
     if _INT.match(token):
