@@ -227,15 +227,32 @@ def rf_global(r: RF, n: Shape) -> RF:
     return tuple((size + (ni - 1) * jump, jump * ni, start) for (size, jump, start), ni in zip(r, n))
 
 
-def rf_widest(rs: tuple[RF, ...], xs: tuple[Shape, ...], y: Shape) -> RF:
-    """Through a merge: per axis, the size and start of the input that sees the most, and the
-    jump of the full-size inputs. A broadcast input ([C, 1, 1] in an SE block) sees everything
-    but does not move with the output position, so its jump is not the output's."""
+def rf_union(rs: tuple[RF, ...], xs: tuple[Shape, ...], y: Shape) -> RF:
+    """Through a merge, output position i sees the union of its inputs' fields at i. A broadcast
+    input (size 1 on the axis, like an SE gate [C, 1, 1]) does not move with i. The union's ends
+    are piecewise linear in i (its start concave, its end convex), so the field reported from
+    its extents at the first and last positions contains the true union everywhere and equals it
+    at both ends. When the fields are nested, as in residual and U-Net merges, this is the widest
+    input's field; after an SE product every position sees the whole input and the jump is 0."""
     out = []
-    for i, axis in enumerate(zip(*rs)):
-        widest = max(axis, key=lambda a: a[0])
-        moving = [field for field, x in zip(axis, xs) if x[1 + i] == y[1 + i]] or list(axis)
-        out.append((widest[0], max(moving, key=lambda a: a[0])[1], widest[2]))
+    for a, axis in enumerate(zip(*rs)):
+        n = y[1 + a]
+        spans = [(start, size, jump if x[1 + a] == n else 0) for (size, jump, start), x in zip(axis, xs)]
+
+        def extent(i: int) -> tuple[Any, Any]:
+            return (min(start + i * step for start, _, step in spans),
+                    max(start + i * step + size - 1 for start, size, step in spans))
+
+        lo, hi = extent(0)
+        if n > 1:
+            lo_last, hi_last = extent(n - 1)
+            size = max(hi - lo, hi_last - lo_last) + 1
+            jump = Fraction(lo_last - lo) / (n - 1)
+            jump = int(jump) if jump.denominator == 1 else jump
+        else:  # one position: keep the widest moving input's jump for later upsampling
+            size = hi - lo + 1
+            jump = max((field for field, x in zip(axis, xs) if x[1 + a] == n), key=lambda f: f[0])[1]
+        out.append((size, jump, lo))
     return tuple(out)
 
 
@@ -1317,7 +1334,7 @@ class Merge(Kind):
     merge = True
 
     def rf(self, a, x, y, r):
-        return rf_widest(r, x, y)
+        return rf_union(r, x, y)
 
 
 @register
@@ -1400,7 +1417,7 @@ class Concat(Merge):
         for s, field in zip(xs, r):
             shifted.append(tuple((size, jump, start + ((n - m) // 2) * jump)
                                  for (size, jump, start), n, m in zip(field, s[1:], y[1:])))
-        return rf_widest(tuple(shifted), tuple((s[0], *y[1:]) for s in xs), y)
+        return rf_union(tuple(shifted), tuple((s[0], *y[1:]) for s in xs), y)
 
     def build(self, a, x, y):
         from . import torch_ops

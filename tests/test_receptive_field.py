@@ -47,12 +47,22 @@ def test_global_pool_and_flatten_see_everything():
     assert rf("1x8x8 | conv 1 k3 | flatten") == ((3 + (6 - 1) * 1, 6, 0),) * 2
 
 
-def test_broadcast_mul_keeps_the_full_size_jump():
-    # SE: the gate [8,1,1] sees everything (34 wide here) but does not move with the position,
-    # so the product keeps the feature map's jump of 1 and the next 3x3 adds 2: 36, not 98
+def test_se_product_sees_everything_and_stops_moving():
+    # The gate [8,1,1] pools a's fields at all 32 positions: 3 + (32-1)*1 = 34 wide from -1.
+    # Every position of the product sees that whole span (a's own 3 fit inside it), so the field
+    # no longer moves (jump 0) and the next 3x3 conv adds nothing: 34, not 34 + 2.
     report = run("1x32x32 | conv 8 k3 p1 name=a | gap | mul from=a,gap1 | conv 8 k3 p1")
-    assert report.layer("mul1").receptive_field == ((3 + 31 * 1, 1, -1),) * 2
-    assert report.receptive_field == ((34 + 2 * 1, 1, -2),) * 2
+    assert report.layer("gap1").receptive_field == ((3 + 31 * 1, 32, -1),) * 2
+    assert report.layer("mul1").receptive_field == ((34, 0, -1),) * 2
+    assert report.receptive_field == ((34, 0, -1),) * 2
+
+
+def test_merge_of_offset_fields_is_their_union():
+    # a: k3 p1 -> (3, 1, -1); b: k3 p0 from input -> (3, 1, 0) on a 16-wide map cropped...; use
+    # equal sizes: b = k3 p=0:2 (pads 2 on the right) -> 16 outputs, field (3, 1, 0). Union at
+    # position i: [-1 + i, 2 + i]: size 2 - (-1) + 1 = 4, jump 1, start -1.
+    report = run("1x16 | conv 1 k3 p1 name=a | conv 1 k3 p=0:2 from=input name=b | add from=a,b")
+    assert report.receptive_field == ((4, 1, -1),)
 
 
 def test_merge_takes_the_widest_input():
@@ -93,6 +103,9 @@ CHAINS = [
     "1x14x14x14 | conv 1 k3 s2 | conv 1 k3",
     "1x40x40 | dwconv 3 s2 | pwconv 1 | avgpool k3 s2 p1",
     "1x40x40 | conv 1 k3 p1 name=a | conv 1 k5 p2 name=b | add from=a,b",
+    "1x24x24 | conv 1 k3 p1 name=a | gap | conv 1 k1 | sigmoid | mul from=a,sigmoid1 | conv 1 k3 p1",
+    "1x32 | conv 1 k3 p1 name=a | conv 1 k3 p=0:2 from=input name=b | add from=a,b | conv 1 k3 s2",
+    "1x30x30 | conv 1 k3 name=a | conv 1 k5 | conv 1 k3 name=c | concat from=a,c crop=true | conv 1 k3",
 ]
 
 

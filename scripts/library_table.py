@@ -1,0 +1,61 @@
+"""Generate the README's table of the spec library with convcalc itself.
+
+    python scripts/library_table.py           # print the table
+    python scripts/library_table.py --write   # rewrite it in README.md between the markers
+
+tests/test_library.py fails when README.md's table differs from what this prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import convcalc  # noqa: E402
+from convcalc.units import count, nbytes, number  # noqa: E402
+
+START, END = "<!-- library:start -->", "<!-- library:end -->"
+
+
+def paper(path: Path) -> str:
+    """The first comment line's title, without the leading '# '."""
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    return first.lstrip("# ").split(". ")[0].rstrip(".")
+
+
+def table() -> str:
+    rows = ["| spec | network | input | params | MACs | FLOPs | peak activations | output RF |",
+            "|---|---|---|---:|---:|---:|---:|---:|"]
+    for path in sorted((ROOT / "specs").glob("*.yaml")):
+        report = convcalc.analyze(convcalc.load(path))
+        t = report.total
+        rf = "x".join(number(axis[0]) for axis in report.receptive_field) or "-"
+        rows.append(f"| [{path.name}](specs/{path.name}) | {paper(path)} | {'x'.join(map(str, report.input[1:]))} "
+                    f"| {t.params:,} | {count(t.macs)} | {count(t.flops)} | {nbytes(t.peak_activation_bytes)} | {rf} |")
+    return "\n".join(rows) + "\n"
+
+
+def replaced(readme: str, new_table: str) -> str:
+    head, _, rest = readme.partition(START)
+    _, _, tail = rest.partition(END)
+    return f"{head}{START}\n{new_table}{END}{tail}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="update README.md in place")
+    args = parser.parse_args()
+    text = table()
+    if args.write:
+        readme = ROOT / "README.md"
+        readme.write_text(replaced(readme.read_text(encoding="utf-8"), text), encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()
