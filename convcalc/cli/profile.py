@@ -1,0 +1,89 @@
+"""`convcalc profile`: measured per-layer latency on CPU or CUDA, against the roofline."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import UsageError
+from .options import load_specs
+from .verify import require_torch
+
+
+def batches(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"--batch takes positive integers separated by commas, like 1,8,32; got '{text}'") from None
+    if not values or any(v < 1 for v in values):
+        raise UsageError(f"--batch takes positive integers separated by commas, like 1,8,32; got '{text}'")
+    return values
+
+
+@click.command()
+@click.argument("specs", nargs=-1, metavar="SPEC...")
+@click.option("-e", "--expr", "expressions", multiple=True, metavar="TEXT", help="A one-line spec.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32", show_default=True)
+@click.option("--batch", "batch_text", default="1", show_default=True, help="Batch sizes, e.g. 1,8,32.")
+@click.option("--warmup", type=click.IntRange(min=0), default=10, show_default=True)
+@click.option("--iters", type=click.IntRange(min=2), default=50, show_default=True)
+@click.option("--channels-last", is_flag=True, help="Run 2-D/3-D networks in channels-last memory format.")
+@click.option("--calibrate", is_flag=True, help="Measure the device's peak FLOP/s and bandwidth again (cached per device).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
+              show_default=True)
+@click.option("--plot", "plot_path", metavar="FILE", help="Also draw the roofline and per-layer times (.png or .svg).")
+def profile(specs, expressions, device, dtype, batch_text, warmup, iters, channels_last, calibrate, fmt, plot_path):
+    """Time every layer on the device and place it on the roofline.
+
+    Whole-network latency (median and interquartile range, no hooks) and throughput per batch
+    size; per-layer times from forward hooks (CUDA events on a GPU, one synchronize per
+    iteration); each layer's achieved FLOP/s, bytes moved and arithmetic intensity from
+    convcalc's own counts, whether it is compute- or memory-bound, and how close it gets to the
+    roofline. Peaks are measured (--calibrate) and cached per device. See docs/profile.md."""
+    require_torch("profile")
+    if plot_path and not plot_path.lower().endswith((".png", ".svg")):
+        raise UsageError(f"--plot writes a .png or .svg file, got '{plot_path}'")
+    if plot_path:
+        import importlib.util
+
+        if importlib.util.find_spec("matplotlib") is None:
+            raise UsageError("--plot needs matplotlib: pip install 'convcalc[plot]'")
+    sizes = batches(batch_text)
+    from ..profile import profile as run
+    from ..reporters.profiling import plot, render
+
+    status = _status()
+    results = [run(spec, device, dtype, sizes, warmup, iters, channels_last, calibrate, progress=status)
+               for spec in load_specs(specs, expressions)]
+    status(None)
+    for result in results:
+        for warning in result.warnings:
+            click.echo(f"convcalc: warning: {warning}", err=True)
+    click.echo(render(results, fmt), nl=False, color=True)
+    if plot_path:
+        plot(results, plot_path)
+        click.echo(f"convcalc: wrote {plot_path}", err=True)
+
+
+def _status():
+    """A spinner with the current step on stderr when it is a terminal (rich), else nothing."""
+    if not sys.stderr.isatty():
+        return lambda message: None
+    from rich.console import Console
+
+    console = Console(stderr=True, markup=False, highlight=False)
+    holder: dict[str, object] = {}
+
+    def update(message: str | None) -> None:
+        if message is None:
+            if "status" in holder:
+                holder.pop("status").stop()  # type: ignore[attr-defined]
+            return
+        if "status" not in holder:
+            holder["status"] = console.status(message)
+            holder["status"].start()  # type: ignore[attr-defined]
+        holder["status"].update(message)  # type: ignore[attr-defined]
+
+    return update
