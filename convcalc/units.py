@@ -19,7 +19,7 @@ _UNITS = {
     "KB": 10**3, "kB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
     "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "B": 1,
 }
-_QUANTITY = re.compile(r"\s*(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]*)\s*\Z")
+_QUANTITY = r"\s*(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]*)\s*\Z"  # compiled on first use
 
 
 def _scaled(value: float, step: int, prefixes: tuple[str, ...]) -> str:
@@ -56,7 +56,7 @@ def number(value: Any) -> str:
 
 def parse_quantity(text: str, what: str = "value") -> int:
     """'5M' -> 5000000, '100MiB' -> 104857600, '1.5k' -> 1500. ValueError on anything else."""
-    match = _QUANTITY.match(str(text))
+    match = re.match(_QUANTITY, str(text))
     if not match or match.group(2) not in _UNITS:
         raise ValueError(f"{what} must be a number with an optional unit (k, M, G, T, KB, MB, GB, KiB, MiB, GiB), "
                          f"got '{text}'")

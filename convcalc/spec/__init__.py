@@ -22,7 +22,7 @@ from .source import LList, LMap, parse, read_text
 __all__ = ["load", "loads", "from_text", "Spec", "Node", "DTYPE_BYTES"]
 
 TOP_KEYS = ("name", "input", "batch", "dtype", "layers", "blocks", "budget", "description")
-_DIMS = re.compile(r"\s*\d+(\s*[xX×]\s*\d+)*\s*\Z")
+_DIMS = r"\s*\d+(\s*[xX×]\s*\d+)*\s*\Z"  # compiled on first use
 
 
 def load(path: str | os.PathLike[str]) -> Spec:
@@ -49,7 +49,7 @@ def from_text(line: str, source: str = "<text>") -> Spec:
 
 def parse_input(value: Any, source: str, line: int | None) -> tuple[int, ...]:
     """[C, L] / [C, H, W] / [C, D, H, W] (or "3x32x32"); a flat [F] is allowed for MLP heads."""
-    if isinstance(value, str) and _DIMS.match(value):
+    if isinstance(value, str) and re.match(_DIMS, value):
         value = [int(v) for v in re.split(r"[xX×]", value)]
     if (not isinstance(value, list) or not value
             or not all(type(v) is int for v in value)):

@@ -27,10 +27,11 @@ from .source import LList, LMap
 
 CONSTRUCTS = ("block", "residual", "parallel")
 META = ("name", "from", "repeat")
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
-WHOLE_VAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)\Z")
-WHOLE_EXPR = re.compile(r"\$\{([^{}]*)\}\Z")
-ANY_SUB = re.compile(r"\$\{([^{}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+# Patterns are compiled on first use (re caches them): compiling at import costs start-up time.
+NAME = r"[A-Za-z_][A-Za-z0-9_-]*\Z"
+WHOLE_VAR = r"\$([A-Za-z_][A-Za-z0-9_]*)\Z"
+WHOLE_EXPR = r"\$\{([^{}]*)\}\Z"
+ANY_SUB = r"\$\{([^{}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)"
 
 
 class Template:
@@ -132,7 +133,7 @@ class Expander:
         name = meta.get("name")
         if name == "input":
             raise self.error("a layer cannot be named 'input': that name means the spec's input", line, kind=kind)
-        if name is not None and (not isinstance(name, str) or not NAME.match(name)):
+        if name is not None and (not isinstance(name, str) or not re.match(NAME, name)):
             raise self.error(f"layer name {name!r} must be a word of letters, digits, _ and -", line, kind=kind)
         repeat = meta.get("repeat", 1)
         if type(repeat) is not int or repeat < 0:
@@ -339,17 +340,17 @@ class Expander:
 
     def interpolate(self, text: str, values: dict[str, Any], line: int | None, block: str) -> Any:
         try:
-            match = WHOLE_VAR.match(text)
+            match = re.match(WHOLE_VAR, text)
             if match:
                 return self.lookup(match.group(1), values)
-            match = WHOLE_EXPR.match(text)
+            match = re.match(WHOLE_EXPR, text)
             if match:
                 return evaluate(match.group(1), values)
 
             def one(m: re.Match[str]) -> str:
                 return str(evaluate(m.group(1), values) if m.group(1) is not None else self.lookup(m.group(2), values))
 
-            return ANY_SUB.sub(one, text)
+            return re.sub(ANY_SUB, one, text)
         except LayerError as exc:
             raise self.error(str(exc), line, block, "block") from None
 
@@ -420,7 +421,7 @@ def templates(raw: Any, source: str, line: int | None) -> dict[str, Template]:
     out: dict[str, Template] = {}
     for name, body in raw.items():
         at = raw.lines.get(name, raw.line)
-        if not isinstance(name, str) or not NAME.match(name):
+        if not isinstance(name, str) or not re.match(NAME, name):
             raise SpecError(f"block name {name!r} must be a word", file=source, line=at)
         if isinstance(body, LList):
             out[name] = Template(name, {}, body, at)
@@ -433,7 +434,7 @@ def templates(raw: Any, source: str, line: int | None) -> dict[str, Template]:
                 raise SpecError(f"unknown key '{key}' in block '{name}'{did_you_mean(key, ('args', 'layers'))}",
                                 file=source, line=body.lines.get(key, at))
         args = body.get("args") or {}
-        if not isinstance(args, dict) or not all(isinstance(k, str) and NAME.match(k) for k in args):
+        if not isinstance(args, dict) or not all(isinstance(k, str) and re.match(NAME, k) for k in args):
             raise SpecError(f"'args' of block '{name}' must map argument names to defaults (null: required)",
                             file=source, line=at)
         layers = body.get("layers")

@@ -19,7 +19,7 @@ from typing import Any
 from .. import limits
 from ..errors import LayerError, did_you_mean
 
-_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))")
+_TOKEN = r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))"  # compiled on first use
 
 
 def evaluate(text: str, names: dict[str, Any]) -> int:
@@ -39,7 +39,7 @@ def _tokenize(text: str) -> list[tuple[str, Any]]:
     pos = 0
     stripped = text.rstrip()
     while pos < len(stripped):
-        match = _TOKEN.match(stripped, pos)
+        match = re.compile(_TOKEN).match(stripped, pos)
         if not match:
             raise LayerError(f"unexpected '{stripped[pos:].strip()[:10]}' in expression '{text}' "
                              "(only integers, argument names, + - * // and parentheses)")
