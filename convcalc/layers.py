@@ -193,7 +193,9 @@ def check_groups(channels: int, out: int, groups: int) -> None:
 # starts at input position `start` (negative where it reaches into padding).
 
 
-def rf_identity(r: RF) -> RF:
+def same_field(self: "Kind", a: Any, x: Any, y: Any, r: RF) -> RF:
+    """An `rf` rule: each output position sees exactly what the input at the same position saw
+    (elementwise layers, channel operations, norms over channels)."""
     return r
 
 
@@ -845,8 +847,7 @@ class Linear(Kind):
     def fvcore(self, a, x, y):
         return self.macs(a, x, y)
 
-    def rf(self, a, x, y, r):
-        return r  # the flat input already sees everything (see flatten)
+    rf = same_field  # the flat input already sees everything (see flatten)
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -932,8 +933,7 @@ class Embedding(Kind):
     def flops(self, a, x, y):
         return 0  # a table lookup
 
-    def rf(self, a, x, y, r):
-        return r
+    rf = same_field
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -955,8 +955,7 @@ class Dropout(Kind):
     def flops(self, a, x, y):
         return 0  # inference: the input passes through
 
-    def rf(self, a, x, y, r):
-        return r
+    rf = same_field
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -976,8 +975,7 @@ class Identity(Kind):
     def flops(self, a, x, y):
         return 0
 
-    def rf(self, a, x, y, r):
-        return r
+    rf = same_field
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -1005,8 +1003,7 @@ class Norm(Kind):
     def shape(self, a, x):
         return x
 
-    def rf(self, a, x, y, r):
-        return r
+    rf = same_field
 
 
 @register
@@ -1033,8 +1030,7 @@ class BatchNorm(Kind):
     def fvcore(self, a, x, y):
         return numel(x) * (2 if a["affine"] else 1)  # fvcore's eval-mode rule
 
-    def rf(self, a, x, y, r):
-        return r
+    rf = same_field
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -1137,8 +1133,7 @@ class LayerScale(Kind):
     def flops(self, a, x, y):
         return numel(x)
 
-    def rf(self, a, x, y, r):
-        return r
+    rf = same_field
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -1163,8 +1158,7 @@ class Activation(Kind):
     def flops(self, a, x, y):
         return self.per_element * numel(x)
 
-    def rf(self, a, x, y, r):
-        return r
+    rf = same_field
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -1236,8 +1230,7 @@ class Maxout(Kind):
     def flops(self, a, x, y):
         return numel(y) * (a["pieces"] - 1)
 
-    def rf(self, a, x, y, r):
-        return r
+    rf = same_field
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -1264,8 +1257,7 @@ class ChannelShuffle(Kind):
     def flops(self, a, x, y):
         return 0  # a permutation
 
-    def rf(self, a, x, y, r):
-        return r
+    rf = same_field
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -1317,8 +1309,7 @@ class Split(Kind):
     def flops(self, a, x, y):
         return 0
 
-    def rf(self, a, x, y, r):
-        return r
+    rf = same_field
 
     def build(self, a, x, y):
         from . import torch_ops

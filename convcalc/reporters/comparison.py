@@ -1,0 +1,477 @@
+"""Rendering `convcalc compare`: variants or spec-vs-spec, as a table, JSON, CSV or Markdown, and a plot.
+
+Like the other reporters this only formats what convcalc/compare.py computed (ratios, shares and
+differences included). The table shows exact counts with thousands separators, as the course
+notes print them (86,400; 675 + 9,600 = 10,275), and a small bar per row: MACs as a share of the
+largest, in unicode eighth blocks, or '#' when the stream cannot take them. `plot` draws a
+grouped bar chart with matplotlib, imported only there (the `plot` extra).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from fractions import Fraction
+from typing import IO, Any
+
+from ..compare import SpecComparison, VariantComparison, VariantRow
+from ..errors import UsageError
+from ..report import plain
+from ..textable import Column, Table, render as render_table, terminal_width, wants_color
+from ..units import nbytes, number
+from .common import CONVENTIONS, field, shape
+
+SCHEMA_VERSION = 1
+BAR_WIDTH = 10
+EIGHTHS = " ▏▎▍▌▋▊▉█"
+NOT_APPLICABLE = "not applicable"
+PLOT_SUFFIXES = (".png", ".svg")
+METRIC_NAMES = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops": "FLOPs",
+                "peak_activation_bytes": "peak activations", "weight_bytes": "weights (bytes)",
+                "activation_bytes": "activations (all outputs)"}
+BYTE_METRICS = ("peak_activation_bytes", "weight_bytes", "activation_bytes")
+
+
+def exact(n: int) -> str:
+    return f"{n:,}"
+
+
+def ratio(value: Fraction | None) -> str:
+    if value is None:
+        return "-"
+    v = float(value)
+    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
+
+
+def signed(n: int) -> str:
+    return f"{n:+,}"
+
+
+def bar(share: Fraction | float, unicode: bool = True, width: int = BAR_WIDTH) -> str:
+    """A bar of `width` cells for a share in [0, 1]; a nonzero share shows at least a sliver."""
+    if share <= 0:
+        return ""
+    if not unicode:
+        return "#" * max(1, round(share * width))
+    eighths = max(1, round(share * width * 8))
+    return "█" * (eighths // 8) + (EIGHTHS[eighths % 8] if eighths % 8 else "")
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """JSON with one top-level key per line and one list entry (a variant, a layer) per line."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    parts = []
+    for key, value in doc.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            inner = ",\n    ".join(map(encode, value))
+            parts.append(f"  {encode(key)}: [\n    {inner}\n  ]")
+        else:
+            parts.append(f"  {encode(key)}: {encode(value)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def _unicode(stream: IO[str] | None) -> bool:
+    encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "")
+    return encoding.startswith("utf")
+
+
+def render(result: VariantComparison | SpecComparison, fmt: str, stream: IO[str] | None = None) -> str:
+    stream = stream or sys.stdout
+    variants = isinstance(result, VariantComparison)
+    if fmt == "json":
+        return dumps(variants_dict(result) if variants else specs_dict(result))
+    if fmt == "csv":
+        return variants_csv(result) if variants else specs_csv(result)
+    if fmt == "markdown":
+        return variants_markdown(result) if variants else specs_markdown(result)
+    return variants_table(result, stream) if variants else specs_table(result, stream)
+
+
+# --------------------------------------------------------------------------------------------
+# Variants
+
+
+def _setup_line(result: VariantComparison) -> str:
+    c = result.setup
+    return (f"input {shape(c.input)}, out {c.out}, k {c.k}, s {c.s}, p {c.p} "
+            f"(batch {c.batch}, {c.dtype}, {'with' if c.bias else 'no'} bias)")
+
+
+def _macs_cell(row: VariantRow) -> str:
+    """'86,400', or the per-stage sum '675 + 9,600 = 10,275' (stages without MACs left out)."""
+    parts = [exact(stage.macs) for stage in row.stages if stage.macs]
+    return exact(row.macs) if len(parts) < 2 else f"{' + '.join(parts)} = {exact(row.macs)}"
+
+
+def _closed_form_cell(row: VariantRow) -> str:
+    if row.closed_form is None:
+        return ""
+    value = ratio(row.closed_form.value)
+    return row.closed_form.formula if row.closed_form.formula == value else f"{row.closed_form.formula} = {value}"
+
+
+def _layers_cell(row: VariantRow) -> str:
+    return " | ".join(stage.description for stage in row.stages)
+
+
+def _footer(result: VariantComparison) -> list[str]:
+    c = result.setup
+    lines = []
+    notes = []
+    for row in result.rows:
+        if not row.applicable:
+            notes.append(f"  {row.variant}: {NOT_APPLICABLE}: {row.reason}")
+        notes += [f"  {row.variant}: {note}" for note in row.notes]
+    if notes:
+        lines += ["notes:", *notes]
+    largest = max(result.applicable, key=lambda row: row.macs, default=None)
+    if result.baseline:
+        lines.append(f"ratios: to {result.baseline}, the first variant named"
+                     + (f"; bar: MACs as a share of the largest ({largest.variant})" if largest else ""))
+    if any(row.closed_form for row in result.applicable):
+        names = {row.variant for row in result.applicable if row.closed_form}
+        letters = [f"C = {c.channels} input channels", f"N = {c.out} output channels", f"K = {c.k}"]
+        letters += [f"G = {c.groups}"] if "grouped" in names else []
+        letters += [f"n = (K-1)/2 = {(c.k - 1) // 2}"] if "stacked" in names else []
+        lines.append(f"closed forms: the notes' ratio to regular, with {', '.join(letters)}; exact for params, and "
+                     "for MACs when the output sizes are equal (e.g. -p same)" + ("; stacked: when C = N" if "stacked"
+                                                                                  in names else ""))
+    lines.append("counts are bias-free unless --bias is given (the course notes count multiplies only). "
+                 + CONVENTIONS)
+    return lines
+
+
+def variants_table(result: VariantComparison, stream: IO[str]) -> str:
+    base = result.baseline or "-"
+    unicode = _unicode(stream)
+    t = Table(
+        columns=[Column("variant"), Column("layers", shrink=True, min_width=20), Column("output", optional=True),
+                 Column("params", "right"), Column("MACs", "right"), Column(f"MACs / {base}", "right"),
+                 Column("MACs bar", optional=True, min_width=BAR_WIDTH),
+                 Column("closed form", optional=True),
+                 Column(f"params / {base}", "right", optional=True),
+                 Column("FLOPs", "right", optional=True), Column("RF", "right", optional=True),
+                 Column("weights", "right", optional=True), Column("output bytes", "right", optional=True)],
+        title=f"convolution variants: {_setup_line(result)}",
+    )
+    for row in result.rows:
+        if not row.applicable:
+            t.add_row(row.variant, (NOT_APPLICABLE, "yellow"), "-", "-", "-", "-", "", "", "-", "-", "-", "-", "-",
+                      style="dim")
+            continue
+        style = "bold" if row.variant == result.baseline else ""
+        t.add_row((row.variant, style), _layers_cell(row), shape(row.output), exact(row.params), _macs_cell(row),
+                  ratio(row.macs_ratio), (bar(row.macs_share, unicode), "cyan"), _closed_form_cell(row),
+                  ratio(row.params_ratio), exact(row.flops), field(row.receptive_field), nbytes(row.weight_bytes),
+                  nbytes(row.output_bytes))
+    text = render_table(t, width=terminal_width(stream), color=wants_color(stream), stream=stream)
+    return text + "\n".join(_footer(result)) + "\n"
+
+
+def _row_dict(row: VariantRow) -> dict[str, Any]:
+    form = row.closed_form
+    d: dict[str, Any] = {
+        "variant": row.variant,
+        "applicable": row.applicable,
+        "reason": row.reason or None,
+        "spec": row.spec or None,
+        "closed_form": None if form is None else {"formula": form.formula, "value": float(form.value),
+                                                  "exact": str(form.value), "holds": form.holds},
+        "notes": list(row.notes),
+    }
+    if not row.applicable:
+        return d
+    d.update({
+        "layers": [{"name": s.name, "kind": s.kind, "description": s.description, "output": list(s.output),
+                    "params": s.params, "macs": s.macs, "flops": s.flops} for s in row.stages],
+        "output": list(row.output),
+        "params": row.params,
+        "macs": row.macs,
+        "flops": row.flops,
+        "receptive_field": [[plain(v) for v in axis] for axis in row.receptive_field],
+        "output_bytes": row.output_bytes,
+        "weight_bytes": row.weight_bytes,
+        "peak_activation_bytes": row.peak_activation_bytes,
+        "params_ratio": None if row.params_ratio is None else float(row.params_ratio),
+        "macs_ratio": None if row.macs_ratio is None else float(row.macs_ratio),
+        "flops_ratio": None if row.flops_ratio is None else float(row.flops_ratio),
+        "macs_share": float(row.macs_share),
+    })
+    return d
+
+
+def variants_dict(result: VariantComparison) -> dict[str, Any]:
+    c = result.setup
+    return {
+        "schema": SCHEMA_VERSION,
+        "mode": "variants",
+        "setup": {"input": list(c.input), "out": c.out, "k": c.k, "s": c.s, "p": c.p, "d": c.d, "groups": c.groups,
+                  "width": c.mid, "batch": c.batch, "dtype": c.dtype, "bias": c.bias},
+        "baseline": result.baseline,
+        "variants": [_row_dict(row) for row in result.rows],
+    }
+
+
+VARIANT_CSV = ["variant", "applicable", "reason", "layers", "output", "params", "macs", "flops", "stage_macs",
+               "receptive_field", "output_bytes", "weight_bytes", "peak_activation_bytes", "params_ratio",
+               "macs_ratio", "closed_form", "closed_form_value", "spec"]
+
+
+def variants_csv(result: VariantComparison) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(VARIANT_CSV)
+    for row in result.rows:
+        form = row.closed_form
+        common = [form.formula if form else "", float(form.value) if form else "", row.spec]
+        if not row.applicable:
+            writer.writerow([row.variant, "false", row.reason, *[""] * 12, *common])
+            continue
+        d = _row_dict(row)
+        writer.writerow([row.variant, "true", "", _layers_cell(row), shape(row.output), row.params, row.macs,
+                         row.flops, " + ".join(str(s.macs) for s in row.stages),
+                         json.dumps(d["receptive_field"]), row.output_bytes, row.weight_bytes,
+                         row.peak_activation_bytes, d["params_ratio"], d["macs_ratio"], *common])
+    return out.getvalue()
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def variants_markdown(result: VariantComparison) -> str:
+    base = result.baseline or "-"
+    header = ["variant", "layers", "output", "params", "MACs", f"MACs / {base}", "MACs bar", "closed form",
+              f"params / {base}", "FLOPs", "RF", "weight bytes", "output bytes"]
+    right = {3, 4, 5, 8, 9, 10, 11, 12}
+    lines = [f"### Convolution variants: {_md(_setup_line(result))}", "", "| " + " | ".join(header) + " |",
+             "|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|"]
+    for row in result.rows:
+        if not row.applicable:
+            cells = [row.variant, f"{NOT_APPLICABLE}: {row.reason}", *[""] * 11]
+        else:
+            cells = [row.variant, f"`{_layers_cell(row)}`", shape(row.output), exact(row.params), _macs_cell(row),
+                     ratio(row.macs_ratio), bar(row.macs_share), _closed_form_cell(row), ratio(row.params_ratio),
+                     exact(row.flops), field(row.receptive_field), exact(row.weight_bytes), exact(row.output_bytes)]
+        lines.append("| " + " | ".join(_md(cell) for cell in cells) + " |")
+    footer = [line.strip() for line in _footer(result) if line != "notes:"]
+    return "\n".join(lines) + "\n\n" + "\n".join(f"- {_md(line)}" for line in footer) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# One spec against another
+
+
+def _value(metric: str, n: int) -> str:
+    return nbytes(n) if metric in BYTE_METRICS else exact(n)
+
+
+def _diff(metric: str, n: int) -> str:
+    if metric in BYTE_METRICS:
+        return ("+" if n > 0 else "-" if n < 0 else "±") + nbytes(abs(n))
+    return signed(n)
+
+
+def _percent(value: Fraction | None) -> str:
+    return "-" if value is None else f"{(float(value) - 1) * 100:+.2f}%"
+
+
+def _rf_diff(a: tuple, b: tuple) -> str:
+    if len(a) != len(b):
+        return "-"
+    if all(x[0] == y[0] for x, y in zip(a, b)):
+        return "same"
+    return "x".join(("+" if y[0] >= x[0] else "") + number(y[0] - x[0]) for x, y in zip(a, b))
+
+
+def _matching_line(result: SpecComparison) -> str:
+    line = (f"layers: {result.by_name} matched by name, {result.by_position} by position; {result.added} added, "
+            f"{result.removed} removed, {result.changed} changed")
+    if result.per_sample:
+        line += (f" (batches {result.a.batch} and {result.b.batch}: layers are compared per sample; "
+                 "the totals include the batch)")
+    return line
+
+
+def _side(change: Any, metric: str) -> str:
+    a, b = change.value(metric, "a"), change.value(metric, "b")
+    if change.a is None or change.b is None or a == b:
+        return exact(b if change.b is not None else a)
+    return f"{exact(a)} → {exact(b)}"
+
+
+def _name_cells(change: Any) -> tuple[str, str, str]:
+    a, b = change.a, change.b
+    name = (a or b).name if a is None or b is None or a.name == b.name else f"{a.name} → {b.name}"
+    kind = (a or b).kind if a is None or b is None or a.kind == b.kind else f"{a.kind} → {b.kind}"
+    if a is None or b is None or a.output == b.output:
+        out = shape((b or a).output)
+    else:
+        out = f"{shape(a.output)} → {shape(b.output)}"
+    return name, kind, out
+
+
+def specs_table(result: SpecComparison, stream: IO[str]) -> str:
+    la, lb = result.labels
+    width, color, unicode = terminal_width(stream), wants_color(stream), _unicode(stream)
+    t = Table(columns=[Column("metric"), Column(la, "right"), Column(lb, "right"), Column("difference", "right"),
+                       Column("relative", "right"), Column("ratio", "right")],
+              title=f"{la} vs {lb}")
+    for d in result.totals:
+        style = "green" if d.diff < 0 else "red" if d.diff > 0 else ""
+        t.add_row(METRIC_NAMES[d.metric], _value(d.metric, d.a), _value(d.metric, d.b),
+                  (_diff(d.metric, d.diff), style), _percent(d.ratio), ratio(d.ratio))
+    t.rule()
+    t.add_row("output", shape(result.a.output), shape(result.b.output),
+              "same" if result.a.output == result.b.output else "", "", "")
+    t.add_row("receptive field", field(result.a.receptive_field), field(result.b.receptive_field),
+              _rf_diff(result.a.receptive_field, result.b.receptive_field), "", "")
+    parts = [render_table(t, width=width, color=color, stream=stream)]
+    if result.layers:
+        metric = METRIC_NAMES[result.share_metric]
+        lt = Table(columns=[Column("change"), Column("layer", shrink=True, min_width=8), Column("kind", optional=True),
+                            Column("output", optional=True), Column("params", "right"), Column("Δ params", "right"),
+                            Column("MACs", "right"), Column("Δ MACs", "right"),
+                            Column(f"Δ {metric} bar", optional=True, min_width=BAR_WIDTH)],
+                   title="layers that differ")
+        for change in result.layers:
+            style = {"added": "green", "removed": "red", "changed": "yellow"}[change.change]
+            name, kind, out = _name_cells(change)
+            t_change = change.change if change.matched_by != "position" else "changed (by position)"
+            lt.add_row((t_change, style), name, kind, out, _side(change, "params"), signed(change.diff("params")),
+                       _side(change, "macs"), signed(change.diff("macs")), (bar(change.share, unicode), "cyan"))
+        parts.append(render_table(lt, width=width, color=color, stream=stream))
+    else:
+        parts.append("no layer differs\n")
+    return "".join(parts) + _matching_line(result) + "\n" + CONVENTIONS + "\n"
+
+
+def _layer_dict(layer: Any) -> dict[str, Any] | None:
+    if layer is None:
+        return None
+    return {"name": layer.name, "kind": layer.kind, "output": list(layer.output), "params": layer.params,
+            "macs": layer.macs, "flops": layer.flops}
+
+
+def _report_dict(report: Any, label: str) -> dict[str, Any]:
+    return {"label": label, "name": report.name, "source": report.source, "batch": report.batch,
+            "dtype": report.dtype, "input": list(report.input), "output": list(report.output),
+            "receptive_field": [[plain(v) for v in axis] for axis in report.receptive_field],
+            "total": report.total.to_dict()}
+
+
+def specs_dict(result: SpecComparison) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_VERSION,
+        "mode": "specs",
+        "a": _report_dict(result.a, result.labels[0]),
+        "b": _report_dict(result.b, result.labels[1]),
+        "totals": [{"metric": d.metric, "a": d.a, "b": d.b, "diff": d.diff,
+                    "ratio": None if d.ratio is None else float(d.ratio)} for d in result.totals],
+        "per_sample": result.per_sample,
+        "matched": {"by_name": result.by_name, "by_position": result.by_position},
+        "added": result.added,
+        "removed": result.removed,
+        "changed": result.changed,
+        "share_metric": result.share_metric,
+        "layers": [{"change": c.change, "matched_by": c.matched_by, "differs": list(c.differs),
+                    "a": _layer_dict(c.a), "b": _layer_dict(c.b), "params_diff": c.diff("params"),
+                    "macs_diff": c.diff("macs"), "flops_diff": c.diff("flops"), "share": float(c.share)}
+                   for c in result.layers],
+    }
+
+
+SPEC_CSV = ["section", "name_a", "name_b", "change", "metric", "a", "b", "diff", "ratio"]
+
+
+def specs_csv(result: SpecComparison) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SPEC_CSV)
+    for d in result.totals:
+        writer.writerow(["total", result.a.name, result.b.name, "", d.metric, d.a, d.b, d.diff,
+                         "" if d.ratio is None else float(d.ratio)])
+    writer.writerow(["total", result.a.name, result.b.name, "", "output", shape(result.a.output),
+                     shape(result.b.output), "", ""])
+    for c in result.layers:
+        name_a, name_b = (c.a.name if c.a else ""), (c.b.name if c.b else "")
+        for metric in ("params", "macs", "flops"):
+            a, b = c.value(metric, "a"), c.value(metric, "b")
+            writer.writerow(["layer", name_a, name_b, c.change, metric, a, b, b - a, float(Fraction(b, a)) if a else ""])
+        writer.writerow(["layer", name_a, name_b, c.change, "output", shape(c.a.output) if c.a else "",
+                         shape(c.b.output) if c.b else "", "", ""])
+    return out.getvalue()
+
+
+def specs_markdown(result: SpecComparison) -> str:
+    la, lb = result.labels
+    lines = [f"### {_md(la)} vs {_md(lb)}", "", f"| metric | {_md(la)} | {_md(lb)} | difference | relative | ratio |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for d in result.totals:
+        lines.append(f"| {METRIC_NAMES[d.metric]} | {exact(d.a)} | {exact(d.b)} | {signed(d.diff)} | "
+                     f"{_percent(d.ratio)} | {ratio(d.ratio)} |")
+    lines.append(f"| output | {shape(result.a.output)} | {shape(result.b.output)} | | | |")
+    lines.append(f"| receptive field | {field(result.a.receptive_field)} | {field(result.b.receptive_field)} | "
+                 f"{_rf_diff(result.a.receptive_field, result.b.receptive_field)} | | |")
+    if result.layers:
+        lines += ["", "| change | layer | kind | output | params | Δ params | MACs | Δ MACs |",
+                  "|---|---|---|---|---:|---:|---:|---:|"]
+        for c in result.layers:
+            name, kind, out = _name_cells(c)
+            change = c.change if c.matched_by != "position" else "changed (by position)"
+            lines.append(f"| {change} | {_md(name)} | {_md(kind)} | {out} | {_side(c, 'params')} | "
+                         f"{signed(c.diff('params'))} | {_side(c, 'macs')} | {signed(c.diff('macs'))} |")
+    return "\n".join(lines) + "\n\n" + _md(_matching_line(result)) + "\n\n" + CONVENTIONS + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Plot
+
+
+def check_plot_path(path: str) -> None:
+    """Fail before any work when the plot cannot be written: wrong suffix or no matplotlib."""
+    import importlib.util
+
+    if not path.lower().endswith(PLOT_SUFFIXES):
+        raise UsageError(f"--plot writes a .png or .svg file, got '{path}'")
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError("--plot needs matplotlib: pip install 'convcalc[plot]'")
+
+
+def plot_data(result: VariantComparison | SpecComparison) -> tuple[list[str], list[int], list[int]]:
+    """(labels, params, MACs) of the bars: applicable variants, or the two specs."""
+    if isinstance(result, VariantComparison):
+        rows = result.applicable
+        return [row.variant for row in rows], [row.params for row in rows], [row.macs for row in rows]
+    return list(result.labels), [result.a.total.params, result.b.total.params], [result.a.total.macs,
+                                                                                 result.b.total.macs]
+
+
+def plot(result: VariantComparison | SpecComparison, path: str) -> None:
+    """A grouped bar chart of params and MACs per variant (or spec) on a log scale."""
+    check_plot_path(path)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    labels, params, macs = plot_data(result)
+    figure = Figure(figsize=(max(6.0, 1.0 * len(labels) + 2), 4.8))
+    axes = figure.subplots()
+    width = 0.4
+    xs = list(range(len(labels)))
+    axes.bar([x - width / 2 for x in xs], params, width, label="params")
+    axes.bar([x + width / 2 for x in xs], macs, width, label="MACs")
+    axes.set_yscale("log")
+    axes.set_xticks(xs)
+    axes.set_xticklabels(labels, rotation=30, ha="right")
+    axes.set_ylabel("count (log scale)")
+    if isinstance(result, VariantComparison):
+        axes.set_title(f"convolution variants: {_setup_line(result)}", fontsize=9)
+    else:
+        axes.set_title(f"{result.labels[0]} vs {result.labels[1]}", fontsize=9)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)

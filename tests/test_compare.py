@@ -1,0 +1,579 @@
+"""`convcalc compare`: convolution variants against hand-written specs, the notes' numbers and
+closed forms, the not-applicable path, spec-vs-spec diffs, every output format, usage errors.
+
+Every variant's expectation is written twice: as the same layers in a one-line spec written here
+by hand, and as arithmetic on the shapes. Neither goes through convcalc/compare.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import convcalc
+from convcalc.cli import cli
+from convcalc.compare import VARIANTS, Setup, compare_specs, compare_variants
+from convcalc.reporters import Format
+from convcalc.reporters.comparison import bar, render
+
+from .conftest import run
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTES = ("--input", "3x7x7", "--out", "128", "-k", "3", "-p", "valid")
+
+
+@pytest.fixture(autouse=True)
+def plain_terminal(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    for var in ("NO_COLOR", "FORCE_COLOR", "COLUMNS"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def compare(*args: str):
+    return CliRunner().invoke(cli, ["compare", *args], catch_exceptions=False)
+
+
+def notes_example(*names: str):
+    return compare_variants(names or ("regular", "depthwise-separable"), Setup((3, 7, 7), 128, 3, p="valid"))
+
+
+# --------------------------------------------------------------------------------------------
+# The course notes' worked example: 7x7x3 input, 128 filters of 3x3, valid padding
+
+
+def test_notes_example_numbers():
+    result = notes_example()
+    regular, separable = result.row("regular"), result.row("depthwise-separable")
+    assert regular.macs == 128 * (3 * 3 * 3) * (5 * 5) == 86_400
+    assert [stage.macs for stage in separable.stages] == [(3 * 3 * 1) * 3 * (5 * 5), (1 * 1 * 3) * 128 * (5 * 5)]
+    assert [stage.macs for stage in separable.stages] == [675, 9_600]
+    assert separable.macs == 10_275
+    assert separable.output == regular.output == (1, 128, 5, 5)
+    assert separable.macs_ratio == Fraction(10_275, 86_400) == Fraction(1, 128) + Fraction(1, 9)
+
+
+def test_notes_example_table_prints_them_as_the_notes_do():
+    result = compare("regular", "depthwise-separable", *NOTES)
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("│ ")}
+    assert " 86,400 " in rows["regular"]
+    assert " 675 + 9,600 = 10,275 " in rows["depthwise-separable"]
+    assert " 1/N + 1/K² = 0.119 " in rows["depthwise-separable"]
+    assert "bias-free" in result.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# Every variant against the same layers written by hand, and against arithmetic.
+# Base setup: C = 8, 12x12, N = 16, k = 3, valid padding, d = 2, G = 2, width = 16 // 4 = 4.
+
+BASE = {"input": (8, 12, 12), "out": 16, "k": 3}
+VARIANT_CASES = [
+    # variant, setup overrides, the same layers by hand, output, params, MACs per stage
+    ("regular", {}, "conv 16 k3", (16, 10, 10), 16 * 8 * 9, [16 * 8 * 9 * 10 * 10]),
+    ("pointwise", {}, "conv 16 k1", (16, 12, 12), 16 * 8, [16 * 8 * 12 * 12]),
+    ("pointwise", {"s": 2}, "conv 16 k1 s2", (16, 6, 6), 16 * 8, [16 * 8 * 6 * 6]),
+    ("depthwise", {}, "conv 16 k3 g8", (16, 10, 10), 16 * 9, [16 * 9 * 10 * 10]),
+    ("depthwise-separable", {}, "conv 8 k3 g8 | conv 16 k1", (16, 10, 10), 8 * 9 + 8 * 16,
+     [8 * 9 * 10 * 10, 8 * 16 * 10 * 10]),
+    ("grouped", {}, "conv 16 k3 g2", (16, 10, 10), 16 * 4 * 9, [16 * 4 * 9 * 10 * 10]),
+    ("grouped", {"groups": 4}, "conv 16 k3 g4", (16, 10, 10), 16 * 2 * 9, [16 * 2 * 9 * 10 * 10]),
+    ("shuffled-grouped", {}, "conv 4 k1 g2 | channel_shuffle 2 | conv 4 k3 g4 | conv 16 k1 g2", (16, 10, 10),
+     4 * 4 + 4 * 9 + 16 * 2, [4 * 4 * 12 * 12, 0, 4 * 9 * 10 * 10, 16 * 2 * 10 * 10]),
+    ("dilated", {}, "conv 16 k3 d2", (16, 8, 8), 16 * 8 * 9, [16 * 8 * 9 * 8 * 8]),
+    ("dilated", {"d": 3, "p": "same"}, "conv 16 k3 d3 p3", (16, 12, 12), 16 * 8 * 9, [16 * 8 * 9 * 12 * 12]),
+    ("spatially-separable", {}, "conv 8 k3x1 | conv 16 k1x3", (16, 10, 10), 8 * 8 * 3 + 16 * 8 * 3,
+     [8 * 8 * 3 * 10 * 12, 16 * 8 * 3 * 10 * 10]),
+    ("spatially-separable", {"p": 1}, "conv 8 k3x1 p=1x0 | conv 16 k1x3 p=0x1", (16, 12, 12),
+     8 * 8 * 3 + 16 * 8 * 3, [8 * 8 * 3 * 12 * 12, 16 * 8 * 3 * 12 * 12]),
+    ("stacked", {"k": 5}, "conv 16 k3 | conv 16 k3", (16, 8, 8), 16 * 8 * 9 + 16 * 16 * 9,
+     [16 * 8 * 9 * 10 * 10, 16 * 16 * 9 * 8 * 8]),
+    ("stacked", {"k": 7, "p": 3}, "conv 16 k3 p3 | conv 16 k3 | conv 16 k3", (16, 12, 12),
+     16 * 8 * 9 + 2 * 16 * 16 * 9, [16 * 8 * 9 * 16 * 16, 16 * 16 * 9 * 14 * 14, 16 * 16 * 9 * 12 * 12]),
+    ("bottleneck", {}, "conv 4 k1 | conv 4 k3 | conv 16 k1", (16, 10, 10), 8 * 4 + 4 * 4 * 9 + 4 * 16,
+     [8 * 4 * 12 * 12, 4 * 4 * 9 * 10 * 10, 4 * 16 * 10 * 10]),
+    ("bottleneck", {"width": 2}, "conv 2 k1 | conv 2 k3 | conv 16 k1", (16, 10, 10), 8 * 2 + 2 * 2 * 9 + 2 * 16,
+     [8 * 2 * 12 * 12, 2 * 2 * 9 * 10 * 10, 2 * 16 * 10 * 10]),
+    # a transposed conv meets every input value with every weight once: X * out * k^2
+    ("transposed", {"s": 2}, "deconv 16 k3 s2", (16, 25, 25), 8 * 16 * 9, [8 * 12 * 12 * 16 * 9]),
+    ("transposed", {"s": 2, "p": "same"}, "deconv 16 k3 s2 p1 output_padding=1", (16, 24, 24), 8 * 16 * 9,
+     [8 * 12 * 12 * 16 * 9]),
+    # FFT size 12x12, M = 12 * (12 // 2 + 1) = 84 complex bins; 4 real MACs per complex MAC
+    ("fft", {}, "fftconv 16 k3", (16, 10, 10), 16 * 8 * 9, [4 * 16 * 8 * 12 * 7]),
+]
+
+
+@pytest.mark.parametrize("name, overrides, layers, output, params, stage_macs", VARIANT_CASES,
+                         ids=[f"{case[0]}-{i}" for i, case in enumerate(VARIANT_CASES)])
+def test_variant_matches_the_same_layers_written_by_hand(name, overrides, layers, output, params, stage_macs):
+    setup = Setup(**{**BASE, **overrides})
+    row = compare_variants([name], setup).row(name)
+    hand = run(f"{'x'.join(map(str, setup.input))} | " + " | ".join(
+        f"{layer} bias=false" if not layer.startswith("channel_shuffle") else layer for layer in layers.split(" | ")))
+    assert row.applicable, row.reason
+    assert row.output == hand.output == (1, *output)
+    assert row.params == hand.total.params == params
+    assert [stage.macs for stage in row.stages] == [layer.macs for layer in hand.layers] == stage_macs
+    assert row.macs == hand.total.macs == sum(stage_macs)
+    assert row.flops == hand.total.flops
+    assert row.receptive_field == hand.receptive_field
+
+
+def test_every_variant_is_covered_by_a_hand_written_case():
+    assert {case[0] for case in VARIANT_CASES} == set(VARIANTS)
+
+
+def test_three_d_spatially_separable_is_one_conv_per_axis():
+    row = compare_variants(["spatially-separable"], Setup((4, 6, 6, 6), 8, 3)).row("spatially-separable")
+    hand = run("4x6x6x6 | conv 4 k3x1x1 bias=false | conv 4 k1x3x1 bias=false | conv 8 k1x1x3 bias=false")
+    assert row.output == hand.output == (1, 8, 4, 4, 4)
+    assert row.macs == hand.total.macs == 4 * 4 * 3 * 4 * 6 * 6 + 4 * 4 * 3 * 4 * 4 * 6 + 8 * 4 * 3 * 4 * 4 * 4
+
+
+def test_bias_flag_adds_one_bias_per_output_channel_of_every_conv():
+    row = compare_variants(["depthwise-separable"], Setup(**BASE, bias=True)).row("depthwise-separable")
+    assert row.params == (8 * 9 + 8) + (8 * 16 + 16)
+    assert row.macs == 8 * 9 * 10 * 10 + 8 * 16 * 10 * 10  # MACs exclude the bias
+    assert "bias=true" in row.spec
+
+
+def test_dilation_widens_the_field_for_the_same_weights():
+    result = compare_variants(["regular", "dilated"], Setup(**BASE, d=3))
+    regular, dilated = result.row("regular"), result.row("dilated")
+    assert [axis[0] for axis in regular.receptive_field] == [3, 3]
+    assert [axis[0] for axis in dilated.receptive_field] == [3 * (3 - 1) + 1] * 2
+    assert dilated.params == regular.params
+    assert dilated.notes == ("dilation 3: receptive field 7x7 with the 1,152 weights of a 3x3 kernel",)
+
+
+def test_fft_note_gives_the_fft_size():
+    row = compare_variants(["fft"], Setup(**BASE, p=1)).row("fft")
+    # padded input 14x14: N = 196 points, M = 14 * (14 // 2 + 1) = 112 bins
+    assert row.notes[0].startswith("FFT size 14x14 (N = 196 points, M = 112 complex bins)")
+    assert row.macs == 4 * 16 * 8 * 112
+
+
+# --------------------------------------------------------------------------------------------
+# Closed forms: each equals the analyzed ratio where the notes say it holds
+
+
+CLOSED_FORM_SETUPS = [
+    Setup((8, 12, 12), 16, 3, p="same"),
+    Setup((16, 9, 9), 16, 5, p="same", groups=4, d=2),
+    Setup((32, 7, 7), 64, 7, p="same", groups=8, d=3),
+    Setup((24, 10, 10), 12, 3, p="same", groups=3),  # N < C
+    Setup((16, 20, 20), 16, 7, p="same", s=2, groups=2),  # stride: output sizes still equal
+]
+
+
+@pytest.mark.parametrize("setup", CLOSED_FORM_SETUPS, ids=lambda s: f"{s.input}-{s.out}-k{s.k}-s{s.s}")
+def test_closed_forms_equal_the_analyzed_ratios(setup):
+    result = compare_variants(["regular", *VARIANTS], setup)
+    regular = result.row("regular")
+    checked = []
+    for row in result.applicable:
+        form = row.closed_form
+        if form is None or (row.variant == "stacked" and setup.channels != setup.out):
+            continue
+        assert row.output == regular.output, row.variant
+        assert form.value == Fraction(row.params, regular.params) == row.params_ratio, row.variant
+        if row.variant == "spatially-separable" and setup.s != 1:
+            # its first stage runs at the input's width: exact for MACs at stride 1 only, as it says
+            assert "stride 1" in form.holds and form.value < Fraction(row.macs, regular.macs)
+        else:
+            assert form.value == Fraction(row.macs, regular.macs) == row.macs_ratio, row.variant
+        checked.append(row.variant)
+    assert {"pointwise", "depthwise-separable", "grouped", "dilated", "spatially-separable"} <= set(checked)
+
+
+@pytest.mark.parametrize("name, formula, value", [
+    ("pointwise", "1/K²", Fraction(1, 9)),
+    ("depthwise-separable", "1/N + 1/K²", Fraction(1, 128) + Fraction(1, 9)),
+    ("grouped", "1/G", Fraction(1, 2)),
+    ("depthwise", "1/C", Fraction(1, 3)),
+    ("dilated", "1", Fraction(1)),
+    ("spatially-separable", "(C + N)/(max(C, N)·K)", Fraction(3 + 128, 128 * 3)),
+])
+def test_closed_form_formulas_in_the_notes_letters(name, formula, value):
+    row = compare_variants([name], Setup((3, 7, 7), 128, 3)).row(name)
+    assert (row.closed_form.formula, row.closed_form.value) == (formula, value)
+
+
+def test_stacked_closed_form_is_the_notes_27_vs_49():
+    setup = Setup((16, 14, 14), 16, 7, p="same")
+    result = compare_variants(["regular", "stacked"], setup)
+    stacked = result.row("stacked")
+    assert stacked.closed_form.formula == "n·9/K²"
+    assert stacked.closed_form.value == Fraction(3 * 9, 7 * 7) == Fraction(27, 49)
+    assert Fraction(stacked.params, result.row("regular").params) == Fraction(27, 49)
+    assert Fraction(stacked.macs, result.row("regular").macs) == Fraction(27, 49)
+    assert [axis[0] for axis in stacked.receptive_field] == [7, 7]
+    assert stacked.notes == ("3 stacked 3x3 convs see 7x7, as one 7x7: 27 vs 49 weights per channel pair",)
+
+
+# --------------------------------------------------------------------------------------------
+# Not applicable
+
+
+@pytest.mark.parametrize("name, setup, reason", [
+    ("depthwise", Setup((3, 7, 7), 128, 3), "out 128 is not a multiple of the 3 input channels"),
+    ("grouped", Setup((3, 7, 7), 128, 3), "grouped (conv): input channels 3 are not divisible by groups 2"),
+    ("shuffled-grouped", Setup((8, 7, 7), 16, 3, width=3),
+     "group_reduce (pwconv): output channels 3 are not divisible by groups 2"),
+    ("regular", Setup((3, 4, 4), 8, 5), "conv (conv): kernel 5 is larger than the padded input 4 (4 + 0 + 0 padding) on axis H"),
+    ("fft", Setup((3, 7, 7), 8, 3, s=2), "stride must be 1, got 2"),
+    ("stacked", Setup((3, 7, 7), 8, 4), "k=4 is not one"),
+    ("stacked", Setup((3, 7, 7), 8, 1), "k=1 is not one"),
+    ("spatially-separable", Setup((3, 32), 8, 3), "a 1-D input has one spatial axis"),
+    ("transposed", Setup((3, 7, 7), 8, 4, p="same"), "needs output_padding 1"),
+])
+def test_not_applicable_rows_carry_the_reason(name, setup, reason):
+    row = compare_variants([name], setup).row(name)
+    assert not row.applicable
+    assert reason in row.reason
+    with pytest.raises(ValueError, match=f"variant {name} is not applicable"):
+        row.macs
+
+
+def test_not_applicable_variant_does_not_stop_the_others():
+    result = compare("regular", "depthwise", "depthwise-separable", *NOTES)
+    assert result.exit_code == 0
+    assert "depthwise: not applicable: out 128 is not a multiple of the 3 input channels" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│ depthwise ")]
+    assert len(rows) == 1 and "not applicable" in rows[0]
+    assert "10,275" in result.stdout
+
+
+def test_baseline_is_the_first_applicable_variant():
+    result = notes_example("depthwise", "depthwise-separable", "regular")
+    assert result.baseline == "depthwise-separable"
+    assert result.row("regular").macs_ratio == Fraction(86_400, 10_275)
+
+
+def test_no_applicable_variant_exits_1_with_a_note_on_stderr():
+    result = compare("depthwise", "grouped", *NOTES)
+    assert result.exit_code == 1
+    assert result.stderr == "convcalc: no variant applies to these shapes\n"
+    assert "not applicable" in result.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# --all, formats, bars, colour
+
+
+def test_all_runs_every_variant_named_first():
+    data = json.loads(compare("fft", "--all", *NOTES, "--format", "json").stdout)
+    names = [v["variant"] for v in data["variants"]]
+    assert names == ["fft"] + [name for name in VARIANTS if name != "fft"]
+    assert data["baseline"] == "fft"
+    applicable = {v["variant"] for v in data["variants"] if v["applicable"]}
+    assert applicable == set(VARIANTS) - {"depthwise", "grouped", "shuffled-grouped"}
+
+
+def test_json_keys_and_exact_numbers():
+    data = json.loads(compare("regular", "depthwise-separable", "depthwise", *NOTES, "--format", "json").stdout)
+    assert (data["schema"], data["mode"], data["baseline"]) == (1, "variants", "regular")
+    assert data["setup"] == {"input": [3, 7, 7], "out": 128, "k": 3, "s": 1, "p": "valid", "d": 2, "groups": 2,
+                             "width": 32, "batch": 1, "dtype": "float32", "bias": False}
+    regular, separable, depthwise = data["variants"]
+    assert {"variant", "applicable", "reason", "spec", "closed_form", "notes", "layers", "output", "params", "macs",
+            "flops", "receptive_field", "output_bytes", "weight_bytes", "peak_activation_bytes", "params_ratio",
+            "macs_ratio", "flops_ratio", "macs_share"} == set(regular)
+    assert [layer["macs"] for layer in separable["layers"]] == [675, 9600]
+    assert separable["macs"] == 10275 and separable["params"] == 3 * 9 + 3 * 128
+    assert separable["output_bytes"] == 128 * 5 * 5 * 4
+    assert separable["weight_bytes"] == (3 * 9 + 3 * 128) * 4
+    assert separable["macs_ratio"] == pytest.approx(137 / 1152)
+    assert separable["closed_form"] == {"formula": "1/N + 1/K²", "value": pytest.approx(137 / 1152), "exact": "137/1152",
+                                        "holds": "params; MACs when the output sizes are equal (e.g. -p same)"}
+    assert separable["receptive_field"] == [[3, 1, 0], [3, 1, 0]]
+    assert depthwise["applicable"] is False and "not a multiple" in depthwise["reason"]
+    assert "macs" not in depthwise
+    # the spec it expands to reproduces its numbers
+    assert convcalc.analyze(convcalc.from_text(separable["spec"])).total.macs == 10275
+
+
+def test_csv_has_one_row_per_variant_with_exact_numbers():
+    text = compare("regular", "depthwise", "depthwise-separable", *NOTES, "--format", "csv").stdout
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [row["variant"] for row in rows] == ["regular", "depthwise", "depthwise-separable"]
+    assert rows[0]["macs"] == "86400" and rows[2]["macs"] == "10275"
+    assert rows[2]["stage_macs"] == "675 + 9600"
+    assert rows[1]["applicable"] == "false" and "not a multiple" in rows[1]["reason"]
+    assert float(rows[2]["closed_form_value"]) == pytest.approx(137 / 1152)
+
+
+def test_markdown_escapes_pipes_and_keeps_exact_numbers():
+    text = compare("regular", "depthwise-separable", *NOTES, "--format", "markdown").stdout
+    row = next(line for line in text.splitlines() if line.startswith("| depthwise-separable"))
+    assert "`dwconv k3 \\| pwconv 128`" in row
+    assert "| 675 + 9,600 = 10,275 |" in row
+    assert "| 1,644 |" in row  # weight bytes, exact
+
+
+def test_every_format_renders_both_modes():
+    for fmt in Format:
+        assert compare("regular", *NOTES, "--format", fmt.value).exit_code == 0
+        assert compare("specs/resnet50.yaml", "--batch", "2", "--format", fmt.value).exit_code == 0
+
+
+@pytest.mark.parametrize("share, unicode, expected", [
+    (Fraction(1), True, "█" * 10),
+    (Fraction(1, 2), True, "█" * 5),
+    (Fraction(137, 1152), True, "█▎"),  # 137/1152 of 80 eighths is 9.5, rounded to 10: a block and 2 eighths
+    (Fraction(1, 1000), True, "▏"),  # a nonzero share shows at least a sliver
+    (Fraction(0), True, ""),
+    (Fraction(1, 2), False, "#####"),
+    (Fraction(1, 1000), False, "#"),
+])
+def test_bars(share, unicode, expected):
+    assert bar(share, unicode) == expected
+
+
+def test_table_bars_are_ascii_when_the_stream_is_not_utf8():
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    text = render(notes_example(), "table", stream)
+    regular = next(line for line in text.splitlines() if line.startswith("| regular"))
+    separable = next(line for line in text.splitlines() if line.startswith("| depthwise-separable"))
+    assert "| ########## |" in regular
+    assert "| #          |" in separable
+    assert "█" not in text
+
+
+def test_colour_only_when_asked_and_never_with_no_color(monkeypatch):
+    assert "\x1b[" not in compare("regular", *NOTES).stdout
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert "\x1b[" in compare("regular", *NOTES).stdout
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in compare("regular", *NOTES).stdout
+
+
+def test_table_fits_a_narrow_terminal_by_dropping_optional_columns(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    lines = compare("regular", "depthwise-separable", *NOTES).stdout.splitlines()
+    table = [line for line in lines if line[:1] in "┌│├└"]
+    assert max(len(line) for line in table) <= 100
+    assert "output bytes" not in table[1] and "MACs / regular" in table[1]
+
+
+def test_help_lists_every_variant():
+    text = CliRunner().invoke(cli, ["compare", "--help"]).stdout
+    for name, record in VARIANTS.items():
+        assert f"  {name} " in text
+
+
+def test_compare_never_imports_heavy_modules():
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom convcalc.cli import cli\n"
+            "for args in (['--all', '--input', '3x7x7', '--out', '128'], ['specs/resnet50.yaml', '--batch', '2']):\n"
+            "    for fmt in ('table', 'json', 'csv', 'markdown'):\n"
+            "        r = CliRunner().invoke(cli, ['compare', *args, '--format', fmt])\n"
+            "        assert r.exit_code == 0, r.output\n"
+            "print(sorted(m for m in ('torch', 'numpy', 'fvcore', 'matplotlib', 'rich') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------------------------
+# One spec against another
+
+SMALL_A = """\
+name: small
+input: [3, 16, 16]
+layers:
+  - conv: {out: 8, k: 3, p: 1, name: stem}
+  - relu
+  - conv: {out: 16, k: 3, s: 2, name: down}
+  - dropout
+  - gap
+  - flatten
+  - linear: {out: 10, name: fc}
+"""
+SMALL_B = """\
+name: wider
+input: [3, 16, 16]
+layers:
+  - conv: {out: 8, k: 3, p: 1, name: stem}
+  - relu
+  - conv: {out: 32, k: 3, s: 2, name: down}
+  - bn
+  - gap
+  - flatten
+  - linear: {out: 10, name: head}
+"""
+
+
+@pytest.fixture
+def two_specs(tmp_path):
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(SMALL_A)
+    b.write_text(SMALL_B)
+    return str(a), str(b)
+
+
+def test_spec_against_spec_totals_and_layers(two_specs):
+    result = compare_specs(convcalc.load(two_specs[0]), convcalc.load(two_specs[1]))
+    # down: 16x7x7 -> 32x7x7; params 16*8*9 + 16 -> 32*8*9 + 32
+    params_a = (8 * 3 * 9 + 8) + (16 * 8 * 9 + 16) + (16 * 10 + 10)
+    params_b = (8 * 3 * 9 + 8) + (32 * 8 * 9 + 32) + 2 * 32 + (32 * 10 + 10)
+    assert (result.total("params").a, result.total("params").b) == (params_a, params_b)
+    assert result.total("params").diff == params_b - params_a
+    assert result.total("params").ratio == Fraction(params_b, params_a)
+    assert result.total("macs").diff == (32 - 16) * 8 * 9 * 7 * 7 + (32 - 16) * 10
+    changes = [(c.change, c.a.name if c.a else None, c.b.name if c.b else None, c.matched_by, c.differs)
+               for c in result.layers]
+    assert changes == [
+        ("changed", "down", "down", "name", ("output", "params", "macs", "flops")),
+        ("removed", "dropout1", None, None, ()),
+        ("added", None, "bn1", None, ()),
+        ("changed", "gap1", "gap1", "name", ("output", "flops")),  # gap: one add per input element
+        ("changed", "flatten1", "flatten1", "name", ("output",)),
+        ("changed", "fc", "head", "position", ("name", "params", "macs", "flops")),  # the unmatched linears pair up
+    ]
+    assert (result.by_name, result.by_position, result.added, result.removed, result.changed) == (5, 1, 1, 1, 4)
+    # the per-layer differences add up to the totals' differences
+    for metric in ("params", "macs", "flops"):
+        assert sum(c.diff(metric) for c in result.layers) == result.total(metric).diff
+    assert result.share_metric == "macs"
+    assert result.layers[0].share == 1
+
+
+def test_spec_against_spec_cli_json(two_specs):
+    result = compare(*two_specs, "--format", "json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert (data["mode"], data["a"]["name"], data["b"]["name"]) == ("specs", "small", "wider")
+    totals = {t["metric"]: t for t in data["totals"]}
+    assert totals["params"]["diff"] == totals["params"]["b"] - totals["params"]["a"]
+    assert set(totals) == {"params", "buffers", "macs", "flops", "peak_activation_bytes", "weight_bytes",
+                           "activation_bytes"}
+    assert [(c["change"], c["matched_by"]) for c in data["layers"]][-1] == ("changed", "position")
+    assert data["a"]["receptive_field"] == [[17, 14, -1], [17, 14, -1]]
+
+
+def test_spec_against_spec_csv_and_table(two_specs):
+    rows = list(csv.DictReader(io.StringIO(compare(*two_specs, "--format", "csv").stdout)))
+    down = {r["metric"]: r for r in rows if r["section"] == "layer" and r["name_b"] == "down"}
+    assert (down["params"]["a"], down["params"]["b"], down["params"]["diff"]) == (
+        str(16 * 8 * 9 + 16), str(32 * 8 * 9 + 32), str(16 * 8 * 9 + 16))
+    assert down["output"]["b"] == "1x32x7x7"
+    text = compare(*two_specs).stdout
+    assert "│ changed (by position) │ fc → head" in text
+    assert "layers: 5 matched by name, 1 by position; 1 added, 1 removed, 4 changed" in text
+
+
+def test_spec_against_itself_at_another_batch_shows_the_scaling():
+    one = convcalc.analyze(convcalc.load("specs/resnet50.yaml"))
+    data = json.loads(compare("specs/resnet50.yaml", "--batch", "8", "--format", "json").stdout)
+    totals = {t["metric"]: t for t in data["totals"]}
+    assert (data["a"]["batch"], data["b"]["batch"]) == (1, 8)
+    assert totals["macs"]["b"] == 8 * totals["macs"]["a"] == 8 * one.total.macs
+    assert totals["params"]["b"] == totals["params"]["a"] == one.total.params
+    assert totals["peak_activation_bytes"]["ratio"] == 8
+    assert data["layers"] == [] and data["per_sample"] is True
+    assert (data["a"]["label"], data["b"]["label"]) == ("resnet50 @ batch 1", "resnet50 @ batch 8")
+    # the same with the spec given twice and one batch per side
+    twice = json.loads(compare("specs/resnet50.yaml", "specs/resnet50.yaml", "--batch", "2", "--batch", "8",
+                               "--format", "json").stdout)
+    assert {t["metric"]: t["ratio"] for t in twice["totals"]}["macs"] == 4
+
+
+@pytest.mark.skipif(not (ROOT / "specs" / "se_resnet50.yaml").exists(), reason="specs/se_resnet50.yaml not there")
+def test_resnet50_against_se_resnet50_shows_the_se_blocks():
+    result = compare_specs(convcalc.load("specs/resnet50.yaml"), convcalc.load("specs/se_resnet50.yaml"))
+    assert {c.change for c in result.layers} == {"added"}
+    assert all(".se." in c.b.name for c in result.layers)
+    assert result.added == 16 * 6  # 16 bottlenecks, each: gap, fc1, relu, fc2, sigmoid, mul
+    # the SE 1x1 convs with bias: C -> C/16 -> C, per bottleneck, over widths 256, 512, 1024, 2048
+    se = sum(n * ((c * (c // 16) + c // 16) + ((c // 16) * c + c)) for c, n in ((256, 3), (512, 4), (1024, 6), (2048, 3)))
+    assert result.total("params").diff == se == sum(c.diff("params") for c in result.layers)
+
+
+def test_text_form_specs_compare():
+    data = json.loads(compare("3x8x8 | conv 4 k3", "3x8x8 | conv 8 k3", "--format", "json").stdout)
+    assert {t["metric"]: t["diff"] for t in data["totals"]}["params"] == (8 - 4) * (3 * 9 + 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Plot
+
+
+@pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG"), (".svg", b"<?xml")])
+def test_plot_writes_the_file(tmp_path, suffix, magic):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / f"variants{suffix}"
+    result = compare("--all", *NOTES, "--plot", str(path))
+    assert result.exit_code == 0
+    assert result.stderr == f"convcalc: wrote {path}\n"
+    assert path.read_bytes().startswith(magic)
+
+
+def test_plot_of_two_specs(tmp_path, two_specs):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "specs.png"
+    assert compare(*two_specs, "--plot", str(path)).exit_code == 0
+    assert path.stat().st_size > 1000
+
+
+def test_plot_without_matplotlib_is_a_usage_error(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    result = compare("regular", *NOTES, "--plot", str(tmp_path / "x.png"))
+    assert result.exit_code == 2
+    assert result.stderr == "convcalc: --plot needs matplotlib: pip install 'convcalc[plot]'\n"
+    assert result.stdout == ""
+
+
+# --------------------------------------------------------------------------------------------
+# Usage errors: one line on stderr, exit 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["regular", "specs/resnet50.yaml"], "give variant names or spec files, not both: 'regular' is a variant, "
+                                         "'specs/resnet50.yaml' a spec"),
+    (["regulr", *NOTES], "'regulr' is neither a variant (did you mean 'regular'?) nor a spec file"),
+    ([], "give variant names (e.g. regular depthwise-separable) or --all"),
+    (["regular"], "variants need --input (channels first, e.g. 3x7x7) and --out"),
+    (["regular", "--input", "3x7x7"], "variants need --input"),
+    (["regular", "--input", "3", "--out", "8"], "--input 3 has no spatial axis"),
+    (["regular", "--input", "3x7y7", "--out", "8"], "--input: input must be a list of integers"),
+    (["regular", "--input", "3x7x7", "--out", "8", "-p", "sme"], "-p must be valid, same, full or a non-negative "
+                                                                  "integer, got 'sme' (did you mean 'same'?)"),
+    (["regular", "--input", "3x7x7", "--out", "0"], "--out must be between 1 and 281474976710656 (2^48), got 0"),
+    (["regular", "--input", "3x7x7", "--out", "8", "-k", "0"], "-k must be between 1 and"),
+    (["regular", "--input", "3x7x7", "--out", str(2**49)], f"--out must be between 1 and {2**48} (2^48), got {2**49}"),
+    (["regular", *NOTES, "--batch", "1", "--batch", "2"], "--batch is given twice; variants take one batch"),
+    (["specs/resnet50.yaml", "--all"], "--all runs every variant of one convolution; it does not take spec files"),
+    (["specs/resnet50.yaml"], "one spec compares with itself at another batch: give --batch N"),
+    (["specs/resnet50.yaml", "specs/resnet50.yaml", "specs/resnet50.yaml"], "compare takes two specs"),
+    (["specs/resnet50.yaml", "specs/resnet50.yaml", "--out", "8", "-k", "3"], "--out, -k are for variants"),
+    (["specs/resnet50.yaml", "missing.yaml"], "missing.yaml: no such file"),
+    (["regular", *NOTES, "--plot", "x.pdf"], "--plot writes a .png or .svg file, got 'x.pdf'"),
+])
+def test_usage_errors_are_one_line_with_exit_2(args, message):
+    result = compare(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("convcalc: ")
+    assert result.stderr.count("\n") == 1
+    assert message in result.stderr
+    assert result.stdout == ""
+
+
+def test_click_rejects_a_bad_format_with_exit_2():
+    assert compare("regular", *NOTES, "--format", "yaml").exit_code == 2
+    assert compare("specs/resnet50.yaml", "--batch", "0").exit_code == 2
+
+
+def test_a_missing_path_is_a_spec_that_fails_to_load(tmp_path):
+    missing = os.path.join(str(tmp_path), "nothing")
+    result = compare(missing, "specs/resnet50.yaml")
+    assert result.exit_code == 2
+    assert result.stderr == f"convcalc: {missing}: no such file\n"
