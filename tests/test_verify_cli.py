@@ -1,0 +1,60 @@
+"""`convcalc verify` as a command: agreement exits 0, a disagreement exits 1 and shows both
+values, JSON is machine-readable, and missing extras say how to install them (exit 2)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from convcalc.cli import cli
+
+pytest.importorskip("torch")
+pytest.importorskip("fvcore")
+
+SPEC = "3x16x16 | conv 8 k3 p1 | bn | relu | maxpool 2 | flatten | linear 10"
+
+
+def verify(*args: str):
+    return CliRunner().invoke(cli, ["verify", *args])
+
+
+def test_agreement_exits_0_and_lists_fvcore_unsupported_ops():
+    result = verify("-e", SPEC)
+    assert result.exit_code == 0, result.output
+    assert "all 6 layers agree" in result.stdout
+    assert "aten::max_pool2d ×1" in result.stdout  # fvcore's unsupported ops are listed, not dropped
+
+
+def test_json_has_every_check():
+    data = json.loads(verify("-e", SPEC, "--format", "json").stdout)
+    assert data["ok"] is True
+    conv = data["layers"][0]
+    assert [c["metric"] for c in conv["checks"]] == ["shape", "params", "buffers", "fvcore", "flop_counter"]
+    shape = conv["checks"][0]
+    assert shape["convcalc"] == shape["actual"] == [1, 8, 16, 16]
+    # fvcore: 1 per MAC = 8*16*16 outputs * 3*3*3; FlopCounterMode: 2 per MAC
+    assert conv["checks"][3]["actual"] == 8 * 16 * 16 * 27
+    assert conv["checks"][4]["actual"] == 2 * 8 * 16 * 16 * 27
+
+
+def test_a_disagreement_exits_1_with_both_values(monkeypatch):
+    from convcalc.layers import REGISTRY
+
+    relu = type(REGISTRY["relu"])
+    monkeypatch.setattr(relu, "params", lambda self, a, x, y: 7)  # a deliberately wrong rule
+    result = CliRunner().invoke(cli, ["verify", "-e", SPEC, "--no-fvcore"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "7 ≠ 0" in result.stdout
+    assert "1 of 6 layers disagree: relu1" in result.stdout
+
+
+def test_missing_extras_say_how_to_install(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "fvcore" else real(name, *a))
+    result = verify("-e", SPEC)
+    assert result.exit_code == 2
+    assert result.stderr == "convcalc: convcalc verify needs fvcore: pip install 'convcalc[torch]'\n"
