@@ -192,9 +192,10 @@ def verify(spec: Spec, batch: int | None = None, use_fvcore: bool = True) -> Ver
 
     layers = []
     fv_expected_total = fc_expected_total = 0
+    per_sample = {"input": report.input[1:], **{layer.name: layer.output[1:] for layer in report.layers}}
     for node, row in zip(spec.nodes, report.layers):
         record = REGISTRY[node.kind]
-        shapes_in = _input_shapes(report, node)
+        shapes_in = tuple(per_sample[name] for name in node.inputs)
         x = shapes_in if record.merge else shapes_in[0]
         fv_expected = record.fvcore(node.args, x, row.output[1:]) * batch
         fv_expected_total += fv_expected
@@ -226,9 +227,3 @@ def _versions() -> dict[str, str]:
     except PackageNotFoundError:
         found["fvcore"] = "not installed"
     return found
-
-
-def _input_shapes(report: Any, node: Any) -> tuple[tuple[int, ...], ...]:
-    by_name = {layer.name: layer.output[1:] for layer in report.layers}
-    by_name["input"] = report.input[1:]
-    return tuple(by_name[name] for name in node.inputs)
