@@ -1,0 +1,464 @@
+"""`convcalc check`: budgets, expectations, warnings and baselines of specs, for CI.
+
+A spec's constraints come from its `budget:` mapping (params, macs, flops, peak_activation_bytes,
+weight_bytes, expect_output) and from command-line limits, which override or add to it. A limit
+is inclusive: a total equal to its limit passes. Warnings are the layers' own (strides that leave
+input uncovered, even kernels with 'same' padding) plus the tensor-core alignment computed here;
+they fail a spec only under `--strict`. A baseline is a JSON file of every spec's totals; a total
+that grows by more than the tolerance fails. Everything here returns frozen records (`CheckRun`)
+that reporters/checks.py renders; nothing here prints.
+
+Exit codes (`CheckRun.exit_code`): 0 all pass, 1 a budget, expectation or baseline failed (or a
+warning under --strict), 2 a spec is invalid; usage errors raise `UsageError` (also 2).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from fractions import Fraction
+from typing import Any, NamedTuple, Sequence
+
+from .analysis import analyze
+from .errors import ConvcalcError, SpecError, UsageError, did_you_mean
+from .report import Report, Totals
+from .spec import Spec, from_text, is_text_form, load, loads
+from .spec.source import LMap
+from .units import parse_quantity
+
+METRICS = ("params", "macs", "flops", "peak_activation_bytes", "weight_bytes")  # budgetable totals
+BUDGET_KEYS = (*METRICS, "expect_output")
+BASELINE_METRICS = ("params", "buffers", "macs", "flops", "peak_activation_bytes", "weight_bytes")
+FLAGS = {"params": "--max-params", "macs": "--max-macs", "flops": "--max-flops",
+         "peak_activation_bytes": "--max-peak-memory", "weight_bytes": "--max-weight-bytes"}
+ALIGNED_KINDS = frozenset({"conv", "dwconv", "pwconv", "sepconv", "deconv", "linear", "fftconv"})
+HALF_PRECISION = ("float16", "bfloat16")  # tensor cores want channels in multiples of 8
+HALF_ALIGNMENT = 8
+BASELINE_SCHEMA = 1
+MAX_BASELINE_BYTES = 16 << 20  # baselines come from pull requests too
+MAX_BASELINE_VALUE = 10**1000  # far above any total (sizes are below 2^48), far below Python's digit limit
+MAX_QUANTITY_CHARS = 64  # a budget value as text: "600M", "1.5GiB"
+_TOLERANCE = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,12})?)%\Z|0+(?:\.0+)?\Z")
+_DIMS = re.compile(r"\s*[0-9]{1,15}(\s*[xX×]\s*[0-9]{1,15})*\s*\Z")
+
+# The layer rules' warnings, by how they begin (layers.py words them; these name them for people).
+_CATEGORIES = (("stride ", "uncovered input"), ("even kernel ", "even kernel with 'same' padding"))
+ALIGNMENT = "tensor-core alignment"
+
+
+class Limit(NamedTuple):
+    """One constraint: a budget total's upper bound, or the expected output shape."""
+
+    key: str  # a BUDGET_KEYS member
+    value: Any  # int for a total, tuple of ints (no batch) for expect_output
+    written: str  # as given: "5M", "5000000", "[1000]"
+    origin: str  # "budget" (the spec's) or the flag that set it, "--max-params"
+    line: int | None  # the budget key's line in the spec; None for a flag
+
+    @property
+    def where(self) -> str:
+        """'5M, line 4' / 'line 4' / '--max-params 5M': where the limit was set, for messages."""
+        if self.origin != "budget":
+            return f"{self.origin} {self.written}"
+        parts = [self.written] if self.key != "expect_output" and self.written != str(self.value) else []
+        parts += [f"line {self.line}"] if self.line is not None else []
+        return ", ".join(parts) or "budget"
+
+
+class Check(NamedTuple):
+    """A constraint evaluated on one spec."""
+
+    name: str  # "budget.params", "expect_output"
+    ok: bool
+    actual: Any  # the total, or the output shape without the batch
+    limit: Limit
+    message: str
+
+    @property
+    def line(self) -> int | None:
+        return self.limit.line
+
+
+class Finding(NamedTuple):
+    """A warning about one layer: legal, but probably not what was meant."""
+
+    category: str  # "uncovered input", "even kernel with 'same' padding", "tensor-core alignment"
+    layer: str
+    kind: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"layer '{self.layer}' ({self.kind}): {self.message}"
+
+
+class Change(NamedTuple):
+    """One total against its baseline value."""
+
+    metric: str
+    old: int
+    new: int
+    growth: Fraction | None  # (new - old) / old; None when old is 0 and new is not (unbounded)
+    regressed: bool  # grew by more than the tolerance
+    message: str
+
+
+class SpecResult(NamedTuple):
+    """Everything `check` found about one SPEC argument."""
+
+    argument: str  # as given on the command line
+    key: str  # its baseline key: the path, normalized ("./a.yaml" and "a.yaml" are one spec)
+    name: str | None
+    error: ConvcalcError | None  # the spec is invalid; nothing else was evaluated
+    totals: Totals | None
+    output: tuple[int, ...] | None  # without the batch
+    checks: tuple[Check, ...]
+    warnings: tuple[Finding, ...]
+    changes: tuple[Change, ...] | None  # None: no baseline, or the spec is not in it
+    in_baseline: bool | None  # None: no baseline given
+    strict: bool
+
+    @property
+    def failed_checks(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if not c.ok)
+
+    @property
+    def regressions(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes or () if c.regressed)
+
+    @property
+    def status(self) -> str:
+        """'invalid', 'fail' or 'pass'."""
+        if self.error is not None:
+            return "invalid"
+        if self.failed_checks or self.regressions or (self.strict and self.warnings):
+            return "fail"
+        return "pass"
+
+
+class Baseline(NamedTuple):
+    path: str
+    specs: dict[str, dict[str, Any]]  # key -> {"name", "params", "buffers", ...}
+
+
+class CheckRun(NamedTuple):
+    results: tuple[SpecResult, ...]
+    strict: bool
+    baseline: str | None  # its path, when comparing
+    tolerance: str  # as given: "0%", "5%"
+    removed: tuple[str, ...]  # in the baseline, not checked
+
+    @property
+    def exit_code(self) -> int:
+        statuses = {r.status for r in self.results}
+        return 2 if "invalid" in statuses else 1 if "fail" in statuses else 0
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing limits and options
+
+
+def _quantity(value: Any, what: str) -> tuple[int, str]:
+    """An int, or a string with a unit ("5M", "100MiB"), -> (value, as written). ValueError."""
+    if type(value) is int:
+        if value < 0:
+            raise ValueError(f"{what} must not be negative, got {value}")
+        return value, str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be an integer or a number with a unit like 5M or 100MiB, got {value!r}")
+    if len(value) > MAX_QUANTITY_CHARS:
+        raise ValueError(f"{what} is longer than {MAX_QUANTITY_CHARS} characters")
+    return parse_quantity(value, what), value.strip()
+
+
+def flag_limit(key: str, text: str) -> Limit:
+    """A command-line limit (`--max-macs 600M`), strictly parsed; UsageError otherwise."""
+    flag = FLAGS[key]
+    try:
+        value, written = _quantity(text, flag)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return Limit(key, value, written, flag, None)
+
+
+def parse_tolerance(text: str) -> Fraction:
+    """'0', '5%', '0.5%' -> the allowed growth as a fraction (0, 1/20, 1/200); UsageError otherwise."""
+    match = _TOLERANCE.match(text.strip())
+    if not match:
+        raise UsageError(f"--tolerance must be a percentage like 5% or 0.5% (or 0), got '{text}'")
+    return Fraction(match.group(1) or 0) / 100
+
+
+def _shape(value: Any, source: str, line: int | None) -> tuple[int, ...]:
+    """expect_output: [1000], [64, 7, 7], "64x7x7" or 1000; per sample, without the batch."""
+    if type(value) is int:
+        value = [value]
+    elif isinstance(value, str) and _DIMS.match(value):
+        value = [int(v) for v in re.split(r"[xX×]", value)]
+    if not isinstance(value, list) or not 1 <= len(value) <= 4 or not all(type(v) is int and v >= 1 for v in value):
+        raise SpecError(f"budget: expect_output must be the output shape without the batch, like [1000] or "
+                        f"[64, 7, 7], got {_short(value)}", file=source, line=line)
+    return tuple(value)
+
+
+def spec_limits(spec: Spec) -> dict[str, Limit]:
+    """The limits of the spec's `budget:` mapping, by key; SpecError for anything malformed."""
+    budget, source = spec.budget, spec.source
+    if budget is None:
+        return {}
+    if not isinstance(budget, LMap):
+        raise SpecError(f"budget must be a mapping like {{params: 5M, macs: 600M}}, got {_short(budget)}",
+                        file=source, line=spec.lines.get("budget"))
+    limits = {}
+    for key, value in budget.items():
+        line = budget.lines.get(key, budget.line)
+        if key not in BUDGET_KEYS:
+            raise SpecError(f"unknown budget key '{_short(key, 40, repr_=False)}'{did_you_mean(key, BUDGET_KEYS)}; "
+                            f"a budget takes: {', '.join(BUDGET_KEYS)}", file=source, line=line)
+        if key == "expect_output":
+            shape = _shape(value, source, line)
+            limits[key] = Limit(key, shape, _dims(shape), "budget", line)
+            continue
+        try:
+            number, written = _quantity(value, f"budget: {key}")
+        except ValueError as exc:
+            raise SpecError(str(exc), file=source, line=line) from None
+        limits[key] = Limit(key, number, written, "budget", line)
+    return limits
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluating one spec
+
+
+def evaluate(report: Report, limits: dict[str, Limit]) -> tuple[Check, ...]:
+    """Each limit against the report, in BUDGET_KEYS order."""
+    checks = []
+    for key in BUDGET_KEYS:
+        limit = limits.get(key)
+        if limit is None:
+            continue
+        if key == "expect_output":
+            actual = report.output[1:]
+            ok = actual == limit.value
+            message = (f"output {_dims(actual)} {'is' if ok else 'is not'} the expected {_dims(limit.value)} "
+                       f"({limit.where})")
+            checks.append(Check(key, ok, actual, limit, message))
+            continue
+        actual = getattr(report.total, key)
+        ok = actual <= limit.value
+        if ok:
+            message = f"{key} {actual:,} is within the budget of {limit.value:,} ({limit.where})"
+        else:
+            message = (f"{key} {actual:,} is over the budget of {limit.value:,} ({limit.where}) "
+                       f"by {actual - limit.value:,}")
+        checks.append(Check(f"budget.{key}", ok, actual, limit, message))
+    return tuple(checks)
+
+
+def findings(report: Report, align: int | None = None) -> tuple[Finding, ...]:
+    """The layers' warnings and, when `align` is given or the dtype is half precision, layers of
+    the conv and linear families whose channels are not a multiple of the alignment."""
+    if align is None and report.dtype in HALF_PRECISION:
+        align = HALF_ALIGNMENT
+    why = (f"{report.dtype} tensor cores want multiples of {align}" if align == HALF_ALIGNMENT
+           and report.dtype in HALF_PRECISION else f"--align {align}")
+    outputs = {layer.name: layer.output for layer in report.layers}
+    outputs["input"] = report.input
+    found = []
+    for layer in report.layers:
+        for text in layer.warnings:
+            category = next((name for prefix, name in _CATEGORIES if text.startswith(prefix)), "layer warning")
+            found.append(Finding(category, layer.name, layer.kind, layer.line, text))
+        if align is None or layer.kind not in ALIGNED_KINDS:
+            continue
+        # [N, C, ...] -> C; a linear layer's [N, F] -> F
+        unit = "features" if layer.kind == "linear" else "channels"
+        sizes = ((f"input {unit}", outputs[layer.inputs[0]][1]), (f"output {unit}", layer.output[1]))
+        off = [f"{what} {size}" for what, size in sizes if size % align]
+        if off:
+            verb = "is not a multiple" if len(off) == 1 else "are not multiples"
+            found.append(Finding(ALIGNMENT, layer.name, layer.kind, layer.line,
+                                 f"{ALIGNMENT}: {' and '.join(off)} {verb} of {align} ({why})"))
+    return tuple(found)
+
+
+def compare(totals: Totals, old: dict[str, Any], tolerance: Fraction, tolerance_text: str) -> tuple[Change, ...]:
+    """Every baseline total present in `old` against `totals`."""
+    changes = []
+    for metric in BASELINE_METRICS:
+        if metric not in old:
+            continue
+        before, after = old[metric], getattr(totals, metric)
+        growth = Fraction(after - before, before) if before else (None if after else Fraction(0))
+        regressed = growth is None or growth > tolerance
+        delta = after - before
+        if delta == 0:
+            message = f"{metric} unchanged at {after:,}"
+        else:
+            verb = "grew" if delta > 0 else "fell"
+            moved = f"{metric} {verb} from {before:,} to {after:,} ({delta:+,}, {percent(growth)})"
+            if delta < 0:
+                message = moved
+            elif regressed:
+                message = f"{moved}, over the tolerance of {tolerance_text}"
+            else:
+                message = f"{moved}, within the tolerance of {tolerance_text}"
+        changes.append(Change(metric, before, after, growth, regressed, message))
+    return tuple(changes)
+
+
+def check_spec(spec: Spec, *, flags: Sequence[Limit] = (), align: int | None = None, strict: bool = False,
+               baseline: Baseline | None = None, tolerance: Fraction = Fraction(0), tolerance_text: str = "0%",
+               argument: str | None = None) -> SpecResult:
+    """Analyze `spec` and evaluate its constraints; ConvcalcError when the spec is invalid."""
+    limits = spec_limits(spec)
+    limits.update({limit.key: limit for limit in flags})
+    report = analyze(spec)
+    argument = spec.source if argument is None else argument
+    key = baseline_key(argument)
+    changes, in_baseline = None, None
+    if baseline is not None:
+        in_baseline = key in baseline.specs
+        if in_baseline:
+            changes = compare(report.total, baseline.specs[key], tolerance, tolerance_text)
+    return SpecResult(argument, key, report.name, None, report.total, report.output[1:], evaluate(report, limits),
+                      findings(report, align), changes, in_baseline, strict)
+
+
+def load_argument(argument: str) -> Spec:
+    """A SPEC argument: a path, `-` for standard input, or a one-line spec."""
+    if argument == "-":
+        return loads(sys.stdin.read(), "<stdin>")
+    if is_text_form(argument):
+        return from_text(argument)
+    return load(argument)
+
+
+def run(arguments: Sequence[str], *, flags: Sequence[Limit] = (), align: int | None = None, strict: bool = False,
+        baseline: Baseline | None = None, tolerance: str = "0%") -> CheckRun:
+    """Check every SPEC argument; an invalid spec becomes a result with its error, never an exception."""
+    allowed = parse_tolerance(tolerance)
+    results = []
+    for argument in arguments:
+        try:
+            spec = load_argument(argument)
+            results.append(check_spec(spec, flags=flags, align=align, strict=strict, baseline=baseline,
+                                      tolerance=allowed, tolerance_text=tolerance, argument=argument))
+        except ConvcalcError as exc:
+            results.append(SpecResult(argument, baseline_key(argument), None, exc, None, None, (), (), None, None,
+                                      strict))
+    checked = {r.key for r in results}
+    removed = tuple(sorted(k for k in baseline.specs if k not in checked)) if baseline else ()
+    return CheckRun(tuple(results), strict, baseline.path if baseline else None, tolerance, removed)
+
+
+# --------------------------------------------------------------------------------------------
+# Baselines
+
+
+def baseline_key(argument: str) -> str:
+    """The spec's key in a baseline: its path with '/' separators, normalized; '-' and one-line
+    specs as given."""
+    if argument == "-" or is_text_form(argument):
+        return argument
+    return os.path.normpath(argument).replace(os.sep, "/")
+
+
+def baseline_text(results: Sequence[SpecResult]) -> str:
+    """The baseline JSON of the valid results: sorted keys, one total per line, a final newline."""
+    specs = {}
+    for r in results:
+        if r.totals is not None:
+            specs[r.key] = {"name": r.name, **{m: getattr(r.totals, m) for m in BASELINE_METRICS}}
+    return json.dumps({"schema": BASELINE_SCHEMA, "specs": specs}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_baseline(path: str, run_: CheckRun) -> None:
+    """Record every spec's totals; refused (UsageError) when a spec is invalid, since the
+    baseline would silently lose it."""
+    invalid = [r.argument for r in run_.results if r.error is not None]
+    if invalid:
+        raise UsageError(f"baseline not written: {len(invalid)} spec{'s are' if len(invalid) > 1 else ' is'} "
+                         f"invalid ({', '.join(invalid)})", file=path)
+    try:
+        with open(path, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(baseline_text(run_.results))
+    except OSError as exc:
+        raise UsageError(f"cannot write the baseline: {exc.strerror}", file=path) from None
+
+
+def read_baseline(path: str) -> Baseline:
+    """A baseline file, validated: UsageError naming the file (and line) for anything wrong."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BASELINE_BYTES + 1)
+    except FileNotFoundError:
+        raise UsageError("no such baseline file; record one with --write-baseline", file=path) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the baseline: {exc.strerror}", file=path) from None
+    if len(data) > MAX_BASELINE_BYTES:
+        raise UsageError(f"baseline is larger than the limit of {MAX_BASELINE_BYTES} bytes", file=path)
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UsageError("baseline is not UTF-8 text", file=path) from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"baseline is not valid JSON: {exc.msg}", file=path, line=exc.lineno) from None
+    except (ValueError, RecursionError):  # a number beyond Python's digit limit; absurd nesting
+        raise UsageError("baseline is not a convcalc baseline (numbers too long or nesting too deep)",
+                         file=path) from None
+    if not isinstance(doc, dict) or doc.get("schema") != BASELINE_SCHEMA or not isinstance(doc.get("specs"), dict):
+        raise UsageError(f'not a convcalc baseline: expected {{"schema": {BASELINE_SCHEMA}, "specs": {{...}}}} '
+                         "as written by --write-baseline", file=path)
+    for key, entry in doc["specs"].items():
+        if not isinstance(entry, dict):
+            raise UsageError(f"baseline entry '{_short(key, 60, repr_=False)}' is not a mapping of totals", file=path)
+        for metric in BASELINE_METRICS:
+            value = entry.get(metric, 0)
+            if type(value) is not int or not 0 <= value < MAX_BASELINE_VALUE:
+                raise UsageError(f"baseline entry '{_short(key, 60, repr_=False)}': {metric} must be a "
+                                 f"non-negative integer, got {_short(value)}", file=path)
+    return Baseline(path, doc["specs"])
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting helpers shared with the reporters
+
+
+def percent(growth: Fraction | None) -> str:
+    """A change as a short percentage, rounded to two significant digits below 1: +20%, -16.67%,
+    +0.0004%; '+inf%' for growth from zero."""
+    if growth is None:
+        return "+inf%"
+    p = growth * 100
+    if p == 0:
+        return "0%"
+    if p.denominator == 1:
+        return f"{int(p):+,}%"
+    digits = 2
+    while digits < 12 and abs(p) * 10**digits < 10:  # keep two significant digits of small changes
+        digits += 1
+    scaled = abs(round(p * 10**digits))
+    whole, frac = divmod(scaled, 10**digits)
+    text = f"{whole:,}.{frac:0{digits}d}".rstrip("0").rstrip(".")
+    return ("-" if p < 0 else "+") + text + "%"
+
+
+def _dims(shape: Sequence[int]) -> str:
+    return "[" + ", ".join(str(v) for v in shape) + "]"
+
+
+def _short(value: Any, width: int = 60, repr_: bool = True) -> str:
+    """A value as the user wrote it (YAML's true/null), cut to `width` characters."""
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else str(value).lower()
+    text = repr(value) if repr_ else str(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+__all__ = ["run", "check_spec", "spec_limits", "evaluate", "findings", "compare", "flag_limit", "parse_tolerance",
+           "read_baseline", "write_baseline", "baseline_text", "baseline_key", "load_argument", "percent",
+           "CheckRun", "SpecResult", "Check", "Limit", "Finding", "Change", "Baseline"]
