@@ -10,3 +10,4 @@ MAX_LAYERS = 100_000  # layers after blocks, repeats, residuals and parallels ar
 MAX_NESTING = 32  # blocks inside blocks (and residual/parallel bodies) at use time
 MAX_EXPR_CHARS = 200  # length of one ${...} expression
 MAX_SIZE = 1 << 48  # any size: channels, spatial extent, kernel; keeps float-based rules exact
+MAX_NUMBER_CHARS = 40  # digits of one number as written (sizes stay below 2^48, 15 digits)

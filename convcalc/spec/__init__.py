@@ -22,7 +22,7 @@ from .source import LList, LMap, parse, read_text
 __all__ = ["load", "loads", "from_text", "Spec", "Node", "DTYPE_BYTES"]
 
 TOP_KEYS = ("name", "input", "batch", "dtype", "layers", "blocks", "budget", "description")
-_DIMS = r"\s*\d+(\s*[xX×]\s*\d+)*\s*\Z"  # compiled on first use
+_DIMS = r"\s*[0-9]{1,40}(\s*[xX×]\s*[0-9]{1,40})*\s*\Z"  # compiled on first use; 40: limits.MAX_NUMBER_CHARS
 
 
 def load(path: str | os.PathLike[str]) -> Spec:
@@ -53,8 +53,9 @@ def parse_input(value: Any, source: str, line: int | None) -> tuple[int, ...]:
         value = [int(v) for v in re.split(r"[xX×]", value)]
     if (not isinstance(value, list) or not value
             or not all(type(v) is int for v in value)):
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
         raise SpecError(f"input must be a list of integers like [3, 224, 224] or a string like \"3x224x224\", "
-                        f"got {value!r}", file=source, line=line)
+                        f"got {shown}", file=source, line=line)
     if len(value) > 4:
         raise SpecError(f"input {value} has {len(value) - 1} spatial axes; convcalc handles 1-D [C, L], "
                         "2-D [C, H, W] and 3-D [C, D, H, W] inputs (channels first, no batch)", file=source, line=line)
@@ -87,9 +88,9 @@ def build(doc: Any, source: str, default_name: str) -> Spec:
     if type(batch) is not int or not 1 <= batch <= limits.MAX_SIZE:
         raise SpecError(f"batch must be a positive integer, got {batch!r}", file=source, line=lines.get("batch"))
     dtype = doc.get("dtype", "float32")
-    if dtype not in DTYPE_BYTES:
+    if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:
         raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}"
-                        f"{did_you_mean(dtype, DTYPE_BYTES)}", file=source, line=lines.get("dtype"))
+                        f"{did_you_mean(dtype, DTYPE_BYTES) if isinstance(dtype, str) else ''}", file=source, line=lines.get("dtype"))
     blocks = templates(doc.get("blocks"), source, lines.get("blocks"))
     nodes = Expander(source, len(shape) - 1, blocks).expand(doc["layers"], lines.get("layers"))
     return Spec(name=name, source=source, input=shape, batch=batch, dtype=dtype, nodes=nodes,

@@ -84,6 +84,8 @@ class Expander:
             raise self.error("'layers' must be a non-empty list of layers", line)
         top = Scope("", None, "input", self.reserve(layers))
         self.expand_list(layers, top, "input")
+        if not self.nodes:  # every entry had `repeat: 0`: there is no network to analyse
+            raise self.error("no layer is left once the spec is expanded (every entry repeats 0 times)", line)
         return tuple(self.nodes)
 
     def expand_list(self, entries: Any, scope: Scope, prev: str) -> str:
@@ -135,13 +137,13 @@ class Expander:
             raise self.error("a layer cannot be named 'input': that name means the spec's input", line, kind=kind)
         if name is not None and (not isinstance(name, str) or not re.match(NAME, name)):
             raise self.error(f"layer name {name!r} must be a word of letters, digits, _ and -", line, kind=kind)
-        repeat = meta.get("repeat", 1)
-        if type(repeat) is not int or repeat < 0:
-            raise self.error(f"repeat must be a whole number (0 or more), got {repeat!r}", line, name, kind)
-        if len(self.nodes) + repeat > limits.MAX_LAYERS:
-            raise self.error(f"the spec expands to more than {limits.MAX_LAYERS} layers (repeat {repeat})", line, name, kind)
         base = args.get("use") if kind == "block" and isinstance(args.get("use"), str) else kind
         shown = name or self.generate(scope, base, peek=True)
+        repeat = meta.get("repeat", 1)
+        if type(repeat) is not int or repeat < 0:
+            raise self.error(f"repeat must be a whole number (0 or more), got {repeat!r}", line, shown, kind)
+        if len(self.nodes) + repeat > limits.MAX_LAYERS:
+            raise self.error(f"the spec expands to more than {limits.MAX_LAYERS} layers (repeat {repeat})", line, shown, kind)
         inputs = self.inputs(meta.get("from"), scope, prev, line, shown, kind)
         if repeat == 0:  # the entry vanishes (`repeat: ${n - 1}` with n = 1); its name means its input
             if name:

@@ -52,6 +52,7 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
     "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
 }
+_NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 _CONTAINER_TAGS = {None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
 _MERGE_KEY = "<<"
 
@@ -92,6 +93,9 @@ def parse(text: str, source: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in problem:  # libyaml's own bound (PyYAML >= 6.0.4), deeper than ours
+            problem = f"YAML nesting is deeper than the limit of {limits.MAX_YAML_DEPTH}"
+            raise SpecError(problem, file=source, line=mark.line + 1 if mark else None) from None
         raise SpecError(f"YAML syntax error: {problem}", file=source,
                         line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
@@ -124,11 +128,17 @@ def _scalar(loader: Any, event: Any, source: str, line: int) -> Any:
         first = value[:1]
         if first.isalpha() or first == "_":
             return value  # no implicit YAML type starts with a letter or _, except the words above
-        if value.isdigit() and (first != "0" or len(value) == 1):
+        if value.isascii() and value.isdigit() and (first != "0" or len(value) == 1) \
+                and len(value) <= limits.MAX_NUMBER_CHARS:
             return int(value)  # (a leading 0 means octal in YAML 1.1: the general path below)
     tag = event.tag
     if tag is None or tag == "!":
         tag = loader.resolve(yaml.ScalarNode, value, event.implicit)
+    if tag in _NUMBER_TAGS and len(value) > limits.MAX_NUMBER_CHARS:
+        # Python refuses to parse (or print) integers of more than 4,300 digits; nothing in a
+        # spec needs more than a few dozen.
+        raise SpecError(f"the number '{value[:12]}...' is {len(value)} characters long, over the limit of "
+                        f"{limits.MAX_NUMBER_CHARS}", file=source, line=line)
     if tag == "tag:yaml.org,2002:merge":
         return _MERGE_KEY
     if tag not in _PLAIN_TAGS:

@@ -19,16 +19,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .. import limits
 from ..errors import SpecError, did_you_mean
 from ..layers import REGISTRY
 from .source import LList, LMap
 
-_SHORT = re.compile(r"([kspdg])(\d+(?:x\d+)*)\Z")
+_SHORT = re.compile(r"([kspdg])([0-9]+(?:x[0-9]+)*)\Z")
 _SHORT_KEYS = {"k": "k", "s": "s", "p": "p", "d": "d", "g": "groups"}
-_INTS = re.compile(r"-?\d+(?:x-?\d+)+\Z")
-_INT = re.compile(r"-?\d+\Z")
-_PAIRS = re.compile(r"\d+:\d+(?:x\d+:\d+)*\Z")
-_FLOAT = re.compile(r"-?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][-+]?\d+)\Z")
+_INTS = re.compile(r"-?[0-9]+(?:x-?[0-9]+)+\Z")
+_INT = re.compile(r"-?[0-9]+\Z")
+_PAIRS = re.compile(r"[0-9]+:[0-9]+(?:x[0-9]+:[0-9]+)*\Z")
+_FLOAT = re.compile(r"-?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+)\Z")
 
 
 def value(token: str) -> Any:
@@ -96,6 +97,10 @@ def _entry(segment: str, index: int, source: str) -> LMap:
 
 def parse_line(line: str, source: str) -> LMap:
     """The text form -> the same LMap a YAML spec parses to."""
+    long_number = re.search(r"[0-9]{%d,}" % (limits.MAX_NUMBER_CHARS + 1), line)
+    if long_number:  # Python will not parse integers of more than 4,300 digits; no spec needs 40
+        raise SpecError(f"the number '{long_number.group()[:12]}...' is {len(long_number.group())} digits long, "
+                        f"over the limit of {limits.MAX_NUMBER_CHARS}", file=source, line=1)
     segments = line.split("|")
     head = segments[0].split()
     if not head:
