@@ -238,8 +238,11 @@ def rf_union(rs: tuple[RF, ...], xs: tuple[Shape, ...], y: Shape) -> RF:
     input's field; after an SE product every position sees the whole input and the jump is 0."""
     out = []
     for a, axis in enumerate(zip(*rs)):
-        n = y[1 + a]
-        spans = [(start, size, jump if x[1 + a] == n else 0) for (size, jump, start), x in zip(axis, xs)]
+        # A flat input (after flatten or linear) keeps its field over the input's axes, but has one
+        # position on each: it does not move.
+        n = y[1 + a] if 1 + a < len(y) else 1
+        spans = [(start, size, jump if 1 + a < len(x) and x[1 + a] == n else 0)
+                 for (size, jump, start), x in zip(axis, xs)]
 
         def extent(i: int) -> tuple[Any, Any]:
             return (min(start + i * step for start, _, step in spans),
@@ -253,7 +256,7 @@ def rf_union(rs: tuple[RF, ...], xs: tuple[Shape, ...], y: Shape) -> RF:
             jump = int(jump) if jump.denominator == 1 else jump
         else:  # one position: keep the widest moving input's jump for later upsampling
             size = hi - lo + 1
-            jump = max((field for field, x in zip(axis, xs) if x[1 + a] == n), key=lambda f: f[0])[1]
+            jump = max(axis, key=lambda f: f[0])[1]  # every input has one position here too
         out.append((size, jump, lo))
     return tuple(out)
 

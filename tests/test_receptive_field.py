@@ -47,6 +47,14 @@ def test_global_pool_and_flatten_see_everything():
     assert rf("1x8x8 | conv 1 k3 | flatten") == ((3 + (6 - 1) * 1, 6, 0),) * 2
 
 
+def test_merge_of_flat_inputs_keeps_the_global_field():
+    # Found by fuzzing: flat tensors keep their field over the input's axes but have no axes of
+    # their own. Each flatten sees 4 positions at jump 1: 1 + (4-1)*1 = 4, jump 4*1; the add too.
+    report = run("2x4x4 | flatten name=a | flatten from=input name=b | add from=a,b")
+    assert report.receptive_field == ((1 + (4 - 1) * 1, 4 * 1, 0),) * 2
+    assert report.output == (1, 2 * 4 * 4)
+
+
 def test_se_product_sees_everything_and_stops_moving():
     # The gate [8,1,1] pools a's fields at all 32 positions: 3 + (32-1)*1 = 34 wide from -1.
     # Every position of the product sees that whole span (a's own 3 fit inside it), so the field
