@@ -29,6 +29,7 @@ from fractions import Fraction
 from math import gcd, prod
 from typing import Any
 
+from . import limits
 from .args import Arg, axes, boolean, choice, int_list, integer, number, padding, scales, sizes, symmetric_padding, text
 from .errors import LayerError
 
@@ -334,7 +335,9 @@ class ConvFamily(Kind):
     def warnings(self, a, x, y):
         _, n, k_eff, pads = self.geometry(a, x)
         notes = uncovered_warnings(self.name, n, k_eff, a["s"], pads, y[1:])
-        if a["p"] == "same" and any(ki % 2 == 0 for ki in a["k"]):
+        # Only where the padding really is uneven: a dilated even kernel can span an odd width
+        # (k 4, d 2 spans 7), and a strided one may need no padding at all (k 2, s 2 on 8).
+        if a["p"] == "same" and any(ke % 2 == 0 and left != right for ke, (left, right) in zip(k_eff, pads)):
             notes += (f"even kernel {dims(a['k'])} with 'same' padding pads unevenly: {pads}",)
         return notes
 
@@ -758,6 +761,9 @@ class Upsample(Kind):
             return (c, *a["size"])
         import math
 
+        for ni, si in zip(n, a["scale"]):
+            if not float(ni) * float(si) <= limits.MAX_SIZE:  # also catches inf: 1e308 * 8
+                raise LayerError(f"scale {si} takes an axis of {ni} beyond the size limit of {limits.MAX_SIZE} (2^48)")
         out = tuple(math.floor(float(ni) * float(si)) for ni, si in zip(n, a["scale"]))
         if any(o < 1 for o in out):
             raise LayerError(f"output size {dims(out)} is below 1")
@@ -1119,6 +1125,38 @@ class GroupNorm(Norm):
         from . import torch_ops
 
         return torch_ops.nn().GroupNorm(a["groups"], x[0], eps=a["eps"], affine=a["affine"])
+
+
+@register
+class LocalResponseNorm(Kind):
+    """Local response normalization across channels (AlexNet), as PyTorch computes it:
+    b_c = a_c / (k + alpha/size * sum of a_c'^2 over the `size` channels c - size//2 ..
+    c + (size-1)//2, zero beyond the edges)^beta. No parameters or buffers; the spatial field is
+    unchanged (the window runs over channels only).
+
+    FLOPs per element: 1 square, size - 1 adds for the window sum (at every channel: the edge
+    channels' zero padding is summed too, as PyTorch does and as the pools count their padding),
+    1 multiply by alpha/size, 1 add of k, 1 power, 1 divide: size + 4."""
+
+    doc = "local response normalization across channels (AlexNet): a / (k + alpha/size * sum a^2)^beta"
+    name = "lrn"
+    positional = ("size",)
+    args = (Arg("size", integer(), doc="channels in the window"), Arg("alpha", number(), 1e-4),
+            Arg("beta", number(), 0.75), Arg("k", number(), 1.0, "additive constant"))
+
+    def shape(self, a, x):
+        spatial(x, self.name)  # PyTorch needs [N, C, ...]: a flat input is refused
+        return x
+
+    def flops(self, a, x, y):
+        return numel(x) * (a["size"] + 4)
+
+    rf = same_field
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.nn().LocalResponseNorm(a["size"], alpha=a["alpha"], beta=a["beta"], k=a["k"])
 
 
 @register

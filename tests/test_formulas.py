@@ -6,8 +6,11 @@ cases. PyTorch's agreement on random configurations is in test_property.py.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+import convcalc
 from convcalc.layers import adaptive_windows, pool_out, resolve_padding
 
 from .conftest import run
@@ -235,3 +238,28 @@ def test_channel_ops():
 
 def test_batch_appears_in_shapes():
     assert run("3x8x8 | conv 4 k3", batch=16).output == (16, 4, 6, 6)
+
+
+@pytest.mark.parametrize("text, pads", [
+    # total padding (out-1)*s + k_eff - n with out = ceil(n/s), the odd pixel on the right
+    ("3x8x8 | conv 4 k2 same", (((8 - 1) * 1 + 2 - 8) // 2, 1)),  # 1 in all: (0, 1)
+    ("3x7x7 | conv 4 k4 s3 same", (1, 2)),  # (3-1)*3 + 4 - 7 = 3: (1, 2)
+    ("3x8x8 | conv 4 k2 s2 same", None),  # (4-1)*2 + 2 - 8 = 0: no padding, nothing uneven
+    ("3x7x7 | conv 4 k4 s3 same d2", None),  # k 4 at d 2 spans 2*(4-1)+1 = 7, odd: (3-1)*3+7-7 = 6: (3, 3)
+    ("3x7x7 | conv 4 k3 s1 same", None),  # odd kernel: (7-1)*1 + 3 - 7 = 2: (1, 1)
+])
+def test_even_kernel_same_warning_only_when_the_padding_is_uneven(text, pads):
+    warnings = run(text).layers[0].warnings
+    if pads is None:
+        assert warnings == ()
+    else:
+        assert warnings == (f"even kernel {text.split(' k')[1].split()[0]}x{text.split(' k')[1].split()[0]} "
+                            f"with 'same' padding pads unevenly: ({pads}, {pads})",)
+
+
+def test_upsample_scale_beyond_the_size_limit_is_an_error_not_an_overflow():
+    # 8 * 1e308 is inf as a float; 8 * 1e300 is finite but far above 2^48
+    for scale in ("1e308", "1e300"):
+        with pytest.raises(convcalc.ConvcalcError,
+                           match=re.escape(f"scale {float(scale)!r} takes an axis of 8 beyond the size limit of {2**48}")):
+            run(f"3x8x8 | upsample scale={scale}")
