@@ -110,6 +110,17 @@ def test_usage_errors_exit_2():
     assert shapes(TINY, "--batch", "0").exit_code == 2
 
 
+@pytest.mark.parametrize("args, line", [
+    (["shapes", TINY, "--format", "yaml"], "Invalid value for '--format': 'yaml' is not one of 'table', 'json', "
+                                           "'csv', 'markdown' (see 'convcalc shapes --help')"),
+    (["shapes", TINY, "--bogus"], "No such option '--bogus' (see 'convcalc shapes --help')"),
+    (["frobnicate"], "No such command 'frobnicate' (see 'convcalc --help')"),
+])
+def test_click_usage_errors_are_one_line_too(args, line):
+    result = CliRunner().invoke(cli, args, prog_name="convcalc")
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"convcalc: {line}\n")
+
+
 def test_colour_only_when_asked_and_never_with_no_color(monkeypatch):
     assert "\x1b[" not in shapes(TINY).stdout  # not a terminal
     monkeypatch.setenv("FORCE_COLOR", "1")

@@ -2,8 +2,8 @@
 
 Subcommand modules are imported only when their command runs (a lazy group), so `convcalc
 shapes` never pays for verify's or profile's imports. A `ConvcalcError` from any command is
-printed once, as one line on stderr, with exit code 2; anything else is a bug and keeps its
-traceback.
+printed once, as one line on stderr, with exit code 2, and so is a click usage error (an unknown
+option, a value of the wrong type); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -56,6 +56,11 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except ConvcalcError as exc:
             raise UserError(str(exc)) from None
+        except click.UsageError as exc:
+            # click's own option errors ("Invalid value for '--batch'") in one line too, with a
+            # pointer to the command's help instead of the usage block.
+            command = exc.ctx.command_path if exc.ctx is not None else "convcalc"
+            raise UserError(f"{exc.format_message().rstrip('.')} (see '{command} --help')") from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
