@@ -28,6 +28,17 @@ except ImportError:  # pragma: no cover - hypothesis is a test dependency
     pass
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """CI sets CONVCALC_REQUIRE_TORCH=1: there the agreement tests must run, never skip because
+    an install went wrong."""
+    if os.environ.get("CONVCALC_REQUIRE_TORCH"):
+        import importlib.util
+
+        missing = [m for m in ("torch", "fvcore", "hypothesis", "matplotlib") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise pytest.UsageError(f"CONVCALC_REQUIRE_TORCH is set but {', '.join(missing)} cannot be imported")
+
+
 def run(text: str, batch: int | None = None) -> convcalc.Report:
     """Analyze a one-line spec."""
     return convcalc.analyze(convcalc.from_text(text), batch)
