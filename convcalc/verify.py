@@ -57,6 +57,7 @@ class LayerCheck(NamedTuple):
     kind: str
     checks: tuple[Check, ...]
     unsupported: dict[str, int]  # fvcore's unsupported operators in this layer -> times seen
+    macs: int  # convcalc's own MACs (docs/costs.md), shown beside the tools' counts
 
     @property
     def ok(self) -> bool:
@@ -66,7 +67,7 @@ class LayerCheck(NamedTuple):
         return next((c for c in self.checks if c.metric == metric), None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "ok": self.ok,
+        return {"name": self.name, "kind": self.kind, "ok": self.ok, "macs": self.macs,
                 "checks": [c.to_dict() for c in self.checks], "fvcore_unsupported": self.unsupported}
 
 
@@ -78,6 +79,7 @@ class Verification(NamedTuple):
     total: tuple[Check, ...]
     notes: tuple[str, ...]
     versions: dict[str, str]
+    macs: int  # convcalc's total MACs
 
     @property
     def ok(self) -> bool:
@@ -92,7 +94,7 @@ class Verification(NamedTuple):
         return dict(sorted(total.items()))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "source": self.source, "batch": self.batch, "ok": self.ok,
+        return {"name": self.name, "source": self.source, "batch": self.batch, "ok": self.ok, "macs": self.macs,
                 "layers": [layer.to_dict() for layer in self.layers],
                 "total": [c.to_dict() for c in self.total],
                 "fvcore_unsupported": self.unsupported, "notes": list(self.notes), "versions": self.versions}
@@ -208,14 +210,16 @@ def verify(spec: Spec, batch: int | None = None, use_fvcore: bool = True) -> Ver
             Check("flop_counter", record.flop_counter(node.args, x, row.output[1:]) * batch,
                   run.flops.get(module_path(node.name), 0)),
         )
-        layers.append(LayerCheck(row.index, node.name, node.kind, checks, fv_unsupported.get(node.name, {})))
+        layers.append(LayerCheck(row.index, node.name, node.kind, checks, fv_unsupported.get(node.name, {}),
+                                 row.macs))
     total = (
         Check("params", report.total.params, sum(run.params.values())),
         Check("buffers", report.total.buffers, sum(run.buffers.values())),
         Check("fvcore", fv_expected_total, fv_total),
         Check("flop_counter", fc_expected_total, run.flops.get("", 0)),
     )
-    return Verification(spec.name, spec.source, batch, tuple(layers), total, tuple(notes), _versions())
+    return Verification(spec.name, spec.source, batch, tuple(layers), total, tuple(notes), _versions(),
+                        report.total.macs)
 
 
 def _versions() -> dict[str, str]:

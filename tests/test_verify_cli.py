@@ -37,6 +37,18 @@ def test_json_has_every_check():
     # fvcore: 1 per MAC = 8*16*16 outputs * 3*3*3; FlopCounterMode: 2 per MAC
     assert conv["checks"][3]["actual"] == 8 * 16 * 16 * 27
     assert conv["checks"][4]["actual"] == 2 * 8 * 16 * 16 * 27
+    # convcalc's own MACs beside them: the conv's, then the linear's 8*8*8 -> 10
+    assert conv["macs"] == 8 * 16 * 16 * 27
+    assert data["layers"][-1]["macs"] == 8 * 8 * 8 * 10
+    assert data["macs"] == 8 * 16 * 16 * 27 + 8 * 8 * 8 * 10
+
+
+def test_table_shows_convcalc_macs_beside_the_tools():
+    result = CliRunner().invoke(cli, ["verify", "-e", SPEC], env={"COLUMNS": "200"})
+    header = next(line for line in result.stdout.splitlines() if "fvcore" in line and "MACs" in line)
+    assert header.index("MACs") < header.index("fvcore")
+    conv = next(line for line in result.stdout.splitlines() if "conv1" in line)
+    assert "55.3 k" in conv  # 8*16*16*27 = 55,296
 
 
 def test_a_disagreement_exits_1_with_both_values(monkeypatch):

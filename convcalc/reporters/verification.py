@@ -1,5 +1,6 @@
 """Rendering `convcalc verify` results: a table per spec (disagreements in red with both
-values), or JSON."""
+values), or JSON. The MACs column is convcalc's own count, for reading beside the tools' columns,
+each of which is compared under that tool's convention (docs/costs.md)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def table(result: Any) -> Table:
     t = Table(
         columns=[Column("#", "right"), Column("name", shrink=True, min_width=8), Column("kind", optional=True),
                  Column("output"), Column("params", "right"), Column("buffers", "right", optional=True),
-                 Column("fvcore", "right"), Column("flop counter", "right"),
+                 Column("MACs", "right"), Column("fvcore", "right"), Column("flop counter", "right"),
                  Column("fvcore unsupported", shrink=True, optional=True, min_width=8), Column("")],
         title=f"{result.name} ({result.source}): convcalc vs torch {result.versions.get('torch')}, "
               f"fvcore {result.versions.get('fvcore')}, FlopCounterMode; batch {result.batch}",
@@ -37,11 +38,12 @@ def table(result: Any) -> Table:
         unsupported = ", ".join(f"{op.removeprefix('aten::')}×{n}" for op, n in layer.unsupported.items())
         t.add_row(str(layer.index), (layer.name, "" if layer.ok else "red"), layer.kind,
                   _cell(layer.check("shape"), shape), _cell(layer.check("params")), _cell(layer.check("buffers")),
-                  _cell(layer.check("fvcore")), _cell(layer.check("flop_counter")), (unsupported, "dim"),
+                  count(layer.macs), _cell(layer.check("fvcore")), _cell(layer.check("flop_counter")), (unsupported, "dim"),
                   ("ok", "green") if layer.ok else ("DIFFERS", "red bold"))
     t.rule()
     total = {c.metric: c for c in result.total}
-    t.add_row("", "total", "", "", _cell(total["params"]), _cell(total["buffers"]), _cell(total["fvcore"]),
+    t.add_row("", "total", "", "", _cell(total["params"]), _cell(total["buffers"]), count(result.macs),
+              _cell(total["fvcore"]),
               _cell(total["flop_counter"]), "", ("ok", "green") if result.ok else ("DIFFERS", "red bold"),
               style="bold")
     return t
