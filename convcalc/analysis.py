@@ -57,10 +57,11 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
         fields[node.name] = field
         kinds[node.name] = node.kind
         counters = 1 if buffers and node.kind in ("bn", "in") else 0
-        weight_bytes += (params + buffers - counters) * itemsize + counters * COUNTER_BYTES
+        layer_weight_bytes = (params + buffers - counters) * itemsize + counters * COUNTER_BYTES
+        weight_bytes += layer_weight_bytes
         layers.append(LayerReport(  # positional: this runs once per layer of 10,000-layer specs
             index, node.name, node.kind, node.inputs, (batch, *y), params, buffers, macs, flops,
-            prod(y) * batch * itemsize, field, warnings, node.line, a))
+            prod(y) * batch * itemsize, layer_weight_bytes, field, warnings, node.line, a))
     input_bytes = prod(spec.input) * batch * (8 if spec.nodes and spec.nodes[0].kind == "embedding" else itemsize)
     total = Totals(
         params=sum(layer.params for layer in layers),

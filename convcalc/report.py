@@ -35,6 +35,7 @@ class LayerReport(NamedTuple):
     macs: int
     flops: int
     output_bytes: int
+    weight_bytes: int  # its parameters and buffers in memory (counters such as BN's: 8 bytes)
     receptive_field: tuple[tuple[Any, Any, Any], ...]  # (size, jump, start) per spatial axis
     warnings: tuple[str, ...]
     line: int | None
@@ -51,6 +52,7 @@ class LayerReport(NamedTuple):
             "macs": self.macs,
             "flops": self.flops,
             "output_bytes": self.output_bytes,
+            "weight_bytes": self.weight_bytes,
             "receptive_field": [[plain(size), plain(jump), plain(start)] for size, jump, start in self.receptive_field],
             "warnings": list(self.warnings),
             "line": self.line,

@@ -44,3 +44,14 @@ def test_an_unread_branch_is_freed_at_once():
 def test_token_ids_are_int64():
     report = run("1x100 | embedding 1000 8")
     assert report.total.peak_activation_bytes == 100 * 8 + 8 * 100 * F32
+
+
+def test_weight_bytes_per_layer_add_up_to_the_total():
+    report = run("3x8x8 dtype=float16 | conv 4 k3 | bn | relu")
+    conv, bn, relu = report.layers
+    f16 = 2
+    assert conv.weight_bytes == (4 * 3 * 3 * 3 + 4) * f16  # weights + bias
+    # weight, bias, running mean and var in float16; num_batches_tracked is an int64 counter
+    assert bn.weight_bytes == (4 + 4 + 4 + 4) * f16 + 8
+    assert relu.weight_bytes == 0
+    assert report.total.weight_bytes == conv.weight_bytes + bn.weight_bytes + relu.weight_bytes

@@ -19,7 +19,7 @@ def shapes(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, batch
     """Output shape, params, MACs, FLOPs, receptive field and warnings of every layer.
 
     SPEC is a YAML spec file (`-` reads standard input). Shapes include the batch, channels
-    first, as PyTorch reports them. Table numbers are rounded (12.3 M); json, csv and markdown
-    keep them exact."""
+    first, as PyTorch reports them. Table and markdown numbers are rounded for reading (12.3 M);
+    json and csv keep them exact."""
     reports = [analyze(spec, batch) for spec in load_specs(specs, expressions)]
     click.echo(render(reports, fmt), nl=False, color=True)  # the reporter already decided on colour

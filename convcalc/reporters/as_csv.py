@@ -10,7 +10,7 @@ from typing import IO
 from ..report import Report
 
 HEADER = ["spec", "index", "name", "kind", "inputs", "output", "params", "buffers", "macs", "flops",
-          "output_bytes", "receptive_field", "warnings", "line"]
+          "output_bytes", "weight_bytes", "receptive_field", "warnings", "line"]
 
 
 def render(reports: list[Report], stream: IO[str] | None = None) -> str:
@@ -22,6 +22,6 @@ def render(reports: list[Report], stream: IO[str] | None = None) -> str:
             d = layer.to_dict()
             writer.writerow([report.name, layer.index, layer.name, layer.kind, ";".join(layer.inputs),
                              "x".join(map(str, layer.output)), layer.params, layer.buffers, layer.macs,
-                             layer.flops, layer.output_bytes, json.dumps(d["receptive_field"]),
+                             layer.flops, layer.output_bytes, layer.weight_bytes, json.dumps(d["receptive_field"]),
                              " | ".join(layer.warnings), "" if layer.line is None else layer.line])
     return out.getvalue()
