@@ -21,6 +21,7 @@ PUBLISHED = [
     ("vgg16", (3, 224, 224), 138_357_544, "15.47"),
     ("resnet18", (3, 224, 224), 11_689_512, "1.814"),
     ("resnet50", (3, 224, 224), 25_557_032, "4.089"),
+    ("resnext50_32x4d", (3, 224, 224), 25_028_904, "4.23"),
     ("preact_resnet18", (3, 32, 32), 11_172_170, "0.555"),
     ("densenet121", (3, 224, 224), 7_978_856, "2.834"),
     ("se_resnet50", (3, 224, 224), 28_088_024, "4.092"),
@@ -47,13 +48,64 @@ def test_published_numbers(name, shape, params, gmacs):
     assert f"{report.total.macs / 1e9:.{decimals}f}" == gmacs
 
 
+# The 2012 paper's AlexNet (specs/alexnet_paper.yaml), layer by layer: a conv has
+# K * (F * F * C / groups) + K params and H' * W' * K * (F * F * C / groups) MACs; a linear
+# F_in * F_out + F_out params and F_in * F_out MACs. Feature maps 55 -> 27 -> 13 -> 6.
+ALEXNET_PAPER = [  # name, params, MACs
+    ("conv1", 96 * (11 * 11 * 3) + 96, 55 * 55 * 96 * (11 * 11 * 3)),
+    ("conv2", 256 * (5 * 5 * 96 // 2) + 256, 27 * 27 * 256 * (5 * 5 * 96 // 2)),
+    ("conv3", 384 * (3 * 3 * 256) + 384, 13 * 13 * 384 * (3 * 3 * 256)),
+    ("conv4", 384 * (3 * 3 * 384 // 2) + 384, 13 * 13 * 384 * (3 * 3 * 384 // 2)),
+    ("conv5", 256 * (3 * 3 * 384 // 2) + 256, 13 * 13 * 256 * (3 * 3 * 384 // 2)),
+    ("fc6", (256 * 6 * 6) * 4096 + 4096, (256 * 6 * 6) * 4096),
+    ("fc7", 4096 * 4096 + 4096, 4096 * 4096),
+    ("fc8", 4096 * 1000 + 1000, 4096 * 1000),
+]
+
+
+def test_alexnet_paper_layer_by_layer():
+    report = convcalc.analyze(convcalc.load(ROOT / "specs" / "alexnet_paper.yaml"))
+    assert report.input == (1, 3, 227, 227)
+    for name, params, macs in ALEXNET_PAPER:
+        assert (report.layer(name).params, report.layer(name).macs) == (params, macs), name
+    # everything else (relu, lrn, maxpool, flatten, dropout) has no params and no MACs
+    assert report.total.params == sum(params for _, params, _ in ALEXNET_PAPER)
+    assert report.total.macs == sum(macs for _, _, macs in ALEXNET_PAPER)
+    # the widely cited total for the grouped two-GPU network (Caffe's bvlc_alexnet) holds exactly
+    assert report.total.params == 60_965_224
+    assert report.total.macs == 724_406_816
+    assert report.output == (1, 1000)
+    # the response norms: no params, size + 4 = 9 flops per element (docs/costs.md)
+    assert (report.layer("norm1").params, report.layer("norm1").flops) == (0, 96 * 55 * 55 * (5 + 4))
+    assert report.layer("norm2").flops == 256 * 27 * 27 * (5 + 4)
+
+
+def test_alexnet_paper_lrn_computes_the_papers_formula(torch):
+    # The paper: b_i = a_i / (k + alpha * sum of a_j^2 for j from max(0, i - n/2) to
+    # min(N - 1, i + n/2))^beta with n = 5, k = 2, alpha = 1e-4, beta = 0.75. PyTorch's
+    # LocalResponseNorm divides alpha by size, so the spec's alpha is 5 * 1e-4.
+    from convcalc.torch_bridge import build
+
+    spec = convcalc.load(ROOT / "specs" / "alexnet_paper.yaml")
+    a = next(node.args for node in spec.nodes if node.name == "norm1")
+    assert (a["size"], a["alpha"], a["beta"], a["k"]) == (5, 5 * 1e-4, 0.75, 2)
+    net = build(convcalc.from_text(f"8x3x3 | lrn {a['size']} alpha={a['alpha']} beta={a['beta']} k={a['k']}")).double()
+    torch.manual_seed(0)
+    x = torch.randn(2, 8, 3, 3, dtype=torch.float64) * 30  # large enough for the sum to matter
+    channels = x.shape[1]
+    sums = torch.stack([(x[:, max(0, i - 2):min(channels - 1, i + 2) + 1] ** 2).sum(1) for i in range(channels)], 1)
+    paper = x / (2 + 1e-4 * sums) ** 0.75
+    assert torch.allclose(net(x), paper, rtol=1e-12)
+    assert not torch.allclose(net(x), x / 2**0.75, rtol=1e-3)
+
+
 def test_unet_output_is_388x388_with_two_classes():
     assert convcalc.analyze(convcalc.load(ROOT / "specs" / "unet.yaml")).output == (1, 2, 388, 388)
 
 
 def test_the_designed_specs_exist_and_every_spec_names_its_paper():
     names = {p.stem for p in SPECS}
-    assert {p[0] for p in PUBLISHED} | {"tcn", "shiftnet", "textcnn"} <= names
+    assert {p[0] for p in PUBLISHED} | {"tcn", "shiftnet", "textcnn", "alexnet_paper"} <= names
     for path in SPECS:
         assert path.read_text(encoding="utf-8").startswith("# "), path.name
 

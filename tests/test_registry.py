@@ -40,6 +40,8 @@ EXAMPLES: dict[str, list[str]] = {
     "ln": ["8x5x5 | ln", "8x5x5 | ln over=all", "8x10 | ln affine=false", "12 | ln"],
     "in": ["8x5x5 | in", "8x5x5 | in affine=true track_running_stats=true", "4x6 | in", "4x3x3x3 | in"],
     "gn": ["8x5x5 | gn 4", "8x10 | gn 2 affine=false"],
+    "lrn": ["96x13x13 | lrn 5 alpha=5e-4 beta=0.75 k2", "6x20 | lrn 4 k=1.5", "3x4x5x6 | lrn 2 beta=0.5",
+            "3x6x6 | lrn 7"],
     "layer_scale": ["8x5x5 | layer_scale", "8x10 | layer_scale init=0.1"],
     "relu": ["3x4x4 | relu"], "relu6": ["3x4x4 | relu6"], "leakyrelu": ["3x4x4 | leakyrelu 0.2"],
     "elu": ["3x4x4 | elu"], "gelu": ["3x4x4 | gelu", "3x4x4 | gelu approximate=tanh"], "silu": ["3x4x4 | silu"],
