@@ -222,3 +222,21 @@ def test_spec_name_defaults_to_file_stem(tmp_path):
     path.write_text("input: [1, 4]\nlayers: [relu]\n")
     assert convcalc.load(path).name == "mynet"
     assert convcalc.load(str(path)).source == str(path)
+
+
+def test_exponent_floats_without_a_dot_are_numbers():
+    # YAML 1.1 would read 1e-5 as a string; YAML 1.2 and users read a number. Quoted stays text.
+    spec = yaml_spec("""
+        input: [3, 8, 8]
+        layers:
+          - bn: {eps: 1e-5}
+          - upsample: {scale: 2E0}
+        """)
+    assert spec.nodes[0].args["eps"] == 1 / 100_000
+    assert spec.nodes[1].args["scale"] == (2.0, 2.0)
+    try:
+        yaml_spec("input: [3, 8, 8]\nlayers:\n  - bn: {eps: '1e-5'}\n")
+    except convcalc.ConvcalcError as exc:
+        assert str(exc) == "test.yaml:3: layer 'bn1' (bn): eps must be a number, got '1e-5'"
+    else:
+        raise AssertionError("a quoted '1e-5' is a string")

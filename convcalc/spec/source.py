@@ -104,6 +104,18 @@ def parse(text: str, source: str) -> Any:
         loader.dispose()
 
 
+_FLOAT12: list[Any] = []
+
+
+def _float12() -> Any:
+    """YAML 1.2's float without a dot, compiled on first use (start-up time matters)."""
+    if not _FLOAT12:
+        import re
+
+        _FLOAT12.append(re.compile(r"[-+]?[0-9]+[eE][-+]?[0-9]+\Z"))
+    return _FLOAT12[0]
+
+
 def _shown(tag: str) -> str:
     """A tag as the user wrote it: `!!python/object/apply:os.system`, not its long form."""
     prefix = "tag:yaml.org,2002:"
@@ -134,6 +146,10 @@ def _scalar(loader: Any, event: Any, source: str, line: int) -> Any:
     tag = event.tag
     if tag is None or tag == "!":
         tag = loader.resolve(yaml.ScalarNode, value, event.implicit)
+    if tag == "tag:yaml.org,2002:str" and event.implicit[0] and _float12().match(value):
+        # YAML 1.1 (PyYAML) reads `1e-5` as a string because it has no dot; YAML 1.2, JSON and
+        # every user writing `eps: 1e-5` mean a number.
+        tag = "tag:yaml.org,2002:float"
     if tag in _NUMBER_TAGS and len(value) > limits.MAX_NUMBER_CHARS:
         # Python refuses to parse (or print) integers of more than 4,300 digits; nothing in a
         # spec needs more than a few dozen.
