@@ -9,7 +9,7 @@ identity, dropout, split, reshape) share their input's memory; the final output 
 
 from __future__ import annotations
 
-from math import prod
+from math import ceil, prod
 from typing import Any
 
 from . import limits
@@ -50,6 +50,8 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
             macs = record.macs(a, x, y) * batch
             flops = record.flops(a, x, y) * batch
             field = record.rf(a, x, y, r)
+            if not all(type(axis[0]) is int for axis in field):
+                field = _whole(field)
             warnings = record.warnings(a, x, y)
         except LayerError as exc:
             raise ShapeError(str(exc), file=spec.source, line=node.line, layer=node.name, kind=node.kind) from None
@@ -74,6 +76,13 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
     )
     return Report(name=spec.name, source=spec.source, input=(batch, *spec.input), batch=batch,
                   dtype=spec.dtype, layers=tuple(layers), total=total)
+
+
+def _whole(field: Any) -> Any:
+    """A field's size counts input positions: after fractional jumps (upsampling, transposed
+    conv, adaptive pools) a window spans a fractional width, and the positions it can touch are
+    at most its ceiling. Jumps and starts stay exact fractions."""
+    return tuple((size if type(size) is int else ceil(size), jump, start) for size, jump, start in field)
 
 
 def _check_unpool(spec: Spec, a: dict[str, Any], x: tuple[int, ...], kinds: dict[str, str],

@@ -190,3 +190,33 @@ def test_transposed_field_bounds_autograd(torch):
         extents.append(rows.max().item() - rows.min().item() + 1)
     assert max(extents) <= math.ceil(size)
     assert max(extents) == math.ceil(size)
+
+
+@pytest.mark.parametrize("text, reached", [
+    ("1x8 | upsample 2 | upsample 2 mode=bilinear", True),  # 1 + 0.5 -> 2: at most 2 inputs
+    ("1x8 | upsample 2 | conv 1 k3", True),  # 1 + 2*0.5 = 2
+    # position-dependent fields, where the rule is a bound: adaptive windows at an average jump
+    # of 10/3, and chained transposed convs
+    ("1x10 | adaptive_avgpool 3 | adaptive_avgpool 2", False),
+    ("1x9 | deconv 1 k3 s2 | deconv 1 k3 s2 | conv 1 k3", False),
+])
+def test_sizes_are_whole_and_bound_every_unit(text, reached, torch):
+    """After fractional jumps the size is rounded up: a whole count of input positions that no
+    output unit exceeds (autograd with positive weights: nonzero gradients are the field)."""
+    import convcalc
+    from convcalc.torch_bridge import build
+
+    spec = convcalc.from_text(text)
+    (size, _, _), = convcalc.analyze(spec).receptive_field
+    assert type(size) is int
+    model = build(spec).double()
+    for p in model.parameters():
+        torch.nn.init.constant_(p, 0.5)
+    extents = []
+    for o in range(model(torch.ones((1, *spec.input), dtype=torch.float64)).shape[-1]):
+        x = torch.ones((1, *spec.input), dtype=torch.float64, requires_grad=True)
+        model(x)[0, 0, o].backward()
+        hit = x.grad[0, 0].nonzero()[:, 0]
+        extents.append(hit.max().item() - hit.min().item() + 1)
+    assert max(extents) <= size
+    assert (max(extents) == size) is reached
