@@ -96,6 +96,10 @@ def geometry(draw, max_n=10):
     k = tuple(draw(st.integers(1, 5)) for _ in range(nd))
     s = tuple(draw(st.integers(1, 3)) for _ in range(nd))
     d = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    if draw(st.integers(0, 9)) == 0:  # one example in ten: a zero or negative k, s or d on one axis
+        which, axis, value = draw(st.integers(0, 2)), draw(st.integers(0, nd - 1)), draw(st.integers(-1, 0))
+        k, s, d = (tuple(value if (j, i) == (which, axis) else v for i, v in enumerate(t))
+                   for j, t in enumerate((k, s, d)))
     return nd, n, k, s, d
 
 
