@@ -1329,7 +1329,7 @@ class Shift(Kind):
     def build(self, a, x, y):
         from . import torch_ops
 
-        return torch_ops.Shift(a["k"])
+        return torch_ops.Shift(a["k"], x[0])
 
 
 @register

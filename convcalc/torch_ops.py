@@ -175,25 +175,28 @@ class ChannelShuffle(_nn.Module):
 
 
 class Shift(_nn.Module):
-    """ShiftNet: channel group g moves by the g-th offset of a k-window; the rest stay put."""
+    """ShiftNet: channel group g moves by the g-th offset of a k-window; the rest stay put.
 
-    def __init__(self, k: Sequence[int]) -> None:
+    Slices use only Python ints (negative ends rather than `size - offset`), so a traced graph
+    (fvcore's) holds the copies and no index arithmetic that would read as uncounted work."""
+
+    def __init__(self, k: Sequence[int], channels: int) -> None:
         super().__init__()
         offsets = [()]
         for size in k:
             offsets = [o + (i - size // 2,) for o in offsets for i in range(size)]
         self.offsets = offsets
+        self.per = channels // len(offsets)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = torch.zeros_like(x)
-        c = x.shape[1]
-        per = c // len(self.offsets)
+        per = self.per
         for g, offset in enumerate(self.offsets):
             lo, hi = g * per, (g + 1) * per
             src, dst = [slice(None), slice(lo, hi)], [slice(None), slice(lo, hi)]
-            for o, n in zip(offset, x.shape[2:]):
-                src.append(slice(max(-o, 0), n - max(o, 0)))
-                dst.append(slice(max(o, 0), n - max(-o, 0)))
+            for o in offset:  # move by o: out[o:] = x[:-o] for o > 0, out[:o] = x[-o:] for o < 0
+                src.append(slice(max(-o, 0), -o if o > 0 else None))
+                dst.append(slice(max(o, 0), o if o < 0 else None))
             out[tuple(dst)] = x[tuple(src)]
         rest = per * len(self.offsets)
         out[:, rest:] = x[:, rest:]
