@@ -218,8 +218,18 @@ def rf_transposed(r: RF, k: Shape, s: Shape, p: Shape, d: Shape) -> RF:
     for (size, jump, start), ki, si, pi, di in zip(r, k, s, p, d):
         g = gcd(di, si)
         reach = -(-ki * g // si)  # ceil(k*g/s)
-        firsts = [(pi - di * j) // si for j in range(ki) if (pi - di * j) % si == 0]
-        first = min(firsts) if firsts else Fraction(pi - di * (ki - 1), si)
+        # Taps j with d*j = p (mod s) are j0, j0 + s/g, ...; the smallest input comes from the
+        # largest such tap below k. Solved with a modular inverse: k and s may be up to 2^48.
+        period = si // g
+        if pi % g == 0:
+            j0 = (pi // g) * pow(di // g, -1, period) % period
+            taps = j0 < ki
+        else:
+            taps = False
+        if taps:
+            first = (pi - di * (j0 + (ki - 1 - j0) // period * period)) // si
+        else:
+            first = Fraction(pi - di * (ki - 1), si)
         out.append((size + (reach - 1) * Fraction(di, g) * jump,
                     Fraction(jump, si) if isinstance(jump, int) else jump / si, start + first * jump))
     return tuple(out)

@@ -220,3 +220,13 @@ def test_sizes_are_whole_and_bound_every_unit(text, reached, torch):
         extents.append(hit.max().item() - hit.min().item() + 1)
     assert max(extents) <= size
     assert (max(extents) == size) is reached
+
+
+def test_transposed_field_of_a_huge_kernel_is_solved_not_searched():
+    # k = 2^40 taps, s 3, d 2, p 5: the taps j with 2j = 5 (mod 3) are j = 1 (mod 3); the largest
+    # below 2^40 is 2^40 - 3, so the first output's first input is (5 - 2*(2^40 - 3)) / 3.
+    k = 2**40
+    report = run(f"1x3 | deconv 1 k{k} s3 p5 d2")
+    assert report.output == (1, 1, (3 - 1) * 3 - 2 * 5 + 2 * (k - 1) + 1)
+    (_, jump, start), = report.receptive_field
+    assert (jump, start) == (Fraction(1, 3), (5 - 2 * (k - 3)) // 3)
