@@ -34,6 +34,9 @@ from .spec import DTYPE_BYTES, Spec, from_text, is_text_form, parse_input
 
 SUPERSCRIPT = {1: "", 2: "²", 3: "³"}
 PAD_WORDS = ("valid", "same", "full")
+# The stacked variant builds (k-1)/2 convs: at most this many (k up to 2,001), so that a huge -k
+# is a not-applicable row at once rather than megabytes of spec text (docs/compare.md).
+MAX_STACK = 1_000
 FLAGS = {"out": "--out", "k": "-k", "s": "-s", "p": "-p", "d": "-d", "groups": "--groups", "width": "--width", "batch": "--batch"}
 
 
@@ -247,17 +250,26 @@ def _spatially_separable(c: Setup) -> list[str]:
 
 
 def _stack_depth(c: Setup) -> int:
+    """n = (k-1)/2, checked before any layer is built: the spec text and its analysis grow with n."""
     if c.k < 3 or c.k % 2 == 0:
         raise NotApplicable(f"a stack of 3x3 convs has an odd receptive field of at least 3; k={c.k} is not one")
-    return (c.k - 1) // 2
+    n = (c.k - 1) // 2
+    if n > MAX_STACK:
+        raise NotApplicable(f"k={c.k} takes {n:,} stacked 3x3 convs; this variant builds at most {MAX_STACK:,} "
+                            f"(k up to {2 * MAX_STACK + 1:,})")
+    return n
 
 
 def _stacked_form(c: Setup) -> ClosedForm | None:
     if c.k < 3 or c.k % 2 == 0:
         return None
     n = (c.k - 1) // 2
-    return ClosedForm(f"n·{3 ** c.nd}/{_kpow(c)}", Fraction(n * 3 ** c.nd, c.k ** c.nd),
-                      "weights per channel pair; params and MACs when C = N and the output sizes are equal")
+    window = 3 ** c.nd
+    # weights: C·N·3² for the first conv, N·N·3² for each of the other n-1, against C·N·K²
+    value = Fraction(window * (c.channels + (n - 1) * c.out), c.channels * c.k ** c.nd)
+    if c.channels == c.out:  # the notes' form
+        return ClosedForm(f"n·{window}/{_kpow(c)}", value, MACS_AT_EQUAL_SIZE)
+    return ClosedForm(f"{window}·(C + (n-1)·N)/(C·{_kpow(c)})", value, MACS_AT_EQUAL_SIZE)
 
 
 def _stacked_note(c: Setup, report: Report) -> str:

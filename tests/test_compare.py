@@ -21,9 +21,10 @@ from click.testing import CliRunner
 
 import convcalc
 from convcalc.cli import cli
-from convcalc.compare import VARIANTS, Setup, compare_specs, compare_variants
+from convcalc.compare import MAX_STACK, VARIANTS, Setup, compare_specs, compare_variants
+from convcalc.errors import UsageError
 from convcalc.reporters import Format
-from convcalc.reporters.comparison import bar, render
+from convcalc.reporters.comparison import bar, plot, render
 
 from .conftest import run
 
@@ -172,6 +173,7 @@ CLOSED_FORM_SETUPS = [
     Setup((32, 7, 7), 64, 7, p="same", groups=8, d=3),
     Setup((24, 10, 10), 12, 3, p="same", groups=3),  # N < C
     Setup((16, 20, 20), 16, 7, p="same", s=2, groups=2),  # stride: output sizes still equal
+    Setup((16, 100), 32, 5, p="same"),  # 1-D, C != N: stacked is 3·(16 + 1·32)/(16·5) = 1.8, not n·3/K = 1.2
 ]
 
 
@@ -182,7 +184,7 @@ def test_closed_forms_equal_the_analyzed_ratios(setup):
     checked = []
     for row in result.applicable:
         form = row.closed_form
-        if form is None or (row.variant == "stacked" and setup.channels != setup.out):
+        if form is None:
             continue
         assert row.output == regular.output, row.variant
         assert form.value == Fraction(row.params, regular.params) == row.params_ratio, row.variant
@@ -192,7 +194,8 @@ def test_closed_forms_equal_the_analyzed_ratios(setup):
         else:
             assert form.value == Fraction(row.macs, regular.macs) == row.macs_ratio, row.variant
         checked.append(row.variant)
-    assert {"pointwise", "depthwise-separable", "grouped", "dilated", "spatially-separable"} <= set(checked)
+    expected = {"pointwise", "depthwise-separable", "grouped", "dilated", "stacked"}
+    assert expected | ({"spatially-separable"} if setup.nd == 2 else set()) <= set(checked)
 
 
 @pytest.mark.parametrize("name, formula, value", [
@@ -206,6 +209,30 @@ def test_closed_forms_equal_the_analyzed_ratios(setup):
 def test_closed_form_formulas_in_the_notes_letters(name, formula, value):
     row = compare_variants([name], Setup((3, 7, 7), 128, 3)).row(name)
     assert (row.closed_form.formula, row.closed_form.value) == (formula, value)
+
+
+@pytest.mark.parametrize("setup, formula, value", [
+    # C = N: the notes' n·9/K²
+    (Setup((16, 14, 14), 16, 7, p="same"), "n·9/K²", Fraction(3 * 9, 7 * 7)),
+    # C != N: 9·C·N for the first conv, 9·N·N for each of the other n - 1, over C·N·K²
+    (Setup((16, 14, 14), 32, 7, p="same"), "9·(C + (n-1)·N)/(C·K²)", Fraction(9 * (16 + 2 * 32), 16 * 7 * 7)),
+    (Setup((32, 14, 14), 16, 5, p="same"), "9·(C + (n-1)·N)/(C·K²)", Fraction(9 * (32 + 1 * 16), 32 * 5 * 5)),
+    (Setup((16, 100), 32, 5, p="same"), "3·(C + (n-1)·N)/(C·K)", Fraction(3 * (16 + 1 * 32), 16 * 5)),
+    (Setup((4, 9, 9, 9), 8, 5, p="same"), "27·(C + (n-1)·N)/(C·K³)", Fraction(27 * (4 + 1 * 8), 4 * 5 * 5 * 5)),
+])
+def test_stacked_closed_form_holds_when_c_differs_from_n(setup, formula, value):
+    result = compare_variants(["regular", "stacked"], setup)
+    stacked, regular = result.row("stacked"), result.row("regular")
+    assert (stacked.closed_form.formula, stacked.closed_form.value) == (formula, value)
+    assert Fraction(stacked.params, regular.params) == value
+    assert Fraction(stacked.macs, regular.macs) == value
+
+
+def test_stacked_closed_form_in_the_table_is_the_real_ratio():
+    text = compare("--all", "--input", "16x100", "--out", "32", "-k", "5", "-p", "same").stdout
+    row = next(line for line in text.splitlines() if line.startswith("│ stacked "))
+    assert "│ 3·(C + (n-1)·N)/(C·K) = 1.8 │" in row  # 3·(16 + 32)/(16·5) = 144/80
+    assert "; stacked: when C = N" not in text
 
 
 def test_stacked_closed_form_is_the_notes_27_vs_49():
@@ -233,6 +260,9 @@ def test_stacked_closed_form_is_the_notes_27_vs_49():
     ("fft", Setup((3, 7, 7), 8, 3, s=2), "stride must be 1, got 2"),
     ("stacked", Setup((3, 7, 7), 8, 4), "k=4 is not one"),
     ("stacked", Setup((3, 7, 7), 8, 1), "k=1 is not one"),
+    ("stacked", Setup((3, 7, 7), 8, 2 * (MAX_STACK + 1) + 1, p="same"),
+     f"takes {MAX_STACK + 1:,} stacked 3x3 convs; this variant builds at most {MAX_STACK:,}"),
+    ("stacked", Setup((3, 7, 7), 8, 2**48 - 1, p="same"), f"takes {(2**48 - 2) // 2:,} stacked 3x3 convs"),
     ("spatially-separable", Setup((3, 32), 8, 3), "a 1-D input has one spatial axis"),
     ("transposed", Setup((3, 7, 7), 8, 4, p="same"), "needs output_padding 1"),
 ])
@@ -242,6 +272,12 @@ def test_not_applicable_rows_carry_the_reason(name, setup, reason):
     assert reason in row.reason
     with pytest.raises(ValueError, match=f"variant {name} is not applicable"):
         row.macs
+
+
+def test_stacked_builds_up_to_max_stack_convs():
+    row = compare_variants(["stacked"], Setup((3, 7, 7), 8, 2 * MAX_STACK + 1, p="same")).row("stacked")
+    assert len(row.stages) == MAX_STACK
+    assert [axis[0] for axis in row.receptive_field] == [2 * MAX_STACK + 1] * 2
 
 
 def test_not_applicable_variant_does_not_stop_the_others():
@@ -357,12 +393,106 @@ def test_colour_only_when_asked_and_never_with_no_color(monkeypatch):
     assert "\x1b[" not in compare("regular", *NOTES).stdout
 
 
+def test_table_ascii_spells_the_closed_forms_and_arrows_in_ascii(two_specs):
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    text = render(compare_variants(["regular", "depthwise-separable", "spatially-separable", "fft"],
+                                   Setup((3, 7, 7), 128, 3, p="valid")), "table", stream)
+    text.encode("ascii")  # nothing left that the stream cannot take
+    separable = next(line for line in text.splitlines() if line.startswith("| depthwise-separable"))
+    assert "| 1/N + 1/K^2 = 0.119 " in separable
+    assert "| (C + N)/(max(C, N)*K) = 0.341 " in text  # (3 + 128)/(128·3) = 131/384
+    assert "MACs 4*out*C*M" in text
+    text = render(compare_specs(convcalc.load(two_specs[0]), convcalc.load(two_specs[1])), "table", stream)
+    text.encode("ascii")
+    assert "| changed (by position) | fc -> head |" in text
+    assert "| delta params |" in text
+
+
+def test_ascii_output_end_to_end():
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    env.pop("COLUMNS", None)
+    done = subprocess.run([sys.executable, "-m", "convcalc", "compare", "--all", *NOTES], capture_output=True,
+                          cwd=ROOT, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode("ascii")
+    assert "| 1/N + 1/K^2 = 0.119 " in text
+
+
 def test_table_fits_a_narrow_terminal_by_dropping_optional_columns(monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
     lines = compare("regular", "depthwise-separable", *NOTES).stdout.splitlines()
     table = [line for line in lines if line[:1] in "┌│├└"]
     assert max(len(line) for line in table) <= 100
     assert "output bytes" not in table[1] and "MACs / regular" in table[1]
+
+
+NARROW = [
+    ["regular", "depthwise-separable", *NOTES],
+    ["--all", *NOTES],
+    ["--all", "--input", "16x100", "--out", "32", "-k", "5", "-p", "same"],
+    ["--all", "--input", "64x56x56", "--out", "64", "-k", "7", "-p", "same", "--groups", "4"],
+    ["specs/resnet50.yaml", "specs/se_resnet50.yaml"],
+    ["specs/resnet50.yaml", "--batch", "8"],
+]
+
+
+@pytest.mark.parametrize("args", NARROW, ids=lambda args: " ".join(args[:2]))
+def test_every_line_fits_80_columns(monkeypatch, args):
+    monkeypatch.setenv("COLUMNS", "80")
+    result = compare(*args)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, max(lines, key=len)
+
+
+def test_notes_example_at_80_columns_keeps_the_notes_sum(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    text = compare("regular", "depthwise-separable", *NOTES).stdout
+    rows = {line.split("│")[1].strip(): line for line in text.splitlines() if line.startswith("│ ")}
+    assert " 675 + 9,600 = 10,275 " in rows["depthwise-separable"]
+    assert " 86,400 " in rows["regular"]
+    # the bar and the closed forms are dropped, and so is what the footer said about them
+    assert "MACs bar" not in text and "bar:" not in text
+    assert "closed form" not in text
+    monkeypatch.delenv("COLUMNS")
+    wide = compare("regular", "depthwise-separable", *NOTES).stdout
+    assert "; bar: MACs as a share of the largest (regular)" in wide and "closed forms: " in wide
+
+
+def test_too_wide_stage_sums_fall_back_to_the_totals(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    text = compare("--all", "--input", "16x100", "--out", "32", "-k", "5", "-p", "same").stdout
+    rows = {line.split("│")[1].strip(): line for line in text.splitlines() if line.startswith("│ ")}
+    assert "│ 460,800 │" in rows["stacked"]  # 16·32·3·100 + 32·32·3·100, without the sum
+    assert 16 * 32 * 3 * 100 + 32 * 32 * 3 * 100 == 460_800
+    assert " + " not in "".join(rows.values())
+    assert " n/a │" in rows["spatially-separable"]  # not applicable, though the layers column is gone
+
+
+def test_spec_layer_names_stay_whole_at_80_columns(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    text = compare("specs/resnet50.yaml", "specs/se_resnet50.yaml").stdout
+    rows = [line for line in text.splitlines() if line.startswith("│ added ")]
+    names = [row.split("│")[2].strip() for row in rows]
+    assert len(rows) == 16 * 6 and len(set(names)) == len(names)
+    assert "layer4.b.1.se.sigmoid1" in names
+    assert "…" not in text
+
+
+def test_spec_layer_names_too_long_are_cut_in_the_middle(tmp_path, monkeypatch):
+    long = "encoder_stage3_block2_attention_projection"
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("name: a\ninput: [8, 4, 4]\nlayers:\n  - conv: {out: 8, k: 1, name: stem}\n")
+    b.write_text("name: b\ninput: [8, 4, 4]\nlayers:\n  - conv: {out: 8, k: 1, name: stem}\n"
+                 f"  - conv: {{out: 8, k: 1, name: {long}_in}}\n  - conv: {{out: 8, k: 1, name: {long}_out}}\n")
+    monkeypatch.setenv("COLUMNS", "70")
+    lines = compare(str(a), str(b)).stdout.splitlines()
+    assert max(len(line) for line in lines) <= 70
+    names = [line.split("│")[2].strip() for line in lines if line.startswith("│ added ")]
+    # kind, output and bar dropped; the name gets 70 - (change 6, params 6, Δ params 8, MACs 5, Δ MACs 6,
+    # each + 3, and 1) - 3 = 20 characters: 9 of its head, '…', 10 of its tail
+    assert 70 - ((6 + 3) + (6 + 3) + (8 + 3) + (5 + 3) + (6 + 3) + 1) - 3 == 9 + 1 + 10
+    assert names == ["encoder_s…jection_in", "encoder_s…ection_out"]
 
 
 def test_help_lists_every_variant():
@@ -471,6 +601,40 @@ def test_spec_against_spec_csv_and_table(two_specs):
     assert "layers: 5 matched by name, 1 by position; 1 added, 1 removed, 4 changed" in text
 
 
+def test_spec_against_spec_csv_has_relative_differences_and_the_receptive_field(two_specs):
+    rows = list(csv.DictReader(io.StringIO(compare(*two_specs, "--format", "csv").stdout)))
+    totals = {r["metric"]: r for r in rows if r["section"] == "total"}
+    params_a = (8 * 3 * 9 + 8) + (16 * 8 * 9 + 16) + (16 * 10 + 10)
+    params_b = (8 * 3 * 9 + 8) + (32 * 8 * 9 + 32) + 2 * 32 + (32 * 10 + 10)
+    assert float(totals["params"]["relative"]) == pytest.approx((params_b - params_a) / params_a)
+    assert float(totals["params"]["ratio"]) == pytest.approx(params_b / params_a)
+    assert totals["buffers"]["relative"] == ""  # a has no buffers: no relative difference
+    # 3x3 (stride 1, pad 1) then 3x3 stride 2 on both sides, then the global pool's 7x7 at jump 2
+    assert (totals["receptive_field"]["a"], totals["receptive_field"]["b"]) == ("17x17", "17x17")
+    assert totals["receptive_field"]["diff"] == "0x0"
+    down = {r["metric"]: r for r in rows if r["section"] == "layer" and r["name_b"] == "down"}
+    down_a, down_b = 16 * 8 * 9 + 16, 32 * 8 * 9 + 32
+    assert float(down["params"]["relative"]) == pytest.approx((down_b - down_a) / down_a)
+
+
+@pytest.mark.skipif(not (ROOT / "specs" / "se_resnet50.yaml").exists(), reason="specs/se_resnet50.yaml not there")
+def test_spec_against_spec_csv_receptive_field_difference():
+    rows = list(csv.DictReader(io.StringIO(compare("specs/resnet50.yaml", "specs/se_resnet50.yaml",
+                                                   "--format", "csv").stdout)))
+    rf = next(r for r in rows if r["metric"] == "receptive_field")
+    assert (rf["a"], rf["b"], rf["diff"]) == ("619x619", "239x239", f"{239 - 619}x{239 - 619}")
+
+
+def test_spec_against_spec_markdown_has_the_bar(two_specs):
+    text = compare(*two_specs, "--format", "markdown").stdout
+    lines = text.splitlines()
+    assert "| change | layer | kind | output | params | Δ params | MACs | Δ MACs | Δ MACs bar |" in lines
+    down = next(line for line in lines if line.startswith("| changed | down |"))
+    assert down.endswith("| " + "█" * 10 + " |")  # the largest |Δ MACs|
+    bn = next(line for line in lines if line.startswith("| added | bn1 |"))
+    assert bn.endswith("| 0 | +0 |  |")  # batch norm has no MACs: no bar
+
+
 def test_spec_against_itself_at_another_batch_shows_the_scaling():
     one = convcalc.analyze(convcalc.load("specs/resnet50.yaml"))
     data = json.loads(compare("specs/resnet50.yaml", "--batch", "8", "--format", "json").stdout)
@@ -522,6 +686,50 @@ def test_plot_of_two_specs(tmp_path, two_specs):
     path = tmp_path / "specs.png"
     assert compare(*two_specs, "--plot", str(path)).exit_code == 0
     assert path.stat().st_size > 1000
+
+
+@pytest.mark.parametrize("where, message", [
+    ("missing/x.png", "there is no folder {tmp}/missing"),
+    ("folder.png", "is a folder, not a file"),
+])
+def test_plot_to_a_path_that_cannot_be_written_fails_before_any_work(tmp_path, where, message):
+    (tmp_path / "folder.png").mkdir()
+    path = tmp_path / where
+    result = compare("regular", *NOTES, "--plot", str(path))
+    assert result.exit_code == 2
+    assert result.stderr == f"convcalc: --plot {path}: {message.format(tmp=tmp_path)}\n"
+    assert result.stdout == ""
+
+
+def test_plot_that_fails_to_save_is_a_usage_error(tmp_path, monkeypatch):
+    figure = pytest.importorskip("matplotlib.figure")
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(figure.Figure, "savefig", full_disk)
+    path = tmp_path / "x.png"
+    with pytest.raises(UsageError, match=f"^--plot {path}: cannot write it: No space left on device$"):
+        plot(notes_example(), str(path))
+    result = compare("regular", *NOTES, "--plot", str(path))
+    assert result.exit_code == 2
+    assert result.stderr == f"convcalc: --plot {path}: cannot write it: No space left on device\n"
+
+
+@pytest.mark.parametrize("names", [("regular", "depthwise-separable"), ("regular",), tuple(VARIANTS)])
+def test_plot_title_lies_inside_the_figure(tmp_path, monkeypatch, names):
+    figure = pytest.importorskip("matplotlib.figure")
+    saved = []
+    save = figure.Figure.savefig
+    monkeypatch.setattr(figure.Figure, "savefig", lambda self, *a, **k: (saved.append(self), save(self, *a, **k)))
+    plot(compare_variants(names, Setup((3, 7, 7), 128, 3)), str(tmp_path / "x.png"))
+    (fig,) = saved
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    title = fig.axes[0].title.get_window_extent(renderer)
+    assert 0 <= title.x0 and title.x1 <= fig.bbox.width
+    assert title.y1 <= fig.bbox.height
 
 
 def test_plot_without_matplotlib_is_a_usage_error(monkeypatch, tmp_path):

@@ -3,7 +3,11 @@
 Like the other reporters this only formats what convcalc/compare.py computed (ratios, shares and
 differences included). The table shows exact counts with thousands separators, as the course
 notes print them (86,400; 675 + 9,600 = 10,275), and a small bar per row: MACs as a share of the
-largest, in unicode eighth blocks, or '#' when the stream cannot take them. `plot` draws a
+largest, in unicode eighth blocks, or '#' when the stream cannot take them (and K^2 for K², ->
+for →). On a terminal (or with COLUMNS) the tables fit its width: optional columns go first,
+from the right, while names keep a readable width; then the per-stage MACs sums become plain
+totals; only then is the shrinkable column (layers, layer names) cut, in the middle. The prose
+under a table is wrapped to the same width and mentions only the columns shown. `plot` draws a
 grouped bar chart with matplotlib, imported only there (the `plot` extra).
 """
 
@@ -12,7 +16,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
+import textwrap
 from fractions import Fraction
 from typing import IO, Any
 
@@ -25,13 +31,18 @@ from .common import CONVENTIONS, field, shape
 
 SCHEMA_VERSION = 1
 BAR_WIDTH = 10
+READABLE = 20  # a shrinkable column (layers, layer names) counts as this wide when choosing columns to drop
 EIGHTHS = " ▏▎▍▌▋▊▉█"
 NOT_APPLICABLE = "not applicable"
 PLOT_SUFFIXES = (".png", ".svg")
 METRIC_NAMES = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops": "FLOPs",
                 "peak_activation_bytes": "peak activations", "weight_bytes": "weights (bytes)",
-                "activation_bytes": "activations (all outputs)"}
+                "activation_bytes": "all activations"}
 BYTE_METRICS = ("peak_activation_bytes", "weight_bytes", "activation_bytes")
+# convcalc's own symbols, spelled in ASCII for a stream that cannot encode them
+ASCII_SPELLING = (("²", "^2"), ("³", "^3"), ("·", "*"), ("→", "->"), ("Δ", "delta"), ("±", "+-"))
+
+Row = list[tuple[str, str]]  # table cells: (text, style)
 
 
 def exact(n: int) -> str:
@@ -77,6 +88,87 @@ def _unicode(stream: IO[str] | None) -> bool:
     return encoding.startswith("utf")
 
 
+def _spelled(text: str, unicode: bool) -> str:
+    if not unicode:
+        for symbol, ascii_ in ASCII_SPELLING:
+            text = text.replace(symbol, ascii_)
+    return text
+
+
+def _wrapped(lines: list[str], width: int | None, unicode: bool) -> str:
+    """Prose lines, each wrapped to `width` (continuations indented under it), one per line."""
+    out = []
+    for line in lines:
+        line = _spelled(line, unicode)
+        if not width or len(line) <= width:
+            out.append(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip()) + 2)
+        out += textwrap.wrap(line, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+    return "".join(f"{line}\n" for line in out)
+
+
+def _natural(column: Column, rows: list[Row | None], i: int) -> int:
+    return max([len(column.header)] + [len(row[i][0]) for row in rows if row is not None])
+
+
+def _span(columns: list[Column], rows: list[Row | None], kept: list[int]) -> int:
+    """The table's width with these columns, a shrinkable one counted at most READABLE wide."""
+    return 1 + sum(3 + (min(_natural(columns[i], rows, i), READABLE) if columns[i].shrink
+                        else _natural(columns[i], rows, i)) for i in kept)
+
+
+def _middle(text: str, width: int, unicode: bool) -> str:
+    """`text` cut to `width` in the middle, where names like layer4.b.1.se.fc2 repeat least."""
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    return text[:head] + ("…" if unicode else "~") + text[len(text) - (width - 1 - head):]
+
+
+def _fitted(title: str, columns: list[Column], layouts: list[list[Row | None]],
+            stream: IO[str]) -> tuple[str, set[str]]:
+    """A table rendered to fit the terminal, and the headers it shows. textable alone would cut
+    the shrinkable column before dropping any optional one; here the optional columns go first,
+    from the right, and when that is not enough the next layout of the rows (narrower cells) is
+    tried; dropped columns that fit in the room left come back, leftmost first; only then is the
+    shrinkable column cut. Rows are cells, or None for a rule."""
+    width, unicode = terminal_width(stream), _unicode(stream)
+    columns = [Column(_spelled(c.header, unicode), c.align, c.shrink, c.optional, c.min_width) for c in columns]
+    every = list(range(len(columns)))
+
+    def fits(rows: list[Row | None], kept: list[int]) -> bool:
+        return width is None or _span(columns, rows, kept) <= width
+
+    for layout in layouts:
+        rows = [None if row is None else [(_spelled(text, unicode), style) for text, style in row] for row in layout]
+        kept = list(every)
+        for i in reversed(every):
+            if fits(rows, kept):
+                break
+            if columns[i].optional:
+                kept.remove(i)
+        if fits(rows, kept):
+            break
+    for i in every:
+        if i not in kept and fits(rows, sorted([*kept, i])):
+            kept = sorted([*kept, i])
+    for i in kept:
+        if width is not None and columns[i].shrink:
+            room = max(width - _span(columns, rows, [j for j in kept if j != i]) - 3, columns[i].min_width)
+            rows = [None if row is None else [*row[:i], (_middle(row[i][0], room, unicode), row[i][1]), *row[i + 1:]]
+                    for row in rows]
+    table = Table([columns[i] for i in kept],
+                  title="\n".join(textwrap.wrap(_spelled(title, unicode), width)) if width else title)
+    for row in rows:
+        if row is None:
+            table.rule()
+        else:
+            table.add_row(*(row[i] for i in kept))
+    text = render_table(table, width=width, color=wants_color(stream), stream=stream)
+    return text, {columns[i].header for i in kept}
+
+
 def render(result: VariantComparison | SpecComparison, fmt: str, stream: IO[str] | None = None) -> str:
     stream = stream or sys.stdout
     variants = isinstance(result, VariantComparison)
@@ -99,10 +191,10 @@ def _setup_line(result: VariantComparison) -> str:
             f"(batch {c.batch}, {c.dtype}, {'with' if c.bias else 'no'} bias)")
 
 
-def _macs_cell(row: VariantRow) -> str:
+def _macs_cell(row: VariantRow, stages: bool = True) -> str:
     """'86,400', or the per-stage sum '675 + 9,600 = 10,275' (stages without MACs left out)."""
     parts = [exact(stage.macs) for stage in row.stages if stage.macs]
-    return exact(row.macs) if len(parts) < 2 else f"{' + '.join(parts)} = {exact(row.macs)}"
+    return exact(row.macs) if len(parts) < 2 or not stages else f"{' + '.join(parts)} = {exact(row.macs)}"
 
 
 def _closed_form_cell(row: VariantRow) -> str:
@@ -116,7 +208,8 @@ def _layers_cell(row: VariantRow) -> str:
     return " | ".join(stage.description for stage in row.stages)
 
 
-def _footer(result: VariantComparison) -> list[str]:
+def _footer(result: VariantComparison, shown: set[str] | None = None) -> list[str]:
+    """The lines under the table; `shown`: the headers of the columns shown (None: all)."""
     c = result.setup
     lines = []
     notes = []
@@ -128,46 +221,47 @@ def _footer(result: VariantComparison) -> list[str]:
         lines += ["notes:", *notes]
     largest = max(result.applicable, key=lambda row: row.macs, default=None)
     if result.baseline:
+        bars = largest is not None and (shown is None or "MACs bar" in shown)
         lines.append(f"ratios: to {result.baseline}, the first variant named"
-                     + (f"; bar: MACs as a share of the largest ({largest.variant})" if largest else ""))
-    if any(row.closed_form for row in result.applicable):
+                     + (f"; bar: MACs as a share of the largest ({largest.variant})" if bars else ""))
+    if any(row.closed_form for row in result.applicable) and (shown is None or "closed form" in shown):
         names = {row.variant for row in result.applicable if row.closed_form}
         letters = [f"C = {c.channels} input channels", f"N = {c.out} output channels", f"K = {c.k}"]
         letters += [f"G = {c.groups}"] if "grouped" in names else []
         letters += [f"n = (K-1)/2 = {(c.k - 1) // 2}"] if "stacked" in names else []
         lines.append(f"closed forms: the notes' ratio to regular, with {', '.join(letters)}; exact for params, and "
-                     "for MACs when the output sizes are equal (e.g. -p same)" + ("; stacked: when C = N" if "stacked"
-                                                                                  in names else ""))
+                     "for MACs when the output sizes are equal (e.g. -p same)")
     lines.append("counts are bias-free unless --bias is given (the course notes count multiplies only). "
                  + CONVENTIONS)
     return lines
 
 
+def _variant_cells(result: VariantComparison, row: VariantRow, unicode: bool, stages: bool) -> Row:
+    if not row.applicable:
+        # output, params, MACs (n/a: still there when the layers column is not), ratio; bar, closed form; the rest
+        empty = ["-", "-", "n/a", "-", "", "", "-", "-", "-", "-", "-"]
+        return [(row.variant, "dim"), (NOT_APPLICABLE, "yellow"), *[(cell, "dim") for cell in empty]]
+    return [(row.variant, "bold" if row.variant == result.baseline else ""), (_layers_cell(row), ""),
+            (shape(row.output), ""), (exact(row.params), ""), (_macs_cell(row, stages), ""),
+            (ratio(row.macs_ratio), ""), (bar(row.macs_share, unicode), "cyan"), (_closed_form_cell(row), ""),
+            (ratio(row.params_ratio), ""), (exact(row.flops), ""), (field(row.receptive_field), ""),
+            (nbytes(row.weight_bytes), ""), (nbytes(row.output_bytes), "")]
+
+
 def variants_table(result: VariantComparison, stream: IO[str]) -> str:
     base = result.baseline or "-"
     unicode = _unicode(stream)
-    t = Table(
-        columns=[Column("variant"), Column("layers", shrink=True, min_width=20), Column("output", optional=True),
-                 Column("params", "right"), Column("MACs", "right"), Column(f"MACs / {base}", "right"),
-                 Column("MACs bar", optional=True, min_width=BAR_WIDTH),
-                 Column("closed form", optional=True),
-                 Column(f"params / {base}", "right", optional=True),
-                 Column("FLOPs", "right", optional=True), Column("RF", "right", optional=True),
-                 Column("weights", "right", optional=True), Column("output bytes", "right", optional=True)],
-        title=f"convolution variants: {_setup_line(result)}",
-    )
-    for row in result.rows:
-        if not row.applicable:
-            t.add_row(row.variant, (NOT_APPLICABLE, "yellow"), "-", "-", "-", "-", "", "", "-", "-", "-", "-", "-",
-                      style="dim")
-            continue
-        style = "bold" if row.variant == result.baseline else ""
-        t.add_row((row.variant, style), _layers_cell(row), shape(row.output), exact(row.params), _macs_cell(row),
-                  ratio(row.macs_ratio), (bar(row.macs_share, unicode), "cyan"), _closed_form_cell(row),
-                  ratio(row.params_ratio), exact(row.flops), field(row.receptive_field), nbytes(row.weight_bytes),
-                  nbytes(row.output_bytes))
-    text = render_table(t, width=terminal_width(stream), color=wants_color(stream), stream=stream)
-    return text + "\n".join(_footer(result)) + "\n"
+    # Dropped from the right to fit: output bytes first, ..., the output shape, then the layers.
+    columns = [Column("variant"), Column("layers", shrink=True, optional=True), Column("output", optional=True),
+               Column("params", "right"), Column("MACs", "right"), Column(f"MACs / {base}", "right"),
+               Column("MACs bar", optional=True, min_width=BAR_WIDTH), Column("closed form", optional=True),
+               Column(f"params / {base}", "right", optional=True), Column("FLOPs", "right", optional=True),
+               Column("RF", "right", optional=True), Column("weights", "right", optional=True),
+               Column("output bytes", "right", optional=True)]
+    # Too wide without any optional column: the MACs as plain totals, not per-stage sums.
+    layouts = [[_variant_cells(result, row, unicode, stages) for row in result.rows] for stages in (True, False)]
+    text, shown = _fitted(f"convolution variants: {_setup_line(result)}", columns, layouts, stream)
+    return text + _wrapped(_footer(result, shown), terminal_width(stream), unicode)
 
 
 def _row_dict(row: VariantRow) -> dict[str, Any]:
@@ -286,6 +380,16 @@ def _rf_diff(a: tuple, b: tuple) -> str:
     return "x".join(("+" if y[0] >= x[0] else "") + number(y[0] - x[0]) for x, y in zip(a, b))
 
 
+def _rf_delta(a: tuple, b: tuple) -> str:
+    """b's receptive field minus a's per axis, '-380x-380' ('' when the ranks differ)."""
+    return "x".join(number(y[0] - x[0]) for x, y in zip(a, b)) if len(a) == len(b) else ""
+
+
+def _relative(value: Fraction | None) -> float | str:
+    """(b - a) / a from the ratio b / a, for the machine formats ('' when a is 0)."""
+    return "" if value is None else float(value - 1)
+
+
 def _matching_line(result: SpecComparison) -> str:
     line = (f"layers: {result.by_name} matched by name, {result.by_position} by position; {result.added} added, "
             f"{result.removed} removed, {result.changed} changed")
@@ -313,39 +417,43 @@ def _name_cells(change: Any) -> tuple[str, str, str]:
     return name, kind, out
 
 
+def _change_label(change: Any) -> str:
+    return change.change if change.matched_by != "position" else "changed (by position)"
+
+
 def specs_table(result: SpecComparison, stream: IO[str]) -> str:
     la, lb = result.labels
-    width, color, unicode = terminal_width(stream), wants_color(stream), _unicode(stream)
-    t = Table(columns=[Column("metric"), Column(la, "right"), Column(lb, "right"), Column("difference", "right"),
-                       Column("relative", "right"), Column("ratio", "right")],
-              title=f"{la} vs {lb}")
+    unicode = _unicode(stream)
+    totals: list[Row | None] = []
     for d in result.totals:
         style = "green" if d.diff < 0 else "red" if d.diff > 0 else ""
-        t.add_row(METRIC_NAMES[d.metric], _value(d.metric, d.a), _value(d.metric, d.b),
-                  (_diff(d.metric, d.diff), style), _percent(d.ratio), ratio(d.ratio))
-    t.rule()
-    t.add_row("output", shape(result.a.output), shape(result.b.output),
-              "same" if result.a.output == result.b.output else "", "", "")
-    t.add_row("receptive field", field(result.a.receptive_field), field(result.b.receptive_field),
-              _rf_diff(result.a.receptive_field, result.b.receptive_field), "", "")
-    parts = [render_table(t, width=width, color=color, stream=stream)]
+        totals.append([(METRIC_NAMES[d.metric], ""), (_value(d.metric, d.a), ""), (_value(d.metric, d.b), ""),
+                       (_diff(d.metric, d.diff), style), (_percent(d.ratio), ""), (ratio(d.ratio), "")])
+    totals += [None,
+               [("output", ""), (shape(result.a.output), ""), (shape(result.b.output), ""),
+                ("same" if result.a.output == result.b.output else "", ""), ("", ""), ("", "")],
+               [("receptive field", ""), (field(result.a.receptive_field), ""), (field(result.b.receptive_field), ""),
+                (_rf_diff(result.a.receptive_field, result.b.receptive_field), ""), ("", ""), ("", "")]]
+    columns = [Column("metric"), Column(la, "right"), Column(lb, "right"), Column("difference", "right"),
+               Column("relative", "right", optional=True), Column("ratio", "right", optional=True)]
+    parts = [_fitted(f"{la} vs {lb}", columns, [totals], stream)[0]]
     if result.layers:
-        metric = METRIC_NAMES[result.share_metric]
-        lt = Table(columns=[Column("change"), Column("layer", shrink=True, min_width=8), Column("kind", optional=True),
-                            Column("output", optional=True), Column("params", "right"), Column("Δ params", "right"),
-                            Column("MACs", "right"), Column("Δ MACs", "right"),
-                            Column(f"Δ {metric} bar", optional=True, min_width=BAR_WIDTH)],
-                   title="layers that differ")
+        columns = [Column("change"), Column("layer", shrink=True, min_width=8), Column("kind", optional=True),
+                   Column("output", optional=True), Column("params", "right"), Column("Δ params", "right"),
+                   Column("MACs", "right"), Column("Δ MACs", "right"),
+                   Column(f"Δ {METRIC_NAMES[result.share_metric]} bar", optional=True, min_width=BAR_WIDTH)]
+        rows: list[Row | None] = []
         for change in result.layers:
             style = {"added": "green", "removed": "red", "changed": "yellow"}[change.change]
             name, kind, out = _name_cells(change)
-            t_change = change.change if change.matched_by != "position" else "changed (by position)"
-            lt.add_row((t_change, style), name, kind, out, _side(change, "params"), signed(change.diff("params")),
-                       _side(change, "macs"), signed(change.diff("macs")), (bar(change.share, unicode), "cyan"))
-        parts.append(render_table(lt, width=width, color=color, stream=stream))
+            rows.append([(_change_label(change), style), (name, ""), (kind, ""), (out, ""),
+                         (_side(change, "params"), ""), (signed(change.diff("params")), ""),
+                         (_side(change, "macs"), ""), (signed(change.diff("macs")), ""),
+                         (bar(change.share, unicode), "cyan")])
+        parts.append(_fitted("layers that differ", columns, [rows], stream)[0])
     else:
         parts.append("no layer differs\n")
-    return "".join(parts) + _matching_line(result) + "\n" + CONVENTIONS + "\n"
+    return "".join(parts) + _wrapped([_matching_line(result), CONVENTIONS], terminal_width(stream), unicode)
 
 
 def _layer_dict(layer: Any) -> dict[str, Any] | None:
@@ -383,25 +491,29 @@ def specs_dict(result: SpecComparison) -> dict[str, Any]:
     }
 
 
-SPEC_CSV = ["section", "name_a", "name_b", "change", "metric", "a", "b", "diff", "ratio"]
+SPEC_CSV = ["section", "name_a", "name_b", "change", "metric", "a", "b", "diff", "relative", "ratio"]
 
 
 def specs_csv(result: SpecComparison) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(SPEC_CSV)
+    names = ["total", result.a.name, result.b.name, ""]
     for d in result.totals:
-        writer.writerow(["total", result.a.name, result.b.name, "", d.metric, d.a, d.b, d.diff,
+        writer.writerow([*names, d.metric, d.a, d.b, d.diff, _relative(d.ratio),
                          "" if d.ratio is None else float(d.ratio)])
-    writer.writerow(["total", result.a.name, result.b.name, "", "output", shape(result.a.output),
-                     shape(result.b.output), "", ""])
+    writer.writerow([*names, "output", shape(result.a.output), shape(result.b.output), "", "", ""])
+    rf_a, rf_b = result.a.receptive_field, result.b.receptive_field
+    writer.writerow([*names, "receptive_field", field(rf_a), field(rf_b), _rf_delta(rf_a, rf_b), "", ""])
     for c in result.layers:
         name_a, name_b = (c.a.name if c.a else ""), (c.b.name if c.b else "")
         for metric in ("params", "macs", "flops"):
             a, b = c.value(metric, "a"), c.value(metric, "b")
-            writer.writerow(["layer", name_a, name_b, c.change, metric, a, b, b - a, float(Fraction(b, a)) if a else ""])
+            r = Fraction(b, a) if a else None
+            writer.writerow(["layer", name_a, name_b, c.change, metric, a, b, b - a, _relative(r),
+                             "" if r is None else float(r)])
         writer.writerow(["layer", name_a, name_b, c.change, "output", shape(c.a.output) if c.a else "",
-                         shape(c.b.output) if c.b else "", "", ""])
+                         shape(c.b.output) if c.b else "", "", "", ""])
     return out.getvalue()
 
 
@@ -416,13 +528,14 @@ def specs_markdown(result: SpecComparison) -> str:
     lines.append(f"| receptive field | {field(result.a.receptive_field)} | {field(result.b.receptive_field)} | "
                  f"{_rf_diff(result.a.receptive_field, result.b.receptive_field)} | | |")
     if result.layers:
-        lines += ["", "| change | layer | kind | output | params | Δ params | MACs | Δ MACs |",
-                  "|---|---|---|---|---:|---:|---:|---:|"]
+        lines += ["", f"| change | layer | kind | output | params | Δ params | MACs | Δ MACs | "
+                      f"Δ {METRIC_NAMES[result.share_metric]} bar |",
+                  "|---|---|---|---|---:|---:|---:|---:|---|"]
         for c in result.layers:
             name, kind, out = _name_cells(c)
-            change = c.change if c.matched_by != "position" else "changed (by position)"
-            lines.append(f"| {change} | {_md(name)} | {_md(kind)} | {out} | {_side(c, 'params')} | "
-                         f"{signed(c.diff('params'))} | {_side(c, 'macs')} | {signed(c.diff('macs'))} |")
+            lines.append(f"| {_change_label(c)} | {_md(name)} | {_md(kind)} | {out} | {_side(c, 'params')} | "
+                         f"{signed(c.diff('params'))} | {_side(c, 'macs')} | {signed(c.diff('macs'))} | "
+                         f"{bar(c.share)} |")
     return "\n".join(lines) + "\n\n" + _md(_matching_line(result)) + "\n\n" + CONVENTIONS + "\n"
 
 
@@ -431,11 +544,19 @@ def specs_markdown(result: SpecComparison) -> str:
 
 
 def check_plot_path(path: str) -> None:
-    """Fail before any work when the plot cannot be written: wrong suffix or no matplotlib."""
+    """Fail before any work when the plot cannot be written: wrong suffix, a folder that is not
+    there or not writable, a folder in the file's place, or no matplotlib."""
     import importlib.util
 
     if not path.lower().endswith(PLOT_SUFFIXES):
         raise UsageError(f"--plot writes a .png or .svg file, got '{path}'")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise UsageError(f"--plot {path}: there is no folder {folder}")
+    if os.path.isdir(path):
+        raise UsageError(f"--plot {path}: is a folder, not a file")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--plot {path}: the folder {folder} is not writable")
     if importlib.util.find_spec("matplotlib") is None:
         raise UsageError("--plot needs matplotlib: pip install 'convcalc[plot]'")
 
@@ -458,7 +579,8 @@ def plot(result: VariantComparison | SpecComparison, path: str) -> None:
     from matplotlib.figure import Figure
 
     labels, params, macs = plot_data(result)
-    figure = Figure(figsize=(max(6.0, 1.0 * len(labels) + 2), 4.8))
+    inches = max(6.0, 1.0 * len(labels) + 2)
+    figure = Figure(figsize=(inches, 4.8))
     axes = figure.subplots()
     width = 0.4
     xs = list(range(len(labels)))
@@ -469,9 +591,14 @@ def plot(result: VariantComparison | SpecComparison, path: str) -> None:
     axes.set_xticklabels(labels, rotation=30, ha="right")
     axes.set_ylabel("count (log scale)")
     if isinstance(result, VariantComparison):
-        axes.set_title(f"convolution variants: {_setup_line(result)}", fontsize=9)
+        title = f"convolution variants: {_setup_line(result)}"
     else:
-        axes.set_title(f"{result.labels[0]} vs {result.labels[1]}", fontsize=9)
+        title = f"{result.labels[0]} vs {result.labels[1]}"
+    # Wrapped to the figure (about 11 characters an inch at 9 points), which tight_layout then fits.
+    axes.set_title("\n".join(textwrap.wrap(title, int(inches * 11))), fontsize=9)
     axes.legend()
     figure.tight_layout()
-    figure.savefig(path)
+    try:
+        figure.savefig(path)
+    except OSError as exc:
+        raise UsageError(f"--plot {path}: cannot write it: {exc.strerror or exc}") from None
