@@ -532,6 +532,68 @@ class FftConv(ConvFamily):
         return torch_ops.FftConv(len(x) - 1, x[0], a["out"], a["k"], pads, a["bias"])
 
 
+@register
+class DeformConv(ConvFamily):
+    """Deformable convolution v1 (Dai et al., "Deformable Convolutional Networks", ICCV 2017) as
+    torchvision.ops.DeformConv2d is used: an offset conv (same k, s, p, d, no groups, with bias)
+    predicts 2*offset_groups*K offsets per output position (K = kh*kw, P = output positions), then
+    the main conv reads each of its taps bilinearly at the offset position (0 outside the input).
+      params = out*(C/g)*K + out (bias)  +  (2*og*K)*C*K + 2*og*K    # main conv + offset conv
+      macs   = P*out*(C/g)*K  +  P*(2*og*K)*C*K                      # main conv + offset conv
+      flops  = 2*macs + out*P (bias) + 2*og*K*P (offset bias)
+               + 10 per sampling point (og*K*P of them: 2 adds to place it, 2 subtracts for the
+                 fractions, 2 for their complements, 4 multiplies for the corner weights)
+               + 7 per sampled value (C*K*P of them: 4 multiplies by the weights, 3 adds)
+    Floors, bound checks and index arithmetic are integer work, not counted. 2-D only, as
+    torchvision's. The receptive field reported is the nominal one, at zero offsets: the offsets
+    are data, and can move the samples anywhere.
+    """
+
+    doc = "deformable convolution v1 (2-D): an offset conv, then a conv sampling bilinearly at the offsets"
+    name = "deform_conv"
+    args = (OUT, K, S1, P_CONV, D1, Arg("groups", integer(), 1), Arg("offset_groups", integer(), 1), BIAS)
+
+    def prepare(self, a, nd):
+        if nd != 2:
+            raise LayerError(f"deform_conv is 2-D only, as torchvision's DeformConv2d: it needs an input "
+                             f"[C, H, W], not a {'flat' if nd == 0 else f'{nd}-D'} one")
+        return a
+
+    def shape(self, a, x):
+        if x[0] % a["offset_groups"]:
+            raise LayerError(f"input channels {x[0]} are not divisible by offset_groups {a['offset_groups']}")
+        return super().shape(a, x)
+
+    def offset_channels(self, a) -> int:
+        return 2 * a["offset_groups"] * prod(a["k"])
+
+    def params(self, a, x, y):
+        off = self.offset_channels(a)
+        return super().params(a, x, y) + off * x[0] * prod(a["k"]) + off
+
+    def macs(self, a, x, y):
+        return super().macs(a, x, y) + numel(y[1:]) * self.offset_channels(a) * x[0] * prod(a["k"])
+
+    def flops(self, a, x, y):
+        positions, taps = numel(y[1:]), prod(a["k"])
+        points = a["offset_groups"] * taps * positions
+        samples = x[0] * taps * positions
+        return (2 * self.macs(a, x, y) + (numel(y) if a["bias"] else 0) + self.offset_channels(a) * positions
+                + 10 * points + 7 * samples)
+
+    def fvcore(self, a, x, y):
+        # the offset conv (aten::_convolution) and the main product (aten::bmm), one per multiply-add;
+        # the sampling's gather and floor are ignored, its arithmetic unsupported
+        return self.macs(a, x, y)
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        _, _, _, pads = self.geometry(a, x)
+        return torch_ops.DeformConv2d(x[0], a["out"], a["k"], a["s"], pads, a["d"], a["groups"],
+                                      a["offset_groups"], a["bias"])
+
+
 # --------------------------------------------------------------------------------------------
 # Pooling
 

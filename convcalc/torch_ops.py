@@ -288,3 +288,77 @@ class Concat(_nn.Module):
                 cropped.append(x[tuple(index)])
             xs = tuple(cropped)
         return torch.cat(xs, dim=1)
+
+
+def deform_conv2d(x: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                  stride: Sequence[int], pads: Sequence[tuple[int, int]], dilation: Sequence[int],
+                  groups: int, offset_groups: int) -> torch.Tensor:
+    """Deformable convolution v1 (Dai et al. 2017) with torchvision.ops.deform_conv2d's semantics,
+    from functional pieces.
+
+    Tap (i, j) of output position (oy, ox) reads the input at
+    (oy*s_h - top + i*d_h + dy, ox*s_w - left + j*d_w + dx), where (dy, dx) is offset channel pair
+    2*(i*kw + j) of its offset group, channels first: [N, OG*K*2, Ho, Wo] with K = kh*kw. The
+    value there is bilinear in the 4 surrounding pixels; a pixel outside the input reads 0 (so a
+    position at -1 or beyond, or at H or beyond, reads 0). Input channel c uses offset group
+    c // (C / OG). The sampled columns are then multiplied with the weight as a grouped matmul.
+    The bottom and right padding only set the output size, which comes with the offsets (Ho, Wo).
+    """
+    n, c, h, w = x.shape
+    cout, _, kh, kw = weight.shape
+    ho, wo = offset.shape[2:]
+    k, positions, og = kh * kw, ho * wo, offset_groups
+    (sh, sw), (top, left), (dh, dw) = stride, (pads[0][0], pads[1][0]), dilation
+    dev, dtype = x.device, x.dtype
+    # base sampling grid [K, Ho, Wo]: tap (i, j) at output (oy, ox)
+    ty = (torch.arange(kh, device=dev, dtype=dtype) * dh).view(kh, 1, 1, 1)
+    tx = (torch.arange(kw, device=dev, dtype=dtype) * dw).view(1, kw, 1, 1)
+    oy = (torch.arange(ho, device=dev, dtype=dtype) * sh - top).view(1, 1, ho, 1)
+    ox = (torch.arange(wo, device=dev, dtype=dtype) * sw - left).view(1, 1, 1, wo)
+    base_y = (ty + oy).expand(kh, kw, ho, wo).reshape(k, ho, wo)
+    base_x = (tx + ox).expand(kh, kw, ho, wo).reshape(k, ho, wo)
+    off = offset.view(n, og, k, 2, ho, wo)
+    py = base_y + off[:, :, :, 0]  # [N, OG, K, Ho, Wo]
+    px = base_x + off[:, :, :, 1]
+    y0, x0 = py.floor(), px.floor()
+    ly, lx = py - y0, px - x0  # fractional parts: the weights of the far corners
+    hy, hx = 1 - ly, 1 - lx
+    cols = None
+    flat = x.reshape(n, og, c // og, h * w)
+    for cy, wy in ((y0, hy), (y0 + 1, ly)):
+        for cx, wx in ((x0, hx), (x0 + 1, lx)):
+            inside = (cy >= 0) & (cy <= h - 1) & (cx >= 0) & (cx <= w - 1)
+            index = (cy.clamp(0, h - 1) * w + cx.clamp(0, w - 1)).long().view(n, og, 1, k * positions)
+            corner = torch.where(inside, wy * wx, 0.0).view(n, og, 1, k * positions)  # 0 outside the input
+            value = flat.gather(3, index.expand(n, og, c // og, k * positions)) * corner  # [N, OG, C/OG, K*P]
+            cols = value if cols is None else cols + value
+    # [N, C, K, P] -> per group [N*G, (C/G)*K, P]; weight [out, C/G, kh, kw] -> [G, out/G, (C/G)*K]
+    cols = cols.reshape(n * groups, (c // groups) * k, positions)
+    kernel = weight.reshape(1, groups, cout // groups, (c // groups) * k).expand(n, -1, -1, -1)
+    y = torch.bmm(kernel.reshape(n * groups, cout // groups, (c // groups) * k), cols)  # [N*G, out/G, P]
+    y = y.reshape(n, cout, ho, wo)
+    if bias is not None:
+        y = y + bias.view(1, cout, 1, 1)
+    return y
+
+
+class DeformConv2d(_nn.Module):
+    """A deformable convolution block as it is used with torchvision.ops.DeformConv2d: `offset`, a
+    plain convolution with the same kernel, stride, padding and dilation, predicts
+    2*offset_groups*kh*kw offsets per output position (zero-initialized, as in Dai et al., so a
+    fresh block is the plain convolution); `weight` and `bias` are the deformable convolution's."""
+
+    def __init__(self, cin: int, cout: int, k, s, pads, d, groups: int, offset_groups: int, bias: bool) -> None:
+        super().__init__()
+        self.s, self.pads, self.d = tuple(s), tuple(pads), tuple(d)
+        self.groups, self.offset_groups = groups, offset_groups
+        self.offset = conv(2, cin, 2 * offset_groups * k[0] * k[1], k, s, pads, d, 1, True)
+        for p in self.offset.parameters():
+            _nn.init.zeros_(p)
+        reference = _nn.Conv2d(cin, cout, tuple(k), groups=groups, bias=bias)  # for its initialization
+        self.weight = reference.weight
+        self.bias = reference.bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return deform_conv2d(x, self.offset(x), self.weight, self.bias, self.s, self.pads, self.d, self.groups,
+                             self.offset_groups)

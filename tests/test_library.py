@@ -48,6 +48,25 @@ def test_published_numbers(name, shape, params, gmacs):
     assert f"{report.total.macs / 1e9:.{decimals}f}" == gmacs
 
 
+# 3D U-Net (Çiçek et al., MICCAI 2016) publishes its parameters, 19,069,955, and no MACs. They are
+# the fourteen 3x3x3 convs with bias (27 * C_in * C_out + C_out), the three 2x2x2 up-convs keeping
+# their channels without bias (8 * C * C), the 1x1x1 head with bias, and batch norm without a
+# learned scale and shift (0): specs/unet3d.yaml explains why only that variant gives the number.
+UNET3D_CONVS = [(3, 32), (32, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 512),  # analysis
+                (512 + 256, 256), (256, 256), (256 + 128, 128), (128, 128), (128 + 64, 64), (64, 64)]  # synthesis
+
+
+def test_unet3d_has_the_papers_parameters_and_output():
+    report = convcalc.analyze(convcalc.load(ROOT / "specs" / "unet3d.yaml"))
+    params = (sum(27 * cin * cout + cout for cin, cout in UNET3D_CONVS) + sum(8 * c * c for c in (512, 256, 128))
+              + 64 * 3 + 3)
+    assert params == report.total.params == 19_069_955
+    assert report.input == (1, 3, 116, 132, 132)  # C, D (z), H (y), W (x): the paper's 132x132x116 tile
+    assert report.output == (1, 3, 28, 44, 44)  # the paper's 44x44x28
+    channels = sum(cout for _, cout in UNET3D_CONVS)
+    assert report.total.buffers == 2 * channels + 14  # running mean and variance, one counter per bn
+
+
 # The 2012 paper's AlexNet (specs/alexnet_paper.yaml), layer by layer: a conv has
 # K * (F * F * C / groups) + K params and H' * W' * K * (F * F * C / groups) MACs; a linear
 # F_in * F_out + F_out params and F_in * F_out MACs. Feature maps 55 -> 27 -> 13 -> 6.
