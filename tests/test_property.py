@@ -231,8 +231,18 @@ KINDS = st.sampled_from([
     "maxunpool {k} s{s}", "flatten | linear {c}", "reshape shape=-1", "dropout", "identity", "bn", "ln", "ln over=all",
     "in affine=true", "gn 1", "layer_scale", "relu", "relu6", "leakyrelu", "elu", "gelu", "silu", "sigmoid", "tanh",
     "hardswish", "hardsigmoid", "mish", "softmax", "prelu per_channel=true", "maxout {m}", "channel_shuffle {m}",
-    "shift {k}", "split {m} {idx}",
+    "shift {k}", "split {m} {idx}", "lrn {k}", "deform_conv {c} k{k} s{s} p={p} d{d}",
 ])
+# Kinds part B leaves to others: merges need two inputs (part C's graphs), and an embedding reads
+# token ids, not the float tensors drawn here (tests/test_registry.py verifies it).
+ELSEWHERE = {"add", "mul", "concat", "embedding"}
+
+
+def test_part_b_draws_every_kind():
+    from convcalc.layers import REGISTRY
+
+    drawn = {part.split()[0] for template in KINDS.elements for part in template.split("|")}
+    assert drawn | ELSEWHERE == set(REGISTRY)
 
 
 @given(st.integers(1, 3), st.data(), KINDS)
