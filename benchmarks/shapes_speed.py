@@ -3,10 +3,13 @@ rendering), and how its cost grows with the number of layers.
 
     python benchmarks/shapes_speed.py [--runs 30]
 
-Prints the median and interquartile range of:
+Prints the median, interquartile range and minimum of:
   - `python -c pass` (the floor: interpreter start-up),
   - `convcalc shapes specs/resnet50.yaml` as a table and as JSON, to a pipe,
-  - generated chains of 1,000 to 20,000 layers (JSON), and the time per layer.
+  - generated chains of 1,000 to 20,000 layers (JSON), and a least-squares fit of the time per
+    layer (linear growth means the per-layer figure falls towards the fit as start-up amortizes).
+The commands of each group run round-robin, so that a shared machine's drifting load falls on
+every row alike.
 Targets (issue 2): ResNet-50 at most 150 ms median; 10,000 layers under 1 s, linear in layers.
 
 Measure an installed package (`pip install .`), which pip byte-compiles: with an editable
@@ -36,17 +39,37 @@ def command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "convcalc"]
 
 
-def timed(cmd: list[str], runs: int) -> tuple[float, float, float]:
-    """(median, q1, q3) wall time in ms of running cmd with stdout to a pipe."""
-    times = []
+def run_once(cmd: list[str]) -> float:
+    """Wall time in ms of running cmd with stdout to a pipe."""
+    start = time.perf_counter()
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    elapsed = (time.perf_counter() - start) * 1000
+    if done.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{done.stderr.decode()}")
+    return elapsed
+
+
+def timed(cmds: dict[str, list[str]], runs: int) -> dict[str, list[float]]:
+    """Every command `runs` times, round-robin: on a shared machine the load drifts, and
+    interleaving spreads the drift over all rows alike instead of biasing whichever ran last."""
+    times: dict[str, list[float]] = {label: [] for label in cmds}
     for _ in range(runs):
-        start = time.perf_counter()
-        done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        times.append((time.perf_counter() - start) * 1000)
-        if done.returncode != 0:
-            sys.exit(f"failed: {' '.join(cmd)}\n{done.stderr.decode()}")
+        for label, cmd in cmds.items():
+            times[label].append(run_once(cmd))
+    return times
+
+
+def stats(times: list[float]) -> tuple[float, float, float, float]:
+    """(median, q1, q3, min) in ms."""
     q = statistics.quantiles(times, n=4)
-    return statistics.median(times), q[0], q[2]
+    return statistics.median(times), q[0], q[2], min(times)
+
+
+def slope(points: list[tuple[int, float]]) -> float:
+    """Least-squares ms per layer through (layers, median ms)."""
+    mx = statistics.fmean(x for x, _ in points)
+    my = statistics.fmean(y for _, y in points)
+    return sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points)
 
 
 def chain(layers: int) -> str:
@@ -71,26 +94,29 @@ def main() -> None:
     args = parser.parse_args()
     cmd = command()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus; convcalc {byte_compiled()}")
-    print(f"command: {' '.join(cmd)}; {args.runs} runs each; median [q1-q3] ms\n")
-    rows = [("python -c pass", [sys.executable, "-c", "pass"]),
-            ("shapes resnet50 (table)", cmd + ["shapes", str(ROOT / "specs" / "resnet50.yaml")]),
-            ("shapes resnet50 (json)", cmd + ["shapes", str(ROOT / "specs" / "resnet50.yaml"), "--format", "json"])]
-    for label, c in rows:
-        median, q1, q3 = timed(c, args.runs)
-        print(f"{label:32} {median:8.1f}  [{q1:.1f}-{q3:.1f}]")
+    print(f"command: {' '.join(cmd)}; {args.runs} runs each, interleaved; median [q1-q3] (min) ms\n")
+    resnet = str(ROOT / "specs" / "resnet50.yaml")
+    rows = {"python -c pass": [sys.executable, "-c", "pass"],
+            "shapes resnet50 (table)": cmd + ["shapes", resnet],
+            "shapes resnet50 (json)": cmd + ["shapes", resnet, "--format", "json"]}
+    for label, times in timed(rows, args.runs).items():
+        median, q1, q3, low = stats(times)
+        print(f"{label:32} {median:8.1f}  [{q1:.1f}-{q3:.1f}]  ({low:.1f})")
     print()
     with tempfile.TemporaryDirectory() as tmp:
-        previous = None
-        for layers in (1000, 2000, 5000, 10000, 20000):
+        sizes = (1000, 2000, 5000, 10000, 20000)
+        chains = {}
+        for layers in sizes:
             path = Path(tmp) / f"chain{layers}.yaml"
             path.write_text(chain(layers))
-            median, q1, q3 = timed(cmd + ["shapes", str(path), "--format", "json"], max(5, args.runs // 3))
-            if previous is None:
-                base = median
-            per = (median - base) / (layers - 1000) * 1000 if layers > 1000 else float("nan")
-            print(f"{f'shapes {layers}-layer chain (json)':32} {median:8.1f}  [{q1:.1f}-{q3:.1f}]"
-                  + (f"  {per:.1f} us/layer beyond 1,000" if layers > 1000 else ""))
-            previous = median
+            chains[f"shapes {layers}-layer chain (json)"] = cmd + ["shapes", str(path), "--format", "json"]
+        results = timed(chains, max(5, args.runs // 3))
+        points = []
+        for layers, (label, times) in zip(sizes, results.items()):
+            median, q1, q3, low = stats(times)
+            points.append((layers, median))
+            print(f"{label:32} {median:8.1f}  [{q1:.1f}-{q3:.1f}]  ({low:.1f})  {median / layers * 1000:.1f} us/layer")
+        print(f"\nleast-squares fit over the chains: {slope(points) * 1000:.1f} us per layer")
 
 
 if __name__ == "__main__":
