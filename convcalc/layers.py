@@ -30,7 +30,8 @@ from math import gcd, prod
 from typing import Any
 
 from . import limits
-from .args import Arg, axes, boolean, choice, int_list, integer, number, padding, scales, sizes, symmetric_padding, text
+from .args import (PAD_WORDS, Arg, _describe, axes, boolean, choice, int_list, integer, number, padding, scales, sizes,
+                   symmetric_padding, text)
 from .errors import LayerError
 
 Shape = tuple[int, ...]
@@ -1428,6 +1429,114 @@ class Split(Kind):
         from . import torch_ops
 
         return torch_ops.Split(a["parts"], a["index"])
+
+
+def pad_amounts(value: Any, nd: int, name: str) -> tuple[tuple[int, int], ...]:
+    """`pad`'s p: the explicit forms of conv's padding (an int, a per-axis list, per-axis
+    [left, right] pairs), as `((left, right), ...)`. The words same/valid/full depend on a kernel,
+    which a pad has not; a negative pad (a crop in F.pad) is refused in favour of `crop`."""
+    expected = f"{name} must be an integer or a list of {nd} (an integer or a [left, right] pair per spatial axis)"
+    if value in PAD_WORDS:
+        raise LayerError(f"{expected}, got {_describe(value)}: a pad has no kernel for same, valid or full to refer to")
+    if type(value) is not int and not (isinstance(value, list) and len(value) == nd):
+        raise LayerError(f"{expected}, got {_describe(value)}")
+    flat = value if isinstance(value, list) else [value]
+    flat = [v for item in flat for v in (item if isinstance(item, list) else [item])]
+    if any(type(v) is int and v < 0 for v in flat):
+        raise LayerError(f"{name} must not be negative, got {_describe(value)}: F.pad crops with a negative pad, "
+                         f"convcalc writes that as `crop`")
+    return padding(())(value, nd, name)
+
+
+@register
+class Pad(Kind):
+    """Explicit padding of the spatial axes, as F.pad (nn.ZeroPad/ConstantPad/ReflectionPad/
+    ReplicationPad/CircularPad): axis i grows from n to left + n + right. It allocates a new
+    tensor (a copy, not a view) and does no arithmetic: no parameters, no MACs, no FLOPs.
+
+    PyTorch's refusals, per axis: `reflect` needs left < n and right < n (the mirror must not
+    reach past the far edge), `circular` needs left <= n and right <= n (it wraps around at most
+    once); `constant` and `replicate` take any pad. A fill `value` other than 0 is constant-only.
+    The receptive field is the geometric one, as for a conv's zero padding: reflect, replicate
+    and circular padding copy input positions there instead of zeros."""
+
+    doc = "explicit padding of the spatial axes (constant, reflect, replicate or circular), as F.pad"
+    name = "pad"
+    positional = ("p", "mode")
+    args = (Arg("p", pad_amounts, doc="padding: int, per-axis list or per-axis [left, right] pairs"),
+            Arg("mode", choice("constant", "reflect", "replicate", "circular"), "constant"),
+            Arg("value", number(), 0.0, "fill value of constant padding"))
+
+    def prepare(self, a, nd):
+        if a["mode"] != "constant" and a["value"] != 0:
+            raise LayerError(f"value {a['value']} only applies to constant padding, not {a['mode']} "
+                             f"(PyTorch refuses it too)")
+        return a
+
+    def shape(self, a, x):
+        c, n = spatial(x, self.name)
+        for i, (ni, (left, right)) in enumerate(zip(n, a["p"])):
+            if a["mode"] == "reflect" and max(left, right) >= ni:
+                raise LayerError(f"reflect padding ({left}, {right}) must be smaller than the input {ni} "
+                                 f"on axis {axis_name(i, len(n))}")
+            if a["mode"] == "circular" and max(left, right) > ni:
+                raise LayerError(f"circular padding ({left}, {right}) must be at most the input {ni} "
+                                 f"on axis {axis_name(i, len(n))}: it would wrap around more than once")
+        return (c, *(left + ni + right for ni, (left, right) in zip(n, a["p"])))
+
+    def flops(self, a, x, y):
+        return 0  # a copy into a larger tensor
+
+    def rf(self, a, x, y, r):
+        # output position i is input position i - left: start moves left by left * jump
+        return tuple((size, jump, start - left * jump) for (size, jump, start), (left, _) in zip(r, a["p"]))
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.SpatialPad(a["p"], a["mode"], a["value"])
+
+
+@register
+class Crop(Kind):
+    """A window of `size` positions per spatial axis: centred (offset (n - size) // 2, the rule
+    `concat crop: true` uses, as U-Net and torchvision's CenterCrop) or from a fixed `offset`.
+    Slicing: a view of the input, no parameters, no FLOPs."""
+
+    doc = "crop the spatial axes to `size` (centred, or from `offset`): a view"
+    name = "crop"
+    view = True
+    positional = ("size", "offset")
+    args = (Arg("size", axes(), doc="output size per spatial axis"),
+            Arg("offset", axes(0), None, "first kept position per axis (default: centred)"))
+
+    def offsets(self, a, x: Shape) -> Shape:
+        if a["offset"] is not None:
+            return a["offset"]
+        return tuple((ni - si) // 2 for ni, si in zip(x[1:], a["size"]))
+
+    def shape(self, a, x):
+        c, n = spatial(x, self.name)
+        for i, (ni, si) in enumerate(zip(n, a["size"])):
+            if si > ni:
+                raise LayerError(f"crop size {si} is larger than the input {ni} on axis {axis_name(i, len(n))}")
+        for i, (ni, si, oi) in enumerate(zip(n, a["size"], self.offsets(a, x))):
+            if oi + si > ni:
+                raise LayerError(f"offset {oi} + size {si} = {oi + si} reaches past the input {ni} "
+                                 f"on axis {axis_name(i, len(n))}")
+        return (c, *a["size"])
+
+    def flops(self, a, x, y):
+        return 0  # a view
+
+    def rf(self, a, x, y, r):
+        # output position i is input position i + offset: start moves right by offset * jump
+        return tuple((size, jump, start + o * jump) for (size, jump, start), o in zip(r, self.offsets(a, x)))
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.Crop(self.offsets(a, x), a["size"])
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 Where PyTorch has a module, the factory functions here pick the 1-D/2-D/3-D variant. Where it
 has none, the modules below build the exact equivalent from functional pieces: TensorFlow-style
-"same" padding (an explicit asymmetric pad before the conv), U-Net's crop-and-concat, channel
-split, ShiftNet's shift, maxout, layer scale, channels-only layer norm, bed-of-nails unpooling,
-a token embedding laid out channels first, and the merges.
+"same" padding (an explicit asymmetric pad before the conv), padding in F.pad's modes, cropping,
+U-Net's crop-and-concat, channel split, ShiftNet's shift, maxout, layer scale, channels-only layer
+norm, bed-of-nails unpooling, a token embedding laid out channels first, and the merges.
 """
 
 from __future__ import annotations
@@ -210,6 +210,32 @@ class Split(_nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.chunk(self.parts, dim=1)[self.index]
+
+
+class SpatialPad(_nn.Module):
+    """F.pad of the spatial axes in any of its modes, with a (left, right) pair per spatial axis,
+    first axis first; `value` fills constant padding (F.pad refuses it for the other modes)."""
+
+    def __init__(self, pads: Sequence[tuple[int, int]], mode: str, value: float) -> None:
+        super().__init__()
+        # F.pad wants the last axis first: (left_W, right_W, left_H, right_H, ...)
+        self.pad = tuple(v for pair in reversed(pads) for v in pair)
+        self.mode = mode
+        self.value = float(value) if mode == "constant" else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pad(x, self.pad, mode=self.mode, value=self.value)
+
+
+class Crop(_nn.Module):
+    """`size` positions from `offset` on each spatial axis, by slicing: a view, no copy."""
+
+    def __init__(self, offset: Sequence[int], size: Sequence[int]) -> None:
+        super().__init__()
+        self.index = (slice(None), slice(None)) + tuple(slice(o, o + s) for o, s in zip(offset, size))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[self.index]
 
 
 class Reshape(_nn.Module):

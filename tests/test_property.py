@@ -246,6 +246,8 @@ KINDS = st.sampled_from([
     "in affine=true", "gn 1", "layer_scale", "relu", "relu6", "leakyrelu", "elu", "gelu", "silu", "sigmoid", "tanh",
     "hardswish", "hardsigmoid", "mish", "softmax", "prelu per_channel=true", "maxout {m}", "channel_shuffle {m}",
     "shift {k}", "split {m} {idx}", "lrn {k}", "deform_conv {c} k{k} s{s} p={p} d{d}",
+    "pad {k}", "pad {pp} value={s}", "pad {k} reflect", "pad {k} replicate", "pad {s} circular | conv {c} k{k}",
+    "crop {k}", "crop {k} {pp}",
 ])
 # Kinds part B leaves to others: merges need two inputs (part C's graphs), and an embedding reads
 # token ids, not the float tensors drawn here (tests/test_registry.py verifies it).
