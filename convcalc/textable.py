@@ -68,6 +68,21 @@ def terminal_width(stream: IO[str]) -> int | None:
     return int(columns) if columns.isdigit() else None
 
 
+def wrap_lines(lines: list[str], width: int | None) -> str:
+    """Prose lines under a table, each wrapped to `width` with its continuations indented two
+    more than the line itself, one per output line; unwrapped in a pipe (width None)."""
+    import textwrap  # only when something is long enough to wrap
+
+    out: list[str] = []
+    for line in lines:
+        if not width or len(line) <= width:
+            out.append(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip()) + 2)
+        out += textwrap.wrap(line, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+    return "".join(f"{line}\n" for line in out)
+
+
 def _boxes(stream: IO[str] | None) -> str:
     encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "")
     # top, header rule, body rule, bottom: each (left, fill, join, right); then vertical bar

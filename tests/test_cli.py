@@ -135,6 +135,16 @@ def test_table_fits_a_narrow_terminal(monkeypatch):
     table = [line for line in lines if line[:1] in "┌│├└"]
     assert max(len(line) for line in table) <= 70
     assert "layer1.b0.conv1"[:6] in "\n".join(table)
+    # the summary, warnings and conventions under it wrap too
+    warned = shapes("-e", "3x32x32 | conv 16 k3 s2 | conv 8 k4 p=same").stdout.splitlines()
+    assert max(len(line) for line in warned) <= 70
+    assert "  conv1 (line 1): stride 2 does not fit axis H: the last 1 of 32 input" in warned
+
+
+def test_a_pipe_keeps_long_lines_whole(monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    lines = shapes("-e", "3x32x32 | conv 16 k3 s2").stdout.splitlines()
+    assert "  conv1 (line 1): stride 2 does not fit axis H: the last 1 of 32 input positions are never covered" in lines
 
 
 def test_help_lists_commands_and_exit_codes():

@@ -6,7 +6,7 @@ import sys
 from typing import IO
 
 from ..report import Report
-from ..textable import Column, Table, render as render_table, terminal_width, wants_color
+from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import count
 from .common import CONVENTIONS, field, row, shape, summary, warnings
 
@@ -36,9 +36,7 @@ def render(reports: list[Report], stream: IO[str] | None = None) -> str:
     parts = []
     for report in reports:
         text = render_table(table(report), width=width, color=color, stream=stream)
-        text += summary(report) + "\n"
         notes = warnings(report)
-        if notes:
-            text += "warnings:\n" + "".join(f"  {note}\n" for note in notes)
+        text += wrap_lines([summary(report), *(["warnings:"] if notes else []), *(f"  {n}" for n in notes)], width)
         parts.append(text)
-    return "\n".join(parts) + CONVENTIONS + "\n"
+    return "\n".join(parts) + wrap_lines([CONVENTIONS], width)

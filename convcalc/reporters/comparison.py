@@ -25,7 +25,7 @@ from typing import IO, Any
 from ..compare import SpecComparison, VariantComparison, VariantRow
 from ..errors import UsageError
 from ..report import plain
-from ..textable import Column, Table, render as render_table, terminal_width, wants_color
+from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import nbytes, number
 from .common import CONVENTIONS, field, shape
 
@@ -96,16 +96,8 @@ def _spelled(text: str, unicode: bool) -> str:
 
 
 def _wrapped(lines: list[str], width: int | None, unicode: bool) -> str:
-    """Prose lines, each wrapped to `width` (continuations indented under it), one per line."""
-    out = []
-    for line in lines:
-        line = _spelled(line, unicode)
-        if not width or len(line) <= width:
-            out.append(line)
-            continue
-        indent = " " * (len(line) - len(line.lstrip()) + 2)
-        out += textwrap.wrap(line, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
-    return "".join(f"{line}\n" for line in out)
+    """Prose lines in the stream's alphabet, each wrapped to `width` (textable.wrap_lines)."""
+    return wrap_lines([_spelled(line, unicode) for line in lines], width)
 
 
 def _natural(column: Column, rows: list[Row | None], i: int) -> int:

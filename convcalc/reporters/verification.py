@@ -8,7 +8,7 @@ import json
 import sys
 from typing import IO, Any
 
-from ..textable import Column, Table, render as render_table, terminal_width, wants_color
+from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import count
 from .common import shape
 
@@ -73,4 +73,5 @@ def render(results: list[Any], fmt: str, stream: IO[str] | None = None) -> str:
         return (docs[0] if len(docs) == 1 else "[\n" + ",\n".join(docs) + "\n]") + "\n"
     stream = stream or sys.stdout
     width, color = terminal_width(stream), wants_color(stream)
-    return "\n".join(render_table(table(r), width=width, color=color, stream=stream) + summary(r) for r in results)
+    return "\n".join(render_table(table(r), width=width, color=color, stream=stream)
+                     + wrap_lines(summary(r).splitlines(), width) for r in results)
