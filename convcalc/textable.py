@@ -137,7 +137,7 @@ def render(table: Table, width: int | None = None, color: bool = False, stream: 
     bar = box["bar"]
     out = []
     if table.title:
-        out.append(paint(table.title, "bold"))
+        out.extend(paint(line, "bold") for line in wrap_lines([table.title], width).splitlines())
     out.append(line("top"))
     out.append(bar + bar.join(" " + cell(c, table.columns[c].header, "bold") + " " for c in columns) + bar)
     out.append(line("head"))
