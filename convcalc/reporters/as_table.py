@@ -13,7 +13,7 @@ from .common import CONVENTIONS, field, row, shape, summary, warnings
 
 def table(report: Report) -> Table:
     t = Table(
-        columns=[Column("#", "right"), Column("name", shrink=True, min_width=8), Column("kind", optional=True),
+        columns=[Column("#", "right"), Column("name", shrink=True, min_width=8, cut="middle"), Column("kind", optional=True),
                  Column("output"), Column("params", "right"), Column("MACs", "right"),
                  Column("FLOPs", "right", optional=True), Column("RF", "right", optional=True),
                  Column("notes", shrink=True, optional=True, min_width=6)],

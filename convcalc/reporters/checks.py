@@ -92,7 +92,7 @@ def text(run: CheckRun, stream: IO[str] | None = None) -> str:
     analysed = [r for r in run.results if r.error is None]
     if not analysed:
         return ""  # every spec is invalid: their one-line errors on stderr say it all
-    table = Table([Column("spec", shrink=True, min_width=12), Column("check"), Column("value", "right"),
+    table = Table([Column("spec", shrink=True, min_width=12, cut="middle"), Column("check"), Column("value", "right"),
                    Column("limit", "right", optional=True), Column("result")])
     ok, fail, warn = ("ok", "green"), ("FAIL", "red bold"), ("warn", "yellow")
     failures, warnings, moves = [], [], []

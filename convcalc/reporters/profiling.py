@@ -61,7 +61,7 @@ def batch_lines(b: Any) -> str:
 
 
 def table(b: Any) -> Table:
-    t = Table([Column("#", "right"), Column("name", shrink=True, min_width=8), Column("kind", optional=True),
+    t = Table([Column("#", "right"), Column("name", shrink=True, min_width=8, cut="middle"), Column("kind", optional=True),
                Column("time ms", "right"), Column("share", "right"), Column("", optional=True),
                Column("achieved", "right"), Column("FLOP/B", "right", optional=True), Column("bound"),
                Column("roofline", "right")])

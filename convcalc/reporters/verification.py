@@ -27,7 +27,7 @@ def _exact(value: Any) -> str:
 
 def table(result: Any) -> Table:
     t = Table(
-        columns=[Column("#", "right"), Column("name", shrink=True, min_width=8), Column("kind", optional=True),
+        columns=[Column("#", "right"), Column("name", shrink=True, min_width=8, cut="middle"), Column("kind", optional=True),
                  Column("output"), Column("params", "right"), Column("buffers", "right", optional=True),
                  Column("MACs", "right"), Column("fvcore", "right"), Column("flop counter", "right"),
                  Column("fvcore unsupported", shrink=True, optional=True, min_width=8), Column("")],

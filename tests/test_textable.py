@@ -1,0 +1,50 @@
+"""The box table's fitting: readable names first, optional columns dropped from the right, room
+given back; and wrapping of the prose under a table."""
+
+from __future__ import annotations
+
+from convcalc.textable import Column, Table, render, wrap_lines
+
+NAMES = ["layer1.b0.se.fc1", "layer4.b2.downsample.conv", "fc"]
+
+
+def table() -> Table:
+    t = Table([Column("#", "right"), Column("name", shrink=True, min_width=8, cut="middle"),
+               Column("kind", optional=True), Column("params", "right"), Column("notes", optional=True)])
+    for i, name in enumerate(NAMES):
+        t.add_row(str(i), name, "conv", "1,234", "a long note about this layer")
+    return t
+
+
+def widths(text: str) -> set[int]:
+    return {len(line) for line in text.splitlines()}
+
+
+def test_a_pipe_keeps_the_natural_width():
+    text = render(table())
+    assert "layer4.b2.downsample.conv" in text and "a long note about this layer" in text
+
+
+def test_optional_columns_go_before_names_are_cut():
+    # natural: # 1, name 25, kind 4, params 6, notes 28 -> 5 cells of (w + 3) + 1 = 64 + 15 + 1 = 80
+    text = render(table(), width=60)
+    assert widths(text) == {(1 + 3) + (25 + 3) + (4 + 3) + (6 + 3) + 1}  # 49: notes dropped, kind kept
+    assert "notes" not in text and "kind" in text
+    assert "layer4.b2.downsample.conv" in text
+
+
+def test_names_are_cut_in_the_middle_only_when_they_must_be():
+    # without kind and notes: 1 + (1+3) + (name+3) + (6+3) = 17 + name <= 30 -> name 13
+    text = render(table(), width=30)
+    assert widths(text) == {30}
+    assert "layer4…e.conv" in text  # 13 characters: 6 before the cut, 6 after
+    assert "layer1.b0.se…" not in text
+
+
+def test_wrap_lines_indents_continuations_and_leaves_a_pipe_alone():
+    line = "  conv1 (line 1): stride 2 does not fit axis H: the last 1 of 32 input positions are never covered"
+    assert wrap_lines([line], None) == line + "\n"
+    wrapped = wrap_lines([line], 40).splitlines()
+    assert all(len(part) <= 40 for part in wrapped)
+    assert wrapped[0].startswith("  conv1") and all(part.startswith("    ") for part in wrapped[1:])
+    assert " ".join(part.strip() for part in wrapped) == line.strip()
