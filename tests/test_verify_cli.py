@@ -70,3 +70,22 @@ def test_missing_extras_say_how_to_install(monkeypatch):
     result = verify("-e", SPEC)
     assert result.exit_code == 2
     assert result.stderr == "convcalc: convcalc verify needs fvcore: pip install 'convcalc[torch]'\n"
+
+
+def test_falls_back_to_real_tensors_when_the_meta_device_cannot_run(monkeypatch):
+    import convcalc
+    from convcalc import verify as module
+
+    real = module._run
+
+    def no_meta(spec, batch, device):
+        if device == "meta":
+            raise NotImplementedError("aten::frobnicate has no meta kernel")
+        return real(spec, batch, device)
+
+    monkeypatch.setattr(module, "_run", no_meta)
+    result = module.verify(convcalc.from_text(SPEC), use_fvcore=False)
+    assert result.ok
+    assert result.notes[0] == ("the meta device could not run this network (aten::frobnicate has no meta kernel); "
+                               "shapes, parameters and FlopCounterMode ran on real CPU tensors")
+    assert result.layers[0].check("shape").actual == (1, 8, 16, 16)
