@@ -120,11 +120,11 @@ def _middle(text: str, width: int, unicode: bool) -> str:
 
 def _fitted(title: str, columns: list[Column], layouts: list[list[Row | None]],
             stream: IO[str]) -> tuple[str, set[str]]:
-    """A table rendered to fit the terminal, and the headers it shows. textable alone would cut
-    the shrinkable column before dropping any optional one; here the optional columns go first,
-    from the right, and when that is not enough the next layout of the rows (narrower cells) is
-    tried; dropped columns that fit in the room left come back, leftmost first; only then is the
-    shrinkable column cut. Rows are cells, or None for a rule."""
+    """A table rendered to fit the terminal, and the headers it shows. textable fits one set of
+    cells; a comparison has several layouts of its rows (per-stage MACs sums, then plain totals),
+    so here the optional columns go first, from the right, and when that is not enough the next
+    layout is tried; dropped columns that fit in the room left come back, leftmost first; only
+    then is the shrinkable column cut. Rows are cells, or None for a rule."""
     width, unicode = terminal_width(stream), _unicode(stream)
     columns = [Column(_spelled(c.header, unicode), c.align, c.shrink, c.optional, c.min_width) for c in columns]
     every = list(range(len(columns)))
