@@ -112,3 +112,17 @@ def test_fft_convolution_computes_the_convolution(text, torch):
     conv.load_state_dict(fft.get_submodule("fftconv1").state_dict())
     x = torch.randn(2, *convcalc.from_text(text).input, dtype=torch.float64)
     assert torch.allclose(fft(x), direct(x), atol=1e-10)
+
+
+def test_every_kind_is_documented_in_the_spec_and_cost_tables():
+    """docs/spec.md's table of kinds and docs/costs.md's cost table name every registry kind, so
+    a new record cannot land undocumented."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for doc in ("docs/spec.md", "docs/costs.md"):
+        rows = [line for line in (root / doc).read_text(encoding="utf-8").splitlines() if line.startswith("| ")]
+        named = {kind for line in rows for kind in re.findall(r"`([a-z_0-9]+)`", line.split("|")[1])}
+        missing = sorted(set(REGISTRY) - named)
+        assert not missing, f"{doc} has no table row for {missing}"
