@@ -71,30 +71,8 @@ def test_receptive_fields(text, field):
     assert run(text).receptive_field == field
 
 
-@pytest.mark.parametrize("text", [
-    "1x20x20 | pad 2 | conv 1 k3 | crop 6 | conv 1 k3 s2",
-    "1x30 | conv 1 k3 s2 | pad 3:1 | conv 1 k3 d2 | crop 5 offset=2",
-    "1x12x13 | pad 1:2x3:0 | conv 1 k3 s2",
-])
-def test_fields_match_autograd(text, torch):
-    """With positive weights and inputs, the input positions with a nonzero gradient for one
-    output unit are its field, clipped to the input (zero padding reads nothing)."""
-    from convcalc.torch_bridge import build
-
-    spec = convcalc.from_text(text)
-    report = convcalc.analyze(spec)
-    model = build(spec).double()
-    for p in model.parameters():
-        torch.nn.init.constant_(p, 0.5)
-    x = torch.ones((1, *spec.input), dtype=torch.float64, requires_grad=True)
-    y = model(x)
-    centre = tuple(n // 2 for n in y.shape[2:])
-    y[(0, 0, *centre)].backward()
-    hit = x.grad[0, 0].nonzero()
-    for axis, (size, jump, start) in enumerate(report.receptive_field):
-        first = start + centre[axis] * jump
-        assert hit[:, axis].min().item() == max(first, 0)
-        assert hit[:, axis].max().item() == min(first + size - 1, spec.input[axis + 1] - 1)
+# Chains through pad and crop are checked against autograd with the others, in
+# tests/test_receptive_field.py's CHAINS.
 
 
 # -- refusals: exactly where PyTorch refuses ---------------------------------------------------

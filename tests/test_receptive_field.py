@@ -114,6 +114,9 @@ CHAINS = [
     "1x24x24 | conv 1 k3 p1 name=a | gap | conv 1 k1 | sigmoid | mul from=a,sigmoid1 | conv 1 k3 p1",
     "1x32 | conv 1 k3 p1 name=a | conv 1 k3 p=0:2 from=input name=b | add from=a,b | conv 1 k3 s2",
     "1x30x30 | conv 1 k3 name=a | conv 1 k5 | conv 1 k3 name=c | concat from=a,c crop=true | conv 1 k3",
+    "1x20x20 | pad 2 | conv 1 k3 | crop 6 | conv 1 k3 s2",
+    "1x30 | conv 1 k3 s2 | pad 3:1 | conv 1 k3 d2 | crop 5 offset=2",
+    "1x12x13 | pad 1:2x3:0 | conv 1 k3 s2",
 ]
 
 
