@@ -14,7 +14,6 @@ and forced with FORCE_COLOR.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from typing import IO
 
@@ -63,10 +62,16 @@ def wants_color(stream: IO[str]) -> bool:
 
 def terminal_width(stream: IO[str]) -> int | None:
     """The width to fit, or None in a pipe (no limit)."""
-    if hasattr(stream, "isatty") and stream.isatty():
-        return shutil.get_terminal_size((100, 24)).columns
     columns = os.environ.get("COLUMNS", "")
-    return int(columns) if columns.isdigit() else None
+    if columns.isdigit():
+        return int(columns)
+    if hasattr(stream, "isatty") and stream.isatty():
+        # os, not shutil: shutil's import (bz2, lzma) costs 3 ms of the start-up budget
+        try:
+            return os.get_terminal_size(stream.fileno()).columns
+        except (OSError, ValueError, AttributeError):
+            return 100
+    return None
 
 
 def wrap_lines(lines: list[str], width: int | None) -> str:
