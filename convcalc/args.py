@@ -151,6 +151,23 @@ def padding(words: tuple[str, ...] = PAD_WORDS) -> Callable[[Any, int, str], Any
     return convert
 
 
+def pad_amounts(value: Any, nd: int, name: str) -> tuple[tuple[int, int], ...]:
+    """`pad`'s p: the explicit forms of conv's padding (an int, a per-axis list, per-axis
+    [left, right] pairs), as `((left, right), ...)`. The words same/valid/full depend on a kernel,
+    which a pad has not; a negative pad (a crop in F.pad) is refused in favour of `crop`."""
+    expected = f"{name} must be an integer or a list of {nd} (an integer or a [left, right] pair per spatial axis)"
+    if value in PAD_WORDS:
+        raise LayerError(f"{expected}, got {_describe(value)}: a pad has no kernel for same, valid or full to refer to")
+    if type(value) is not int and not (isinstance(value, list) and len(value) == nd):
+        raise LayerError(f"{expected}, got {_describe(value)}")
+    flat = value if isinstance(value, list) else [value]
+    flat = [v for item in flat for v in (item if isinstance(item, list) else [item])]
+    if any(type(v) is int and v < 0 for v in flat):
+        raise LayerError(f"{name} must not be negative, got {_describe(value)}: F.pad crops with a negative pad, "
+                         f"convcalc writes that as `crop`")
+    return padding(())(value, nd, name)
+
+
 def symmetric_padding(value: Any, nd: int, name: str) -> tuple[int, ...]:
     """Pools and unpooling take one symmetric pad per axis, as PyTorch does."""
     return axes(minimum=0)(value, nd, name)

@@ -30,7 +30,7 @@ from math import gcd, prod
 from typing import Any
 
 from . import limits
-from .args import (PAD_WORDS, Arg, _describe, axes, boolean, choice, int_list, integer, number, padding, scales, sizes,
+from .args import (Arg, axes, boolean, choice, int_list, integer, number, pad_amounts, padding, scales, sizes,
                    symmetric_padding, text)
 from .errors import LayerError
 
@@ -1429,23 +1429,6 @@ class Split(Kind):
         from . import torch_ops
 
         return torch_ops.Split(a["parts"], a["index"])
-
-
-def pad_amounts(value: Any, nd: int, name: str) -> tuple[tuple[int, int], ...]:
-    """`pad`'s p: the explicit forms of conv's padding (an int, a per-axis list, per-axis
-    [left, right] pairs), as `((left, right), ...)`. The words same/valid/full depend on a kernel,
-    which a pad has not; a negative pad (a crop in F.pad) is refused in favour of `crop`."""
-    expected = f"{name} must be an integer or a list of {nd} (an integer or a [left, right] pair per spatial axis)"
-    if value in PAD_WORDS:
-        raise LayerError(f"{expected}, got {_describe(value)}: a pad has no kernel for same, valid or full to refer to")
-    if type(value) is not int and not (isinstance(value, list) and len(value) == nd):
-        raise LayerError(f"{expected}, got {_describe(value)}")
-    flat = value if isinstance(value, list) else [value]
-    flat = [v for item in flat for v in (item if isinstance(item, list) else [item])]
-    if any(type(v) is int and v < 0 for v in flat):
-        raise LayerError(f"{name} must not be negative, got {_describe(value)}: F.pad crops with a negative pad, "
-                         f"convcalc writes that as `crop`")
-    return padding(())(value, nd, name)
 
 
 @register

@@ -101,6 +101,15 @@ _BOX = {
 }
 
 
+def cut_middle(text: str, width: int, ellipsis: str = "…") -> str:
+    """`text` cut to `width` in the middle, where names like layer4.b.1.se.fc2 and paths repeat
+    least: both the start and the leaf stay readable."""
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    return text[:head] + ellipsis + text[len(text) - (width - 1 - head):]
+
+
 COMFORTABLE = 20  # a shrinkable column is cut below this only when dropping optional columns was not enough
 
 
@@ -158,8 +167,7 @@ def render(table: Table, width: int | None = None, color: bool = False, stream: 
         w = widths[c]
         if len(text) > w:
             if table.columns[c].cut == "middle" and w >= 5:  # keep both ends: "layer1.b0…se.fc1"
-                head = (w - 1) // 2
-                text = text[:head] + box["ellipsis"] + text[len(text) - (w - 1 - head):]
+                text = cut_middle(text, w, box["ellipsis"])
             else:
                 text = text[: max(w - 1, 0)] + box["ellipsis"]
         padded = text.rjust(w) if table.columns[c].align == "right" else text.ljust(w)

@@ -25,7 +25,7 @@ from typing import IO, Any
 from ..compare import SpecComparison, VariantComparison, VariantRow
 from ..errors import UsageError
 from ..report import plain
-from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
+from ..textable import Column, Table, cut_middle, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import nbytes, number
 from .common import CONVENTIONS, field, shape
 
@@ -110,14 +110,6 @@ def _span(columns: list[Column], rows: list[Row | None], kept: list[int]) -> int
                         else _natural(columns[i], rows, i)) for i in kept)
 
 
-def _middle(text: str, width: int, unicode: bool) -> str:
-    """`text` cut to `width` in the middle, where names like layer4.b.1.se.fc2 repeat least."""
-    if len(text) <= width:
-        return text
-    head = (width - 1) // 2
-    return text[:head] + ("…" if unicode else "~") + text[len(text) - (width - 1 - head):]
-
-
 def _fitted(title: str, columns: list[Column], layouts: list[list[Row | None]],
             stream: IO[str]) -> tuple[str, set[str]]:
     """A table rendered to fit the terminal, and the headers it shows. textable fits one set of
@@ -148,7 +140,8 @@ def _fitted(title: str, columns: list[Column], layouts: list[list[Row | None]],
     for i in kept:
         if width is not None and columns[i].shrink:
             room = max(width - _span(columns, rows, [j for j in kept if j != i]) - 3, columns[i].min_width)
-            rows = [None if row is None else [*row[:i], (_middle(row[i][0], room, unicode), row[i][1]), *row[i + 1:]]
+            ellipsis = "…" if unicode else "~"
+            rows = [None if row is None else [*row[:i], (cut_middle(row[i][0], room, ellipsis), row[i][1]), *row[i + 1:]]
                     for row in rows]
     table = Table([columns[i] for i in kept],
                   title="\n".join(textwrap.wrap(_spelled(title, unicode), width)) if width else title)

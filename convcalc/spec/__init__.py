@@ -22,7 +22,8 @@ from .source import LList, LMap, parse, read_text
 __all__ = ["load", "loads", "from_text", "Spec", "Node", "DTYPE_BYTES"]
 
 TOP_KEYS = ("name", "input", "batch", "dtype", "layers", "blocks", "budget", "description")
-_DIMS = r"\s*[0-9]{1,40}(\s*[xX×]\s*[0-9]{1,40})*\s*\Z"  # compiled on first use; 40: limits.MAX_NUMBER_CHARS
+_N = f"[0-9]{{1,{limits.MAX_NUMBER_CHARS}}}"
+_DIMS = rf"\s*{_N}(\s*[xX×]\s*{_N})*\s*\Z"  # compiled on first use
 
 
 def load(path: str | os.PathLike[str]) -> Spec:
