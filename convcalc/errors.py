@@ -43,9 +43,12 @@ class ConvcalcError(Exception):
             parts.append(f"line {self.line}")
         if self.layer is not None:
             parts.append(f"layer '{self.layer}' ({self.kind})" if self.kind else f"layer '{self.layer}'")
-        # One line, always: a message never spans lines, whatever the user's input contained.
+        # One printable line, always, whatever the user's input contained: a file name or layer
+        # with a newline or an escape sequence shows it escaped (convcalc.printable).
+        from .printable import clean
+
         message = " ".join(self.message.split())
-        return ": ".join(parts + [message])
+        return clean(": ".join(parts + [message]))
 
 
 class SpecError(ConvcalcError):

@@ -6,7 +6,8 @@ import click
 
 from ..check import FLAGS, flag_limit, read_baseline, run, write_baseline
 from ..errors import UsageError
-from ..reporters.checks import CheckFormat, clean, render
+from ..printable import clean
+from ..reporters.checks import CheckFormat, render
 
 _UNITS = "units: k M G T and KB MB GB TB (x1000), KiB MiB GiB TiB (x1024)"
 

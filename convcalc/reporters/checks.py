@@ -20,6 +20,7 @@ from enum import Enum
 from typing import IO, Any, Callable
 
 from ..check import CheckRun, SpecResult, percent
+from ..printable import clean
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color
 
 
@@ -28,14 +29,6 @@ class CheckFormat(str, Enum):
     JSON = "json"
     JUNIT = "junit"
     GITHUB = "github"
-
-
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-
-
-def clean(text: Any) -> str:
-    """One printable line: control characters, lone surrogates and XML's forbidden characters as \\xNN."""
-    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
 def location_free(error: Any) -> str:

@@ -1,0 +1,34 @@
+"""Making text from a spec safe to print: one visible line, nothing a terminal or CI runs.
+
+Spec files, file names and `-e` text come from pull requests, so any of them may hold escape
+sequences (which set a terminal's title or colours, even under NO_COLOR), newlines (which forge
+extra lines, such as a GitHub Actions `::error` workflow command), or characters that JSON or
+XML cannot carry. `clean` shows every such character as a visible escape (`\\x1b`, `\\n`), so a
+report or an error message stays one honest line whatever the input held. Every renderer and the
+error type pass text from a spec through here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# C0 and C1 controls, DEL, lone surrogates, the two non-characters XML refuses, the line and
+# paragraph separators, and the bidirectional overrides and isolates that can reorder what a
+# reader sees (the "Trojan Source" characters).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def clean(text: Any) -> str:
+    """`text` as one printable line: control and reordering characters shown as escapes."""
+    text = str(text)
+    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
