@@ -32,3 +32,16 @@ def clean(text: Any) -> str:
     """`text` as one printable line: control and reordering characters shown as escapes."""
     text = str(text)
     return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
+
+
+# What JSON may carry raw but a terminal or a JavaScript parser should not see: C1 controls,
+# the line and paragraph separators, the reordering characters and lone surrogates.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_safe(encoded: str) -> str:
+    """Encoded JSON text with those characters written as \\uXXXX escapes: the same data, safe
+    to print (JSON's own encoder already escapes C0 controls, but not these)."""
+    if not _JSON_UNSAFE.search(encoded):
+        return encoded
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)

@@ -17,6 +17,8 @@ import os
 import sys
 from typing import IO
 
+from .printable import clean
+
 _SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "blue": "34", "cyan": "36",
         "magenta": "35"}
 
@@ -24,7 +26,7 @@ _SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "bl
 class Column:
     def __init__(self, header: str, align: str = "left", shrink: bool = False, optional: bool = False,
                  min_width: int = 4, cut: str = "end") -> None:
-        self.header = header
+        self.header = clean(header)  # compare's headers are spec names
         self.align = align  # left | right
         self.shrink = shrink  # may be truncated to fit a narrow terminal
         self.optional = optional  # may be dropped to fit a narrow terminal
@@ -35,7 +37,7 @@ class Column:
 class Table:
     def __init__(self, columns: list[Column], title: str = "") -> None:
         self.columns = columns
-        self.title = title
+        self.title = "\n".join(map(clean, title.split("\n")))  # reporters may wrap titles themselves
         self.rows: list[list[tuple[str, str]]] = []  # cells: (text, style)
         self.rules: set[int] = set()  # a horizontal rule before these row indices
 
@@ -43,9 +45,9 @@ class Table:
         row = []
         for cell in cells:
             if isinstance(cell, tuple):
-                row.append((str(cell[0]), cell[1]))
+                row.append((clean(cell[0]), cell[1]))
             else:
-                row.append(("" if cell is None else str(cell), style))
+                row.append(("" if cell is None else clean(cell), style))
         self.rows.append(row)
 
     def rule(self) -> None:
@@ -80,7 +82,7 @@ def wrap_lines(lines: list[str], width: int | None) -> str:
     import textwrap  # only when something is long enough to wrap
 
     out: list[str] = []
-    for line in lines:
+    for line in map(clean, lines):
         if not width or len(line) <= width:
             out.append(line)
             continue
@@ -156,6 +158,9 @@ def render(table: Table, width: int | None = None, color: bool = False, stream: 
 
     if width is not None and total() > width:
         _fit(table.columns, columns, widths, natural, width)
+    # Say what fitting hid (a column with something in it), and how to see it.
+    hidden = [table.columns[c].header for c in range(len(table.columns)) if c not in columns
+              and any(c < len(row) and row[c][0] for row in table.rows)]
 
     def paint(text: str, style: str) -> str:
         if not color or not style:
@@ -189,4 +194,8 @@ def render(table: Table, width: int | None = None, color: bool = False, stream: 
             out.append(line("rule"))
         out.append(bar + bar.join(" " + cell(c, *(row[c] if c < len(row) else ("", ""))) + " " for c in columns) + bar)
     out.append(line("bottom"))
+    if hidden:
+        note = (f"({', '.join(hidden)} hidden to fit {width} columns: widen the terminal, set COLUMNS, "
+                "or use --format json, csv or markdown)")
+        out.extend(paint(text, "dim") for text in wrap_lines([note], width).splitlines())
     return "\n".join(out) + "\n"

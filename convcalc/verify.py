@@ -34,6 +34,9 @@ from .layers import REGISTRY
 from .spec.model import Spec
 from .torch_bridge import build, example_input, module_path
 
+# The JSON contract of `convcalc verify --format json` (docs/spec.md); bumped when a key changes meaning.
+VERIFY_SCHEMA = 1
+
 METRICS = ("shape", "params", "buffers", "fvcore", "flop_counter")
 
 
@@ -94,7 +97,8 @@ class Verification(NamedTuple):
         return dict(sorted(total.items()))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "source": self.source, "batch": self.batch, "ok": self.ok, "macs": self.macs,
+        return {"schema": VERIFY_SCHEMA, "name": self.name, "source": self.source, "batch": self.batch, "ok": self.ok,
+                "macs": self.macs,
                 "layers": [layer.to_dict() for layer in self.layers],
                 "total": [c.to_dict() for c in self.total],
                 "fvcore_unsupported": self.unsupported, "notes": list(self.notes), "versions": self.versions}

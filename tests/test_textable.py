@@ -17,7 +17,12 @@ def table() -> Table:
 
 
 def widths(text: str) -> set[int]:
-    return {len(line) for line in text.splitlines()}
+    """Widths of the table's own lines (not the note under it)."""
+    return {len(line) for line in text.splitlines() if line[:1] in "┌├│└"}
+
+
+def note(text: str) -> str:
+    return " ".join(line.strip() for line in text.splitlines() if line[:1] not in "┌├│└")
 
 
 def test_a_pipe_keeps_the_natural_width():
@@ -29,8 +34,18 @@ def test_optional_columns_go_before_names_are_cut():
     # natural: # 1, name 25, kind 4, params 6, notes 28 -> 5 cells of (w + 3) + 1 = 64 + 15 + 1 = 80
     text = render(table(), width=60)
     assert widths(text) == {(1 + 3) + (25 + 3) + (4 + 3) + (6 + 3) + 1}  # 49: notes dropped, kind kept
-    assert "notes" not in text and "kind" in text
+    assert "│ notes" not in text and "kind" in text
     assert "layer4.b2.downsample.conv" in text
+    assert note(text) == ("(notes hidden to fit 60 columns: widen the terminal, set COLUMNS, "
+                          "or use --format json, csv or markdown)")
+
+
+def test_a_dropped_column_with_nothing_in_it_goes_unmentioned():
+    t = Table([Column("name"), Column("notes", optional=True)])
+    t.add_row("conv1", "")
+    t.add_row("a-very-long-layer-name", "")
+    text = render(t, width=30)
+    assert "notes" not in text and note(text) == ""
 
 
 def test_names_are_cut_in_the_middle_only_when_they_must_be():
@@ -39,6 +54,16 @@ def test_names_are_cut_in_the_middle_only_when_they_must_be():
     assert widths(text) == {30}
     assert "layer4…e.conv" in text  # 13 characters: 6 before the cut, 6 after
     assert "layer1.b0.se…" not in text
+    assert note(text).startswith("(kind, notes hidden to fit 30 columns:")
+
+
+def test_text_from_a_spec_is_escaped_in_cells_titles_and_headers():
+    t = Table([Column("name\x1b[2J")], title="net\x1b]0;title\x07 (a.yaml)")
+    t.add_row("conv\x1b[31m1\nforged")
+    text = render(t)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "net\\x1b]0;title\\x07 (a.yaml)" in text  # shown, escaped, on one line
+    assert "conv\\x1b[31m1\\nforged" in text and "name\\x1b[2J" in text
 
 
 def test_wrap_lines_indents_continuations_and_leaves_a_pipe_alone():

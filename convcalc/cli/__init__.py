@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 from typing import Any
 
@@ -73,10 +74,46 @@ def cli() -> None:
 
 
 def main() -> None:
+    """The console entry point: exit codes 0, 1 and 2 as documented, 130 when interrupted (as
+    shells and CI systems expect of SIGINT), and one line, never a traceback, when the report
+    cannot be written (a full disk, a closed pipe)."""
+    signal.signal(signal.SIGINT, _interrupted)  # past click, which would print a blank line and exit 1
     try:
-        cli.main(prog_name="convcalc")
+        try:
+            code = cli.main(prog_name="convcalc", standalone_mode=False)
+        except click.ClickException as exc:
+            exc.show()
+            code = exc.exit_code
+        sys.stdout.flush()
+    except (Interrupted, KeyboardInterrupt):
+        _quiet_stdout()
+        click.echo("convcalc: interrupted", err=True)
+        sys.exit(130)
     except BrokenPipeError:
         # The reader went away (`convcalc shapes ... | head`): stop quietly, as Unix tools do.
+        _quiet_stdout()
+        sys.exit(1)
+    except OSError as exc:
+        if exc.filename is not None:
+            raise  # not the report's stream: a bug, keep its traceback
+        _quiet_stdout()
+        click.echo(f"convcalc: cannot write the report: {exc.strerror or exc}", err=True)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+class Interrupted(BaseException):
+    """SIGINT, raised as something click does not catch."""
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    raise Interrupted
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail a second time."""
+    try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(1)
+    except (OSError, ValueError, AttributeError):
+        pass

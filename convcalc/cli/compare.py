@@ -7,7 +7,7 @@ import click
 from ..compare import VARIANTS, classify, compare_specs, compare_variants, make_setup, spec_batches
 from ..errors import UsageError
 from ..spec import DTYPE_BYTES
-from .options import format_option, load_specs
+from .options import BATCH, format_option, load_specs
 
 VARIANT_LIST = "\n".join(f"  {name:<20} {record.doc}" for name, record in VARIANTS.items())
 
@@ -25,7 +25,7 @@ VARIANT_LIST = "\n".join(f"  {name:<20} {record.doc}" for name, record in VARIAN
 @click.option("--width", type=int, help="Inner width of bottleneck and shuffled-grouped.  [default: out // 4]")
 @click.option("--bias/--no-bias", default=None, help="Give every convolution a bias.  [default: no bias]")
 @click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), help="Element type for byte counts.  [default: float32]")
-@click.option("--batch", "batches", type=click.IntRange(min=1), multiple=True,
+@click.option("--batch", "batches", type=BATCH, multiple=True,
               help="Batch size. With one spec: compare it at its own batch and at this one; "
                    "given twice: one per spec.")
 @format_option()

@@ -7,6 +7,7 @@ import io
 import json
 from typing import IO
 
+from ..printable import clean
 from ..report import Report
 
 HEADER = ["spec", "index", "name", "kind", "inputs", "output", "params", "buffers", "macs", "flops",
@@ -20,8 +21,8 @@ def render(reports: list[Report], stream: IO[str] | None = None) -> str:
     for report in reports:
         for layer in report.layers:
             d = layer.to_dict()
-            writer.writerow([report.name, layer.index, layer.name, layer.kind, ";".join(layer.inputs),
+            writer.writerow([clean(report.name), layer.index, clean(layer.name), layer.kind, clean(";".join(layer.inputs)),
                              "x".join(map(str, layer.output)), layer.params, layer.buffers, layer.macs,
                              layer.flops, layer.output_bytes, layer.weight_bytes, json.dumps(d["receptive_field"]),
-                             " | ".join(layer.warnings), "" if layer.line is None else layer.line])
+                             clean(" | ".join(layer.warnings)), "" if layer.line is None else layer.line])
     return out.getvalue()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import IO, Any
 
+from ..printable import json_safe
 from ..report import Report
 
 
@@ -23,7 +24,7 @@ def _dumps(d: dict[str, Any]) -> str:
 
 
 def render(reports: list[Report], stream: IO[str] | None = None) -> str:
-    docs = [_dumps(report.to_dict()) for report in reports]
+    docs = [json_safe(_dumps(report.to_dict())) for report in reports]
     if len(docs) == 1:
         return docs[0] + "\n"
     return "[\n" + ",\n".join(docs) + "\n]\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import IO
 
+from ..printable import clean
 from ..report import Report
 from ..units import count
 from .common import CONVENTIONS, field, row, shape, summary, warnings
@@ -13,7 +14,7 @@ RIGHT = {"#", "params", "MACs", "FLOPs", "RF"}
 
 
 def _escape(text: str) -> str:
-    return text.replace("|", "\\|")
+    return clean(text).replace("|", "\\|")
 
 
 def render(reports: list[Report], stream: IO[str] | None = None) -> str:

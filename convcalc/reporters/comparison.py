@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from ..compare import SpecComparison, VariantComparison, VariantRow
 from ..errors import UsageError
+from ..printable import clean, json_safe
 from ..report import plain
 from ..textable import Column, Table, cut_middle, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import nbytes, number
@@ -80,7 +81,7 @@ def dumps(doc: dict[str, Any]) -> str:
             parts.append(f"  {encode(key)}: [\n    {inner}\n  ]")
         else:
             parts.append(f"  {encode(key)}: {encode(value)}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+    return json_safe("{\n" + ",\n".join(parts) + "\n}\n")
 
 
 def _unicode(stream: IO[str] | None) -> bool:
@@ -144,7 +145,7 @@ def _fitted(title: str, columns: list[Column], layouts: list[list[Row | None]],
             rows = [None if row is None else [*row[:i], (cut_middle(row[i][0], room, ellipsis), row[i][1]), *row[i + 1:]]
                     for row in rows]
     table = Table([columns[i] for i in kept],
-                  title="\n".join(textwrap.wrap(_spelled(title, unicode), width)) if width else title)
+                  title="\n".join(textwrap.wrap(clean(_spelled(title, unicode)), width)) if width else clean(title))
     for row in rows:
         if row is None:
             table.rule()
@@ -317,7 +318,7 @@ def variants_csv(result: VariantComparison) -> str:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|")
+    return clean(text).replace("|", "\\|")
 
 
 def variants_markdown(result: VariantComparison) -> str:

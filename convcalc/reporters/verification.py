@@ -8,6 +8,7 @@ import json
 import sys
 from typing import IO, Any
 
+from ..printable import json_safe
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import count
 from .common import shape
@@ -69,7 +70,7 @@ def summary(result: Any) -> str:
 
 def render(results: list[Any], fmt: str, stream: IO[str] | None = None) -> str:
     if fmt == "json":
-        docs = [json.dumps(r.to_dict(), ensure_ascii=False, indent=1) for r in results]
+        docs = [json_safe(json.dumps(r.to_dict(), ensure_ascii=False, indent=1)) for r in results]
         return (docs[0] if len(docs) == 1 else "[\n" + ",\n".join(docs) + "\n]") + "\n"
     stream = stream or sys.stdout
     width, color = terminal_width(stream), wants_color(stream)

@@ -17,7 +17,7 @@ from .. import limits
 from ..errors import SpecError, did_you_mean
 from .expand import Expander, templates
 from .model import DTYPE_BYTES, Node, Spec
-from .source import LList, LMap, parse, read_text
+from .source import LList, LMap, decode, parse, read_text
 
 __all__ = ["load", "loads", "from_text", "Spec", "Node", "DTYPE_BYTES"]
 
@@ -98,9 +98,50 @@ def build(doc: Any, source: str, default_name: str) -> Spec:
                 budget=doc.get("budget"), lines=lines)
 
 
+# The one-line form begins with its input shape: "3x224x224 | ..." or "3x32x32 batch=8 | ...".
+_TEXT_HEAD = r"\s*[0-9]+(\s*[xX×]\s*[0-9]+)*\s*(\||\s)"
+
+
 def is_text_form(value: str) -> bool:
-    """Whether a command-line SPEC argument is the one-line form rather than a path."""
-    return "|" in value and not os.path.exists(value)
+    """Whether a command-line SPEC argument is the one-line form rather than a path: it has a
+    '|', starts with an input shape, and names no existing file."""
+    return "|" in value and re.match(_TEXT_HEAD, value) is not None and not os.path.exists(value)
 
 
-__all__ += ["LMap", "LList", "parse_input", "build", "is_text_form"]
+def read_stdin() -> str:
+    """Standard input as spec text, under the same size limit and UTF-8 rule as files."""
+    import sys
+
+    stream = sys.stdin
+    buffer = getattr(stream, "buffer", None)
+    try:
+        if buffer is not None:
+            data = buffer.read(limits.MAX_FILE_BYTES + 1)
+        elif stream is not None:
+            data = stream.read(limits.MAX_FILE_BYTES + 1).encode("utf-8", "surrogateescape")
+        else:
+            raise SpecError("standard input is closed; give a spec file or pipe one in", file="<stdin>")
+    except (OSError, ValueError) as exc:  # a closed or unreadable descriptor
+        reason = getattr(exc, "strerror", None) or "it is closed"
+        raise SpecError(f"cannot read standard input: {reason}", file="<stdin>") from None
+    return decode(data, "<stdin>")
+
+
+def load_argument(argument: str) -> Spec:
+    """A SPEC argument as every command takes it: `-` is standard input (YAML, or the one-line
+    form on one line), the one-line form itself, or the path of a YAML file."""
+    if argument == "-":
+        text = read_stdin()
+        stripped = text.strip()
+        if "\n" not in stripped and re.match(_TEXT_HEAD, stripped):
+            return from_text(stripped, "<stdin>")
+        return loads(text, "<stdin>")
+    if is_text_form(argument):
+        return from_text(argument)
+    if "|" in argument and not os.path.lexists(argument):
+        raise SpecError("no such file (a one-line spec starts with its input shape, like \"3x32x32 | conv 8 k3\")",
+                        file=argument)
+    return load(argument)
+
+
+__all__ += ["LMap", "LList", "parse_input", "build", "is_text_form", "load_argument", "read_stdin"]
