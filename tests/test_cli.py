@@ -94,12 +94,30 @@ def test_batch_option_overrides_the_spec():
     assert data["total"]["params"] == one["total"]["params"]
 
 
-def test_csv_is_one_row_per_layer_with_exact_numbers():
-    lines = shapes(TINY, "--format", "csv").stdout.splitlines()
-    assert lines[0].startswith("spec,index,name,kind")
+def test_csv_is_one_row_per_layer_with_exact_numbers_and_a_totals_row():
+    import csv
+
+    rows = list(csv.DictReader(shapes(TINY, "--format", "csv").stdout.splitlines()))
     data = json.loads(shapes(TINY, "--format", "json").stdout)
-    assert len(lines) == 1 + len(data["layers"])
-    assert lines[1].split(",")[8] == str(data["layers"][0]["macs"])
+    layers, total = rows[:-1], rows[-1]
+    assert len(layers) == len(data["layers"])
+    assert layers[0]["macs"] == str(data["layers"][0]["macs"])
+    assert total["name"] == "total" and total["index"] == ""
+    for key in ("params", "buffers", "macs", "flops", "output_bytes", "weight_bytes"):
+        assert int(total[key]) == sum(int(row[key]) for row in layers)  # the sums of the rows above
+    assert int(total["macs"]) == data["total"]["macs"]
+    assert total["output"] == "x".join(map(str, data["output"]))
+
+
+def test_exact_tables_show_every_digit():
+    data = json.loads(shapes("specs/resnet50.yaml", "--format", "json").stdout)
+    table = shapes("specs/resnet50.yaml", "--exact").stdout
+    markdown = shapes("specs/resnet50.yaml", "--exact", "--format", "markdown").stdout
+    total = data["total"]
+    assert total["params"] == 25_557_032  # torchvision's resnet50, pinned in test_library.py
+    assert f"{total['params']:,}" in table and f"{total['macs']:,}" in table and f"{total['flops']:,}" in table
+    assert f"**{total['macs']:,}**" in markdown
+    assert "25.6 M" not in table and "25.6 M" in shapes("specs/resnet50.yaml").stdout
 
 
 def test_usage_errors_exit_2():

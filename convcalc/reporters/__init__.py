@@ -1,4 +1,4 @@
-"""Renderers of analysis reports: each format is one module with `render(reports, stream) -> str`.
+"""Renderers of analysis reports: each format is one module with `render(reports, stream, exact) -> str`.
 
 Reporters only format what is in the `Report`; they never compute a count. `FORMATS` maps each
 `Format` to its module (imported when used), and a test checks every member is covered.
@@ -28,6 +28,8 @@ FORMATS = {
 }
 
 
-def render(reports: Sequence[Report], fmt: Format | str, stream: IO[str] | None = None) -> str:
+def render(reports: Sequence[Report], fmt: Format | str, stream: IO[str] | None = None, exact: bool = False) -> str:
+    """`exact`: counts in full (1,234,567) in the formats that round for reading (table, markdown);
+    json and csv are always exact."""
     module = importlib.import_module(f"{__name__}.{FORMATS[Format(fmt)]}")
-    return module.render(list(reports), stream)
+    return module.render(list(reports), stream, exact)

@@ -14,7 +14,7 @@ HEADER = ["spec", "index", "name", "kind", "inputs", "output", "params", "buffer
           "output_bytes", "weight_bytes", "receptive_field", "warnings", "line"]
 
 
-def render(reports: list[Report], stream: IO[str] | None = None) -> str:
+def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = True) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
@@ -25,4 +25,10 @@ def render(reports: list[Report], stream: IO[str] | None = None) -> str:
                              "x".join(map(str, layer.output)), layer.params, layer.buffers, layer.macs,
                              layer.flops, layer.output_bytes, layer.weight_bytes, json.dumps(d["receptive_field"]),
                              clean(" | ".join(layer.warnings)), "" if layer.line is None else layer.line])
+        # The totals row: what the table's total row and the JSON's "total" hold, every sum exact
+        # (output_bytes: every layer's output added up; the peak is in the JSON).
+        t = report.total
+        writer.writerow([clean(report.name), "", "total", "", "", "x".join(map(str, report.output)), t.params,
+                         t.buffers, t.macs, t.flops, t.activation_bytes, t.weight_bytes,
+                         json.dumps(report.to_dict()["receptive_field"]), "", ""])
     return out.getvalue()

@@ -23,7 +23,7 @@ def _dumps(d: dict[str, Any]) -> str:
     return "{\n" + ",\n".join(parts) + "\n}"
 
 
-def render(reports: list[Report], stream: IO[str] | None = None) -> str:
+def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = True) -> str:
     docs = [json_safe(_dumps(report.to_dict())) for report in reports]
     if len(docs) == 1:
         return docs[0] + "\n"

@@ -6,8 +6,7 @@ from typing import IO
 
 from ..printable import clean
 from ..report import Report
-from ..units import count
-from .common import CONVENTIONS, field, row, shape, summary, warnings
+from .common import CONVENTIONS, counter, field, row, shape, summary, warnings
 
 HEADER = ["#", "name", "kind", "output", "params", "MACs", "FLOPs", "RF", "notes"]
 RIGHT = {"#", "params", "MACs", "FLOPs", "RF"}
@@ -17,18 +16,19 @@ def _escape(text: str) -> str:
     return clean(text).replace("|", "\\|")
 
 
-def render(reports: list[Report], stream: IO[str] | None = None) -> str:
+def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = False) -> str:
+    fmt = counter(exact)
     parts = []
     for report in reports:
         lines = [f"### {_escape(report.name)}", "", "| " + " | ".join(HEADER) + " |",
                  "|" + "|".join("---:" if h in RIGHT else "---" for h in HEADER) + "|"]
         for layer in report.layers:
-            cells = [*row(layer), "; ".join(layer.warnings)]
+            cells = [*row(layer, exact), "; ".join(layer.warnings)]
             lines.append("| " + " | ".join(_escape(c) for c in cells) + " |")
         t = report.total
-        lines.append(f"| | **total** | | {shape(report.output)} | **{count(t.params)}** | **{count(t.macs)}** | "
-                     f"**{count(t.flops)}** | {field(report.receptive_field)} | |")
-        lines += ["", _escape(summary(report))]
+        lines.append(f"| | **total** | | {shape(report.output)} | **{fmt(t.params)}** | **{fmt(t.macs)}** | "
+                     f"**{fmt(t.flops)}** | {field(report.receptive_field)} | |")
+        lines += ["", _escape(summary(report, exact))]
         notes = warnings(report)
         if notes:
             lines += ["", "Warnings:", ""] + [f"- {_escape(n)}" for n in notes]

@@ -7,11 +7,10 @@ from typing import IO
 
 from ..report import Report
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
-from ..units import count
-from .common import CONVENTIONS, field, row, shape, summary, warnings
+from .common import CONVENTIONS, counter, field, row, shape, summary, warnings
 
 
-def table(report: Report) -> Table:
+def table(report: Report, exact: bool = False) -> Table:
     t = Table(
         columns=[Column("#", "right"), Column("name", shrink=True, min_width=8, cut="middle"), Column("kind", optional=True),
                  Column("output"), Column("params", "right"), Column("MACs", "right"),
@@ -22,21 +21,22 @@ def table(report: Report) -> Table:
     for layer in report.layers:
         count_ = len(layer.warnings)
         note = f"{count_} warning{'s' if count_ > 1 else ''}" if count_ else ""  # listed under the table
-        t.add_row(*row(layer), (note, "yellow"))
+        t.add_row(*row(layer, exact), (note, "yellow"))
     t.rule()
     total = report.total
-    t.add_row("", "total", "", shape(report.output), count(total.params), count(total.macs), count(total.flops),
+    fmt = counter(exact)
+    t.add_row("", "total", "", shape(report.output), fmt(total.params), fmt(total.macs), fmt(total.flops),
               field(report.receptive_field), "", style="bold")
     return t
 
 
-def render(reports: list[Report], stream: IO[str] | None = None) -> str:
+def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = False) -> str:
     stream = stream or sys.stdout
     width, color = terminal_width(stream), wants_color(stream)
     parts = []
     for report in reports:
-        text = render_table(table(report), width=width, color=color, stream=stream)
+        text = render_table(table(report, exact), width=width, color=color, stream=stream)
         notes = warnings(report)
-        text += wrap_lines([summary(report), *(["warnings:"] if notes else []), *(f"  {n}" for n in notes)], width)
+        text += wrap_lines([summary(report, exact), *(["warnings:"] if notes else []), *(f"  {n}" for n in notes)], width)
         parts.append(text)
     return "\n".join(parts) + wrap_lines([CONVENTIONS], width)

@@ -19,10 +19,21 @@ def field(rf: tuple) -> str:
     return "x".join(number(axis[0]) for axis in rf) if rf else "-"
 
 
-def summary(report: Report) -> str:
+def exact_count(n: int) -> str:
+    """12345678 -> '12,345,678': every digit, grouped for reading."""
+    return f"{n:,}"
+
+
+def counter(exact: bool):  # type: ignore[no-untyped-def]
+    """The count formatter a human reporter uses: rounded for reading, or exact."""
+    return exact_count if exact else count
+
+
+def summary(report: Report, exact: bool = False) -> str:
     t = report.total
-    return (f"input {shape(report.input)} {report.dtype} · params {count(t.params)} "
-            f"({nbytes(t.weight_bytes)} with buffers) · MACs {count(t.macs)} · FLOPs {count(t.flops)} · "
+    fmt = counter(exact)
+    return (f"input {shape(report.input)} {report.dtype} · params {fmt(t.params)} "
+            f"({nbytes(t.weight_bytes)} with buffers) · MACs {fmt(t.macs)} · FLOPs {fmt(t.flops)} · "
             f"peak activations {nbytes(t.peak_activation_bytes)} · output receptive field {field(report.receptive_field)}")
 
 
@@ -31,6 +42,7 @@ def warnings(report: Report) -> list[str]:
             for layer in report.layers for w in layer.warnings]
 
 
-def row(layer: LayerReport) -> tuple[str, ...]:
-    return (str(layer.index), layer.name, layer.kind, shape(layer.output), count(layer.params),
-            count(layer.macs), count(layer.flops), field(layer.receptive_field))
+def row(layer: LayerReport, exact: bool = False) -> tuple[str, ...]:
+    fmt = counter(exact)
+    return (str(layer.index), layer.name, layer.kind, shape(layer.output), fmt(layer.params),
+            fmt(layer.macs), fmt(layer.flops), field(layer.receptive_field))
