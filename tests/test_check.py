@@ -483,7 +483,9 @@ def test_github_escapes_percent_newlines_and_property_separators(tmp_path):
     spec = tmp_path / "a,b:c.yaml"
     spec.write_text("input: [8, 4]\nlayers: [{conv: {out: 8, k: 1}}]\n", encoding="utf-8")
     baseline = tmp_path / "costs.json"
-    baseline.write_text(json.dumps({"schema": 1, "specs": {str(spec): {"params": 60}}}), encoding="utf-8")
+    total = convcalc.analyze(convcalc.load(str(spec))).total
+    entry = {**{m: getattr(total, m) for m in lib.BASELINE_METRICS}, "params": 60}  # only params moved
+    baseline.write_text(json.dumps({"schema": 1, "specs": {str(spec): entry}}), encoding="utf-8")
     result = check(str(spec), "--baseline", str(baseline), "--format", "github")
     assert result.exit_code == 1
     escaped = str(spec).replace(",", "%2C").replace(":", "%3A")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..check import FLAGS, flag_limit, read_baseline, run, write_baseline
+from ..check import FLAGS, check_target, flag_limit, read_baseline, run, write_baseline
 from ..errors import UsageError
 from ..printable import clean
 from ..reporters.checks import CheckFormat, render
@@ -48,6 +48,8 @@ def check(specs: tuple[str, ...], max_params: str | None, max_macs: str | None, 
     given = {"params": max_params, "macs": max_macs, "flops": max_flops,
              "peak_activation_bytes": max_peak_memory, "weight_bytes": max_weight_bytes}
     flags = [flag_limit(key, text) for key, text in given.items() if text is not None and key in FLAGS]
+    if write_path is not None:
+        check_target(write_path)  # before the run: `--write-baseline specs/*.yaml` is refused at once
     baseline = read_baseline(baseline_path) if baseline_path is not None else None
     result = run(specs, flags=flags, align=align, strict=strict, baseline=baseline, tolerance=tolerance)
     for spec in result.results:
@@ -56,7 +58,7 @@ def check(specs: tuple[str, ...], max_params: str | None, max_macs: str | None, 
     click.echo(render(result, fmt), nl=False, color=True)  # the text reporter already decided on colour
     if write_path is not None:
         write_baseline(write_path, result)
-        click.echo(f"wrote the baseline {write_path}: {len(result.results)} spec"
+        click.echo(f"wrote the baseline {clean(write_path)}: {len(result.results)} spec"
                    f"{'s' if len(result.results) != 1 else ''}", err=True)
     if result.exit_code:
         raise SystemExit(result.exit_code)
