@@ -71,7 +71,7 @@ class Limit(NamedTuple):
 class Check(NamedTuple):
     """A constraint evaluated on one spec."""
 
-    name: str  # "budget.params", "expect_output"
+    name: str  # "budget.params" (the spec's budget), "--max-params" (a flag's), "expect_output"
     ok: bool
     actual: Any  # the total, or the output shape without the batch
     limit: Limit
@@ -255,7 +255,8 @@ def evaluate(report: Report, limits: dict[str, Limit]) -> tuple[Check, ...]:
         else:
             message = (f"{key} {actual:,} is over the budget of {limit.value:,} ({limit.where}) "
                        f"by {actual - limit.value:,}")
-        checks.append(Check(f"budget.{key}", ok, actual, limit, message))
+        # labelled by where the limit came from: the spec's budget, or the flag that set it
+        checks.append(Check(f"budget.{key}" if limit.origin == "budget" else limit.origin, ok, actual, limit, message))
     return tuple(checks)
 
 
