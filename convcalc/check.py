@@ -401,6 +401,8 @@ def check_target(path: str) -> None:
     .yml (`--write-baseline specs/*.yaml` puts the shell's first spec there), a directory, FIFO or
     device, or an existing file that is not a convcalc baseline. A missing file is fine; a
     symbolic link is judged by the file it points to, which is the one written."""
+    if not path or path.endswith(tuple(filter(None, (os.sep, os.altsep)))):
+        raise UsageError(f"--write-baseline needs a file name, as in --write-baseline costs.json, got '{path}'")
     for name in (path, os.path.realpath(path)):
         if os.path.splitext(name)[1].lower() in (".yaml", ".yml"):
             raise UsageError("refusing to write the baseline over a YAML file; name the baseline first, as in "
@@ -408,6 +410,8 @@ def check_target(path: str) -> None:
     try:
         data = _read_regular(path)
     except FileNotFoundError:
+        if not os.path.isdir(os.path.dirname(os.path.realpath(path))):
+            raise UsageError("cannot write the baseline: its folder does not exist", file=path) from None
         return
     except _Irregular as exc:
         raise UsageError(f"refusing to write the baseline over {exc}; give a file name, as in "
@@ -496,6 +500,8 @@ ENTRY_KEYS = ("name", *BASELINE_METRICS)
 def read_baseline(path: str) -> Baseline:
     """A baseline file, validated: UsageError naming the file (and the line or the entry) for
     anything wrong. Every entry must hold every total, so that each one can be compared."""
+    if not path:
+        raise UsageError("--baseline needs a file name, as in --baseline costs.json, got ''")
     try:
         data = _read_regular(path)
     except FileNotFoundError:

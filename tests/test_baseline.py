@@ -236,11 +236,34 @@ def test_a_failed_write_keeps_the_old_baseline(tmp_path, monkeypatch, step):
     assert os.listdir(tmp_path) == ["costs.json"]
 
 
-def test_a_missing_folder_is_one_line(tmp_path):
+def test_a_missing_folder_is_refused_up_front(tmp_path):
     path = tmp_path / "no" / "costs.json"
-    result = check(CLEAN, "--write-baseline", str(path))
-    assert result.exit_code == 2
-    assert result.stderr == f"convcalc: {path}: cannot write the baseline: No such file or directory; the file is as it was\n"
+    one_line_exit_2(check(CLEAN, "--write-baseline", str(path)), f"convcalc: {path}: ",
+                    "cannot write the baseline: its folder does not exist")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["", "newdir/"])
+def test_a_target_that_names_no_file_is_refused(tmp_path, name):
+    # '' would have made write_atomic aim at the current folder, 'newdir/' a file named newdir
+    one_line_exit_2(check(CLEAN, "--write-baseline", f"{tmp_path}/{name}" if name else name), "convcalc: ",
+                    "--write-baseline needs a file name, as in --write-baseline costs.json, got '")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symbolic links")
+def test_a_symlink_loop_is_one_line(tmp_path):
+    (tmp_path / "a.json").symlink_to(tmp_path / "b.json")
+    (tmp_path / "b.json").symlink_to(tmp_path / "a.json")
+    path = str(tmp_path / "a.json")
+    one_line_exit_2(check(CLEAN, "--write-baseline", path), f"convcalc: {path}: ",
+                    "cannot write the baseline: Too many levels of symbolic links")
+    one_line_exit_2(check(CLEAN, "--baseline", path), f"convcalc: {path}: ",
+                    "cannot read the baseline: Too many levels of symbolic links")
+
+
+def test_an_empty_baseline_name_is_refused():
+    one_line_exit_2(check(CLEAN, "--baseline", ""), "convcalc: --baseline needs a file name", "got ''")
 
 
 @pytest.mark.skipif(shutil.which("bash") is None or not hasattr(os, "mkfifo"), reason="bash's ulimit")
