@@ -236,6 +236,25 @@ def test_a_failed_write_keeps_the_old_baseline(tmp_path, monkeypatch, step):
     assert os.listdir(tmp_path) == ["costs.json"]
 
 
+def test_a_reader_sees_the_old_baseline_until_the_rename(tmp_path, monkeypatch):
+    # the old code truncated the file first: a reader saw it empty while the run went on
+    path = tmp_path / "costs.json"
+    old = json.dumps(baseline_doc(macs=1))
+    path.write_text(old, encoding="utf-8")
+    seen = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if stat.S_ISREG(os.fstat(fd).st_mode):  # the new file's flush, not the folder's after the rename
+            seen.append(path.read_text(encoding="utf-8"))  # what a reader would see, mid-write
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    assert check(CLEAN, "--write-baseline", str(path)).exit_code == 0
+    assert seen == [old]
+    assert json.loads(path.read_text(encoding="utf-8")) == baseline_doc()
+
+
 def test_a_missing_folder_is_refused_up_front(tmp_path):
     path = tmp_path / "no" / "costs.json"
     one_line_exit_2(check(CLEAN, "--write-baseline", str(path)), f"convcalc: {path}: ",

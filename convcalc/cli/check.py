@@ -26,7 +26,8 @@ _UNITS = "units: k M G T and KB MB GB TB (x1000), KiB MiB GiB TiB (x1024)"
                    "specs, off otherwise).")
 @click.option("--baseline", "baseline_path", metavar="FILE", help="Fail when a total grows beyond --tolerance "
               "over this baseline.")
-@click.option("--write-baseline", "write_path", metavar="FILE", help="Record every spec's totals in FILE.")
+@click.option("--write-baseline", "write_path", metavar="FILE", help="Record every spec's totals in FILE (a new file or an older baseline, "
+              "never anything else; see docs/ci.md).")
 @click.option("--tolerance", default="0%", show_default=True, metavar="PCT",
               help="Allowed growth over the baseline: 0, 5%, 0.5%.")
 @click.option("--format", "fmt", type=click.Choice([f.value for f in CheckFormat]), default="text",
