@@ -60,6 +60,17 @@ def as_json(*args: str) -> dict:
     return json.loads(check(*args, "--format", "json").stdout)
 
 
+def assert_only_invalid(stdout: str, *paths: str) -> None:
+    """The text report of a run whose specs are all invalid: a failed `spec invalid` row for each
+    (their one-line errors are on stderr), then the summary line, nothing else."""
+    lines = stdout.splitlines()
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in lines if line.startswith("│")]
+    assert rows == [["spec", "check", "value", "limit", "result"]] + [[p, "spec", "invalid", "", "FAIL"] for p in paths]
+    n = len(paths)
+    assert [line for line in lines if line[0] not in "┌├└│"] == [
+        f"convcalc check: 0 passed, 0 failed, {n} invalid of {n} spec{'s' if n != 1 else ''}"]
+
+
 def test_the_totals_in_the_docstring_are_the_analysis():
     total = convcalc.analyze(convcalc.load(BUDGET)).total
     assert (total.params, total.macs, total.flops, total.peak_activation_bytes, total.weight_bytes) == (
@@ -104,15 +115,37 @@ def test_flags_override_and_add_to_the_spec_budget():
                    "--max-peak-memory", "128KiB", "--max-weight-bytes", "14.7KB", "--format", "json")
     assert result.exit_code == 1
     checks = {c["name"]: c for c in json.loads(result.stdout)["specs"][0]["checks"]}
-    assert checks["budget.params"]["message"] == "params 3,650 is over the budget of 3,649 (--max-params 3649) by 1"
-    assert checks["budget.macs"]["message"] == (f"macs 473,168 is over the budget of 473,000 (--max-macs 473k) "
-                                                f"by {MACS - 473_000}")
-    assert checks["budget.flops"]["message"] == "flops 1,024,370 is within the budget of 2,000,000 (--max-flops 2M)"
-    assert checks["budget.peak_activation_bytes"]["ok"] is True  # 128 * 1024 = 131072, equal
-    assert checks["budget.weight_bytes"]["message"] == (f"weight_bytes 14,736 is over the budget of 14,700 "
-                                                        f"(--max-weight-bytes 14.7KB) by {WEIGHTS - 14_700}")
+    # a limit is labelled by where it came from: the flag that set it, or the spec's budget
+    assert list(checks) == ["--max-params", "--max-macs", "--max-flops", "--max-peak-memory", "--max-weight-bytes",
+                            "expect_output"]
+    assert checks["--max-params"]["message"] == "params 3,650 is over the budget of 3,649 (--max-params 3649) by 1"
+    assert checks["--max-macs"]["message"] == (f"macs 473,168 is over the budget of 473,000 (--max-macs 473k) "
+                                               f"by {MACS - 473_000}")
+    assert checks["--max-flops"]["message"] == "flops 1,024,370 is within the budget of 2,000,000 (--max-flops 2M)"
+    assert checks["--max-peak-memory"]["ok"] is True  # 128 * 1024 = 131072, equal
+    assert checks["--max-weight-bytes"]["message"] == (f"weight_bytes 14,736 is over the budget of 14,700 "
+                                                       f"(--max-weight-bytes 14.7KB) by {WEIGHTS - 14_700}")
     assert checks["expect_output"]["ok"] is True  # still the spec's
-    assert checks["budget.params"]["origin"] == "--max-params" and checks["budget.params"]["line"] is None
+    assert checks["--max-params"]["origin"] == "--max-params" and checks["--max-params"]["line"] is None
+
+
+def test_flag_limits_and_spec_budgets_are_labelled_apart():
+    # --max-macs replaces the spec's macs budget (600k, line 6); the spec's other budgets stay budget.*
+    result = check(BUDGET, "--max-macs", "473k")
+    assert result.exit_code == 1
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in result.stdout.splitlines()
+            if line.startswith("│")]
+    assert [row[1:] for row in rows[1:]] == [
+        ["budget.params", "3,650", "5,000 (5k)", "ok"],
+        ["--max-macs", "473,168", "473,000 (473k)", "FAIL"],
+        ["budget.flops", "1,024,370", "1,200,000 (1.2M)", "ok"],
+        ["budget.peak_activation_bytes", "131,072", "1,048,576 (1MiB)", "ok"],
+        ["budget.weight_bytes", "14,736", "20,480 (20KiB)", "ok"],
+        ["expect_output", "[10]", "[10]", "ok"],
+        ["warnings", "2", "", "warn"],
+    ]
+    junit = ET.fromstring(check(BUDGET, "--max-macs", "473k", "--format", "junit").stdout.split("\n", 1)[1])
+    assert [c.get("name") for c in junit][:3] == ["valid", "budget.params", "--max-macs"]
 
 
 @pytest.mark.parametrize("text, value", [
@@ -153,8 +186,9 @@ def test_a_bad_budget_exits_2_with_its_one_line(path):
     relative = str(path.relative_to(ROOT))
     expected = Path(f"{path}.expect").read_text(encoding="utf-8")
     result = check(relative)
-    assert (result.exit_code, result.stdout, result.stderr) == (2, "", expected)
+    assert (result.exit_code, result.stderr) == (2, expected)
     assert expected.count("\n") == 1 and expected.startswith(f"convcalc: {relative}:")
+    assert_only_invalid(result.stdout, relative)
 
 
 def test_budget_mistakes_name_the_line_and_suggest():
@@ -172,15 +206,17 @@ def test_every_bad_spec_exits_2_with_the_same_line_under_check(path):
     relative = str(path.relative_to(ROOT))
     expected = Path(f"{path}.expect").read_text(encoding="utf-8")
     result = check(relative)
-    assert (result.exit_code, result.stdout, result.stderr) == (2, "", expected)
+    assert (result.exit_code, result.stderr) == (2, expected)
+    assert_only_invalid(result.stdout, relative)
 
 
 def test_bad_specs_in_a_real_process_print_no_traceback():
     paths = [f"tests/assets/bad/{name}" for name in ("deep_nesting.yaml", "alias_bomb.yaml", "binary.yaml")]
     done = subprocess.run([sys.executable, "-m", "convcalc", "check", *paths], capture_output=True, text=True,
                           timeout=60, cwd=ROOT)
-    assert (done.returncode, done.stdout) == (2, "")
+    assert done.returncode == 2
     assert done.stderr == "".join(Path(f"{ROOT / p}.expect").read_text(encoding="utf-8") for p in paths)
+    assert_only_invalid(done.stdout, *paths)
 
 
 def test_control_characters_from_a_spec_never_reach_the_terminal(tmp_path):
@@ -318,6 +354,16 @@ def test_growth_fails_and_says_what_moved(tmp_path):
     assert lines[-1] == "convcalc check: 0 passed, 1 failed, 0 invalid of 1 spec"
 
 
+def test_a_regression_is_listed_once_with_the_failures(tmp_path):
+    path = _baseline(tmp_path, macs=295040 - 40, flops=602376 + 76)
+    stdout = check(CLEAN, "--baseline", path).stdout
+    grew = f"  {CLEAN}: macs grew from 295,000 to 295,040 (+40, +0.014%), over the tolerance of 0%\n"
+    fell = f"  {CLEAN}: flops fell from 602,452 to 602,376 (-76, -0.013%)\n"
+    assert stdout.count(grew) == 1 and stdout.count(fell) == 1
+    # the regression under failures, the improvement under the baseline's other movements
+    assert f"failures:\n{grew}baseline {path} (tolerance 0%):\n{fell}convcalc check: " in stdout
+
+
 def test_tolerance_is_inclusive(tmp_path):
     path = _baseline(tmp_path, params=1304 - 4)  # +4 / 1300 = 0.3077%
     assert check(CLEAN, "--baseline", path, "--tolerance", "0.3%").exit_code == 1
@@ -429,11 +475,11 @@ def test_text_output():
     result = check(CLEAN, "--max-params", "1k")
     assert result.exit_code == 1
     assert result.stdout == """\
-┌───────────────────────────────┬───────────────┬───────┬────────────┬────────┐
-│ spec                          │ check         │ value │      limit │ result │
-├───────────────────────────────┼───────────────┼───────┼────────────┼────────┤
-│ tests/assets/check/clean.yaml │ budget.params │ 1,304 │ 1,000 (1k) │ FAIL   │
-└───────────────────────────────┴───────────────┴───────┴────────────┴────────┘
+┌───────────────────────────────┬──────────────┬───────┬────────────┬────────┐
+│ spec                          │ check        │ value │      limit │ result │
+├───────────────────────────────┼──────────────┼───────┼────────────┼────────┤
+│ tests/assets/check/clean.yaml │ --max-params │ 1,304 │ 1,000 (1k) │ FAIL   │
+└───────────────────────────────┴──────────────┴───────┴────────────┴────────┘
 failures:
   tests/assets/check/clean.yaml: params 1,304 is over the budget of 1,000 (--max-params 1k) by 304
 convcalc check: 0 passed, 1 failed, 0 invalid of 1 spec
@@ -483,7 +529,9 @@ def test_github_escapes_percent_newlines_and_property_separators(tmp_path):
     spec = tmp_path / "a,b:c.yaml"
     spec.write_text("input: [8, 4]\nlayers: [{conv: {out: 8, k: 1}}]\n", encoding="utf-8")
     baseline = tmp_path / "costs.json"
-    baseline.write_text(json.dumps({"schema": 1, "specs": {str(spec): {"params": 60}}}), encoding="utf-8")
+    total = convcalc.analyze(convcalc.load(str(spec))).total
+    entry = {**{m: getattr(total, m) for m in lib.BASELINE_METRICS}, "params": 60}  # only params moved
+    baseline.write_text(json.dumps({"schema": 1, "specs": {str(spec): entry}}), encoding="utf-8")
     result = check(str(spec), "--baseline", str(baseline), "--format", "github")
     assert result.exit_code == 1
     escaped = str(spec).replace(",", "%2C").replace(":", "%3A")
@@ -571,6 +619,11 @@ def test_an_invalid_spec_does_not_hide_the_others():
     result = check("tests/assets/bad/empty.yaml", OVER, CLEAN)
     assert result.exit_code == 2
     assert result.stderr == Path("tests/assets/bad/empty.yaml.expect").read_text(encoding="utf-8")
+    # --help promises an invalid spec appears as a failed spec: a row of the table, before the others
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in result.stdout.splitlines()
+            if line.startswith("│")]
+    assert rows[1] == ["tests/assets/bad/empty.yaml", "spec", "invalid", "", "FAIL"]
+    assert rows[2][:2] == [OVER, "budget.params"]
     assert "tests/assets/check/over_budget.yaml:6: params 3,650 is over the budget" in result.stdout
     assert result.stdout.endswith("convcalc check: 1 passed, 1 failed, 1 invalid of 3 specs; "
                                   "2 warnings (not failing without --strict)\n")

@@ -5,9 +5,9 @@ Each renderer takes the frozen `CheckRun` and returns a string; none of them com
 Spec files come from pull requests, so every string that came from a spec is cleaned of control
 characters (terminal escapes, characters XML cannot hold) before it is written.
 
-An invalid spec's one-line error goes to stderr (the command prints it); text shows only the
-specs that could be analysed, while the machine formats (json, junit, github) also carry the
-invalid specs, so a CI dashboard never hides one.
+An invalid spec's one-line error goes to stderr (the command prints it); every format also
+carries the invalid spec itself (a failed row in the text table, `"status": "invalid"`, an
+`<error>` case, an `::error` annotation), so neither a person nor a CI dashboard misses one.
 """
 
 from __future__ import annotations
@@ -79,20 +79,21 @@ def _limit(check: Any) -> str:
 
 
 def text(run: CheckRun, stream: IO[str] | None = None) -> str:
-    """A table of every constraint of the analysed specs, then the failures and warnings as
-    `file:line: message` (clickable in editors), baseline movements, and a summary line."""
+    """A table of every constraint of every spec (an invalid one as a failed `spec invalid` row),
+    then the failures (baseline regressions among them) and warnings as `file:line: message`
+    (clickable in editors), the other baseline movements, and a summary line."""
     stream = stream or sys.stdout
-    analysed = [r for r in run.results if r.error is None]
-    if not analysed:
-        return ""  # every spec is invalid: their one-line errors on stderr say it all
     table = Table([Column("spec", shrink=True, min_width=12, cut="middle"), Column("check"), Column("value", "right"),
                    Column("limit", "right", optional=True), Column("result")])
     ok, fail, warn = ("ok", "green"), ("FAIL", "red bold"), ("warn", "yellow")
     failures, warnings, moves = [], [], []
-    for i, r in enumerate(analysed):
+    for i, r in enumerate(run.results):
         if i:
             table.rule()
         spec = clean(r.argument)
+        if r.error is not None:  # its one-line error is on stderr; here, that it failed
+            table.add_row(spec, "spec", "invalid", "", fail)
+            continue
         rows: list[tuple[Any, ...]] = []
         for check in r.checks:
             rows.append((check.name, _value(check.actual), _limit(check), ok if check.ok else fail))
@@ -105,8 +106,9 @@ def text(run: CheckRun, stream: IO[str] | None = None) -> str:
             moved = [c for c in r.changes if c.new != c.old]
             regressed = r.regressions
             rows.append(("baseline", f"{len(moved)} moved", f"+{run.tolerance}", fail if regressed else ok))
-            moves.extend(f"{spec}: {clean(c.message)}" for c in moved)
+            # a regression is listed once, with the failures; the baseline notes hold the rest
             failures.extend(f"{spec}: {clean(c.message)}" for c in regressed)
+            moves.extend(f"{spec}: {clean(c.message)}" for c in moved if not c.regressed)
         elif r.in_baseline is False:
             rows.append(("baseline", "added", "", ok))
             moves.append(f"{spec}: not in the baseline (added)")
