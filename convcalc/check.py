@@ -18,14 +18,13 @@ import json
 import os
 import re
 import stat
-import sys
 from fractions import Fraction
 from typing import Any, NamedTuple, Sequence
 
 from .analysis import analyze
 from .errors import ConvcalcError, SpecError, UsageError, did_you_mean
 from .report import Report, Totals
-from .spec import Spec, from_text, is_text_form, load, loads
+from .spec import Spec, is_text_form, load_argument
 from .spec.source import LMap
 from .units import parse_quantity
 
@@ -328,15 +327,6 @@ def check_spec(spec: Spec, *, flags: Sequence[Limit] = (), align: int | None = N
             changes = compare(report.total, baseline.specs[key], tolerance, tolerance_text)
     return SpecResult(argument, key, report.name, None, report.total, report.output[1:], evaluate(report, limits),
                       findings(report, align), changes, in_baseline, strict)
-
-
-def load_argument(argument: str) -> Spec:
-    """A SPEC argument: a path, `-` for standard input, or a one-line spec."""
-    if argument == "-":
-        return loads(sys.stdin.read(), "<stdin>")
-    if is_text_form(argument):
-        return from_text(argument)
-    return load(argument)
 
 
 def run(arguments: Sequence[str], *, flags: Sequence[Limit] = (), align: int | None = None, strict: bool = False,
