@@ -1,4 +1,7 @@
-"""CSV: one row per layer of every spec, exact numbers; lists are JSON inside the cell."""
+"""CSV: one row per layer of every spec, exact numbers; lists are JSON inside the cell.
+
+New columns go at the end (`global`, beside the receptive field in JSON, came last), so a reader
+that takes columns by position keeps working."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import IO
 from ..report import Report
 
 HEADER = ["spec", "index", "name", "kind", "inputs", "output", "params", "buffers", "macs", "flops",
-          "output_bytes", "weight_bytes", "receptive_field", "warnings", "line"]
+          "output_bytes", "weight_bytes", "receptive_field", "warnings", "line", "global"]
 
 
 def render(reports: list[Report], stream: IO[str] | None = None) -> str:
@@ -23,5 +26,6 @@ def render(reports: list[Report], stream: IO[str] | None = None) -> str:
             writer.writerow([report.name, layer.index, layer.name, layer.kind, ";".join(layer.inputs),
                              "x".join(map(str, layer.output)), layer.params, layer.buffers, layer.macs,
                              layer.flops, layer.output_bytes, layer.weight_bytes, json.dumps(d["receptive_field"]),
-                             " | ".join(layer.warnings), "" if layer.line is None else layer.line])
+                             " | ".join(layer.warnings), "" if layer.line is None else layer.line,
+                             "true" if layer.global_context else "false"])
     return out.getvalue()

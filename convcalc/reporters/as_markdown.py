@@ -26,7 +26,7 @@ def render(reports: list[Report], stream: IO[str] | None = None) -> str:
             lines.append("| " + " | ".join(_escape(c) for c in cells) + " |")
         t = report.total
         lines.append(f"| | **total** | | {shape(report.output)} | **{count(t.params)}** | **{count(t.macs)}** | "
-                     f"**{count(t.flops)}** | {field(report.receptive_field)} | |")
+                     f"**{count(t.flops)}** | {field(report.receptive_field, report.global_context)} | |")
         lines += ["", _escape(summary(report))]
         notes = warnings(report)
         if notes:

@@ -26,7 +26,7 @@ def table(report: Report) -> Table:
     t.rule()
     total = report.total
     t.add_row("", "total", "", shape(report.output), count(total.params), count(total.macs), count(total.flops),
-              field(report.receptive_field), "", style="bold")
+              field(report.receptive_field, report.global_context), "", style="bold")
     return t
 
 
