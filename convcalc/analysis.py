@@ -1,7 +1,10 @@
 """Spec -> Report: walk the nodes in order, apply each kind's rules, add up the totals.
 
 Per layer: output shape, params, buffers, MACs, FLOPs, output bytes, receptive field and
-warnings. Counts from the registry are per sample; here they are multiplied by the batch.
+warnings. The receptive field is the local one (each kind's `rf` rule), and beside it a flag
+says whether the layer also sees global context: set where a kind's `sees_all` rule says so
+(global pooling, flatten, statistics norms, a broadcast merge input) and kept downstream.
+Counts from the registry are per sample; here they are multiplied by the batch.
 Peak activation memory simulates a batch inference walk in spec order: the input and every
 output are allocated when produced and freed after their last consumer; views (flatten,
 identity, dropout, split, reshape) share their input's memory; the final output stays.
@@ -27,6 +30,7 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
     itemsize = DTYPE_BYTES[spec.dtype]
     shapes: dict[str, tuple[int, ...]] = {"input": spec.input}
     fields: dict[str, Any] = {"input": tuple((1, 1, 0) for _ in spec.input[1:])}
+    globals_: dict[str, bool] = {"input": False}  # the tensor also depends on global context
     kinds: dict[str, str] = {"input": "input"}
     layers = []
     weight_bytes = 0
@@ -52,18 +56,23 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
             field = record.rf(a, x, y, r)
             if not all(type(axis[0]) is int for axis in field):
                 field = _whole(field)
+            if record.merge:
+                global_ = any(globals_[name] for name in node.inputs) or record.sees_all(a, x, y)
+            else:
+                global_ = globals_[node.inputs[0]] or record.sees_all(a, x, y)
             warnings = record.warnings(a, x, y)
         except LayerError as exc:
             raise ShapeError(str(exc), file=spec.source, line=node.line, layer=node.name, kind=node.kind) from None
         shapes[node.name] = y
         fields[node.name] = field
+        globals_[node.name] = global_
         kinds[node.name] = node.kind
         counters = 1 if buffers and node.kind in ("bn", "in") else 0
         layer_weight_bytes = (params + buffers - counters) * itemsize + counters * COUNTER_BYTES
         weight_bytes += layer_weight_bytes
         layers.append(LayerReport(  # positional: this runs once per layer of 10,000-layer specs
             index, node.name, node.kind, node.inputs, (batch, *y), params, buffers, macs, flops,
-            prod(y) * batch * itemsize, layer_weight_bytes, field, warnings, node.line, a))
+            prod(y) * batch * itemsize, layer_weight_bytes, field, warnings, node.line, a, global_))
     input_bytes = prod(spec.input) * batch * (8 if spec.nodes and spec.nodes[0].kind == "embedding" else itemsize)
     total = Totals(
         params=sum(layer.params for layer in layers),

@@ -8,7 +8,10 @@ A record is a subclass of `Kind`, registered with `@register`. It declares its a
     buffers(a, x, y)     -> int       non-trainable state (BN running stats), as PyTorch counts it
     macs(a, x, y)        -> int       multiply-accumulates of conv, deconv and linear; bias excluded
     flops(a, x, y)       -> int       all floating-point work: 2 per MAC, bias adds, elementwise work
-    rf(a, x, y, r)       -> rf        receptive field per spatial axis: (size, jump, start)
+    rf(a, x, y, r)       -> rf        local receptive field per spatial axis: (size, jump, start)
+    sees_all(a, x, y)    -> bool      some output unit also reads every position of an input axis
+                                      (global context: global pooling, flatten, statistics norms,
+                                      a broadcast merge input); the analysis carries it downstream
     warnings(a, x, y)    -> (str,...) things that are legal but probably not meant
     build(a, x, y)       -> nn.Module the equivalent PyTorch module (torch imported lazily)
     fvcore(a, x, y)      -> int       what fvcore's FlopCountAnalysis reports for it (its convention,
@@ -91,6 +94,10 @@ class Kind:
 
     def rf(self, a, x, y, r):
         raise NotImplementedError
+
+    def sees_all(self, a, x, y) -> bool:
+        """Local by declaration: each output unit reads a window of positions, not all of them."""
+        return False
 
     def warnings(self, a, x, y) -> tuple[str, ...]:
         return ()
@@ -236,39 +243,55 @@ def rf_transposed(r: RF, k: Shape, s: Shape, p: Shape, d: Shape) -> RF:
     return tuple(out)
 
 
-def rf_global(r: RF, n: Shape) -> RF:
-    """Every output sees the whole input extent (global pooling, flatten)."""
-    return tuple((size + (ni - 1) * jump, jump * ni, start) for (size, jump, start), ni in zip(r, n))
+def rf_collapse(r: RF, n: Shape) -> RF:
+    """An axis whose n > 1 positions all feed every output (global pooling, flatten) stops moving:
+    the field keeps one position's size and start, and its jump becomes 0. What those positions
+    add is global context, which the analysis reports beside the field (see `sees_all`); the
+    field no longer depends on the input size. An axis of one position passes unchanged."""
+    return tuple((size, 0, start) if ni > 1 else (size, jump, start) for (size, jump, start), ni in zip(r, n))
+
+
+def spread(n: Shape) -> bool:
+    """More than one position on some axis."""
+    return any(ni > 1 for ni in n)
 
 
 def rf_union(rs: tuple[RF, ...], xs: tuple[Shape, ...], y: Shape) -> RF:
-    """Through a merge, output position i sees the union of its inputs' fields at i. A broadcast
-    input (size 1 on the axis, like an SE gate [C, 1, 1]) does not move with i. The union's ends
-    are piecewise linear in i (its start concave, its end convex), so the field reported from
-    its extents at the first and last positions contains the true union everywhere and equals it
-    at both ends. When the fields are nested, as in residual and U-Net merges, this is the widest
-    input's field; after an SE product every position sees the whole input and the jump is 0."""
+    """Through a merge, output position i sees the union of its inputs' local fields at i.
+
+    An input that does not move with i on an axis is global context there, not part of the local
+    field: one broadcast along the axis (size 1, like an SE gate [C, 1, 1]; the merge's
+    `sees_all`) or one whose jump is 0 (it went through a global pool, then maybe an upsample;
+    its own flag says so). So the field follows the feature-map path with the full-size inputs'
+    jump, and SE-ResNet's field grows as ResNet's does. When every input is global on an axis,
+    the field is their union at position 0, and it does not move either (jump 0).
+
+    The union's ends are piecewise linear in i (its start concave, its end convex), so the field
+    reported from its extents at the first and last positions contains the true union everywhere
+    and equals it at both ends. When the fields are nested, as in residual and U-Net merges, this
+    is the widest input's field."""
     out = []
     for a, axis in enumerate(zip(*rs)):
         # A flat input (after flatten or linear) keeps its field over the input's axes, but has one
-        # position on each: it does not move.
+        # position on each.
         n = y[1 + a] if 1 + a < len(y) else 1
-        spans = [(start, size, jump if 1 + a < len(x) and x[1 + a] == n else 0)
-                 for (size, jump, start), x in zip(axis, xs)]
+        moving = [(start, size, jump) for (size, jump, start), x in zip(axis, xs)
+                  if jump != 0 and (n == 1 or (1 + a < len(x) and x[1 + a] == n))]
+        spans = moving or [(start, size, 0) for size, _, start in axis]
 
         def extent(i: int) -> tuple[Any, Any]:
             return (min(start + i * step for start, _, step in spans),
                     max(start + i * step + size - 1 for start, size, step in spans))
 
         lo, hi = extent(0)
-        if n > 1:
+        if n > 1 and moving:
             lo_last, hi_last = extent(n - 1)
             size = max(hi - lo, hi_last - lo_last) + 1
             jump = Fraction(lo_last - lo) / (n - 1)
             jump = int(jump) if jump.denominator == 1 else jump
-        else:  # one position: keep the widest moving input's jump for later upsampling
+        else:  # one position, or nothing moves: keep the widest moving input's jump for upsampling
             size = hi - lo + 1
-            jump = max(axis, key=lambda f: f[0])[1]  # every input has one position here too
+            jump = max(spans, key=lambda span: span[1])[2]
         out.append((size, jump, lo))
     return tuple(out)
 
@@ -721,7 +744,10 @@ class GlobalAvgPool(Kind):
         return numel(x) if len(x) == 3 else 0  # fvcore handles adaptive_avg_pool2d only: 1 per input
 
     def rf(self, a, x, y, r):
-        return rf_global(r, x[1:])
+        return rf_collapse(r, x[1:])
+
+    def sees_all(self, a, x, y):
+        return spread(x[1:])
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -758,10 +784,16 @@ class AdaptivePool(Kind):
     def rf(self, a, x, y, r):
         out = []
         for (size, jump, start), ni, oi in zip(r, x[1:], y[1:]):
+            if oi == 1 < ni:  # pooled whole, as gap: one position's field, no longer moving
+                out.append((size, 0, start))
+                continue
             largest = adaptive_windows(ni, oi)[1]
             step = Fraction(ni, oi)
             out.append((size + (largest - 1) * jump, jump * (step if step.denominator > 1 else int(step)), start))
         return tuple(out)
+
+    def sees_all(self, a, x, y):
+        return any(oi == 1 < ni for ni, oi in zip(x[1:], y[1:]))
 
     def window_sum(self, x, y) -> int:
         """Sum over output positions of the window size (product over axes)."""
@@ -929,7 +961,9 @@ class Linear(Kind):
     def fvcore(self, a, x, y):
         return self.macs(a, x, y)
 
-    rf = same_field  # the flat input already sees everything (see flatten)
+    # A flat input has no positions left: what made it flat (flatten, gap) kept one position's
+    # field and marked the rest global context, which every output here reads.
+    rf = same_field
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -949,8 +983,13 @@ class Flatten(Kind):
     def flops(self, a, x, y):
         return 0
 
+    # The flat output has no positions to place a unit at: its field is one position's, and the
+    # positions side by side in it are global context (a linear after it reads them all).
     def rf(self, a, x, y, r):
-        return rf_global(r, x[1:]) if len(x) > 1 else r
+        return rf_collapse(r, x[1:]) if len(x) > 1 else r
+
+    def sees_all(self, a, x, y):
+        return spread(x[1:])
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -988,8 +1027,13 @@ class Reshape(Kind):
     def flops(self, a, x, y):
         return 0
 
+    # New spatial axes reorder the positions: a unit no longer sits where its input did, so the
+    # field is one position's and the rest is global context, as after a flatten.
     def rf(self, a, x, y, r):
-        return rf_global(r, x[1:]) if len(x) > 1 and x[1:] != y[1:] else r
+        return rf_collapse(r, x[1:]) if self.sees_all(a, x, y) else r
+
+    def sees_all(self, a, x, y):
+        return len(x) > 1 and x[1:] != y[1:] and spread(x[1:])
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -1074,10 +1118,16 @@ class Norm(Kind):
 
     FLOPs per element: 5 (mean: 1 add; variance: sub, square, add; normalize: 1 mul by the
     reciprocal std, reusing the subtraction) + 2 with the affine scale and shift; per
-    normalized group: 4 (divide for the mean, divide for the variance, add eps, rsqrt)."""
+    normalized group: 4 (divide for the mean, divide for the variance, add eps, rsqrt).
+
+    Statistics over the spatial axes are global context: the field of each position is its
+    own, and every position also reads the mean and variance of them all."""
 
     def norm_flops(self, x, groups: int, affine: bool) -> int:
         return numel(x) * (5 + (2 if affine else 0)) + 4 * groups
+
+    def sees_all(self, a, x, y):
+        return spread(x[1:])
 
     def fvcore(self, a, x, y):
         return numel(x) * (5 if a["affine"] else 4)  # fvcore's rough estimate for the norms
@@ -1135,6 +1185,9 @@ class LayerNorm(Norm):
         groups = numel(x[1:]) if a["over"] == "channels" else 1
         return self.norm_flops(x, groups, a["affine"])
 
+    def sees_all(self, a, x, y):
+        return a["over"] == "all" and spread(x[1:])
+
     def build(self, a, x, y):
         from . import torch_ops
 
@@ -1166,6 +1219,9 @@ class InstanceNorm(Norm):
         if a["track_running_stats"]:  # eval mode with running stats: a scale and a shift, like bn
             return 2 * numel(x) + (2 * numel(x) if a["affine"] else 0)
         return self.norm_flops(x, x[0], a["affine"])
+
+    def sees_all(self, a, x, y):
+        return not a["track_running_stats"] and spread(x[1:])  # running stats are constants
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -1531,6 +1587,11 @@ class Merge(Kind):
 
     def rf(self, a, x, y, r):
         return rf_union(r, x, y)
+
+    def sees_all(self, a, xs, y):
+        """An input broadcast along an axis (size 1 there, an SE gate [C, 1, 1]) is read whole by
+        every output position: global context, not part of the local field (see rf_union)."""
+        return any(xi == 1 < yi for x in xs for xi, yi in zip(x[1:], y[1:]))
 
 
 @register

@@ -36,10 +36,11 @@ class LayerReport(NamedTuple):
     flops: int
     output_bytes: int
     weight_bytes: int  # its parameters and buffers in memory (counters such as BN's: 8 bytes)
-    receptive_field: tuple[tuple[Any, Any, Any], ...]  # (size, jump, start) per spatial axis
+    receptive_field: tuple[tuple[Any, Any, Any], ...]  # local field: (size, jump, start) per spatial axis
     warnings: tuple[str, ...]
     line: int | None
     args: dict[str, Any]
+    global_context: bool = False  # also sees every position along some axis, beyond the local field
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +55,7 @@ class LayerReport(NamedTuple):
             "output_bytes": self.output_bytes,
             "weight_bytes": self.weight_bytes,
             "receptive_field": [[plain(size), plain(jump), plain(start)] for size, jump, start in self.receptive_field],
+            "global": self.global_context,
             "warnings": list(self.warnings),
             "line": self.line,
         }
@@ -97,6 +99,10 @@ class Report(NamedTuple):
     def receptive_field(self) -> tuple[tuple[Any, Any, Any], ...]:
         return self.layers[-1].receptive_field
 
+    @property
+    def global_context(self) -> bool:
+        return self.layers[-1].global_context
+
     def layer(self, name: str) -> LayerReport:
         for layer in self.layers:
             if layer.name == name:
@@ -115,4 +121,5 @@ class Report(NamedTuple):
             "total": self.total.to_dict(),
             "output": list(self.output),
             "receptive_field": [[plain(v) for v in axis] for axis in self.receptive_field],
+            "global": self.global_context,
         }

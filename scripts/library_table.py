@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import convcalc  # noqa: E402
-from convcalc.units import count, nbytes, number  # noqa: E402
+from convcalc.reporters.common import field  # noqa: E402
+from convcalc.units import count, nbytes  # noqa: E402
 
 START, END = "<!-- library:start -->", "<!-- library:end -->"
 
@@ -33,7 +34,7 @@ def table() -> str:
     for path in sorted((ROOT / "specs").glob("*.yaml")):
         report = convcalc.analyze(convcalc.load(path))
         t = report.total
-        rf = "x".join(number(axis[0]) for axis in report.receptive_field) or "-"
+        rf = field(report.receptive_field, report.global_context)
         rows.append(f"| [{path.name}](specs/{path.name}) | {paper(path)} | {'x'.join(map(str, report.input[1:]))} "
                     f"| {t.params:,} | {count(t.macs)} | {count(t.flops)} | {nbytes(t.peak_activation_bytes)} | {rf} |")
     return "\n".join(rows) + "\n"

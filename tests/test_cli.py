@@ -57,9 +57,12 @@ def test_json_contract():
     assert data["schema"] == 1
     assert data["input"] == [1, 3, 32, 32]
     layer_keys = {"name", "kind", "inputs", "output", "params", "buffers", "macs", "flops", "output_bytes",
-                  "receptive_field", "warnings"}
+                  "receptive_field", "global", "warnings"}
     for layer in data["layers"]:
         assert layer_keys <= set(layer)
+    # the flatten of conv2's 5x5 map keeps one position's field and adds the global context
+    assert [layer["global"] for layer in data["layers"]][-3:] == [False, True, True]
+    assert data["global"] is True
     assert {"params", "buffers", "macs", "flops", "peak_activation_bytes"} <= set(data["total"])
     # per-row sums equal the totals
     for key in ("params", "buffers", "macs", "flops"):

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from fractions import Fraction
@@ -24,7 +25,7 @@ from convcalc.cli import cli
 from convcalc.compare import MAX_STACK, VARIANTS, Setup, compare_specs, compare_variants
 from convcalc.errors import UsageError
 from convcalc.reporters import Format
-from convcalc.reporters.comparison import bar, plot, render
+from convcalc.reporters.comparison import bar, plot, render, specs_markdown
 
 from .conftest import run
 
@@ -587,7 +588,8 @@ def test_spec_against_spec_cli_json(two_specs):
     assert set(totals) == {"params", "buffers", "macs", "flops", "peak_activation_bytes", "weight_bytes",
                            "activation_bytes"}
     assert [(c["change"], c["matched_by"]) for c in data["layers"]][-1] == ("changed", "position")
-    assert data["a"]["receptive_field"] == [[17, 14, -1], [17, 14, -1]]
+    # 3x3 p1, then 3x3 s2: 3 + (3-1)*1 = 5 from -1; the pool keeps one position (jump 0) + global
+    assert (data["a"]["receptive_field"], data["a"]["global"]) == ([[5, 0, -1], [5, 0, -1]], True)
 
 
 def test_spec_against_spec_csv_and_table(two_specs):
@@ -609,8 +611,8 @@ def test_spec_against_spec_csv_has_relative_differences_and_the_receptive_field(
     assert float(totals["params"]["relative"]) == pytest.approx((params_b - params_a) / params_a)
     assert float(totals["params"]["ratio"]) == pytest.approx(params_b / params_a)
     assert totals["buffers"]["relative"] == ""  # a has no buffers: no relative difference
-    # 3x3 (stride 1, pad 1) then 3x3 stride 2 on both sides, then the global pool's 7x7 at jump 2
-    assert (totals["receptive_field"]["a"], totals["receptive_field"]["b"]) == ("17x17", "17x17")
+    # 3x3 (stride 1, pad 1) then 3x3 stride 2 on both sides: 3 + (3-1)*1 = 5, then the global pool
+    assert (totals["receptive_field"]["a"], totals["receptive_field"]["b"]) == ("5x5 + global", "5x5 + global")
     assert totals["receptive_field"]["diff"] == "0x0"
     down = {r["metric"]: r for r in rows if r["section"] == "layer" and r["name_b"] == "down"}
     down_a, down_b = 16 * 8 * 9 + 16, 32 * 8 * 9 + 32
@@ -618,11 +620,22 @@ def test_spec_against_spec_csv_has_relative_differences_and_the_receptive_field(
 
 
 @pytest.mark.skipif(not (ROOT / "specs" / "se_resnet50.yaml").exists(), reason="specs/se_resnet50.yaml not there")
-def test_spec_against_spec_csv_receptive_field_difference():
+def test_spec_against_spec_se_blocks_do_not_shrink_the_receptive_field():
+    """Adding a path cannot make an output see less: SE-ResNet-50 has ResNet-50's local field
+    (427, the published figure), and both end global, after the pool."""
     rows = list(csv.DictReader(io.StringIO(compare("specs/resnet50.yaml", "specs/se_resnet50.yaml",
                                                    "--format", "csv").stdout)))
     rf = next(r for r in rows if r["metric"] == "receptive_field")
-    assert (rf["a"], rf["b"], rf["diff"]) == ("619x619", "239x239", f"{239 - 619}x{239 - 619}")
+    assert (rf["a"], rf["b"], rf["diff"]) == ("427x427 + global", "427x427 + global", f"{427 - 427}x{427 - 427}")
+    text = compare("specs/resnet50.yaml", "specs/se_resnet50.yaml").stdout
+    assert re.search(r"│ receptive field +│ 427x427 \+ global │ 427x427 \+ global │ +same │", text)
+
+
+def test_spec_against_spec_says_when_global_context_is_gained():
+    a = convcalc.from_text("8x16x16 | conv 8 k3 p1 | conv 8 k3 p1")
+    b = convcalc.from_text("8x16x16 | conv 8 k3 p1 name=a | gap | mul from=a,gap1 | conv 8 k3 p1")
+    lines = specs_markdown(compare_specs(a, b)).splitlines()
+    assert "| receptive field | 5x5 | 5x5 + global | same + global | | |" in lines
 
 
 def test_spec_against_spec_markdown_has_the_bar(two_specs):

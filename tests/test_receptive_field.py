@@ -2,15 +2,23 @@
 
 size: input positions one output unit sees; jump: input distance between neighbouring output
 units; start: input position where the first output unit's field begins (negative in padding).
+That is the local field; a layer that also sees global context (after a global pool, an SE
+product, flatten, statistics norms) says so with `global_context`, and its local field is the
+dependency region of an output unit when the global branch is held constant.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
+import convcalc
+
 from .conftest import run
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def rf(text: str):
@@ -41,28 +49,100 @@ def test_per_axis_kernels_are_per_axis():
     assert rf("1x16x16 | conv 1 k=3x1 s=2x1") == ((3, 2, 0), (1, 1, 0))
 
 
-def test_global_pool_and_flatten_see_everything():
-    # 8 positions at jump 1: size 1 + (8-1)*1 = 8
-    assert rf("1x8x8 | gap") == ((8, 8, 0),) * 2
-    assert rf("1x8x8 | conv 1 k3 | flatten") == ((3 + (6 - 1) * 1, 6, 0),) * 2
+def test_global_pool_and_flatten_keep_one_position_and_add_global_context():
+    # The pooled map's positions all feed the output: the local field is one position's (the
+    # first's, so its start), it no longer moves (jump 0), and the rest is global context.
+    report = run("1x8x8 | gap")
+    assert (report.receptive_field, report.global_context) == (((1, 0, 0),) * 2, True)
+    report = run("1x8x8 | conv 1 k3 | flatten | linear 4")
+    assert report.layer("flatten1").receptive_field == ((3, 0, 0),) * 2
+    assert [layer.global_context for layer in report.layers] == [False, True, True]
+    assert report.receptive_field == ((3, 0, 0),) * 2
 
 
-def test_merge_of_flat_inputs_keeps_the_global_field():
+def test_one_position_is_not_global_context():
+    # a 1x1 map has nothing beyond its one position: pooling or flattening it adds no context
+    report = run("1x5x5 | conv 2 k5 | gap | flatten | linear 3")
+    assert report.receptive_field == ((5, 1, 0),) * 2
+    assert not any(layer.global_context for layer in report.layers)
+
+
+def test_merge_of_flat_inputs_keeps_one_position():
     # Found by fuzzing: flat tensors keep their field over the input's axes but have no axes of
-    # their own. Each flatten sees 4 positions at jump 1: 1 + (4-1)*1 = 4, jump 4*1; the add too.
+    # their own. Each flatten keeps one input position (1, jump 0), and the add too.
     report = run("2x4x4 | flatten name=a | flatten from=input name=b | add from=a,b")
-    assert report.receptive_field == ((1 + (4 - 1) * 1, 4 * 1, 0),) * 2
+    assert report.receptive_field == ((1, 0, 0),) * 2
+    assert report.global_context
     assert report.output == (1, 2 * 4 * 4)
 
 
-def test_se_product_sees_everything_and_stops_moving():
-    # The gate [8,1,1] pools a's fields at all 32 positions: 3 + (32-1)*1 = 34 wide from -1.
-    # Every position of the product sees that whole span (a's own 3 fit inside it), so the field
-    # no longer moves (jump 0) and the next 3x3 conv adds nothing: 34, not 34 + 2.
+def test_se_product_keeps_the_feature_maps_field_and_adds_global_context():
+    # The gate [8,1,1] is broadcast: global context, not part of the field. The product keeps
+    # a's field (3, 1, -1), so the next 3x3 conv grows it as without the gate: 3 + (3-1)*1 = 5.
     report = run("1x32x32 | conv 8 k3 p1 name=a | gap | mul from=a,gap1 | conv 8 k3 p1")
-    assert report.layer("gap1").receptive_field == ((3 + 31 * 1, 32, -1),) * 2
-    assert report.layer("mul1").receptive_field == ((34, 0, -1),) * 2
-    assert report.receptive_field == ((34, 0, -1),) * 2
+    assert report.layer("gap1").receptive_field == ((3, 0, -1),) * 2
+    assert report.layer("mul1").receptive_field == ((3, 1, -1),) * 2
+    assert report.receptive_field == ((3 + (3 - 1) * 1, 1, -1 - 1),) * 2
+    assert [layer.global_context for layer in report.layers] == [False, True, True, True]
+    plain = run("1x32x32 | conv 8 k3 p1 | conv 8 k3 p1")
+    assert (plain.receptive_field, plain.global_context) == (report.receptive_field, False)
+
+
+def test_pooled_branch_upsampled_and_concatenated_is_global_context():
+    # ASPP's image pooling: gap, 1x1 conv, upsample back to 24x24 (every position the same
+    # value: jump 0), concat with the map. The field follows the map: 3, then 3 + 2 = 5.
+    report = run("1x24x24 | conv 1 k3 p1 name=a | gap | conv 1 k1 | upsample size=24x24 | concat from=a,upsample1"
+                 " | conv 1 k3 p1")
+    assert report.layer("upsample1").receptive_field == ((3, 0, -1),) * 2
+    assert report.layer("concat1").receptive_field == ((3, 1, -1),) * 2
+    assert (report.receptive_field, report.global_context) == (((5, 1, -2),) * 2, True)
+
+
+def test_pooling_one_axis_whole_is_global_context_on_that_axis():
+    # coordinate-attention style: pool W whole, keep H; the product's field is a's on both axes
+    report = run("1x24x20 | conv 1 k3 p1 name=a | adaptive_avgpool size=null,1 name=h | mul from=a,h")
+    assert report.layer("h").receptive_field == ((3, 1, -1), (3, 0, -1))
+    assert report.layer("h").global_context
+    assert (report.receptive_field, report.global_context) == (((3, 1, -1),) * 2, True)
+
+
+@pytest.mark.parametrize("text, context", [
+    ("1x8x8 | in", True),
+    ("1x8x8 | in track_running_stats=true", False),  # eval mode: running stats are constants
+    ("2x8x8 | gn 2", True),
+    ("4x8x8 | ln over=all", True),
+    ("4x8x8 | ln", False),  # over the channels at each position
+    ("4x8x8 | bn", False),
+])
+def test_statistics_over_positions_are_global_context(text, context):
+    report = run(text)
+    assert (report.receptive_field, report.global_context) == (((1, 1, 0),) * 2, context)
+
+
+def test_global_field_does_not_depend_on_the_input_size():
+    # ResNet-50's last map: 7x7 at 224, 16x16 at 512; the pool's field is one position's either way
+    spec = convcalc.load(ROOT / "specs" / "resnet50.yaml")
+    small, large = convcalc.analyze(spec), convcalc.analyze(spec._replace(input=(3, 512, 512)))
+    assert (small.layer("layer4.b.1.relu3").output, large.layer("layer4.b.1.relu3").output) == (
+        (1, 2048, 224 // 32, 224 // 32), (1, 2048, 512 // 32, 512 // 32))
+    for name in ("gap1", "fc"):
+        assert small.layer(name).receptive_field == large.layer(name).receptive_field
+        assert small.layer(name).global_context and large.layer(name).global_context
+    # the stem's 11 at jump 4, then the stages; 427 is the published figure for ResNet-50
+    assert small.receptive_field == ((427, 0, -213),) * 2
+
+
+def test_se_resnet50_has_resnet50s_local_field():
+    """Every layer the two networks share has the same local field; SE-ResNet's also sees global
+    context from the first SE block on."""
+    plain = convcalc.analyze(convcalc.load(ROOT / "specs" / "resnet50.yaml"))
+    se = convcalc.analyze(convcalc.load(ROOT / "specs" / "se_resnet50.yaml"))
+    shared = [layer.name for layer in plain.layers if any(other.name == layer.name for other in se.layers)]
+    assert "layer4.b.1.relu3" in shared and len(shared) == len(plain.layers)
+    for name in shared:
+        assert se.layer(name).receptive_field == plain.layer(name).receptive_field, name
+    assert se.layer("layer4.b.1.relu3").receptive_field == ((427, 32, -213),) * 2
+    assert se.layer("layer4.b.1.relu3").global_context and not plain.layer("layer4.b.1.relu3").global_context
 
 
 def test_merge_of_offset_fields_is_their_union():
@@ -111,7 +191,6 @@ CHAINS = [
     "1x14x14x14 | conv 1 k3 s2 | conv 1 k3",
     "1x40x40 | dwconv 3 s2 | pwconv 1 | avgpool k3 s2 p1",
     "1x40x40 | conv 1 k3 p1 name=a | conv 1 k5 p2 name=b | add from=a,b",
-    "1x24x24 | conv 1 k3 p1 name=a | gap | conv 1 k1 | sigmoid | mul from=a,sigmoid1 | conv 1 k3 p1",
     "1x32 | conv 1 k3 p1 name=a | conv 1 k3 p=0:2 from=input name=b | add from=a,b | conv 1 k3 s2",
     "1x30x30 | conv 1 k3 name=a | conv 1 k5 | conv 1 k3 name=c | concat from=a,c crop=true | conv 1 k3",
     "1x20x20 | pad 2 | conv 1 k3 | crop 6 | conv 1 k3 s2",
@@ -120,29 +199,141 @@ CHAINS = [
 ]
 
 
-@pytest.mark.parametrize("text", CHAINS)
-def test_field_matches_autograd(text, torch):
-    """With all-positive weights and inputs nothing cancels, so the input positions with a
-    nonzero gradient for one output unit are exactly its receptive field."""
-    import convcalc
+# Global context on spatial outputs: SE products, a pooled branch concatenated back, a pooled
+# axis broadcast, statistics norms. Inputs are wide enough that no local field covers them.
+GLOBAL_CHAINS = [
+    "1x24x24 | conv 1 k3 p1 name=a | gap | conv 1 k1 | sigmoid | mul from=a,sigmoid1 | conv 1 k3 p1",
+    "1x32x32 | conv 2 k3 s2 p1 name=a | gap | flatten | linear 1 | linear 2 | sigmoid | reshape shape=2,1,1"
+    " | mul from=a,reshape1 | conv 2 k3 p1 name=m | add from=m,a | conv 1 k3 s2",
+    "1x24x24 | conv 1 k3 p1 name=a | gap | conv 1 k1 | upsample size=24x24 | concat from=a,upsample1 | conv 1 k3 p1",
+    "1x24x20 | conv 1 k3 p1 name=a | adaptive_avgpool size=null,1 name=h | mul from=a,h | conv 1 k3",
+    "1x20x20 | conv 1 k3 | in | conv 1 k3 d2",
+]
+
+
+def _model(spec, torch):
     from convcalc.torch_bridge import build
 
-    spec = convcalc.from_text(text)
-    report = convcalc.analyze(spec)
     model = build(spec).double()
     for p in model.parameters():
         torch.nn.init.constant_(p, 0.5)
-    x = torch.ones((1, *spec.input), dtype=torch.float64, requires_grad=True)
+    return model
+
+
+def _hold_global_constant(spec, model, torch):
+    """Detach the global branches, found from the shapes alone: the output of a layer that
+    pools an axis of more than one position to one position (or flattens such a map), a merge
+    input broadcast against the merge's output, and an instance norm's statistics."""
+    from convcalc.torch_bridge import module_path
+
+    def constant_statistics(module, args, out):
+        x = args[0]
+        axes = tuple(range(2, x.dim()))
+        mean, var = x.mean(axes, keepdim=True).detach(), x.var(axes, unbiased=False, keepdim=True).detach()
+        return (x - mean) / torch.sqrt(var + module.eps)
+
+    report = convcalc.analyze(spec)
+    shapes = {"input": spec.input, **{layer.name: layer.output[1:] for layer in report.layers}}
+
+    def detach_broadcast(y):
+        return lambda module, args: tuple(
+            a.detach() if any(n == 1 < m for n, m in zip(a.shape[2:], y[1:])) else a for a in args)
+
+    for node in spec.nodes:
+        module = model.get_submodule(module_path(node.name))
+        x, y = shapes[node.inputs[0]], shapes[node.name]
+        if len(node.inputs) > 1:
+            module.register_forward_pre_hook(detach_broadcast(y))
+        elif node.kind == "in":
+            assert not module.affine and not module.track_running_stats
+            module.register_forward_hook(constant_statistics)
+        elif any(n > 1 for n in x[1:]) and (len(y) == 1 or any(m == 1 < n for n, m in zip(x[1:], y[1:]))):
+            module.register_forward_hook(lambda m, args, out: out.detach())
+
+
+def _hit(spec, model, torch, x):
+    """Per axis, the first and last input positions whose gradient for the centre output is nonzero."""
+    x = x.clone().requires_grad_(True)
     y = model(x)
     centre = tuple(n // 2 for n in y.shape[2:])
     y[(0, 0, *centre)].backward()
     hit = x.grad[0, 0].nonzero()
+    return centre, [(hit[:, a].min().item(), hit[:, a].max().item()) if len(hit) else None
+                    for a in range(len(spec.input) - 1)]
+
+
+def _clipped(report, spec, centre):
+    """The field of the centre output unit, clipped by the input's borders."""
+    out = []
     for axis, (size, jump, start) in enumerate(report.receptive_field):
-        lo, hi = hit[:, axis].min().item(), hit[:, axis].max().item()
         first = start + centre[axis] * jump
-        # clipped by the input's borders only where the field reaches outside it
-        assert lo == max(first, 0), (axis, lo, first)
-        assert hi == min(first + size - 1, spec.input[axis + 1] - 1), (axis, hi, first + size - 1)
+        out.append((max(first, 0), min(first + size - 1, spec.input[axis + 1] - 1)))
+    return out
+
+
+@pytest.mark.parametrize("text", CHAINS + GLOBAL_CHAINS)
+def test_field_matches_autograd(text, torch):
+    """With all-positive weights and inputs nothing cancels, so the input positions with a
+    nonzero gradient for one output unit are exactly its receptive field; with the global
+    branches held constant, exactly its local field."""
+    spec = convcalc.from_text(text)
+    report = convcalc.analyze(spec)
+    model = _model(spec, torch)
+    _hold_global_constant(spec, model, torch)
+    centre, hit = _hit(spec, model, torch, torch.ones((1, *spec.input), dtype=torch.float64))
+    assert hit == _clipped(report, spec, centre)
+    assert report.global_context is (text in GLOBAL_CHAINS)
+
+
+@pytest.mark.parametrize("text", GLOBAL_CHAINS)
+def test_global_context_is_the_whole_input(text, torch):
+    """Not held constant, the global branch makes the centre unit depend on every position of
+    the input (along W only, where only W is pooled whole): the flag is not a guess. (A random
+    positive input: instance norm of a constant map is 0.)"""
+    spec = convcalc.from_text(text)
+    report = convcalc.analyze(spec)
+    torch.manual_seed(0)
+    x = 0.5 + torch.rand((1, *spec.input), dtype=torch.float64)
+    centre, hit = _hit(spec, _model(spec, torch), torch, x)
+    whole = [(0, n - 1) for n in spec.input[1:]]
+    local = _clipped(report, spec, centre)
+    if "size=null,1" in text:
+        assert hit == [local[0], whole[1]]
+    else:
+        assert hit == whole
+    assert local != whole
+
+
+@pytest.mark.parametrize("text, last_map", [
+    ("1x20x20 | conv 1 k3 s2 | conv 1 k3 | gap", "conv2"),
+    ("1x20x16 | conv 1 k3 s2 p1 | avgpool 2 | flatten | linear 3", "avgpool1"),  # not max: ties
+    ("1x30 | conv 1 k5 s3 | adaptive_avgpool 1 | flatten | linear 2", "conv1"),
+])
+def test_flat_and_pooled_outputs_keep_the_last_maps_first_position(text, last_map, torch):
+    """After a global pool or flatten + linear, the field is the last map's first unit's (autograd
+    on that unit), at jump 0; not held constant, the output depends on the union of every unit's
+    field: the extent the last map covers, which is what the global context adds."""
+    from convcalc.torch_bridge import module_path
+
+    spec = convcalc.from_text(text)
+    report = convcalc.analyze(spec)
+    last = report.layer(last_map)
+    assert report.global_context and not last.global_context
+    assert report.receptive_field == tuple((size, 0, start) for size, _, start in last.receptive_field)
+    model = _model(spec, torch)
+    seen = {}
+    model.get_submodule(module_path(last_map)).register_forward_hook(lambda m, args, out: seen.update(map=out))
+    x = torch.ones((1, *spec.input), dtype=torch.float64, requires_grad=True)
+    y = model(x)
+    first_unit = (0, 0) + (0,) * (seen["map"].dim() - 2)
+    (grad,) = torch.autograd.grad(seen["map"][first_unit], x, retain_graph=True)
+    y[(0, 0) + (0,) * (y.dim() - 2)].backward()
+    for axis, ((size, jump, start), n) in enumerate(zip(last.receptive_field, last.output[2:])):
+        one = grad[0, 0].nonzero()[:, axis]
+        assert (one.min().item(), one.max().item()) == (max(start, 0), start + size - 1)
+        every = x.grad[0, 0].nonzero()[:, axis]
+        assert (every.min().item(), every.max().item()) == (
+            max(start, 0), min(start + (n - 1) * jump + size - 1, spec.input[axis + 1] - 1))
 
 
 @pytest.mark.parametrize("k, s, p, d", [(2, 2, 0, 1), (3, 2, 1, 1), (4, 2, 1, 1), (5, 2, 2, 1), (3, 1, 0, 2),

@@ -1,4 +1,7 @@
-"""CSV: one row per layer of every spec, exact numbers; lists are JSON inside the cell."""
+"""CSV: one row per layer of every spec, exact numbers; lists are JSON inside the cell.
+
+New columns go at the end (`global`, beside the receptive field in JSON, came last), so a reader
+that takes columns by position keeps working."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from ..printable import clean
 from ..report import Report
 
 HEADER = ["spec", "index", "name", "kind", "inputs", "output", "params", "buffers", "macs", "flops",
-          "output_bytes", "weight_bytes", "receptive_field", "warnings", "line"]
+          "output_bytes", "weight_bytes", "receptive_field", "warnings", "line", "global"]
 
 
 def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = True) -> str:
@@ -24,11 +27,13 @@ def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = T
             writer.writerow([clean(report.name), layer.index, clean(layer.name), layer.kind, clean(";".join(layer.inputs)),
                              "x".join(map(str, layer.output)), layer.params, layer.buffers, layer.macs,
                              layer.flops, layer.output_bytes, layer.weight_bytes, json.dumps(d["receptive_field"]),
-                             clean(" | ".join(layer.warnings)), "" if layer.line is None else layer.line])
+                             clean(" | ".join(layer.warnings)), "" if layer.line is None else layer.line,
+                             "true" if layer.global_context else "false"])
         # The totals row: what the table's total row and the JSON's "total" hold, every sum exact
         # (output_bytes: every layer's output added up; the peak is in the JSON).
         t = report.total
         writer.writerow([clean(report.name), "", "total", "", "", "x".join(map(str, report.output)), t.params,
                          t.buffers, t.macs, t.flops, t.activation_bytes, t.weight_bytes,
-                         json.dumps(report.to_dict()["receptive_field"]), "", ""])
+                         json.dumps(report.to_dict()["receptive_field"]), "", "",
+                         "true" if report.global_context else "false"])
     return out.getvalue()

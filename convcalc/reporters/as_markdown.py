@@ -27,7 +27,7 @@ def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = F
             lines.append("| " + " | ".join(_escape(c) for c in cells) + " |")
         t = report.total
         lines.append(f"| | **total** | | {shape(report.output)} | **{fmt(t.params)}** | **{fmt(t.macs)}** | "
-                     f"**{fmt(t.flops)}** | {field(report.receptive_field)} | |")
+                     f"**{fmt(t.flops)}** | {field(report.receptive_field, report.global_context)} | |")
         lines += ["", _escape(summary(report, exact))]
         notes = warnings(report)
         if notes:

@@ -26,7 +26,7 @@ def table(report: Report, exact: bool = False) -> Table:
     total = report.total
     fmt = counter(exact)
     t.add_row("", "total", "", shape(report.output), fmt(total.params), fmt(total.macs), fmt(total.flops),
-              field(report.receptive_field), "", style="bold")
+              field(report.receptive_field, report.global_context), "", style="bold")
     return t
 
 

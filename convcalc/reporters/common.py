@@ -14,9 +14,11 @@ def shape(dims: tuple[int, ...] | list[int]) -> str:
     return "x".join(str(d) for d in dims)
 
 
-def field(rf: tuple) -> str:
-    """Receptive field sizes per axis: '7x7' (jumps and starts are in the machine formats)."""
-    return "x".join(number(axis[0]) for axis in rf) if rf else "-"
+def field(rf: tuple, global_context: bool = False) -> str:
+    """Local receptive field sizes per axis, '7x7', and '427x427 + global' where the layer also
+    sees global context (jumps and starts are in the machine formats)."""
+    text = "x".join(number(axis[0]) for axis in rf) if rf else "-"
+    return f"{text} + global" if global_context else text
 
 
 def exact_count(n: int) -> str:
@@ -34,7 +36,8 @@ def summary(report: Report, exact: bool = False) -> str:
     fmt = counter(exact)
     return (f"input {shape(report.input)} {report.dtype} · params {fmt(t.params)} "
             f"({nbytes(t.weight_bytes)} with buffers) · MACs {fmt(t.macs)} · FLOPs {fmt(t.flops)} · "
-            f"peak activations {nbytes(t.peak_activation_bytes)} · output receptive field {field(report.receptive_field)}")
+            f"peak activations {nbytes(t.peak_activation_bytes)} · output receptive field "
+            f"{field(report.receptive_field, report.global_context)}")
 
 
 def warnings(report: Report) -> list[str]:
@@ -45,4 +48,4 @@ def warnings(report: Report) -> list[str]:
 def row(layer: LayerReport, exact: bool = False) -> tuple[str, ...]:
     fmt = counter(exact)
     return (str(layer.index), layer.name, layer.kind, shape(layer.output), fmt(layer.params),
-            fmt(layer.macs), fmt(layer.flops), field(layer.receptive_field))
+            fmt(layer.macs), fmt(layer.flops), field(layer.receptive_field, layer.global_context))

@@ -25,7 +25,7 @@ from typing import IO, Any
 from ..compare import SpecComparison, VariantComparison, VariantRow
 from ..errors import UsageError
 from ..printable import clean, json_safe
-from ..report import plain
+from ..report import Report, plain
 from ..textable import Column, Table, cut_middle, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import nbytes, number
 from .common import CONVENTIONS, field, shape
@@ -358,12 +358,22 @@ def _percent(value: Fraction | None) -> str:
     return "-" if value is None else f"{(float(value) - 1) * 100:+.2f}%"
 
 
-def _rf_diff(a: tuple, b: tuple) -> str:
-    if len(a) != len(b):
-        return "-"
-    if all(x[0] == y[0] for x, y in zip(a, b)):
-        return "same"
-    return "x".join(("+" if y[0] >= x[0] else "") + number(y[0] - x[0]) for x, y in zip(a, b))
+def _rf_diff(a: Report, b: Report) -> str:
+    """b's local field minus a's per axis ('same' when equal), and global context gained or lost."""
+    ra, rb = a.receptive_field, b.receptive_field
+    if len(ra) != len(rb):
+        text = "-"
+    elif all(x[0] == y[0] for x, y in zip(ra, rb)):
+        text = "same"
+    else:
+        text = "x".join(("+" if y[0] >= x[0] else "") + number(y[0] - x[0]) for x, y in zip(ra, rb))
+    if a.global_context != b.global_context:
+        text += " + global" if b.global_context else " - global"
+    return text
+
+
+def _field(report: Report) -> str:
+    return field(report.receptive_field, report.global_context)
 
 
 def _rf_delta(a: tuple, b: tuple) -> str:
@@ -418,8 +428,8 @@ def specs_table(result: SpecComparison, stream: IO[str]) -> str:
     totals += [None,
                [("output", ""), (shape(result.a.output), ""), (shape(result.b.output), ""),
                 ("same" if result.a.output == result.b.output else "", ""), ("", ""), ("", "")],
-               [("receptive field", ""), (field(result.a.receptive_field), ""), (field(result.b.receptive_field), ""),
-                (_rf_diff(result.a.receptive_field, result.b.receptive_field), ""), ("", ""), ("", "")]]
+               [("receptive field", ""), (_field(result.a), ""), (_field(result.b), ""),
+                (_rf_diff(result.a, result.b), ""), ("", ""), ("", "")]]
     columns = [Column("metric"), Column(la, "right"), Column(lb, "right"), Column("difference", "right"),
                Column("relative", "right", optional=True), Column("ratio", "right", optional=True)]
     parts = [_fitted(f"{la} vs {lb}", columns, [totals], stream)[0]]
@@ -453,7 +463,7 @@ def _report_dict(report: Any, label: str) -> dict[str, Any]:
     return {"label": label, "name": report.name, "source": report.source, "batch": report.batch,
             "dtype": report.dtype, "input": list(report.input), "output": list(report.output),
             "receptive_field": [[plain(v) for v in axis] for axis in report.receptive_field],
-            "total": report.total.to_dict()}
+            "global": report.global_context, "total": report.total.to_dict()}
 
 
 def specs_dict(result: SpecComparison) -> dict[str, Any]:
@@ -490,7 +500,7 @@ def specs_csv(result: SpecComparison) -> str:
                          "" if d.ratio is None else float(d.ratio)])
     writer.writerow([*names, "output", shape(result.a.output), shape(result.b.output), "", "", ""])
     rf_a, rf_b = result.a.receptive_field, result.b.receptive_field
-    writer.writerow([*names, "receptive_field", field(rf_a), field(rf_b), _rf_delta(rf_a, rf_b), "", ""])
+    writer.writerow([*names, "receptive_field", _field(result.a), _field(result.b), _rf_delta(rf_a, rf_b), "", ""])
     for c in result.layers:
         name_a, name_b = (c.a.name if c.a else ""), (c.b.name if c.b else "")
         for metric in ("params", "macs", "flops"):
@@ -511,8 +521,7 @@ def specs_markdown(result: SpecComparison) -> str:
         lines.append(f"| {METRIC_NAMES[d.metric]} | {exact(d.a)} | {exact(d.b)} | {signed(d.diff)} | "
                      f"{_percent(d.ratio)} | {ratio(d.ratio)} |")
     lines.append(f"| output | {shape(result.a.output)} | {shape(result.b.output)} | | | |")
-    lines.append(f"| receptive field | {field(result.a.receptive_field)} | {field(result.b.receptive_field)} | "
-                 f"{_rf_diff(result.a.receptive_field, result.b.receptive_field)} | | |")
+    lines.append(f"| receptive field | {_field(result.a)} | {_field(result.b)} | {_rf_diff(result.a, result.b)} | | |")
     if result.layers:
         lines += ["", f"| change | layer | kind | output | params | Δ params | MACs | Δ MACs | "
                       f"Δ {METRIC_NAMES[result.share_metric]} bar |",
