@@ -21,10 +21,11 @@ import sys
 from fractions import Fraction
 from typing import Any, NamedTuple, Sequence
 
+from . import library
 from .analysis import analyze
 from .errors import ConvcalcError, SpecError, UsageError, did_you_mean
 from .report import Report, Totals
-from .spec import Spec, from_text, is_text_form, load, loads
+from .spec import Spec, from_text, is_text_form, loads
 from .spec.source import LMap
 from .units import parse_quantity
 
@@ -334,7 +335,7 @@ def load_argument(argument: str) -> Spec:
         return loads(sys.stdin.read(), "<stdin>")
     if is_text_form(argument):
         return from_text(argument)
-    return load(argument)
+    return library.load(argument)  # a path, or a library name when no such file exists
 
 
 def run(arguments: Sequence[str], *, flags: Sequence[Limit] = (), align: int | None = None, strict: bool = False,

@@ -7,9 +7,10 @@ from typing import Any, Callable
 
 import click
 
+from .. import library
 from ..errors import UsageError
 from ..reporters import Format
-from ..spec import Spec, from_text, is_text_form, load, loads
+from ..spec import Spec, from_text, is_text_form, loads
 
 
 def format_option(choices: tuple[str, ...] = tuple(f.value for f in Format)) -> Callable[[Any], Any]:
@@ -32,7 +33,7 @@ def load_specs(paths: tuple[str, ...], expressions: tuple[str, ...]) -> list[Spe
         elif is_text_form(path):
             specs.append(from_text(path))
         else:
-            specs.append(load(path))
+            specs.append(library.load(path))  # a path, or a library name when no such file exists
     specs.extend(from_text(expression, "<-e>") for expression in expressions)
     if not specs:
         raise UsageError("give a spec file, or a one-line spec with -e \"3x32x32 | conv 16 k3 | relu\"")
