@@ -25,7 +25,7 @@ import os
 from fractions import Fraction
 from typing import Callable, NamedTuple
 
-from . import limits
+from . import library, limits
 from .analysis import analyze
 from .errors import ConvcalcError, UsageError, did_you_mean
 from .layers import REGISTRY
@@ -513,17 +513,20 @@ def compare_variants(names: list[str] | tuple[str, ...], setup: Setup) -> Varian
 
 def classify(arguments: tuple[str, ...], all_variants: bool) -> tuple[str, tuple[str, ...]]:
     """('variants', names) or ('specs', paths): variant names are words from VARIANTS; specs are
-    existing files, '-' (stdin), one-line specs (with '|'), and paths (with a '/' or ending in
-    .yaml/.yml) that will fail to load with "no such file"."""
+    existing files, '-' (stdin), one-line specs (with '|'), library names (`resnet50`), and paths
+    (with a '/' or ending in .yaml/.yml) that will fail to load with "no such file"."""
     variants, specs = [], []
     for arg in arguments:
         if arg in VARIANTS:
             variants.append(arg)
         elif (arg == "-" or os.path.exists(arg) or is_text_form(arg) or arg.endswith((".yaml", ".yml"))
-              or "/" in arg or os.sep in arg):
+              or "/" in arg or os.sep in arg or arg.startswith(library.PREFIX)
+              or library.find(arg) is not None):
             specs.append(arg)
         else:
-            raise UsageError(f"'{arg}' is neither a variant{did_you_mean(arg, VARIANTS)} nor a spec file; "
+            variant = did_you_mean(arg, VARIANTS)
+            spec = "" if variant else did_you_mean(arg, library.names())  # a library name, mistyped
+            raise UsageError(f"'{arg}' is neither a variant{variant} nor a spec file{spec}; "
                              f"variants: {', '.join(VARIANTS)}")
     if variants and specs:
         raise UsageError(f"give variant names or spec files, not both: '{variants[0]}' is a variant, "

@@ -15,27 +15,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import convcalc  # noqa: E402
+from convcalc import library  # noqa: E402
 from convcalc.reporters.common import field  # noqa: E402
 from convcalc.units import count, nbytes  # noqa: E402
 
 START, END = "<!-- library:start -->", "<!-- library:end -->"
 
 
-def paper(path: Path) -> str:
-    """The first comment line's title, without the leading '# '."""
-    first = path.read_text(encoding="utf-8").splitlines()[0]
-    return first.lstrip("# ").split(". ")[0].rstrip(".")
-
-
 def table() -> str:
+    """One row per library spec: its name (what `convcalc shapes NAME` takes), linked to its file
+    in the package (GitHub does not follow the specs/ symlink in links), and its totals."""
     rows = ["| spec | network | input | params | MACs | FLOPs | peak activations | output RF |",
             "|---|---|---|---:|---:|---:|---:|---:|"]
-    for path in sorted((ROOT / "specs").glob("*.yaml")):
-        report = convcalc.analyze(convcalc.load(path))
-        t = report.total
+    for entry in library.entries():
+        report, t = entry.report, entry.report.total
         rf = field(report.receptive_field, report.global_context)
-        rows.append(f"| [{path.name}](specs/{path.name}) | {paper(path)} | {'x'.join(map(str, report.input[1:]))} "
+        rows.append(f"| [{entry.name}](convcalc/specs/{entry.name}.yaml) | {entry.network} "
+                    f"| {'x'.join(map(str, report.input[1:]))} "
                     f"| {t.params:,} | {count(t.macs)} | {count(t.flops)} | {nbytes(t.peak_activation_bytes)} | {rf} |")
     return "\n".join(rows) + "\n"
 

@@ -1,14 +1,24 @@
-"""The spec library reproduces the published numbers, every spec verifies against PyTorch, and
-README's library table is what scripts/library_table.py generates."""
+"""The spec library reproduces the published numbers, every spec verifies against PyTorch,
+README's library table is what scripts/library_table.py generates, and the library is installed
+with the package and found by name from any folder (`convcalc shapes resnet50`, `--list`)."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import convcalc
+from convcalc import library
+from convcalc.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
@@ -153,3 +163,181 @@ def test_readme_library_table_is_current():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert module.START in readme, "README.md lost its library table markers"
     assert module.replaced(readme, module.table()) == readme, "run: python scripts/library_table.py --write"
+
+
+# --------------------------------------------------------------------------------------------
+# The library by name, from any folder
+
+
+@pytest.fixture
+def elsewhere(tmp_path, monkeypatch):
+    """A folder that is not the repository, as a new user's would be."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("NO_COLOR", "FORCE_COLOR", "COLUMNS"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path
+
+
+def cli_run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_specs_at_the_root_is_the_packaged_library():
+    # specs/ is a link to convcalc/specs/, so the paths in the docs and the installed files are one set
+    assert (ROOT / "specs").resolve() == Path(library.FOLDER).resolve()
+    assert library.names() == [p.stem for p in SPECS]
+    assert len(library.names()) == 25
+
+
+@pytest.mark.parametrize("argument", ["resnet50", "resnet50.yaml", "library:resnet50"])
+def test_a_library_name_loads_from_any_folder(elsewhere, argument):
+    result = cli_run("shapes", argument, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["source"] == "library:resnet50"
+    assert data["total"]["params"] == 25_557_032  # as test_published_numbers pins for specs/resnet50.yaml
+
+
+SMALL = "input: [3, 8, 8]\nlayers: [{conv: {out: 4, k: 3}}]\n"  # 4 * (3 * 3 * 3) + 4 = 112 params
+
+
+@pytest.mark.parametrize("filename", ["resnet50", "resnet50.yaml"])
+def test_an_existing_file_wins_over_the_library(elsewhere, filename):
+    (elsewhere / filename).write_text(SMALL, encoding="utf-8")
+    data = json.loads(cli_run("shapes", filename, "--format", "json").stdout)
+    assert (data["source"], data["total"]["params"]) == (filename, 4 * (3 * 3 * 3) + 4)
+    # library:NAME always means the library's spec, whatever the folder holds
+    data = json.loads(cli_run("shapes", f"library:{filename}", "--format", "json").stdout)
+    assert (data["source"], data["total"]["params"]) == ("library:resnet50", 25_557_032)
+
+
+def test_a_path_with_a_folder_is_never_a_library_name(elsewhere):
+    result = cli_run("shapes", "nets/resnet50.yaml")
+    assert result.exit_code == 2
+    assert result.stderr == "convcalc: nets/resnet50.yaml: no such file (did you mean 'resnet50'?)\n"
+
+
+@pytest.mark.parametrize("argument, line", [
+    ("resnt50", "convcalc: resnt50: no such file (did you mean 'resnet50'?)"),
+    ("resnet_50.yaml", "convcalc: resnet_50.yaml: no such file (did you mean 'resnet50'?)"),
+    ("model.yaml", "convcalc: model.yaml: no such file"),  # nothing close: no suggestion
+    ("library:resnt50", "convcalc: no spec 'resnt50' in the library (did you mean 'resnet50'?); "
+                        "'convcalc shapes --list' shows it"),
+    ("library:", "convcalc: no spec '' in the library; 'convcalc shapes --list' shows it"),
+])
+def test_a_missing_spec_says_no_such_file_and_suggests_a_library_name(elsewhere, argument, line):
+    result = cli_run("shapes", argument)
+    assert (result.exit_code, result.stderr, result.stdout) == (2, line + "\n", "")
+
+
+def test_compare_and_check_take_library_names(elsewhere):
+    result = cli_run("compare", "resnet50", "se_resnet50", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["a"]["source"], data["b"]["source"]) == ("library:resnet50", "library:se_resnet50")
+    assert data["a"]["total"]["params"] == 25_557_032 and data["b"]["total"]["params"] == 28_088_024
+
+    result = cli_run("compare", "resnt50", "se_resnet50")
+    assert result.exit_code == 2
+    assert "'resnt50' is neither a variant nor a spec file (did you mean 'resnet50'?)" in result.stderr
+
+    result = cli_run("check", "lenet5", "--max-macs", "400k")  # LeNet-5's 417 k MACs are over 400 k
+    assert result.exit_code == 1
+    assert "lenet5: macs 416,520 is over the budget of 400,000 (--max-macs 400k) by 16,520" in result.stdout
+    result = cli_run("check", "lenet5", "resnt50")
+    assert result.exit_code == 2
+    assert result.stderr == "convcalc: resnt50: no such file (did you mean 'resnet50'?)\n"
+
+
+def test_verify_and_profile_take_library_names(elsewhere, torch):
+    pytest.importorskip("fvcore")
+    result = cli_run("verify", "lenet5", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["source"] == "library:lenet5"
+    result = cli_run("profile", "lenet_5", "--device", "cpu")  # refused while loading, before any timing
+    assert result.exit_code == 2
+    assert result.stderr == "convcalc: lenet_5: no such file (did you mean 'lenet5'?)\n"
+
+
+def test_list_shows_every_library_spec_in_80_columns_in_a_pipe(elsewhere):
+    result = cli_run("shapes", "--list")
+    assert result.exit_code == 0 and result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rows = {line.split()[1]: line for line in lines if line.startswith("│ ") and "name" not in line}
+    assert list(rows) == library.names()
+    assert "│ ResNet-50 " in rows["resnet50"] and "│ 3x224x224 " in rows["resnet50"]
+    assert rows["resnet50"].rstrip("│ ").endswith("25.6 M │ 4.09 G")  # 25,557,032 params, 4,089,184,256 MACs
+
+
+def test_list_fits_a_wider_terminal_with_more(elsewhere, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
+    lines = cli_run("shapes", "--list").stdout.splitlines()
+    assert max(len(line) for line in lines) <= 120
+    assert any("FLOPs" in line for line in lines)  # dropped at 80 columns, shown at 120
+    assert any("ShiftResNet-20 for CIFAR-10 (expansion 3)" in line for line in lines)  # cut at 80
+
+
+def test_list_as_json_is_every_spec_with_its_exact_totals(elsewhere):
+    data = json.loads(cli_run("shapes", "--list", "--format", "json").stdout)
+    assert data["schema"] == 1
+    assert [s["name"] for s in data["specs"]] == library.names()
+    for entry in data["specs"]:
+        report = convcalc.analyze(convcalc.load(ROOT / "specs" / f"{entry['name']}.yaml"))
+        assert entry["source"] == f"library:{entry['name']}"
+        assert entry["input"] == list(report.input) and entry["total"] == report.to_dict()["total"]
+    resnet50 = next(s for s in data["specs"] if s["name"] == "resnet50")
+    assert (resnet50["network"], resnet50["total"]["macs"]) == ("ResNet-50", 4_089_184_256)
+
+
+@pytest.mark.parametrize("fmt, header", [("csv", "name,network,source,input,params,macs,flops,peak_activation_bytes"),
+                                         ("markdown", "| name | network | input | params | MACs |")])
+def test_list_in_csv_and_markdown(elsewhere, fmt, header):
+    lines = cli_run("shapes", "--list", "--format", fmt).stdout.splitlines()
+    assert lines[0] == header
+    assert len(lines) == 1 + (fmt == "markdown") + len(library.names())
+    resnet50 = next(line for line in lines if "resnet50" in line and "se_" not in line)
+    assert "25557032" in resnet50 if fmt == "csv" else "25,557,032" in resnet50
+
+
+@pytest.mark.parametrize("args", [["--list", "resnet50"], ["--list", "-e", "3x8x8 | relu"], ["--list", "--batch", "2"]])
+def test_list_takes_no_spec(elsewhere, args):
+    result = cli_run("shapes", *args)
+    assert result.exit_code == 2
+    assert result.stderr == "convcalc: --list takes no SPEC, -e or --batch: it lists the library's specs as they are\n"
+
+
+def test_shapes_lists_the_library_folder_only_for_a_missing_path():
+    # start-up stays fast: loading an existing file never lists convcalc/specs/
+    code = ("import os, sys\n"
+            "listed = []\n"
+            "real = os.listdir\n"
+            "os.listdir = lambda p='.': (listed.append(str(p)), real(p))[1]\n"
+            "from convcalc.cli import main\n"
+            "sys.argv = ['convcalc', 'shapes', sys.argv[1]]\n"
+            "try:\n"
+            "    main()\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "sys.stderr.write(repr([p for p in listed if p.endswith('specs')]))\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for argument, lists in (("specs/lenet5.yaml", False), ("lenet5", True)):
+        done = subprocess.run([sys.executable, "-c", code, argument], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert ("specs']" in done.stderr) is lists, (argument, done.stderr)
+
+
+def test_a_wheel_carries_the_library(tmp_path):
+    """`pip install .` from a clean clone installs the specs (the bug: they stayed in the checkout)."""
+    pytest.importorskip("setuptools", reason="building the wheel needs setuptools in this environment")
+    # a copy of what a clone has, so that no build/ folder is left in the checkout or reused from it
+    source = tmp_path / "clone"
+    shutil.copytree(ROOT / "convcalc", source / "convcalc", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                           "-w", str(tmp_path), str(source)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    (wheel,) = tmp_path.glob("convcalc-*.whl")
+    packaged = {Path(n).stem for n in zipfile.ZipFile(wheel).namelist() if n.startswith("convcalc/specs/")}
+    assert packaged == set(library.names())

@@ -1,10 +1,11 @@
-"""`convcalc shapes`: the per-layer shape and cost report."""
+"""`convcalc shapes`: the per-layer shape and cost report, and the list of the spec library."""
 
 from __future__ import annotations
 
 import click
 
 from ..analysis import analyze
+from ..errors import UsageError
 from ..reporters import render
 from .options import batch_option, format_option, load_specs
 
@@ -13,14 +14,27 @@ from .options import batch_option, format_option, load_specs
 @click.argument("specs", nargs=-1, metavar="SPEC...")
 @click.option("-e", "--expr", "expressions", multiple=True, metavar="TEXT",
               help='A one-line spec, e.g. "3x224x224 | conv 64 k7 s2 p3 | bn | relu | maxpool k3 s2 p1".')
+@click.option("--list", "list_library", is_flag=True,
+              help="List the spec library (the names a SPEC may be) with each network's input, params and MACs.")
 @format_option()
 @batch_option
 @click.option("--exact", is_flag=True, help="Exact counts (1,234,567) in the table and markdown instead of rounded ones.")
-def shapes(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, batch: int | None, exact: bool) -> None:
+def shapes(specs: tuple[str, ...], expressions: tuple[str, ...], list_library: bool, fmt: str,
+           batch: int | None, exact: bool) -> None:
     """Output shape, params, MACs, FLOPs, receptive field and warnings of every layer.
 
-    SPEC is a YAML spec file (`-` reads standard input). Shapes include the batch, channels
-    first, as PyTorch reports them. Table and markdown numbers are rounded for reading (12.3 M);
-    json and csv keep them exact, and so does --exact. CSV ends each spec with a totals row."""
+    SPEC is a YAML spec file (`-` reads standard input, YAML or a one-line spec), a one-line spec,
+    or the name of a spec in the library that comes with convcalc (`convcalc shapes resnet50`;
+    --list shows them) when no such file exists. Shapes include the batch, channels first, as
+    PyTorch reports them. Table and markdown numbers are rounded for reading (12.3 M); json and
+    csv keep them exact, and so does --exact. CSV ends each spec with a totals row."""
+    if list_library:
+        if specs or expressions or batch is not None:
+            raise UsageError("--list takes no SPEC, -e or --batch: it lists the library's specs as they are")
+        from .. import library
+        from ..reporters.library import render as render_library
+
+        click.echo(render_library(library.entries(), fmt), nl=False, color=True)
+        return
     reports = [analyze(spec, batch) for spec in load_specs(specs, expressions)]
     click.echo(render(reports, fmt, exact=exact), nl=False, color=True)  # the reporter already decided on colour

@@ -26,11 +26,13 @@ _N = f"[0-9]{{1,{limits.MAX_NUMBER_CHARS}}}"
 _DIMS = rf"\s*{_N}(\s*[xX×]\s*{_N})*\s*\Z"  # compiled on first use
 
 
-def load(path: str | os.PathLike[str]) -> Spec:
+def load(path: str | os.PathLike[str], source: str | None = None) -> Spec:
+    """`source` names the spec in reports and errors (default: the path; `library:resnet50` for
+    the spec library, whose installed path differs from machine to machine)."""
     path = os.fspath(path)
     text = read_text(path)
     stem = os.path.splitext(os.path.basename(path))[0]
-    return build(parse(text, path), path, stem)
+    return build(parse(text, source or path), source or path, stem)
 
 
 def loads(text: str, source: str = "<string>") -> Spec:
@@ -141,7 +143,9 @@ def load_argument(argument: str) -> Spec:
     if "|" in argument and not os.path.lexists(argument):
         raise SpecError("no such file (a one-line spec starts with its input shape, like \"3x32x32 | conv 8 k3\")",
                         file=argument)
-    return load(argument)
+    from ..library import load as load_named  # here: convcalc.library imports this module
+
+    return load_named(argument)  # a path, or a library name when no such file exists
 
 
 __all__ += ["LMap", "LList", "parse_input", "build", "is_text_form", "load_argument", "read_stdin"]

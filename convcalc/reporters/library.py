@@ -1,0 +1,60 @@
+"""`convcalc shapes --list`: the spec library, one line per spec, in every format of `shapes`.
+
+The table is for reading: it fits the terminal, and 80 columns in a pipe (network titles are cut
+with '…'); json, csv and markdown keep everything, with exact counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from typing import IO
+
+from ..library import Entry
+from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
+from ..units import count
+from .common import shape
+
+PIPE_WIDTH = 80
+FOOTER = ("a name works wherever a SPEC is asked: convcalc shapes resnet50, convcalc compare resnet50 se_resnet50; "
+          "a file of that name in the current folder comes first (library:resnet50 always means the library's)")
+
+
+def render(entries: list[Entry], fmt: str, stream: IO[str] | None = None) -> str:
+    stream = stream or sys.stdout
+    if fmt == "json":
+        specs = ",\n    ".join(json.dumps(_dict(e), ensure_ascii=False) for e in entries)  # one spec a line
+        return f'{{\n  "schema": 1,\n  "specs": [\n    {specs}\n  ]\n}}\n'
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["name", "network", "source", "input", "params", "macs", "flops", "peak_activation_bytes"])
+        for e in entries:
+            t = e.report.total
+            writer.writerow([e.name, e.network, e.report.source, shape(e.report.input[1:]), t.params, t.macs, t.flops,
+                             t.peak_activation_bytes])
+        return out.getvalue()
+    if fmt == "markdown":
+        lines = ["| name | network | input | params | MACs |", "|---|---|---|---:|---:|"]
+        lines += [f"| `{e.name}` | {e.network.replace('|', '/')} | {shape(e.report.input[1:])} "
+                  f"| {e.report.total.params:,} | {e.report.total.macs:,} |" for e in entries]
+        return "\n".join(lines) + "\n"
+    width, color = terminal_width(stream) or PIPE_WIDTH, wants_color(stream)
+    table = Table([Column("name"), Column("network", shrink=True, min_width=12), Column("input"),
+                   Column("params", "right"), Column("MACs", "right"), Column("FLOPs", "right", optional=True)],
+                  title=f"the spec library: {len(entries)} specs, installed with convcalc")
+    for e in entries:
+        t = e.report.total
+        table.add_row(e.name, e.network, shape(e.report.input[1:]), count(t.params), count(t.macs), count(t.flops))
+    return render_table(table, width=width, color=color, stream=stream) + wrap_lines([FOOTER], width)
+
+
+def _dict(e: Entry) -> dict[str, object]:
+    """A library spec in JSON: its name, its title, its source (`library:NAME`, which always
+    names it), and its shapes and totals as `convcalc shapes --format json` gives them (with the
+    batch, exact counts)."""
+    report = e.report.to_dict()
+    return {"name": e.name, "network": e.network, "source": report["source"], "input": report["input"],
+            "output": report["output"], "total": report["total"]}
