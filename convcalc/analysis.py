@@ -22,6 +22,7 @@ from .report import LayerReport, Report, Totals
 from .spec.model import DTYPE_BYTES, Spec
 
 COUNTER_BYTES = 8  # BN's num_batches_tracked is an int64, whatever the dtype
+INPUT_BYTES = {"int64": 8}  # element sizes of the input dtypes a record may name (Kind.input_dtype)
 
 
 def analyze(spec: Spec, batch: int | None = None) -> Report:
@@ -67,13 +68,16 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
         fields[node.name] = field
         globals_[node.name] = global_
         kinds[node.name] = node.kind
-        counters = 1 if buffers and node.kind in ("bn", "in") else 0
+        counters = record.counters(a, x, y)
         layer_weight_bytes = (params + buffers - counters) * itemsize + counters * COUNTER_BYTES
         weight_bytes += layer_weight_bytes
         layers.append(LayerReport(  # positional: this runs once per layer of 10,000-layer specs
             index, node.name, node.kind, node.inputs, (batch, *y), params, buffers, macs, flops,
             prod(y) * batch * itemsize, layer_weight_bytes, field, warnings, node.line, a, global_))
-    input_bytes = prod(spec.input) * batch * (8 if spec.nodes and spec.nodes[0].kind == "embedding" else itemsize)
+    # The input is in the spec's dtype, unless the layers reading it take another (token ids).
+    first = REGISTRY[spec.nodes[0].kind]
+    input_itemsize = INPUT_BYTES.get(first.input_dtype, itemsize) if first.input_dtype else itemsize
+    input_bytes = prod(spec.input) * batch * input_itemsize
     total = Totals(
         params=sum(layer.params for layer in layers),
         buffers=sum(layer.buffers for layer in layers),

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, Sequence
 
 from .analysis import analyze
 from .errors import ConvcalcError, SpecError, UsageError, did_you_mean
+from .layers import NOTE_LABELS, REGISTRY
 from .report import Report, Totals
 from .spec import Spec, is_text_form, load_argument
 from .spec.source import LMap
@@ -33,7 +34,6 @@ BUDGET_KEYS = (*METRICS, "expect_output")
 BASELINE_METRICS = ("params", "buffers", "macs", "flops", "peak_activation_bytes", "weight_bytes")
 FLAGS = {"params": "--max-params", "macs": "--max-macs", "flops": "--max-flops",
          "peak_activation_bytes": "--max-peak-memory", "weight_bytes": "--max-weight-bytes"}
-ALIGNED_KINDS = frozenset({"conv", "dwconv", "pwconv", "sepconv", "deconv", "linear", "fftconv"})
 HALF_PRECISION = ("float16", "bfloat16")  # tensor cores want channels in multiples of 8
 HALF_ALIGNMENT = 8
 BASELINE_SCHEMA = 1
@@ -43,8 +43,6 @@ MAX_QUANTITY_CHARS = 64  # a budget value as text: "600M", "1.5GiB"
 _TOLERANCE = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,12})?)%\Z|0+(?:\.0+)?\Z")
 _DIMS = re.compile(r"\s*[0-9]{1,15}(\s*[xX×]\s*[0-9]{1,15})*\s*\Z")
 
-# The layer rules' warnings, by how they begin (layers.py words them; these name them for people).
-_CATEGORIES = (("stride ", "uncovered input"), ("even kernel ", "even kernel with 'same' padding"))
 ALIGNMENT = "tensor-core alignment"
 
 
@@ -271,9 +269,9 @@ def findings(report: Report, align: int | None = None) -> tuple[Finding, ...]:
     found = []
     for layer in report.layers:
         for text in layer.warnings:
-            category = next((name for prefix, name in _CATEGORIES if text.startswith(prefix)), "layer warning")
+            category = NOTE_LABELS.get(getattr(text, "code", ""), "layer warning")
             found.append(Finding(category, layer.name, layer.kind, layer.line, text))
-        if align is None or layer.kind not in ALIGNED_KINDS:
+        if align is None or not REGISTRY[layer.kind].aligned:
             continue
         # [N, C, ...] -> C; a linear layer's [N, F] -> F
         unit = "features" if layer.kind == "linear" else "channels"

@@ -445,24 +445,7 @@ class VariantComparison(NamedTuple):
 
 def describe(layer: LayerReport) -> str:
     """A layer in the one-line form's short syntax, without padding and bias: 'conv 128 k3 d2'."""
-    a = layer.args
-    parts = [layer.kind]
-    if layer.kind == "channel_shuffle":
-        return f"channel_shuffle {a['groups']}"
-    if layer.kind != "dwconv":
-        parts.append(str(layer.output[1]))
-    k = a.get("k")
-    if k and layer.kind != "pwconv":
-        parts.append("k" + "x".join(map(str, k)) if len(set(k)) > 1 else f"k{k[0]}")
-    for key, short in (("s", "s"), ("d", "d")):
-        value = a.get(key)
-        if value and set(value) != {1}:
-            parts.append(short + ("x".join(map(str, value)) if len(set(value)) > 1 else str(value[0])))
-    if a.get("groups", 1) != 1:
-        parts.append(f"g{a['groups']}")
-    if a.get("multiplier", 1) != 1:
-        parts.append(f"multiplier={a['multiplier']}")
-    return " ".join(parts)
+    return REGISTRY[layer.kind].describe(layer.args, omit=("p", "bias"))
 
 
 def evaluate(name: str, setup: Setup) -> VariantRow:

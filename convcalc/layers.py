@@ -33,7 +33,7 @@ from math import gcd, prod
 from typing import Any
 
 from . import limits
-from .args import (Arg, axes, boolean, choice, int_list, integer, number, pad_amounts, padding, scales, sizes,
+from .args import (REQUIRED, Arg, axes, boolean, choice, int_list, integer, number, pad_amounts, padding, scales, sizes,
                    symmetric_padding, text)
 from .errors import LayerError
 
@@ -70,6 +70,16 @@ class Kind:
     positional: tuple[str, ...] = ()  # arguments the one-line text form takes without a key
     merge = False  # takes two or more inputs (`from: [a, b, ...]`)
     view = False  # the output aliases the input's memory (no new activation memory)
+    aligned = False  # a matrix-multiply kind whose channels tensor cores want in multiples of 8
+    input_dtype: str | None = None  # what it reads when it is not the spec's dtype ("int64" token ids)
+    # One-line specs that use the kind: tests/test_registry.py builds each in PyTorch and checks
+    # every number against it. Every kind has at least one.
+    examples: tuple[str, ...] = ()
+    # Templates the property tests draw layers from ({c} channels, {k} kernel, {s} stride, {d}
+    # dilation, {p} padding word or int, {pp} small int, {op} output padding, {m} small factor,
+    # {idx} index below m, {mode} nearest|bilinear). Every kind has some, except merges (the
+    # random graphs draw those) and kinds that read another input dtype (token ids).
+    draws: tuple[str, ...] = ()
     schema: dict[str, Arg]
 
     def prepare(self, a: dict[str, Any], nd: int) -> dict[str, Any]:
@@ -86,6 +96,11 @@ class Kind:
     def buffers(self, a, x, y) -> int:
         return 0
 
+    def counters(self, a, x, y) -> int:
+        """How many of its buffers are int64 counters (BN's num_batches_tracked): 8 bytes each in
+        memory, whatever the spec's dtype."""
+        return 0
+
     def macs(self, a, x, y) -> int:
         return 0
 
@@ -99,8 +114,30 @@ class Kind:
         """Local by declaration: each output unit reads a window of positions, not all of them."""
         return False
 
-    def warnings(self, a, x, y) -> tuple[str, ...]:
+    def warnings(self, a, x, y) -> tuple["Note", ...]:
         return ()
+
+    def describe(self, a, omit: tuple[str, ...] = ()) -> str:
+        """The layer in the one-line form's syntax, arguments at their defaults left out:
+        'conv 128 k3 s2 g4'. The first positional argument is written bare (`conv 128`,
+        `channel_shuffle 4`) unless it is per axis (`dwconv k3`), then the short forms k, s, p, d
+        and g where they exist, anything else as key=value."""
+        parts = [self.name]
+        nd = _axes_of(a)
+        for arg in self.args:
+            if arg.name in omit or arg.name not in a:
+                continue
+            value = a[arg.name]
+            if self.positional[:1] == (arg.name,) and not isinstance(value, tuple):
+                parts.append(_written(value))
+                continue
+            if arg.default is not REQUIRED and value == _default(arg, nd):
+                continue
+            written = _written(value)
+            # k3, s2x1, g4: the short forms take whole numbers per axis (lrn's k is a number, not a kernel)
+            short = SHORT.get(arg.name) if isinstance(value, (tuple, int)) and not isinstance(value, bool) else None
+            parts.append(f"{short}{written}" if short and written.replace("x", "").isdigit() else f"{arg.name}={written}")
+        return " ".join(parts)
 
     def build(self, a, x, y):
         raise NotImplementedError
@@ -113,6 +150,62 @@ class Kind:
         """FlopCounterMode counts 2 per multiply-add of conv, transposed conv and matmul, which are
         exactly the ops convcalc's MACs count."""
         return 2 * self.macs(a, x, y)
+
+
+class Note(str):
+    """A layer warning: the text people read (it is a str) and a stable `code` that tools group
+    by (check's categories), so nothing has to recognise a warning by how its text begins."""
+
+    code: str
+
+    def __new__(cls, code: str, text: str) -> "Note":
+        note = super().__new__(cls, text)
+        note.code = code
+        return note
+
+
+# Warning codes and what check calls them.
+NOTE_LABELS = {"uncovered-input": "uncovered input", "even-kernel-same": "even kernel with 'same' padding"}
+
+# The one-line form's short argument names (spec/text.py reads the same letters).
+SHORT = {"k": "k", "s": "s", "p": "p", "d": "d", "groups": "g"}
+
+
+def _written(value: Any) -> str:
+    """A normalized argument value in the one-line form: (3, 3) -> '3', (3, 1) -> '3x1',
+    ((1, 1), (1, 1)) -> '1', ((1, 0), (1, 1)) -> '1:0x1:1'."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple) and value and isinstance(value[0], tuple):  # per-axis (left, right)
+        if all(left == right for left, right in value):
+            value = tuple(left for left, _ in value)
+        else:
+            return "x".join(f"{left}:{right}" for left, right in value)
+    if isinstance(value, tuple) and None in value:  # adaptive pools keep an axis with null
+        return ",".join("null" if v is None else str(v) for v in value)
+    if isinstance(value, tuple):
+        return str(value[0]) if len(set(value)) == 1 else "x".join(map(str, value))
+    if isinstance(value, list):
+        return ",".join(map(_written, value))
+    return "null" if value is None else str(value)
+
+
+def _axes_of(a: dict[str, Any]) -> int:
+    """The number of spatial axes a normalized argument dict was made for (1 when it has none)."""
+    for value in a.values():
+        if isinstance(value, tuple) and value:
+            return len(value)
+    return 1
+
+
+def _default(arg: Arg, nd: int) -> Any:
+    """An argument's default as normalize() fills it in."""
+    if arg.default is None or isinstance(arg.default, (str, bool, float)):
+        return arg.default
+    try:
+        return arg.convert(arg.default, nd, arg.name)
+    except LayerError:
+        return arg.default
 
 
 # --------------------------------------------------------------------------------------------
@@ -183,10 +276,11 @@ def uncovered_warnings(kind_name: str, n: Shape, k_eff: Shape, s: Shape, pads, o
         last_read = (oi - 1) * si + ki - 1  # in padded coordinates
         missed = left + ni - 1 - last_read
         if missed > 0 and si <= ki:
-            notes.append(
+            notes.append(Note(
+                "uncovered-input",
                 f"stride {si} does not fit axis {axis_name(i, len(n))}: the last {missed} of {ni} "
                 f"input positions are never covered"
-            )
+            ))
     return tuple(notes)
 
 
@@ -321,6 +415,7 @@ class ConvFamily(Kind):
     """
 
     positional = ("out",)
+    aligned = True
 
     def channels(self, a, c: int) -> tuple[int, int]:
         """(output channels, groups) for input channels c."""
@@ -372,7 +467,7 @@ class ConvFamily(Kind):
         # Only where the padding really is uneven: a dilated even kernel can span an odd width
         # (k 4, d 2 spans 7), and a strided one may need no padding at all (k 2, s 2 on 8).
         if a["p"] == "same" and any(ke % 2 == 0 and left != right for ke, (left, right) in zip(k_eff, pads)):
-            notes += (f"even kernel {dims(a['k'])} with 'same' padding pads unevenly: {pads}",)
+            notes += (Note("even-kernel-same", f"even kernel {dims(a['k'])} with 'same' padding pads unevenly: {pads}"),)
         return notes
 
     def build(self, a, x, y):
@@ -387,6 +482,8 @@ class ConvFamily(Kind):
 class Conv(ConvFamily):
     doc = "convolution over 1, 2 or 3 spatial axes (grouped when groups > 1)"
     name = "conv"
+    examples = ('3x16x16 | conv 8 k3 s2 p1', '4x9x11 | conv 6 k=3x2 s=2x1 p=same d=1x2 g2', '2x20 | conv 4 k5 p=full bias=false', '2x6x7x8 | conv 4 k3 s2 p=same')
+    draws = ('conv {c} k{k} s{s} p={p} d{d}',)
     args = (OUT, K, S1, P_CONV, D1, Arg("groups", integer(), 1), BIAS)
 
 
@@ -394,6 +491,8 @@ class Conv(ConvFamily):
 class DepthwiseConv(ConvFamily):
     doc = "depthwise convolution: one k-window per input channel (groups = channels), times multiplier"
     name = "dwconv"
+    examples = ('8x12x12 | dwconv 3 s2 p1', '4x10x10 | dwconv 5 multiplier=3 p=same bias=false', '4x30 | dwconv 3 d2')
+    draws = ('dwconv {k} s{s} p={p} multiplier={m}',)
     positional = ("k",)
     args = (K, S1, P_CONV, D1, Arg("multiplier", integer(), 1, "output channels per input channel"), BIAS)
 
@@ -405,6 +504,8 @@ class DepthwiseConv(ConvFamily):
 class PointwiseConv(ConvFamily):
     doc = "pointwise (1x1) convolution: mixes channels at each position"
     name = "pwconv"
+    examples = ('16x8x8 | pwconv 4', '16x8x8 | pwconv 8 g4 bias=false', '6x5x5x5 | pwconv 3')
+    draws = ('pwconv {c}',)
     args = (OUT, BIAS, Arg("groups", integer(), 1))
 
     def prepare(self, a, nd):
@@ -421,6 +522,8 @@ class SeparableConv(ConvFamily):
 
     doc = "depthwise-separable convolution: depthwise k-window, then pointwise to out"
     name = "sepconv"
+    examples = ('8x12x12 | sepconv 16 k3 p1', '4x9x9 | sepconv 6 k3 s2 p=same bias=false')
+    draws = ('sepconv {c} k{k} s{s} p={p}',)
     args = (OUT, K, S1, P_CONV, D1, BIAS)
 
     def channels(self, a, c):
@@ -458,7 +561,10 @@ class TransposedConv(Kind):
 
     doc = "transposed convolution (learnable upsampling)"
     name = "deconv"
+    examples = ('8x5x5 | deconv 4 k3 s2 p1 output_padding=1', '4x6 | deconv 6 k4 s2 p1 g2', '4x3x4x5 | deconv 2 k3 s2 bias=false', '2x5x5 | deconv 2 k3 d2 s1 output_padding=1')
+    draws = ('deconv {c} k{k} s{s} p{pp} output_padding={op}',)
     positional = ("out",)
+    aligned = True
     args = (OUT, K, S1, Arg("p", symmetric_padding, 0), Arg("output_padding", axes(0), 0), D1,
             Arg("groups", integer(), 1), BIAS)
 
@@ -522,6 +628,8 @@ class FftConv(ConvFamily):
 
     doc = "convolution through the frequency domain (FFT, spectral product, inverse FFT)"
     name = "fftconv"
+    examples = ('3x12x12 | fftconv 8 k3 p1', '2x9x10 | fftconv 4 k=3x2 p=same bias=false', '2x17 | fftconv 3 k5', '2x5x6x7 | fftconv 2 k3 p=full')
+    draws = ('fftconv {c} k{k} p={p}',)
     args = (OUT, K, P_CONV, BIAS)
 
     def prepare(self, a, nd):
@@ -575,6 +683,9 @@ class DeformConv(ConvFamily):
 
     doc = "deformable convolution v1 (2-D): an offset conv, then a conv sampling bilinearly at the offsets"
     name = "deform_conv"
+    examples = ('8x16x16 | deform_conv 8 k3 p1', '4x9x9 | deform_conv 6 k3 s2 p1 bias=false', '4x11x10 | deform_conv 4 k3 d2 p2', '4x8x8 | deform_conv 6 k3 p1 g2', '4x8x7 | deform_conv 4 k=3x2 p=same offset_groups=2', '6x9x9 | deform_conv 4 k3 s2 d2 g2 offset_groups=3')
+    draws = ('deform_conv {c} k{k} s{s} p={p} d{d}',)
+    aligned = False  # torchvision's kernel is no tensor-core matrix multiply
     args = (OUT, K, S1, P_CONV, D1, Arg("groups", integer(), 1), Arg("offset_groups", integer(), 1), BIAS)
 
     def prepare(self, a, nd):
@@ -675,6 +786,8 @@ CEIL = Arg("ceil_mode", boolean, False, "round the output size up (PyTorch's rul
 class MaxPool(Pool):
     doc = "max pooling"
     name = "maxpool"
+    examples = ('3x9x9 | maxpool 2', '3x9x9 | maxpool k3 s2 p1 ceil_mode=true', '3x20 | maxpool 3 d2', '2x7x7x7 | maxpool 2 ceil_mode=true')
+    draws = ('maxpool {k} s{s} p{pp}',)
     dilated = True
     args = POOL_ARGS + (D1, CEIL)
 
@@ -692,6 +805,8 @@ class MaxPool(Pool):
 class AvgPool(Pool):
     doc = "average pooling"
     name = "avgpool"
+    examples = ('3x9x9 | avgpool 3 s2 p1', '3x9x9 | avgpool 2 ceil_mode=true count_include_pad=false', '3x20 | avgpool 4', '2x6x7x8 | avgpool 2')
+    draws = ('avgpool {k} s{s} p{pp} ceil_mode=true',)
     args = POOL_ARGS + (CEIL, Arg("count_include_pad", boolean, True))
     averaging_3d = True
 
@@ -709,6 +824,8 @@ class AvgPool(Pool):
 class LpPool(Pool):
     doc = "power-average (Lp) pooling: (sum of x^p over the window)^(1/p); p=2 is L2 pooling"
     name = "lppool"
+    examples = ('3x9x9 | lppool 2 3', '3x20 | lppool 3 k2', '2x4x6x6 | lppool 2 2')
+    draws = ('lppool 2 {k} s{s}',)
     averaging_3d = True
     positional = ("norm", "k")
     args = (Arg("norm", number(), doc="the power p"), K, Arg("s", axes(), None, "stride (default: k)"), CEIL)
@@ -731,6 +848,8 @@ class LpPool(Pool):
 class GlobalAvgPool(Kind):
     doc = "global average pooling: [C, ...] -> [C, 1, ...]"
     name = "gap"
+    examples = ('8x7x7 | gap', '8x10 | gap', '4x3x5x5 | gap')
+    draws = ('gap',)
 
     def shape(self, a, x):
         c, n = spatial(x, self.name)
@@ -804,6 +923,8 @@ class AdaptivePool(Kind):
 class AdaptiveAvgPool(AdaptivePool):
     doc = "adaptive average pooling to a fixed output size"
     name = "adaptive_avgpool"
+    examples = ('8x7x7 | adaptive_avgpool 3', '8x10 | adaptive_avgpool 4', '4x5x6x7 | adaptive_avgpool 2')
+    draws = ('adaptive_avgpool {k}',)
 
     # per output: window - 1 adds and 1 divide, i.e. the window size
     def flops(self, a, x, y):
@@ -822,6 +943,8 @@ class AdaptiveAvgPool(AdaptivePool):
 class AdaptiveMaxPool(AdaptivePool):
     doc = "adaptive max pooling to a fixed output size"
     name = "adaptive_maxpool"
+    examples = ('8x7x7 | adaptive_maxpool size=3,null', '8x10 | adaptive_maxpool 3')
+    draws = ('adaptive_maxpool {k}',)
 
     # per output: window - 1 comparisons
     def flops(self, a, x, y):
@@ -848,6 +971,8 @@ class Upsample(Kind):
 
     doc = "upsampling by a scale factor or to a size (nearest or linear interpolation)"
     name = "upsample"
+    examples = ('3x5x5 | upsample 2', '3x5x5 | upsample 1.5 mode=bilinear', '3x6 | upsample size=10 mode=bilinear', '2x3x4x4 | upsample 2 mode=bilinear align_corners=true')
+    draws = ('upsample {s} mode={mode}',)
     positional = ("scale",)
     args = (Arg("scale", scales, None), Arg("size", axes(), None),
             Arg("mode", choice("nearest", "bilinear", "linear", "trilinear"), "nearest"),
@@ -905,6 +1030,8 @@ class MaxUnpool(Kind):
 
     doc = "max unpooling (or bed-of-nails upsampling without indices)"
     name = "maxunpool"
+    examples = ('3x4x4 | maxunpool 2', '3x8x8 | maxpool 2 name=p | relu | maxunpool 2 indices=p', '3x5 | maxunpool 3 s2 p1')
+    draws = ('maxunpool {k} s{s}',)
     positional = ("k",)
     args = (K, Arg("s", axes(), None, "stride (default: k)"), Arg("p", symmetric_padding, 0),
             Arg("indices", text, None, "name of the maxpool whose argmax positions to use"))
@@ -941,6 +1068,9 @@ class Linear(Kind):
 
     doc = "fully connected layer on a flat input"
     name = "linear"
+    examples = ('3x4x4 | flatten | linear 10', '64 | linear 5 bias=false')
+    draws = ('flatten | linear {c}',)
+    aligned = True
     positional = ("out",)
     args = (OUT, BIAS)
 
@@ -975,6 +1105,8 @@ class Linear(Kind):
 class Flatten(Kind):
     doc = "flatten [C, ...] to [C*...] (a view, no copy)"
     name = "flatten"
+    examples = ('3x4x4 | flatten', '2x3x4x5 | flatten')
+    draws = ('flatten',)
     view = True
 
     def shape(self, a, x):
@@ -1001,6 +1133,8 @@ class Flatten(Kind):
 class Reshape(Kind):
     doc = "reshape to `shape` (per sample; one entry may be -1), e.g. [C] -> [C, 1, 1]"
     name = "reshape"
+    examples = ('3x4x4 | flatten | reshape shape=48,1,1', '4x6x6 | reshape shape=-1,3,3')
+    draws = ('reshape shape=-1',)
     view = True
     args = (Arg("shape", int_list, doc="the new per-sample shape"),)
 
@@ -1045,6 +1179,8 @@ class Reshape(Kind):
 class Embedding(Kind):
     doc = "token embedding: [1, L] token ids -> [dim, L], channels first for a 1-D conv"
     name = "embedding"
+    examples = ('1x30 | embedding 100 16 | conv 8 k3',)
+    input_dtype = "int64"  # token ids
     positional = ("vocab", "dim")
     args = (Arg("vocab", integer(), doc="vocabulary size"), Arg("dim", integer(), doc="embedding size"))
 
@@ -1071,6 +1207,8 @@ class Embedding(Kind):
 class Dropout(Kind):
     doc = "dropout (identity at inference)"
     name = "dropout"
+    examples = ('3x4x4 | dropout 0.3',)
+    draws = ('dropout',)
     view = True
     positional = ("p",)
     args = (Arg("p", number(0, 1), 0.5, "drop probability"),)
@@ -1093,6 +1231,8 @@ class Dropout(Kind):
 class Identity(Kind):
     doc = "identity"
     name = "identity"
+    examples = ('3x4x4 | identity',)
+    draws = ('identity',)
     view = True
 
     def shape(self, a, x):
@@ -1145,6 +1285,8 @@ class BatchNorm(Kind):
 
     doc = "batch normalization (eval mode)"
     name = "bn"
+    examples = ('8x5x5 | bn', '8x5 | bn affine=false', '6 | bn', '4x3x3x3 | bn')
+    draws = ('bn',)
     args = (Arg("affine", boolean, True), Arg("eps", number(0), 1e-5), Arg("momentum", number(0, 1), 0.1))
 
     def shape(self, a, x):
@@ -1155,6 +1297,9 @@ class BatchNorm(Kind):
 
     def buffers(self, a, x, y):
         return 2 * x[0] + 1
+
+    def counters(self, a, x, y):
+        return 1  # num_batches_tracked
 
     def flops(self, a, x, y):
         return 2 * numel(x)
@@ -1174,6 +1319,8 @@ class BatchNorm(Kind):
 class LayerNorm(Norm):
     doc = "layer norm over the channels at each position (ConvNeXt); over: all normalizes [C, ...] whole"
     name = "ln"
+    examples = ('8x5x5 | ln', '8x5x5 | ln over=all', '8x10 | ln affine=false', '12 | ln')
+    draws = ('ln', 'ln over=all')
     args = (Arg("over", choice("channels", "all"), "channels"), Arg("affine", boolean, True), Arg("eps", number(0), 1e-5))
 
     def params(self, a, x, y):
@@ -1200,6 +1347,8 @@ class LayerNorm(Norm):
 class InstanceNorm(Norm):
     doc = "instance norm: per sample and channel over the spatial axes"
     name = "in"
+    examples = ('8x5x5 | in', '8x5x5 | in affine=true track_running_stats=true', '4x6 | in', '4x3x3x3 | in')
+    draws = ('in affine=true',)
     args = (Arg("affine", boolean, False), Arg("track_running_stats", boolean, False), Arg("eps", number(0), 1e-5))
 
     def shape(self, a, x):
@@ -1214,6 +1363,9 @@ class InstanceNorm(Norm):
 
     def buffers(self, a, x, y):
         return 2 * x[0] + 1 if a["track_running_stats"] else 0
+
+    def counters(self, a, x, y):
+        return 1 if a["track_running_stats"] else 0  # num_batches_tracked
 
     def flops(self, a, x, y):
         if a["track_running_stats"]:  # eval mode with running stats: a scale and a shift, like bn
@@ -1233,6 +1385,8 @@ class InstanceNorm(Norm):
 class GroupNorm(Norm):
     doc = "group norm: statistics over groups of channels"
     name = "gn"
+    examples = ('8x5x5 | gn 4', '8x10 | gn 2 affine=false')
+    draws = ('gn 1',)
     positional = ("groups",)
     args = (Arg("groups", integer()), Arg("affine", boolean, True), Arg("eps", number(0), 1e-5))
 
@@ -1269,6 +1423,8 @@ class LocalResponseNorm(Kind):
 
     doc = "local response normalization across channels (AlexNet): a / (k + alpha/size * sum a^2)^beta"
     name = "lrn"
+    examples = ('96x13x13 | lrn 5 alpha=5e-4 beta=0.75 k2', '6x20 | lrn 4 k=1.5', '3x4x5x6 | lrn 2 beta=0.5', '3x6x6 | lrn 7')
+    draws = ('lrn {k}',)
     positional = ("size",)
     args = (Arg("size", integer(), doc="channels in the window"), Arg("alpha", number(), 1e-4),
             Arg("beta", number(), 0.75), Arg("k", number(), 1.0, "additive constant"))
@@ -1292,6 +1448,8 @@ class LocalResponseNorm(Kind):
 class LayerScale(Kind):
     doc = "learnable per-channel scale (CaiT, ConvNeXt): C params, 1 multiply per element"
     name = "layer_scale"
+    examples = ('8x5x5 | layer_scale', '8x10 | layer_scale init=0.1')
+    draws = ('layer_scale',)
     args = (Arg("init", number(), 1e-6, "initial value"),)
 
     def shape(self, a, x):
@@ -1336,16 +1494,19 @@ class Activation(Kind):
         return torch_ops.activation(self.torch_name, a)
 
 
-def activation(name: str, torch_name: str, per_element: int, doc: str, *args: Arg, positional: tuple = ()) -> None:
-    """Register an activation record: the registry entry is still one class, made here."""
+def activation(name: str, torch_name: str, per_element: int, doc: str, *args: Arg, positional: tuple = (),
+               examples: tuple[str, ...] = ()) -> None:
+    """Register an activation record: the registry entry is still one class, made here. Its
+    examples default to one 2-D map; the property tests draw it bare."""
     register(type(name, (Activation,), {"name": name, "torch_name": torch_name, "per_element": per_element,
-                                         "doc": doc, "args": args, "positional": positional}))
+                                         "doc": doc, "args": args, "positional": positional,
+                                         "examples": examples or (f"3x4x4 | {name}",), "draws": (name,)}))
 
 
 activation("relu", "ReLU", 1, "max(0, x): 1 compare")
 activation("relu6", "ReLU6", 2, "min(max(0, x), 6): 2 compares")
 activation("leakyrelu", "LeakyReLU", 2, "max(slope*x, x): 1 multiply, 1 compare",
-           Arg("slope", number(), 0.01, "negative slope"), positional=("slope",))
+           Arg("slope", number(), 0.01, "negative slope"), positional=("slope",), examples=("3x4x4 | leakyrelu 0.2",))
 activation("elu", "ELU", 4, "x if x > 0 else alpha*(exp(x)-1): compare, exp, sub, mul",
            Arg("alpha", number(), 1.0), positional=("alpha",))
 activation("silu", "SiLU", 5, "x*sigmoid(x) (swish): sigmoid 4 + mul")
@@ -1361,6 +1522,8 @@ activation("softmax", "Softmax", 5, "over channels: max (compare), sub, exp, sum
 class Gelu(Activation):
     doc = "0.5*x*(1+erf(x/sqrt 2)): mul, erf, add, 2 mul = 5; tanh form: cube (2), mul, add, mul, tanh, add, 2 mul = 9"
     name = "gelu"
+    examples = ('3x4x4 | gelu', '3x4x4 | gelu approximate=tanh')
+    draws = ('gelu',)
     torch_name = "GELU"
     args = (Arg("approximate", choice("none", "tanh"), "none"),)
 
@@ -1372,6 +1535,8 @@ class Gelu(Activation):
 class PReLU(Activation):
     doc = "parametric ReLU: max(0,x) + a*min(0,x), one learned slope (or one per channel)"
     name = "prelu"
+    examples = ('3x4x4 | prelu', '3x4x4 | prelu per_channel=true')
+    draws = ('prelu per_channel=true',)
     per_element = 2  # compare, multiply
     args = (Arg("per_channel", boolean, False),)
 
@@ -1388,6 +1553,8 @@ class PReLU(Activation):
 class Maxout(Kind):
     doc = "maxout: max over groups of `pieces` consecutive channels (C -> C/pieces)"
     name = "maxout"
+    examples = ('8x4x4 | maxout 2', '9x5 | maxout 3')
+    draws = ('maxout {m}',)
     positional = ("pieces",)
     args = (Arg("pieces", integer(2)),)
 
@@ -1416,6 +1583,8 @@ class Maxout(Kind):
 class ChannelShuffle(Kind):
     doc = "channel shuffle (ShuffleNet): interleave the channels of `groups` groups"
     name = "channel_shuffle"
+    examples = ('8x4x4 | channel_shuffle 4',)
+    draws = ('channel_shuffle {m}',)
     positional = ("groups",)
     args = (Arg("groups", integer()),)
 
@@ -1442,6 +1611,8 @@ class Shift(Kind):
 
     doc = "zero-FLOP spatial shift (ShiftNet)"
     name = "shift"
+    examples = ('9x6x6 | shift', '10x6x6 | shift k=3x1', '8x12 | shift 5')
+    draws = ('shift {k}',)
     positional = ("k",)
     args = (Arg("k", axes(), 3, "shift window"),)
 
@@ -1465,6 +1636,8 @@ class Shift(Kind):
 class Split(Kind):
     doc = "keep channel chunk `index` of `parts` equal chunks (a view), e.g. ShuffleNetV2's split"
     name = "split"
+    examples = ('8x4x4 | split 2 1', '9x5 | split 3')
+    draws = ('split {m} {idx}',)
     view = True
     positional = ("parts", "index")
     args = (Arg("parts", integer()), Arg("index", integer(0), 0))
@@ -1501,6 +1674,8 @@ class Pad(Kind):
 
     doc = "explicit padding of the spatial axes (constant, reflect, replicate or circular), as F.pad"
     name = "pad"
+    examples = ('3x6x6 | pad 1', '3x5x7 | pad 1:2x0:4 reflect', '2x9 | pad 2 replicate', '2x4x4x4 | pad 1x0x2 circular', '3x6x6 | pad 2 value=-1.5 | conv 4 k3', '2x3x5 | pad 0:3x5:1 circular | maxpool 2')
+    draws = ('pad {k}', 'pad {pp} value={s}', 'pad {k} reflect', 'pad {k} replicate', 'pad {s} circular | conv {c} k{k}')
     positional = ("p", "mode")
     args = (Arg("p", pad_amounts, doc="padding: int, per-axis list or per-axis [left, right] pairs"),
             Arg("mode", choice("constant", "reflect", "replicate", "circular"), "constant"),
@@ -1544,6 +1719,8 @@ class Crop(Kind):
 
     doc = "crop the spatial axes to `size` (centred, or from `offset`): a view"
     name = "crop"
+    examples = ('3x12x12 | crop 8', '3x12x11 | crop 5x6 offset=7x0', '2x9 | crop 4 1', '2x5x6x7 | crop 3', '4x10x10 | conv 4 k3 | crop 5 | relu')
+    draws = ('crop {k}', 'crop {k} {pp}')
     view = True
     positional = ("size", "offset")
     args = (Arg("size", axes(), doc="output size per spatial axis"),
@@ -1598,6 +1775,7 @@ class Merge(Kind):
 class Add(Merge):
     doc = "elementwise sum of equal shapes (residual connections)"
     name = "add"
+    examples = ('4x6x6 | conv 4 k3 p1 name=a | relu name=b | add from=a,b,input',)
 
     def shape(self, a, xs):
         for other in xs[1:]:
@@ -1619,6 +1797,7 @@ class Add(Merge):
 class Mul(Merge):
     doc = "elementwise product with broadcasting (SE scale [C,1,1] times [C,H,W])"
     name = "mul"
+    examples = ('4x6x6 | gap name=g | mul from=input,g',)
 
     def shape(self, a, xs):
         out = list(xs[0])
@@ -1648,6 +1827,7 @@ class Concat(Merge):
 
     doc = "concatenate along channels (crop: true centre-crops to the smallest size, as U-Net)"
     name = "concat"
+    examples = ('4x6x6 | conv 2 k3 p1 name=a | concat from=input,a', '4x10x10 | conv 4 k3 name=a | conv 4 k3 name=b | concat from=input,a,b crop=true')
     args = (Arg("crop", boolean, False),)
 
     def shape(self, a, xs):

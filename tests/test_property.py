@@ -26,6 +26,7 @@ from hypothesis import given, strategies as st  # noqa: E402
 
 import convcalc  # noqa: E402
 from convcalc.errors import ConvcalcError  # noqa: E402
+from convcalc.layers import REGISTRY  # noqa: E402
 from convcalc.verify import verify  # noqa: E402
 
 nn = torch.nn
@@ -238,27 +239,15 @@ def test_norms(nd, data, kind, affine):
 
 # -- B. every kind through convcalc's builder ----------------------------------------------------
 
-KINDS = st.sampled_from([
-    "conv {c} k{k} s{s} p={p} d{d}", "fftconv {c} k{k} p={p}", "dwconv {k} s{s} p={p} multiplier={m}", "pwconv {c}", "sepconv {c} k{k} s{s} p={p}",
-    "deconv {c} k{k} s{s} p{pp} output_padding={op}", "maxpool {k} s{s} p{pp}", "avgpool {k} s{s} p{pp} ceil_mode=true",
-    "lppool 2 {k} s{s}", "gap", "adaptive_avgpool {k}", "adaptive_maxpool {k}", "upsample {s} mode={mode}",
-    "maxunpool {k} s{s}", "flatten | linear {c}", "reshape shape=-1", "dropout", "identity", "bn", "ln", "ln over=all",
-    "in affine=true", "gn 1", "layer_scale", "relu", "relu6", "leakyrelu", "elu", "gelu", "silu", "sigmoid", "tanh",
-    "hardswish", "hardsigmoid", "mish", "softmax", "prelu per_channel=true", "maxout {m}", "channel_shuffle {m}",
-    "shift {k}", "split {m} {idx}", "lrn {k}", "deform_conv {c} k{k} s{s} p={p} d{d}",
-    "pad {k}", "pad {pp} value={s}", "pad {k} reflect", "pad {k} replicate", "pad {s} circular | conv {c} k{k}",
-    "crop {k}", "crop {k} {pp}",
-])
-# Kinds part B leaves to others: merges need two inputs (part C's graphs), and an embedding reads
-# token ids, not the float tensors drawn here (tests/test_registry.py verifies it).
-ELSEWHERE = {"add", "mul", "concat", "embedding"}
-
-
+KINDS = st.sampled_from([template for record in REGISTRY.values() for template in record.draws])
 def test_part_b_draws_every_kind():
-    from convcalc.layers import REGISTRY
-
+    """Every kind is drawn here, except those part B cannot feed: merges need two inputs (part C's
+    graphs draw them), and a kind reading another dtype (token ids) gets no float tensor
+    (tests/test_registry.py verifies it)."""
     drawn = {part.split()[0] for template in KINDS.elements for part in template.split("|")}
-    assert drawn | ELSEWHERE == set(REGISTRY)
+    elsewhere = {kind for kind, record in REGISTRY.items() if record.merge or record.input_dtype}
+    assert elsewhere == {"add", "mul", "concat", "embedding"}
+    assert drawn | elsewhere == set(REGISTRY)
 
 
 @given(st.integers(1, 3), st.data(), KINDS)
