@@ -23,7 +23,9 @@ Shapes are per sample, channels first, without the batch: `(C, *spatial)` for fe
 `(F,)` once flattened. `a` is the dict of normalized arguments, `x` the input shape (for merges,
 the tuple of input shapes), `y` the output shape. Every count is per sample; the analysis
 multiplies by the batch. docs/costs.md has the conventions as a table; each rule's comment says
-exactly what it counts. Adding a layer kind means adding one record here (and a line in that table).
+exactly what it counts. Adding a layer kind means adding one record here: its examples and
+property templates feed the tests, and its `doc` and `costs` are the docs' rows
+(scripts/kind_tables.py writes them).
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ def register(cls: type["Kind"]) -> type["Kind"]:
     for rule in ("shape", "flops", "rf", "build"):
         if getattr(cls, rule) is getattr(Kind, rule):
             raise TypeError(f"layer kind {record.name!r} does not define its {rule} rule")
+    for fact in ("doc", "examples", "costs"):
+        if not getattr(record, fact):
+            raise TypeError(f"layer kind {record.name!r} does not state its {fact}")
     record.schema = {arg.name: arg for arg in cls.args}
     REGISTRY[record.name] = record
     return cls
@@ -80,6 +85,9 @@ class Kind:
     # {idx} index below m, {mode} nearest|bilinear). Every kind has some, except merges (the
     # random graphs draw those) and kinds that read another input dtype (token ids).
     draws: tuple[str, ...] = ()
+    # Its row of docs/costs.md, as formulas for people: params, buffers, MACs, FLOPs ('' for 0).
+    # scripts/kind_tables.py writes the docs' tables from these and `doc`; a test keeps them current.
+    costs: tuple[str, str, str, str] = ("", "", "", "")
     schema: dict[str, Arg]
 
     def prepare(self, a: dict[str, Any], nd: int) -> dict[str, Any]:
@@ -480,19 +488,30 @@ class ConvFamily(Kind):
 
 @register
 class Conv(ConvFamily):
-    doc = "convolution over 1, 2 or 3 spatial axes (grouped when groups > 1)"
+    doc = "convolution (1-D/2-D/3-D, grouped when groups > 1)"
     name = "conv"
-    examples = ('3x16x16 | conv 8 k3 s2 p1', '4x9x11 | conv 6 k=3x2 s=2x1 p=same d=1x2 g2', '2x20 | conv 4 k5 p=full bias=false', '2x6x7x8 | conv 4 k3 s2 p=same')
-    draws = ('conv {c} k{k} s{s} p={p} d{d}',)
+    examples = (
+        "3x16x16 | conv 8 k3 s2 p1",
+        "4x9x11 | conv 6 k=3x2 s=2x1 p=same d=1x2 g2",
+        "2x20 | conv 4 k5 p=full bias=false",
+        "2x6x7x8 | conv 4 k3 s2 p=same",
+    )
+    costs = ("out·(C/g)·prod(k) + out·bias", "", "Y·(C/g)·prod(k)", "2·MACs + Y·bias")
+    draws = ("conv {c} k{k} s{s} p={p} d{d}",)
     args = (OUT, K, S1, P_CONV, D1, Arg("groups", integer(), 1), BIAS)
 
 
 @register
 class DepthwiseConv(ConvFamily):
-    doc = "depthwise convolution: one k-window per input channel (groups = channels), times multiplier"
+    doc = "depthwise: groups = input channels, out = C × multiplier"
     name = "dwconv"
-    examples = ('8x12x12 | dwconv 3 s2 p1', '4x10x10 | dwconv 5 multiplier=3 p=same bias=false', '4x30 | dwconv 3 d2')
-    draws = ('dwconv {k} s{s} p={p} multiplier={m}',)
+    examples = (
+        "8x12x12 | dwconv 3 s2 p1",
+        "4x10x10 | dwconv 5 multiplier=3 p=same bias=false",
+        "4x30 | dwconv 3 d2",
+    )
+    costs = ("C·m·prod(k) + C·m·bias", "", "Y·prod(k)", "2·MACs + Y·bias")
+    draws = ("dwconv {k} s{s} p={p} multiplier={m}",)
     positional = ("k",)
     args = (K, S1, P_CONV, D1, Arg("multiplier", integer(), 1, "output channels per input channel"), BIAS)
 
@@ -502,10 +521,11 @@ class DepthwiseConv(ConvFamily):
 
 @register
 class PointwiseConv(ConvFamily):
-    doc = "pointwise (1x1) convolution: mixes channels at each position"
+    doc = "pointwise 1x1 convolution"
     name = "pwconv"
-    examples = ('16x8x8 | pwconv 4', '16x8x8 | pwconv 8 g4 bias=false', '6x5x5x5 | pwconv 3')
-    draws = ('pwconv {c}',)
+    examples = ("16x8x8 | pwconv 4", "16x8x8 | pwconv 8 g4 bias=false", "6x5x5x5 | pwconv 3")
+    costs = ("out·(C/g) + out·bias", "", "Y·(C/g)", "2·MACs + Y·bias")
+    draws = ("pwconv {c}",)
     args = (OUT, BIAS, Arg("groups", integer(), 1))
 
     def prepare(self, a, nd):
@@ -520,10 +540,11 @@ class SeparableConv(ConvFamily):
       macs   = C*prod(k)*mid_positions + out*C*out_positions   (mid = out positions: same grid)
     """
 
-    doc = "depthwise-separable convolution: depthwise k-window, then pointwise to out"
+    doc = "depthwise k-window (no bias), then pointwise to `out` (with bias), as Keras' SeparableConv"
     name = "sepconv"
-    examples = ('8x12x12 | sepconv 16 k3 p1', '4x9x9 | sepconv 6 k3 s2 p=same bias=false')
-    draws = ('sepconv {c} k{k} s{s} p={p}',)
+    examples = ("8x12x12 | sepconv 16 k3 p1", "4x9x9 | sepconv 6 k3 s2 p=same bias=false")
+    costs = ("C·prod(k) + out·C + out·bias", "", "C·prod(k)·P + out·C·P (P: output positions)", "2·MACs + Y·bias")
+    draws = ("sepconv {c} k{k} s{s} p={p}",)
     args = (OUT, K, S1, P_CONV, D1, BIAS)
 
     def channels(self, a, c):
@@ -559,10 +580,16 @@ class TransposedConv(Kind):
     formula over output positions overcount by s^2 (4x at stride 2 in 2-D).
     """
 
-    doc = "transposed convolution (learnable upsampling)"
+    doc = "transposed convolution: out (in-1)·s − 2p + d·(k−1) + output_padding + 1"
     name = "deconv"
-    examples = ('8x5x5 | deconv 4 k3 s2 p1 output_padding=1', '4x6 | deconv 6 k4 s2 p1 g2', '4x3x4x5 | deconv 2 k3 s2 bias=false', '2x5x5 | deconv 2 k3 d2 s1 output_padding=1')
-    draws = ('deconv {c} k{k} s{s} p{pp} output_padding={op}',)
+    examples = (
+        "8x5x5 | deconv 4 k3 s2 p1 output_padding=1",
+        "4x6 | deconv 6 k4 s2 p1 g2",
+        "4x3x4x5 | deconv 2 k3 s2 bias=false",
+        "2x5x5 | deconv 2 k3 d2 s1 output_padding=1",
+    )
+    costs = ("C·(out/g)·prod(k) + out·bias", "", "**X**·(out/g)·prod(k)", "2·MACs + Y·bias")
+    draws = ("deconv {c} k{k} s{s} p{pp} output_padding={op}",)
     positional = ("out",)
     aligned = True
     args = (OUT, K, S1, Arg("p", symmetric_padding, 0), Arg("output_padding", axes(0), 0), D1,
@@ -626,10 +653,21 @@ class FftConv(ConvFamily):
     Stride and dilation are 1 and there are no groups: the FFT computes every position anyway.
     """
 
-    doc = "convolution through the frequency domain (FFT, spectral product, inverse FFT)"
+    doc = "the same convolution (stride 1) computed with FFTs; its costs are the FFT's (docs/costs.md)"
     name = "fftconv"
-    examples = ('3x12x12 | fftconv 8 k3 p1', '2x9x10 | fftconv 4 k=3x2 p=same bias=false', '2x17 | fftconv 3 k5', '2x5x6x7 | fftconv 2 k3 p=full')
-    draws = ('fftconv {c} k{k} p={p}',)
+    examples = (
+        "3x12x12 | fftconv 8 k3 p1",
+        "2x9x10 | fftconv 4 k=3x2 p=same bias=false",
+        "2x17 | fftconv 3 k5",
+        "2x5x6x7 | fftconv 2 k3 p=full",
+    )
+    costs = (
+        "as `conv`",
+        "",
+        "4·out·C·M (a complex MAC is 4 real ones)",
+        "(C + out·C + out)·2.5·N·log2 N + 8·out·C·M + Y·bias",
+    )
+    draws = ("fftconv {c} k{k} p={p}",)
     args = (OUT, K, P_CONV, BIAS)
 
     def prepare(self, a, nd):
@@ -681,10 +719,26 @@ class DeformConv(ConvFamily):
     are data, and can move the samples anywhere.
     """
 
-    doc = "deformable convolution v1 (2-D): an offset conv, then a conv sampling bilinearly at the offsets"
+    doc = ("deformable convolution v1 (Dai et al. 2017), 2-D only: an offset conv (same `k`, `s`, `p`, `d`, with "
+           "bias) predicts 2·`offset_groups`·prod(k) offsets per output position, and the convolution reads each "
+           "tap bilinearly at its offset position (0 outside the input), as torchvision's `DeformConv2d`; input "
+           "channels share offsets in `offset_groups` groups. Output shape as `conv`")
     name = "deform_conv"
-    examples = ('8x16x16 | deform_conv 8 k3 p1', '4x9x9 | deform_conv 6 k3 s2 p1 bias=false', '4x11x10 | deform_conv 4 k3 d2 p2', '4x8x8 | deform_conv 6 k3 p1 g2', '4x8x7 | deform_conv 4 k=3x2 p=same offset_groups=2', '6x9x9 | deform_conv 4 k3 s2 d2 g2 offset_groups=3')
-    draws = ('deform_conv {c} k{k} s{s} p={p} d{d}',)
+    examples = (
+        "8x16x16 | deform_conv 8 k3 p1",
+        "4x9x9 | deform_conv 6 k3 s2 p1 bias=false",
+        "4x11x10 | deform_conv 4 k3 d2 p2",
+        "4x8x8 | deform_conv 6 k3 p1 g2",
+        "4x8x7 | deform_conv 4 k=3x2 p=same offset_groups=2",
+        "6x9x9 | deform_conv 4 k3 s2 d2 g2 offset_groups=3",
+    )
+    costs = (
+        "out·(C/g)·prod(k) + out·bias + O·C·prod(k) + O (O = 2·og·prod(k) offset channels)",
+        "",
+        "P·out·(C/g)·prod(k) + P·O·C·prod(k) (main conv + offset conv; P: output positions)",
+        "2·MACs + Y·bias + P·O + 10·og·prod(k)·P + 7·C·prod(k)·P (below)",
+    )
+    draws = ("deform_conv {c} k{k} s{s} p={p} d{d}",)
     aligned = False  # torchvision's kernel is no tensor-core matrix multiply
     args = (OUT, K, S1, P_CONV, D1, Arg("groups", integer(), 1), Arg("offset_groups", integer(), 1), BIAS)
 
@@ -784,10 +838,16 @@ CEIL = Arg("ceil_mode", boolean, False, "round the output size up (PyTorch's rul
 
 @register
 class MaxPool(Pool):
-    doc = "max pooling"
+    doc = "max pooling; `s` defaults to `k`"
     name = "maxpool"
-    examples = ('3x9x9 | maxpool 2', '3x9x9 | maxpool k3 s2 p1 ceil_mode=true', '3x20 | maxpool 3 d2', '2x7x7x7 | maxpool 2 ceil_mode=true')
-    draws = ('maxpool {k} s{s} p{pp}',)
+    examples = (
+        "3x9x9 | maxpool 2",
+        "3x9x9 | maxpool k3 s2 p1 ceil_mode=true",
+        "3x20 | maxpool 3 d2",
+        "2x7x7x7 | maxpool 2 ceil_mode=true",
+    )
+    costs = ("", "", "", "Y·(prod(k) − 1) compares")
+    draws = ("maxpool {k} s{s} p{pp}",)
     dilated = True
     args = POOL_ARGS + (D1, CEIL)
 
@@ -803,10 +863,16 @@ class MaxPool(Pool):
 
 @register
 class AvgPool(Pool):
-    doc = "average pooling"
+    doc = "average pooling; `s` defaults to `k`"
     name = "avgpool"
-    examples = ('3x9x9 | avgpool 3 s2 p1', '3x9x9 | avgpool 2 ceil_mode=true count_include_pad=false', '3x20 | avgpool 4', '2x6x7x8 | avgpool 2')
-    draws = ('avgpool {k} s{s} p{pp} ceil_mode=true',)
+    examples = (
+        "3x9x9 | avgpool 3 s2 p1",
+        "3x9x9 | avgpool 2 ceil_mode=true count_include_pad=false",
+        "3x20 | avgpool 4",
+        "2x6x7x8 | avgpool 2",
+    )
+    costs = ("", "", "", "Y·prod(k) (prod(k) − 1 adds, 1 divide)")
+    draws = ("avgpool {k} s{s} p{pp} ceil_mode=true",)
     args = POOL_ARGS + (CEIL, Arg("count_include_pad", boolean, True))
     averaging_3d = True
 
@@ -822,10 +888,11 @@ class AvgPool(Pool):
 
 @register
 class LpPool(Pool):
-    doc = "power-average (Lp) pooling: (sum of x^p over the window)^(1/p); p=2 is L2 pooling"
+    doc = "power-average pooling (`norm: 2` is L2 pooling); `s` defaults to `k`"
     name = "lppool"
-    examples = ('3x9x9 | lppool 2 3', '3x20 | lppool 3 k2', '2x4x6x6 | lppool 2 2')
-    draws = ('lppool 2 {k} s{s}',)
+    examples = ("3x9x9 | lppool 2 3", "3x20 | lppool 3 k2", "2x4x6x6 | lppool 2 2")
+    costs = ("", "", "", "X (powers) + Y·(prod(k) − 1) (sums) + Y (roots)")
+    draws = ("lppool 2 {k} s{s}",)
     averaging_3d = True
     positional = ("norm", "k")
     args = (Arg("norm", number(), doc="the power p"), K, Arg("s", axes(), None, "stride (default: k)"), CEIL)
@@ -846,10 +913,11 @@ class LpPool(Pool):
 
 @register
 class GlobalAvgPool(Kind):
-    doc = "global average pooling: [C, ...] -> [C, 1, ...]"
+    doc = "global average pooling: [C, …] → [C, 1, …]"
     name = "gap"
-    examples = ('8x7x7 | gap', '8x10 | gap', '4x3x5x5 | gap')
-    draws = ('gap',)
+    examples = ("8x7x7 | gap", "8x10 | gap", "4x3x5x5 | gap")
+    costs = ("", "", "", "X")
+    draws = ("gap",)
 
     def shape(self, a, x):
         c, n = spatial(x, self.name)
@@ -921,10 +989,11 @@ class AdaptivePool(Kind):
 
 @register
 class AdaptiveAvgPool(AdaptivePool):
-    doc = "adaptive average pooling to a fixed output size"
+    doc = "adaptive average pooling to a fixed `size` per axis (`null` keeps the input's)"
     name = "adaptive_avgpool"
-    examples = ('8x7x7 | adaptive_avgpool 3', '8x10 | adaptive_avgpool 4', '4x5x6x7 | adaptive_avgpool 2')
-    draws = ('adaptive_avgpool {k}',)
+    examples = ("8x7x7 | adaptive_avgpool 3", "8x10 | adaptive_avgpool 4", "4x5x6x7 | adaptive_avgpool 2")
+    costs = ("", "", "", "C·∏ over axes of (n + o − gcd(n, o)) (the sum of window sizes)")
+    draws = ("adaptive_avgpool {k}",)
 
     # per output: window - 1 adds and 1 divide, i.e. the window size
     def flops(self, a, x, y):
@@ -941,10 +1010,11 @@ class AdaptiveAvgPool(AdaptivePool):
 
 @register
 class AdaptiveMaxPool(AdaptivePool):
-    doc = "adaptive max pooling to a fixed output size"
+    doc = "adaptive max pooling to a fixed `size` per axis (`null` keeps the input's)"
     name = "adaptive_maxpool"
-    examples = ('8x7x7 | adaptive_maxpool size=3,null', '8x10 | adaptive_maxpool 3')
-    draws = ('adaptive_maxpool {k}',)
+    examples = ("8x7x7 | adaptive_maxpool size=3,null", "8x10 | adaptive_maxpool 3")
+    costs = ("", "", "", "the same minus Y")
+    draws = ("adaptive_maxpool {k}",)
 
     # per output: window - 1 comparisons
     def flops(self, a, x, y):
@@ -969,10 +1039,22 @@ class Upsample(Kind):
     (sub, mul, add) and 2^nd - 1 lerps: 3 in 1-D, 9 in 2-D, 21 in 3-D. Index and weight
     computation, shared along an axis, is not counted."""
 
-    doc = "upsampling by a scale factor or to a size (nearest or linear interpolation)"
+    doc = ("resize by `scale` or to `size` (give one); `mode` nearest or bilinear, which is linear interpolation "
+           "on every axis (linear/bilinear/trilinear)")
     name = "upsample"
-    examples = ('3x5x5 | upsample 2', '3x5x5 | upsample 1.5 mode=bilinear', '3x6 | upsample size=10 mode=bilinear', '2x3x4x4 | upsample 2 mode=bilinear align_corners=true')
-    draws = ('upsample {s} mode={mode}',)
+    examples = (
+        "3x5x5 | upsample 2",
+        "3x5x5 | upsample 1.5 mode=bilinear",
+        "3x6 | upsample size=10 mode=bilinear",
+        "2x3x4x4 | upsample 2 mode=bilinear align_corners=true",
+    )
+    costs = (
+        "",
+        "",
+        "",
+        "nearest: 0 (a copy); linear: Y·3·(2^nd − 1): 3 flops per lerp, 1/3/7 lerps in 1-D/2-D/3-D",
+    )
+    draws = ("upsample {s} mode={mode}",)
     positional = ("scale",)
     args = (Arg("scale", scales, None), Arg("size", axes(), None),
             Arg("mode", choice("nearest", "bilinear", "linear", "trilinear"), "nearest"),
@@ -1028,10 +1110,16 @@ class MaxUnpool(Kind):
     Takes its positions from `indices` (the name of a maxpool with the same k, s, p) when given;
     without it, each value goes to its window's first position (a "bed of nails")."""
 
-    doc = "max unpooling (or bed-of-nails upsampling without indices)"
+    doc = ("max unpooling: out (in−1)·s − 2p + k; `s` defaults to `k`. `indices:` names the maxpool whose "
+           "positions to use; without it each value goes to its window's first position (\"bed of nails\")")
     name = "maxunpool"
-    examples = ('3x4x4 | maxunpool 2', '3x8x8 | maxpool 2 name=p | relu | maxunpool 2 indices=p', '3x5 | maxunpool 3 s2 p1')
-    draws = ('maxunpool {k} s{s}',)
+    examples = (
+        "3x4x4 | maxunpool 2",
+        "3x8x8 | maxpool 2 name=p | relu | maxunpool 2 indices=p",
+        "3x5 | maxunpool 3 s2 p1",
+    )
+    costs = ("", "", "", "0 (a scatter)")
+    draws = ("maxunpool {k} s{s}",)
     positional = ("k",)
     args = (K, Arg("s", axes(), None, "stride (default: k)"), Arg("p", symmetric_padding, 0),
             Arg("indices", text, None, "name of the maxpool whose argmax positions to use"))
@@ -1066,10 +1154,11 @@ class MaxUnpool(Kind):
 class Linear(Kind):
     """Fully connected: params F*out + out (bias), macs F*out, flops 2*macs + out (bias)."""
 
-    doc = "fully connected layer on a flat input"
+    doc = "fully connected; the input must be flat (put `flatten` before it)"
     name = "linear"
-    examples = ('3x4x4 | flatten | linear 10', '64 | linear 5 bias=false')
-    draws = ('flatten | linear {c}',)
+    examples = ("3x4x4 | flatten | linear 10", "64 | linear 5 bias=false")
+    costs = ("F·out + out·bias", "", "F·out", "2·MACs + out·bias")
+    draws = ("flatten | linear {c}",)
     aligned = True
     positional = ("out",)
     args = (OUT, BIAS)
@@ -1103,10 +1192,11 @@ class Linear(Kind):
 
 @register
 class Flatten(Kind):
-    doc = "flatten [C, ...] to [C*...] (a view, no copy)"
+    doc = "[C, …] → [C·…]"
     name = "flatten"
-    examples = ('3x4x4 | flatten', '2x3x4x5 | flatten')
-    draws = ('flatten',)
+    examples = ("3x4x4 | flatten", "2x3x4x5 | flatten")
+    costs = ("", "", "", "0 (data movement only)")
+    draws = ("flatten",)
     view = True
 
     def shape(self, a, x):
@@ -1131,10 +1221,11 @@ class Flatten(Kind):
 
 @register
 class Reshape(Kind):
-    doc = "reshape to `shape` (per sample; one entry may be -1), e.g. [C] -> [C, 1, 1]"
+    doc = "a new per-sample shape, e.g. `[512, 1, 1]` (one entry may be −1)"
     name = "reshape"
-    examples = ('3x4x4 | flatten | reshape shape=48,1,1', '4x6x6 | reshape shape=-1,3,3')
-    draws = ('reshape shape=-1',)
+    examples = ("3x4x4 | flatten | reshape shape=48,1,1", "4x6x6 | reshape shape=-1,3,3")
+    costs = ("", "", "", "0 (data movement only)")
+    draws = ("reshape shape=-1",)
     view = True
     args = (Arg("shape", int_list, doc="the new per-sample shape"),)
 
@@ -1177,9 +1268,10 @@ class Reshape(Kind):
 
 @register
 class Embedding(Kind):
-    doc = "token embedding: [1, L] token ids -> [dim, L], channels first for a 1-D conv"
+    doc = "token ids [1, L] → [dim, L], channels first for a 1-D conv"
     name = "embedding"
-    examples = ('1x30 | embedding 100 16 | conv 8 k3',)
+    examples = ("1x30 | embedding 100 16 | conv 8 k3",)
+    costs = ("vocab·dim", "", "", "0 (a lookup)")
     input_dtype = "int64"  # token ids
     positional = ("vocab", "dim")
     args = (Arg("vocab", integer(), doc="vocabulary size"), Arg("dim", integer(), doc="embedding size"))
@@ -1205,10 +1297,11 @@ class Embedding(Kind):
 
 @register
 class Dropout(Kind):
-    doc = "dropout (identity at inference)"
+    doc = "identity at inference"
     name = "dropout"
-    examples = ('3x4x4 | dropout 0.3',)
-    draws = ('dropout',)
+    examples = ("3x4x4 | dropout 0.3",)
+    costs = ("", "", "", "0 (data movement only)")
+    draws = ("dropout",)
     view = True
     positional = ("p",)
     args = (Arg("p", number(0, 1), 0.5, "drop probability"),)
@@ -1231,8 +1324,9 @@ class Dropout(Kind):
 class Identity(Kind):
     doc = "identity"
     name = "identity"
-    examples = ('3x4x4 | identity',)
-    draws = ('identity',)
+    examples = ("3x4x4 | identity",)
+    costs = ("", "", "", "0 (data movement only)")
+    draws = ("identity",)
     view = True
 
     def shape(self, a, x):
@@ -1283,10 +1377,11 @@ class BatchNorm(Kind):
     """Batch norm in eval mode: running stats fold into one scale and shift, 2 flops per
     element. Params 2C (affine), buffers 2C + 1 (running mean, running var, batch counter)."""
 
-    doc = "batch normalization (eval mode)"
+    doc = "batch norm (eval mode)"
     name = "bn"
-    examples = ('8x5x5 | bn', '8x5 | bn affine=false', '6 | bn', '4x3x3x3 | bn')
-    draws = ('bn',)
+    examples = ("8x5x5 | bn", "8x5 | bn affine=false", "6 | bn", "4x3x3x3 | bn")
+    costs = ("2C (affine)", "2C + 1", "", "2·X (eval: running stats fold into one scale and one shift)")
+    draws = ("bn",)
     args = (Arg("affine", boolean, True), Arg("eps", number(0), 1e-5), Arg("momentum", number(0, 1), 0.1))
 
     def shape(self, a, x):
@@ -1317,10 +1412,12 @@ class BatchNorm(Kind):
 
 @register
 class LayerNorm(Norm):
-    doc = "layer norm over the channels at each position (ConvNeXt); over: all normalizes [C, ...] whole"
+    doc = ("layer norm over the channels at each position (ConvNeXt); `all` normalizes [C, H, W] whole, like "
+           "`nn.LayerNorm([C, H, W])`")
     name = "ln"
-    examples = ('8x5x5 | ln', '8x5x5 | ln over=all', '8x10 | ln affine=false', '12 | ln')
-    draws = ('ln', 'ln over=all')
+    examples = ("8x5x5 | ln", "8x5x5 | ln over=all", "8x10 | ln affine=false", "12 | ln")
+    costs = ("2C (affine; `over: all`: 2X)", "", "", "5·X + 2·X (affine) + 4 per normalized group")
+    draws = ("ln", "ln over=all")
     args = (Arg("over", choice("channels", "all"), "channels"), Arg("affine", boolean, True), Arg("eps", number(0), 1e-5))
 
     def params(self, a, x, y):
@@ -1345,10 +1442,16 @@ class LayerNorm(Norm):
 
 @register
 class InstanceNorm(Norm):
-    doc = "instance norm: per sample and channel over the spatial axes"
+    doc = "instance norm"
     name = "in"
-    examples = ('8x5x5 | in', '8x5x5 | in affine=true track_running_stats=true', '4x6 | in', '4x3x3x3 | in')
-    draws = ('in affine=true',)
+    examples = ("8x5x5 | in", "8x5x5 | in affine=true track_running_stats=true", "4x6 | in", "4x3x3x3 | in")
+    costs = (
+        "2C (affine)",
+        "2C + 1 with `track_running_stats`",
+        "",
+        "5·X + 2·X (affine) + 4 per normalized group; with `track_running_stats` 2·X + 2·X (affine), like bn",
+    )
+    draws = ("in affine=true",)
     args = (Arg("affine", boolean, False), Arg("track_running_stats", boolean, False), Arg("eps", number(0), 1e-5))
 
     def shape(self, a, x):
@@ -1383,10 +1486,11 @@ class InstanceNorm(Norm):
 
 @register
 class GroupNorm(Norm):
-    doc = "group norm: statistics over groups of channels"
+    doc = "group norm"
     name = "gn"
-    examples = ('8x5x5 | gn 4', '8x10 | gn 2 affine=false')
-    draws = ('gn 1',)
+    examples = ("8x5x5 | gn 4", "8x10 | gn 2 affine=false")
+    costs = ("2C (affine)", "", "", "5·X + 2·X (affine) + 4 per normalized group")
+    draws = ("gn 1",)
     positional = ("groups",)
     args = (Arg("groups", integer()), Arg("affine", boolean, True), Arg("eps", number(0), 1e-5))
 
@@ -1421,10 +1525,26 @@ class LocalResponseNorm(Kind):
     channels' zero padding is summed too, as PyTorch does and as the pools count their padding),
     1 multiply by alpha/size, 1 add of k, 1 power, 1 divide: size + 4."""
 
-    doc = "local response normalization across channels (AlexNet): a / (k + alpha/size * sum a^2)^beta"
+    doc = ("local response normalization across channels (AlexNet), as `nn.LocalResponseNorm`: a / (k + "
+           "alpha/size · Σ a²)^beta over `size` neighbouring channels; here `k` is the additive constant, not a "
+           "kernel, and `alpha` is divided by `size` (the 2012 paper's alpha is not: its 1e-4 is `alpha: 5e-4` "
+           "at size 5)")
     name = "lrn"
-    examples = ('96x13x13 | lrn 5 alpha=5e-4 beta=0.75 k2', '6x20 | lrn 4 k=1.5', '3x4x5x6 | lrn 2 beta=0.5', '3x6x6 | lrn 7')
-    draws = ('lrn {k}',)
+    examples = (
+        "96x13x13 | lrn 5 alpha=5e-4 beta=0.75 k2",
+        "6x20 | lrn 4 k=1.5",
+        "3x4x5x6 | lrn 2 beta=0.5",
+        "3x6x6 | lrn 7",
+    )
+    costs = (
+        "",
+        "",
+        "",
+        "X·(size + 4): 1 square, size − 1 adds for the window sum (at every channel, the zero padding past the "
+        "first and last channels included, as PyTorch sums it and as the pools count their padding), 1 multiply "
+        "by alpha/size, 1 add of k, 1 power, 1 divide",
+    )
+    draws = ("lrn {k}",)
     positional = ("size",)
     args = (Arg("size", integer(), doc="channels in the window"), Arg("alpha", number(), 1e-4),
             Arg("beta", number(), 0.75), Arg("k", number(), 1.0, "additive constant"))
@@ -1446,10 +1566,11 @@ class LocalResponseNorm(Kind):
 
 @register
 class LayerScale(Kind):
-    doc = "learnable per-channel scale (CaiT, ConvNeXt): C params, 1 multiply per element"
+    doc = "a learnable per-channel multiplier (C params)"
     name = "layer_scale"
-    examples = ('8x5x5 | layer_scale', '8x10 | layer_scale init=0.1')
-    draws = ('layer_scale',)
+    examples = ("8x5x5 | layer_scale", "8x10 | layer_scale init=0.1")
+    costs = ("C", "", "", "X")
+    draws = ("layer_scale",)
     args = (Arg("init", number(), 1e-6, "initial value"),)
 
     def shape(self, a, x):
@@ -1500,7 +1621,8 @@ def activation(name: str, torch_name: str, per_element: int, doc: str, *args: Ar
     examples default to one 2-D map; the property tests draw it bare."""
     register(type(name, (Activation,), {"name": name, "torch_name": torch_name, "per_element": per_element,
                                          "doc": doc, "args": args, "positional": positional,
-                                         "examples": examples or (f"3x4x4 | {name}",), "draws": (name,)}))
+                                         "examples": examples or (f"3x4x4 | {name}",), "draws": (name,),
+                                         "costs": ("", "", "", f"{per_element}·X ({doc})")}))
 
 
 activation("relu", "ReLU", 1, "max(0, x): 1 compare")
@@ -1520,10 +1642,12 @@ activation("softmax", "Softmax", 5, "over channels: max (compare), sub, exp, sum
 
 @register
 class Gelu(Activation):
-    doc = "0.5*x*(1+erf(x/sqrt 2)): mul, erf, add, 2 mul = 5; tanh form: cube (2), mul, add, mul, tanh, add, 2 mul = 9"
+    doc = ("0.5*x*(1+erf(x/sqrt 2)): mul, erf, add, 2 mul = 5; tanh form: cube (2), mul, add, mul, tanh, add, 2 "
+           "mul = 9")
     name = "gelu"
-    examples = ('3x4x4 | gelu', '3x4x4 | gelu approximate=tanh')
-    draws = ('gelu',)
+    examples = ("3x4x4 | gelu", "3x4x4 | gelu approximate=tanh")
+    costs = ("", "", "", "5·X (erf form); 9·X (tanh form)")
+    draws = ("gelu",)
     torch_name = "GELU"
     args = (Arg("approximate", choice("none", "tanh"), "none"),)
 
@@ -1533,10 +1657,11 @@ class Gelu(Activation):
 
 @register
 class PReLU(Activation):
-    doc = "parametric ReLU: max(0,x) + a*min(0,x), one learned slope (or one per channel)"
+    doc = "learnable slope (1 or C params)"
     name = "prelu"
-    examples = ('3x4x4 | prelu', '3x4x4 | prelu per_channel=true')
-    draws = ('prelu per_channel=true',)
+    examples = ("3x4x4 | prelu", "3x4x4 | prelu per_channel=true")
+    costs = ("1 or C", "", "", "2·X")
+    draws = ("prelu per_channel=true",)
     per_element = 2  # compare, multiply
     args = (Arg("per_channel", boolean, False),)
 
@@ -1551,10 +1676,11 @@ class PReLU(Activation):
 
 @register
 class Maxout(Kind):
-    doc = "maxout: max over groups of `pieces` consecutive channels (C -> C/pieces)"
+    doc = "max over groups of `pieces` consecutive channels: C → C / pieces"
     name = "maxout"
-    examples = ('8x4x4 | maxout 2', '9x5 | maxout 3')
-    draws = ('maxout {m}',)
+    examples = ("8x4x4 | maxout 2", "9x5 | maxout 3")
+    costs = ("", "", "", "Y·(pieces − 1) compares")
+    draws = ("maxout {m}",)
     positional = ("pieces",)
     args = (Arg("pieces", integer(2)),)
 
@@ -1581,10 +1707,11 @@ class Maxout(Kind):
 
 @register
 class ChannelShuffle(Kind):
-    doc = "channel shuffle (ShuffleNet): interleave the channels of `groups` groups"
+    doc = "ShuffleNet's channel interleave"
     name = "channel_shuffle"
-    examples = ('8x4x4 | channel_shuffle 4',)
-    draws = ('channel_shuffle {m}',)
+    examples = ("8x4x4 | channel_shuffle 4",)
+    costs = ("", "", "", "0 (data movement only)")
+    draws = ("channel_shuffle {m}",)
     positional = ("groups",)
     args = (Arg("groups", integer()),)
 
@@ -1609,10 +1736,12 @@ class Shift(Kind):
     """ShiftNet's shift: the channels are split into prod(k) groups, each moved by one offset of
     a k-window (the remainder stays put); zeros fill in. No parameters, no FLOPs."""
 
-    doc = "zero-FLOP spatial shift (ShiftNet)"
+    doc = ("ShiftNet's zero-FLOP spatial shift: the channels split into k·k groups, each moved by one offset of "
+           "a k×k window")
     name = "shift"
-    examples = ('9x6x6 | shift', '10x6x6 | shift k=3x1', '8x12 | shift 5')
-    draws = ('shift {k}',)
+    examples = ("9x6x6 | shift", "10x6x6 | shift k=3x1", "8x12 | shift 5")
+    costs = ("", "", "", "0 (data movement only)")
+    draws = ("shift {k}",)
     positional = ("k",)
     args = (Arg("k", axes(), 3, "shift window"),)
 
@@ -1634,10 +1763,11 @@ class Shift(Kind):
 
 @register
 class Split(Kind):
-    doc = "keep channel chunk `index` of `parts` equal chunks (a view), e.g. ShuffleNetV2's split"
+    doc = "keeps channel chunk `index` of `parts` equal chunks (ShuffleNetV2's split)"
     name = "split"
-    examples = ('8x4x4 | split 2 1', '9x5 | split 3')
-    draws = ('split {m} {idx}',)
+    examples = ("8x4x4 | split 2 1", "9x5 | split 3")
+    costs = ("", "", "", "0 (data movement only)")
+    draws = ("split {m} {idx}",)
     view = True
     positional = ("parts", "index")
     args = (Arg("parts", integer()), Arg("index", integer(0), 0))
@@ -1672,10 +1802,34 @@ class Pad(Kind):
     The receptive field is the geometric one, as for a conv's zero padding: reflect, replicate
     and circular padding copy input positions there instead of zeros."""
 
-    doc = "explicit padding of the spatial axes (constant, reflect, replicate or circular), as F.pad"
+    doc = ("explicit padding of the spatial axes, as `F.pad` and "
+           "`nn.ZeroPad`/`ConstantPad`/`ReflectionPad`/`ReplicationPad`/`CircularPad`: n → left + n + right per "
+           "axis. `p` takes conv's explicit forms (an int, a per-axis list, per-axis `[left, right]` pairs), not "
+           "the words, and is never negative (write a crop as `crop`). As PyTorch: `reflect` needs each pad < n, "
+           "`circular` each pad ≤ n; `value` fills `constant` padding only. A new tensor (a copy)")
     name = "pad"
-    examples = ('3x6x6 | pad 1', '3x5x7 | pad 1:2x0:4 reflect', '2x9 | pad 2 replicate', '2x4x4x4 | pad 1x0x2 circular', '3x6x6 | pad 2 value=-1.5 | conv 4 k3', '2x3x5 | pad 0:3x5:1 circular | maxpool 2')
-    draws = ('pad {k}', 'pad {pp} value={s}', 'pad {k} reflect', 'pad {k} replicate', 'pad {s} circular | conv {c} k{k}')
+    examples = (
+        "3x6x6 | pad 1",
+        "3x5x7 | pad 1:2x0:4 reflect",
+        "2x9 | pad 2 replicate",
+        "2x4x4x4 | pad 1x0x2 circular",
+        "3x6x6 | pad 2 value=-1.5 | conv 4 k3",
+        "2x3x5 | pad 0:3x5:1 circular | maxpool 2",
+    )
+    costs = (
+        "",
+        "",
+        "",
+        "0 (a copy into a larger tensor: reflect, replicate and circular copy input values, constant writes the "
+        "fill)",
+    )
+    draws = (
+        "pad {k}",
+        "pad {pp} value={s}",
+        "pad {k} reflect",
+        "pad {k} replicate",
+        "pad {s} circular | conv {c} k{k}",
+    )
     positional = ("p", "mode")
     args = (Arg("p", pad_amounts, doc="padding: int, per-axis list or per-axis [left, right] pairs"),
             Arg("mode", choice("constant", "reflect", "replicate", "circular"), "constant"),
@@ -1717,10 +1871,19 @@ class Crop(Kind):
     `concat crop: true` uses, as U-Net and torchvision's CenterCrop) or from a fixed `offset`.
     Slicing: a view of the input, no parameters, no FLOPs."""
 
-    doc = "crop the spatial axes to `size` (centred, or from `offset`): a view"
+    doc = ("keeps `size` positions per spatial axis, from `offset` or from (n − size) // 2, the offset `concat "
+           "crop: true` uses (U-Net, torchvision's `CenterCrop`); `size` > n or `offset` + `size` > n is an "
+           "error. A view")
     name = "crop"
-    examples = ('3x12x12 | crop 8', '3x12x11 | crop 5x6 offset=7x0', '2x9 | crop 4 1', '2x5x6x7 | crop 3', '4x10x10 | conv 4 k3 | crop 5 | relu')
-    draws = ('crop {k}', 'crop {k} {pp}')
+    examples = (
+        "3x12x12 | crop 8",
+        "3x12x11 | crop 5x6 offset=7x0",
+        "2x9 | crop 4 1",
+        "2x5x6x7 | crop 3",
+        "4x10x10 | conv 4 k3 | crop 5 | relu",
+    )
+    costs = ("", "", "", "0 (a view: slicing)")
+    draws = ("crop {k}", "crop {k} {pp}")
     view = True
     positional = ("size", "offset")
     args = (Arg("size", axes(), doc="output size per spatial axis"),
@@ -1773,9 +1936,10 @@ class Merge(Kind):
 
 @register
 class Add(Merge):
-    doc = "elementwise sum of equal shapes (residual connections)"
+    doc = "elementwise sum of equal shapes"
     name = "add"
-    examples = ('4x6x6 | conv 4 k3 p1 name=a | relu name=b | add from=a,b,input',)
+    examples = ("4x6x6 | conv 4 k3 p1 name=a | relu name=b | add from=a,b,input",)
+    costs = ("", "", "", "(inputs − 1)·Y")
 
     def shape(self, a, xs):
         for other in xs[1:]:
@@ -1795,9 +1959,10 @@ class Add(Merge):
 
 @register
 class Mul(Merge):
-    doc = "elementwise product with broadcasting (SE scale [C,1,1] times [C,H,W])"
+    doc = "elementwise product with broadcasting (an SE scale [C, 1, 1] times [C, H, W])"
     name = "mul"
-    examples = ('4x6x6 | gap name=g | mul from=input,g',)
+    examples = ("4x6x6 | gap name=g | mul from=input,g",)
+    costs = ("", "", "", "(inputs − 1)·Y")
 
     def shape(self, a, xs):
         out = list(xs[0])
@@ -1825,9 +1990,14 @@ class Concat(Merge):
     """Concatenate along channels. With `crop: true`, larger inputs are centre-cropped to the
     smallest spatial size first (U-Net's skip connections); offsets are (big - small) // 2."""
 
-    doc = "concatenate along channels (crop: true centre-crops to the smallest size, as U-Net)"
+    doc = ("channel concatenation; `crop: true` centre-crops larger inputs to the smallest spatial size (U-Net); "
+           "without it unequal sizes are an error")
     name = "concat"
-    examples = ('4x6x6 | conv 2 k3 p1 name=a | concat from=input,a', '4x10x10 | conv 4 k3 name=a | conv 4 k3 name=b | concat from=input,a,b crop=true')
+    examples = (
+        "4x6x6 | conv 2 k3 p1 name=a | concat from=input,a",
+        "4x10x10 | conv 4 k3 name=a | conv 4 k3 name=b | concat from=input,a,b crop=true",
+    )
+    costs = ("", "", "", "0 (data movement only)")
     args = (Arg("crop", boolean, False),)
 
     def shape(self, a, xs):
