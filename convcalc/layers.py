@@ -1641,6 +1641,27 @@ activation("softmax", "Softmax", 5, "over channels: max (compare), sub, exp, sum
 
 
 @register
+class LogSoftmax(Activation):
+    """log(softmax(x)) over the channels at each position, as `nn.LogSoftmax(dim=1)` computes it:
+    x - max - log(sum(exp(x - max))). Per element: max (compare), subtract, exp, sum (add),
+    subtract the log-sum: 5; per position: 1 log. FLOPs = 5·X + X/C."""
+
+    doc = "log of the softmax over the channels (wav2letter's and most classifiers' training head)"
+    name = "log_softmax"
+    examples = ("3x4x4 | log_softmax", "29x50 | log_softmax", "3x4x4 | flatten | linear 10 | log_softmax")
+    draws = ("log_softmax",)
+    costs = ("", "", "", "5·X + X/C (max, subtract, exp, sum, subtract per element; 1 log per position)")
+
+    def flops(self, a, x, y):
+        return 5 * numel(x) + numel(x) // x[0]
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.nn().LogSoftmax(dim=1)
+
+
+@register
 class Gelu(Activation):
     doc = ("0.5*x*(1+erf(x/sqrt 2)): mul, erf, add, 2 mul = 5; tanh form: cube (2), mul, add, mul, tanh, add, 2 "
            "mul = 9")
@@ -1703,6 +1724,74 @@ class Maxout(Kind):
 
 # --------------------------------------------------------------------------------------------
 # Channel and spatial rearrangements (no arithmetic)
+
+
+class PixelShuffleFamily(Kind):
+    """Rearrangements between channels and space by a factor r on both axes of a 2-D map, as
+    PyTorch's pixel_shuffle and pixel_unshuffle (ESPCN's sub-pixel convolution). No parameters,
+    no FLOPs: every value is copied once."""
+
+    positional = ("factor",)
+    args = (Arg("factor", integer(), doc="r: the upscale (shuffle) or downscale (unshuffle) factor"),)
+
+    def prepare(self, a, nd):
+        if nd != 2:
+            raise LayerError(f"{self.name} rearranges a 2-D map [C, H, W], as PyTorch's: not a "
+                             f"{'flat' if nd == 0 else f'{nd}-D'} one")
+        return a
+
+    def flops(self, a, x, y):
+        return 0  # a permutation of the values
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        module = torch_ops.nn().PixelShuffle if self.name == "pixel_shuffle" else torch_ops.nn().PixelUnshuffle
+        return module(a["factor"])
+
+
+@register
+class PixelShuffle(PixelShuffleFamily):
+    doc = "sub-pixel upsampling: [C·r², H, W] → [C, H·r, W·r] (ESPCN), as `nn.PixelShuffle`"
+    name = "pixel_shuffle"
+    examples = ("8x3x3 | pixel_shuffle 2", "4x6x6 | conv 27 k3 p1 | pixel_shuffle 3 | conv 3 k3 p1",
+                "18x2x5 | pixel_shuffle 3")
+    draws = ("conv {m}x4 k1 | pixel_shuffle 2", "pixel_shuffle 1")
+    costs = ("", "", "", "0 (data movement only)")
+
+    def shape(self, a, x):
+        c, n = spatial(x, self.name)
+        r = a["factor"]
+        if c % (r * r):
+            raise LayerError(f"channels {c} are not divisible by factor² = {r}² = {r * r}")
+        return (c // (r * r), *(ni * r for ni in n))
+
+    def rf(self, a, x, y, r):
+        # Output position o reads the input position o // r: like nearest upsampling by r.
+        return tuple((size, jump / a["factor"] if type(jump) is not int else Fraction(jump, a["factor"]), start)
+                     for size, jump, start in r)
+
+
+@register
+class PixelUnshuffle(PixelShuffleFamily):
+    doc = "the inverse: [C, H, W] → [C·r², H/r, W/r] (space to depth), as `nn.PixelUnshuffle`"
+    name = "pixel_unshuffle"
+    examples = ("3x8x8 | pixel_unshuffle 2", "2x6x9 | pixel_unshuffle 3 | conv 4 k1", "4x4x4 | pixel_unshuffle 4")
+    draws = ("pixel_unshuffle 1", "pad {pp} | crop 2 | pixel_unshuffle 2")
+    costs = ("", "", "", "0 (data movement only)")
+
+    def shape(self, a, x):
+        c, n = spatial(x, self.name)
+        r = a["factor"]
+        for i, ni in enumerate(n):
+            if ni % r:
+                raise LayerError(f"axis {axis_name(i, len(n))} of {ni} is not divisible by factor {r}")
+        return (c * r * r, *(ni // r for ni in n))
+
+    def rf(self, a, x, y, r):
+        # Output position o reads the r input positions r·o ... r·o + r - 1: a window r wide at stride r.
+        k = (a["factor"],) * len(r)
+        return rf_window(r, k, k, (0,) * len(r))
 
 
 @register

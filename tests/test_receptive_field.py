@@ -196,6 +196,8 @@ CHAINS = [
     "1x20x20 | pad 2 | conv 1 k3 | crop 6 | conv 1 k3 s2",
     "1x30 | conv 1 k3 s2 | pad 3:1 | conv 1 k3 d2 | crop 5 offset=2",
     "1x12x13 | pad 1:2x3:0 | conv 1 k3 s2",
+    "1x40x40 | pixel_unshuffle 2 | conv 1 k3 s2",  # a 2x2 window at stride 2, then a conv on the blocks
+    "1x42x38 | conv 1 k3 | pixel_unshuffle 4 | conv 1 k3",
 ]
 
 
@@ -414,6 +416,29 @@ def test_sizes_are_whole_and_bound_every_unit(text, reached, torch):
         extents.append(hit.max().item() - hit.min().item() + 1)
     assert max(extents) <= size
     assert (max(extents) == size) is reached
+
+
+def test_pixel_shuffle_field_bounds_every_unit_and_is_reached(torch):
+    """Sub-pixel upsampling: output position o reads input o // r, so the field's jump is 1/r and
+    a following 3-wide conv reaches 2 input positions (4 with the conv before): sizes are whole,
+    no output unit's field exceeds them, and some unit's field equals them (autograd)."""
+    import convcalc
+    from convcalc.torch_bridge import build
+
+    spec = convcalc.from_text("1x6x6 | conv 4 k3 p1 | pixel_shuffle 2 | conv 1 k3 p1")
+    field = convcalc.analyze(spec).receptive_field
+    # the first conv sees 3; the last conv's 3 taps step 1/2 input positions apart: 3 + (3 - 1) / 2
+    assert [axis[0] for axis in field] == [3 + (3 - 1) // 2] * 2
+    model = build(spec).double()
+    for p in model.parameters():
+        torch.nn.init.constant_(p, 0.5)
+    extents = []
+    for o in range(1, 11):  # away from the borders, where padding clips the field
+        x = torch.ones((1, *spec.input), dtype=torch.float64, requires_grad=True)
+        model(x)[0, 0, o, o].backward()
+        hit = x.grad[0, 0].nonzero()
+        extents.append(tuple(hit[:, a].max().item() - hit[:, a].min().item() + 1 for a in range(2)))
+    assert max(extents) == (4, 4)
 
 
 def test_transposed_field_of_a_huge_kernel_is_solved_not_searched():
