@@ -1,0 +1,77 @@
+"""Small specs must not run away (issue 11, section 2): each pathological spec from tests/hostile.py
+gets its answer in a fraction of a second, or one line and exit 2.
+
+A regression here would make a test hang rather than fail, so each runs convcalc in a subprocess
+with a timeout of a few seconds (the fixed code answers in well under one; before the fixes these
+specs ran for minutes or forever), or counts the work instead of timing it. No test asserts a time.
+benchmarks/hostile_specs.py times the same specs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import convcalc
+from convcalc import errors, limits
+from convcalc.errors import ConvcalcError, LayerError, did_you_mean
+from convcalc.spec.expr import evaluate
+
+from . import hostile
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 10  # seconds: ten times the fixed code's time on a loaded machine; the old code took minutes
+
+
+def convcalc_on(text: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text, encoding="utf-8")
+    return subprocess.run([sys.executable, "-m", "convcalc", "shapes", str(path), *args], capture_output=True,
+                          text=True, timeout=TIMEOUT, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def one_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("convcalc: "), done.stderr
+    return done.stderr
+
+
+# -- expression values -------------------------------------------------------------------------
+
+
+def test_expression_values_are_bounded_at_every_step():
+    big = limits.MAX_EXPR_VALUE
+    assert big == 2**96 == (2**48) * (2**48)  # the product of two sizes at the size limit
+    assert evaluate("x * x", {"x": 2**48}) == 2**96
+    assert evaluate("-x * x", {"x": 2**48}) == -(2**96)
+    assert evaluate("x * x // 4 * 2", {"x": 2**48}) == 2**95  # no intermediate above the bound
+    for text, names in (("x * x * 2 // 4", {"x": 2**48}),  # the same value, through 2**97 on the way
+                        ("x * x + 1", {"x": 2**48}), ("0 - x * x - 1", {"x": 2**48}),
+                        ("x // 2", {"x": 2**97}),  # an argument beyond the bound, before any operation
+                        (str(2**96 + 1) + " // 2", {})):  # a literal beyond it
+        with pytest.raises(LayerError, match=r"outside the limit of -2\^96 to 2\^96"):
+            evaluate(text, names)
+
+
+def test_nested_powers_of_a_39_digit_number_stop_at_once(tmp_path):
+    # Before: each of 4 levels raised the last one's value to the 99th power; past 120 s.
+    done = convcalc_on(hostile.expression_power(), tmp_path)
+    assert "a value in expression 'x*x*x*" in one_line(done)
+    assert "is outside the limit of -2^96 to 2^96 for expression values" in done.stderr
+
+
+def test_a_value_of_over_4300_digits_never_becomes_a_name(tmp_path):
+    # Before: ValueError from str(int) with more than 4,300 digits, a traceback.
+    done = convcalc_on(hostile.huge_name(), tmp_path)
+    assert "a value in expression 'x * x' is outside the limit" in one_line(done)
+
+
+def test_full_width_digits_are_not_numbers_in_expressions():
+    with pytest.raises(LayerError, match=r"unexpected '５ \+ 1' in expression"):
+        evaluate("５ + 1", {})
