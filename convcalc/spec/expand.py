@@ -190,13 +190,19 @@ class Expander:
     # -- names -------------------------------------------------------------------------------
 
     def reserve(self, entries: Any) -> dict[str, int]:
-        """Explicit names written in a scope's entries (through residual and parallel bodies)."""
+        """Explicit names written in a scope's entries (through residual and parallel bodies).
+
+        Each list is visited once: block arguments are substituted without copying, so a list
+        passed down as both branches of a parallel, level after level, is one object reached
+        along 2**levels paths."""
         names: dict[str, int] = {}
         todo = [entries]
+        seen: set[int] = set()
         while todo:
             items = todo.pop()
-            if not isinstance(items, list):
+            if not isinstance(items, list) or id(items) in seen:
                 continue
+            seen.add(id(items))
             for item in items:
                 if not isinstance(item, LMap):
                     continue
