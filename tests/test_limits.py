@@ -103,3 +103,42 @@ def test_names_in_shared_branches_are_still_reserved():
         """
     with pytest.raises(ConvcalcError, match="'from: q' points forward to line 7"):
         convcalc.loads(textwrap.dedent(spec), "shared.yaml")
+
+
+# -- maxunpool's pool ---------------------------------------------------------------------------
+
+
+class CountedNodes(tuple):
+    """A spec's node tuple that counts how often it is walked."""
+
+    walks = 0
+
+    def __iter__(self):
+        CountedNodes.walks += 1
+        return super().__iter__()
+
+
+def walks_to_analyze(pairs: int) -> int:
+    spec = convcalc.loads(hostile.unpool_pairs(pairs), "unpool.yaml")
+    spec = spec._replace(nodes=CountedNodes(spec.nodes))
+    CountedNodes.walks = 0
+    report = convcalc.analyze(spec)
+    assert report.output == (1, 1, 4, 4) and len(report.layers) == 2 * pairs
+    return CountedNodes.walks
+
+
+def test_unpool_finds_its_pool_without_a_scan_per_unpool():
+    # Before: every unpool scanned the nodes for its pool, so the walks grew with the pairs
+    # (50,000 pairs ran past 300 s); now the analysis walks the node list a fixed number of times.
+    assert walks_to_analyze(300) == walks_to_analyze(3)
+
+
+def test_unpool_checks_still_apply():
+    spec = """\
+        input: [1, 4, 4]
+        layers:
+          - maxpool: {k: 2, name: p}
+          - maxunpool: {k: 2, s: 1, indices: p}
+        """
+    with pytest.raises(ConvcalcError, match="k, s and p must match those of the maxpool 'p'"):
+        convcalc.analyze(convcalc.loads(textwrap.dedent(spec), "unpool.yaml"))
