@@ -67,9 +67,43 @@ class UsageError(ConvcalcError):
     """A command-line option or argument is wrong."""
 
 
+_MOST_CHARS = 80  # a longer word gets no suggestion, and longer choices are not compared
+_MOST_CANDIDATES = 100  # choices compared by difflib; beyond, those next to the word in sort order
+
+
 def did_you_mean(word: str, choices: object) -> str:
-    """' (did you mean 'x'?)' for the closest choice, or '' when none is close."""
+    """' (did you mean 'x'?)' for the closest choice, or '' when none is close.
+
+    Bounded, as it runs on hostile specs: a word longer than _MOST_CHARS gets no suggestion, only
+    choices of a length difflib could find close are compared, and of those at most
+    _MOST_CANDIDATES: the ones nearest the word in sort order and in sort order of their reversed
+    text (a typo late in a name keeps its prefix, one early keeps its suffix). One misspelt
+    `from:` among 100,000 layers with 900-character names took a minute before."""
+    word = str(word)
+    if len(word) > _MOST_CHARS:
+        return ""
+    names = list(map(str, choices))  # type: ignore[call-overload]
+    # difflib's ratio is 2 * matches / (len(a) + len(b)): at 0.6 the shorter has >= 3/7 of the longer.
+    shortest, longest = -(-3 * len(word) // 7), min(7 * len(word) // 3, _MOST_CHARS)
+    pool = [name for name in names if shortest <= len(name) <= longest]
+    if len(pool) > _MOST_CANDIDATES:
+        pool = _nearest(word, pool)
     import difflib  # only on the error path
 
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _nearest(word: str, pool: list[str]) -> list[str]:
+    """The _MOST_CANDIDATES names of `pool` next to `word`: half by sort order, half by the sort
+    order of the reversed names."""
+    from bisect import bisect
+
+    side = _MOST_CANDIDATES // 4
+    ordered = sorted(pool)
+    at = bisect(ordered, word)
+    chosen = set(ordered[max(at - side, 0): at + side])
+    ordered = sorted(name[::-1] for name in pool)
+    at = bisect(ordered, word[::-1])
+    chosen.update(name[::-1] for name in ordered[max(at - side, 0): at + side])
+    return sorted(chosen)

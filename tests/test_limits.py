@@ -142,3 +142,40 @@ def test_unpool_checks_still_apply():
         """
     with pytest.raises(ConvcalcError, match="k, s and p must match those of the maxpool 'p'"):
         convcalc.analyze(convcalc.loads(textwrap.dedent(spec), "unpool.yaml"))
+
+
+# -- did you mean ---------------------------------------------------------------------------------
+
+
+def test_a_typo_after_99990_long_names_is_answered_at_once(tmp_path):
+    # Before: difflib against 99,990 names of 900 characters, 60-71 s. A word that long gets no
+    # suggestion.
+    done = convcalc_on(hostile.long_names_typo(), tmp_path)
+    assert one_line(done).endswith("names no earlier layer\n")
+
+
+def test_a_typo_among_99990_names_still_gets_its_suggestion(tmp_path):
+    done = convcalc_on(hostile.long_names_typo(99_990, 60), tmp_path)
+    assert one_line(done).endswith(f"names no earlier layer (did you mean '{'n' * 60}.99989'?)\n")
+
+
+def test_did_you_mean_compares_a_bounded_number_of_candidates(monkeypatch):
+    import difflib
+
+    compared = []
+
+    class Counting(difflib.SequenceMatcher):
+        def set_seq1(self, a):
+            compared.append(a)
+            super().set_seq1(a)
+
+    monkeypatch.setattr(difflib, "SequenceMatcher", Counting)
+    names = {f"layer{i}.conv{j}" for i in range(20_000) for j in range(5)}
+    assert did_you_mean("layer1234.cnv3", names) == " (did you mean 'layer1234.conv3'?)"  # typo late
+    assert 0 < len(compared) <= errors._MOST_CANDIDATES + 1  # (+1: difflib's matcher starts with '')
+    compared.clear()
+    assert did_you_mean("lyer1234.conv3", names) == " (did you mean 'layer1234.conv3'?)"  # typo early
+    assert 0 < len(compared) <= errors._MOST_CANDIDATES + 1
+    compared.clear()
+    assert did_you_mean("x" * (errors._MOST_CHARS + 1), names) == ""
+    assert compared == []
