@@ -67,8 +67,47 @@ class UsageError(ConvcalcError):
     """A command-line option or argument is wrong."""
 
 
+# PyTorch's and Keras' words for convcalc's kinds and argument keys, written as `_plain` writes
+# them (lower case, no `_`, no `nn.` and no `2d`): a word suggests the first of its names that the
+# place it was written takes, so `stride` means `s` for a conv and nothing for a relu. A foreign
+# word that equals a convcalc name but for case, `_` and `2d` (`MaxPool2d`, `LeakyReLU`) needs no
+# entry.
+_FOREIGN = {
+    # kinds
+    "batchnorm": ("bn",), "batchnormalization": ("bn",), "layernorm": ("ln",), "layernormalization": ("ln",),
+    "groupnorm": ("gn",), "groupnormalization": ("gn",), "instancenorm": ("in",),
+    "instancenormalization": ("in",), "localresponsenorm": ("lrn",), "localresponsenormalization": ("lrn",),
+    "dense": ("linear",), "fc": ("linear",), "fullyconnected": ("linear",),
+    "convtranspose": ("deconv",), "transposedconv": ("deconv",), "deconvolution": ("deconv",),
+    "depthwiseconv": ("dwconv",), "separableconv": ("sepconv",), "pointwiseconv": ("pwconv",),
+    "maxpooling": ("maxpool",), "averagepooling": ("avgpool",), "avgpooling": ("avgpool",),
+    "averagepool": ("avgpool",), "globalaveragepooling": ("gap",), "globalavgpool": ("gap",),
+    "globalaveragepool": ("gap",), "globalmaxpooling": ("adaptive_maxpool",),
+    "upsampling": ("upsample",), "interpolate": ("upsample",), "zeropadding": ("pad",), "zeropad": ("pad",),
+    "constantpad": ("pad",), "reflectionpad": ("pad",), "replicationpad": ("pad",), "circularpad": ("pad",),
+    "cropping": ("crop",), "centercrop": ("crop",), "concatenate": ("concat",), "cat": ("concat",),
+    "multiply": ("mul",), "swish": ("silu",), "spatialdropout": ("dropout",), "view": ("reshape",),
+    # argument keys
+    "kernelsize": ("k",), "kernel": ("k",), "poolsize": ("k",), "stride": ("s",), "strides": ("s",),
+    "padding": ("p",), "dilation": ("d",), "dilationrate": ("d",), "outchannels": ("out",),
+    "outfeatures": ("out",), "filters": ("out",), "units": ("out",), "numgroups": ("groups",),
+    "depthmultiplier": ("multiplier",), "rate": ("p",), "epsilon": ("eps",), "negativeslope": ("slope",),
+    "scalefactor": ("scale",), "outputsize": ("size",), "numembeddings": ("vocab",), "inputdim": ("vocab",),
+    "embeddingdim": ("dim",), "outputdim": ("dim",), "usebias": ("bias", "affine"), "bias": ("affine",),
+    "paddingmode": ("mode",), "inputshape": ("input",), "inputsize": ("input",),
+}
+# Sizes PyTorch asks for and convcalc takes from the layer's input.
+_INFERRED = ("inchannels", "infeatures", "numfeatures", "normalizedshape", "inputshape", "inputsize")
 _MOST_CHARS = 80  # a longer word gets no suggestion, and longer choices are not compared
 _MOST_CANDIDATES = 100  # choices compared by difflib; beyond, those next to the word in sort order
+
+
+def _plain(word: str) -> str:
+    """`nn.Conv2d` -> `conv`, `Conv2DTranspose` -> `convtranspose`, `kernel_size` -> `kernelsize`."""
+    import re
+
+    word = re.sub(r"^(torch\.)?(nn|layers|keras\.layers|tf\.keras\.layers)\.", "", word.lower())
+    return re.sub(r"[123]d(?=$|transpose)", "", word).replace("_", "")
 
 
 def did_you_mean(word: str, choices: object) -> str:
@@ -83,11 +122,20 @@ def did_you_mean(word: str, choices: object) -> str:
     if len(word) > _MOST_CHARS:
         return ""
     names = list(map(str, choices))  # type: ignore[call-overload]
+    plain = _plain(word)
+    for name in _FOREIGN.get(plain, ()):
+        if name in names:
+            return f" (did you mean '{name}'?)"
+    if plain in _INFERRED:
+        return " (convcalc takes that size from the layer's input: leave it out)"
     # difflib's ratio is 2 * matches / (len(a) + len(b)): at 0.6 the shorter has >= 3/7 of the longer.
     shortest, longest = -(-3 * len(word) // 7), min(7 * len(word) // 3, _MOST_CHARS)
     pool = [name for name in names if shortest <= len(name) <= longest]
     if len(pool) > _MOST_CANDIDATES:
         pool = _nearest(word, pool)
+    same = [name for name in pool if _plain(name) == plain]
+    if same:
+        return f" (did you mean '{min(same)}'?)"
     import difflib  # only on the error path
 
     close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
