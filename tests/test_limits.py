@@ -179,3 +179,36 @@ def test_did_you_mean_compares_a_bounded_number_of_candidates(monkeypatch):
     compared.clear()
     assert did_you_mean("x" * (errors._MOST_CHARS + 1), names) == ""
     assert compared == []
+
+
+# -- files that never end -----------------------------------------------------------------------
+
+
+def test_a_fifo_without_a_writer_is_refused_not_waited_on(tmp_path):
+    fifo = tmp_path / "spec.yaml"
+    os.mkfifo(fifo)
+    done = subprocess.run([sys.executable, "-m", "convcalc", "shapes", str(fifo)], capture_output=True, text=True,
+                          timeout=TIMEOUT, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert one_line(done) == f"convcalc: {fifo}: not a regular file (a FIFO); give a spec file, or '-' for standard input\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_a_device_is_refused():
+    with pytest.raises(ConvcalcError, match=r"^/dev/zero: not a regular file \(a device\)"):
+        convcalc.load("/dev/zero")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/stdin"), reason="needs /dev/stdin")
+def test_dev_stdin_still_reads_a_pipe_and_a_redirected_file(tmp_path):
+    spec = "input: [3, 8, 8]\nlayers: [{conv: {out: 4, k: 3}}]\n"
+    command = [sys.executable, "-m", "convcalc", "shapes", "/dev/stdin", "--format", "csv"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    piped = subprocess.run(command, input=spec, capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT, env=env)
+    path = tmp_path / "spec.yaml"
+    path.write_text(spec)
+    with open(path) as handle:
+        redirected = subprocess.run(command, stdin=handle, capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT,
+                                    env=env)
+    for done in (piped, redirected):
+        assert done.returncode == 0, done.stderr
+        assert ",conv1,conv,input,1x4x6x6," in done.stdout

@@ -13,6 +13,8 @@ line of themselves and of each key or item, so later errors can point at the lin
 
 from __future__ import annotations
 
+import os
+import stat
 from typing import Any
 
 import yaml
@@ -57,9 +59,25 @@ _CONTAINER_TAGS = {None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
 _MERGE_KEY = "<<"
 
 
+# Paths that name a descriptor this process already holds (`convcalc shapes /dev/stdin < x`,
+# `convcalc shapes <(make-spec)`): a pipe or terminal there has its writer, so reading it ends.
+_OWN_DESCRIPTOR = r"/dev/(stdin|fd/[0-9]+)\Z|/proc/self/fd/[0-9]+\Z"
+
+
 def read_text(path: str) -> str:
-    """Read a spec file: size-limited, UTF-8, text."""
+    """Read a spec file: size-limited, UTF-8, text.
+
+    Only a regular file is opened (or a descriptor of this process, such as /dev/stdin): opening
+    a FIFO waits for a writer, forever if none comes, and a device such as /dev/zero never ends."""
+    import re
+
     try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise SpecError("is a directory, not a spec file", file=path)
+        if not stat.S_ISREG(mode) and not re.match(_OWN_DESCRIPTOR, path):
+            what = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+            raise SpecError(f"not a regular file ({what}); give a spec file, or '-' for standard input", file=path)
         with open(path, "rb") as handle:
             data = handle.read(limits.MAX_FILE_BYTES + 1)
     except FileNotFoundError:
