@@ -143,7 +143,8 @@ class Expander:
         if type(repeat) is not int or repeat < 0:
             raise self.error(f"repeat must be a whole number (0 or more), got {repeat!r}", line, shown, kind)
         if len(self.nodes) + repeat > limits.MAX_LAYERS:
-            raise self.error(f"the spec expands to more than {limits.MAX_LAYERS} layers (repeat {repeat})", line, shown, kind)
+            raise self.error(f"the spec expands to more than {limits.MAX_LAYERS} layers"
+                             + (f" (repeat {repeat})" if repeat > 1 else ""), line, shown, kind)
         inputs = self.inputs(meta.get("from"), scope, prev, line, shown, kind)
         if repeat == 0:  # the entry vanishes (`repeat: ${n - 1}` with n = 1); its name means its input
             if name:
