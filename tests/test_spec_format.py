@@ -301,3 +301,55 @@ def test_quoted_they_are_text():
                                  "same, full, got '1:1'")
     assert yaml_spec("input: [3, 8]\nname: '007'\nlayers: [relu]\n").name == "007"
 
+
+def test_a_list_argument_is_spliced_into_a_layer_list():
+    # docs/spec.md: a `$arg` may be a list of layers; `- $lead` puts them in place, `[]` none.
+    report = yaml_report("""
+        input: [3, 8, 8]
+        blocks:
+          stage:
+            args: {lead: [], tail: [relu]}
+            layers:
+              - $lead
+              - conv: {out: 4, k: 3, name: c}
+              - $tail
+        layers:
+          - block: {use: stage, name: plain}
+          - block: {use: stage, name: led, lead: [bn, {conv: {out: 3, k: 1, name: x}}], tail: []}
+          - block: {use: stage, name: from_x, lead: [{relu: {from: led.c}}]}
+    """)
+    assert names(report) == ["plain.c", "plain.relu1", "led.bn1", "led.x", "led.c", "from_x.relu1", "from_x.c",
+                             "from_x.relu2"]
+    assert report.layer("led.bn1").inputs == ("plain.relu1",)
+    assert report.layer("from_x.relu1").inputs == ("led.c",)
+    assert report.output == (1, 4, 8 - 2 - 2 - 2, 8 - 2 - 2 - 2)
+
+
+def test_spliced_names_are_reserved_in_the_block():
+    # A name a spliced layer gives is known in the whole block, so a `from:` before it says "forward".
+    with pytest.raises(convcalc.ConvcalcError) as caught:
+        yaml_spec("""
+            input: [3, 8, 8]
+            blocks:
+              b:
+                args: {lead: []}
+                layers: [{relu: {from: early}}, $lead]
+            layers:
+              - block: {use: b, lead: [{relu: {name: early}}]}
+        """)
+    assert "'from: early' points forward to line" in str(caught.value)
+
+
+def test_a_spliced_list_is_still_a_list_elsewhere():
+    # In a per-axis argument a `$pair` list stays one item: [[0, 1], [0, 1]], not [0, 1, 0, 1].
+    report = yaml_report("""
+        input: [3, 8, 8]
+        blocks:
+          b:
+            args: {pair: null}
+            layers: [{conv: {out: 4, k: 2, p: [$pair, $pair]}}]
+        layers:
+          - block: {use: b, pair: [0, 1]}
+    """)
+    assert report.layers[0].args["p"] == ((0, 1), (0, 1))
+    assert report.output == (1, 4, 8 + 1 - 2 + 1, 8 + 1 - 2 + 1)
