@@ -37,20 +37,23 @@ def huge_name(digits: int = 4400) -> str:
     return "\n".join(lines) + "\n"
 
 
-def shared_parallel(levels: int = 30) -> str:
+def shared_parallel(levels: int = 30, expand: bool = False) -> str:
     """Block arguments that share `parallel` branches: level n's argument is a parallel whose two
     branches are both level n-1's argument (one object, substituted twice, never copied), so the
     tree under the innermost block has 2**levels paths. `repeat: 0` keeps the expansion itself
-    empty: only a walk that visits the tree rather than the objects runs away."""
+    empty: only a walk that visits the tree rather than the objects runs away. With `expand`, the
+    parallels are kept (and unnamed), so the paths become layers, up to the layer limit."""
+    keep = "" if expand else ", repeat: 0"
     lines = ["input: [1, 8]", "blocks:"]
     for level in range(levels):
         lines.append(f"  p{level}:")
         lines.append("    args: {b: null}")
         if level + 1 < levels:
+            name = "" if expand else f", name: q{level}"
             lines.append(f"    layers: [{{block: {{use: p{level + 1}, b: [{{parallel: "
-                         f"{{branches: [$b, $b], repeat: 0, name: q{level}}}}}]}}}}]")
+                         f"{{branches: [$b, $b]{keep}{name}}}}}]}}}}]")
         else:
-            lines.append("    layers: [{parallel: {branches: [$b, $b], repeat: 0}}, relu]")
+            lines.append(f"    layers: [{{parallel: {{branches: [$b, $b]{keep}}}}}, relu]")
     lines.append("layers:")
     lines.append("  - block: {use: p0, b: [relu]}")
     return "\n".join(lines) + "\n"

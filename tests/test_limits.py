@@ -89,6 +89,12 @@ def test_shared_parallel_branches_are_walked_once(tmp_path):
     assert rows[1].split(",")[2:4] == [".".join(f"p{n}1" for n in range(30)) + ".relu1", "relu"]
 
 
+def test_shared_branches_that_expand_stop_at_the_layer_limit(tmp_path):
+    # Without `repeat: 0` the 2**30 paths are layers: the expansion stops at the limit, in one line.
+    done = convcalc_on(hostile.shared_parallel(30, expand=True), tmp_path)
+    assert one_line(done).endswith(f"(parallel): the spec expands to more than {limits.MAX_LAYERS} layers\n")
+
+
 def test_names_in_shared_branches_are_still_reserved():
     # Visiting each list once must not lose its names: q is reserved in the block's scope, so the
     # `from: q` before it is a forward reference, not an unknown name.
