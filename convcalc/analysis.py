@@ -103,7 +103,14 @@ def _check_unpool(spec: Spec, a: dict[str, Any], x: tuple[int, ...], kinds: dict
     source = a["indices"]
     if kinds.get(source) != "maxpool":
         raise LayerError(f"indices must name a maxpool, '{source}' is a {kinds.get(source)}")
-    pool = next(n for n in spec.nodes if n.name == source).args
+    # The nodes by name, built once per spec and kept for its next unpool: a scan per unpool made
+    # 50,000 pool/unpool pairs quadratic (minutes). The table holds the nodes tuple it indexes,
+    # so `is` cannot confuse it with another spec's.
+    table = getattr(_check_unpool, "table", None)
+    if table is None or table[0] is not spec.nodes:
+        table = (spec.nodes, {n.name: n for n in spec.nodes})
+        setattr(_check_unpool, "table", table)
+    pool = table[1][source].args
     if (pool["k"], pool["s"], pool["p"]) != (a["k"], a["s"], a["p"]):
         raise LayerError(f"k, s and p must match those of the maxpool '{source}'")
     if shapes[source] != x:

@@ -47,13 +47,21 @@ class Arg:
 # Converters: (value, nd, argument name) -> canonical value. `nd` is the number of spatial axes.
 
 
+def _range(minimum: float | None, maximum: float | None) -> str:
+    """'at least 0', 'at most 1' or 'between 0 and 1': a range in words, open sides left out."""
+    if maximum is None:
+        return f"at least {minimum}"
+    if minimum is None:
+        return f"at most {maximum}"
+    return f"between {minimum} and {maximum}"
+
+
 def integer(minimum: int = 1, maximum: int | None = None) -> Callable[[Any, int, str], int]:
     def convert(value: Any, nd: int, name: str) -> int:
         if not _is_int(value):
             raise LayerError(f"{name} must be an integer, got {_describe(value)}")
         if value < minimum or (maximum is not None and value > maximum):
-            bound = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
-            raise LayerError(f"{name} must be {bound}, got {value}")
+            raise LayerError(f"{name} must be {_range(minimum, maximum)}, got {value}")
         return value
 
     convert.__doc__ = f"an integer >= {minimum}"
@@ -67,7 +75,7 @@ def number(minimum: float | None = None, maximum: float | None = None) -> Callab
         if value != value or value in (float("inf"), float("-inf")):
             raise LayerError(f"{name} must be a finite number, got {_describe(value)}")
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            raise LayerError(f"{name} must be between {minimum} and {maximum}, got {value}")
+            raise LayerError(f"{name} must be {_range(minimum, maximum)}, got {_describe(value)}")
         return value
 
     return convert

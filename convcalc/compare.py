@@ -99,7 +99,7 @@ def parse_padding(p: str | int | None) -> str | int | None:
     word = str(p).strip().lower()
     if word in PAD_WORDS:
         return word
-    if word.isdigit():
+    if word.isascii() and word.isdigit():  # str.isdigit alone takes '²', which int() refuses
         return int(word)
     raise UsageError(f"-p must be valid, same, full or a non-negative integer, got '{p}'{did_you_mean(word, PAD_WORDS)}")
 

@@ -9,5 +9,6 @@ MAX_YAML_DEPTH = 64  # nesting of YAML lists and mappings
 MAX_LAYERS = 100_000  # layers after blocks, repeats, residuals and parallels are expanded
 MAX_NESTING = 32  # blocks inside blocks (and residual/parallel bodies) at use time
 MAX_EXPR_CHARS = 200  # length of one ${...} expression
+MAX_EXPR_VALUE = 1 << 96  # any value in a ${...} expression, intermediate ones included: two sizes' product
 MAX_SIZE = 1 << 48  # any size: channels, spatial extent, kernel; keeps float-based rules exact
 MAX_NUMBER_CHARS = 40  # digits of one number as written (sizes stay below 2^48, 15 digits)

@@ -65,7 +65,7 @@ def wants_color(stream: IO[str]) -> bool:
 def terminal_width(stream: IO[str]) -> int | None:
     """The width to fit, or None in a pipe (no limit)."""
     columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit():
+    if columns.isascii() and columns.isdigit():  # isdigit alone takes '²', which int() refuses
         return int(columns)
     if hasattr(stream, "isatty") and stream.isatty():
         # os, not shutil: shutil's import (bz2, lzma) costs 3 ms of the start-up budget

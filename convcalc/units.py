@@ -3,7 +3,8 @@
 Counts use decimal prefixes (k, M, G, T; 1 k = 1000); bytes use binary ones in output
 (KiB, MiB, GiB; 1 KiB = 1024). Parsing accepts exactly: a number, then optionally one of
 k K M G T (x1000 steps), KB MB GB TB (x1000 steps), KiB MiB GiB TiB (x1024 steps); anything
-else is an error. The result must be a whole number.
+else is an error, digits other than ASCII's 0-9 included (a full-width '５' is no number here).
+The result must be a whole number.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ _UNITS = {
     "KB": 10**3, "kB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
     "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "B": 1,
 }
-_QUANTITY = r"\s*(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]*)\s*\Z"  # compiled on first use
+# ASCII only ((?a), [0-9]): \d, str.isdigit and int() also take '５' and '٣', which no one means.
+_QUANTITY = r"(?a)\s*([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([A-Za-z]*)\s*\Z"  # compiled on first use
 
 
 def _scaled(value: float, step: int, prefixes: tuple[str, ...]) -> str:

@@ -190,6 +190,25 @@ def test_one_line_text_form(tokens):
     outcome(lambda: convcalc.from_text(" ".join(tokens)))
 
 
+@given(st.text(alphabet="0123456789_:+-.xboeE", min_size=1, max_size=8))
+def test_a_plain_number_like_word_is_read_as_written_or_refused(word):
+    # YAML 1.1 reads 1:1 as 61, 016 as 14, 0x10 as 16: a spec must never hold such a silent
+    # reading. Whatever the word, the value is the word itself (text), its decimal reading
+    # (Python's int() or float() of it), or a one-line error.
+    try:
+        name = convcalc.loads(f"name: {word}\ninput: [3, 8]\nlayers: [relu]\n", "fuzz.yaml").name
+    except convcalc.ConvcalcError as exc:
+        assert "\n" not in str(exc)
+        return
+    readings = {word}
+    for parse in (int, float):
+        try:
+            readings.add(str(parse(word)))
+        except ValueError:
+            pass
+    assert name in readings or name.startswith(("[", "{")), (word, name)  # (`-` alone starts a list)
+
+
 # Crashes the fuzz tests found in the core, each now refused with one line naming the line.
 FOUND_BY_FUZZING = {
     "dtype_list": ("input: [3, 8, 8]\ndtype: [float16]\nlayers: [relu]\n",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import convcalc
 
 from .conftest import run, yaml_report, yaml_spec
@@ -240,3 +242,114 @@ def test_exponent_floats_without_a_dot_are_numbers():
         assert str(exc) == "test.yaml:3: layer 'bn1' (bn): eps must be a number, got '1e-5'"
     else:
         raise AssertionError("a quoted '1e-5' is a string")
+
+
+def test_exponents_without_a_sign_are_numbers_too():
+    # YAML 1.1 reads 1.5e3 as a string (its exponent needs a sign); YAML 1.2 reads 1500.0.
+    spec = yaml_spec("input: [3, 8]\nlayers:\n  - upsample: {scale: 1.5e1}\n")
+    assert spec.nodes[0].args["scale"] == (15.0,)
+
+
+def test_decimal_numbers_as_written_are_what_they_say():
+    spec = yaml_spec("""
+        input: [3, 8]
+        layers:
+          - conv: {out: +12, k: 3, p: 0}
+          - upsample: {scale: 016.5}
+          - dropout: .25
+        """)
+    assert spec.nodes[0].args["out"] == 12
+    assert spec.nodes[1].args["scale"] == (16.5,)  # a leading zero before a dot is still decimal
+    assert spec.nodes[2].args["p"] == 0.25
+
+
+@pytest.mark.parametrize("written, message", [
+    ("1:1", "'1:1' is a base-60 number in YAML 1.1 (61), not the text form's left:right: write [[1, 1]] for a "
+            "[left, right] padding pair (one per axis), [1, 1] for a list, or quote it if you mean text"),
+    ("0:1", "'0:1' is text in YAML, not the text form's left:right: write [[0, 1]] for a [left, right] padding "
+            "pair (one per axis), [0, 1] for a list, or quote it if you mean text"),
+    ("1:2:3", "'1:2:3' is a base-60 number in YAML 1.1 (3723), not the text form's left:right: write a list, "
+              "[1, 2, 3], or quote it if you mean text"),
+    ("1:30.5", "'1:30.5' is a base-60 number in YAML 1.1 (90.5), not the text form's left:right: write "
+               "[[1, 30.5]] for a [left, right] padding pair (one per axis), [1, 30.5] for a list, or quote it "
+               "if you mean text"),
+    ("016", "'016' has a leading zero, which YAML 1.1 reads as octal (14); write 16, or quote it if you mean text"),
+    ("-016", "'-016' has a leading zero, which YAML 1.1 reads as octal (-14); write -16, or quote it if you "
+             "mean text"),
+    ("00", "'00' has a leading zero, which YAML 1.1 reads as octal (0); write 0, or quote it if you mean text"),
+    ("09", "'09' has a leading zero, which means octal in YAML 1.1; write 9, or quote it if you mean text"),
+    ("0x10", "'0x10' is hexadecimal; write numbers in decimal: 16, or quote it if you mean text"),
+    ("0b101", "'0b101' is binary; write numbers in decimal: 5, or quote it if you mean text"),
+    ("0o17", "'0o17' is octal; write numbers in decimal: 15, or quote it if you mean text"),
+    ("1_000", "'1_000' has a digit separator '_', which only YAML 1.1 accepts; write 1000"),
+    ("2_0.5", "'2_0.5' has a digit separator '_', which only YAML 1.1 accepts; write 20.5"),
+    ("!!int 016", "'016' has a leading zero, which YAML 1.1 reads as octal (14); write 16, or quote it if you "
+                  "mean text"),
+])
+def test_numbers_yaml_1_1_would_misread_are_errors(written, message):
+    # YAML 1.1 reads each of these as a number the user did not write (or as text that looks
+    # like one); YAML 1.2, JSON and the text form read them differently. Never a silent surprise.
+    with pytest.raises(convcalc.ConvcalcError) as caught:
+        yaml_spec(f"input: [3, 8]\nlayers:\n  - conv: {{out: 4, k: 1, p: {written}}}\n")
+    assert str(caught.value) == f"test.yaml:3: {message}"
+
+
+def test_quoted_they_are_text():
+    with pytest.raises(convcalc.ConvcalcError) as caught:
+        yaml_spec("input: [3, 8]\nlayers:\n  - conv: {out: 4, k: 1, p: '1:1'}\n")
+    assert str(caught.value) == ("test.yaml:3: layer 'conv1' (conv): p must be an integer, a list, or one of valid, "
+                                 "same, full, got '1:1'")
+    assert yaml_spec("input: [3, 8]\nname: '007'\nlayers: [relu]\n").name == "007"
+
+
+def test_a_list_argument_is_spliced_into_a_layer_list():
+    # docs/spec.md: a `$arg` may be a list of layers; `- $lead` puts them in place, `[]` none.
+    report = yaml_report("""
+        input: [3, 8, 8]
+        blocks:
+          stage:
+            args: {lead: [], tail: [relu]}
+            layers:
+              - $lead
+              - conv: {out: 4, k: 3, name: c}
+              - $tail
+        layers:
+          - block: {use: stage, name: plain}
+          - block: {use: stage, name: led, lead: [bn, {conv: {out: 3, k: 1, name: x}}], tail: []}
+          - block: {use: stage, name: from_x, lead: [{relu: {from: led.c}}]}
+    """)
+    assert names(report) == ["plain.c", "plain.relu1", "led.bn1", "led.x", "led.c", "from_x.relu1", "from_x.c",
+                             "from_x.relu2"]
+    assert report.layer("led.bn1").inputs == ("plain.relu1",)
+    assert report.layer("from_x.relu1").inputs == ("led.c",)
+    assert report.output == (1, 4, 8 - 2 - 2 - 2, 8 - 2 - 2 - 2)
+
+
+def test_spliced_names_are_reserved_in_the_block():
+    # A name a spliced layer gives is known in the whole block, so a `from:` before it says "forward".
+    with pytest.raises(convcalc.ConvcalcError) as caught:
+        yaml_spec("""
+            input: [3, 8, 8]
+            blocks:
+              b:
+                args: {lead: []}
+                layers: [{relu: {from: early}}, $lead]
+            layers:
+              - block: {use: b, lead: [{relu: {name: early}}]}
+        """)
+    assert "'from: early' points forward to line" in str(caught.value)
+
+
+def test_a_spliced_list_is_still_a_list_elsewhere():
+    # In a per-axis argument a `$pair` list stays one item: [[0, 1], [0, 1]], not [0, 1, 0, 1].
+    report = yaml_report("""
+        input: [3, 8, 8]
+        blocks:
+          b:
+            args: {pair: null}
+            layers: [{conv: {out: 4, k: 2, p: [$pair, $pair]}}]
+        layers:
+          - block: {use: b, pair: [0, 1]}
+    """)
+    assert report.layers[0].args["p"] == ((0, 1), (0, 1))
+    assert report.output == (1, 4, 8 + 1 - 2 + 1, 8 + 1 - 2 + 1)

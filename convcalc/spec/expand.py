@@ -34,6 +34,16 @@ WHOLE_EXPR = r"\$\{([^{}]*)\}\Z"
 ANY_SUB = r"\$\{([^{}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)"
 
 
+class Spliced(LList):
+    """The value of a whole `$arg` that stood as an item of a list, when the value is a list.
+
+    In a layer list it is spliced into place (`- $lead` with `lead: [conv, bn]` adds two layers,
+    `lead: []` none); anywhere else it is the list it holds. A list written inside a layer list
+    is still an error: only an argument is spliced."""
+
+    __slots__ = ()
+
+
 class Template:
     """A `blocks:` entry: argument defaults (None = required) and its layer list."""
 
@@ -91,6 +101,9 @@ class Expander:
     def expand_list(self, entries: Any, scope: Scope, prev: str) -> str:
         """Expand a list of layer entries chained from `prev`; return the last output's name."""
         for i, raw in enumerate(entries):
+            if isinstance(raw, Spliced):
+                prev = self.expand_list(raw, scope, prev)
+                continue
             line = entries.lines[i] if isinstance(entries, LList) else None
             prev = self.expand_entry(raw, line, scope, prev)
         return prev
@@ -143,7 +156,8 @@ class Expander:
         if type(repeat) is not int or repeat < 0:
             raise self.error(f"repeat must be a whole number (0 or more), got {repeat!r}", line, shown, kind)
         if len(self.nodes) + repeat > limits.MAX_LAYERS:
-            raise self.error(f"the spec expands to more than {limits.MAX_LAYERS} layers (repeat {repeat})", line, shown, kind)
+            raise self.error(f"the spec expands to more than {limits.MAX_LAYERS} layers"
+                             + (f" (repeat {repeat})" if repeat > 1 else ""), line, shown, kind)
         inputs = self.inputs(meta.get("from"), scope, prev, line, shown, kind)
         if repeat == 0:  # the entry vanishes (`repeat: ${n - 1}` with n = 1); its name means its input
             if name:
@@ -190,14 +204,22 @@ class Expander:
     # -- names -------------------------------------------------------------------------------
 
     def reserve(self, entries: Any) -> dict[str, int]:
-        """Explicit names written in a scope's entries (through residual and parallel bodies)."""
+        """Explicit names written in a scope's entries (through residual and parallel bodies).
+
+        Each list is visited once: block arguments are substituted without copying, so a list
+        passed down as both branches of a parallel, level after level, is one object reached
+        along 2**levels paths."""
         names: dict[str, int] = {}
         todo = [entries]
+        seen: set[int] = set()
         while todo:
             items = todo.pop()
-            if not isinstance(items, list):
+            if not isinstance(items, list) or id(items) in seen:
                 continue
+            seen.add(id(items))
             for item in items:
+                if isinstance(item, Spliced):
+                    todo.append(item)
                 if not isinstance(item, LMap):
                     continue
                 for key, value in item.items():
@@ -336,9 +358,19 @@ class Expander:
             copy_list = LList(value.line)
             copy_list.lines = value.lines
             for i, item in enumerate(value):
-                copy_list.append(self.substitute(item, values, value.lines[i], block))
+                new = self.substitute(item, values, value.lines[i], block)
+                if isinstance(new, list) and isinstance(item, str) and re.match(WHOLE_VAR, item):
+                    new = self.spliced(new, value.lines[i])
+                copy_list.append(new)
             return copy_list
         return value
+
+    def spliced(self, items: list[Any], line: int | None) -> Spliced:
+        self.work += len(items)
+        out = Spliced(getattr(items, "line", line))
+        out.extend(items)
+        out.lines = list(getattr(items, "lines", [line] * len(items)))
+        return out
 
     def interpolate(self, text: str, values: dict[str, Any], line: int | None, block: str) -> Any:
         try:

@@ -8,7 +8,10 @@ Grammar (integers only, never Python's eval):
     atom   := INT | NAME | '(' expr ')'
 
 NAMEs are the block's arguments and must hold integers. Length is limited (limits.MAX_EXPR_CHARS)
-and so is nesting (by the length); division by zero is an error, as is anything else.
+and so is nesting (by the length); so is every value, literals, names and each intermediate result
+(limits.MAX_EXPR_VALUE): without that bound, blocks nested 32 deep that each multiply their
+argument by itself 99 times reach numbers of 39 * 99**32 digits. Division by zero is an error, as
+is anything else.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 from .. import limits
 from ..errors import LayerError, did_you_mean
 
-_TOKEN = r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))"  # compiled on first use
+_TOKEN = r"\s*(?:([0-9]+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))"  # compiled on first use
 
 
 def evaluate(text: str, names: dict[str, Any]) -> int:
@@ -66,13 +69,21 @@ class _Parser:
     def peek(self) -> Any:
         return self.tokens[self.pos][1] if self.pos < len(self.tokens) and self.tokens[self.pos][0] == "op" else None
 
+    def bounded(self, value: int) -> int:
+        """`value`, if it is within the limit on expression values."""
+        if not -limits.MAX_EXPR_VALUE <= value <= limits.MAX_EXPR_VALUE:
+            bits = limits.MAX_EXPR_VALUE.bit_length() - 1
+            raise LayerError(f"a value in expression '{self.text}' is outside the limit of -2^{bits} to 2^{bits} "
+                             "for expression values")
+        return value
+
     def expr(self) -> int:
         value = self.term()
         while self.peek() in ("+", "-"):
             op = self.tokens[self.pos][1]
             self.pos += 1
             right = self.term()
-            value = value + right if op == "+" else value - right
+            value = self.bounded(value + right if op == "+" else value - right)
         return value
 
     def term(self) -> int:
@@ -82,7 +93,7 @@ class _Parser:
             self.pos += 1
             right = self.unary()
             if op == "*":
-                value *= right
+                value = self.bounded(value * right)
             elif right == 0:
                 raise LayerError(f"division by zero in expression '{self.text}'")
             else:
@@ -101,14 +112,14 @@ class _Parser:
         kind, value = self.tokens[self.pos]
         self.pos += 1
         if kind == "int":
-            return value
+            return self.bounded(value)
         if kind == "name":
             if value not in self.names:
                 raise LayerError(f"unknown name '{value}' in expression '{self.text}'{did_you_mean(value, self.names)}")
             bound = self.names[value]
             if type(bound) is not int:
                 raise LayerError(f"'{value}' is not an integer in expression '{self.text}'")
-            return bound
+            return self.bounded(bound)
         if value == "(":
             inner = self.expr()
             if self.peek() != ")":

@@ -13,6 +13,8 @@ line of themselves and of each key or item, so later errors can point at the lin
 
 from __future__ import annotations
 
+import os
+import stat
 from typing import Any
 
 import yaml
@@ -53,13 +55,30 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
 }
 _NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+_NUMBER_STARTS = frozenset("+-0123456789")
 _CONTAINER_TAGS = {None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
 _MERGE_KEY = "<<"
 
 
+# Paths that name a descriptor this process already holds (`convcalc shapes /dev/stdin < x`,
+# `convcalc shapes <(make-spec)`): a pipe or terminal there has its writer, so reading it ends.
+_OWN_DESCRIPTOR = r"/dev/(stdin|fd/[0-9]+)\Z|/proc/self/fd/[0-9]+\Z"
+
+
 def read_text(path: str) -> str:
-    """Read a spec file: size-limited, UTF-8, text."""
+    """Read a spec file: size-limited, UTF-8, text.
+
+    Only a regular file is opened (or a descriptor of this process, such as /dev/stdin): opening
+    a FIFO waits for a writer, forever if none comes, and a device such as /dev/zero never ends."""
+    import re
+
     try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise SpecError("is a directory, not a spec file", file=path)
+        if not stat.S_ISREG(mode) and not re.match(_OWN_DESCRIPTOR, path):
+            what = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+            raise SpecError(f"not a regular file ({what}); give a spec file, or '-' for standard input", file=path)
         with open(path, "rb") as handle:
             data = handle.read(limits.MAX_FILE_BYTES + 1)
     except FileNotFoundError:
@@ -104,16 +123,59 @@ def parse(text: str, source: str) -> Any:
         loader.dispose()
 
 
-_FLOAT12: list[Any] = []
+_PATTERNS: dict[str, Any] = {}
 
 
-def _float12() -> Any:
-    """YAML 1.2's float without a dot, compiled on first use (start-up time matters)."""
-    if not _FLOAT12:
+def _pattern(name: str) -> Any:
+    """A scalar pattern, compiled on first use (start-up time matters)."""
+    if not _PATTERNS:
         import re
 
-        _FLOAT12.append(re.compile(r"[-+]?[0-9]+[eE][-+]?[0-9]+\Z"))
-    return _FLOAT12[0]
+        _PATTERNS.update({
+            # YAML 1.2's floats with an exponent that YAML 1.1 (PyYAML) reads as strings: no dot
+            # (`1e-5`) or an unsigned exponent (`1.5e3`).
+            "float12": re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+\Z"),
+            # How a number is written in a spec: decimal, as in YAML 1.2, JSON and the text form.
+            "decimal": re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\Z"
+                                  r"|[-+]?\.(inf|Inf|INF)\Z|\.(nan|NaN|NAN)\Z"),
+            # Plain words that YAML 1.1 reads as numbers other than decimal, or that look like them.
+            "base60": re.compile(r"[-+]?[0-9][0-9_]*(:[0-9_]+)+(\.[0-9_]*)?\Z"),
+            "leading0": re.compile(r"[-+]?0[0-9_]+\Z"),
+        })
+    return _PATTERNS[name]
+
+
+def _misread(value: str, number: Any) -> str | None:
+    """Why the plain scalar `value` (which YAML 1.1 reads as `number`, or as a string when None)
+    is not a number a spec may hold, or None when it is fine. YAML 1.1 reads `1:1` as 61 (base 60),
+    `016` as 14 (octal), `0x10` as 16 and `1_000` as 1000, while YAML 1.2, JSON and the text form
+    read none of them so; a spec says what it means in decimal, so they are errors, never a
+    silent surprise."""
+    if _pattern("base60").match(value):
+        parts = [part.lstrip("+") for part in value.split(":")]
+        reads = f"a base-60 number in YAML 1.1 ({number})" if number is not None else "text in YAML"
+        pair = "[" + ", ".join(parts) + "]"
+        return (f"'{value}' is {reads}, not the text form's left:right: write "
+                + (f"[{pair}] for a [left, right] padding pair (one per axis), {pair} for a list"
+                   if len(parts) == 2 else f"a list, {pair}")
+                + ", or quote it if you mean text")
+    bare = value.lstrip("+-")
+    if bare[:2].lower() in ("0x", "0b", "0o"):
+        base = {"x": "hexadecimal", "b": "binary", "o": "octal"}[bare[1].lower()]
+        try:
+            decimal = f": {int(value, 0)}"
+        except ValueError:
+            decimal = ""
+        return f"'{value}' is {base}; write numbers in decimal{decimal}, or quote it if you mean text"
+    if _pattern("leading0").match(value):
+        decimal = value[: len(value) - len(bare)] + (bare.replace("_", "").lstrip("0") or "0")
+        reads = f"YAML 1.1 reads as octal ({number})" if number is not None else "means octal in YAML 1.1"
+        return f"'{value}' has a leading zero, which {reads}; write {decimal}, or quote it if you mean text"
+    if number is not None and "_" in value:
+        return f"'{value}' has a digit separator '_', which only YAML 1.1 accepts; write {value.replace('_', '')}"
+    if number is not None and not _pattern("decimal").match(value):
+        return f"'{value}' is not a decimal number (YAML 1.1 reads it as {number}); write numbers in decimal"
+    return None
 
 
 def _shown(tag: str) -> str:
@@ -146,9 +208,9 @@ def _scalar(loader: Any, event: Any, source: str, line: int) -> Any:
     tag = event.tag
     if tag is None or tag == "!":
         tag = loader.resolve(yaml.ScalarNode, value, event.implicit)
-    if tag == "tag:yaml.org,2002:str" and event.implicit[0] and _float12().match(value):
-        # YAML 1.1 (PyYAML) reads `1e-5` as a string because it has no dot; YAML 1.2, JSON and
-        # every user writing `eps: 1e-5` mean a number.
+    if tag == "tag:yaml.org,2002:str" and event.implicit[0] and _pattern("float12").match(value):
+        # YAML 1.1 (PyYAML) reads `1e-5` and `1.5e3` as strings (no dot, no exponent sign);
+        # YAML 1.2, JSON and every user writing `eps: 1e-5` mean a number.
         tag = "tag:yaml.org,2002:float"
     if tag in _NUMBER_TAGS and len(value) > limits.MAX_NUMBER_CHARS:
         # Python refuses to parse (or print) integers of more than 4,300 digits; nothing in a
@@ -162,11 +224,17 @@ def _scalar(loader: Any, event: Any, source: str, line: int) -> Any:
                         file=source, line=line)
     node = yaml.ScalarNode(tag, value)
     if tag == "tag:yaml.org,2002:str":
+        if event.implicit[0] and value[:1] in _NUMBER_STARTS:
+            problem = _misread(value, None)  # `08` and `0:1` are strings to YAML 1.1; 016 and 1:1 numbers
+            if problem:
+                raise SpecError(problem, file=source, line=line)
         return value
-    if tag == "tag:yaml.org,2002:int":
-        return loader.construct_yaml_int(node)
-    if tag == "tag:yaml.org,2002:float":
-        return loader.construct_yaml_float(node)
+    if tag in _NUMBER_TAGS:
+        number = loader.construct_yaml_int(node) if tag == "tag:yaml.org,2002:int" else loader.construct_yaml_float(node)
+        problem = _misread(value, number)
+        if problem:
+            raise SpecError(problem, file=source, line=line)
+        return number
     if tag == "tag:yaml.org,2002:bool":
         return loader.construct_yaml_bool(node)
     return None
