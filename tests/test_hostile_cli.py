@@ -188,3 +188,12 @@ def test_verify_json_has_a_schema_version():
     pytest.importorskip("fvcore")
     data = json.loads(invoke("verify", LENET, "--format", "json", "--no-fvcore").stdout)
     assert data["schema"] == 1 and data["ok"] is True
+
+
+@pytest.mark.parametrize("args", [
+    ["compare", "regular", "--input", "3x8x8", "--out", "５"],  # full-width 5: click's int takes it
+    ["compare", "regular", "--input", "3x8x8", "--out", "8", "-k", "1_000"],  # so does Python's int()
+    ["check", LENET, "--align", "٨"],  # Arabic-Indic 8
+])
+def test_integer_options_take_ascii_digits_only(args):
+    one_line_error(invoke(*args), "is not a whole number in digits 0-9")

@@ -85,7 +85,7 @@ def test_shared_parallel_branches_are_walked_once(tmp_path):
     done = convcalc_on(hostile.shared_parallel(30), tmp_path, "--format", "csv")
     assert done.returncode == 0, done.stderr
     rows = done.stdout.splitlines()
-    assert len(rows) == 1 + 1  # header, and the one relu left once every parallel repeats 0 times
+    assert len(rows) == 1 + 1 + 1  # header, the one relu left once every parallel repeats 0 times, totals
     assert rows[1].split(",")[2:4] == [".".join(f"p{n}1" for n in range(30)) + ".relu1", "relu"]
 
 

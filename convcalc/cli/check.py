@@ -8,6 +8,7 @@ from ..check import FLAGS, check_target, flag_limit, read_baseline, run, write_b
 from ..errors import UsageError
 from ..printable import clean
 from ..reporters.checks import CheckFormat, render
+from .options import WholeNumber
 
 _UNITS = "units: k M G T and KB MB GB TB (x1000), KiB MiB GiB TiB (x1024)"
 
@@ -21,7 +22,7 @@ _UNITS = "units: k M G T and KB MB GB TB (x1000), KiB MiB GiB TiB (x1024)"
 @click.option("--max-weight-bytes", metavar="BYTES", help="At most this much parameter and buffer memory, e.g. 20MiB.")
 @click.option("--strict", is_flag=True, help="Fail on warnings too (uncovered input, even kernels with 'same' "
               "padding, tensor-core alignment).")
-@click.option("--align", type=click.IntRange(min=1), metavar="N", default=None,
+@click.option("--align", type=WholeNumber(1), metavar="N", default=None,
               help="Warn when conv/linear channels are not a multiple of N (default: 8 for float16/bfloat16 "
                    "specs, off otherwise).")
 @click.option("--baseline", "baseline_path", metavar="FILE", help="Fail when a total grows beyond --tolerance "

@@ -7,7 +7,7 @@ import click
 from ..compare import VARIANTS, classify, compare_specs, compare_variants, make_setup, spec_batches
 from ..errors import UsageError
 from ..spec import DTYPE_BYTES
-from .options import BATCH, format_option, load_specs
+from .options import BATCH, WholeNumber, format_option, load_specs
 
 VARIANT_LIST = "\n".join(f"  {name:<20} {record.doc}" for name, record in VARIANTS.items())
 
@@ -16,13 +16,13 @@ VARIANT_LIST = "\n".join(f"  {name:<20} {record.doc}" for name, record in VARIAN
 @click.argument("items", nargs=-1, metavar="VARIANT... | SPEC SPEC")
 @click.option("--all", "all_variants", is_flag=True, help="Every variant (after those named).")
 @click.option("--input", "input_", metavar="CxHxW", help="Input shape per sample, channels first: 3x7x7.")
-@click.option("--out", type=int, help="Output channels N.")
-@click.option("-k", "--kernel", "k", type=int, help="Kernel size K on every axis.  [default: 3]")
-@click.option("-s", "--stride", "s", type=int, help="Stride.  [default: 1]")
+@click.option("--out", type=WholeNumber(), help="Output channels N.")
+@click.option("-k", "--kernel", "k", type=WholeNumber(), help="Kernel size K on every axis.  [default: 3]")
+@click.option("-s", "--stride", "s", type=WholeNumber(), help="Stride.  [default: 1]")
 @click.option("-p", "--padding", "p", metavar="valid|same|full|N", help="Padding.  [default: valid]")
-@click.option("-d", "--dilation", "d", type=int, help="The dilated variant's dilation.  [default: 2]")
-@click.option("--groups", type=int, help="Groups G of grouped and shuffled-grouped.  [default: 2]")
-@click.option("--width", type=int, help="Inner width of bottleneck and shuffled-grouped.  [default: out // 4]")
+@click.option("-d", "--dilation", "d", type=WholeNumber(), help="The dilated variant's dilation.  [default: 2]")
+@click.option("--groups", type=WholeNumber(), help="Groups G of grouped and shuffled-grouped.  [default: 2]")
+@click.option("--width", type=WholeNumber(), help="Inner width of bottleneck and shuffled-grouped.  [default: out // 4]")
 @click.option("--bias/--no-bias", default=None, help="Give every convolution a bias.  [default: no bias]")
 @click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), help="Element type for byte counts.  [default: float32]")
 @click.option("--batch", "batches", type=BATCH, multiple=True,

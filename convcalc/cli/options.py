@@ -46,6 +46,30 @@ class BatchType(click.ParamType):
 BATCH = BatchType()
 
 
+class WholeNumber(click.ParamType):
+    """An integer option written in ASCII digits (click's int takes '５' and '1_000', which no
+    user means), at most limits.MAX_NUMBER_CHARS long, at least `minimum` when one is given."""
+
+    name = "N"
+
+    def __init__(self, minimum: int | None = None) -> None:
+        self.minimum = minimum
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            text = str(value).strip()
+            digits = text[1:] if text.startswith("-") else text
+            if not (digits.isascii() and digits.isdigit()) or len(digits) > limits.MAX_NUMBER_CHARS:
+                shown = text if len(text) <= 24 else f"{text[:12]}... ({len(text)} characters)"
+                self.fail(f"'{shown}' is not a whole number in digits 0-9", param, ctx)
+            number = int(text)
+        if self.minimum is not None and number < self.minimum:
+            self.fail(f"{number} is below the minimum of {self.minimum}", param, ctx)
+        return number
+
+
 def batch_option(f: Any) -> Any:
     return click.option("--batch", type=BATCH, default=None,
                         help="Batch size, 1 to 2^48 (overrides the spec's `batch`).")(f)
