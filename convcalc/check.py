@@ -24,10 +24,10 @@ from typing import Any, NamedTuple, Sequence
 from .analysis import analyze
 from .errors import ConvcalcError, SpecError, UsageError, did_you_mean
 from .layers import NOTE_LABELS, REGISTRY
-from .report import Report, Totals
+from .report import SCHEMAS, Report, Totals
 from .spec import Spec, is_text_form, load_argument
 from .spec.source import LMap
-from .units import parse_quantity
+from .units import parse_quantity, percent
 
 METRICS = ("params", "macs", "flops", "peak_activation_bytes", "weight_bytes")  # budgetable totals
 BUDGET_KEYS = (*METRICS, "expect_output")
@@ -36,7 +36,7 @@ FLAGS = {"params": "--max-params", "macs": "--max-macs", "flops": "--max-flops",
          "peak_activation_bytes": "--max-peak-memory", "weight_bytes": "--max-weight-bytes"}
 HALF_PRECISION = ("float16", "bfloat16")  # tensor cores want channels in multiples of 8
 HALF_ALIGNMENT = 8
-BASELINE_SCHEMA = 1
+BASELINE_SCHEMA = SCHEMAS["baseline"]
 MAX_BASELINE_BYTES = 16 << 20  # baselines come from pull requests too
 MAX_BASELINE_VALUE = 10**1000  # far above any total (sizes are below 2^48), far below Python's digit limit
 MAX_QUANTITY_CHARS = 64  # a budget value as text: "600M", "1.5GiB"
@@ -550,25 +550,6 @@ def _check_entry(where: str, entry: Any, path: str) -> None:
 # Formatting helpers shared with the reporters
 
 
-def percent(growth: Fraction | None) -> str:
-    """A change as a short percentage, rounded to two significant digits below 1: +20%, -16.67%,
-    +0.0004%; '+inf%' for growth from zero."""
-    if growth is None:
-        return "+inf%"
-    p = growth * 100
-    if p == 0:
-        return "0%"
-    if p.denominator == 1:
-        return f"{int(p):+,}%"
-    digits = 2
-    while digits < 12 and abs(p) * 10**digits < 10:  # keep two significant digits of small changes
-        digits += 1
-    scaled = abs(round(p * 10**digits))
-    whole, frac = divmod(scaled, 10**digits)
-    text = f"{whole:,}.{frac:0{digits}d}".rstrip("0").rstrip(".")
-    return ("-" if p < 0 else "+") + text + "%"
-
-
 def _dims(shape: Sequence[int]) -> str:
     return "[" + ", ".join(str(v) for v in shape) + "]"
 
@@ -582,5 +563,5 @@ def _short(value: Any, width: int = 60, repr_: bool = True) -> str:
 
 
 __all__ = ["run", "check_spec", "spec_limits", "evaluate", "findings", "compare", "flag_limit", "parse_tolerance",
-           "read_baseline", "write_baseline", "check_target", "baseline_text", "baseline_key", "load_argument", "percent",
+           "read_baseline", "write_baseline", "check_target", "baseline_text", "baseline_key", "load_argument",
            "CheckRun", "SpecResult", "Check", "Limit", "Finding", "Change", "Baseline"]

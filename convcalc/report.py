@@ -12,7 +12,18 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-SCHEMA_VERSION = 1
+# The JSON contracts (docs/spec.md), each with its version, in one place: a version is bumped
+# when a key of that document changes meaning; new keys may be added without a bump.
+SCHEMAS = {
+    "shapes": 1,  # convcalc shapes --format json
+    "library": 1,  # convcalc shapes --list --format json
+    "verify": 1,  # convcalc verify --format json
+    "compare": 1,  # convcalc compare --format json (variants and spec against spec)
+    "profile": 1,  # convcalc profile --format json
+    "check": 1,  # convcalc check --format json
+    "baseline": 1,  # the file convcalc check --write-baseline writes
+}
+SCHEMA_VERSION = SCHEMAS["shapes"]
 
 
 def plain(value: Any) -> Any:

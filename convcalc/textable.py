@@ -199,3 +199,19 @@ def render(table: Table, width: int | None = None, color: bool = False, stream: 
                 "or use --format json, csv or markdown)")
         out.extend(paint(text, "dim") for text in wrap_lines([note], width).splitlines())
     return "\n".join(out) + "\n"
+
+
+BAR_WIDTH = 10
+EIGHTHS = " ▏▎▍▌▋▊▉█"
+
+
+def bar(share: float, unicode: bool = True, width: int = BAR_WIDTH) -> str:
+    """A bar of `width` cells for a share in [0, 1], in eighths of a cell ('#' without Unicode);
+    a nonzero share shows at least a sliver, a share above 1 a full bar."""
+    share = min(float(share), 1.0)
+    if share <= 0:
+        return ""
+    if not unicode:
+        return "#" * max(1, round(share * width))
+    eighths = max(1, round(share * width * 8))
+    return "█" * (eighths // 8) + (EIGHTHS[eighths % 8] if eighths % 8 else "")

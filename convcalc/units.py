@@ -66,3 +66,22 @@ def parse_quantity(text: str, what: str = "value") -> int:
     if value.denominator != 1:
         raise ValueError(f"{what} '{text}' is not a whole number")
     return int(value)
+
+
+def percent(growth: Fraction | None) -> str:
+    """A change as a short percentage, rounded to two significant digits below 1: +20%, -16.67%,
+    +0.0004%; '+inf%' for growth from zero."""
+    if growth is None:
+        return "+inf%"
+    p = growth * 100
+    if p == 0:
+        return "0%"
+    if p.denominator == 1:
+        return f"{int(p):+,}%"
+    digits = 2
+    while digits < 12 and abs(p) * 10**digits < 10:  # keep two significant digits of small changes
+        digits += 1
+    scaled = abs(round(p * 10**digits))
+    whole, frac = divmod(scaled, 10**digits)
+    text = f"{whole:,}.{frac:0{digits}d}".rstrip("0").rstrip(".")
+    return ("-" if p < 0 else "+") + text + "%"

@@ -31,11 +31,10 @@ import torch
 
 from .analysis import analyze
 from .layers import REGISTRY
+from .report import SCHEMAS
 from .spec.model import Spec
 from .torch_bridge import build, example_input, module_path
 
-# The JSON contract of `convcalc verify --format json` (docs/spec.md); bumped when a key changes meaning.
-VERIFY_SCHEMA = 1
 
 METRICS = ("shape", "params", "buffers", "fvcore", "flop_counter")
 
@@ -97,7 +96,7 @@ class Verification(NamedTuple):
         return dict(sorted(total.items()))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": VERIFY_SCHEMA, "name": self.name, "source": self.source, "batch": self.batch, "ok": self.ok,
+        return {"schema": SCHEMAS["verify"], "name": self.name, "source": self.source, "batch": self.batch, "ok": self.ok,
                 "macs": self.macs,
                 "layers": [layer.to_dict() for layer in self.layers],
                 "total": [c.to_dict() for c in self.total],

@@ -12,14 +12,15 @@ carries the invalid spec itself (a failed row in the text table, `"status": "inv
 
 from __future__ import annotations
 
-import json
-import re
 import sys
 import xml.etree.ElementTree as ET
 from enum import Enum
 from typing import IO, Any, Callable
 
-from ..check import CheckRun, SpecResult, percent
+from ..check import CheckRun, SpecResult
+from ..report import SCHEMAS
+from ..units import percent
+from .jsonout import dumps
 from ..printable import clean
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color
 
@@ -164,22 +165,11 @@ def _result_dict(r: SpecResult) -> dict[str, Any]:
     }
 
 
-def _cleaned(value: Any) -> Any:
-    """Strings without lone surrogates (JSON text must be encodable); json escapes the rest."""
-    if isinstance(value, str):
-        return re.sub("[\ud800-\udfff]", "\ufffd", value)
-    if isinstance(value, dict):
-        return {_cleaned(k): _cleaned(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_cleaned(v) for v in value]
-    return value
-
-
 def as_json(run: CheckRun, stream: IO[str] | None = None) -> str:
     """{"schema": 1, "exit_code", "strict", "baseline", "tolerance", "specs": [...], "removed": [...],
     "summary"}; deterministic."""
     doc = {
-        "schema": 1,
+        "schema": SCHEMAS["check"],
         "exit_code": run.exit_code,
         "strict": run.strict,
         "baseline": run.baseline,
@@ -188,7 +178,7 @@ def as_json(run: CheckRun, stream: IO[str] | None = None) -> str:
         "removed": list(run.removed),
         "summary": summary(run),
     }
-    return json.dumps(_cleaned(doc), indent=2, ensure_ascii=False) + "\n"
+    return dumps(doc) + "\n"
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,16 +24,15 @@ from typing import IO, Any
 
 from ..compare import SpecComparison, VariantComparison, VariantRow
 from ..errors import UsageError
-from ..printable import clean, json_safe
-from ..report import Report, plain
-from ..textable import Column, Table, cut_middle, render as render_table, terminal_width, wants_color, wrap_lines
-from ..units import nbytes, number
+from ..printable import clean
+from ..report import SCHEMAS, Report, plain
+from ..textable import (BAR_WIDTH, Column, Table, bar, cut_middle, render as render_table, terminal_width, wants_color,
+                        wrap_lines)
+from ..units import nbytes, number, percent
+from . import jsonout
 from .common import CONVENTIONS, field, shape
 
-SCHEMA_VERSION = 1
-BAR_WIDTH = 10
 READABLE = 20  # a shrinkable column (layers, layer names) counts as this wide when choosing columns to drop
-EIGHTHS = " ▏▎▍▌▋▊▉█"
 NOT_APPLICABLE = "not applicable"
 PLOT_SUFFIXES = (".png", ".svg")
 METRIC_NAMES = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops": "FLOPs",
@@ -61,27 +60,8 @@ def signed(n: int) -> str:
     return f"{n:+,}"
 
 
-def bar(share: Fraction | float, unicode: bool = True, width: int = BAR_WIDTH) -> str:
-    """A bar of `width` cells for a share in [0, 1]; a nonzero share shows at least a sliver."""
-    if share <= 0:
-        return ""
-    if not unicode:
-        return "#" * max(1, round(share * width))
-    eighths = max(1, round(share * width * 8))
-    return "█" * (eighths // 8) + (EIGHTHS[eighths % 8] if eighths % 8 else "")
-
-
 def dumps(doc: dict[str, Any]) -> str:
-    """JSON with one top-level key per line and one list entry (a variant, a layer) per line."""
-    encode = json.JSONEncoder(ensure_ascii=False).encode
-    parts = []
-    for key, value in doc.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            inner = ",\n    ".join(map(encode, value))
-            parts.append(f"  {encode(key)}: [\n    {inner}\n  ]")
-        else:
-            parts.append(f"  {encode(key)}: {encode(value)}")
-    return json_safe("{\n" + ",\n".join(parts) + "\n}\n")
+    return jsonout.dumps(doc) + "\n"
 
 
 def _unicode(stream: IO[str] | None) -> bool:
@@ -285,7 +265,7 @@ def _row_dict(row: VariantRow) -> dict[str, Any]:
 def variants_dict(result: VariantComparison) -> dict[str, Any]:
     c = result.setup
     return {
-        "schema": SCHEMA_VERSION,
+        "schema": SCHEMAS["compare"],
         "mode": "variants",
         "setup": {"input": list(c.input), "out": c.out, "k": c.k, "s": c.s, "p": c.p, "d": c.d, "groups": c.groups,
                   "width": c.mid, "batch": c.batch, "dtype": c.dtype, "bias": c.bias},
@@ -355,7 +335,8 @@ def _diff(metric: str, n: int) -> str:
 
 
 def _percent(value: Fraction | None) -> str:
-    return "-" if value is None else f"{(float(value) - 1) * 100:+.2f}%"
+    """b as a change from a: the ratio b/a as a percentage, '-' where a is 0."""
+    return "-" if value is None else percent(Fraction(value) - 1)
 
 
 def _rf_diff(a: Report, b: Report) -> str:
@@ -468,7 +449,7 @@ def _report_dict(report: Any, label: str) -> dict[str, Any]:
 
 def specs_dict(result: SpecComparison) -> dict[str, Any]:
     return {
-        "schema": SCHEMA_VERSION,
+        "schema": SCHEMAS["compare"],
         "mode": "specs",
         "a": _report_dict(result.a, result.labels[0]),
         "b": _report_dict(result.b, result.labels[1]),

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 from typing import IO
 
 from ..library import Entry
+from ..report import SCHEMAS
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import count
 from .common import shape
+from .jsonout import dumps
 
 PIPE_WIDTH = 80
 FOOTER = ("a name works wherever a SPEC is asked: convcalc shapes resnet50, convcalc compare resnet50 se_resnet50; "
@@ -25,8 +26,7 @@ FOOTER = ("a name works wherever a SPEC is asked: convcalc shapes resnet50, conv
 def render(entries: list[Entry], fmt: str, stream: IO[str] | None = None) -> str:
     stream = stream or sys.stdout
     if fmt == "json":
-        specs = ",\n    ".join(json.dumps(_dict(e), ensure_ascii=False) for e in entries)  # one spec a line
-        return f'{{\n  "schema": 1,\n  "specs": [\n    {specs}\n  ]\n}}\n'
+        return dumps({"schema": SCHEMAS["library"], "specs": [_dict(e) for e in entries]}) + "\n"
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")

@@ -9,10 +9,9 @@ import json
 import sys
 from typing import IO, Any
 
-from ..textable import Column, Table, render as render_table, terminal_width, wants_color
+from ..textable import Column, Table, bar, render as render_table, terminal_width, wants_color
 from ..units import nbytes
 
-BAR = "▏▎▍▌▋▊▉█"
 
 
 def _ms(seconds: float) -> str:
@@ -24,11 +23,6 @@ def _rate(value: float, unit: str) -> str:
         if value >= scale:
             return f"{value / scale:.3g} {prefix}{unit}"
     return f"{value:.3g} {unit}"
-
-
-def _bar(share: float, width: int = 10) -> str:
-    eighths = round(max(0.0, min(share, 1.0)) * width * 8)
-    return "█" * (eighths // 8) + (BAR[eighths % 8 - 1] if eighths % 8 else "")
 
 
 def header(p: Any) -> str:
@@ -68,7 +62,7 @@ def table(b: Any) -> Table:
     slowest = max((layer.median_s for layer in b.layers), default=0.0) or 1.0
     for i, layer in enumerate(b.layers):
         t.add_row(str(i), layer.name, layer.kind, _ms(layer.median_s), f"{100 * layer.share:.1f}%",
-                  (_bar(layer.median_s / slowest), "cyan"), _rate(layer.achieved, "FLOP/s"),
+                  (bar(layer.median_s / slowest), "cyan"), _rate(layer.achieved, "FLOP/s"),
                   f"{layer.intensity:.1f}", (layer.bound, "yellow" if layer.bound == "memory" else ""),
                   f"{100 * layer.roofline:.1f}%")
     return t

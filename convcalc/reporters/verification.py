@@ -4,14 +4,13 @@ each of which is compared under that tool's convention (docs/costs.md)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import IO, Any
 
-from ..printable import json_safe
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import count
 from .common import shape
+from .jsonout import dumps_all
 
 
 def _cell(check: Any, human: Any = count) -> tuple[str, str]:
@@ -70,8 +69,7 @@ def summary(result: Any) -> str:
 
 def render(results: list[Any], fmt: str, stream: IO[str] | None = None) -> str:
     if fmt == "json":
-        docs = [json_safe(json.dumps(r.to_dict(), ensure_ascii=False, indent=1)) for r in results]
-        return (docs[0] if len(docs) == 1 else "[\n" + ",\n".join(docs) + "\n]") + "\n"
+        return dumps_all([r.to_dict() for r in results])
     stream = stream or sys.stdout
     width, color = terminal_width(stream), wants_color(stream)
     return "\n".join(render_table(table(r), width=width, color=color, stream=stream)
