@@ -17,7 +17,8 @@ from typing import Any
 
 from . import limits
 from .errors import LayerError, ShapeError
-from .layers import REGISTRY
+from .graph import plan, walk
+from .layers import REGISTRY, Side
 from .report import LayerReport, Report, Totals
 from .spec.model import DTYPE_BYTES, Spec
 
@@ -29,27 +30,24 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
     """Shapes, costs, receptive fields and memory of every layer of `spec`."""
     batch = spec.batch if batch is None else batch
     itemsize = DTYPE_BYTES[spec.dtype]
-    shapes: dict[str, tuple[int, ...]] = {"input": spec.input}
-    fields: dict[str, Any] = {"input": tuple((1, 1, 0) for _ in spec.input[1:])}
-    globals_: dict[str, bool] = {"input": False}  # the tensor also depends on global context
-    kinds: dict[str, str] = {"input": "input"}
+    # What the walk carries per tensor: (shape, local field, sees global context, its node).
+    values: dict[str, Any] = {"input": (spec.input, tuple((1, 1, 0) for _ in spec.input[1:]), False, None)}
     layers = []
     weight_bytes = 0
-    for index, node in enumerate(spec.nodes):
-        record = REGISTRY[node.kind]
-        a = node.args
+    for step, inputs in walk(spec.nodes, values):
+        node, record, a = step.node, step.record, step.node.args
         try:
             if record.merge:
-                x: Any = tuple(shapes[name] for name in node.inputs)
-                r: Any = tuple(fields[name] for name in node.inputs)
+                x: Any = tuple(value[0] for value in inputs)
+                r: Any = tuple(value[1] for value in inputs)
+                seen = any(value[2] for value in inputs)
             else:
-                x = shapes[node.inputs[0]]
-                r = fields[node.inputs[0]]
+                x, r, seen = inputs[0], inputs[1], inputs[2]
             y = record.shape(a, x)
             if max(y) > limits.MAX_SIZE:
                 raise LayerError(f"output [{'x'.join(map(str, y))}] exceeds the size limit of {limits.MAX_SIZE} (2^48)")
-            if node.kind == "maxunpool" and a["indices"] is not None:
-                _check_unpool(spec, a, x, kinds, shapes)
+            if step.side:
+                record.check_sides(a, x, {arg: _side(values[name]) for arg, name in step.side})
             params = record.params(a, x, y)
             buffers = record.buffers(a, x, y)
             macs = record.macs(a, x, y) * batch
@@ -57,22 +55,16 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
             field = record.rf(a, x, y, r)
             if not all(type(axis[0]) is int for axis in field):
                 field = _whole(field)
-            if record.merge:
-                global_ = any(globals_[name] for name in node.inputs) or record.sees_all(a, x, y)
-            else:
-                global_ = globals_[node.inputs[0]] or record.sees_all(a, x, y)
+            global_ = seen or record.sees_all(a, x, y)
             warnings = record.warnings(a, x, y)
         except LayerError as exc:
             raise ShapeError(str(exc), file=spec.source, line=node.line, layer=node.name, kind=node.kind) from None
-        shapes[node.name] = y
-        fields[node.name] = field
-        globals_[node.name] = global_
-        kinds[node.name] = node.kind
+        values[node.name] = (y, field, global_, node)
         counters = record.counters(a, x, y)
         layer_weight_bytes = (params + buffers - counters) * itemsize + counters * COUNTER_BYTES
         weight_bytes += layer_weight_bytes
         layers.append(LayerReport(  # positional: this runs once per layer of 10,000-layer specs
-            index, node.name, node.kind, node.inputs, (batch, *y), params, buffers, macs, flops,
+            step.index, node.name, node.kind, node.inputs, (batch, *y), params, buffers, macs, flops,
             prod(y) * batch * itemsize, layer_weight_bytes, field, warnings, node.line, a, global_))
     # The input is in the spec's dtype, unless the layers reading it take another (token ids).
     first = REGISTRY[spec.nodes[0].kind]
@@ -98,44 +90,20 @@ def _whole(field: Any) -> Any:
     return tuple((size if type(size) is int else ceil(size), jump, start) for size, jump, start in field)
 
 
-def _check_unpool(spec: Spec, a: dict[str, Any], x: tuple[int, ...], kinds: dict[str, str],
-                  shapes: dict[str, tuple[int, ...]]) -> None:
-    source = a["indices"]
-    if kinds.get(source) != "maxpool":
-        raise LayerError(f"indices must name a maxpool, '{source}' is a {kinds.get(source)}")
-    # The nodes by name, built once per spec and kept for its next unpool: a scan per unpool made
-    # 50,000 pool/unpool pairs quadratic (minutes). The table holds the nodes tuple it indexes,
-    # so `is` cannot confuse it with another spec's.
-    table = getattr(_check_unpool, "table", None)
-    if table is None or table[0] is not spec.nodes:
-        table = (spec.nodes, {n.name: n for n in spec.nodes})
-        setattr(_check_unpool, "table", table)
-    pool = table[1][source].args
-    if (pool["k"], pool["s"], pool["p"]) != (a["k"], a["s"], a["p"]):
-        raise LayerError(f"k, s and p must match those of the maxpool '{source}'")
-    if shapes[source] != x:
-        raise LayerError(f"the input must have the shape of the maxpool '{source}' output")
-
-
-def _reads(node: Any) -> tuple[str, ...]:
-    """Tensors a node reads: its inputs, and for maxunpool the maxpool it takes positions from."""
-    indices = node.args.get("indices") if node.kind == "maxunpool" else None
-    return node.inputs + ((indices,) if indices else ())
+def _side(value: Any) -> Side:
+    shape, _, _, node = value
+    return Side(node.kind if node is not None else "input", node.args if node is not None else {}, shape)
 
 
 def peak_memory(spec: Spec, layers: list[LayerReport], input_bytes: int) -> int:
     """Largest sum of live activation bytes at any step of an inference walk in spec order."""
-    last_use: dict[str, int] = {}
-    for i, node in enumerate(spec.nodes):
-        for name in _reads(node):
-            last_use[name] = i
-    last_use[spec.nodes[-1].name] = len(spec.nodes)  # the network's output survives the walk
     storage: dict[str, str] = {"input": "input"}  # tensor -> the allocation it lives in
     size = {"input": input_bytes}
     holders = {"input": 1}  # allocation -> tensors alive in it
     live = peak = input_bytes
-    for i, (node, layer) in enumerate(zip(spec.nodes, layers)):
-        if REGISTRY[node.kind].view:
+    for step, layer in zip(plan(spec.nodes), layers):
+        node = step.node
+        if step.record.view:
             home = storage[node.name] = storage[node.inputs[0]]
             holders[home] += 1
         else:
@@ -144,11 +112,9 @@ def peak_memory(spec: Spec, layers: list[LayerReport], input_bytes: int) -> int:
             holders[node.name] = 1
             live += layer.output_bytes
             peak = max(peak, live)
-        # Release what this step read for the last time, and an output that nothing reads.
-        for name in {*_reads(node), node.name}:
-            if last_use.get(name, i) <= i:
-                home = storage[name]
-                holders[home] -= 1
-                if holders[home] == 0:
-                    live -= size[home]
+        for name in step.releases:  # read for the last time here, or read by nothing
+            home = storage[name]
+            holders[home] -= 1
+            if holders[home] == 0:
+                live -= size[home]
     return peak

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import gcd, prod
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import limits
 from .args import (REQUIRED, Arg, axes, boolean, choice, int_list, integer, number, pad_amounts, padding, scales, sizes,
@@ -77,6 +77,7 @@ class Kind:
     view = False  # the output aliases the input's memory (no new activation memory)
     aligned = False  # a matrix-multiply kind whose channels tensor cores want in multiples of 8
     input_dtype: str | None = None  # what it reads when it is not the spec's dtype ("int64" token ids)
+    side_inputs: tuple[str, ...] = ()  # arguments that name another layer it reads (graph.py's side edges)
     # One-line specs that use the kind: tests/test_registry.py builds each in PyTorch and checks
     # every number against it. Every kind has at least one.
     examples: tuple[str, ...] = ()
@@ -103,6 +104,15 @@ class Kind:
 
     def buffers(self, a, x, y) -> int:
         return 0
+
+    def check_sides(self, a, x, sides: dict[str, "Side"]) -> None:
+        """Check the layers its side inputs name (`sides`: argument -> that layer's kind, arguments
+        and output shape); LayerError when they cannot serve."""
+
+    def side_source(self, module: Any) -> None:
+        """Make the torch module of a layer this kind names as a side input give what this kind
+        reads from it (maxunpool: the pool's indices)."""
+        raise NotImplementedError
 
     def counters(self, a, x, y) -> int:
         """How many of its buffers are int64 counters (BN's num_batches_tracked): 8 bytes each in
@@ -158,6 +168,14 @@ class Kind:
         """FlopCounterMode counts 2 per multiply-add of conv, transposed conv and matmul, which are
         exactly the ops convcalc's MACs count."""
         return 2 * self.macs(a, x, y)
+
+
+class Side(NamedTuple):
+    """What a side input's layer is, for `check_sides`."""
+
+    kind: str
+    args: dict[str, Any]
+    shape: tuple[int, ...]
 
 
 class Note(str):
@@ -1123,6 +1141,19 @@ class MaxUnpool(Kind):
     positional = ("k",)
     args = (K, Arg("s", axes(), None, "stride (default: k)"), Arg("p", symmetric_padding, 0),
             Arg("indices", text, None, "name of the maxpool whose argmax positions to use"))
+    side_inputs = ("indices",)
+
+    def check_sides(self, a, x, sides):
+        pool = sides["indices"]
+        if pool.kind != "maxpool":
+            raise LayerError(f"indices must name a maxpool, '{a['indices']}' is a {pool.kind}")
+        if (pool.args["k"], pool.args["s"], pool.args["p"]) != (a["k"], a["s"], a["p"]):
+            raise LayerError(f"k, s and p must match those of the maxpool '{a['indices']}'")
+        if pool.shape != x:
+            raise LayerError(f"the input must have the shape of the maxpool '{a['indices']}' output")
+
+    def side_source(self, module):
+        module.return_indices = True  # the pool also returns where each maximum was
 
     def prepare(self, a, nd):
         return {**a, "s": a["s"] if a["s"] is not None else a["k"]}

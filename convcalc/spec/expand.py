@@ -181,8 +181,9 @@ class Expander:
             normalized = record.prepare(normalize(record.schema, args, self.nd, kind), self.nd)
         except LayerError as exc:
             raise self.error(str(exc), line, shown, kind) from None
-        if "indices" in normalized and normalized["indices"] is not None:
-            normalized["indices"] = self.resolve(normalized["indices"], scope, line, shown, kind)
+        for arg in record.side_inputs:  # arguments naming another layer: resolved like `from`
+            if normalized.get(arg) is not None:
+                normalized[arg] = self.resolve(normalized[arg], scope, line, shown, kind)
 
         if repeat == 1:
             full = self.declare(scope, name or self.generate(scope, kind), line, kind)
