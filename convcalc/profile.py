@@ -653,8 +653,10 @@ def roofline_warning(batch: int, rows: list[LayerTime], peaks: Peaks, measured_n
                  "the machine was busy; measure them again with --calibrate")
     cache = ("; a memory-bound layer whose data stay in the CPU's caches can also beat the memory roof"
              if any(row.bound == "memory" for row in over) else "")
+    fewer = ("; a convolution run as Winograd or FFT does fewer FLOPs than the direct count convcalc uses"
+             if any(row.bound == "compute" and "conv" in row.kind for row in over) else "")
     return (f"batch {batch}: {len(over)} layer{'s' if len(over) > 1 else ''} above 100% of the roofline "
-            f"({named}{more}): {cause}{cache}")
+            f"({named}{more}): {cause}{cache}{fewer}")
 
 
 def _cpu_count() -> int:

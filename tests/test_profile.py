@@ -166,7 +166,8 @@ def test_beating_the_roofline_is_a_warning():
     assert cached == ("batch 1: 2 layers above 100% of the roofline (b 146%, c 101%): the cached peaks "
                       "(measured test) are too low for this device now: stale, or measured while the machine was "
                       "busy; measure them again with --calibrate; a memory-bound layer whose data stay in the CPU's "
-                      "caches can also beat the memory roof")
+                      "caches can also beat the memory roof; a convolution run as Winograd or FFT does fewer FLOPs "
+                      "than the direct count convcalc uses")
     fresh = profiling.roofline_warning(1, rows[:2], FAKE, measured_now=True)
     assert fresh.startswith("batch 1: 1 layer above 100% of the roofline (b 146%): the peaks measured just now")
     assert profiling.roofline_warning(1, rows[:1], FAKE, measured_now=False) is None
