@@ -34,6 +34,7 @@ import math
 import os
 import platform
 import re
+import stat
 import statistics
 import time
 from datetime import datetime, timezone
@@ -162,17 +163,21 @@ class Profile(NamedTuple):
 
 
 def resolve_device(name: str) -> torch.device:
+    """`cpu`, `cuda` or `cuda:N`, checked before torch parses it (torch raises on `cuda:x`)."""
     if name == "cpu":
         return torch.device("cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise UsageError(f"--device {name}: CUDA is not available here (torch {torch.__version__}, "
-                             f"torch.cuda.is_available() is False)")
-        device = torch.device(name)
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise UsageError(f"--device {name}: there are {torch.cuda.device_count()} CUDA devices")
-        return device
-    raise UsageError(f"--device must be cpu, cuda or cuda:N, got '{name}'")
+    match = re.fullmatch(r"cuda(?::([0-9]{1,6}))?", name)
+    if match is None:
+        raise UsageError(f"--device must be cpu, cuda or cuda:N, got '{name}'")
+    if not torch.cuda.is_available():
+        raise UsageError(f"--device {name}: CUDA is not available here (torch {torch.__version__}, "
+                         f"torch.cuda.is_available() is False)")
+    if match.group(1) is None:
+        return torch.device("cuda")
+    index = int(match.group(1))
+    if index >= torch.cuda.device_count():
+        raise UsageError(f"--device {name}: there are {torch.cuda.device_count()} CUDA devices")
+    return torch.device("cuda", index)
 
 
 def device_name(device: torch.device) -> str:
@@ -306,8 +311,18 @@ def _brief(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _special(path: str) -> bool:
+    """Whether `path` (followed through links) exists and is not a regular file."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 def _read_cache(path: str) -> tuple[dict[str, Any], str | None]:
     """The peaks cache as a mapping, and why it was ignored (None: read, or simply absent)."""
+    if _special(path):  # a FIFO would block the read forever, /dev/zero never end it
+        return {}, f"{path} is not a regular file"
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read(MAX_CACHE_BYTES + 1)
@@ -349,6 +364,8 @@ def peaks_for(device: torch.device, dtype: str, recalibrate: bool) -> tuple[Peak
     cache[key] = {"flops_per_s": peaks.flops, "bytes_per_s": peaks.bandwidth, "source": peaks.source,
                   "torch": torch.__version__}
     try:
+        if _special(path):  # never replace a device or a FIFO (write_atomic would rename over it)
+            raise OSError(f"{path} is not a regular file")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         write_atomic(path, json.dumps(cache, indent=1, sort_keys=True) + "\n")
     except OSError as exc:  # a read-only home, a full disk: the peaks are still used for this run

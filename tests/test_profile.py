@@ -364,6 +364,25 @@ def test_a_cache_that_cannot_be_written_is_not_called_cached(tmp_path, monkeypat
     assert "cached in" not in result.stderr and result.stderr.count("but not cached: cannot write") == 1
 
 
+@pytest.mark.parametrize("kind", ["fifo", "folder", "link to /dev/zero"])
+def test_a_cache_that_is_not_a_regular_file_is_neither_read_nor_replaced(kind, private_cache, fake_peaks):
+    private_cache.parent.mkdir()
+    if kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs here")
+        os.mkfifo(private_cache)  # with no writer: opening it to read would block forever
+    elif kind == "folder":
+        private_cache.mkdir()
+    else:
+        private_cache.symlink_to("/dev/zero")
+    peaks, measured, warnings = profiling.peaks_for(torch.device("cpu"), "float32", recalibrate=False)
+    assert (peaks, measured) == (FAKE, True)
+    assert warnings == [f"ignoring the peaks cache: {private_cache} is not a regular file; measuring the peaks again",
+                        f"peaks measured now (100 GFLOP/s, 10 GB/s) but not cached: cannot write {private_cache} "
+                        f"({private_cache} is not a regular file)"]
+    assert not private_cache.is_file()  # left as it was
+
+
 def test_a_failed_cache_write_keeps_the_old_cache(private_cache, monkeypatch, fake_peaks):
     private_cache.parent.mkdir()
     old = json.dumps({"other device|float32": GOOD})
@@ -446,6 +465,13 @@ def test_cuda_unavailable_is_a_clear_error():
     result = invoke("-e", SPEC, "--device", "cuda")
     assert result.exit_code == 2
     assert result.stderr.startswith("convcalc: --device cuda: CUDA is not available here")
+
+
+@pytest.mark.parametrize("device", ["cudax", "cuda:x", "cuda:-1", "cuda:1:2", "", "mps", "CPU", "cuda:" + "9" * 7])
+def test_a_malformed_device_is_refused_before_torch_parses_it(device, private_cache):
+    result = invoke("-e", SPEC, "--device", device)
+    assert (result.exit_code, result.stderr) == (2, f"convcalc: --device must be cpu, cuda or cuda:N, got '{device}'\n")
+    assert not private_cache.parent.exists()
 
 
 def test_names_from_a_spec_are_printed_clean(tmp_path, fake_peaks):
