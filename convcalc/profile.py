@@ -53,6 +53,7 @@ from .units import nbytes
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 NOISY = 0.10  # interquartile range above 10% of the median: the run is too noisy to trust
 MAX_CACHE_BYTES = 1 << 20  # a peaks cache larger than this is not convcalc's: ignored
+MAX_SAMPLES = 10_000_000  # iterations x layers: per-layer times kept in memory (80 MB of floats)
 MAX_THREADS = 1024  # --threads; torch's thread pool crashes far above this (100,000: a segfault)
 OUT_OF_MEMORY = ("not enough memory", "out of memory", "can't allocate memory", "cannot allocate memory")
 RATIO_FAR = 2.0  # whole-network time and per-layer sum further apart than this factor: a warning
@@ -455,6 +456,9 @@ def profile(spec: Spec, device_spec: str = "cpu", dtype: str = "float32", batche
         raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, got '{dtype}'")
     if iters < 2:
         raise UsageError("--iters must be at least 2 (the spread needs two measurements)")
+    if iters * len(spec.nodes) > MAX_SAMPLES:
+        raise UsageError(f"--iters {iters} with {len(spec.nodes):,} layers would keep {iters * len(spec.nodes):,} "
+                         f"per-layer times, more than the limit of {MAX_SAMPLES:,}; lower --iters")
     if threads is not None and not 1 <= threads <= MAX_THREADS:
         raise UsageError(f"--threads must be between 1 and {MAX_THREADS}, got {threads}")
     profiled_spec = spec._replace(dtype=dtype)

@@ -467,6 +467,27 @@ def test_cuda_unavailable_is_a_clear_error():
     assert result.stderr.startswith("convcalc: --device cuda: CUDA is not available here")
 
 
+@pytest.mark.parametrize("flag, value, message", [
+    ("--iters", "100001", "Invalid value for '--iters': 100001 is not in the range 2<=x<=100000"),
+    ("--warmup", "99999999999999999999", "Invalid value for '--warmup': 99999999999999999999 is not in the range "
+                                         "0<=x<=100000"),
+])
+def test_iteration_counts_are_bounded(flag, value, message):
+    result = invoke("-e", SPEC, flag, value)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"convcalc: {message} (see '")
+
+
+def test_iterations_times_layers_are_bounded(private_cache):
+    layers = 201
+    spec = convcalc.from_text("3x4x4" + " | relu" * layers)
+    iters = profiling.MAX_SAMPLES // layers + 1
+    with pytest.raises(UsageError, match=rf"^--iters {iters} with {layers} layers would keep {iters * layers:,} "
+                                         rf"per-layer times, more than the limit of 10,000,000; lower --iters$"):
+        profiling.profile(spec, iters=iters)
+    assert not private_cache.parent.exists()
+
+
 @pytest.mark.parametrize("device", ["cudax", "cuda:x", "cuda:-1", "cuda:1:2", "", "mps", "CPU", "cuda:" + "9" * 7])
 def test_a_malformed_device_is_refused_before_torch_parses_it(device, private_cache):
     result = invoke("-e", SPEC, "--device", device)

@@ -32,8 +32,8 @@ def batches(text: str) -> tuple[int, ...]:
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32", show_default=True)
 @click.option("--batch", "batch_text", default="1", show_default=True, help="Batch sizes, e.g. 1,8,32.")
-@click.option("--warmup", type=click.IntRange(min=0), default=10, show_default=True)
-@click.option("--iters", type=click.IntRange(min=2), default=50, show_default=True)
+@click.option("--warmup", type=click.IntRange(0, 100_000), default=10, show_default=True)
+@click.option("--iters", type=click.IntRange(2, 100_000), default=50, show_default=True)
 @click.option("--threads", type=int, metavar="N",
               help="CPU threads for torch (torch.set_num_threads), 1 to 1024.  [default: torch's own]")
 @click.option("--channels-last", is_flag=True, help="Run 2-D/3-D networks in channels-last memory format.")
