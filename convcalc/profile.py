@@ -465,20 +465,19 @@ def profile(spec: Spec, device_spec: str = "cpu", dtype: str = "float32", batche
     reports = {batch: analyze(profiled_spec, batch) for batch in batches}
     check_memory(reports, dtype, available_memory(device))
     saved_threads = torch.get_num_threads()
-    batch_now: list[int | None] = [None]
+    stage = ["while measuring the peaks"]  # where an allocator failure happened, for its message
     try:
         if threads is not None:
             torch.set_num_threads(threads)
         return _profile(spec, device, dtype, reports, warmup, iters, channels_last, recalibrate,
-                        progress or (lambda message: None), threads, batch_now)
+                        progress or (lambda message: None), threads, stage)
     except (RuntimeError, MemoryError) as exc:
         if not _out_of_memory(exc):
             raise
-        where = f"at batch {batch_now[0]}" if batch_now[0] is not None else "while measuring the peaks"
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         first = re.sub(r"^\[enforce fail at [^\]]*\]\s*err == 0\.\s*", "", first)  # the CPU allocator's prefix
         first = first.rstrip(". ")
-        raise UsageError(f"out of memory on {device} {where}: {first[:300]}; profile a smaller --batch "
+        raise UsageError(f"out of memory on {device} {stage[0]}: {first[:300]}; profile a smaller --batch "
                          "or input") from None
     finally:
         torch.set_num_threads(saved_threads)
@@ -486,7 +485,7 @@ def profile(spec: Spec, device_spec: str = "cpu", dtype: str = "float32", batche
 
 def _profile(spec: Spec, device: torch.device, dtype: str, reports: dict[int, Any], warmup: int, iters: int,
              channels_last: bool, recalibrate: bool, say: Callable[[str], None], threads: int | None,
-             batch_now: list[int | None]) -> Profile:
+             stage: list[str]) -> Profile:
     warnings: list[str] = []
     cudnn = None
     if device.type == "cuda":
@@ -510,6 +509,7 @@ def _profile(spec: Spec, device: torch.device, dtype: str, reports: dict[int, An
         warnings.append(busy)
 
     torch_dtype = DTYPES[dtype]
+    stage[0] = "while building the model"
     model = build(spec).to(device=device, dtype=torch_dtype)
     memory_format = None
     if channels_last:
@@ -523,7 +523,7 @@ def _profile(spec: Spec, device: torch.device, dtype: str, reports: dict[int, An
     itemsize = DTYPE_BYTES[dtype]
     results = []
     for batch, report in reports.items():
-        batch_now[0] = batch
+        stage[0] = f"at batch {batch}"
         say(f"batch {batch}: {warmup} warm-up and {iters} timed runs, with and without per-layer hooks")
         x = example_input(spec, batch, device=device, dtype=torch_dtype)
         if memory_format is not None:

@@ -267,12 +267,14 @@ def test_available_memory_on_linux():
     (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB\nmore detail"), "calibrate",
      "out of memory on cpu while measuring the peaks: CUDA out of memory. Tried to allocate 2.00 GiB; profile a "
      "smaller --batch or input"),
+    (MemoryError(), "build", "out of memory on cpu while building the model: MemoryError; profile a smaller --batch "
+                              "or input"),
 ])
 def test_the_allocator_running_out_is_one_line(error, where, said, monkeypatch):
     def fail(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(profiling, "example_input" if where == "input" else "calibrate", fail)
+    monkeypatch.setattr(profiling, {"input": "example_input", "calibrate": "calibrate", "build": "build"}[where], fail)
     result = invoke("-e", SPEC, "--iters", "2")
     assert (result.exit_code, result.stderr) == (2, f"convcalc: {said}\n")
 
