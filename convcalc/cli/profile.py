@@ -6,19 +6,14 @@ import sys
 
 import click
 
-from ..errors import UsageError
-from .options import load_specs
+from ..printable import clean
+from .options import load_specs, parse_batch
 from .verify import require_torch
 
 
 def batches(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise UsageError(f"--batch takes positive integers separated by commas, like 1,8,32; got '{text}'") from None
-    if not values or any(v < 1 for v in values):
-        raise UsageError(f"--batch takes positive integers separated by commas, like 1,8,32; got '{text}'")
-    return values
+    """Batch sizes separated by commas (1,8,32), each as every --batch is read (options.parse_batch)."""
+    return tuple(parse_batch(part) for part in text.split(","))
 
 
 @click.command()
@@ -27,44 +22,47 @@ def batches(text: str) -> tuple[int, ...]:
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32", show_default=True)
 @click.option("--batch", "batch_text", default="1", show_default=True, help="Batch sizes, e.g. 1,8,32.")
-@click.option("--warmup", type=click.IntRange(min=0), default=10, show_default=True)
-@click.option("--iters", type=click.IntRange(min=2), default=50, show_default=True)
+@click.option("--warmup", type=click.IntRange(0, 100_000), default=10, show_default=True)
+@click.option("--iters", type=click.IntRange(2, 100_000), default=50, show_default=True)
+@click.option("--threads", type=int, metavar="N",
+              help="CPU threads for torch (torch.set_num_threads), 1 to 1024.  [default: torch's own]")
 @click.option("--channels-last", is_flag=True, help="Run 2-D/3-D networks in channels-last memory format.")
 @click.option("--calibrate", is_flag=True, help="Measure the device's peak FLOP/s and bandwidth again (cached per device).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
               show_default=True)
 @click.option("--plot", "plot_path", metavar="FILE", help="Also draw the roofline and per-layer times (.png or .svg).")
-def profile(specs, expressions, device, dtype, batch_text, warmup, iters, channels_last, calibrate, fmt, plot_path):
+def profile(specs, expressions, device, dtype, batch_text, warmup, iters, threads, channels_last, calibrate, fmt,
+            plot_path):
     """Time every layer on the device and place it on the roofline.
 
     Whole-network latency (median and interquartile range, no hooks) and throughput per batch
     size; per-layer times from forward hooks (CUDA events on a GPU, one synchronize per
     iteration); each layer's achieved FLOP/s, bytes moved and arithmetic intensity from
     convcalc's own counts, whether it is compute- or memory-bound, and how close it gets to the
-    roofline. Peaks are measured (--calibrate) and cached per device. See docs/profile.md."""
-    require_torch("profile")
-    if plot_path and not plot_path.lower().endswith((".png", ".svg")):
-        raise UsageError(f"--plot writes a .png or .svg file, got '{plot_path}'")
-    if plot_path:
-        import importlib.util
+    roofline. Peaks are measured (--calibrate) and cached per device. A batch whose predicted
+    memory exceeds what the device has is refused before anything runs. See docs/profile.md."""
+    from ..reporters.plots import check_plot_path
 
-        if importlib.util.find_spec("matplotlib") is None:
-            raise UsageError("--plot needs matplotlib: pip install 'convcalc[plot]'")
+    if plot_path is not None:
+        check_plot_path(plot_path)  # before the run, which can take minutes
     sizes = batches(batch_text)
+    require_torch("profile")
     from ..profile import profile as run
     from ..reporters.profiling import plot, render
 
     status = _status()
-    results = [run(spec, device, dtype, sizes, warmup, iters, channels_last, calibrate, progress=status)
-               for spec in load_specs(specs, expressions)]
-    status(None)
+    try:
+        results = [run(spec, device, dtype, sizes, warmup, iters, channels_last, calibrate, progress=status,
+                       threads=threads) for spec in load_specs(specs, expressions)]
+    finally:
+        status(None)
     for result in results:
         for warning in result.warnings:
-            click.echo(f"convcalc: warning: {warning}", err=True)
+            click.echo(f"convcalc: warning: {clean(warning)}", err=True)
     click.echo(render(results, fmt), nl=False, color=True)
-    if plot_path:
+    if plot_path is not None:
         plot(results, plot_path)
-        click.echo(f"convcalc: wrote {plot_path}", err=True)
+        click.echo(f"convcalc: wrote {clean(plot_path)}", err=True)
 
 
 def _status():

@@ -16,14 +16,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
 import textwrap
 from fractions import Fraction
 from typing import IO, Any
 
 from ..compare import SpecComparison, VariantComparison, VariantRow
-from ..errors import UsageError
 from ..printable import clean
 from ..report import SCHEMAS, Report, plain
 from ..textable import (BAR_WIDTH, Column, Table, bar, cut_middle, render as render_table, terminal_width, wants_color,
@@ -31,10 +29,10 @@ from ..textable import (BAR_WIDTH, Column, Table, bar, cut_middle, render as ren
 from ..units import nbytes, number, percent
 from . import jsonout
 from .common import CONVENTIONS, field, shape
+from .plots import check_plot_path, literal, save_figure
 
 READABLE = 20  # a shrinkable column (layers, layer names) counts as this wide when choosing columns to drop
 NOT_APPLICABLE = "not applicable"
-PLOT_SUFFIXES = (".png", ".svg")
 METRIC_NAMES = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops": "FLOPs",
                 "peak_activation_bytes": "peak activations", "weight_bytes": "weights (bytes)",
                 "activation_bytes": "all activations"}
@@ -519,24 +517,6 @@ def specs_markdown(result: SpecComparison) -> str:
 # Plot
 
 
-def check_plot_path(path: str) -> None:
-    """Fail before any work when the plot cannot be written: wrong suffix, a folder that is not
-    there or not writable, a folder in the file's place, or no matplotlib."""
-    import importlib.util
-
-    if not path.lower().endswith(PLOT_SUFFIXES):
-        raise UsageError(f"--plot writes a .png or .svg file, got '{path}'")
-    folder = os.path.dirname(path) or "."
-    if not os.path.isdir(folder):
-        raise UsageError(f"--plot {path}: there is no folder {folder}")
-    if os.path.isdir(path):
-        raise UsageError(f"--plot {path}: is a folder, not a file")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"--plot {path}: the folder {folder} is not writable")
-    if importlib.util.find_spec("matplotlib") is None:
-        raise UsageError("--plot needs matplotlib: pip install 'convcalc[plot]'")
-
-
 def plot_data(result: VariantComparison | SpecComparison) -> tuple[list[str], list[int], list[int]]:
     """(labels, params, MACs) of the bars: applicable variants, or the two specs."""
     if isinstance(result, VariantComparison):
@@ -547,16 +527,14 @@ def plot_data(result: VariantComparison | SpecComparison) -> tuple[list[str], li
 
 
 def plot(result: VariantComparison | SpecComparison, path: str) -> None:
-    """A grouped bar chart of params and MACs per variant (or spec) on a log scale."""
+    """A grouped bar chart of params and MACs per variant (or spec) on a log scale; the legend
+    sits outside the axes, on the right, where no bar can be under it."""
     check_plot_path(path)
-    import matplotlib
-
-    matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
     labels, params, macs = plot_data(result)
     inches = max(6.0, 1.0 * len(labels) + 2)
-    figure = Figure(figsize=(inches, 4.8))
+    figure = Figure(figsize=(inches + 1.2, 4.8))  # 1.2 inches more for the legend
     axes = figure.subplots()
     width = 0.4
     xs = list(range(len(labels)))
@@ -564,17 +542,14 @@ def plot(result: VariantComparison | SpecComparison, path: str) -> None:
     axes.bar([x + width / 2 for x in xs], macs, width, label="MACs")
     axes.set_yscale("log")
     axes.set_xticks(xs)
-    axes.set_xticklabels(labels, rotation=30, ha="right")
+    axes.set_xticklabels([literal(label) for label in labels], rotation=30, ha="right")
     axes.set_ylabel("count (log scale)")
     if isinstance(result, VariantComparison):
         title = f"convolution variants: {_setup_line(result)}"
     else:
         title = f"{result.labels[0]} vs {result.labels[1]}"
-    # Wrapped to the figure (about 11 characters an inch at 9 points), which tight_layout then fits.
-    axes.set_title("\n".join(textwrap.wrap(title, int(inches * 11))), fontsize=9)
-    axes.legend()
+    # Wrapped to the axes (about 11 characters an inch at 9 points), which tight_layout then fits.
+    axes.set_title("\n".join(textwrap.wrap(literal(title), int(inches * 11))), fontsize=9)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     figure.tight_layout()
-    try:
-        figure.savefig(path)
-    except OSError as exc:
-        raise UsageError(f"--plot {path}: cannot write it: {exc.strerror or exc}") from None
+    save_figure(figure, path)
