@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from hypothesis import assume, given, strategies as st
+from hypothesis import given, strategies as st
 
 import convcalc
 from convcalc import check
