@@ -25,6 +25,8 @@ from convcalc.layers import REGISTRY
 from convcalc.reporters.checks import CheckFormat, render
 from convcalc.spec.source import decode
 
+pytestmark = pytest.mark.slow  # hypothesis fuzzing: the slow tier
+
 KINDS = sorted(REGISTRY)
 ARG_KEYS = sorted({arg for record in REGISTRY.values() for arg in record.schema})
 CONSTRUCTS = ["block", "residual", "parallel"]

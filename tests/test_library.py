@@ -146,6 +146,7 @@ def test_tcn_dilations_reach_32_over_16000_samples():
     assert {1, 2, 4, 8, 16, 32} <= dilations
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SPECS, ids=[p.stem for p in SPECS])
 def test_every_spec_verifies_against_pytorch(path, torch):
     pytest.importorskip("fvcore")
@@ -327,6 +328,7 @@ def test_shapes_lists_the_library_folder_only_for_a_missing_path():
         assert ("specs']" in done.stderr) is lists, (argument, done.stderr)
 
 
+@pytest.mark.slow
 def test_a_wheel_carries_the_library(tmp_path):
     """`pip install .` from a clean clone installs the specs (the bug: they stayed in the checkout)."""
     pytest.importorskip("setuptools", reason="building the wheel needs setuptools in this environment")

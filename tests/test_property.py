@@ -21,6 +21,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
+pytestmark = pytest.mark.slow  # hypothesis draws hundreds of PyTorch builds: the slow tier
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, strategies as st  # noqa: E402
 

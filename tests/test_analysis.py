@@ -1,9 +1,15 @@
-"""Peak activation memory of an inference walk: tensors live from their producer to their last
-reader; views (flatten, identity, dropout, split, reshape) share their input's memory."""
+"""convcalc/analysis.py: a spec walked into a Report. Per-layer counts are the records' rules
+times the batch, totals are the sums of the rows, and the peak activation memory is an inference
+walk where tensors live from their producer to their last reader and views (flatten, identity,
+dropout, split, reshape) share their input's memory."""
 
 from __future__ import annotations
 
-from .conftest import run
+import pytest
+
+from convcalc.errors import ShapeError
+
+from .conftest import run, yaml_report
 
 F32 = 4
 
@@ -55,3 +61,34 @@ def test_weight_bytes_per_layer_add_up_to_the_total():
     assert bn.weight_bytes == (4 + 4 + 4 + 4) * f16 + 8
     assert relu.weight_bytes == 0
     assert report.total.weight_bytes == conv.weight_bytes + bn.weight_bytes + relu.weight_bytes
+
+
+def test_counts_are_per_sample_rules_times_the_batch():
+    one, eight = run("3x16x16 | conv 8 k3 | relu", batch=1), run("3x16x16 | conv 8 k3 | relu", batch=8)
+    macs = 8 * 14 * 14 * (3 * 3 * 3)  # out channels x output positions x fan-in
+    assert one.layers[0].macs == macs and eight.layers[0].macs == 8 * macs
+    assert eight.layers[0].params == one.layers[0].params == 8 * (3 * 3 * 3) + 8  # weights do not grow
+    assert eight.layers[0].output == (8, 8, 14, 14)
+
+
+def test_totals_are_the_sums_of_the_rows():
+    report = run("3x32x32 | conv 16 k3 p1 | bn | relu | maxpool 2 | conv 8 k3 | gap | flatten | linear 10")
+    for key in ("params", "buffers", "macs", "flops", "weight_bytes"):
+        assert getattr(report.total, key) == sum(getattr(layer, key) for layer in report.layers), key
+    assert report.total.activation_bytes == sum(layer.output_bytes for layer in report.layers)
+
+
+def test_a_rule_refusing_is_a_located_shape_error():
+    with pytest.raises(ShapeError, match=r"test.yaml:4: layer 'big' \(conv\): kernel 7 is larger"):
+        yaml_report("""
+            input: [3, 6, 6]
+            layers:
+              - conv: {out: 4, k: 7, name: big}
+        """)
+
+
+def test_maxunpool_checks_the_pool_its_indices_name():
+    with pytest.raises(ShapeError, match="k, s and p must match those of the maxpool 'p'"):
+        run("3x8x8 | maxpool 2 name=p | maxunpool 3 indices=p")
+    with pytest.raises(ShapeError, match="indices must name a maxpool, 'c' is a conv"):
+        run("3x8x8 | conv 3 k1 name=c | maxpool 2 | maxunpool 2 indices=c")
