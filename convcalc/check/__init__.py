@@ -12,11 +12,11 @@ warning under --strict), 2 a spec is invalid; usage errors raise `UsageError` (a
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from ..analysis import analyze
 from ..errors import ConvcalcError
-from ..report import Totals
+from ..report import SCHEMAS, Totals
 from ..spec import Spec, load_argument
 from .baseline import (BASELINE_METRICS, Baseline, Change, baseline_key, baseline_text, check_target, compare_totals,
                        parse_tolerance, read_baseline, write_baseline)
@@ -56,6 +56,29 @@ class SpecResult(NamedTuple):
             return "fail"
         return "pass"
 
+    def to_dict(self) -> dict[str, Any]:
+        error = None
+        if self.error is not None:
+            error = {"message": str(self.error), "file": self.error.file, "line": self.error.line,
+                     "layer": self.error.layer, "kind": self.error.kind}
+        baseline = None
+        if self.changes is not None:
+            baseline = {"status": "compared", "changes": [c.to_dict() for c in self.changes]}
+        elif self.in_baseline is False:
+            baseline = {"status": "added"}
+        return {
+            "spec": self.argument,
+            "key": self.key,
+            "name": self.name,
+            "status": self.status,
+            "error": error,
+            "totals": self.totals.to_dict() if self.totals is not None else None,
+            "output": list(self.output) if self.output is not None else None,
+            "checks": [c.to_dict() for c in self.checks],
+            "warnings": [w.to_dict() for w in self.warnings],
+            "baseline": baseline,
+        }
+
 
 class CheckRun(NamedTuple):
     """Every SPEC argument's result, in the order given, and the run's settings."""
@@ -70,6 +93,18 @@ class CheckRun(NamedTuple):
     def exit_code(self) -> int:
         statuses = {r.status for r in self.results}
         return 2 if "invalid" in statuses else 1 if "fail" in statuses else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """{"schema", "exit_code", "strict", "baseline", "tolerance", "specs": [...], "removed": [...]}."""
+        return {
+            "schema": SCHEMAS["check"],
+            "exit_code": self.exit_code,
+            "strict": self.strict,
+            "baseline": self.baseline,
+            "tolerance": self.tolerance,
+            "specs": [r.to_dict() for r in self.results],
+            "removed": list(self.removed),
+        }
 
 
 def check_spec(spec: Spec, *, flags: Sequence[Limit] = (), align: int | None = None, strict: bool = False,

@@ -43,6 +43,10 @@ class Change(NamedTuple):
     regressed: bool  # grew by more than the tolerance
     message: str
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "old": self.old, "new": self.new, "change": percent(self.growth),
+                "regressed": self.regressed, "message": self.message}
+
 
 class Baseline(NamedTuple):
     path: str

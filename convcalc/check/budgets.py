@@ -64,6 +64,11 @@ class LimitCheck(NamedTuple):
     def line(self) -> int | None:
         return self.limit.line
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "actual": _listed(self.actual), "limit": _listed(self.limit.value),
+                "written": self.limit.written, "origin": self.limit.origin, "line": self.line,
+                "message": self.message}
+
 
 class Finding(NamedTuple):
     """A warning about one layer: legal, but probably not what was meant."""
@@ -76,6 +81,10 @@ class Finding(NamedTuple):
 
     def __str__(self) -> str:
         return f"layer '{self.layer}' ({self.kind}): {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"category": self.category, "layer": self.layer, "kind": self.kind, "line": self.line,
+                "message": self.message}
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,3 +212,8 @@ def findings(report: Report, align: int | None = None) -> tuple[Finding, ...]:
 
 def _dims(shape: Sequence[int]) -> str:
     return "[" + ", ".join(str(v) for v in shape) + "]"
+
+
+def _listed(value: Any) -> Any:
+    """A shape (a tuple) as a JSON list; a total as it is."""
+    return list(value) if isinstance(value, tuple) else value
