@@ -28,13 +28,6 @@ class ConvcalcError(Exception):
         self.layer = layer
         self.kind = kind
 
-    def located(self, **where: object) -> "ConvcalcError":
-        """Fill in the parts of the location that are still unknown (inner errors know less)."""
-        for key, value in where.items():
-            if getattr(self, key) is None and value is not None:
-                setattr(self, key, value)
-        return self
-
     def __str__(self) -> str:
         parts = []
         if self.file is not None:

@@ -6,7 +6,7 @@ A record is a subclass of `Kind`, registered with `@register`. It declares its a
     shape(a, x)          -> y         output shape, or LayerError when PyTorch would refuse
     params(a, x, y)      -> int       trainable parameters, as PyTorch counts them
     buffers(a, x, y)     -> int       non-trainable state (BN running stats), as PyTorch counts it
-    macs(a, x, y)        -> int       multiply-accumulates of conv, deconv and linear; bias excluded
+    macs(a, x, y)        -> int       multiply-accumulates of convolutions and linear; bias excluded
     flops(a, x, y)       -> int       all floating-point work: 2 per MAC, bias adds, elementwise work
     rf(a, x, y, r)       -> rf        local receptive field per spatial axis: (size, jump, start)
     sees_all(a, x, y)    -> bool      some output unit also reads every position of an input axis
@@ -66,7 +66,7 @@ def register(cls: type["Kind"]) -> type["Kind"]:
 
 class Kind:
     """Base of every record. Defaults here are declarations, not guesses: no parameters, no
-    buffers, no MACs (MACs count only conv, deconv and linear) and no warnings. `shape`,
+    buffers, no MACs (only convolutions and linear have them) and no warnings. `shape`,
     `flops`, `rf` and `build` have no default: each kind must state them."""
 
     name = ""
@@ -165,8 +165,8 @@ class Kind:
         return 0
 
     def flop_counter(self, a, x, y) -> int:
-        """FlopCounterMode counts 2 per multiply-add of conv, transposed conv and matmul, which are
-        exactly the ops convcalc's MACs count."""
+        """FlopCounterMode counts 2 per multiply-add of conv, transposed conv and matmul, the ops
+        convcalc's MACs count; a kind whose products it does not see (fftconv's) overrides this."""
         return 2 * self.macs(a, x, y)
 
 

@@ -36,11 +36,13 @@ from .spec.model import Spec
 from .torch_bridge import build, example_input, module_path
 
 
-METRICS = ("shape", "params", "buffers", "fvcore", "flop_counter")
+AGREEMENT_METRICS = ("shape", "params", "buffers", "fvcore", "flop_counter")
 
 
-class Check(NamedTuple):
-    metric: str  # one of METRICS
+class Agreement(NamedTuple):
+    """Whether convcalc's value of one metric agrees with what one tool reported."""
+
+    metric: str  # one of AGREEMENT_METRICS
     convcalc: Any  # convcalc's value under the tool's convention
     actual: Any  # what the tool reported (None: the tool did not run)
 
@@ -57,7 +59,7 @@ class LayerCheck(NamedTuple):
     index: int
     name: str
     kind: str
-    checks: tuple[Check, ...]
+    checks: tuple[Agreement, ...]
     unsupported: dict[str, int]  # fvcore's unsupported operators in this layer -> times seen
     macs: int  # convcalc's own MACs (docs/costs.md), shown beside the tools' counts
 
@@ -65,7 +67,7 @@ class LayerCheck(NamedTuple):
     def ok(self) -> bool:
         return all(check.ok for check in self.checks)
 
-    def check(self, metric: str) -> Check | None:
+    def check(self, metric: str) -> Agreement | None:
         return next((c for c in self.checks if c.metric == metric), None)
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,7 +80,7 @@ class Verification(NamedTuple):
     source: str
     batch: int
     layers: tuple[LayerCheck, ...]
-    total: tuple[Check, ...]
+    total: tuple[Agreement, ...]
     notes: tuple[str, ...]
     versions: dict[str, str]
     macs: int  # convcalc's total MACs
@@ -206,20 +208,20 @@ def verify(spec: Spec, batch: int | None = None, use_fvcore: bool = True) -> Ver
         fv_expected_total += fv_expected
         fc_expected_total += record.flop_counter(node.args, x, row.output[1:]) * batch
         checks = (
-            Check("shape", row.output, run.shapes.get(node.name)),
-            Check("params", row.params, run.params[node.name]),
-            Check("buffers", row.buffers, run.buffers[node.name]),
-            Check("fvcore", fv_expected, fv_counts.get(node.name) if fv_ran else None),
-            Check("flop_counter", record.flop_counter(node.args, x, row.output[1:]) * batch,
+            Agreement("shape", row.output, run.shapes.get(node.name)),
+            Agreement("params", row.params, run.params[node.name]),
+            Agreement("buffers", row.buffers, run.buffers[node.name]),
+            Agreement("fvcore", fv_expected, fv_counts.get(node.name) if fv_ran else None),
+            Agreement("flop_counter", record.flop_counter(node.args, x, row.output[1:]) * batch,
                   run.flops.get(module_path(node.name), 0)),
         )
         layers.append(LayerCheck(row.index, node.name, node.kind, checks, fv_unsupported.get(node.name, {}),
                                  row.macs))
     total = (
-        Check("params", report.total.params, sum(run.params.values())),
-        Check("buffers", report.total.buffers, sum(run.buffers.values())),
-        Check("fvcore", fv_expected_total, fv_total),
-        Check("flop_counter", fc_expected_total, run.flops.get("", 0)),
+        Agreement("params", report.total.params, sum(run.params.values())),
+        Agreement("buffers", report.total.buffers, sum(run.buffers.values())),
+        Agreement("fvcore", fv_expected_total, fv_total),
+        Agreement("flop_counter", fc_expected_total, run.flops.get("", 0)),
     )
     return Verification(spec.name, spec.source, batch, tuple(layers), total, tuple(notes), _versions(),
                         report.total.macs)

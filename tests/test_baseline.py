@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from convcalc import check as lib
+from convcalc.check import baseline as baselines
 from convcalc.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -363,7 +363,7 @@ def test_an_empty_entry_no_longer_passes_as_unchanged(tmp_path):
 def test_a_byte_order_mark_is_accepted(tmp_path):
     path = tmp_path / "costs.json"
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(baseline_doc()).encode("utf-8"))
-    assert lib.read_baseline(str(path)).specs == baseline_doc()["specs"]
+    assert baselines.read_baseline(str(path)).specs == baseline_doc()["specs"]
     assert check(CLEAN, "--baseline", str(path)).exit_code == 0
 
 
@@ -405,10 +405,11 @@ def test_a_fifo_swapped_in_after_the_check_is_opened_without_blocking(tmp_path):
     # open and the second look at the open file still refuse it
     fifo = tmp_path / "costs.json"
     os.mkfifo(fifo)
-    code = ("import os, stat, sys\nfrom convcalc import check\nreal = os.stat\n"
+    code = ("import os, stat, sys\nfrom convcalc.check import baseline\nfrom convcalc.errors import UsageError\n"
+            "real = os.stat\n"
             "class Regular:\n    st_mode = stat.S_IFREG | 0o644\n"
             "os.stat = lambda path, *a, **k: Regular() if path == sys.argv[1] else real(path, *a, **k)\n"
-            "try:\n    check.read_baseline(sys.argv[1])\nexcept check.UsageError as exc:\n    print(exc)\n")
+            "try:\n    baseline.read_baseline(sys.argv[1])\nexcept UsageError as exc:\n    print(exc)\n")
     done = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=10,
                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert (done.returncode, done.stderr) == (0, "")

@@ -27,9 +27,11 @@ from click.testing import CliRunner
 
 import convcalc
 from convcalc import check as lib
+from convcalc.check import baseline as baselines, budgets
 from convcalc.cli import cli
 from convcalc.errors import UsageError
 from convcalc.report import Totals
+from convcalc.units import percent
 from convcalc.reporters.checks import RENDERERS, CheckFormat
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,14 +157,14 @@ def test_flag_limits_and_spec_budgets_are_labelled_apart():
     ("0.5KiB", 2**9),
 ])
 def test_units_parse_strictly(text, value):
-    assert lib.flag_limit("params", text).value == value
+    assert budgets.flag_limit("params", text).value == value
 
 
 @pytest.mark.parametrize("text", ["5Mb", "5m", "5mb", "5Mi", "-5M", "5e6", "1.2345k", "M", "", "5 M B", "0x10",
                                   "1" * 70])
 def test_anything_else_is_a_usage_error(text):
     with pytest.raises(UsageError, match="--max-macs"):
-        lib.flag_limit("macs", text)
+        budgets.flag_limit("macs", text)
 
 
 def test_a_bad_flag_is_one_line_and_exit_2():
@@ -193,7 +195,7 @@ def test_a_bad_budget_exits_2_with_its_one_line(path):
 
 def test_budget_mistakes_name_the_line_and_suggest():
     with pytest.raises(convcalc.SpecError, match=r"unknown budget key 'parms' \(did you mean 'params'\?\)") as info:
-        lib.spec_limits(convcalc.load(f"{ASSETS}/bad/unknown_budget_key.yaml"))
+        budgets.spec_limits(convcalc.load(f"{ASSETS}/bad/unknown_budget_key.yaml"))
     assert info.value.line == 4
 
 
@@ -381,22 +383,22 @@ def test_tolerance_is_inclusive(tmp_path):
     (0, 0, "0", False, "0%"),
     (10**9, 10**9 + 1, "0", True, "+0.0000001%"),  # 1 / 10^9 = 10^-7 %
 ])
-def test_compare_table(old, new, tolerance, regressed, change):
+def test_compare_totals_table(old, new, tolerance, regressed, change):
     totals = Totals(new, 0, 0, 0, 0, 0, 0)
-    (params,) = lib.compare(totals, {"params": old}, lib.parse_tolerance(tolerance), tolerance)
-    assert (params.regressed, lib.percent(params.growth)) == (regressed, change)
+    (params,) = baselines.compare_totals(totals, {"params": old}, baselines.parse_tolerance(tolerance), tolerance)
+    assert (params.regressed, percent(params.growth)) == (regressed, change)
 
 
 @pytest.mark.parametrize("text, value", [("0", 0), ("0%", 0), ("5%", Fraction(5, 100)), ("0.5%", Fraction(5, 1000)),
                                          ("100%", 1)])
 def test_tolerance_parses(text, value):
-    assert lib.parse_tolerance(text) == value
+    assert baselines.parse_tolerance(text) == value
 
 
 @pytest.mark.parametrize("text", ["5", "-5%", "5 %", "5%%", "abc", "1e2%", "0.5", "%", ""])
 def test_a_bad_tolerance_is_a_usage_error(text):
     with pytest.raises(UsageError, match="--tolerance must be a percentage"):
-        lib.parse_tolerance(text)
+        baselines.parse_tolerance(text)
 
 
 def test_added_and_removed_specs_are_notes_not_failures(tmp_path):
@@ -440,11 +442,11 @@ def test_a_broken_baseline_is_a_usage_error(tmp_path, content, message):
 
 
 def test_an_oversized_baseline_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(lib, "MAX_BASELINE_BYTES", 64)
+    monkeypatch.setattr(baselines, "MAX_BASELINE_BYTES", 64)
     path = tmp_path / "costs.json"
     path.write_text(CLEAN_BASELINE, encoding="utf-8")
     with pytest.raises(UsageError, match="baseline is larger than the limit of 64 bytes"):
-        lib.read_baseline(str(path))
+        baselines.read_baseline(str(path))
 
 
 def test_no_baseline_is_written_when_a_spec_is_invalid(tmp_path):
@@ -457,8 +459,8 @@ def test_no_baseline_is_written_when_a_spec_is_invalid(tmp_path):
 
 
 def test_paths_are_one_key_however_written():
-    assert lib.baseline_key("./specs/../specs/a.yaml") == lib.baseline_key("specs/a.yaml") == "specs/a.yaml"
-    assert lib.baseline_key("3x8 | relu") == "3x8 | relu"
+    assert baselines.baseline_key("./specs/../specs/a.yaml") == baselines.baseline_key("specs/a.yaml") == "specs/a.yaml"
+    assert baselines.baseline_key("3x8 | relu") == "3x8 | relu"
 
 
 # --------------------------------------------------------------------------------------------
@@ -530,7 +532,7 @@ def test_github_escapes_percent_newlines_and_property_separators(tmp_path):
     spec.write_text("input: [8, 4]\nlayers: [{conv: {out: 8, k: 1}}]\n", encoding="utf-8")
     baseline = tmp_path / "costs.json"
     total = convcalc.analyze(convcalc.load(str(spec))).total
-    entry = {**{m: getattr(total, m) for m in lib.BASELINE_METRICS}, "params": 60}  # only params moved
+    entry = {**{m: getattr(total, m) for m in baselines.BASELINE_METRICS}, "params": 60}  # only params moved
     baseline.write_text(json.dumps({"schema": 1, "specs": {str(spec): entry}}), encoding="utf-8")
     result = check(str(spec), "--baseline", str(baseline), "--format", "github")
     assert result.exit_code == 1
@@ -568,7 +570,7 @@ def test_junit_has_a_case_per_spec_and_constraint(tmp_path):
         (OVER, "warnings", "17", ["system-out"]),
         (OVER, "baseline", None, ["system-out"]),  # added
         (CLEAN, "valid", None, []),
-        *[(CLEAN, f"baseline.{m}", None, ["failure" if m == "macs" else "system-out"]) for m in lib.BASELINE_METRICS],
+        *[(CLEAN, f"baseline.{m}", None, ["failure" if m == "macs" else "system-out"]) for m in baselines.BASELINE_METRICS],
         ("tests/assets/bad/duplicate_name.yaml", "valid", "4", ["error"]),
         ("specs/gone.yaml", "baseline", None, ["skipped"]),
     ]

@@ -1,7 +1,7 @@
 """Parameters, buffers, MACs and FLOPs per layer kind, with the arithmetic written out.
 
-Conventions (docs/costs.md): MACs count conv, deconv and linear multiply-accumulates without
-bias; FLOPs count all floating-point work, 2 per MAC plus bias adds plus elementwise work.
+Conventions (docs/costs.md): MACs count the multiply-accumulates of convolutions and linear layers
+without bias; FLOPs count all floating-point work, 2 per MAC plus bias adds plus elementwise work.
 Everything scales with the batch except params and buffers.
 """
 

@@ -20,7 +20,7 @@ import pytest
 import convcalc
 from convcalc import errors, limits
 from convcalc.errors import ConvcalcError, LayerError, did_you_mean
-from convcalc.spec.expr import evaluate
+from convcalc.spec.expr import evaluate_expression
 
 from . import hostile
 
@@ -48,15 +48,15 @@ def one_line(done: subprocess.CompletedProcess[str]) -> str:
 def test_expression_values_are_bounded_at_every_step():
     big = limits.MAX_EXPR_VALUE
     assert big == 2**96 == (2**48) * (2**48)  # the product of two sizes at the size limit
-    assert evaluate("x * x", {"x": 2**48}) == 2**96
-    assert evaluate("-x * x", {"x": 2**48}) == -(2**96)
-    assert evaluate("x * x // 4 * 2", {"x": 2**48}) == 2**95  # no intermediate above the bound
+    assert evaluate_expression("x * x", {"x": 2**48}) == 2**96
+    assert evaluate_expression("-x * x", {"x": 2**48}) == -(2**96)
+    assert evaluate_expression("x * x // 4 * 2", {"x": 2**48}) == 2**95  # no intermediate above the bound
     for text, names in (("x * x * 2 // 4", {"x": 2**48}),  # the same value, through 2**97 on the way
                         ("x * x + 1", {"x": 2**48}), ("0 - x * x - 1", {"x": 2**48}),
                         ("x // 2", {"x": 2**97}),  # an argument beyond the bound, before any operation
                         (str(2**96 + 1) + " // 2", {})):  # a literal beyond it
         with pytest.raises(LayerError, match=r"outside the limit of -2\^96 to 2\^96"):
-            evaluate(text, names)
+            evaluate_expression(text, names)
 
 
 def test_nested_powers_of_a_39_digit_number_stop_at_once(tmp_path):
@@ -74,7 +74,7 @@ def test_a_value_of_over_4300_digits_never_becomes_a_name(tmp_path):
 
 def test_full_width_digits_are_not_numbers_in_expressions():
     with pytest.raises(LayerError, match=r"unexpected '５ \+ 1' in expression"):
-        evaluate("５ + 1", {})
+        evaluate_expression("５ + 1", {})
 
 
 # -- the name-reserving walk --------------------------------------------------------------------

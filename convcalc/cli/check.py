@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..check import FLAGS, check_target, flag_limit, read_baseline, run, write_baseline
+from ..check import check_target, flag_limit, read_baseline, run, write_baseline
 from ..errors import UsageError
 from ..printable import clean
 from ..reporters.checks import CheckFormat, render
@@ -27,11 +27,11 @@ _UNITS = "units: k M G T and KB MB GB TB (x1000), KiB MiB GiB TiB (x1024)"
                    "specs, off otherwise).")
 @click.option("--baseline", "baseline_path", metavar="FILE", help="Fail when a total grows beyond --tolerance "
               "over this baseline.")
-@click.option("--write-baseline", "write_path", metavar="FILE", help="Record every spec's totals in FILE (a new file or an older baseline, "
-              "never anything else; see docs/ci.md).")
+@click.option("--write-baseline", "write_path", metavar="FILE", help="Record every spec's totals in FILE (a new file "
+              "or an older baseline, never anything else; see docs/ci.md).")
 @click.option("--tolerance", default="0%", show_default=True, metavar="PCT",
               help="Allowed growth over the baseline: 0, 5%, 0.5%.")
-@click.option("--format", "fmt", type=click.Choice([f.value for f in CheckFormat]), default="text",
+@click.option("--format", "fmt", type=click.Choice([f.value for f in CheckFormat]), default=CheckFormat.TEXT.value,
               show_default=True, help="text for people; json, junit (XML) or github (workflow annotations) for CI.")
 def check(specs: tuple[str, ...], max_params: str | None, max_macs: str | None, max_flops: str | None,
           max_peak_memory: str | None, max_weight_bytes: str | None, strict: bool, align: int | None,
@@ -49,7 +49,7 @@ def check(specs: tuple[str, ...], max_params: str | None, max_macs: str | None, 
         raise UsageError("give one or more spec files: convcalc check specs/*.yaml")
     given = {"params": max_params, "macs": max_macs, "flops": max_flops,
              "peak_activation_bytes": max_peak_memory, "weight_bytes": max_weight_bytes}
-    flags = [flag_limit(key, text) for key, text in given.items() if text is not None and key in FLAGS]
+    flags = [flag_limit(key, text) for key, text in given.items() if text is not None]
     if write_path is not None:
         check_target(write_path)  # before the run: `--write-baseline specs/*.yaml` is refused at once
     baseline = read_baseline(baseline_path) if baseline_path is not None else None

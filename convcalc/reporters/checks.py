@@ -18,11 +18,9 @@ from enum import Enum
 from typing import IO, Any, Callable
 
 from ..check import CheckRun, SpecResult
-from ..report import SCHEMAS
-from ..units import percent
-from .jsonout import dumps
 from ..printable import clean
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color
+from .jsonout import dumps
 
 
 class CheckFormat(str, Enum):
@@ -135,49 +133,10 @@ def text(run: CheckRun, stream: IO[str] | None = None) -> str:
 # json
 
 
-def _result_dict(r: SpecResult) -> dict[str, Any]:
-    error = None
-    if r.error is not None:
-        error = {"message": str(r.error), "file": r.error.file, "line": r.error.line, "layer": r.error.layer,
-                 "kind": r.error.kind}
-    baseline = None
-    if r.changes is not None:
-        baseline = {"status": "compared", "changes": [
-            {"metric": c.metric, "old": c.old, "new": c.new, "change": percent(c.growth), "regressed": c.regressed,
-             "message": c.message} for c in r.changes]}
-    elif r.in_baseline is False:
-        baseline = {"status": "added"}
-    return {
-        "spec": r.argument,
-        "key": r.key,
-        "name": r.name,
-        "status": r.status,
-        "error": error,
-        "totals": r.totals.to_dict() if r.totals is not None else None,
-        "output": list(r.output) if r.output is not None else None,
-        "checks": [{"name": c.name, "ok": c.ok, "actual": list(c.actual) if isinstance(c.actual, tuple) else c.actual,
-                    "limit": list(c.limit.value) if isinstance(c.limit.value, tuple) else c.limit.value,
-                    "written": c.limit.written, "origin": c.limit.origin, "line": c.line, "message": c.message}
-                   for c in r.checks],
-        "warnings": [{"category": w.category, "layer": w.layer, "kind": w.kind, "line": w.line, "message": w.message}
-                     for w in r.warnings],
-        "baseline": baseline,
-    }
-
-
 def as_json(run: CheckRun, stream: IO[str] | None = None) -> str:
-    """{"schema": 1, "exit_code", "strict", "baseline", "tolerance", "specs": [...], "removed": [...],
-    "summary"}; deterministic."""
-    doc = {
-        "schema": SCHEMAS["check"],
-        "exit_code": run.exit_code,
-        "strict": run.strict,
-        "baseline": run.baseline,
-        "tolerance": run.tolerance,
-        "specs": [_result_dict(r) for r in run.results],
-        "removed": list(run.removed),
-        "summary": summary(run),
-    }
+    """The run's own record (`CheckRun.to_dict`: schema, exit code, every spec) and the summary
+    line; deterministic."""
+    doc = {**run.to_dict(), "summary": summary(run)}
     return dumps(doc) + "\n"
 
 

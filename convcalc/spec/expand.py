@@ -21,7 +21,7 @@ from .. import limits
 from ..args import normalize
 from ..errors import LayerError, SpecError, did_you_mean
 from ..layers import REGISTRY
-from .expr import evaluate
+from .expr import evaluate_expression
 from .model import Node
 from .source import LList, LMap
 
@@ -380,10 +380,12 @@ class Expander:
                 return self.lookup(match.group(1), values)
             match = re.match(WHOLE_EXPR, text)
             if match:
-                return evaluate(match.group(1), values)
+                return evaluate_expression(match.group(1), values)
 
             def one(m: re.Match[str]) -> str:
-                return str(evaluate(m.group(1), values) if m.group(1) is not None else self.lookup(m.group(2), values))
+                if m.group(1) is not None:
+                    return str(evaluate_expression(m.group(1), values))
+                return str(self.lookup(m.group(2), values))
 
             return re.sub(ANY_SUB, one, text)
         except LayerError as exc:

@@ -25,7 +25,7 @@ from ..errors import LayerError, did_you_mean
 _TOKEN = r"\s*(?:([0-9]+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))"  # compiled on first use
 
 
-def evaluate(text: str, names: dict[str, Any]) -> int:
+def evaluate_expression(text: str, names: dict[str, Any]) -> int:
     """Value of the integer expression `text` with `names` bound."""
     if len(text) > limits.MAX_EXPR_CHARS:
         raise LayerError(f"expression is longer than the limit of {limits.MAX_EXPR_CHARS} characters")
