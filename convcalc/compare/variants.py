@@ -1,43 +1,45 @@
-"""Comparisons: variants of one convolution side by side, and one spec against another.
+"""Variants of one convolution side by side: regular, depthwise-separable, ShuffleNet's unit, ...
 
-Variants. Each variant (regular, depthwise-separable, ShuffleNet's unit, ...) is a function from
-the shared settings (`Setup`: input, out, k, s, p, ...) to the layers of a one-line spec; the
-numbers are those of `analyze()` on that spec, never recomputed here, so a variant can only be
-as wrong as the registry. A variant that cannot apply to the settings (a precondition such as
-out % in for depthwise, or a `ConvcalcError` from the spec, e.g. a kernel larger than the input)
-becomes a row with the reason instead of a failure. Where the course notes give a closed form
-for the ratio to the regular convolution (depthwise-separable: 1/N + 1/K²), the row carries it
-with the condition under which it is exact; tests check each against the analyzed specs.
+Each variant is a function from the shared settings (`Setup`: input, out, k, s, p, ...) to its
+layers, as (kind, raw arguments) pairs, the values a YAML mapping would hold; they go through
+the spec front end's validation (`spec.from_layers`) and `analyze()`, so a variant's numbers
+are those of the registry, never recomputed here, and a variant can only be as wrong as the
+registry. The one-line form of the same layers (`spec.text.write_line`) is what the row shows
+as its spec, so `convcalc shapes -e` reproduces it. A variant that cannot apply to the settings
+(a precondition such as out % in for depthwise, or a `ConvcalcError` from the spec, e.g. a
+kernel larger than the input) becomes a row with the reason instead of a failure. Where the
+course notes give a closed form for the ratio to the regular convolution (depthwise-separable:
+1/N + 1/K²), the row carries it with the condition under which it is exact; tests check each
+against the analyzed specs.
 
-Specs. Two reports side by side: totals with absolute and relative differences, and the layers
-that differ, matched by name first and then, among the rest, by position within each kind (the
-second unnamed linear of one spec with the second of the other). When the two sides
-run at different batches, layers are compared per sample, so that a spec against itself at
-another batch lists no layer and the totals show the scaling.
-
+Settings arrive typed: parsing and checking command-line values is convcalc/cli/compare.py's.
 Everything here returns frozen records (NamedTuples, as report.py) that reporters/comparison.py
 renders without computing.
 """
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
-from . import library, limits
-from .analysis import analyze
-from .errors import ConvcalcError, UsageError, did_you_mean
-from .layers import REGISTRY
-from .report import LayerReport, Report
-from .spec import DTYPE_BYTES, Spec, from_text, is_text_form, parse_input
+from ..analysis import analyze
+from ..errors import ConvcalcError, LayerError, did_you_mean
+from ..layers import REGISTRY
+from ..report import SCHEMAS, LayerReport, Report, plain
+from ..spec import from_layers
+from ..spec.text import write_line
 
 SUPERSCRIPT = {1: "", 2: "²", 3: "³"}
-PAD_WORDS = ("valid", "same", "full")
 # The stacked variant builds (k-1)/2 convs: at most this many (k up to 2,001), so that a huge -k
-# is a not-applicable row at once rather than megabytes of spec text (docs/compare.md).
+# is a not-applicable row at once rather than a spec of millions of layers (docs/compare.md).
 MAX_STACK = 1_000
-FLAGS = {"out": "--out", "k": "-k", "s": "-s", "p": "-p", "d": "-d", "groups": "--groups", "width": "--width", "batch": "--batch"}
+
+Layer = tuple[str, dict[str, Any]]  # (kind, raw arguments), as spec.from_layers takes them
+
+
+def stack_depth(k: int) -> int:
+    """n = (k-1)/2: how many stacked 3x3 convs see as far as one k x k (VGG: 3 for 7)."""
+    return (k - 1) // 2
 
 
 class Setup(NamedTuple):
@@ -67,41 +69,14 @@ class Setup(NamedTuple):
     def mid(self) -> int:
         return self.width if self.width is not None else max(self.out // 4, 1)
 
+    @property
+    def stack_depth(self) -> int:
+        """The stacked variant's n (its closed form's letter)."""
+        return stack_depth(self.k)
 
-def make_setup(input: str | None, out: int | None, k: int | None = None, s: int | None = None,
-               p: str | None = None, d: int | None = None, groups: int | None = None, width: int | None = None,
-               batch: int | None = None, dtype: str | None = None, bias: bool | None = None) -> Setup:
-    """A Setup from command-line values (None: the default); UsageError names a wrong one."""
-    if input is None or out is None:
-        raise UsageError("variants need --input (channels first, e.g. 3x7x7) and --out (output channels)")
-    try:
-        shape = parse_input(input, "--input", None)
-    except ConvcalcError as exc:
-        raise UsageError(f"--input: {exc.message}") from None
-    if len(shape) < 2:
-        raise UsageError(f"--input {input} has no spatial axis: give channels first, then 1 to 3 sizes (3x7x7)")
-    given = {"k": k, "s": s, "p": parse_padding(p), "d": d, "groups": groups, "width": width, "batch": batch,
-             "dtype": dtype, "bias": bias}
-    for name, value in (("out", out), *((name, given[name]) for name in ("k", "s", "p", "d", "groups", "width", "batch"))):
-        if type(value) is not int:
-            continue
-        if not (0 if name == "p" else 1) <= value <= limits.MAX_SIZE:
-            raise UsageError(f"{FLAGS[name]} must be between {0 if name == 'p' else 1} and {limits.MAX_SIZE} (2^48), "
-                             f"got {value}")
-    if dtype is not None and dtype not in DTYPE_BYTES:
-        raise UsageError(f"--dtype must be one of {', '.join(DTYPE_BYTES)}, got '{dtype}'{did_you_mean(dtype, DTYPE_BYTES)}")
-    return Setup(shape, out, **{name: value for name, value in given.items() if value is not None})
-
-
-def parse_padding(p: str | int | None) -> str | int | None:
-    if p is None or type(p) is int:
-        return p
-    word = str(p).strip().lower()
-    if word in PAD_WORDS:
-        return word
-    if word.isascii() and word.isdigit():  # str.isdigit alone takes '²', which int() refuses
-        return int(word)
-    raise UsageError(f"-p must be valid, same, full or a non-negative integer, got '{p}'{did_you_mean(word, PAD_WORDS)}")
+    def to_dict(self) -> dict[str, Any]:
+        return {"input": list(self.input), "out": self.out, "k": self.k, "s": self.s, "p": self.p, "d": self.d,
+                "groups": self.groups, "width": self.mid, "batch": self.batch, "dtype": self.dtype, "bias": self.bias}
 
 
 class NotApplicable(Exception):
@@ -119,7 +94,7 @@ class ClosedForm(NamedTuple):
 class Variant(NamedTuple):
     name: str
     doc: str  # what it is, for --help and docs/compare.md
-    layers: Callable[[Setup], list[str]]  # the one-line spec's layer segments
+    layers: Callable[[Setup], list[Layer]]
     closed_form: Callable[[Setup], ClosedForm | None] | None = None
     note: Callable[[Setup, Report], str] | None = None
 
@@ -128,10 +103,10 @@ VARIANTS: dict[str, Variant] = {}
 
 
 def variant(name: str, doc: str, closed_form: Callable[[Setup], ClosedForm | None] | None = None,
-            note: Callable[[Setup, Report], str] | None = None) -> Callable[[Callable[[Setup], list[str]]], Callable]:
+            note: Callable[[Setup, Report], str] | None = None) -> Callable[[Callable[[Setup], list[Layer]]], Callable]:
     """Register a variant; the order of registration is the order of --all."""
 
-    def register(layers: Callable[[Setup], list[str]]) -> Callable[[Setup], list[str]]:
+    def register(layers: Callable[[Setup], list[Layer]]) -> Callable[[Setup], list[Layer]]:
         if name in VARIANTS:
             raise TypeError(f"variant {name!r} is registered twice")
         VARIANTS[name] = Variant(name, doc, layers, closed_form, note)
@@ -141,15 +116,12 @@ def variant(name: str, doc: str, closed_form: Callable[[Setup], ClosedForm | Non
 
 
 # --------------------------------------------------------------------------------------------
-# Spec fragments. Every convolution states its bias; padding words pass through to the spec.
+# Layer fragments. Every convolution states its bias; padding words pass through to the spec.
+# Arguments are in the order the one-line form writes them.
 
 
-def _bias(c: Setup) -> str:
-    return f"bias={'true' if c.bias else 'false'}"
-
-
-def _window(c: Setup) -> str:
-    return f"k={c.k} s={c.s} p={c.p}"
+def _window(c: Setup) -> dict[str, Any]:
+    return {"k": c.k, "s": c.s, "p": c.p}
 
 
 def _kpow(c: Setup) -> str:
@@ -164,49 +136,50 @@ MACS_AT_EQUAL_SIZE = "params; MACs when the output sizes are equal (e.g. -p same
 
 
 @variant("regular", "one k x k convolution from C to N channels: the baseline of the closed forms")
-def _regular(c: Setup) -> list[str]:
-    return [f"conv {c.out} {_window(c)} {_bias(c)} name=conv"]
+def _regular(c: Setup) -> list[Layer]:
+    return [("conv", {"out": c.out, **_window(c), "bias": c.bias, "name": "conv"})]
 
 
 @variant("pointwise", "a 1x1 convolution to N channels at stride s (padding does not apply)",
          closed_form=lambda c: ClosedForm(f"1/{_kpow(c)}", Fraction(1, c.k ** c.nd), MACS_AT_EQUAL_SIZE))
-def _pointwise(c: Setup) -> list[str]:
+def _pointwise(c: Setup) -> list[Layer]:
     if c.s == 1:
-        return [f"pwconv {c.out} {_bias(c)} name=pointwise"]
-    return [f"conv {c.out} k=1 s={c.s} {_bias(c)} name=pointwise"]
+        return [("pwconv", {"out": c.out, "bias": c.bias, "name": "pointwise"})]
+    return [("conv", {"out": c.out, "k": 1, "s": c.s, "bias": c.bias, "name": "pointwise"})]
 
 
 @variant("depthwise", "a k x k window per input channel (groups = C), N/C filters each: needs N a multiple of C",
          closed_form=lambda c: ClosedForm("1/C", Fraction(1, c.channels), MACS_AT_EQUAL_SIZE))
-def _depthwise(c: Setup) -> list[str]:
+def _depthwise(c: Setup) -> list[Layer]:
     if c.out % c.channels:
         raise NotApplicable(f"out {c.out} is not a multiple of the {c.channels} input channels "
                             "(a depthwise conv gives each input channel the same number of filters)")
-    return [f"dwconv {_window(c)} multiplier={c.out // c.channels} {_bias(c)} name=depthwise"]
+    return [("dwconv", {**_window(c), "multiplier": c.out // c.channels, "bias": c.bias, "name": "depthwise"})]
 
 
 @variant("depthwise-separable", "depthwise k x k per channel, then pointwise 1x1 to N (MobileNet)",
          closed_form=lambda c: ClosedForm(f"1/N + 1/{_kpow(c)}", Fraction(1, c.out) + Fraction(1, c.k ** c.nd),
                                           MACS_AT_EQUAL_SIZE))
-def _depthwise_separable(c: Setup) -> list[str]:
-    return [f"dwconv {_window(c)} {_bias(c)} name=depthwise", f"pwconv {c.out} {_bias(c)} name=pointwise"]
+def _depthwise_separable(c: Setup) -> list[Layer]:
+    return [("dwconv", {**_window(c), "bias": c.bias, "name": "depthwise"}),
+            ("pwconv", {"out": c.out, "bias": c.bias, "name": "pointwise"})]
 
 
 @variant("grouped", "a k x k convolution in G groups (--groups): each filter sees C/G channels",
          closed_form=lambda c: ClosedForm("1/G", Fraction(1, c.groups), "params and MACs"))
-def _grouped(c: Setup) -> list[str]:
-    return [f"conv {c.out} {_window(c)} groups={c.groups} {_bias(c)} name=grouped"]
+def _grouped(c: Setup) -> list[Layer]:
+    return [("conv", {"out": c.out, **_window(c), "groups": c.groups, "bias": c.bias, "name": "grouped"})]
 
 
 @variant("shuffled-grouped",
          "ShuffleNet's unit: grouped 1x1 to the width (--width), channel shuffle, depthwise k x k, grouped 1x1 to N",
          note=lambda c, r: f"width {c.mid} (--width; default out // 4), {c.groups} groups (--groups); "
                            "the unit's batch norms, ReLUs and shortcut are left out")
-def _shuffled_grouped(c: Setup) -> list[str]:
-    return [f"pwconv {c.mid} groups={c.groups} {_bias(c)} name=group_reduce",
-            f"channel_shuffle {c.groups} name=shuffle",
-            f"dwconv {_window(c)} {_bias(c)} name=depthwise",
-            f"pwconv {c.out} groups={c.groups} {_bias(c)} name=group_expand"]
+def _shuffled_grouped(c: Setup) -> list[Layer]:
+    return [("pwconv", {"out": c.mid, "groups": c.groups, "bias": c.bias, "name": "group_reduce"}),
+            ("channel_shuffle", {"groups": c.groups, "name": "shuffle"}),
+            ("dwconv", {**_window(c), "bias": c.bias, "name": "depthwise"}),
+            ("pwconv", {"out": c.out, "groups": c.groups, "bias": c.bias, "name": "group_expand"})]
 
 
 def _dilated_note(c: Setup, report: Report) -> str:
@@ -216,12 +189,13 @@ def _dilated_note(c: Setup, report: Report) -> str:
 
 @variant("dilated", "the k x k convolution with dilation d (-d): a wider field of view for the same weights",
          closed_form=lambda c: ClosedForm("1", Fraction(1), MACS_AT_EQUAL_SIZE), note=_dilated_note)
-def _dilated(c: Setup) -> list[str]:
-    return [f"conv {c.out} {_window(c)} d={c.d} {_bias(c)} name=dilated"]
+def _dilated(c: Setup) -> list[Layer]:
+    return [("conv", {"out": c.out, **_window(c), "d": c.d, "bias": c.bias, "name": "dilated"})]
 
 
-def _axis_values(nd: int, axis: int, value: object, other: object) -> str:
-    return "x".join(str(value if i == axis else other) for i in range(nd))
+def _on_axis(nd: int, axis: int, value: int, other: int) -> list[int]:
+    """One value per axis: `value` on `axis`, `other` on the rest."""
+    return [value if i == axis else other for i in range(nd)]
 
 
 def _spatially_separable_form(c: Setup) -> ClosedForm | None:
@@ -235,35 +209,34 @@ def _spatially_separable_form(c: Setup) -> ClosedForm | None:
          "k x 1 then 1 x k (one k-long conv per spatial axis), through min(C, N) channels in between",
          closed_form=_spatially_separable_form,
          note=lambda c, r: f"{min(c.channels, c.out)} channels between the stages (min(C, N))")
-def _spatially_separable(c: Setup) -> list[str]:
+def _spatially_separable(c: Setup) -> list[Layer]:
     if c.nd < 2:
         raise NotApplicable("a 1-D input has one spatial axis: there is nothing to separate")
     mid = min(c.channels, c.out)
-    segments = []
+    layers: list[Layer] = []
     for axis in range(c.nd):
-        k = _axis_values(c.nd, axis, c.k, 1)
-        s = _axis_values(c.nd, axis, c.s, 1)
-        p = c.p if isinstance(c.p, str) else _axis_values(c.nd, axis, c.p, 0)
-        out = c.out if axis == c.nd - 1 else mid
-        segments.append(f"conv {out} k={k} s={s} p={p} {_bias(c)} name=k{k}")
-    return segments
+        k = _on_axis(c.nd, axis, c.k, 1)
+        # an integer padding goes to the axis the conv spans
+        p = c.p if isinstance(c.p, str) else _on_axis(c.nd, axis, c.p, 0)
+        layers.append(("conv", {"out": c.out if axis == c.nd - 1 else mid, "k": k, "s": _on_axis(c.nd, axis, c.s, 1),
+                                "p": p, "bias": c.bias, "name": "k" + "x".join(map(str, k))}))
+    return layers
 
 
-def _stack_depth(c: Setup) -> int:
-    """n = (k-1)/2, checked before any layer is built: the spec text and its analysis grow with n."""
+def _stacked_depth(c: Setup) -> int:
+    """n, checked before any layer is built: the spec and its analysis grow with n."""
     if c.k < 3 or c.k % 2 == 0:
         raise NotApplicable(f"a stack of 3x3 convs has an odd receptive field of at least 3; k={c.k} is not one")
-    n = (c.k - 1) // 2
-    if n > MAX_STACK:
-        raise NotApplicable(f"k={c.k} takes {n:,} stacked 3x3 convs; this variant builds at most {MAX_STACK:,} "
-                            f"(k up to {2 * MAX_STACK + 1:,})")
-    return n
+    if c.stack_depth > MAX_STACK:
+        raise NotApplicable(f"k={c.k} takes {c.stack_depth:,} stacked 3x3 convs; this variant builds at most "
+                            f"{MAX_STACK:,} (k up to {2 * MAX_STACK + 1:,})")
+    return c.stack_depth
 
 
 def _stacked_form(c: Setup) -> ClosedForm | None:
     if c.k < 3 or c.k % 2 == 0:
         return None
-    n = (c.k - 1) // 2
+    n = c.stack_depth
     window = 3 ** c.nd
     # weights: C·N·3² for the first conv, N·N·3² for each of the other n-1, against C·N·K²
     value = Fraction(window * (c.channels + (n - 1) * c.out), c.channels * c.k ** c.nd)
@@ -273,7 +246,7 @@ def _stacked_form(c: Setup) -> ClosedForm | None:
 
 
 def _stacked_note(c: Setup, report: Report) -> str:
-    n = (c.k - 1) // 2
+    n = c.stack_depth
     if n == 1:
         return f"k={c.k}: the stack is a single 3x3 conv, the regular one"
     window = "x".join(["3"] * c.nd)
@@ -283,41 +256,19 @@ def _stacked_note(c: Setup, report: Report) -> str:
 
 @variant("stacked", "n = (k-1)/2 stacked 3x3 convs with the receptive field of one k x k (VGG: 3 x 3x3 for 7x7)",
          closed_form=_stacked_form, note=_stacked_note)
-def _stacked(c: Setup) -> list[str]:
-    n = _stack_depth(c)
-    three = "x".join(["3"] * c.nd)
-    segments = []
-    for i in range(n):
-        # The stride and an integer padding go on the first conv; padding words apply to each.
-        s = c.s if i == 0 else 1
-        p = c.p if isinstance(c.p, str) or i == 0 else 0
-        segments.append(f"conv {c.out} k={three} s={s} p={p} {_bias(c)} name=stack{i + 1}")
-    return segments
+def _stacked(c: Setup) -> list[Layer]:
+    # The stride and an integer padding go on the first conv; padding words apply to each.
+    return [("conv", {"out": c.out, "k": [3] * c.nd, "s": c.s if i == 0 else 1,
+                      "p": c.p if isinstance(c.p, str) or i == 0 else 0, "bias": c.bias, "name": f"stack{i + 1}"})
+            for i in range(_stacked_depth(c))]
 
 
 @variant("bottleneck", "1x1 reduce to the width (--width, default N/4), k x k, 1x1 expand to N (ResNet)",
          note=lambda c, r: f"width {c.mid} (--width; default out // 4)")
-def _bottleneck(c: Setup) -> list[str]:
-    return [f"pwconv {c.mid} {_bias(c)} name=reduce",
-            f"conv {c.mid} {_window(c)} {_bias(c)} name=conv",
-            f"pwconv {c.out} {_bias(c)} name=expand"]
-
-
-def _transposed_padding(c: Setup) -> tuple[int, int]:
-    """(p, output_padding) of the transposed conv that is the adjoint of the regular one."""
-    if isinstance(c.p, int):
-        return c.p, 0
-    if c.p == "valid":
-        return 0, 0
-    if c.p == "full":
-        return c.k - 1, 0
-    total = c.k - c.s  # 'same': the output is n*s, so 2p - output_padding = k - s
-    p = max(-(-total // 2), 0)
-    extra = 2 * p - total
-    if extra >= c.s:
-        raise NotApplicable(f"'same' at k={c.k}, s={c.s} needs output_padding {extra}, and a transposed conv "
-                            f"takes output_padding only below its stride {c.s}")
-    return p, extra
+def _bottleneck(c: Setup) -> list[Layer]:
+    return [("pwconv", {"out": c.mid, "bias": c.bias, "name": "reduce"}),
+            ("conv", {"out": c.mid, **_window(c), "bias": c.bias, "name": "conv"}),
+            ("pwconv", {"out": c.out, "bias": c.bias, "name": "expand"})]
 
 
 def _transposed_note(c: Setup, report: Report) -> str:
@@ -327,9 +278,13 @@ def _transposed_note(c: Setup, report: Report) -> str:
 
 @variant("transposed", "the transposed convolution with the same k, s, p (the regular one's adjoint): upsampling by s",
          note=_transposed_note)
-def _transposed(c: Setup) -> list[str]:
-    p, extra = _transposed_padding(c)
-    return [f"deconv {c.out} k={c.k} s={c.s} p={p} output_padding={extra} {_bias(c)} name=transposed"]
+def _transposed(c: Setup) -> list[Layer]:
+    try:
+        p, extra = REGISTRY["deconv"].adjoint_padding(c.k, c.s, c.p)
+    except LayerError as exc:
+        raise NotApplicable(str(exc)) from None
+    return [("deconv", {"out": c.out, "k": c.k, "s": c.s, "p": p, "output_padding": extra, "bias": c.bias,
+                        "name": "transposed"})]
 
 
 def _fft_note(c: Setup, report: Report) -> str:
@@ -345,10 +300,10 @@ def _fft_note(c: Setup, report: Report) -> str:
 
 @variant("fft", "the convolution through the frequency domain: FFTs of input and kernels, complex products, "
                 "inverse FFTs (stride 1)", note=_fft_note)
-def _fft(c: Setup) -> list[str]:
+def _fft(c: Setup) -> list[Layer]:
     if c.s != 1:
         raise NotApplicable(f"an FFT convolution computes every position: stride must be 1, got {c.s}")
-    return [f"fftconv {c.out} k={c.k} p={c.p} {_bias(c)} name=fft"]
+    return [("fftconv", {"out": c.out, "k": c.k, "p": c.p, "bias": c.bias, "name": "fft"})]
 
 
 # --------------------------------------------------------------------------------------------
@@ -369,7 +324,8 @@ class Stage(NamedTuple):
 
 class VariantRow(NamedTuple):
     variant: str
-    spec: str  # the one-line spec it expands to ('' when a precondition failed before building it)
+    layers: tuple[Layer, ...]  # what it expands to (() when a precondition failed before building it)
+    spec: str  # the same layers in the one-line form ('' likewise)
     report: Report | None  # None: not applicable
     reason: str = ""  # why not applicable
     closed_form: ClosedForm | None = None
@@ -426,6 +382,38 @@ class VariantRow(NamedTuple):
             raise ValueError(f"variant {self.variant} is not applicable: {self.reason}")
         return self.report
 
+    def to_dict(self) -> dict[str, Any]:
+        """One entry of `variants` in the JSON (docs/compare.md); the counts only when applicable."""
+        form = self.closed_form
+        d: dict[str, Any] = {
+            "variant": self.variant,
+            "applicable": self.applicable,
+            "reason": self.reason or None,
+            "spec": self.spec or None,
+            "closed_form": None if form is None else {"formula": form.formula, "value": float(form.value),
+                                                      "exact": str(form.value), "holds": form.holds},
+            "notes": list(self.notes),
+        }
+        if not self.applicable:
+            return d
+        d.update({
+            "layers": [{"name": s.name, "kind": s.kind, "description": s.description, "output": list(s.output),
+                        "params": s.params, "macs": s.macs, "flops": s.flops} for s in self.stages],
+            "output": list(self.output),
+            "params": self.params,
+            "macs": self.macs,
+            "flops": self.flops,
+            "receptive_field": [[plain(v) for v in axis] for axis in self.receptive_field],
+            "output_bytes": self.output_bytes,
+            "weight_bytes": self.weight_bytes,
+            "peak_activation_bytes": self.peak_activation_bytes,
+            "params_ratio": _float(self.params_ratio),
+            "macs_ratio": _float(self.macs_ratio),
+            "flops_ratio": _float(self.flops_ratio),
+            "macs_share": float(self.macs_share),
+        })
+        return d
+
 
 class VariantComparison(NamedTuple):
     setup: Setup
@@ -436,11 +424,21 @@ class VariantComparison(NamedTuple):
     def applicable(self) -> tuple[VariantRow, ...]:
         return tuple(row for row in self.rows if row.applicable)
 
+    @property
+    def largest(self) -> VariantRow | None:
+        """The applicable variant with the most MACs (the first of equals): what the bars divide by."""
+        return max(self.applicable, key=lambda row: row.macs, default=None)
+
     def row(self, name: str) -> VariantRow:
         for row in self.rows:
             if row.variant == name:
                 return row
         raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of `convcalc compare VARIANT... --format json` (docs/compare.md)."""
+        return {"schema": SCHEMAS["compare"], "mode": "variants", "setup": self.setup.to_dict(),
+                "baseline": self.baseline, "variants": [row.to_dict() for row in self.rows]}
 
 
 def describe(layer: LayerReport) -> str:
@@ -448,35 +446,39 @@ def describe(layer: LayerReport) -> str:
     return REGISTRY[layer.kind].describe(layer.args, omit=("p", "bias"))
 
 
-def evaluate(name: str, setup: Setup) -> VariantRow:
-    """One variant's row: its spec analyzed, or the reason it does not apply."""
+def analyze_variant(name: str, setup: Setup) -> VariantRow:
+    """One variant's row: its layers analyzed, or the reason it does not apply."""
     record = VARIANTS[name]
     closed_form = record.closed_form(setup) if record.closed_form else None
     try:
-        segments = record.layers(setup)
+        layers = tuple(record.layers(setup))
     except NotApplicable as exc:
-        return VariantRow(name, "", None, str(exc), closed_form)
-    head = f"{'x'.join(map(str, setup.input))} batch={setup.batch} dtype={setup.dtype} name={name}"
-    text = " | ".join([head, *segments])
+        return VariantRow(name, (), "", None, str(exc), closed_form)
+    text = write_line(setup.input, layers, batch=setup.batch, dtype=setup.dtype, name=name)
     try:
-        report = analyze(from_text(text, f"<{name}>"))
+        report = analyze(from_layers(setup.input, layers, f"<{name}>", name, setup.batch, setup.dtype))
     except ConvcalcError as exc:
         where = f"{exc.layer} ({exc.kind}): " if exc.layer else ""
-        return VariantRow(name, text, None, where + " ".join(exc.message.split()), closed_form)
+        return VariantRow(name, layers, text, None, where + " ".join(exc.message.split()), closed_form)
     notes = (record.note(setup, report),) if record.note else ()
-    return VariantRow(name, text, report, "", closed_form, notes)
+    return VariantRow(name, layers, text, report, "", closed_form, notes)
 
 
 def _ratio(a: int, b: int) -> Fraction | None:
     return Fraction(a, b) if b else None
 
 
+def _float(value: Fraction | None) -> float | None:
+    return None if value is None else float(value)
+
+
 def compare_variants(names: list[str] | tuple[str, ...], setup: Setup) -> VariantComparison:
-    """Rows in the order named (duplicates dropped); ratios to the first applicable one."""
+    """Rows in the order named (duplicates dropped); ratios to the first applicable one.
+    ValueError for a name that is not a variant (the command refuses those first)."""
     for name in names:
         if name not in VARIANTS:
-            raise UsageError(f"unknown variant '{name}'{did_you_mean(name, VARIANTS)}; variants: {', '.join(VARIANTS)}")
-    rows = [evaluate(name, setup) for name in dict.fromkeys(names)]
+            raise ValueError(f"unknown variant '{name}'{did_you_mean(name, VARIANTS)}; variants: {', '.join(VARIANTS)}")
+    rows = [analyze_variant(name, setup) for name in dict.fromkeys(names)]
     applicable = [row for row in rows if row.applicable]
     base = applicable[0] if applicable else None
     largest = max((row.macs for row in applicable), default=0)
@@ -488,200 +490,3 @@ def compare_variants(names: list[str] | tuple[str, ...], setup: Setup) -> Varian
                                macs_share=_ratio(row.macs, largest) or Fraction(0))
         done.append(row)
     return VariantComparison(setup, tuple(done), base.variant if base else None)
-
-
-# --------------------------------------------------------------------------------------------
-# Command-line arguments: variant names or specs
-
-
-def classify(arguments: tuple[str, ...], all_variants: bool) -> tuple[str, tuple[str, ...]]:
-    """('variants', names) or ('specs', paths): variant names are words from VARIANTS; specs are
-    existing files, '-' (stdin), one-line specs (with '|'), library names (`resnet50`), and paths
-    (with a '/' or ending in .yaml/.yml) that will fail to load with "no such file"."""
-    variants, specs = [], []
-    for arg in arguments:
-        if arg in VARIANTS:
-            variants.append(arg)
-        elif (arg == "-" or os.path.exists(arg) or is_text_form(arg) or arg.endswith((".yaml", ".yml"))
-              or "/" in arg or os.sep in arg or arg.startswith(library.PREFIX)
-              or library.find(arg) is not None):
-            specs.append(arg)
-        else:
-            variant = did_you_mean(arg, VARIANTS)
-            spec = "" if variant else did_you_mean(arg, library.names())  # a library name, mistyped
-            raise UsageError(f"'{arg}' is neither a variant{variant} nor a spec file{spec}; "
-                             f"variants: {', '.join(VARIANTS)}")
-    if variants and specs:
-        raise UsageError(f"give variant names or spec files, not both: '{variants[0]}' is a variant, "
-                         f"'{specs[0]}' a spec")
-    if specs:
-        if all_variants:
-            raise UsageError("--all runs every variant of one convolution; it does not take spec files")
-        return "specs", tuple(specs)
-    if all_variants:
-        variants += [name for name in VARIANTS if name not in variants]
-    if not variants:
-        raise UsageError("give variant names (e.g. regular depthwise-separable) or --all with --input and --out, "
-                         "or two specs to compare")
-    return "variants", tuple(variants)
-
-
-# --------------------------------------------------------------------------------------------
-# One spec against another
-
-METRICS = ("params", "buffers", "macs", "flops", "peak_activation_bytes", "weight_bytes", "activation_bytes")
-
-
-class Difference(NamedTuple):
-    metric: str
-    a: int
-    b: int
-
-    @property
-    def diff(self) -> int:
-        return self.b - self.a
-
-    @property
-    def ratio(self) -> Fraction | None:
-        return _ratio(self.b, self.a)
-
-
-class LayerChange(NamedTuple):
-    change: str  # added | removed | changed
-    a: LayerReport | None
-    b: LayerReport | None
-    matched_by: str | None  # name | position; None for added and removed layers
-    differs: tuple[str, ...]  # of name, kind, output, params, macs
-    share: Fraction  # |Δ share_metric| over the largest |Δ| of the comparison
-
-    def value(self, metric: str, side: str) -> int:
-        layer = self.a if side == "a" else self.b
-        return getattr(layer, metric) if layer is not None else 0
-
-    def diff(self, metric: str) -> int:
-        return self.value(metric, "b") - self.value(metric, "a")
-
-
-class SpecComparison(NamedTuple):
-    a: Report
-    b: Report
-    labels: tuple[str, str]
-    totals: tuple[Difference, ...]
-    layers: tuple[LayerChange, ...]  # only the layers that differ, in B's order (removed ones in place)
-    by_name: int  # layers matched by name
-    by_position: int  # layers matched by position among the rest
-    per_sample: bool  # batches differ: layers compared per sample
-    share_metric: str  # macs, or params when no layer's MACs differ
-
-    @property
-    def added(self) -> int:
-        return sum(change.change == "added" for change in self.layers)
-
-    @property
-    def removed(self) -> int:
-        return sum(change.change == "removed" for change in self.layers)
-
-    @property
-    def changed(self) -> int:
-        return sum(change.change == "changed" for change in self.layers)
-
-    def total(self, metric: str) -> Difference:
-        return next(d for d in self.totals if d.metric == metric)
-
-
-def _differs(a: LayerReport, b: LayerReport, batch_a: int, batch_b: int) -> tuple[str, ...]:
-    """What differs between two matched layers, per sample (counts are batch-multiplied)."""
-    fields = []
-    if a.name != b.name:
-        fields.append("name")
-    if a.kind != b.kind:
-        fields.append("kind")
-    if a.output[1:] != b.output[1:]:
-        fields.append("output")
-    if a.params != b.params:
-        fields.append("params")
-    if a.macs * batch_b != b.macs * batch_a:
-        fields.append("macs")
-    if a.flops * batch_b != b.flops * batch_a:
-        fields.append("flops")
-    return tuple(fields)
-
-
-def _labels(a: Report, b: Report) -> tuple[str, str]:
-    la, lb = a.name, b.name
-    if la == lb and a.batch != b.batch:
-        la, lb = f"{a.name} @ batch {a.batch}", f"{b.name} @ batch {b.batch}"
-    elif la == lb and a.source != b.source:
-        la, lb = a.source, b.source
-    elif la == lb:
-        la, lb = f"{a.name} (a)", f"{b.name} (b)"
-    return la, lb
-
-
-def compare_specs(a: Spec, b: Spec, batch_a: int | None = None, batch_b: int | None = None) -> SpecComparison:
-    """Totals and differing layers of `b` against `a` (the baseline)."""
-    ra, rb = analyze(a, batch_a), analyze(b, batch_b)
-    totals = tuple(Difference(m, getattr(ra.total, m), getattr(rb.total, m)) for m in METRICS)
-    # Match by name, then the rest of each side by position among the layers of the same kind.
-    names_b = {layer.name: layer for layer in rb.layers}
-    partner: dict[int, LayerReport] = {}  # index in b -> matched layer of a
-    how: dict[int, str] = {}
-    rest_a = []
-    for layer in ra.layers:
-        if layer.name in names_b:
-            partner[names_b[layer.name].index] = layer
-            how[names_b[layer.name].index] = "name"
-        else:
-            rest_a.append(layer)
-    rest_b = [layer for layer in rb.layers if layer.index not in partner]
-    for kind in dict.fromkeys(layer.kind for layer in rest_a):
-        # The i-th unmatched layer of a kind in a goes with the i-th unmatched one of that kind in b.
-        for la, lb in zip([x for x in rest_a if x.kind == kind], [x for x in rest_b if x.kind == kind]):
-            partner[lb.index] = la
-            how[lb.index] = "position"
-    # Rows in b's order; a removed layer goes right after the b layer matched to its predecessor in a.
-    b_of_a = {la.index: index for index, la in partner.items()}
-    keyed: list[tuple[tuple[int, int, int], tuple]] = []
-    for lb in rb.layers:
-        la = partner.get(lb.index)
-        if la is None:
-            keyed.append(((lb.index, 0, 0), ("added", None, lb, None, ())))
-            continue
-        differs = _differs(la, lb, ra.batch, rb.batch)
-        if differs:
-            keyed.append(((lb.index, 0, 0), ("changed", la, lb, how[lb.index], differs)))
-    after = -1
-    for la in ra.layers:
-        if la.index in b_of_a:
-            after = b_of_a[la.index]
-        else:
-            keyed.append(((after, 1, la.index), ("removed", la, None, None, ())))
-    raw = [entry for _, entry in sorted(keyed, key=lambda item: item[0])]
-
-    def delta(entry: tuple, metric: str) -> int:
-        _, la, lb, _, _ = entry
-        return abs((getattr(lb, metric) if lb else 0) - (getattr(la, metric) if la else 0))
-
-    metric = "macs" if any(delta(entry, "macs") for entry in raw) else "params"
-    largest = max((delta(entry, metric) for entry in raw), default=0)
-    changes = tuple(LayerChange(*entry, share=_ratio(delta(entry, metric), largest) or Fraction(0)) for entry in raw)
-    return SpecComparison(ra, rb, _labels(ra, rb), totals, changes, sum(v == "name" for v in how.values()),
-                          sum(v == "position" for v in how.values()), ra.batch != rb.batch, metric)
-
-
-def spec_batches(count: int, batches: tuple[int, ...]) -> tuple[int | None, int | None, bool]:
-    """(batch of a, batch of b, whether the one spec is compared with itself) from --batch values."""
-    if count == 1:
-        if len(batches) == 1:
-            return None, batches[0], True
-        if len(batches) == 2:
-            return batches[0], batches[1], True
-        raise UsageError("one spec compares with itself at another batch: give --batch N "
-                         "(or --batch A --batch B); to compare two specs, give both")
-    if count != 2:
-        raise UsageError(f"compare takes two specs (the first is the baseline), got {count}")
-    if len(batches) > 2:
-        raise UsageError(f"--batch is given {len(batches)} times; give it once (both specs) or twice (one per spec)")
-    if len(batches) == 2:
-        return batches[0], batches[1], False
-    return (batches[0], batches[0], False) if batches else (None, None, False)
