@@ -1,14 +1,16 @@
 """Rendering `convcalc compare`: variants or spec-vs-spec, as a table, JSON, CSV or Markdown, and a plot.
 
-Like the other reporters this only formats what convcalc/compare.py computed (ratios, shares and
-differences included). The table shows exact counts with thousands separators, as the course
-notes print them (86,400; 675 + 9,600 = 10,275), and a small bar per row: MACs as a share of the
-largest, in unicode eighth blocks, or '#' when the stream cannot take them (and K^2 for K², ->
-for →). On a terminal (or with COLUMNS) the tables fit its width: optional columns go first,
-from the right, while names keep a readable width; then the per-stage MACs sums become plain
-totals; only then is the shrinkable column (layers, layer names) cut, in the middle. The prose
-under a table is wrapped to the same width and mentions only the columns shown. `plot` draws a
-grouped bar chart with matplotlib, imported only there (the `plot` extra).
+Like the other reporters this only formats what convcalc/compare computed (ratios, shares,
+differences and the JSON's dict included); `CompareFormat` names the formats and `RENDERERS`
+holds each one's renderer of variants and of two specs. The table shows exact counts with
+thousands separators, as the course notes print them (86,400; 675 + 9,600 = 10,275), and a
+small bar per row: MACs as a share of the largest, in unicode eighth blocks, or '#' when the
+stream cannot take them (and K^2 for K², -> for →). On a terminal (or with COLUMNS) the tables
+fit its width (textable.fit_layouts): optional columns go first, from the right, while names
+keep a readable width; then the per-stage MACs sums become plain totals; only then is the
+shrinkable column (layers, layer names) cut, in the middle. The prose under a table is wrapped
+to the same width and mentions only the columns shown. `plot` draws a grouped bar chart with
+matplotlib, imported only there (the `plot` extra).
 """
 
 from __future__ import annotations
@@ -25,14 +27,13 @@ from typing import IO, Any, Callable
 from ..compare import SpecComparison, VariantComparison, VariantRow
 from ..printable import clean
 from ..report import Report
-from ..textable import (BAR_WIDTH, Column, Table, bar, cut_middle, render as render_table, terminal_width, wants_color,
+from ..textable import (BAR_WIDTH, Column, Row, bar, fit_layouts, render as render_table, terminal_width, wants_color,
                         wrap_lines)
 from ..units import nbytes, number, percent
 from . import jsonout
 from .common import CONVENTIONS, field, shape
 from .plots import check_plot_path, literal, save_figure
 
-READABLE = 20  # a shrinkable column (layers, layer names) counts as this wide when choosing columns to drop
 NOT_APPLICABLE = "not applicable"
 METRIC_NAMES = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops": "FLOPs",
                 "peak_activation_bytes": "peak activations", "weight_bytes": "weights (bytes)",
@@ -40,8 +41,6 @@ METRIC_NAMES = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops
 BYTE_METRICS = ("peak_activation_bytes", "weight_bytes", "activation_bytes")
 # convcalc's own symbols, spelled in ASCII for a stream that cannot encode them
 ASCII_SPELLING = (("²", "^2"), ("³", "^3"), ("·", "*"), ("→", "->"), ("Δ", "delta"), ("±", "+-"))
-
-Row = list[tuple[str, str]]  # table cells: (text, style)
 
 
 def exact(n: int) -> str:
@@ -76,58 +75,18 @@ def _wrapped(lines: list[str], width: int | None, unicode: bool) -> str:
     return wrap_lines([_spelled(line, unicode) for line in lines], width)
 
 
-def _natural(column: Column, rows: list[Row | None], i: int) -> int:
-    return max([len(column.header)] + [len(row[i][0]) for row in rows if row is not None])
-
-
-def _span(columns: list[Column], rows: list[Row | None], kept: list[int]) -> int:
-    """The table's width with these columns, a shrinkable one counted at most READABLE wide."""
-    return 1 + sum(3 + (min(_natural(columns[i], rows, i), READABLE) if columns[i].shrink
-                        else _natural(columns[i], rows, i)) for i in kept)
-
-
 def _fitted(title: str, columns: list[Column], layouts: list[list[Row | None]],
             stream: IO[str]) -> tuple[str, set[str]]:
-    """A table rendered to fit the terminal, and the headers it shows. textable fits one set of
-    cells; a comparison has several layouts of its rows (per-stage MACs sums, then plain totals),
-    so here the optional columns go first, from the right, and when that is not enough the next
-    layout is tried; dropped columns that fit in the room left come back, leftmost first; only
-    then is the shrinkable column cut. Rows are cells, or None for a rule."""
+    """A table rendered to fit the terminal (textable.fit_layouts: the first layout that fits by
+    dropping optional columns), in the stream's alphabet, and the headers it shows."""
     width, unicode = terminal_width(stream), _unicode(stream)
-    columns = [Column(_spelled(c.header, unicode), c.align, c.shrink, c.optional, c.min_width) for c in columns]
-    every = list(range(len(columns)))
-
-    def fits(rows: list[Row | None], kept: list[int]) -> bool:
-        return width is None or _span(columns, rows, kept) <= width
-
-    for layout in layouts:
-        rows = [None if row is None else [(_spelled(text, unicode), style) for text, style in row] for row in layout]
-        kept = list(every)
-        for i in reversed(every):
-            if fits(rows, kept):
-                break
-            if columns[i].optional:
-                kept.remove(i)
-        if fits(rows, kept):
-            break
-    for i in every:
-        if i not in kept and fits(rows, sorted([*kept, i])):
-            kept = sorted([*kept, i])
-    for i in kept:
-        if width is not None and columns[i].shrink:
-            room = max(width - _span(columns, rows, [j for j in kept if j != i]) - 3, columns[i].min_width)
-            ellipsis = "…" if unicode else "~"
-            rows = [None if row is None else [*row[:i], (cut_middle(row[i][0], room, ellipsis), row[i][1]), *row[i + 1:]]
-                    for row in rows]
-    table = Table([columns[i] for i in kept],
-                  title="\n".join(textwrap.wrap(clean(_spelled(title, unicode)), width)) if width else clean(title))
-    for row in rows:
-        if row is None:
-            table.rule()
-        else:
-            table.add_row(*(row[i] for i in kept))
+    columns = [Column(_spelled(c.header, unicode), c.align, c.shrink, c.optional, c.min_width, c.cut) for c in columns]
+    layouts = [[None if row is None else [(_spelled(text, unicode), style) for text, style in row] for row in layout]
+               for layout in layouts]
+    title = "\n".join(textwrap.wrap(clean(_spelled(title, unicode)), width)) if width else clean(title)
+    table = fit_layouts(columns, layouts, width, title)
     text = render_table(table, width=width, color=wants_color(stream), stream=stream)
-    return text, {columns[i].header for i in kept}
+    return text, {column.header for column in table.columns}
 
 
 def render(result: VariantComparison | SpecComparison, fmt: CompareFormat | str, stream: IO[str] | None = None) -> str:
@@ -208,7 +167,7 @@ def variants_table(result: VariantComparison, stream: IO[str] | None = None) -> 
     base = result.baseline or "-"
     unicode = _unicode(stream)
     # Dropped from the right to fit: output bytes first, ..., the output shape, then the layers.
-    columns = [Column("variant"), Column("layers", shrink=True, optional=True), Column("output", optional=True),
+    columns = [Column("variant"), Column("layers", shrink=True, optional=True, cut="middle"), Column("output", optional=True),
                Column("params", "right"), Column("MACs", "right"), Column(f"MACs / {base}", "right"),
                Column("MACs bar", optional=True, min_width=BAR_WIDTH), Column("closed form", optional=True),
                Column(f"params / {base}", "right", optional=True), Column("FLOPs", "right", optional=True),
@@ -367,7 +326,7 @@ def specs_table(result: SpecComparison, stream: IO[str] | None = None) -> str:
                Column("relative", "right", optional=True), Column("ratio", "right", optional=True)]
     parts = [_fitted(f"{la} vs {lb}", columns, [totals], stream)[0]]
     if result.layers:
-        columns = [Column("change"), Column("layer", shrink=True, min_width=8), Column("kind", optional=True),
+        columns = [Column("change"), Column("layer", shrink=True, min_width=8, cut="middle"), Column("kind", optional=True),
                    Column("output", optional=True), Column("params", "right"), Column("Δ params", "right"),
                    Column("MACs", "right"), Column("Δ MACs", "right"),
                    Column(f"Δ {METRIC_NAMES[result.share_metric]} bar", optional=True, min_width=BAR_WIDTH)]
