@@ -661,6 +661,34 @@ def test_spec_against_spec_totals_and_layers(two_specs):
     assert result.layers[0].share == 1
 
 
+def test_spec_comparison_computes_its_ratios_and_the_change_of_field(two_specs):
+    result = compare_specs(convcalc.load(two_specs[0]), convcalc.load(two_specs[1]))
+    params_a = (8 * 3 * 9 + 8) + (16 * 8 * 9 + 16) + (16 * 10 + 10)
+    params_b = (8 * 3 * 9 + 8) + (32 * 8 * 9 + 32) + 2 * 32 + (32 * 10 + 10)
+    assert result.total("params").relative == Fraction(params_b - params_a, params_a)
+    assert result.total("buffers").relative is None  # a has no buffers
+    down = result.layers[0]
+    assert down.ratio("params") == Fraction(32 * 8 * 9 + 32, 16 * 8 * 9 + 16)
+    assert down.relative("params") == Fraction(32 * 8 * 9 + 32 - (16 * 8 * 9 + 16), 16 * 8 * 9 + 16)
+    added = next(change for change in result.layers if change.change == "added")
+    assert added.ratio("params") is None and added.relative("params") is None
+    assert (result.receptive_field_delta, result.global_change) == ((0, 0), None)
+    a, b = convcalc.from_text("8x16x16 | conv 8 k3 p1"), convcalc.from_text("8x16x16 | conv 8 k5 p2 | gap")
+    assert (compare_specs(a, b).receptive_field_delta, compare_specs(a, b).global_change) == ((5 - 3, 5 - 3), "gained")
+    assert (compare_specs(b, a).receptive_field_delta, compare_specs(b, a).global_change) == ((3 - 5, 3 - 5), "lost")
+    flat = convcalc.from_text("8x16 | conv 8 k3")
+    assert compare_specs(a, flat).receptive_field_delta is None  # 2-D against 1-D
+
+
+def test_every_compare_format_has_renderers_and_is_a_choice():
+    from convcalc.cli.compare import compare as command
+    from convcalc.reporters.comparison import RENDERERS, CompareFormat
+
+    assert set(RENDERERS) == set(CompareFormat)
+    option = next(param for param in command.params if param.name == "fmt")
+    assert list(option.type.choices) == [f.value for f in CompareFormat]
+
+
 def test_spec_against_spec_cli_json(two_specs):
     result = compare(*two_specs, "--format", "json")
     assert result.exit_code == 0
