@@ -529,6 +529,17 @@ def test_every_line_fits_80_columns(monkeypatch, args):
     assert max(len(line) for line in lines) <= 80, max(lines, key=len)
 
 
+@pytest.mark.parametrize("columns", ["80", "60", "40"])
+def test_a_title_too_long_for_the_terminal_wraps_onto_indented_lines(monkeypatch, columns):
+    monkeypatch.setenv("COLUMNS", columns)
+    lines = compare("regular", *NOTES).stdout.splitlines()
+    title = lines[:next(i for i, line in enumerate(lines) if line.startswith("┌"))]
+    assert len(title) > 1 and all(len(line) <= int(columns) for line in title)
+    assert all(line.startswith("  ") for line in title[1:]) and "\\n" not in "".join(title)
+    assert " ".join(line.strip() for line in title) == ("convolution variants: input 3x7x7, out 128, k 3, s 1, "
+                                                         "p valid (batch 1, float32, no bias)")
+
+
 def test_notes_example_at_80_columns_keeps_the_notes_sum(monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     text = compare("regular", "depthwise-separable", *NOTES).stdout

@@ -83,8 +83,7 @@ def _fitted(title: str, columns: list[Column], layouts: list[list[Row | None]],
     columns = [Column(_spelled(c.header, unicode), c.align, c.shrink, c.optional, c.min_width, c.cut) for c in columns]
     layouts = [[None if row is None else [(_spelled(text, unicode), style) for text, style in row] for row in layout]
                for layout in layouts]
-    title = "\n".join(textwrap.wrap(clean(_spelled(title, unicode)), width)) if width else clean(title)
-    table = fit_layouts(columns, layouts, width, title)
+    table = fit_layouts(columns, layouts, width, _spelled(title, unicode))  # render wraps the title
     text = render_table(table, width=width, color=wants_color(stream), stream=stream)
     return text, {column.header for column in table.columns}
 
