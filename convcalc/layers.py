@@ -626,6 +626,26 @@ class TransposedConv(Kind):
             sizes_.append(size)
         return (a["out"], *sizes_)
 
+    def adjoint_padding(self, k: int, s: int, p: str | int) -> tuple[int, int]:
+        """(p, output_padding) on one axis of the transposed conv that is the adjoint of a conv
+        with kernel k, stride s and padding p (an int on each side, or valid | same | full):
+        valid is 0, full k-1, and 'same', whose conv maps n to ceil(n/s), maps n back to n·s,
+        which takes 2p - output_padding = k - s. LayerError when that needs an output_padding
+        of s or more, which the shape rule refuses at dilation 1."""
+        if isinstance(p, int):
+            return p, 0
+        if p == "valid":
+            return 0, 0
+        if p == "full":
+            return k - 1, 0
+        total = k - s
+        pad = max(-(-total // 2), 0)
+        extra = 2 * pad - total
+        if extra >= s:
+            raise LayerError(f"'same' at k={k}, s={s} needs output_padding {extra}, and a transposed conv "
+                             f"takes output_padding only below its stride {s}")
+        return pad, extra
+
     def params(self, a, x, y):
         return x[0] * (a["out"] // a["groups"]) * prod(a["k"]) + (a["out"] if a["bias"] else 0)
 

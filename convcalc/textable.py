@@ -7,8 +7,11 @@ alignment and an optional style per cell, rendered in one pass: about 1 ms for 1
 
 Fitting: on a terminal the table is fitted to its width (`_fit`): columns marked `shrink` are
 cut to a readable width (with '…', at the end or in the middle), columns marked `optional` are
-dropped from the right, and what room is left is given back; in a pipe it keeps its full width. Colour is ANSI, only on a terminal, never with NO_COLOR set (https://no-color.org),
-and forced with FORCE_COLOR.
+dropped from the right, and what room is left is given back; in a pipe it keeps its full width.
+A table whose rows can be written more or less compactly (compare's per-stage sums, or plain
+totals) is fitted by `fit_layouts`, which takes the first layout that fits by dropping columns,
+with the same rules. Colour is ANSI, only on a terminal, never with NO_COLOR set
+(https://no-color.org), and forced with FORCE_COLOR.
 """
 
 from __future__ import annotations
@@ -34,11 +37,14 @@ class Column:
         self.cut = cut  # where a truncated cell loses its characters: "end", or "middle" for names and paths
 
 
+Row = list[tuple[str, str]]  # cells: (text, style)
+
+
 class Table:
     def __init__(self, columns: list[Column], title: str = "") -> None:
         self.columns = columns
         self.title = "\n".join(map(clean, title.split("\n")))  # reporters may wrap titles themselves
-        self.rows: list[list[tuple[str, str]]] = []  # cells: (text, style)
+        self.rows: list[Row] = []
         self.rules: set[int] = set()  # a horizontal rule before these row indices
 
     def add_row(self, *cells: object, style: str = "") -> None:
@@ -52,6 +58,18 @@ class Table:
 
     def rule(self) -> None:
         self.rules.add(len(self.rows))
+
+    def natural(self) -> list[int]:
+        """Each column's width with nothing cut: its header or its longest cell."""
+        return [max([len(column.header)] + [len(row[c][0]) for row in self.rows if c < len(row)])
+                for c, column in enumerate(self.columns)]
+
+    def only(self, columns: list[int]) -> "Table":
+        """The same table with only these columns (indices, in order)."""
+        table = Table([self.columns[c] for c in columns])
+        table.title, table.rules = self.title, set(self.rules)
+        table.rows = [[row[c] if c < len(row) else ("", "") for c in columns] for row in self.rows]
+        return table
 
 
 def wants_color(stream: IO[str]) -> bool:
@@ -115,48 +133,78 @@ def cut_middle(text: str, width: int, ellipsis: str = "…") -> str:
 COMFORTABLE = 20  # a shrinkable column is cut below this only when dropping optional columns was not enough
 
 
-def _fit(specs: list[Column], columns: list[int], widths: dict[int, int], natural: list[int], width: int) -> None:
-    """Fit `columns` (indices, edited in place) and `widths` into `width`: cut shrinkable columns
-    to a readable width, drop optional columns from the right, cut further only if still too
-    wide, then give back what room is left: dropped columns first, in order, then width to the
-    cut columns."""
+def _total(columns: list[int], widths: dict[int, int]) -> int:
+    return sum(widths[c] + 3 for c in columns) + 1
 
-    def total() -> int:
-        return sum(widths[c] + 3 for c in columns) + 1
 
-    shrinkable = [c for c in columns if specs[c].shrink]
-    for c in shrinkable:
-        widths[c] = min(natural[c], max(specs[c].min_width, COMFORTABLE))
+def _drop(specs: list[Column], columns: list[int], widths: dict[int, int], natural: list[int], width: int) -> None:
+    """The first steps of fitting (`columns` and `widths` edited in place): count shrinkable
+    columns at a readable width, drop optional columns from the right until the table fits,
+    then give back the dropped ones that fit after all, leftmost first."""
+    for c in columns:
+        if specs[c].shrink:
+            widths[c] = min(natural[c], max(specs[c].min_width, COMFORTABLE))
     dropped = []
     for c in reversed(list(columns)):
-        if total() <= width:
+        if _total(columns, widths) <= width:
             break
         if specs[c].optional:
             columns.remove(c)
             dropped.append(c)
-    for c in sorted(shrinkable, key=lambda c: -widths[c]):  # still too wide: cut the widest first
-        if total() <= width:
-            break
-        widths[c] = max(specs[c].min_width, widths[c] - (total() - width))
     for c in reversed(dropped):  # leftmost first
-        if total() + widths[c] + 3 <= width:
+        if _total(columns, widths) + widths[c] + 3 <= width:
             columns.append(c)
             columns.sort()
+
+
+def _fit(specs: list[Column], columns: list[int], widths: dict[int, int], natural: list[int], width: int) -> None:
+    """Fit `columns` (indices, edited in place) and `widths` into `width`: cut shrinkable columns
+    to a readable width and drop optional columns from the right (`_drop`), cut further only if
+    still too wide, then give what room is left to the cut columns."""
+    _drop(specs, columns, widths, natural, width)
+    shrinkable = [c for c in columns if specs[c].shrink]
+    for c in sorted(shrinkable, key=lambda c: -widths[c]):  # still too wide: cut the widest first
+        if _total(columns, widths) <= width:
+            break
+        widths[c] = max(specs[c].min_width, widths[c] - (_total(columns, widths) - width))
     for c in shrinkable:
-        widths[c] += max(0, min(natural[c] - widths[c], width - total()))
+        widths[c] += max(0, min(natural[c] - widths[c], width - _total(columns, widths)))
+
+
+def fit_layouts(columns: list[Column], layouts: list[list[Row | None]], width: int | None, title: str = "") -> Table:
+    """A table of the first layout that fits `width` by dropping optional columns (shrinkable
+    ones counted at a readable width), or of the last when none does. Layouts are the same rows
+    written more or less compactly (compare's per-stage MACs sums, then plain totals); a row is
+    its cells, or None for a rule. The columns dropped are left out of the table, so that the
+    caller can word what it writes under it by the columns it has, and `render` fits the rest:
+    it cuts shrinkable columns to the room they have. In a pipe (width None): the first layout,
+    whole."""
+    if not layouts:
+        raise ValueError("fit_layouts needs at least one layout")
+    for layout in layouts:
+        table = Table(columns, title)
+        for row in layout:
+            if row is None:
+                table.rule()
+            else:
+                table.add_row(*row)
+        kept = list(range(len(columns)))
+        if width is None:
+            return table
+        natural = table.natural()
+        widths = dict(enumerate(natural))
+        _drop(columns, kept, widths, natural, width)
+        if _total(kept, widths) <= width:
+            break
+    return table.only(kept)
 
 
 def render(table: Table, width: int | None = None, color: bool = False, stream: IO[str] | None = None) -> str:
     box = _BOX[_boxes(stream or sys.stdout)]
     columns = list(range(len(table.columns)))
-    natural = [max([len(table.columns[c].header)] + [len(row[c][0]) for row in table.rows if c < len(row)])
-               for c in columns]
+    natural = table.natural()
     widths = dict(zip(columns, natural))
-
-    def total() -> int:
-        return sum(widths[c] + 3 for c in columns) + 1
-
-    if width is not None and total() > width:
+    if width is not None and _total(columns, widths) > width:
         _fit(table.columns, columns, widths, natural, width)
     # Say what fitting hid (a column with something in it), and how to see it.
     hidden = [table.columns[c].header for c in range(len(table.columns)) if c not in columns

@@ -23,9 +23,11 @@ from click.testing import CliRunner
 import convcalc
 from convcalc.cli import cli
 from convcalc.compare import MAX_STACK, VARIANTS, Setup, compare_specs, compare_variants
-from convcalc.errors import UsageError
+from convcalc.errors import ConvcalcError, UsageError
+from convcalc.layers import REGISTRY
 from convcalc.reporters import Format
 from convcalc.reporters.comparison import bar, plot, render, specs_markdown
+from convcalc.spec import from_layers
 
 from .conftest import run
 
@@ -162,6 +164,87 @@ def test_fft_note_gives_the_fft_size():
     # padded input 14x14: N = 196 points, M = 14 * (14 // 2 + 1) = 112 bins
     assert row.notes[0].startswith("FFT size 14x14 (N = 196 points, M = 112 complex bins)")
     assert row.macs == 4 * 16 * 8 * 112
+
+
+# --------------------------------------------------------------------------------------------
+# Variants are layers: validated as any spec, and shown as the one-line spec that reproduces them
+
+LAYER_SETUPS = [
+    Setup(**BASE),
+    Setup(**BASE, s=2, p="same", bias=True),
+    Setup(**BASE, p=1, d=3, groups=4, width=8),
+    Setup((8, 40), 16, 5, p="full"),  # 1-D
+    Setup((4, 6, 6, 6), 8, 3, p="same"),  # 3-D
+]
+
+
+@pytest.mark.parametrize("setup", LAYER_SETUPS, ids=lambda s: f"{s.input}-s{s.s}-p{s.p}")
+def test_the_spec_a_variant_shows_reads_back_as_its_layers(setup):
+    for row in compare_variants(list(VARIANTS), setup).rows:
+        if not row.layers:
+            continue
+        built = from_layers(setup.input, row.layers, name=row.variant, batch=setup.batch, dtype=setup.dtype)
+        read = convcalc.from_text(row.spec)
+        assert [(n.name, n.kind, n.args) for n in read.nodes] == [(n.name, n.kind, n.args) for n in built.nodes]
+        assert (read.name, read.input, read.batch, read.dtype) == (row.variant, setup.input, setup.batch, setup.dtype)
+
+
+@pytest.mark.parametrize("layer, text", [
+    (("conv", {"out": 8, "k": 9, "name": "big"}), "conv 8 k=9 name=big"),  # a shape error, at analysis
+    (("conv", {"out": 8, "k": 0}), "conv 8 k=0"),  # an argument error, at validation
+    (("conv", {"out": 8, "kernel": 3}), "conv 8 kernel=3"),  # a foreign key: the same suggestion
+    (("dwconv", {"k": [3, 1, 1]}), "dwconv k=3x1x1"),  # one value per axis, too many
+])
+def test_layers_fail_as_the_same_one_line_spec_does(layer, text):
+    with pytest.raises(ConvcalcError) as built:
+        convcalc.analyze(from_layers((3, 4, 4), [layer], "<v>"))
+    with pytest.raises(ConvcalcError) as read:
+        convcalc.analyze(convcalc.from_text(f"3x4x4 | {text}", "<v>"))
+    assert str(built.value) == str(read.value)
+
+
+def test_write_line_writes_a_first_count_bare_and_the_rest_as_keys():
+    from convcalc.spec.text import write_line
+
+    layers = [("conv", {"out": 16, "k": [3, 1], "p": [[1, 0], [0, 1]], "bias": False, "name": "a"}),
+              ("dwconv", {"k": 3, "s": 2}),  # its first positional argument is per axis: k=3, not a bare 3
+              ("channel_shuffle", {"groups": 2}),
+              ("add", {"from": ["a", "dwconv1"]})]
+    text = write_line((3, 8, 8), layers, batch=2, name="net")
+    assert text == ("3x8x8 batch=2 name=net | conv 16 k=3x1 p=1:0x0:1 bias=false name=a | dwconv k=3 s=2 "
+                    "| channel_shuffle 2 | add from=a,dwconv1")
+    assert [n.inputs for n in convcalc.from_text(text).nodes][-1] == ("a", "dwconv1")
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 6, 7])
+@pytest.mark.parametrize("s", [1, 2, 3])
+def test_transposed_same_undoes_the_stride_as_torch_computes_it(k, s):
+    """'same' maps n·s to n; its adjoint maps n to n·s, as PyTorch's ConvTranspose1d computes
+    its size; where that needs output_padding >= s, PyTorch refuses and the variant does not
+    apply."""
+    torch = pytest.importorskip("torch")
+    n = 10
+    row = compare_variants(["transposed"], Setup((2, n), 3, k, s, "same")).row("transposed")
+    p, extra = REGISTRY["deconv"].adjoint_padding(k, s, "same") if row.applicable else (0, 0)
+    if row.applicable:
+        layer = torch.nn.ConvTranspose1d(2, 3, k, s, p, extra)
+        assert layer(torch.zeros(1, 2, n)).shape[-1] == row.output[-1] == n * s
+    else:
+        assert "needs output_padding" in row.reason
+        extra = 2 * -(-(k - s) // 2) - (k - s)  # the output_padding 'same' would need
+        with pytest.raises(RuntimeError, match="output padding must be smaller"):
+            torch.nn.ConvTranspose1d(2, 3, k, s, -(-(k - s) // 2), extra)(torch.zeros(1, 2, n))
+
+
+def test_stacked_depth_is_written_once_in_the_table(monkeypatch):
+    assert Setup((16, 14, 14), 16, 7).stack_depth == (7 - 1) // 2 == 3
+    text = compare("regular", "stacked", "--input", "16x14x14", "--out", "16", "-k", "7", "-p", "same").stdout
+    assert "n = (K-1)/2 = 3" in text and "│ 3 stacked 3x3" not in text
+
+
+def test_an_unknown_variant_name_is_a_value_error_in_the_library():
+    with pytest.raises(ValueError, match="unknown variant 'regulr' \\(did you mean 'regular'\\?\\)"):
+        compare_variants(["regulr"], Setup(**BASE))
 
 
 # --------------------------------------------------------------------------------------------
@@ -446,6 +529,17 @@ def test_every_line_fits_80_columns(monkeypatch, args):
     assert max(len(line) for line in lines) <= 80, max(lines, key=len)
 
 
+@pytest.mark.parametrize("columns", ["80", "60", "40"])
+def test_a_title_too_long_for_the_terminal_wraps_onto_indented_lines(monkeypatch, columns):
+    monkeypatch.setenv("COLUMNS", columns)
+    lines = compare("regular", *NOTES).stdout.splitlines()
+    title = lines[:next(i for i, line in enumerate(lines) if line.startswith("┌"))]
+    assert len(title) > 1 and all(len(line) <= int(columns) for line in title)
+    assert all(line.startswith("  ") for line in title[1:]) and "\\n" not in "".join(title)
+    assert " ".join(line.strip() for line in title) == ("convolution variants: input 3x7x7, out 128, k 3, s 1, "
+                                                         "p valid (batch 1, float32, no bias)")
+
+
 def test_notes_example_at_80_columns_keeps_the_notes_sum(monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     text = compare("regular", "depthwise-separable", *NOTES).stdout
@@ -576,6 +670,34 @@ def test_spec_against_spec_totals_and_layers(two_specs):
         assert sum(c.diff(metric) for c in result.layers) == result.total(metric).diff
     assert result.share_metric == "macs"
     assert result.layers[0].share == 1
+
+
+def test_spec_comparison_computes_its_ratios_and_the_change_of_field(two_specs):
+    result = compare_specs(convcalc.load(two_specs[0]), convcalc.load(two_specs[1]))
+    params_a = (8 * 3 * 9 + 8) + (16 * 8 * 9 + 16) + (16 * 10 + 10)
+    params_b = (8 * 3 * 9 + 8) + (32 * 8 * 9 + 32) + 2 * 32 + (32 * 10 + 10)
+    assert result.total("params").relative == Fraction(params_b - params_a, params_a)
+    assert result.total("buffers").relative is None  # a has no buffers
+    down = result.layers[0]
+    assert down.ratio("params") == Fraction(32 * 8 * 9 + 32, 16 * 8 * 9 + 16)
+    assert down.relative("params") == Fraction(32 * 8 * 9 + 32 - (16 * 8 * 9 + 16), 16 * 8 * 9 + 16)
+    added = next(change for change in result.layers if change.change == "added")
+    assert added.ratio("params") is None and added.relative("params") is None
+    assert (result.receptive_field_delta, result.global_change) == ((0, 0), None)
+    a, b = convcalc.from_text("8x16x16 | conv 8 k3 p1"), convcalc.from_text("8x16x16 | conv 8 k5 p2 | gap")
+    assert (compare_specs(a, b).receptive_field_delta, compare_specs(a, b).global_change) == ((5 - 3, 5 - 3), "gained")
+    assert (compare_specs(b, a).receptive_field_delta, compare_specs(b, a).global_change) == ((3 - 5, 3 - 5), "lost")
+    flat = convcalc.from_text("8x16 | conv 8 k3")
+    assert compare_specs(a, flat).receptive_field_delta is None  # 2-D against 1-D
+
+
+def test_every_compare_format_has_renderers_and_is_a_choice():
+    from convcalc.cli.compare import compare as command
+    from convcalc.reporters.comparison import RENDERERS, CompareFormat
+
+    assert set(RENDERERS) == set(CompareFormat)
+    option = next(param for param in command.params if param.name == "fmt")
+    assert list(option.type.choices) == [f.value for f in CompareFormat]
 
 
 def test_spec_against_spec_cli_json(two_specs):

@@ -1,9 +1,10 @@
 """The box table's fitting: readable names first, optional columns dropped from the right, room
-given back; and wrapping of the prose under a table."""
+given back; the choice among layouts of the same rows (fit_layouts); and wrapping of the prose
+under a table."""
 
 from __future__ import annotations
 
-from convcalc.textable import Column, Table, render, wrap_lines
+from convcalc.textable import Column, Table, fit_layouts, render, wrap_lines
 
 NAMES = ["layer1.b0.se.fc1", "layer4.b2.downsample.conv", "fc"]
 
@@ -73,3 +74,56 @@ def test_wrap_lines_indents_continuations_and_leaves_a_pipe_alone():
     assert all(len(part) <= 40 for part in wrapped)
     assert wrapped[0].startswith("  conv1") and all(part.startswith("    ") for part in wrapped[1:])
     assert " ".join(part.strip() for part in wrapped) == line.strip()
+
+
+# fit_layouts: the same rows written two ways, per-stage sums (wide) and totals (compact)
+LAYOUT_COLUMNS = [Column("name", shrink=True, min_width=8, cut="middle"), Column("value", "right"),
+                  Column("note", optional=True), Column("extra", optional=True)]
+WIDE = [[("conv1.long.name.here", ""), ("1 + 2 + 3 = 6", ""), ("a note", ""), ("x", "")]]
+COMPACT = [[("conv1.long.name.here", ""), ("6", ""), ("a note", ""), ("x", "")]]
+# natural widths: name 20, value 13 (wide) or 5 (its header, compact), note 6, extra 5
+WIDE_ALL = 1 + (20 + 3) + (13 + 3) + (6 + 3) + (5 + 3)  # 57
+COMPACT_ALL = 1 + (20 + 3) + (5 + 3) + (6 + 3) + (5 + 3)  # 49
+
+
+def headers(table) -> list[str]:
+    return [column.header for column in table.columns]
+
+
+def test_fit_layouts_keeps_the_first_layout_whole_in_a_pipe():
+    table = fit_layouts(LAYOUT_COLUMNS, [WIDE, COMPACT], None)
+    assert headers(table) == ["name", "value", "note", "extra"]
+    assert table.rows[0][1][0] == "1 + 2 + 3 = 6"
+    assert widths(render(table)) == {WIDE_ALL}
+
+
+def test_fit_layouts_drops_optional_columns_before_it_changes_layout():
+    # the wide layout without note and extra: 57 - 9 - 8 = 40, which fits 45
+    assert WIDE_ALL - (6 + 3) - (5 + 3) == 40
+    table = fit_layouts(LAYOUT_COLUMNS, [WIDE, COMPACT], 45)
+    assert headers(table) == ["name", "value"] and table.rows[0][1][0] == "1 + 2 + 3 = 6"
+    assert note(render(table, width=45)) == ""  # the caller says what it left out, not render
+
+
+def test_fit_layouts_gives_back_what_fits_leftmost_first():
+    # at 48: note (40 + 9 = 49) does not come back, extra (40 + 8 = 48) does
+    table = fit_layouts(LAYOUT_COLUMNS, [WIDE, COMPACT], 48)
+    assert headers(table) == ["name", "value", "extra"]
+    assert widths(render(table, width=48)) == {48}
+
+
+def test_fit_layouts_takes_the_next_layout_when_dropping_is_not_enough():
+    # wide without every optional column is 40 > 35; compact without them is 49 - 17 = 32
+    assert COMPACT_ALL - (6 + 3) - (5 + 3) == 32
+    table = fit_layouts(LAYOUT_COLUMNS, [WIDE, COMPACT], 35)
+    assert headers(table) == ["name", "value"] and table.rows[0][1][0] == "6"
+    assert widths(render(table, width=35)) == {32}
+
+
+def test_fit_layouts_cuts_names_in_the_middle_only_when_no_layout_fits():
+    table = fit_layouts(LAYOUT_COLUMNS, [WIDE, COMPACT], 25)
+    assert headers(table) == ["name", "value"] and table.rows[0][1][0] == "6"
+    text = render(table, width=25)
+    # the name gets 25 - (1 + (5 + 3)) - 3 = 13 characters: 6, '…', 6
+    assert widths(text) == {25}
+    assert "conv1.…e.here" in text

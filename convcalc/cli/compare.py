@@ -1,15 +1,115 @@
-"""`convcalc compare`: variants of one convolution side by side, or one spec against another."""
+"""`convcalc compare`: variants of one convolution side by side, or one spec against another.
+
+The command's own part is its options: which mode the arguments ask for (`classify`), the
+variants' settings checked and typed (`make_setup`, each message naming its flag) and the
+batches of the two specs (`spec_batches`). convcalc/compare does the comparing;
+reporters/comparison.py renders the result.
+"""
 
 from __future__ import annotations
 
+import os
+
 import click
 
-from ..compare import VARIANTS, classify, compare_specs, compare_variants, make_setup, spec_batches
-from ..errors import UsageError
-from ..spec import DTYPE_BYTES
+from .. import library, limits
+from ..compare import VARIANTS, Setup, compare_specs, compare_variants
+from ..errors import ConvcalcError, UsageError, did_you_mean
+from ..reporters.comparison import CompareFormat, check_plot_path, plot, render
+from ..spec import DTYPE_BYTES, is_text_form, parse_input
 from .options import BATCH, WholeNumber, format_option, load_specs
 
 VARIANT_LIST = "\n".join(f"  {name:<20} {record.doc}" for name, record in VARIANTS.items())
+PAD_WORDS = ("valid", "same", "full")
+FLAGS = {"out": "--out", "k": "-k", "s": "-s", "p": "-p", "d": "-d", "groups": "--groups", "width": "--width",
+         "batch": "--batch"}
+
+
+def classify(arguments: tuple[str, ...], all_variants: bool) -> tuple[str, tuple[str, ...]]:
+    """('variants', names) or ('specs', paths): variant names are words from VARIANTS; specs are
+    existing files, '-' (stdin), one-line specs (with '|'), library names (`resnet50`), and paths
+    (with a '/' or ending in .yaml/.yml) that will fail to load with "no such file"."""
+    variants, specs = [], []
+    for arg in arguments:
+        if arg in VARIANTS:
+            variants.append(arg)
+        elif (arg == "-" or os.path.exists(arg) or is_text_form(arg) or arg.endswith((".yaml", ".yml"))
+              or "/" in arg or os.sep in arg or arg.startswith(library.PREFIX)
+              or library.find(arg) is not None):
+            specs.append(arg)
+        else:
+            variant = did_you_mean(arg, VARIANTS)
+            spec = "" if variant else did_you_mean(arg, library.names())  # a library name, mistyped
+            raise UsageError(f"'{arg}' is neither a variant{variant} nor a spec file{spec}; "
+                             f"variants: {', '.join(VARIANTS)}")
+    if variants and specs:
+        raise UsageError(f"give variant names or spec files, not both: '{variants[0]}' is a variant, "
+                         f"'{specs[0]}' a spec")
+    if specs:
+        if all_variants:
+            raise UsageError("--all runs every variant of one convolution; it does not take spec files")
+        return "specs", tuple(specs)
+    if all_variants:
+        variants += [name for name in VARIANTS if name not in variants]
+    if not variants:
+        raise UsageError("give variant names (e.g. regular depthwise-separable) or --all with --input and --out, "
+                         "or two specs to compare")
+    return "variants", tuple(variants)
+
+
+def parse_padding(p: str | int | None) -> str | int | None:
+    """-p as written: a padding word or ASCII digits (None: not given)."""
+    if p is None or type(p) is int:
+        return p
+    word = str(p).strip().lower()
+    if word in PAD_WORDS:
+        return word
+    if word.isascii() and word.isdigit():  # str.isdigit alone takes '²', which int() refuses
+        return int(word)
+    raise UsageError(f"-p must be valid, same, full or a non-negative integer, got '{p}'{did_you_mean(word, PAD_WORDS)}")
+
+
+def make_setup(input: str | None, out: int | None, k: int | None = None, s: int | None = None,
+               p: str | None = None, d: int | None = None, groups: int | None = None, width: int | None = None,
+               batch: int | None = None, dtype: str | None = None, bias: bool | None = None) -> Setup:
+    """A Setup from command-line values (None: the default); UsageError names a wrong one."""
+    if input is None or out is None:
+        raise UsageError("variants need --input (channels first, e.g. 3x7x7) and --out (output channels)")
+    try:
+        shape = parse_input(input, "--input", None)
+    except ConvcalcError as exc:
+        raise UsageError(f"--input: {exc.message}") from None
+    if len(shape) < 2:
+        raise UsageError(f"--input {input} has no spatial axis: give channels first, then 1 to 3 sizes (3x7x7)")
+    given = {"k": k, "s": s, "p": parse_padding(p), "d": d, "groups": groups, "width": width, "batch": batch,
+             "dtype": dtype, "bias": bias}
+    for name, value in (("out", out), *((name, given[name]) for name in ("k", "s", "p", "d", "groups", "width", "batch"))):
+        if type(value) is not int:
+            continue
+        if not (0 if name == "p" else 1) <= value <= limits.MAX_SIZE:
+            raise UsageError(f"{FLAGS[name]} must be between {0 if name == 'p' else 1} and {limits.MAX_SIZE} (2^48), "
+                             f"got {value}")
+    if dtype is not None and dtype not in DTYPE_BYTES:
+        raise UsageError(f"--dtype must be one of {', '.join(DTYPE_BYTES)}, got '{dtype}'{did_you_mean(dtype, DTYPE_BYTES)}")
+    return Setup(shape, out, **{name: value for name, value in given.items() if value is not None})
+
+
+def spec_batches(count: int, batches: tuple[int, ...]) -> tuple[int | None, int | None, bool]:
+    """(batch of a, batch of b, whether the one spec is compared with itself) from --batch values."""
+    if count == 1:
+        if len(batches) == 1:
+            return None, batches[0], True
+        if len(batches) == 2:
+            return batches[0], batches[1], True
+        raise UsageError("one spec compares with itself at another batch: give --batch N "
+                         "(or --batch A --batch B); to compare two specs, give both")
+    if count != 2:
+        raise UsageError(f"compare takes two specs (the first is the baseline), got {count}")
+    if len(batches) > 2:
+        raise UsageError(f"--batch is given {len(batches)} times; give it once (both specs) or twice (one per spec)")
+    if len(batches) == 2:
+        return batches[0], batches[1], False
+    return (batches[0], batches[0], False) if batches else (None, None, False)
 
 
 @click.command(epilog=f"\b\nVariants:\n{VARIANT_LIST}")
@@ -28,7 +128,7 @@ VARIANT_LIST = "\n".join(f"  {name:<20} {record.doc}" for name, record in VARIAN
 @click.option("--batch", "batches", type=BATCH, multiple=True,
               help="Batch size. With one spec: compare it at its own batch and at this one; "
                    "given twice: one per spec.")
-@format_option()
+@format_option(tuple(f.value for f in CompareFormat))
 @click.option("--plot", "plot_path", metavar="FILE.png|FILE.svg",
               help="Also draw params and MACs per variant on a log scale (needs matplotlib).")
 def compare(items: tuple[str, ...], all_variants: bool, input_: str | None, out: int | None, k: int | None,
@@ -47,8 +147,6 @@ def compare(items: tuple[str, ...], all_variants: bool, input_: str | None, out:
     compares it with itself at that batch.
 
     Exit codes: 0 done, 1 no variant applies, 2 bad input or usage."""
-    from ..reporters.comparison import check_plot_path, plot, render
-
     mode, names = classify(items, all_variants)
     if plot_path:
         check_plot_path(plot_path)

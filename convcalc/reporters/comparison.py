@@ -1,14 +1,16 @@
 """Rendering `convcalc compare`: variants or spec-vs-spec, as a table, JSON, CSV or Markdown, and a plot.
 
-Like the other reporters this only formats what convcalc/compare.py computed (ratios, shares and
-differences included). The table shows exact counts with thousands separators, as the course
-notes print them (86,400; 675 + 9,600 = 10,275), and a small bar per row: MACs as a share of the
-largest, in unicode eighth blocks, or '#' when the stream cannot take them (and K^2 for K², ->
-for →). On a terminal (or with COLUMNS) the tables fit its width: optional columns go first,
-from the right, while names keep a readable width; then the per-stage MACs sums become plain
-totals; only then is the shrinkable column (layers, layer names) cut, in the middle. The prose
-under a table is wrapped to the same width and mentions only the columns shown. `plot` draws a
-grouped bar chart with matplotlib, imported only there (the `plot` extra).
+Like the other reporters this only formats what convcalc/compare computed (ratios, shares,
+differences and the JSON's dict included); `CompareFormat` names the formats and `RENDERERS`
+holds each one's renderer of variants and of two specs. The table shows exact counts with
+thousands separators, as the course notes print them (86,400; 675 + 9,600 = 10,275), and a
+small bar per row: MACs as a share of the largest, in unicode eighth blocks, or '#' when the
+stream cannot take them (and K^2 for K², -> for →). On a terminal (or with COLUMNS) the tables
+fit its width (textable.fit_layouts): optional columns go first, from the right, while names
+keep a readable width; then the per-stage MACs sums become plain totals; only then is the
+shrinkable column (layers, layer names) cut, in the middle. The prose under a table is wrapped
+to the same width and mentions only the columns shown. `plot` draws a grouped bar chart with
+matplotlib, imported only there (the `plot` extra).
 """
 
 from __future__ import annotations
@@ -18,20 +20,20 @@ import io
 import json
 import sys
 import textwrap
+from enum import Enum
 from fractions import Fraction
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 from ..compare import SpecComparison, VariantComparison, VariantRow
 from ..printable import clean
-from ..report import SCHEMAS, Report, plain
-from ..textable import (BAR_WIDTH, Column, Table, bar, cut_middle, render as render_table, terminal_width, wants_color,
+from ..report import Report
+from ..textable import (BAR_WIDTH, Column, Row, bar, fit_layouts, render as render_table, terminal_width, wants_color,
                         wrap_lines)
 from ..units import nbytes, number, percent
 from . import jsonout
 from .common import CONVENTIONS, field, shape
 from .plots import check_plot_path, literal, save_figure
 
-READABLE = 20  # a shrinkable column (layers, layer names) counts as this wide when choosing columns to drop
 NOT_APPLICABLE = "not applicable"
 METRIC_NAMES = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops": "FLOPs",
                 "peak_activation_bytes": "peak activations", "weight_bytes": "weights (bytes)",
@@ -39,8 +41,6 @@ METRIC_NAMES = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops
 BYTE_METRICS = ("peak_activation_bytes", "weight_bytes", "activation_bytes")
 # convcalc's own symbols, spelled in ASCII for a stream that cannot encode them
 ASCII_SPELLING = (("²", "^2"), ("³", "^3"), ("·", "*"), ("→", "->"), ("Δ", "delta"), ("±", "+-"))
-
-Row = list[tuple[str, str]]  # table cells: (text, style)
 
 
 def exact(n: int) -> str:
@@ -56,10 +56,6 @@ def ratio(value: Fraction | None) -> str:
 
 def signed(n: int) -> str:
     return f"{n:+,}"
-
-
-def dumps(doc: dict[str, Any]) -> str:
-    return jsonout.dumps(doc) + "\n"
 
 
 def _unicode(stream: IO[str] | None) -> bool:
@@ -79,70 +75,23 @@ def _wrapped(lines: list[str], width: int | None, unicode: bool) -> str:
     return wrap_lines([_spelled(line, unicode) for line in lines], width)
 
 
-def _natural(column: Column, rows: list[Row | None], i: int) -> int:
-    return max([len(column.header)] + [len(row[i][0]) for row in rows if row is not None])
-
-
-def _span(columns: list[Column], rows: list[Row | None], kept: list[int]) -> int:
-    """The table's width with these columns, a shrinkable one counted at most READABLE wide."""
-    return 1 + sum(3 + (min(_natural(columns[i], rows, i), READABLE) if columns[i].shrink
-                        else _natural(columns[i], rows, i)) for i in kept)
-
-
 def _fitted(title: str, columns: list[Column], layouts: list[list[Row | None]],
             stream: IO[str]) -> tuple[str, set[str]]:
-    """A table rendered to fit the terminal, and the headers it shows. textable fits one set of
-    cells; a comparison has several layouts of its rows (per-stage MACs sums, then plain totals),
-    so here the optional columns go first, from the right, and when that is not enough the next
-    layout is tried; dropped columns that fit in the room left come back, leftmost first; only
-    then is the shrinkable column cut. Rows are cells, or None for a rule."""
+    """A table rendered to fit the terminal (textable.fit_layouts: the first layout that fits by
+    dropping optional columns), in the stream's alphabet, and the headers it shows."""
     width, unicode = terminal_width(stream), _unicode(stream)
-    columns = [Column(_spelled(c.header, unicode), c.align, c.shrink, c.optional, c.min_width) for c in columns]
-    every = list(range(len(columns)))
-
-    def fits(rows: list[Row | None], kept: list[int]) -> bool:
-        return width is None or _span(columns, rows, kept) <= width
-
-    for layout in layouts:
-        rows = [None if row is None else [(_spelled(text, unicode), style) for text, style in row] for row in layout]
-        kept = list(every)
-        for i in reversed(every):
-            if fits(rows, kept):
-                break
-            if columns[i].optional:
-                kept.remove(i)
-        if fits(rows, kept):
-            break
-    for i in every:
-        if i not in kept and fits(rows, sorted([*kept, i])):
-            kept = sorted([*kept, i])
-    for i in kept:
-        if width is not None and columns[i].shrink:
-            room = max(width - _span(columns, rows, [j for j in kept if j != i]) - 3, columns[i].min_width)
-            ellipsis = "…" if unicode else "~"
-            rows = [None if row is None else [*row[:i], (cut_middle(row[i][0], room, ellipsis), row[i][1]), *row[i + 1:]]
-                    for row in rows]
-    table = Table([columns[i] for i in kept],
-                  title="\n".join(textwrap.wrap(clean(_spelled(title, unicode)), width)) if width else clean(title))
-    for row in rows:
-        if row is None:
-            table.rule()
-        else:
-            table.add_row(*(row[i] for i in kept))
+    columns = [Column(_spelled(c.header, unicode), c.align, c.shrink, c.optional, c.min_width, c.cut) for c in columns]
+    layouts = [[None if row is None else [(_spelled(text, unicode), style) for text, style in row] for row in layout]
+               for layout in layouts]
+    table = fit_layouts(columns, layouts, width, _spelled(title, unicode))  # render wraps the title
     text = render_table(table, width=width, color=wants_color(stream), stream=stream)
-    return text, {columns[i].header for i in kept}
+    return text, {column.header for column in table.columns}
 
 
-def render(result: VariantComparison | SpecComparison, fmt: str, stream: IO[str] | None = None) -> str:
-    stream = stream or sys.stdout
-    variants = isinstance(result, VariantComparison)
-    if fmt == "json":
-        return dumps(variants_dict(result) if variants else specs_dict(result))
-    if fmt == "csv":
-        return variants_csv(result) if variants else specs_csv(result)
-    if fmt == "markdown":
-        return variants_markdown(result) if variants else specs_markdown(result)
-    return variants_table(result, stream) if variants else specs_table(result, stream)
+def render(result: VariantComparison | SpecComparison, fmt: CompareFormat | str, stream: IO[str] | None = None) -> str:
+    variants, specs = RENDERERS[CompareFormat(fmt)]
+    renderer = variants if isinstance(result, VariantComparison) else specs
+    return renderer(result, stream or sys.stdout)
 
 
 # --------------------------------------------------------------------------------------------
@@ -183,7 +132,7 @@ def _footer(result: VariantComparison, shown: set[str] | None = None) -> list[st
         notes += [f"  {row.variant}: {note}" for note in row.notes]
     if notes:
         lines += ["notes:", *notes]
-    largest = max(result.applicable, key=lambda row: row.macs, default=None)
+    largest = result.largest
     if result.baseline:
         bars = largest is not None and (shown is None or "MACs bar" in shown)
         lines.append(f"ratios: to {result.baseline}, the first variant named"
@@ -192,7 +141,7 @@ def _footer(result: VariantComparison, shown: set[str] | None = None) -> list[st
         names = {row.variant for row in result.applicable if row.closed_form}
         letters = [f"C = {c.channels} input channels", f"N = {c.out} output channels", f"K = {c.k}"]
         letters += [f"G = {c.groups}"] if "grouped" in names else []
-        letters += [f"n = (K-1)/2 = {(c.k - 1) // 2}"] if "stacked" in names else []
+        letters += [f"n = (K-1)/2 = {c.stack_depth}"] if "stacked" in names else []
         lines.append(f"closed forms: the notes' ratio to regular, with {', '.join(letters)}; exact for params, and "
                      "for MACs when the output sizes are equal (e.g. -p same)")
     lines.append("counts are bias-free unless --bias is given (the course notes count multiplies only). "
@@ -212,11 +161,12 @@ def _variant_cells(result: VariantComparison, row: VariantRow, unicode: bool, st
             (nbytes(row.weight_bytes), ""), (nbytes(row.output_bytes), "")]
 
 
-def variants_table(result: VariantComparison, stream: IO[str]) -> str:
+def variants_table(result: VariantComparison, stream: IO[str] | None = None) -> str:
+    stream = stream or sys.stdout
     base = result.baseline or "-"
     unicode = _unicode(stream)
     # Dropped from the right to fit: output bytes first, ..., the output shape, then the layers.
-    columns = [Column("variant"), Column("layers", shrink=True, optional=True), Column("output", optional=True),
+    columns = [Column("variant"), Column("layers", shrink=True, optional=True, cut="middle"), Column("output", optional=True),
                Column("params", "right"), Column("MACs", "right"), Column(f"MACs / {base}", "right"),
                Column("MACs bar", optional=True, min_width=BAR_WIDTH), Column("closed form", optional=True),
                Column(f"params / {base}", "right", optional=True), Column("FLOPs", "right", optional=True),
@@ -228,48 +178,8 @@ def variants_table(result: VariantComparison, stream: IO[str]) -> str:
     return text + _wrapped(_footer(result, shown), terminal_width(stream), unicode)
 
 
-def _row_dict(row: VariantRow) -> dict[str, Any]:
-    form = row.closed_form
-    d: dict[str, Any] = {
-        "variant": row.variant,
-        "applicable": row.applicable,
-        "reason": row.reason or None,
-        "spec": row.spec or None,
-        "closed_form": None if form is None else {"formula": form.formula, "value": float(form.value),
-                                                  "exact": str(form.value), "holds": form.holds},
-        "notes": list(row.notes),
-    }
-    if not row.applicable:
-        return d
-    d.update({
-        "layers": [{"name": s.name, "kind": s.kind, "description": s.description, "output": list(s.output),
-                    "params": s.params, "macs": s.macs, "flops": s.flops} for s in row.stages],
-        "output": list(row.output),
-        "params": row.params,
-        "macs": row.macs,
-        "flops": row.flops,
-        "receptive_field": [[plain(v) for v in axis] for axis in row.receptive_field],
-        "output_bytes": row.output_bytes,
-        "weight_bytes": row.weight_bytes,
-        "peak_activation_bytes": row.peak_activation_bytes,
-        "params_ratio": None if row.params_ratio is None else float(row.params_ratio),
-        "macs_ratio": None if row.macs_ratio is None else float(row.macs_ratio),
-        "flops_ratio": None if row.flops_ratio is None else float(row.flops_ratio),
-        "macs_share": float(row.macs_share),
-    })
-    return d
-
-
-def variants_dict(result: VariantComparison) -> dict[str, Any]:
-    c = result.setup
-    return {
-        "schema": SCHEMAS["compare"],
-        "mode": "variants",
-        "setup": {"input": list(c.input), "out": c.out, "k": c.k, "s": c.s, "p": c.p, "d": c.d, "groups": c.groups,
-                  "width": c.mid, "batch": c.batch, "dtype": c.dtype, "bias": c.bias},
-        "baseline": result.baseline,
-        "variants": [_row_dict(row) for row in result.rows],
-    }
+def as_json(result: VariantComparison | SpecComparison, stream: IO[str] | None = None) -> str:
+    return jsonout.dumps(result.to_dict()) + "\n"
 
 
 VARIANT_CSV = ["variant", "applicable", "reason", "layers", "output", "params", "macs", "flops", "stage_macs",
@@ -277,7 +187,7 @@ VARIANT_CSV = ["variant", "applicable", "reason", "layers", "output", "params", 
                "macs_ratio", "closed_form", "closed_form_value", "spec"]
 
 
-def variants_csv(result: VariantComparison) -> str:
+def variants_csv(result: VariantComparison, stream: IO[str] | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(VARIANT_CSV)
@@ -287,7 +197,7 @@ def variants_csv(result: VariantComparison) -> str:
         if not row.applicable:
             writer.writerow([row.variant, "false", row.reason, *[""] * 12, *common])
             continue
-        d = _row_dict(row)
+        d = row.to_dict()
         writer.writerow([row.variant, "true", "", _layers_cell(row), shape(row.output), row.params, row.macs,
                          row.flops, " + ".join(str(s.macs) for s in row.stages),
                          json.dumps(d["receptive_field"]), row.output_bytes, row.weight_bytes,
@@ -299,7 +209,7 @@ def _md(text: str) -> str:
     return clean(text).replace("|", "\\|")
 
 
-def variants_markdown(result: VariantComparison) -> str:
+def variants_markdown(result: VariantComparison, stream: IO[str] | None = None) -> str:
     base = result.baseline or "-"
     header = ["variant", "layers", "output", "params", "MACs", f"MACs / {base}", "MACs bar", "closed form",
               f"params / {base}", "FLOPs", "RF", "weight bytes", "output bytes"]
@@ -332,22 +242,22 @@ def _diff(metric: str, n: int) -> str:
     return signed(n)
 
 
-def _percent(value: Fraction | None) -> str:
-    """b as a change from a: the ratio b/a as a percentage, '-' where a is 0."""
-    return "-" if value is None else percent(Fraction(value) - 1)
+def _percent(relative: Fraction | None) -> str:
+    """b as a change from a, as a percentage; '-' where a is 0."""
+    return "-" if relative is None else percent(relative)
 
 
-def _rf_diff(a: Report, b: Report) -> str:
+def _rf_diff(result: SpecComparison) -> str:
     """b's local field minus a's per axis ('same' when equal), and global context gained or lost."""
-    ra, rb = a.receptive_field, b.receptive_field
-    if len(ra) != len(rb):
+    delta = result.receptive_field_delta
+    if delta is None:
         text = "-"
-    elif all(x[0] == y[0] for x, y in zip(ra, rb)):
+    elif not any(delta):
         text = "same"
     else:
-        text = "x".join(("+" if y[0] >= x[0] else "") + number(y[0] - x[0]) for x, y in zip(ra, rb))
-    if a.global_context != b.global_context:
-        text += " + global" if b.global_context else " - global"
+        text = "x".join(("+" if d >= 0 else "") + number(d) for d in delta)
+    if result.global_change:
+        text += " + global" if result.global_change == "gained" else " - global"
     return text
 
 
@@ -355,14 +265,15 @@ def _field(report: Report) -> str:
     return field(report.receptive_field, report.global_context)
 
 
-def _rf_delta(a: tuple, b: tuple) -> str:
+def _rf_delta(result: SpecComparison) -> str:
     """b's receptive field minus a's per axis, '-380x-380' ('' when the ranks differ)."""
-    return "x".join(number(y[0] - x[0]) for x, y in zip(a, b)) if len(a) == len(b) else ""
+    delta = result.receptive_field_delta
+    return "" if delta is None else "x".join(map(number, delta))
 
 
-def _relative(value: Fraction | None) -> float | str:
-    """(b - a) / a from the ratio b / a, for the machine formats ('' when a is 0)."""
-    return "" if value is None else float(value - 1)
+def _csv_number(value: Fraction | None) -> float | str:
+    """A ratio or relative change for CSV: '' where a is 0."""
+    return "" if value is None else float(value)
 
 
 def _matching_line(result: SpecComparison) -> str:
@@ -396,24 +307,25 @@ def _change_label(change: Any) -> str:
     return change.change if change.matched_by != "position" else "changed (by position)"
 
 
-def specs_table(result: SpecComparison, stream: IO[str]) -> str:
+def specs_table(result: SpecComparison, stream: IO[str] | None = None) -> str:
+    stream = stream or sys.stdout
     la, lb = result.labels
     unicode = _unicode(stream)
     totals: list[Row | None] = []
     for d in result.totals:
         style = "green" if d.diff < 0 else "red" if d.diff > 0 else ""
         totals.append([(METRIC_NAMES[d.metric], ""), (_value(d.metric, d.a), ""), (_value(d.metric, d.b), ""),
-                       (_diff(d.metric, d.diff), style), (_percent(d.ratio), ""), (ratio(d.ratio), "")])
+                       (_diff(d.metric, d.diff), style), (_percent(d.relative), ""), (ratio(d.ratio), "")])
     totals += [None,
                [("output", ""), (shape(result.a.output), ""), (shape(result.b.output), ""),
                 ("same" if result.a.output == result.b.output else "", ""), ("", ""), ("", "")],
                [("receptive field", ""), (_field(result.a), ""), (_field(result.b), ""),
-                (_rf_diff(result.a, result.b), ""), ("", ""), ("", "")]]
+                (_rf_diff(result), ""), ("", ""), ("", "")]]
     columns = [Column("metric"), Column(la, "right"), Column(lb, "right"), Column("difference", "right"),
                Column("relative", "right", optional=True), Column("ratio", "right", optional=True)]
     parts = [_fitted(f"{la} vs {lb}", columns, [totals], stream)[0]]
     if result.layers:
-        columns = [Column("change"), Column("layer", shrink=True, min_width=8), Column("kind", optional=True),
+        columns = [Column("change"), Column("layer", shrink=True, min_width=8, cut="middle"), Column("kind", optional=True),
                    Column("output", optional=True), Column("params", "right"), Column("Δ params", "right"),
                    Column("MACs", "right"), Column("Δ MACs", "right"),
                    Column(f"Δ {METRIC_NAMES[result.share_metric]} bar", optional=True, min_width=BAR_WIDTH)]
@@ -431,76 +343,37 @@ def specs_table(result: SpecComparison, stream: IO[str]) -> str:
     return "".join(parts) + _wrapped([_matching_line(result), CONVENTIONS], terminal_width(stream), unicode)
 
 
-def _layer_dict(layer: Any) -> dict[str, Any] | None:
-    if layer is None:
-        return None
-    return {"name": layer.name, "kind": layer.kind, "output": list(layer.output), "params": layer.params,
-            "macs": layer.macs, "flops": layer.flops}
-
-
-def _report_dict(report: Any, label: str) -> dict[str, Any]:
-    return {"label": label, "name": report.name, "source": report.source, "batch": report.batch,
-            "dtype": report.dtype, "input": list(report.input), "output": list(report.output),
-            "receptive_field": [[plain(v) for v in axis] for axis in report.receptive_field],
-            "global": report.global_context, "total": report.total.to_dict()}
-
-
-def specs_dict(result: SpecComparison) -> dict[str, Any]:
-    return {
-        "schema": SCHEMAS["compare"],
-        "mode": "specs",
-        "a": _report_dict(result.a, result.labels[0]),
-        "b": _report_dict(result.b, result.labels[1]),
-        "totals": [{"metric": d.metric, "a": d.a, "b": d.b, "diff": d.diff,
-                    "ratio": None if d.ratio is None else float(d.ratio)} for d in result.totals],
-        "per_sample": result.per_sample,
-        "matched": {"by_name": result.by_name, "by_position": result.by_position},
-        "added": result.added,
-        "removed": result.removed,
-        "changed": result.changed,
-        "share_metric": result.share_metric,
-        "layers": [{"change": c.change, "matched_by": c.matched_by, "differs": list(c.differs),
-                    "a": _layer_dict(c.a), "b": _layer_dict(c.b), "params_diff": c.diff("params"),
-                    "macs_diff": c.diff("macs"), "flops_diff": c.diff("flops"), "share": float(c.share)}
-                   for c in result.layers],
-    }
-
-
 SPEC_CSV = ["section", "name_a", "name_b", "change", "metric", "a", "b", "diff", "relative", "ratio"]
 
 
-def specs_csv(result: SpecComparison) -> str:
+def specs_csv(result: SpecComparison, stream: IO[str] | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(SPEC_CSV)
     names = ["total", result.a.name, result.b.name, ""]
     for d in result.totals:
-        writer.writerow([*names, d.metric, d.a, d.b, d.diff, _relative(d.ratio),
-                         "" if d.ratio is None else float(d.ratio)])
+        writer.writerow([*names, d.metric, d.a, d.b, d.diff, _csv_number(d.relative), _csv_number(d.ratio)])
     writer.writerow([*names, "output", shape(result.a.output), shape(result.b.output), "", "", ""])
-    rf_a, rf_b = result.a.receptive_field, result.b.receptive_field
-    writer.writerow([*names, "receptive_field", _field(result.a), _field(result.b), _rf_delta(rf_a, rf_b), "", ""])
+    writer.writerow([*names, "receptive_field", _field(result.a), _field(result.b), _rf_delta(result), "", ""])
     for c in result.layers:
         name_a, name_b = (c.a.name if c.a else ""), (c.b.name if c.b else "")
         for metric in ("params", "macs", "flops"):
-            a, b = c.value(metric, "a"), c.value(metric, "b")
-            r = Fraction(b, a) if a else None
-            writer.writerow(["layer", name_a, name_b, c.change, metric, a, b, b - a, _relative(r),
-                             "" if r is None else float(r)])
+            writer.writerow(["layer", name_a, name_b, c.change, metric, c.value(metric, "a"), c.value(metric, "b"),
+                             c.diff(metric), _csv_number(c.relative(metric)), _csv_number(c.ratio(metric))])
         writer.writerow(["layer", name_a, name_b, c.change, "output", shape(c.a.output) if c.a else "",
                          shape(c.b.output) if c.b else "", "", "", ""])
     return out.getvalue()
 
 
-def specs_markdown(result: SpecComparison) -> str:
+def specs_markdown(result: SpecComparison, stream: IO[str] | None = None) -> str:
     la, lb = result.labels
     lines = [f"### {_md(la)} vs {_md(lb)}", "", f"| metric | {_md(la)} | {_md(lb)} | difference | relative | ratio |",
              "|---|---:|---:|---:|---:|---:|"]
     for d in result.totals:
         lines.append(f"| {METRIC_NAMES[d.metric]} | {exact(d.a)} | {exact(d.b)} | {signed(d.diff)} | "
-                     f"{_percent(d.ratio)} | {ratio(d.ratio)} |")
+                     f"{_percent(d.relative)} | {ratio(d.ratio)} |")
     lines.append(f"| output | {shape(result.a.output)} | {shape(result.b.output)} | | | |")
-    lines.append(f"| receptive field | {_field(result.a)} | {_field(result.b)} | {_rf_diff(result.a, result.b)} | | |")
+    lines.append(f"| receptive field | {_field(result.a)} | {_field(result.b)} | {_rf_diff(result)} | | |")
     if result.layers:
         lines += ["", f"| change | layer | kind | output | params | Δ params | MACs | Δ MACs | "
                       f"Δ {METRIC_NAMES[result.share_metric]} bar |",
@@ -511,6 +384,27 @@ def specs_markdown(result: SpecComparison) -> str:
                          f"{signed(c.diff('params'))} | {_side(c, 'macs')} | {signed(c.diff('macs'))} | "
                          f"{bar(c.share)} |")
     return "\n".join(lines) + "\n\n" + _md(_matching_line(result)) + "\n\n" + CONVENTIONS + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# The formats
+
+
+class CompareFormat(str, Enum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+
+
+Renderer = Callable[[Any, "IO[str] | None"], str]
+# Each format's renderer of variants and of two specs; a test checks every member is covered.
+RENDERERS: dict[CompareFormat, tuple[Renderer, Renderer]] = {
+    CompareFormat.TABLE: (variants_table, specs_table),
+    CompareFormat.JSON: (as_json, as_json),
+    CompareFormat.CSV: (variants_csv, specs_csv),
+    CompareFormat.MARKDOWN: (variants_markdown, specs_markdown),
+}
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 from .. import limits
 from ..errors import SpecError, did_you_mean
@@ -100,6 +100,36 @@ def build(doc: Any, source: str, default_name: str) -> Spec:
                 budget=doc.get("budget"), lines=lines)
 
 
+def from_layers(input: Iterable[int], layers: Iterable[tuple[str, Mapping[str, Any]]], source: str = "<layers>",
+                name: str | None = None, batch: int = 1, dtype: str = "float32") -> Spec:
+    """A Spec from an input shape and layers given as (kind, raw arguments) pairs, the values as a
+    YAML mapping holds them (`{"out": 64, "k": [3, 1], "p": "same", "name": "conv1"}`): for front
+    ends that make layers rather than text (compare's variants). They become the mapping a YAML
+    spec parses to and go through the same validation, so an error reads as it would for the
+    one-line form of the same layers (every line is 1)."""
+
+    def put(mapping: LMap, key: str, value: Any) -> None:
+        mapping[key] = value
+        mapping.lines[key] = 1
+
+    doc = LMap(1)
+    put(doc, "input", list(input))
+    put(doc, "batch", batch)
+    put(doc, "dtype", dtype)
+    if name is not None:
+        put(doc, "name", name)
+    entries = LList(1)
+    for kind, args in layers:
+        raw, entry = LMap(1), LMap(1)
+        for key, value in args.items():
+            put(raw, key, list(value) if isinstance(value, tuple) else value)
+        put(entry, kind, raw)
+        entries.append(entry)
+        entries.lines.append(1)
+    put(doc, "layers", entries)
+    return build(doc, source, "layers")
+
+
 # The one-line form begins with its input shape: "3x224x224 | ..." or "3x32x32 batch=8 | ...".
 _TEXT_HEAD = r"\s*[0-9]+(\s*[xX×]\s*[0-9]+)*\s*(\||\s)"
 
@@ -148,4 +178,4 @@ def load_argument(argument: str) -> Spec:
     return load_named(argument)  # a path, or a library name when no such file exists
 
 
-__all__ += ["LMap", "LList", "parse_input", "build", "is_text_form", "load_argument", "read_stdin"]
+__all__ += ["LMap", "LList", "parse_input", "build", "from_layers", "is_text_form", "load_argument", "read_stdin"]

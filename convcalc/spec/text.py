@@ -12,15 +12,16 @@ Values: `3x1` or `3,1` are lists, `2:0x1:1` per-axis [left, right] pairs, `true`
 numbers and words as written. The result is the
 same structure a YAML spec gives, so both go through the same validation. Blocks, residual and
 parallel need YAML; everything else (merges with from=, names, repeat) is writable here.
+`write_line` is the way back: layers given as (kind, raw arguments) in this form.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Iterable, Mapping, Sequence
 
 from .. import limits
-from ..errors import SpecError, did_you_mean
+from ..errors import LayerError, SpecError, did_you_mean
 from ..layers import REGISTRY
 from .source import LList, LMap
 
@@ -122,3 +123,45 @@ def parse_line(line: str, source: str) -> LMap:
     doc["layers"] = layers
     doc.lines["layers"] = 1
     return doc
+
+
+def _write(value: Any) -> str:
+    """A raw argument value as `value` reads it back: 3x1, 2:0x1:1, a,b, true, null."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        if value and all(isinstance(v, (list, tuple)) for v in value):  # per-axis [left, right]
+            return "x".join(":".join(map(str, pair)) for pair in value)
+        if all(type(v) is int for v in value):
+            return "x".join(map(str, value))
+        return ",".join(map(_write, value))
+    return str(value)
+
+
+def _bare(kind: str, key: str, value: Any, nd: int) -> bool:
+    """Whether an argument is written without its key: the kind's first positional argument when
+    it is one number, not one per axis (`conv 64`, `channel_shuffle 2`; but `dwconv k=3`), as
+    `describe` writes it."""
+    record = REGISTRY[kind]
+    if record.positional[:1] != (key,) or type(value) is not int:
+        return False
+    try:
+        return not isinstance(record.schema[key].convert(value, nd, key), tuple)
+    except LayerError:
+        return False
+
+
+def write_line(input: Sequence[int], layers: Iterable[tuple[str, Mapping[str, Any]]], **head: Any) -> str:
+    """The one-line form of an input shape, head keys (batch, dtype, name; in the order given)
+    and layers as (kind, raw arguments): every argument as key=value in the order given, but
+    for a first positional one written bare."""
+    nd = len(input) - 1
+    segments = [" ".join(["x".join(map(str, input)), *(f"{key}={value}" for key, value in head.items())])]
+    for kind, args in layers:
+        parts = [kind]
+        for i, (key, value) in enumerate(args.items()):
+            parts.append(_write(value) if i == 0 and _bare(kind, key, value, nd) else f"{key}={_write(value)}")
+        segments.append(" ".join(parts))
+    return " | ".join(segments)
