@@ -231,7 +231,7 @@ def _passes(spec: Spec, report: Report, batch: int, use_fvcore: bool) -> tuple[_
     if use_fvcore and report.total.macs <= CPU_PASS_MACS:
         real = _model(spec, report, batch, "cpu")
         run = _run(spec, *real)
-        notes.append("shapes, parameters and FlopCounterMode ran on real CPU tensors, on the model fvcore traced "
+        notes.append("shapes, parameters and FlopCounterMode ran on real CPU tensors "
                      "(for a small network, quicker than starting the meta device)")
     else:
         try:

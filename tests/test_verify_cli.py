@@ -106,8 +106,8 @@ def test_a_small_network_runs_once_on_the_cpu_model_fvcore_traces(monkeypatch):
     result = module.verify(convcalc.from_text(SPEC))
     assert result.ok
     assert len(calls) == 1  # the builder reads the Report verify already has
-    assert result.notes == ("shapes, parameters and FlopCounterMode ran on real CPU tensors, on the model fvcore "
-                            "traced (for a small network, quicker than starting the meta device)",
+    assert result.notes == ("shapes, parameters and FlopCounterMode ran on real CPU tensors "
+                            "(for a small network, quicker than starting the meta device)",
                             "fvcore traced the network with real tensors on the CPU (its tracer needs them)")
     assert result.layers[0].check("fvcore").actual == 8 * 16 * 16 * 27
     assert result.layers[0].check("flop_counter").actual == 2 * 8 * 16 * 16 * 27
