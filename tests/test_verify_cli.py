@@ -126,22 +126,27 @@ def test_a_large_network_makes_its_hooked_pass_on_the_meta_device(monkeypatch):
     assert result.layers[0].check("flop_counter").actual == 2 * 8 * 16 * 16 * 27
 
 
-def test_verify_leaves_dynamo_unimported_and_torch_as_it_was():
+def test_verify_leaves_dynamo_unimported_and_the_process_as_it_was():
     """FlopCounterMode's first use would import torch._dynamo (about a second); verify marks its
-    dispatch method for the run only, and puts torch's thread count back."""
+    dispatch method for the run only, puts torch's thread count back, and the garbage collector's
+    frozen objects: none after a verify, and a caller's own left frozen."""
     import subprocess
     import sys
 
     code = f"""
-import sys, torch
+import gc, sys, torch
 from torch.utils import flop_counter
 import convcalc
 from convcalc.verify import verify
 torch.set_num_threads(3)
-result = verify(convcalc.from_text({SPEC!r}))
+ok = verify(convcalc.from_text({SPEC!r})).ok
 raw = flop_counter._FlopCounterMode.__dict__["__torch_dispatch__"].__wrapped__
-print(result.ok, torch.get_num_threads(), hasattr(raw, "__dynamo_disable"),
+print(ok, torch.get_num_threads(), hasattr(raw, "__dynamo_disable"), gc.get_freeze_count(),
       sorted(m for m in ("torch._dynamo", "sympy") if m in sys.modules))
+gc.freeze()
+frozen = gc.get_freeze_count()
+verify(convcalc.from_text({SPEC!r}))
+print(0 < gc.get_freeze_count() <= frozen)  # some may be freed meanwhile
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split("\n")[0] == "True 3 False []"
+    assert done.stdout.splitlines() == ["True 3 False 0 []", "True"]
