@@ -150,3 +150,19 @@ print(0 < gc.get_freeze_count() <= frozen)  # some may be freed meanwhile
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines() == ["True 3 False 0 []", "True"]
+
+
+def test_verify_builds_without_drawing_random_weights_and_build_still_draws_them():
+    """Drawing ResNet-50's 25 M random weights took as long as running it; verify compares no
+    values, so its model is built with zeros. The builder itself still initializes as torch does."""
+    import convcalc
+    from convcalc import verify as module
+    from convcalc.torch_bridge import build
+
+    spec = convcalc.from_text(SPEC)
+    model, x = module._model(spec, convcalc.analyze(spec), 1, "cpu")
+    assert x.shape == (1, 3, 16, 16)
+    conv, linear = model.get_submodule("conv1"), model.get_submodule("linear1")
+    assert all(not p.any() for p in (*conv.parameters(), *linear.parameters()))
+    drawn = build(spec).get_submodule("conv1").weight
+    assert drawn.any() and drawn.abs().max() <= 1 / (3 * 3 * 3) ** 0.5  # kaiming_uniform_(a=√5): ±1/√fan_in
