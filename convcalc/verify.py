@@ -123,7 +123,7 @@ class _Run(NamedTuple):
 # rather than on the meta device, and on one thread: the meta device's Python kernels import
 # sympy on first use (torch._check), about 0.5 s, about what one thread takes for 10 G MACs; and
 # below that a thread pool hardly pays off, while on a busy machine its threads spin waiting for
-# each other (ResNet-50 took 5 s instead of 0.3 s, with 2 threads on 2 shared cores).
+# each other (ResNet-50's passes took 3-5 s instead of 0.3-0.4 s, 2 threads on 2 shared cores).
 CPU_PASS_MACS = 10**10
 
 
