@@ -1,9 +1,10 @@
 """Spec -> torch.nn.Module: the network convcalc describes, built for real.
 
-`build(spec)` returns a `SpecModel` whose submodules sit at the spec's layer names
+`build(spec, report)` returns a `SpecModel` whose submodules sit at the spec's layer names
 (`model.get_submodule("layer1.b0.conv1")`), so per-layer results from hooks, fvcore and
 PyTorch's flop counter can be matched to convcalc's rows by name. Each layer's module comes from
-its registry record's `build` rule. torch is imported here, so import this module lazily.
+its registry record's `build` rule, fed the shapes of the spec's Report (pass the one you already
+have: the analysis is not repeated). torch is imported here, so import this module lazily.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from torch import nn
 
 from .analysis import analyze
 from .layers import REGISTRY
+from .report import Report
 from .spec.model import Spec
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
@@ -33,9 +35,8 @@ def module_path(name: str) -> str:
 class SpecModel(nn.Module):
     """Runs the spec's layers in order, keeping each output only until its last reader."""
 
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: Spec, report: Report) -> None:
         super().__init__()
-        report = analyze(spec)
         self.spec_name = spec.name
         self.order: list[tuple[str, str, tuple[str, ...], str | None]] = []
         last_use: dict[str, int] = {}
@@ -89,9 +90,11 @@ class SpecModel(nn.Module):
         return values[self.output_name]
 
 
-def build(spec: Spec) -> SpecModel:
-    """The spec as an nn.Module in eval mode (batch norm uses running stats, dropout is off)."""
-    return SpecModel(spec).eval()
+def build(spec: Spec, report: Report | None = None) -> SpecModel:
+    """The spec as an nn.Module in eval mode (batch norm uses running stats, dropout is off).
+    `report` is `analyze(spec)` at any batch (only per-sample shapes are read); without it the
+    spec is analysed here."""
+    return SpecModel(spec, analyze(spec) if report is None else report).eval()
 
 
 def example_input(spec: Spec, batch: int | None = None, device: Any = "cpu", dtype: Any = torch.float32) -> torch.Tensor:

@@ -13,25 +13,28 @@ with:
   conv, transposed conv and linear and nothing else: 2 x convcalc's MACs (each record's
   `flop_counter` rule; the FFT convolution has none).
 
-Shapes, parameters and FlopCounterMode run on the meta device when they can (no memory is
-allocated, so a 4K input or a huge model verifies in a blink); fvcore's tracer needs real tensors,
-so it runs on the CPU, and the result says so. torch and fvcore are imported here: import this
-module lazily.
+fvcore's tracer needs real tensors, so it runs on the CPU. Shapes, parameters and FlopCounterMode
+run on that same CPU model when the network is small (up to CPU_PASS_MACS), and otherwise on the
+meta device when they can (no memory is allocated, so a 4K input or a huge model verifies in a
+blink); the result says which. The spec is analysed once and the model built once per device.
+torch and fvcore are imported here: import this module lazily.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import logging
 import warnings
-from typing import Any, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 from .analysis import analyze
 from .layers import REGISTRY
-from .report import SCHEMAS
+from .report import SCHEMAS, Report
 from .spec.model import Spec
 from .torch_bridge import build, example_input, module_path
 
@@ -116,12 +119,92 @@ class _Run(NamedTuple):
     flops: dict[str, int]  # FlopCounterMode per layer, and "" for the whole model
 
 
-def _run(spec: Spec, batch: int, device: str) -> _Run:
-    """Build on `device`, run one forward pass with hooks under FlopCounterMode."""
-    from torch.utils.flop_counter import FlopCounterMode
+# Up to this many MACs (batch included) a network runs on the CPU model fvcore traces anyway,
+# rather than on the meta device, and on one thread: the meta device's Python kernels import
+# sympy on first use (torch._check), about 0.5 s, about what one thread takes for 10 G MACs; and
+# below that a thread pool hardly pays off, while on a busy machine its threads spin waiting for
+# each other (ResNet-50's passes took 3-5 s instead of 0.3-0.4 s, 2 threads on 2 shared cores).
+CPU_PASS_MACS = 10**10
 
-    with torch.device(device):
-        model = build(spec)
+
+class _ZeroInit(TorchFunctionMode):
+    """Every torch.nn.init call fills zeros instead of drawing random numbers: verify compares
+    shapes and counts, never values, and drawing ResNet-50's 25 M random weights took as long as
+    running it. (torch.nn.init's functions can be overridden through __torch_function__; the
+    tensor they fill is their first argument.)"""
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        if getattr(func, "__module__", None) == "torch.nn.init":
+            with torch.no_grad():
+                return (args[0] if args else kwargs["tensor"]).zero_()
+        return func(*args, **kwargs)
+
+
+def _model(spec: Spec, report: Report, batch: int, device: str) -> tuple[Any, torch.Tensor]:
+    """The built network (weights all zero) and a random example input on `device`."""
+    with torch.device(device), _ZeroInit():
+        model = build(spec, report)
+    return model, example_input(spec, batch, device=device)
+
+
+@contextlib.contextmanager
+def _old_objects_set_aside() -> Iterator[None]:
+    """The garbage collector leaves the objects that exist now alone for a while.
+
+    torch and fvcore leave about 170,000 objects that live until exit; building, running and
+    tracing a model allocates enough to make the collector walk them all (0.1 s at a time in a
+    ResNet-50 verify) to find next to nothing. gc.freeze() sets them aside, while new garbage is
+    still collected; gc.unfreeze() puts them back after. Objects the caller froze are left as
+    they were (nothing is set aside then)."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """torch on one CPU thread for a while; the caller's setting is restored after."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def _flop_counter() -> Iterator[Any]:
+    """torch's FlopCounterMode, without the import of torch._dynamo that its first use triggers.
+
+    Its dispatch method is wrapped by torch._disable_dynamo, which imports torch._dynamo (about
+    a second: sympy, inductor, distributed) on the first call, only so that torch.compile does
+    not trace into the method. Nothing here compiles, so while the counter runs, the method is
+    marked with the attribute in which the wrapper caches its work; the mark is removed
+    afterwards, so that a later torch.compile in this process gets the real wrapper. Should torch
+    rename the attribute, the import merely happens again, with the same counts."""
+    from torch.utils import flop_counter
+
+    method = getattr(flop_counter, "_FlopCounterMode", object).__dict__.get("__torch_dispatch__")
+    raw = getattr(method, "__wrapped__", None)
+    marked = raw is not None and not hasattr(raw, "__dynamo_disable")
+    if marked:
+        setattr(raw, "__dynamo_disable", raw)
+    try:
+        with flop_counter.FlopCounterMode(display=False) as counter:
+            yield counter
+    finally:
+        if marked:
+            delattr(raw, "__dynamo_disable")
+
+
+def _run(spec: Spec, model: Any, x: torch.Tensor) -> _Run:
+    """One forward pass with shape hooks under FlopCounterMode; the hooks are removed after."""
     shapes: dict[str, tuple[int, ...]] = {}
 
     def hook(name: str) -> Any:
@@ -131,29 +214,31 @@ def _run(spec: Spec, batch: int, device: str) -> _Run:
 
         return record
 
-    params, buffers = {}, {}
+    params, buffers, handles = {}, {}, []
     for node in spec.nodes:
         module = model.get_submodule(module_path(node.name))
-        module.register_forward_hook(hook(node.name))
+        handles.append(module.register_forward_hook(hook(node.name)))
         params[node.name] = sum(p.numel() for p in module.parameters())
         buffers[node.name] = sum(b.numel() for b in module.buffers())
-    x = example_input(spec, batch, device=device)
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(x)
+    try:
+        with torch.no_grad(), _flop_counter() as counter:
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
     root = type(model).__name__
-    flops = {"": sum(counter.get_flop_counts().get(root, {}).values())}
-    for key, ops in counter.get_flop_counts().items():
+    counts = counter.get_flop_counts()
+    flops = {"": sum(counts.get(root, {}).values())}
+    for key, ops in counts.items():
         if key.startswith(root + "."):
             flops[key[len(root) + 1:]] = sum(ops.values())
     return _Run(shapes, params, buffers, flops)
 
 
-def _fvcore(spec: Spec, batch: int) -> tuple[dict[str, int], dict[str, dict[str, int]], int]:
+def _fvcore(spec: Spec, model: Any, x: torch.Tensor) -> tuple[dict[str, int], dict[str, dict[str, int]], int]:
     """fvcore's per-module counts and unsupported operators, traced on real CPU tensors."""
     from fvcore.nn import FlopCountAnalysis
 
-    model = build(spec)
-    x = example_input(spec, batch)
     analysis = FlopCountAnalysis(model, x)
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
@@ -170,32 +255,54 @@ def _fvcore(spec: Spec, batch: int) -> tuple[dict[str, int], dict[str, dict[str,
     return counts, unsupported, analysis.total()
 
 
-def verify(spec: Spec, batch: int | None = None, use_fvcore: bool = True) -> Verification:
-    """Compare every layer's shape, params, buffers, fvcore count and FlopCounterMode count."""
-    batch = spec.batch if batch is None else batch
-    report = analyze(spec, batch)
+def _passes(spec: Spec, report: Report, batch: int, use_fvcore: bool) -> tuple[_Run, Any, list[str]]:
+    """The hooked pass under FlopCounterMode and fvcore's trace (None when it did not run), each
+    on the device that suits the network, with notes that say which ran where.
+
+    With fvcore, a network of up to CPU_PASS_MACS is built once, on the CPU, and that one model
+    serves both; a larger one, or any without fvcore, makes its hooked pass on the meta device."""
     notes = []
-    try:
-        run = _run(spec, batch, "meta")
-        notes.append("shapes, parameters and FlopCounterMode ran on the meta device (no memory allocated)")
-    except Exception as exc:  # some ops have no meta kernel or check data: fall back to real tensors
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        run = _run(spec, batch, "cpu")
-        notes.append(f"the meta device could not run this network ({first[:120]}); "
-                     "shapes, parameters and FlopCounterMode ran on real CPU tensors")
-    fv_counts: dict[str, int] = {}
-    fv_unsupported: dict[str, dict[str, int]] = {}
-    fv_total = None
-    fv_ran = False
+    real = None  # the CPU model and input, once built
+    if use_fvcore and report.total.macs <= CPU_PASS_MACS:
+        real = _model(spec, report, batch, "cpu")
+        run = _run(spec, *real)
+        notes.append("shapes, parameters and FlopCounterMode ran on real CPU tensors "
+                     "(for a small network, quicker than starting the meta device)")
+    else:
+        try:
+            run = _run(spec, *_model(spec, report, batch, "meta"))
+            notes.append("shapes, parameters and FlopCounterMode ran on the meta device (no memory allocated)")
+        except Exception as exc:  # some ops have no meta kernel or check data: fall back to real tensors
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            real = _model(spec, report, batch, "cpu")
+            run = _run(spec, *real)
+            notes.append(f"the meta device could not run this network ({first[:120]}); "
+                         "shapes, parameters and FlopCounterMode ran on real CPU tensors")
+    fv = None
     if use_fvcore:
         try:
-            fv_counts, fv_unsupported, fv_total = _fvcore(spec, batch)
-            fv_ran = True
+            fv = _fvcore(spec, *(real or _model(spec, report, batch, "cpu")))
             notes.append("fvcore traced the network with real tensors on the CPU (its tracer needs them)")
         except Exception as exc:  # its JIT tracer cannot trace some ops (max_unpool in torch 2.13)
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             notes.append(f"fvcore could not trace this network ({type(exc).__name__}: {first[:120]}); "
                          "its column is empty")
+    return run, fv, notes
+
+
+def verify(spec: Spec, batch: int | None = None, use_fvcore: bool = True) -> Verification:
+    """Compare every layer's shape, params, buffers, fvcore count and FlopCounterMode count.
+    The spec is analysed once; its Report feeds the builder and the expected values."""
+    with _old_objects_set_aside():
+        return _verify(spec, spec.batch if batch is None else batch, use_fvcore)
+
+
+def _verify(spec: Spec, batch: int, use_fvcore: bool) -> Verification:
+    report = analyze(spec, batch)
+    with _one_thread() if report.total.macs <= CPU_PASS_MACS else contextlib.nullcontext():
+        run, fv, notes = _passes(spec, report, batch, use_fvcore)
+    fv_counts, fv_unsupported, fv_total = fv or ({}, {}, None)
+    fv_ran = fv is not None
 
     layers = []
     fv_expected_total = fc_expected_total = 0

@@ -78,10 +78,10 @@ def test_falls_back_to_real_tensors_when_the_meta_device_cannot_run(monkeypatch)
 
     real = module._run
 
-    def no_meta(spec, batch, device):
-        if device == "meta":
+    def no_meta(spec, model, x):
+        if x.device.type == "meta":
             raise NotImplementedError("aten::frobnicate has no meta kernel")
-        return real(spec, batch, device)
+        return real(spec, model, x)
 
     monkeypatch.setattr(module, "_run", no_meta)
     result = module.verify(convcalc.from_text(SPEC), use_fvcore=False)
@@ -89,3 +89,80 @@ def test_falls_back_to_real_tensors_when_the_meta_device_cannot_run(monkeypatch)
     assert result.notes[0] == ("the meta device could not run this network (aten::frobnicate has no meta kernel); "
                                "shapes, parameters and FlopCounterMode ran on real CPU tensors")
     assert result.layers[0].check("shape").actual == (1, 8, 16, 16)
+
+
+def test_a_small_network_runs_once_on_the_cpu_model_fvcore_traces(monkeypatch):
+    import convcalc
+    from convcalc import analysis, torch_bridge, verify as module
+
+    calls = []
+
+    def counted(*args):
+        calls.append(args)
+        return analysis.analyze(*args)
+
+    monkeypatch.setattr(module, "analyze", counted)
+    monkeypatch.setattr(torch_bridge, "analyze", counted)  # what build() would run without a Report
+    result = module.verify(convcalc.from_text(SPEC))
+    assert result.ok
+    assert len(calls) == 1  # the builder reads the Report verify already has
+    assert result.notes == ("shapes, parameters and FlopCounterMode ran on real CPU tensors "
+                            "(for a small network, quicker than starting the meta device)",
+                            "fvcore traced the network with real tensors on the CPU (its tracer needs them)")
+    assert result.layers[0].check("fvcore").actual == 8 * 16 * 16 * 27
+    assert result.layers[0].check("flop_counter").actual == 2 * 8 * 16 * 16 * 27
+
+
+def test_a_large_network_makes_its_hooked_pass_on_the_meta_device(monkeypatch):
+    import convcalc
+    from convcalc import verify as module
+
+    monkeypatch.setattr(module, "CPU_PASS_MACS", 8 * 16 * 16 * 27)  # SPEC has 8*16*16*27 + 8*8*8*10 MACs
+    result = module.verify(convcalc.from_text(SPEC))
+    assert result.ok
+    assert result.notes == ("shapes, parameters and FlopCounterMode ran on the meta device (no memory allocated)",
+                            "fvcore traced the network with real tensors on the CPU (its tracer needs them)")
+    assert result.layers[0].check("fvcore").actual == 8 * 16 * 16 * 27
+    assert result.layers[0].check("flop_counter").actual == 2 * 8 * 16 * 16 * 27
+
+
+def test_verify_leaves_dynamo_unimported_and_the_process_as_it_was():
+    """FlopCounterMode's first use would import torch._dynamo (about a second); verify marks its
+    dispatch method for the run only, puts torch's thread count back, and the garbage collector's
+    frozen objects: none after a verify, and a caller's own left frozen."""
+    import subprocess
+    import sys
+
+    code = f"""
+import gc, sys, torch
+from torch.utils import flop_counter
+import convcalc
+from convcalc.verify import verify
+torch.set_num_threads(3)
+ok = verify(convcalc.from_text({SPEC!r})).ok
+raw = flop_counter._FlopCounterMode.__dict__["__torch_dispatch__"].__wrapped__
+print(ok, torch.get_num_threads(), hasattr(raw, "__dynamo_disable"), gc.get_freeze_count(),
+      sorted(m for m in ("torch._dynamo", "sympy") if m in sys.modules))
+gc.freeze()
+frozen = gc.get_freeze_count()
+verify(convcalc.from_text({SPEC!r}))
+print(0 < gc.get_freeze_count() <= frozen)  # some may be freed meanwhile
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["True 3 False 0 []", "True"]
+
+
+def test_verify_builds_without_drawing_random_weights_and_build_still_draws_them():
+    """Drawing ResNet-50's 25 M random weights took as long as running it; verify compares no
+    values, so its model is built with zeros. The builder itself still initializes as torch does."""
+    import convcalc
+    from convcalc import verify as module
+    from convcalc.torch_bridge import build
+
+    spec = convcalc.from_text(SPEC)
+    model, x = module._model(spec, convcalc.analyze(spec), 1, "cpu")
+    assert x.shape == (1, 3, 16, 16)
+    conv, linear = model.get_submodule("conv1"), model.get_submodule("linear1")
+    assert all(not p.any() for p in (*conv.parameters(), *linear.parameters()))
+    drawn = build(spec).get_submodule("conv1").weight
+    assert drawn.any() and drawn.abs().max() <= 1 / (3 * 3 * 3) ** 0.5  # kaiming_uniform_(a=√5): ±1/√fan_in
