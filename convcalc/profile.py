@@ -43,6 +43,7 @@ from typing import Any, Callable, NamedTuple
 import torch
 
 from .analysis import analyze
+from .graph import plan
 from .errors import UsageError
 from .fileio import write_atomic
 from .printable import clean
@@ -388,13 +389,14 @@ def datasheet_for(name: str, dtype: str) -> Peaks | None:
 
 
 def _layer_bytes(spec: Spec, report: Any, itemsize: int) -> dict[str, int]:
-    """Bytes a layer moves at least once: its inputs, its weights and buffers, its output."""
+    """Bytes a layer moves at least once: its inputs, its weights and buffers (the Report's
+    weight_bytes: counters are int64 whatever the dtype), its output."""
     out = {"input": report.input and _numel(report.input) * itemsize}
     moved = {}
-    for node, layer in zip(spec.nodes, report.layers):
-        inputs = sum(out[name] for name in set(node.inputs))
-        moved[node.name] = inputs + (layer.params + layer.buffers) * itemsize + layer.output_bytes
-        out[node.name] = layer.output_bytes
+    for step, layer in zip(plan(spec.nodes), report.layers):
+        read = sum(out[name] for name in set(step.reads))  # its inputs and side inputs, each once
+        moved[step.node.name] = read + layer.weight_bytes + layer.output_bytes
+        out[step.node.name] = layer.output_bytes
     return moved
 
 

@@ -15,12 +15,10 @@ import torch
 from torch import nn
 
 from .analysis import analyze
+from .graph import gather, plan, walk
 from .layers import REGISTRY
 from .report import Report
 from .spec.model import Spec
-
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
-          "float64": torch.float64, "int8": torch.float32}  # int8 specs run in float32 (byte counts only)
 
 
 def module_path(name: str) -> str:
@@ -33,34 +31,25 @@ def module_path(name: str) -> str:
 
 
 class SpecModel(nn.Module):
-    """Runs the spec's layers in order, keeping each output only until its last reader."""
+    """Runs the spec's layers in order (graph.py's walk), keeping each output only until its
+    last reader. A layer named as another's side input (a maxpool whose indices a maxunpool
+    reads) is asked by the reader's record to give that too (`Kind.side_source`)."""
 
     def __init__(self, spec: Spec, report: Report) -> None:
         super().__init__()
         self.spec_name = spec.name
-        self.order: list[tuple[str, str, tuple[str, ...], str | None]] = []
-        last_use: dict[str, int] = {}
-        indices_of: set[str] = set()
-        for i, node in enumerate(spec.nodes):
-            for name in node.inputs:
-                last_use[name] = i
-            if node.kind == "maxunpool" and node.args.get("indices"):
-                indices_of.add(node.args["indices"])
-                last_use[node.args["indices"]] = i
-        shapes = {"input": spec.input}
-        for node, layer in zip(spec.nodes, report.layers):
-            record = REGISTRY[node.kind]
-            x: Any = tuple(shapes[n] for n in node.inputs) if record.merge else shapes[node.inputs[0]]
+        self.steps = plan(spec.nodes)
+        readers = {name: step.record for step in self.steps for _, name in step.side}  # side source -> its reader
+        shapes: dict[str, Any] = {"input": spec.input}
+        for (step, x), layer in zip(walk(spec.nodes, shapes), report.layers):
             y = layer.output[1:]
-            module = record.build(node.args, x, y)
-            if node.name in indices_of:
-                module.return_indices = True
-            self._place(module_path(node.name), module)
-            indices = node.args.get("indices") if node.kind == "maxunpool" else None
-            self.order.append((node.name, module_path(node.name), node.inputs, indices))
-            shapes[node.name] = y
-        self.last_use = last_use
-        self.returns_indices = indices_of
+            module = step.record.build(step.node.args, x, y)
+            if step.node.name in readers:
+                readers[step.node.name].side_source(module)
+            self._place(module_path(step.node.name), module)
+            shapes[step.node.name] = y
+        self.paths = tuple(module_path(step.node.name) for step in self.steps)
+        self.side_sources = frozenset(readers)
         self.output_name = spec.nodes[-1].name
 
     def _place(self, path: str, module: nn.Module) -> None:
@@ -74,19 +63,19 @@ class SpecModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         values: dict[str, Any] = {"input": x}
-        positions: dict[str, Any] = {}
-        for i, (name, path, inputs, indices) in enumerate(self.order):
-            module = self.get_submodule(path)
-            args = [values[n] for n in inputs]
-            if indices is not None:
-                args.append(positions[indices])
-            out = module(*args)
-            if name in self.returns_indices:
-                out, positions[name] = out
+        sides: dict[str, Any] = {}  # what side sources give their readers (a pool's indices)
+        for step, path in zip(self.steps, self.paths):
+            main = gather(step, values)
+            args = [*main] if step.record.merge else [main]
+            args += [sides[name] for _, name in step.side]
+            out = self.get_submodule(path)(*args)
+            name = step.node.name
+            if name in self.side_sources:
+                out, sides[name] = out
             values[name] = out
-            for n in set(inputs):
-                if self.last_use.get(n) == i and n != self.output_name:
-                    del values[n]
+            for done in step.releases:
+                values.pop(done, None)
+                sides.pop(done, None)
         return values[self.output_name]
 
 
@@ -100,7 +89,7 @@ def build(spec: Spec, report: Report | None = None) -> SpecModel:
 def example_input(spec: Spec, batch: int | None = None, device: Any = "cpu", dtype: Any = torch.float32) -> torch.Tensor:
     """A random input of the spec's shape; token ids for an embedding network."""
     shape = (spec.batch if batch is None else batch, *spec.input)
-    if spec.nodes[0].kind == "embedding":
+    if REGISTRY[spec.nodes[0].kind].input_dtype == "int64":
         vocab = spec.nodes[0].args["vocab"]
         return torch.randint(0, vocab, shape, device=device)
     return torch.randn(shape, device=device, dtype=dtype)

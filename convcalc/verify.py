@@ -33,7 +33,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from .analysis import analyze
-from .layers import REGISTRY
+from .graph import walk
 from .report import SCHEMAS, Report
 from .spec.model import Spec
 from .torch_bridge import build, example_input, module_path
@@ -306,11 +306,10 @@ def _verify(spec: Spec, batch: int, use_fvcore: bool) -> Verification:
 
     layers = []
     fv_expected_total = fc_expected_total = 0
-    per_sample = {"input": report.input[1:], **{layer.name: layer.output[1:] for layer in report.layers}}
-    for node, row in zip(spec.nodes, report.layers):
-        record = REGISTRY[node.kind]
-        shapes_in = tuple(per_sample[name] for name in node.inputs)
-        x = shapes_in if record.merge else shapes_in[0]
+    per_sample: dict[str, Any] = {"input": report.input[1:]}
+    for (step, x), row in zip(walk(spec.nodes, per_sample), report.layers):
+        node, record = step.node, step.record
+        per_sample[node.name] = row.output[1:]
         fv_expected = record.fvcore(node.args, x, row.output[1:]) * batch
         fv_expected_total += fv_expected
         fc_expected_total += record.flop_counter(node.args, x, row.output[1:]) * batch
