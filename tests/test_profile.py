@@ -474,9 +474,11 @@ def test_cuda_unavailable_is_a_clear_error():
 
 
 @pytest.mark.parametrize("flag, value, message", [
-    ("--iters", "100001", "Invalid value for '--iters': 100001 is not in the range 2<=x<=100000"),
-    ("--warmup", "99999999999999999999", "Invalid value for '--warmup': 99999999999999999999 is not in the range "
-                                         "0<=x<=100000"),
+    ("--iters", "100001", "Invalid value for '--iters': 100001 is above the maximum of 100,000"),
+    ("--iters", "1", "Invalid value for '--iters': 1 is below the minimum of 2"),
+    ("--warmup", "99999999999999999999", "Invalid value for '--warmup': 99999999999999999999 is above the maximum "
+                                         "of 100,000"),
+    ("--threads", "４", "Invalid value for '--threads': '４' is not a whole number in digits 0-9"),
 ])
 def test_iteration_counts_are_bounded(flag, value, message):
     result = invoke("-e", SPEC, flag, value)
@@ -619,3 +621,9 @@ def test_cuda_memory_check_uses_the_device():
     assert free > 0 and where == "free on the device (torch.cuda.mem_get_info)"
     with pytest.raises(UsageError, match=r"^batch \d+ needs about .* available \(free on the device"):
         profiling.profile(convcalc.from_text("3x100000x100000 | conv 8 k3"), "cuda", warmup=0, iters=2)
+
+
+def test_every_profile_format_has_a_renderer():
+    from convcalc.reporters.profiling import RENDERERS, ProfileFormat
+
+    assert set(RENDERERS) == set(ProfileFormat)

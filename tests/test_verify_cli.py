@@ -166,3 +166,9 @@ def test_verify_builds_without_drawing_random_weights_and_build_still_draws_them
     assert all(not p.any() for p in (*conv.parameters(), *linear.parameters()))
     drawn = build(spec).get_submodule("conv1").weight
     assert drawn.any() and drawn.abs().max() <= 1 / (3 * 3 * 3) ** 0.5  # kaiming_uniform_(a=√5): ±1/√fan_in
+
+
+def test_every_verify_format_has_a_renderer():
+    from convcalc.reporters.verification import RENDERERS, VerifyFormat
+
+    assert set(RENDERERS) == set(VerifyFormat)

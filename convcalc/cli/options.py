@@ -48,12 +48,13 @@ BATCH = BatchType()
 
 class WholeNumber(click.ParamType):
     """An integer option written in ASCII digits (click's int takes '５' and '1_000', which no
-    user means), at most limits.MAX_NUMBER_CHARS long, at least `minimum` when one is given."""
+    user means), at most limits.MAX_NUMBER_CHARS long, within `minimum` and `maximum` when given."""
 
     name = "N"
 
-    def __init__(self, minimum: int | None = None) -> None:
+    def __init__(self, minimum: int | None = None, maximum: int | None = None) -> None:
         self.minimum = minimum
+        self.maximum = maximum
 
     def convert(self, value: Any, param: Any, ctx: Any) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -67,6 +68,8 @@ class WholeNumber(click.ParamType):
             number = int(text)
         if self.minimum is not None and number < self.minimum:
             self.fail(f"{number} is below the minimum of {self.minimum}", param, ctx)
+        if self.maximum is not None and number > self.maximum:
+            self.fail(f"{number} is above the maximum of {self.maximum:,}", param, ctx)
         return number
 
 

@@ -7,7 +7,8 @@ import sys
 import click
 
 from ..printable import clean
-from .options import load_specs, parse_batch
+from ..reporters.profiling import ProfileFormat
+from .options import WholeNumber, load_specs, parse_batch
 from .verify import require_torch
 
 
@@ -22,13 +23,13 @@ def batches(text: str) -> tuple[int, ...]:
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32", show_default=True)
 @click.option("--batch", "batch_text", default="1", show_default=True, help="Batch sizes, e.g. 1,8,32.")
-@click.option("--warmup", type=click.IntRange(0, 100_000), default=10, show_default=True)
-@click.option("--iters", type=click.IntRange(2, 100_000), default=50, show_default=True)
-@click.option("--threads", type=int, metavar="N",
+@click.option("--warmup", type=WholeNumber(0, 100_000), default=10, show_default=True)
+@click.option("--iters", type=WholeNumber(2, 100_000), default=50, show_default=True)
+@click.option("--threads", type=WholeNumber(), metavar="N",
               help="CPU threads for torch (torch.set_num_threads), 1 to 1024.  [default: torch's own]")
 @click.option("--channels-last", is_flag=True, help="Run 2-D/3-D networks in channels-last memory format.")
 @click.option("--calibrate", is_flag=True, help="Measure the device's peak FLOP/s and bandwidth again (cached per device).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
+@click.option("--format", "fmt", type=click.Choice([f.value for f in ProfileFormat]), default=ProfileFormat.TABLE.value,
               show_default=True)
 @click.option("--plot", "plot_path", metavar="FILE", help="Also draw the roofline and per-layer times (.png or .svg).")
 def profile(specs, expressions, device, dtype, batch_text, warmup, iters, threads, channels_last, calibrate, fmt,

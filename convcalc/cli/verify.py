@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import UsageError
+from ..reporters.verification import VerifyFormat
 from .options import batch_option, load_specs
 
 
@@ -20,7 +21,8 @@ def require_torch(command: str, *modules: str) -> None:
 @click.command()
 @click.argument("specs", nargs=-1, metavar="SPEC...")
 @click.option("-e", "--expr", "expressions", multiple=True, metavar="TEXT", help="A one-line spec.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice([f.value for f in VerifyFormat]), default=VerifyFormat.TABLE.value,
+              show_default=True)
 @click.option("--fvcore/--no-fvcore", "use_fvcore", default=True, show_default=True,
               help="Also trace with fvcore (needs real tensors: slow on very large inputs).")
 @batch_option

@@ -6,7 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from typing import IO, Any
+from enum import Enum
+from typing import IO, Any, Callable
 
 from ..printable import clean
 from ..textable import Column, Table, bar, cut_middle, render as render_table, terminal_width, wants_color
@@ -74,34 +75,47 @@ def table(b: Any) -> Table:
     return t
 
 
-def render(profiles: list[Any], fmt: str, stream: IO[str] | None = None) -> str:
-    if fmt == "json":
-        return dumps_all([p.to_dict() for p in profiles])
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["spec", "device", "dtype", "batch", "index", "name", "kind", "median_s", "q1_s", "q3_s",
-                         "share", "flops", "bytes", "intensity", "achieved_flops_per_s", "bound", "roofline"])
-        for p in profiles:
-            for b in p.batches:
-                for i, layer in enumerate(b.layers):
-                    writer.writerow([clean(p.name), clean(p.settings.device_name), p.settings.dtype, b.batch, i,
-                                     clean(layer.name), clean(layer.kind), layer.median_s, layer.q1_s, layer.q3_s, layer.share, layer.flops,
-                                     layer.bytes, layer.intensity, layer.achieved, layer.bound, layer.roofline])
-        return out.getvalue()
-    if fmt == "markdown":
-        parts = []
-        for p in profiles:
-            parts.append(f"### {_md(p.name)}\n\n```\n{header(p)}```\n")
-            for b in p.batches:
-                parts.append(f"```\n{batch_lines(b)}```\n\n| # | name | kind | time ms | share | achieved | FLOP/B "
-                             f"| bound | roofline |\n|---:|---|---|---:|---:|---:|---:|---|---:|")
-                for i, layer in enumerate(b.layers):
-                    parts.append(f"| {i} | {_md(layer.name)} | {_md(layer.kind)} | {_ms(layer.median_s)} | "
-                                 f"{100 * layer.share:.1f}% | {_rate(layer.achieved, 'FLOP/s')} | "
-                                 f"{layer.intensity:.1f} | {layer.bound} | {100 * layer.roofline:.1f}% |")
-                parts.append("")
-        return "\n".join(parts) + "\n"
+class ProfileFormat(str, Enum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+
+
+def as_json(profiles: list[Any], stream: IO[str] | None = None) -> str:
+    return dumps_all([p.to_dict() for p in profiles])
+
+
+def as_csv(profiles: list[Any], stream: IO[str] | None = None) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["spec", "device", "dtype", "batch", "index", "name", "kind", "median_s", "q1_s", "q3_s",
+                     "share", "flops", "bytes", "intensity", "achieved_flops_per_s", "bound", "roofline"])
+    for p in profiles:
+        for b in p.batches:
+            for i, layer in enumerate(b.layers):
+                writer.writerow([clean(p.name), clean(p.settings.device_name), p.settings.dtype, b.batch, i,
+                                 clean(layer.name), clean(layer.kind), layer.median_s, layer.q1_s, layer.q3_s, layer.share, layer.flops,
+                                 layer.bytes, layer.intensity, layer.achieved, layer.bound, layer.roofline])
+    return out.getvalue()
+
+
+def as_markdown(profiles: list[Any], stream: IO[str] | None = None) -> str:
+    parts = []
+    for p in profiles:
+        parts.append(f"### {_md(p.name)}\n\n```\n{header(p)}```\n")
+        for b in p.batches:
+            parts.append(f"```\n{batch_lines(b)}```\n\n| # | name | kind | time ms | share | achieved | FLOP/B "
+                         f"| bound | roofline |\n|---:|---|---|---:|---:|---:|---:|---|---:|")
+            for i, layer in enumerate(b.layers):
+                parts.append(f"| {i} | {_md(layer.name)} | {_md(layer.kind)} | {_ms(layer.median_s)} | "
+                             f"{100 * layer.share:.1f}% | {_rate(layer.achieved, 'FLOP/s')} | "
+                             f"{layer.intensity:.1f} | {layer.bound} | {100 * layer.roofline:.1f}% |")
+            parts.append("")
+    return "\n".join(parts) + "\n"
+
+
+def as_table(profiles: list[Any], stream: IO[str] | None = None) -> str:
     stream = stream or sys.stdout
     width, color = terminal_width(stream), wants_color(stream)
     parts = []
@@ -111,6 +125,19 @@ def render(profiles: list[Any], fmt: str, stream: IO[str] | None = None) -> str:
             text += "\n" + batch_lines(b) + render_table(table(b), width=width, color=color, stream=stream)
         parts.append(text)
     return "\n".join(parts)
+
+
+# Each format's renderer; a test checks every member of ProfileFormat is covered.
+RENDERERS: dict[ProfileFormat, Callable[[list[Any], "IO[str] | None"], str]] = {
+    ProfileFormat.TABLE: as_table,
+    ProfileFormat.JSON: as_json,
+    ProfileFormat.CSV: as_csv,
+    ProfileFormat.MARKDOWN: as_markdown,
+}
+
+
+def render(profiles: list[Any], fmt: ProfileFormat | str, stream: IO[str] | None = None) -> str:
+    return RENDERERS[ProfileFormat(fmt)](profiles, stream)
 
 
 PLOT_BARS = 25  # the per-layer chart shows at most this many layers, the slowest

@@ -5,7 +5,8 @@ each of which is compared under that tool's convention (docs/costs.md)."""
 from __future__ import annotations
 
 import sys
-from typing import IO, Any
+from enum import Enum
+from typing import IO, Any, Callable
 
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import count
@@ -67,10 +68,28 @@ def summary(result: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(results: list[Any], fmt: str, stream: IO[str] | None = None) -> str:
-    if fmt == "json":
-        return dumps_all([r.to_dict() for r in results])
+class VerifyFormat(str, Enum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def as_json(results: list[Any], stream: IO[str] | None = None) -> str:
+    return dumps_all([r.to_dict() for r in results])
+
+
+def as_table(results: list[Any], stream: IO[str] | None = None) -> str:
     stream = stream or sys.stdout
     width, color = terminal_width(stream), wants_color(stream)
     return "\n".join(render_table(table(r), width=width, color=color, stream=stream)
                      + wrap_lines(summary(r).splitlines(), width) for r in results)
+
+
+# Each format's renderer; a test checks every member of VerifyFormat is covered.
+RENDERERS: dict[VerifyFormat, Callable[[list[Any], "IO[str] | None"], str]] = {
+    VerifyFormat.TABLE: as_table,
+    VerifyFormat.JSON: as_json,
+}
+
+
+def render(results: list[Any], fmt: VerifyFormat | str, stream: IO[str] | None = None) -> str:
+    return RENDERERS[VerifyFormat(fmt)](results, stream)
