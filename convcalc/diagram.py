@@ -336,3 +336,49 @@ def model(report: Report, expand: bool = False, depth: int | None = None, metric
     if not expand and depth is None and visible_count(report, all_blocks, collapsed) > CROWDED:
         collapsed = collapsed_set(all_blocks, depth=0)
     return Model(report, all_blocks, tuple(values), tuple(block_values), collapsed, metric, largest)
+
+
+class Share(NamedTuple):
+    label: str
+    layers: int
+    params: int
+    macs: int
+
+
+def by_kind(report: Report) -> tuple[Share, ...]:
+    """Params and MACs per layer kind, largest MACs first (then params, then name)."""
+    sums: dict[str, list[int]] = {}
+    for layer in report.layers:
+        entry = sums.setdefault(layer.kind, [0, 0, 0])
+        entry[0] += 1
+        entry[1] += layer.params
+        entry[2] += layer.macs
+    shares = [Share(kind, n, params, macs) for kind, (n, params, macs) in sums.items()]
+    return tuple(sorted(shares, key=lambda s: (-s.macs, -s.params, s.label)))
+
+
+def stages(report: Report) -> tuple[Share, ...]:
+    """Params and MACs per stage, in order: a stage is a top-level block (`layer1`), or a run of
+    consecutive layers outside any block (`conv1…maxpool1`)."""
+    out: list[Share] = []
+    run: list[LayerReport] = []
+
+    def close_run() -> None:
+        if run:
+            label = run[0].name if len(run) == 1 else f"{run[0].name}…{run[-1].name}"
+            out.append(Share(label, len(run), sum(x.params for x in run), sum(x.macs for x in run)))
+            run.clear()
+
+    tops = {b.first: b for b in blocks(report) if b.parent is None}
+    i = 0
+    while i < len(report.layers):
+        block = tops.get(i)
+        if block is None:
+            run.append(report.layers[i])
+            i += 1
+            continue
+        close_run()
+        out.append(Share(block.name, block.layers, block.params, block.macs))
+        i = block.last + 1
+    close_run()
+    return tuple(out)

@@ -8,8 +8,8 @@ import pytest
 
 import convcalc
 from convcalc import library
-from convcalc.diagram import (CROWDED, Metric, blocks, build, collapsed_set, layer_values, model,
-                              read_profile_times, visible_count)
+from convcalc.diagram import (CROWDED, Metric, blocks, build, by_kind, collapsed_set, layer_values, model,
+                              read_profile_times, stages, visible_count)
 from convcalc.errors import UsageError
 
 from .conftest import run, yaml_report
@@ -163,3 +163,14 @@ def test_profile_times(tmp_path, resnet50):
     path.write_text(json.dumps({"schema": 1, "name": "resnet50"}))
     with pytest.raises(UsageError, match="no batches"):
         read_profile_times(str(path), resnet50)
+
+
+def test_shares_by_kind_and_stage(resnet50):
+    kinds = {s.label: s for s in by_kind(resnet50)}
+    assert kinds["conv"].layers == 1 + 4 * 4 + 12 * 3  # the stem, a projection per stage, 3 per bottleneck
+    assert sum(s.macs for s in kinds.values()) == resnet50.total.macs
+    assert by_kind(resnet50)[0].label == "conv"
+    stage = [(s.label, s.layers) for s in stages(resnet50)]
+    assert stage == [("conv1…maxpool1", 4), ("layer1", 3 * 10 + 2), ("layer2", 4 * 10 + 2), ("layer3", 6 * 10 + 2),
+                     ("layer4", 3 * 10 + 2), ("gap1…fc", 3)]
+    assert sum(s.params for s in stages(resnet50)) == resnet50.total.params
