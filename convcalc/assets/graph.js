@@ -119,6 +119,7 @@
     const view = this.view;
     while (view.firstChild) view.removeChild(view.firstChild);
     const frames = el("g", { class: "clusters" }, view);
+    this.frames = new Map();
     for (const [name] of clusters) {
       const c = g.node("cluster:" + name);
       const b = this.blocks.get(name);
@@ -127,6 +128,7 @@
       const label = el("text", { x: c.x - c.width / 2 + 8, y: c.y - c.height / 2 + 14 }, frame);
       label.textContent = "\u25BE " + b.lines[0];
       frame.addEventListener("click", (event) => { event.stopPropagation(); this.toggle(name); });
+      this.frames.set(name, { x: c.x, y: c.y - c.height / 2 + 120 });
       frame.addEventListener("mousemove", (event) => this.showTip(event, b));
       frame.addEventListener("mouseleave", () => this.hideTip());
     }
@@ -144,7 +146,7 @@
     for (const node of nodes) {
       const n = g.node(node.id), item = node.item;
       const x = n.x - node.width / 2, y = n.y - node.height / 2;
-      const cls = "node " + item.family + (node.block ? " block" : "");
+      const cls = "node " + item.family;
       const box = el("g", { class: cls, "data-name": node.id, tabindex: 0 }, group);
       if (node.block && item.repeat > 1) {
         el("rect", { x: x + 5, y: y - 5, width: node.width, height: node.height, rx: 6, fill: item.fill, class: "stack" }, box);
@@ -200,7 +202,7 @@
   };
 
   Graph.prototype.centre = function (id, scale) {
-    const item = this.elements.get(id);
+    const item = this.elements.get(id) || this.frames.get(id);
     if (!item) return;
     const box = this.svg.getBoundingClientRect();
     if (scale) this.scale = scale;
