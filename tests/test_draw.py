@@ -235,3 +235,14 @@ def test_draw_never_imports_torch():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.stderr.strip().splitlines()[-1] == "[]"
     assert done.stdout.startswith("<!doctype html>")
+
+
+def test_an_svg_too_large_to_lay_out_is_refused(monkeypatch, tmp_path):
+    pytest.importorskip("grandalf")
+    from convcalc.reporters import draw_svg
+
+    monkeypatch.setattr(draw_svg, "MAX_NODES", 10)
+    result = draw("lenet5", "-o", str(tmp_path / "x.svg"))
+    assert result.exit_code == 2
+    assert result.output == ("convcalc: an SVG of 13 nodes is past what its layout does in seconds (10); "
+                             "collapse blocks with --depth 0, or write .html or .dot\n")

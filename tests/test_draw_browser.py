@@ -236,3 +236,20 @@ def test_report_page(browser, tmp_path, specs):
         page.clean()
     finally:
         page.close()
+
+
+def test_a_drawing_too_large_to_lay_out_says_so(browser, tmp_path):
+    text = "3x8x8 | " + " | ".join("relu" for _ in range(4001))
+    report = convcalc.analyze(convcalc.from_text(text))
+    path = tmp_path / "huge.html"
+    path.write_text(render(model(report), "html"), encoding="utf-8")
+    page = Page(browser, path)
+    try:
+        assert page.names() == []
+        assert page.page.inner_text(".status") == "4001 nodes: not laid out"
+        page.page.fill("input.search", "relu4000")
+        page.page.press("input.search", "Enter")
+        assert page.page.inner_text(".status") == "relu4000: #3999, in a drawing too large to lay out"
+        page.clean()
+    finally:
+        page.close()

@@ -89,9 +89,21 @@
     return { nodes, edges: [...edges.values()], clusters };
   };
 
+  const MAX_NODES = 4000;  // dagre needs seconds beyond this; the page stays responsive instead
+
   Graph.prototype.draw = function () {
     const started = performance.now();
     const { nodes, edges, clusters } = this.visible();
+    if (nodes.length > MAX_NODES) {
+      const view = this.view;
+      while (view.firstChild) view.removeChild(view.firstChild);
+      const note = el("text", { x: 20, y: 40 }, view);
+      note.textContent = `${nodes.length - 1} nodes are more than this page lays out (${MAX_NODES}): ` +
+        "collapse blocks, or find a layer by name to show its block";
+      this.elements = new Map(); this.frames = new Map(); this.width = 900; this.height = 80;
+      this.status.textContent = `${nodes.length - 1} nodes: not laid out`;
+      return;
+    }
     const g = new dagre.graphlib.Graph({ compound: true, multigraph: false });
     g.setGraph({ rankdir: "TB", nodesep: 22, ranksep: 26, edgesep: 12, marginx: 20, marginy: 20 });
     g.setDefaultEdgeLabel(() => ({}));
@@ -250,6 +262,7 @@
     for (const name of this.ancestors[layer.i]) if (this.collapsed.delete(name)) changed = true;
     if (changed) this.draw();
     const found = this.elements.get(layer.name);
+    if (!found) { this.status.textContent = `${layer.name}: #${layer.i}, in a drawing too large to lay out`; return null; }
     found.element.classList.add("hit");
     this.centre(layer.name, Math.max(this.scale, 1));
     this.status.textContent = `${this.hit + 1} of ${this.hits.length}: ${layer.name}`;

@@ -32,6 +32,9 @@ def size(node: Node, diagram: Diagram) -> tuple[float, float]:
     return max(len(line) for line in text) * CHAR + 2 * PAD_X, len(text) * LINE + 2 * PAD_Y
 
 
+MAX_NODES = 3000  # grandalf takes about 6 s for 3,000 nodes and grows faster than linearly
+
+
 def layout(diagram: Diagram) -> tuple[dict[str, tuple[float, float, float, float]], dict[tuple[str, str], list]]:
     """Centre, width and height of each node, and each edge's points, from grandalf."""
     try:
@@ -40,6 +43,10 @@ def layout(diagram: Diagram) -> tuple[dict[str, tuple[float, float, float, float
     except ImportError:
         raise UsageError("SVG drawings need grandalf for the layout: pip install 'convcalc[draw]' "
                          "(or write .html, .dot or .mmd, which need nothing more)") from None
+
+    if len(diagram.nodes) > MAX_NODES:
+        raise UsageError(f"an SVG of {len(diagram.nodes):,} nodes is past what its layout does in seconds "
+                         f"({MAX_NODES:,}); collapse blocks with --depth 0, or write .html or .dot")
 
     class View:
         def __init__(self, w: float = 0.0, h: float = 0.0) -> None:
@@ -65,7 +72,7 @@ def layout(diagram: Diagram) -> tuple[dict[str, tuple[float, float, float, float
         sugiyama.xspace, sugiyama.yspace = X_SPACE, Y_SPACE
         sugiyama.dw, sugiyama.dh = 12, 12  # dummy nodes of long edges: narrow, so they do not push nodes apart
         roots = [v for v in component.sV if not v.e_in()]
-        sugiyama.init_all(roots=roots or None)
+        sugiyama.init_all(roots=roots or None, inverted_edges=[])  # a spec's graph is acyclic: no feedback search
         sugiyama.draw(8)
         # Components side by side.
         xs = [v.view.xy[0] - v.view.w / 2 for v in component.sV]
