@@ -246,3 +246,15 @@ def test_an_svg_too_large_to_lay_out_is_refused(monkeypatch, tmp_path):
     assert result.exit_code == 2
     assert result.output == ("convcalc: an SVG of 13 nodes is past what its layout does in seconds (10); "
                              "collapse blocks with --depth 0, or write .html or .dot\n")
+
+
+def test_a_long_mermaid_drawing_gets_a_note(tmp_path):
+    out = tmp_path / "dense.mmd"
+    result = draw("densenet121", "--expand", "-o", str(out))
+    assert result.exit_code == 0
+    size = len(out.read_text())
+    assert size > 50_000
+    assert result.output.splitlines()[-1] == (
+        f"convcalc: note: Mermaid refuses diagrams over 50,000 characters unless told otherwise (maxTextSize); "
+        f"this one has {size:,}: --depth 0 draws a shorter one")
+    assert len(draw("densenet121", "--format", "mermaid").output) < 50_000

@@ -12,6 +12,7 @@ from .options import WholeNumber, batch_option, load_specs
 
 METRICS = ("macs", "params", "flops", "memory", "rf", "time")
 FORMAT_NAMES = ("svg", "html", "dot", "mermaid")
+MERMAID_MAX = 50_000  # Mermaid's default maxTextSize, which GitHub keeps
 
 
 def output_format(path: str | None, fmt: str | None, choices: tuple[str, ...] = FORMAT_NAMES) -> str:
@@ -118,3 +119,6 @@ def draw(specs: tuple[str, ...], expressions: tuple[str, ...], path: str | None,
     else:
         text = render(build(report, expand, depth, metric, times), chosen)  # type: ignore[arg-type]
     write_output(path, text, "the drawing")
+    if chosen == "mermaid" and len(text) > MERMAID_MAX:
+        click.echo(f"convcalc: note: Mermaid refuses diagrams over {MERMAID_MAX:,} characters unless told "
+                   f"otherwise (maxTextSize); this one has {len(text):,}: --depth 0 draws a shorter one", err=True)
