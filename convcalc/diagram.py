@@ -96,6 +96,7 @@ class Diagram(NamedTuple):
     edges: tuple[Edge, ...]
     metric: Metric | None
     largest: float  # the largest node value, for the colour scale
+    smallest: float = 0.0  # the smallest value above zero
 
 
 def shape_text(dims: Sequence[int]) -> str:
@@ -255,9 +256,10 @@ def build(report: Report, expand: bool = False, depth: int | None = None, metric
             if not side and was_side:
                 edges[(source, target)] = (shapes, False)
     largest = max((node.value for node in nodes), default=0.0)
+    smallest = min((node.value for node in nodes if node.value > 0), default=0.0)
     return Diagram(report, tuple(nodes),
                    tuple(Edge(s, t, tuple(shapes), side) for (s, t), (shapes, side) in edges.items()),
-                   metric, largest)
+                   metric, largest, smallest)
 
 
 def read_profile_times(path: str, report: Report) -> dict[str, float]:
@@ -306,6 +308,7 @@ class Model(NamedTuple):
     collapsed: frozenset[str]
     metric: Metric | None
     largest: float
+    smallest: float = 0.0
 
 
 CROWDED = 120  # an interactive drawing opens with its top-level blocks collapsed above this many nodes
@@ -332,10 +335,11 @@ def model(report: Report, expand: bool = False, depth: int | None = None, metric
     values = layer_values(report, metric, times)
     block_values = [combine(metric, values[b.first:b.last + 1]) for b in all_blocks]
     largest = max([*values, *block_values], default=0.0)
+    smallest = min((v for v in [*values, *block_values] if v > 0), default=0.0)
     collapsed = collapsed_set(all_blocks, expand, depth)
     if not expand and depth is None and visible_count(report, all_blocks, collapsed) > CROWDED:
         collapsed = collapsed_set(all_blocks, depth=0)
-    return Model(report, all_blocks, tuple(values), tuple(block_values), collapsed, metric, largest)
+    return Model(report, all_blocks, tuple(values), tuple(block_values), collapsed, metric, largest, smallest)
 
 
 class Share(NamedTuple):

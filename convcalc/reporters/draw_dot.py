@@ -26,7 +26,7 @@ def render(diagram: Diagram, **options: Any) -> str:
         label = "\\n".join(text.replace("\\", "\\\\").replace('"', '\\"') for text in lines(node, diagram.metric))
         style = "filled" if shape != "box" else "rounded,filled"
         out.append(f'  {quote(node.id)} [label="{label}", shape={shape}, style="{style}", '
-                   f'fillcolor="{fill(node, diagram.metric, diagram.largest)}"];')
+                   f'fillcolor="{fill(node, diagram.metric, diagram.largest, diagram.smallest)}"];')
     for edge in diagram.edges:
         attrs = [f"label={quote(' | '.join(edge.shapes))}"]
         if edge.side:

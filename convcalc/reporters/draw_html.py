@@ -92,18 +92,18 @@ def graph_data(model: Model) -> dict[str, Any]:
         layers.append({"i": layer.index, "name": layer.name, "inputs": list(layer.inputs),
                        "side": [layer.args[arg] for arg in record.side_inputs if layer.args.get(arg)],
                        "shape": shape_text(layer.output), "lines": lines(node, metric), "family": family(node),
-                       "fill": fill(node, metric, model.largest), "tip": layer_tip(layer, model)})
+                       "fill": fill(node, metric, model.largest, model.smallest), "tip": layer_tip(layer, model)})
     blocks = []
     for block, value in zip(model.blocks, model.block_values):
         node = block_node(block, report, value)
         blocks.append({"name": block.name, "parent": block.parent, "first": block.first, "last": block.last,
                        "repeat": block.repeat, "lines": lines(node, metric), "family": "block",
-                       "fill": fill(node, metric, model.largest), "tip": block_tip(block, value, model)})
+                       "fill": fill(node, metric, model.largest, model.smallest), "tip": block_tip(block, value, model)})
     entry = input_node(report)
     return {
         "name": report.name, "caption": caption(report, metric),
         "input": {"shape": shape_text(report.input), "lines": lines(entry, metric), "family": "input",
-                  "fill": fill(entry, metric, model.largest),
+                  "fill": fill(entry, metric, model.largest, model.smallest),
                   "tip": [["input", shape_text(report.input)], ["dtype", report.dtype], ["batch", str(report.batch)]]},
         "collapsed": sorted(model.collapsed),
         "blocks": blocks,
@@ -121,7 +121,8 @@ def graph_parts(model: Model, source_id: str) -> tuple[str, str]:
         legend = "".join(f'<span><i style="background:{KIND_COLOURS[key]}"></i>{label}</span>' for key, label in LEGEND)
     else:
         legend = (f'<span>colour: {escape(METRIC_UNITS[model.metric])}, log scale: <i style="background:#fff7ec"></i>'
-                  f'0 to <i style="background:#ef6548"></i>{escape(value_text(model.metric, model.largest))}</span>')
+                  f'{escape(value_text(model.metric, model.smallest))} to <i style="background:#ef6548"></i>'
+                  f'{escape(value_text(model.metric, model.largest))}; white: 0</span>')
     html = f"""<div class="convcalc-graph" data-source="{source_id}" tabindex="0">
 <div class="toolbar">
 <input class="search" type="search" placeholder="find a layer (/)" aria-label="find a layer by name">

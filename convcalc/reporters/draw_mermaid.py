@@ -37,5 +37,5 @@ def render(diagram: Diagram, **options: Any) -> str:
         arrow = "-.->" if edge.side else "-->"
         out.append(f'  {ids[edge.source]} {arrow}|"{text(" | ".join(edge.shapes))}"| {ids[edge.target]}')
     for node in diagram.nodes:
-        out.append(f"  style {ids[node.id]} fill:{fill(node, diagram.metric, diagram.largest)},stroke:#555555,color:#111111")
+        out.append(f"  style {ids[node.id]} fill:{fill(node, diagram.metric, diagram.largest, diagram.smallest)},stroke:#555555,color:#111111")
     return "\n".join(out) + "\n"

@@ -151,9 +151,9 @@ def render(diagram: Diagram, **options: Any) -> str:
         stroke = ' stroke-width="2.5"' if node.repeat > 1 else ""
         if node.repeat > 1:  # a stack: the instances behind it
             out.append(f'<rect x="{x - w / 2 + 5:.1f}" y="{y - h / 2 - 5:.1f}" width="{w:.1f}" height="{h:.1f}" '
-                       f'rx="{rx}" fill="{fill(node, diagram.metric, diagram.largest)}" stroke="#555"/>')
+                       f'rx="{rx}" fill="{fill(node, diagram.metric, diagram.largest, diagram.smallest)}" stroke="#555"/>')
         out.append(f'<rect x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}" rx="{rx}" '
-                   f'fill="{fill(node, diagram.metric, diagram.largest)}" stroke="#555"{stroke}/>')
+                   f'fill="{fill(node, diagram.metric, diagram.largest, diagram.smallest)}" stroke="#555"{stroke}/>')
         text = lines(node, diagram.metric)
         y0 = y - (len(text) - 1) * LINE / 2 + 4
         for i, line in enumerate(text):

@@ -5,7 +5,8 @@ Each format is one module (draw_svg, draw_html, draw_dot, draw_mermaid) with
 checks every member is covered. Colours come from facts the records and the report hold: a
 matrix-multiply kind (the records' `aligned`) is blue, a merge yellow, a layer with parameters
 that is not a matrix multiply (a norm) green, a view white, everything else grey; with a metric
-(`--by`), a node's fill goes from pale to red with the log of its value over the largest.
+(`--by`), a node's fill goes from pale to red on a log scale between
+the smallest value above zero and the largest.
 """
 
 from __future__ import annotations
@@ -64,17 +65,19 @@ def family(node: Node) -> str:
     return "norm" if node.params else "other"
 
 
-def fill(node: Node, metric: Metric | None, largest: float) -> str:
+def fill(node: Node, metric: Metric | None, largest: float, smallest: float = 0.0) -> str:
     if metric is None or node.kind == "input":
         return KIND_COLOURS[family(node)]
-    return ramp(node.value, largest)
+    return ramp(node.value, largest, smallest)
 
 
-def ramp(value: float, largest: float) -> str:
-    """A colour from pale (0) to red (the largest), on a log scale so small layers still show."""
+def ramp(value: float, largest: float, smallest: float = 0.0) -> str:
+    """A colour from pale (the smallest value above zero) to red (the largest), on a log scale
+    of value / smallest, so that a span of 19 M to 700 M MACs still shows; zero is white."""
     if largest <= 0 or value <= 0:
         return "#ffffff"
-    t = math.log1p(value) / math.log1p(largest) if largest > 1 else value / largest
+    low = smallest if 0 < smallest < largest else largest / 1000
+    t = math.log(max(value, low) / low) / math.log(largest / low) if largest > low else 1.0
     t = min(max(t, 0.0), 1.0) * (len(RAMP) - 1)
     i = min(int(t), len(RAMP) - 2)
     f = t - i
