@@ -258,3 +258,26 @@ def test_a_long_mermaid_drawing_gets_a_note(tmp_path):
         f"convcalc: note: Mermaid refuses diagrams over 50,000 characters unless told otherwise (maxTextSize); "
         f"this one has {size:,}: --depth 0 draws a shorter one")
     assert len(draw("densenet121", "--format", "mermaid").output) < 50_000
+
+
+@pytest.mark.parametrize("args, message", [
+    (["resnet50", "-o", "r.svg"], "r.svg: the report is an HTML page: give -o NAME.html"),
+    (["resnet50", "-o", "specs/resnet50.yaml"], "specs/resnet50.yaml: the report is an HTML page: give -o NAME.html"),
+    (["lenet5", "resnet18", "resnet50", "-o", "r.html"], "report takes one spec, or two to compare, got 3"),
+])
+def test_report_refusals(args, message, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(cli, ["report", *args], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.output == f"convcalc: {message}\n"
+
+
+def test_report_to_stdout_has_both_specs_and_their_difference():
+    result = CliRunner().invoke(cli, ["report", "resnet50", "se_resnet50"], catch_exceptions=False)
+    assert result.exit_code == 0
+    page = result.output
+    assert page.startswith("<!doctype html>")
+    assert page.count('class="convcalc-graph"') == 2
+    assert "175 layers matched by name, 0 by position; 96 added, 0 removed, 0 changed" in page
+    params = 28_088_024 - 25_557_032  # SE-ResNet-50 over ResNet-50, as the library pins them
+    assert f'title="{params:+,}"' in page
