@@ -19,7 +19,7 @@ import pytest
 
 import convcalc
 from convcalc import library
-from convcalc.diagram import model
+from convcalc.diagram import build, model
 from convcalc.reporters.drawing import render
 
 pytestmark = pytest.mark.slow
@@ -251,5 +251,22 @@ def test_a_drawing_too_large_to_lay_out_says_so(browser, tmp_path):
         page.page.press("input.search", "Enter")
         assert page.page.inner_text(".status") == "relu4000: #3999, in a drawing too large to lay out"
         page.clean()
+    finally:
+        page.close()
+
+
+@pytest.mark.skipif(not os.environ.get("CONVCALC_MERMAID_JS"),
+                    reason="set CONVCALC_MERMAID_JS to a mermaid.min.js (npm pack mermaid) to render with Mermaid itself")
+@pytest.mark.parametrize("name", ["densenet121", "tcn", "inception_v3"])
+def test_mermaid_itself_renders_the_drawing(browser, name):
+    text = render(build(convcalc.analyze(convcalc.load(library.path(name)))), "mermaid")
+    page = browser.new_page()
+    try:
+        page.set_content("<html><body></body></html>")
+        page.add_script_tag(path=os.environ["CONVCALC_MERMAID_JS"])
+        page.evaluate("mermaid.initialize({startOnLoad: false, maxTextSize: 100000})")
+        result = page.evaluate("async (t) => { try { await mermaid.parse(t); return (await mermaid.render('g', t)).svg.length; }"
+                               " catch (e) { return 'error: ' + e.message; } }", text)
+        assert isinstance(result, int) and result > 1000, result
     finally:
         page.close()
