@@ -61,6 +61,8 @@ NEEDS = {
     ("README.md", "convcalc profile specs/resnet50.yaml --device cuda --dtype bfloat16 --batch 1,64"): ("cuda",),
     **{("docs/profile.md", f"convcalc profile {spec} --device cuda --dtype {dtype} --batch 1,64"): ("cuda",)
        for spec, dtype in _GPU_RUNS},
+    ("docs/draw.md", "convcalc draw resnet50 -o resnet50.svg"): ("grandalf",),  # the draw extra
+    ("docs/draw.md", "convcalc draw inception_v3 --by macs -o inception.svg"): ("grandalf",),
 }
 
 # (doc, command) -> (exit code, why) for the commands that do not exit 0
@@ -224,6 +226,9 @@ FILES = {
         {"specs/typo.yaml": "input: [3, 8, 8]\nbudget:\n  parms: 5k\nlayers: [relu]\n"},  # a typo in its budget
     ("docs/ci.md", "convcalc check --max-params 2k specs/typo.yaml specs/clean.yaml"):
         {"specs/typo.yaml": "input: [3, 8, 8]\nbudget:\n  parms: 5k\nlayers: [relu]\n"},
+    ("docs/draw.md", "convcalc draw lenet5 --profile profile.json -o lenet5-time.html"):  # as profile writes it
+        {"profile.json": '{"schema": 1, "name": "lenet5", "batches": [{"batch": 1, "layers": '
+                         '[{"name": "c1", "median_s": 0.0002}, {"name": "c3", "median_s": 0.0001}]}]}'},
 }
 
 

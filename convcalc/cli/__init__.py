@@ -25,6 +25,8 @@ COMMANDS = {
     "compare": ("convcalc.cli.compare", "compare", "Compare convolution variants, or one spec against another."),
     "profile": ("convcalc.cli.profile", "profile", "Time every layer on CPU or CUDA and place it on the roofline."),
     "check": ("convcalc.cli.check", "check", "Check specs against budgets and baselines, for CI."),
+    "draw": ("convcalc.cli.draw", "draw", "Draw the network: SVG, self-contained HTML, Graphviz DOT or Mermaid."),
+    "report": ("convcalc.cli.report", "report", "One self-contained HTML page: summary, graph, table and plots."),
 }
 
 
