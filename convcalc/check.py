@@ -25,7 +25,7 @@ from .analysis import analyze
 from .errors import ConvcalcError, SpecError, UsageError, did_you_mean
 from .layers import NOTE_LABELS, REGISTRY
 from .report import SCHEMAS, Report, Totals
-from .spec import Spec, is_text_form, load_argument
+from .spec import Overrides, Spec, is_text_form, load_argument
 from .spec.source import LMap
 from .units import parse_quantity, percent
 
@@ -328,13 +328,14 @@ def check_spec(spec: Spec, *, flags: Sequence[Limit] = (), align: int | None = N
 
 
 def run(arguments: Sequence[str], *, flags: Sequence[Limit] = (), align: int | None = None, strict: bool = False,
-        baseline: Baseline | None = None, tolerance: str = "0%") -> CheckRun:
-    """Check every SPEC argument; an invalid spec becomes a result with its error, never an exception."""
+        baseline: Baseline | None = None, tolerance: str = "0%", overrides: Overrides | None = None) -> CheckRun:
+    """Check every SPEC argument (with `overrides`: --input and --set); an invalid spec becomes a
+    result with its error, never an exception."""
     allowed = parse_tolerance(tolerance)
     results = []
     for argument in arguments:
         try:
-            spec = load_argument(argument)
+            spec = load_argument(argument, overrides)
             results.append(check_spec(spec, flags=flags, align=align, strict=strict, baseline=baseline,
                                       tolerance=allowed, tolerance_text=tolerance, argument=argument))
         except ConvcalcError as exc:

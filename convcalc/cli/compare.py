@@ -7,7 +7,7 @@ import click
 from ..compare import VARIANTS, classify, compare_specs, compare_variants, make_setup, spec_batches
 from ..errors import UsageError
 from ..spec import DTYPE_BYTES
-from .options import BATCH, WholeNumber, format_option, load_specs
+from .options import BATCH, WholeNumber, format_option, load_specs, overrides
 
 VARIANT_LIST = "\n".join(f"  {name:<20} {record.doc}" for name, record in VARIANTS.items())
 
@@ -15,7 +15,10 @@ VARIANT_LIST = "\n".join(f"  {name:<20} {record.doc}" for name, record in VARIAN
 @click.command(epilog=f"\b\nVariants:\n{VARIANT_LIST}")
 @click.argument("items", nargs=-1, metavar="VARIANT... | SPEC SPEC")
 @click.option("--all", "all_variants", is_flag=True, help="Every variant (after those named).")
-@click.option("--input", "input_", metavar="CxHxW", help="Input shape per sample, channels first: 3x7x7.")
+@click.option("--input", "input_", metavar="CxHxW", help="Input shape per sample, channels first: 3x7x7 "
+              "(with specs: overrides each spec's input).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="With specs: set an argument the specs declare in `args:` (repeatable).")
 @click.option("--out", type=WholeNumber(), help="Output channels N.")
 @click.option("-k", "--kernel", "k", type=WholeNumber(), help="Kernel size K on every axis.  [default: 3]")
 @click.option("-s", "--stride", "s", type=WholeNumber(), help="Stride.  [default: 1]")
@@ -31,7 +34,8 @@ VARIANT_LIST = "\n".join(f"  {name:<20} {record.doc}" for name, record in VARIAN
 @format_option()
 @click.option("--plot", "plot_path", metavar="FILE.png|FILE.svg",
               help="Also draw params and MACs per variant on a log scale (needs matplotlib).")
-def compare(items: tuple[str, ...], all_variants: bool, input_: str | None, out: int | None, k: int | None,
+def compare(items: tuple[str, ...], all_variants: bool, input_: str | None, sets: tuple[str, ...], out: int | None,
+            k: int | None,
             s: int | None, p: str | None, d: int | None, groups: int | None, width: int | None, bias: bool | None,
             dtype: str | None, batches: tuple[int, ...], fmt: str, plot_path: str | None) -> None:
     """Compare variants of one convolution, or one spec against another.
@@ -55,16 +59,18 @@ def compare(items: tuple[str, ...], all_variants: bool, input_: str | None, out:
     if mode == "variants":
         if len(batches) > 1:
             raise UsageError("--batch is given twice; variants take one batch")
+        if sets:
+            raise UsageError("--set is for specs with `args:`; variants take --input, --out, -k, -s and -p")
         setup = make_setup(input_, out, k, s, p, d, groups, width, batches[0] if batches else None, dtype, bias)
         result = compare_variants(names, setup)
     else:
-        given = {"--input": input_, "--out": out, "-k": k, "-s": s, "-p": p, "-d": d, "--groups": groups,
+        given = {"--out": out, "-k": k, "-s": s, "-p": p, "-d": d, "--groups": groups,
                  "--width": width, "--bias": bias, "--dtype": dtype}
         extra = [flag for flag, value in given.items() if value is not None]
         if extra:
             raise UsageError(f"{', '.join(extra)} {'is' if len(extra) == 1 else 'are'} for variants; "
                              "specs carry their own shapes")
-        specs = load_specs(names, ())
+        specs = load_specs(names, (), overrides(input_, sets))
         batch_a, batch_b, itself = spec_batches(len(specs), batches)
         a, b = (specs[0], specs[0]) if itself else (specs[0], specs[1])
         result = compare_specs(a, b, batch_a, batch_b)

@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from ..compare import SpecComparison, VariantComparison, VariantRow
 from ..printable import clean
-from ..report import SCHEMAS, Report, plain
+from ..report import SCHEMAS, Report, args_dict, plain
 from ..textable import (BAR_WIDTH, Column, Table, bar, cut_middle, render as render_table, terminal_width, wants_color,
                         wrap_lines)
 from ..units import nbytes, number, percent
@@ -442,7 +442,7 @@ def _report_dict(report: Any, label: str) -> dict[str, Any]:
     return {"label": label, "name": report.name, "source": report.source, "batch": report.batch,
             "dtype": report.dtype, "input": list(report.input), "output": list(report.output),
             "receptive_field": [[plain(v) for v in axis] for axis in report.receptive_field],
-            "global": report.global_context, "total": report.total.to_dict()}
+            "global": report.global_context, "total": report.total.to_dict(), "args": args_dict(report.args)}
 
 
 def specs_dict(result: SpecComparison) -> dict[str, Any]:
