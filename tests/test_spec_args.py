@@ -217,3 +217,26 @@ def test_verify_applies_input(torch):
     data = json.loads(result.stdout)
     assert data["input"] == [1, 36, 36] and data["ok"]
     assert next(layer for layer in data["layers"] if layer["name"] == "c1")["checks"][0]["actual"] == [1, 6, 32, 32]
+
+
+def test_a_kind_and_a_template_may_come_from_arguments():
+    spec = yaml_spec("""
+        args: {act: silu, t: 1}
+        input: [4, 8, 8]
+        blocks:
+          unit_res0: [{conv: {out: 8, k: 1}}]
+          unit_res1: [{residual: {body: [{conv: {out: 4, k: 1}}]}}]
+        layers:
+          - $act: {repeat: "${min(1, t - 1)}"}    # gone: t = 1
+          - $act
+          - block: {use: "unit_res${1 - min(1, abs(4 - 4))}", name: same}   # 4 -> 4: the shortcut
+          - block: {use: "unit_res${1 - min(1, abs(4 - 8))}", name: wider}  # 4 -> 8: none
+    """)
+    assert [(n.name, n.kind) for n in spec.nodes] == [("silu1", "silu"), ("same.conv1", "conv"), ("same.add1", "add"),
+                                                     ("wider.conv1", "conv")]
+    with pytest.raises(SpecError, match=r"'\$act' as a key must give a layer kind, got 3"):
+        yaml_spec("""
+            args: {act: 3}
+            input: [4, 8, 8]
+            layers: [{$act: {repeat: 1}}]
+        """)

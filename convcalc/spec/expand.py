@@ -357,7 +357,15 @@ class Expander:
             copy = LMap(value.line)
             copy.lines = value.lines
             for key, item in value.items():
-                copy[key] = self.substitute(item, values, value.lines.get(key, value.line), block)
+                at = value.lines.get(key, value.line)
+                if isinstance(key, str) and re.match(WHOLE_VAR, key):  # a kind from an argument: `- $act: {repeat: 0}`
+                    kind = self.interpolate(key, values, at, block)
+                    if not isinstance(kind, str) or kind in copy:
+                        raise self.error(f"'{key}' as a key must give a layer kind, got {kind!r}", at, block,
+                                         "block" if block else None)
+                    copy.lines = {**copy.lines, kind: at}
+                    key = kind
+                copy[key] = self.substitute(item, values, at, block)
             return copy
         if isinstance(value, LList):
             copy_list = LList(value.line)

@@ -13,6 +13,8 @@ block's, then the spec's `args:`), bound to numbers. Integers stay exact Python 
 written here gives what the same rule gives in torchvision (`ceil(3 * 1.1)` is 4 there and here).
 The functions are the rounding rules scaled networks use:
 
+    abs(x)                 the magnitude (with min, it turns a test into 0 or 1: a template's
+                           name can then depend on it, `use: "unit_${min(1, abs(cin - out))}"`)
     round(x)               nearest integer, halves to even (Python's round, as torchvision's
                            `int(round(inp * t))`)
     ceil(x), floor(x)      integers
@@ -42,7 +44,7 @@ from ..errors import LayerError, did_you_mean
 _TOKEN = (r"\s*(?:([0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?)"
           r"|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*/%(),]))")  # compiled on first use
 _SYNTAX = "numbers, argument names, + - * / // %, parentheses and the functions " \
-          "round ceil floor min max make_divisible"
+          "abs round ceil floor min max make_divisible"
 
 Number = int | float
 
@@ -124,6 +126,7 @@ def _divisor(args: list[Number], text: str) -> int:
 
 # name -> (number of arguments: exact, or None for one or more; the rule)
 FUNCTIONS: dict[str, tuple[int | None, Callable[[list[Number], str], Number]]] = {
+    "abs": (1, lambda a, t: abs(a[0])),
     "round": (1, lambda a, t: round(a[0])),
     "ceil": (1, lambda a, t: math.ceil(a[0])),
     "floor": (1, lambda a, t: math.floor(a[0])),
