@@ -22,6 +22,8 @@ SCHEMAS = {
     "profile": 1,  # convcalc profile --format json
     "check": 1,  # convcalc check --format json
     "baseline": 1,  # the file convcalc check --write-baseline writes
+    "sweep": 1,  # convcalc sweep --format json
+    "scale": 1,  # convcalc scale --format json
 }
 SCHEMA_VERSION = SCHEMAS["shapes"]
 
@@ -150,7 +152,7 @@ def spec_label(name: str, source: str, args: dict[str, Any], shape: tuple[int, .
     depth=1.4, input 3x300x300"), so that a number is never quoted without them."""
     text = f"{name} ({source})"
     if args:
-        text += ", " + ", ".join(f"{key}={_arg(value)}" for key, value in args.items())
+        text += ", " + ", ".join(f"{key}={arg_text(value)}" for key, value in args.items())
     if args or input_given:
         text += ", input " + "x".join(map(str, shape))
     return text
@@ -161,7 +163,7 @@ def args_dict(args: dict[str, Any]) -> dict[str, Any]:
     return {key: _jsonable(value) for key, value in args.items()}
 
 
-def _arg(value: Any) -> str:
+def arg_text(value: Any) -> str:
     """An argument's value as `--set` writes it: 1.2, 50, relu, true."""
     if isinstance(value, bool):
         return "true" if value else "false"
