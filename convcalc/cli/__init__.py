@@ -26,6 +26,7 @@ COMMANDS = {
     "profile": ("convcalc.cli.profile", "profile", "Time every layer on CPU or CUDA and place it on the roofline."),
     "check": ("convcalc.cli.check", "check", "Check specs against budgets and baselines, for CI."),
     "sweep": ("convcalc.cli.sweep", "sweep", "One spec at many inputs, batches and arguments; how its costs grow."),
+    "scale": ("convcalc.cli.scale", "scale", "EfficientNet's compound scaling of a parametric spec, measured."),
 }
 
 
