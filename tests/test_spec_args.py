@@ -194,7 +194,7 @@ def test_option_mistakes_are_one_line(args, message):
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("command", [name for name in COMMANDS if name != "sweep" and name != "scale"])
+@pytest.mark.parametrize("command", list(COMMANDS))
 def test_every_command_that_takes_a_spec_takes_input_and_set(command):
     options = {opt for param in cli.get_command(None, command).params for opt in param.opts}
     assert {"--input", "--set"} <= options, command
