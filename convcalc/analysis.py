@@ -80,7 +80,7 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
         activation_bytes=sum(layer.output_bytes for layer in layers),
     )
     return Report(name=spec.name, source=spec.source, input=(batch, *spec.input), batch=batch,
-                  dtype=spec.dtype, layers=tuple(layers), total=total)
+                  dtype=spec.dtype, layers=tuple(layers), total=total, args=spec.args, input_given=spec.input_given)
 
 
 def _whole(field: Any) -> Any:

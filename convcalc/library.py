@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from .errors import SpecError, did_you_mean
 from .report import Report
-from .spec import Spec, load as load_path
+from .spec import Overrides, Spec, load as load_path
 
 PREFIX = "library:"
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "specs")
@@ -50,12 +50,13 @@ def find(argument: str) -> str | None:
     return name if name in names() else None
 
 
-def load(argument: str) -> Spec:
-    """A SPEC argument that is a path or a library name -> Spec. A missing path that is neither
-    says "no such file", with the closest library name when one is close."""
+def locate(argument: str) -> tuple[str, str | None]:
+    """The file a SPEC argument that is a path or a library name means, and the source to name it
+    by (None: the path itself). A missing path that is neither says "no such file", with the
+    closest library name when one is close."""
     name = find(argument)
     if name is not None:
-        return load_path(path(name), source=PREFIX + name)
+        return path(name), PREFIX + name
     if argument.startswith(PREFIX):
         wanted = argument[len(PREFIX):]
         raise SpecError(f"no spec '{wanted}' in the library{did_you_mean(wanted, names())}; "
@@ -64,7 +65,13 @@ def load(argument: str) -> Spec:
         stem = os.path.basename(argument)
         stem = stem.rsplit(".", 1)[0] if stem.endswith((".yaml", ".yml")) else stem
         raise SpecError(f"no such file{did_you_mean(stem, names())}", file=argument)
-    return load_path(argument)
+    return argument, None
+
+
+def load(argument: str, overrides: Overrides | None = None) -> Spec:
+    """A SPEC argument that is a path or a library name -> Spec (see `locate`)."""
+    file, source = locate(argument)
+    return load_path(file, source, overrides)
 
 
 def title(file: str) -> str:

@@ -12,3 +12,4 @@ MAX_EXPR_CHARS = 200  # length of one ${...} expression
 MAX_EXPR_VALUE = 1 << 96  # any value in a ${...} expression, intermediate ones included: two sizes' product
 MAX_SIZE = 1 << 48  # any size: channels, spatial extent, kernel; keeps float-based rules exact
 MAX_NUMBER_CHARS = 40  # digits of one number as written (sizes stay below 2^48, 15 digits)
+MAX_SWEEP_POINTS = 10_000  # points of one `convcalc sweep` (the product of its axes), and of one `scale --search` grid

@@ -22,6 +22,8 @@ SCHEMAS = {
     "profile": 1,  # convcalc profile --format json
     "check": 1,  # convcalc check --format json
     "baseline": 1,  # the file convcalc check --write-baseline writes
+    "sweep": 1,  # convcalc sweep --format json
+    "scale": 1,  # convcalc scale --format json
 }
 SCHEMA_VERSION = SCHEMAS["shapes"]
 
@@ -101,6 +103,13 @@ class Report(NamedTuple):
     dtype: str
     layers: tuple[LayerReport, ...]
     total: Totals
+    args: dict[str, Any] = {}  # the spec's `args:` values it was analyzed with (--set), in declared order
+    input_given: bool = False  # the input came from --input, not from the spec
+
+    @property
+    def label(self) -> str:
+        """The report's title (`spec_label`)."""
+        return spec_label(self.name, self.source, self.args, self.input[1:], self.input_given)
 
     @property
     def output(self) -> tuple[int, ...]:
@@ -133,4 +142,38 @@ class Report(NamedTuple):
             "output": list(self.output),
             "receptive_field": [[plain(v) for v in axis] for axis in self.receptive_field],
             "global": self.global_context,
+            "args": args_dict(self.args),
         }
+
+
+def spec_label(name: str, source: str, args: dict[str, Any], shape: tuple[int, ...], input_given: bool) -> str:
+    """A report's title: name and source, and for a parametric spec or an --input the arguments
+    and the input per sample it was measured at ("efficientnet (library:efficientnet), width=1.2,
+    depth=1.4, input 3x300x300"), so that a number is never quoted without them."""
+    text = f"{name} ({source})"
+    if args:
+        text += ", " + ", ".join(f"{key}={arg_text(value)}" for key, value in args.items())
+    if args or input_given:
+        text += ", input " + "x".join(map(str, shape))
+    return text
+
+
+def args_dict(args: dict[str, Any]) -> dict[str, Any]:
+    """The `args` of a JSON report: each argument's value as JSON holds it."""
+    return {key: _jsonable(value) for key, value in args.items()}
+
+
+def arg_text(value: Any) -> str:
+    """An argument's value as `--set` writes it: 1.2, 50, relu, true."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    """An argument's value in JSON: numbers, text, booleans and lists of them as they are."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return str(value)  # a mapping in a list-valued argument: shown, not interpreted

@@ -34,7 +34,7 @@ from torch.overrides import TorchFunctionMode
 
 from .analysis import analyze
 from .graph import walk
-from .report import SCHEMAS, Report
+from .report import SCHEMAS, Report, args_dict, spec_label
 from .spec.model import Spec
 from .torch_bridge import build, example_input, module_path
 
@@ -87,6 +87,13 @@ class Verification(NamedTuple):
     notes: tuple[str, ...]
     versions: dict[str, str]
     macs: int  # convcalc's total MACs
+    args: dict[str, Any] = {}  # the spec's `args:` values (--set)
+    input: tuple[int, ...] = ()  # per sample
+    input_given: bool = False  # from --input
+
+    @property
+    def label(self) -> str:
+        return spec_label(self.name, self.source, self.args, self.input, self.input_given)
 
     @property
     def ok(self) -> bool:
@@ -105,7 +112,8 @@ class Verification(NamedTuple):
                 "macs": self.macs,
                 "layers": [layer.to_dict() for layer in self.layers],
                 "total": [c.to_dict() for c in self.total],
-                "fvcore_unsupported": self.unsupported, "notes": list(self.notes), "versions": self.versions}
+                "fvcore_unsupported": self.unsupported, "notes": list(self.notes), "versions": self.versions,
+                "input": list(self.input), "args": args_dict(self.args)}
 
 
 def _jsonable(value: Any) -> Any:
@@ -330,7 +338,7 @@ def _verify(spec: Spec, batch: int, use_fvcore: bool) -> Verification:
         Agreement("flop_counter", fc_expected_total, run.flops.get("", 0)),
     )
     return Verification(spec.name, spec.source, batch, tuple(layers), total, tuple(notes), _versions(),
-                        report.total.macs)
+                        report.total.macs, spec.args, spec.input, spec.input_given)
 
 
 def _versions() -> dict[str, str]:

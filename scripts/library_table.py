@@ -30,7 +30,9 @@ def table() -> str:
     for entry in library.entries():
         report, t = entry.report, entry.report.total
         rf = field(report.receptive_field, report.global_context)
-        rows.append(f"| [{entry.name}](convcalc/specs/{entry.name}.yaml) | {entry.network} "
+        args = ", ".join(f"{key}={value}" for key, value in report.args.items())
+        network = f"{entry.network} (`--set` {args}; shown: the defaults)" if args else entry.network
+        rows.append(f"| [{entry.name}](convcalc/specs/{entry.name}.yaml) | {network} "
                     f"| {'x'.join(map(str, report.input[1:]))} "
                     f"| {t.params:,} | {count(t.macs)} | {count(t.flops)} | {nbytes(t.peak_activation_bytes)} | {rf} |")
     return "\n".join(rows) + "\n"

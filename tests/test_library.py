@@ -187,7 +187,7 @@ def test_specs_at_the_root_is_the_packaged_library():
     # specs/ is a link to convcalc/specs/, so the paths in the docs and the installed files are one set
     assert (ROOT / "specs").resolve() == Path(library.FOLDER).resolve()
     assert library.names() == [p.stem for p in SPECS]
-    assert len(library.names()) == 25
+    assert len(library.names()) == 29
 
 
 @pytest.mark.parametrize("argument", ["resnet50", "resnet50.yaml", "library:resnet50"])

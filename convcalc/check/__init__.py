@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Sequence
 from ..analysis import analyze
 from ..errors import ConvcalcError
 from ..report import SCHEMAS, Totals
-from ..spec import Spec, load_argument
+from ..spec import Overrides, Spec, load_argument
 from .baseline import (BASELINE_METRICS, Baseline, Change, baseline_key, baseline_text, check_target, compare_totals,
                        parse_tolerance, read_baseline, write_baseline)
 from .budgets import (BUDGET_KEYS, BUDGET_METRICS, FLAGS, Finding, Limit, LimitCheck, evaluate_limits, findings,
@@ -126,13 +126,14 @@ def check_spec(spec: Spec, *, flags: Sequence[Limit] = (), align: int | None = N
 
 
 def run(arguments: Sequence[str], *, flags: Sequence[Limit] = (), align: int | None = None, strict: bool = False,
-        baseline: Baseline | None = None, tolerance: str = "0%") -> CheckRun:
-    """Check every SPEC argument; an invalid spec becomes a result with its error, never an exception."""
+        baseline: Baseline | None = None, tolerance: str = "0%", overrides: Overrides | None = None) -> CheckRun:
+    """Check every SPEC argument (with `overrides`: --input and --set); an invalid spec becomes a
+    result with its error, never an exception."""
     allowed = parse_tolerance(tolerance)
     results = []
     for argument in arguments:
         try:
-            spec = load_argument(argument)
+            spec = load_argument(argument, overrides)
             results.append(check_spec(spec, flags=flags, align=align, strict=strict, baseline=baseline,
                                       tolerance=allowed, tolerance_text=tolerance, argument=argument))
         except ConvcalcError as exc:

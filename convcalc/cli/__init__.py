@@ -27,6 +27,8 @@ COMMANDS = {
     "check": ("convcalc.cli.check", "check", "Check specs against budgets and baselines, for CI."),
     "draw": ("convcalc.cli.draw", "draw", "Draw the network: SVG, self-contained HTML, Graphviz DOT or Mermaid."),
     "report": ("convcalc.cli.report", "report", "One self-contained HTML page: summary, graph, table and plots."),
+    "sweep": ("convcalc.cli.sweep", "sweep", "One spec at many inputs, batches and arguments; how its costs grow."),
+    "scale": ("convcalc.cli.scale", "scale", "EfficientNet's compound scaling of a parametric spec, measured."),
 }
 
 

@@ -17,7 +17,7 @@ from ..compare import VARIANTS, Setup, compare_specs, compare_variants
 from ..errors import ConvcalcError, UsageError, did_you_mean
 from ..reporters.comparison import CompareFormat, check_plot_path, plot, render
 from ..spec import DTYPE_BYTES, is_text_form, parse_input
-from .options import BATCH, WholeNumber, format_option, load_specs
+from .options import BATCH, WholeNumber, format_option, load_specs, overrides
 
 VARIANT_LIST = "\n".join(f"  {name:<20} {record.doc}" for name, record in VARIANTS.items())
 PAD_WORDS = ("valid", "same", "full")
@@ -115,7 +115,10 @@ def spec_batches(count: int, batches: tuple[int, ...]) -> tuple[int | None, int 
 @click.command(epilog=f"\b\nVariants:\n{VARIANT_LIST}")
 @click.argument("items", nargs=-1, metavar="VARIANT... | SPEC SPEC")
 @click.option("--all", "all_variants", is_flag=True, help="Every variant (after those named).")
-@click.option("--input", "input_", metavar="CxHxW", help="Input shape per sample, channels first: 3x7x7.")
+@click.option("--input", "input_", metavar="CxHxW", help="Input shape per sample, channels first: 3x7x7 "
+              "(with specs: overrides each spec's input).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="With specs: set an argument the specs declare in `args:` (repeatable).")
 @click.option("--out", type=WholeNumber(), help="Output channels N.")
 @click.option("-k", "--kernel", "k", type=WholeNumber(), help="Kernel size K on every axis.  [default: 3]")
 @click.option("-s", "--stride", "s", type=WholeNumber(), help="Stride.  [default: 1]")
@@ -131,7 +134,8 @@ def spec_batches(count: int, batches: tuple[int, ...]) -> tuple[int | None, int 
 @format_option(tuple(f.value for f in CompareFormat))
 @click.option("--plot", "plot_path", metavar="FILE.png|FILE.svg",
               help="Also draw params and MACs per variant on a log scale (needs matplotlib).")
-def compare(items: tuple[str, ...], all_variants: bool, input_: str | None, out: int | None, k: int | None,
+def compare(items: tuple[str, ...], all_variants: bool, input_: str | None, sets: tuple[str, ...], out: int | None,
+            k: int | None,
             s: int | None, p: str | None, d: int | None, groups: int | None, width: int | None, bias: bool | None,
             dtype: str | None, batches: tuple[int, ...], fmt: str, plot_path: str | None) -> None:
     """Compare variants of one convolution, or one spec against another.
@@ -153,16 +157,18 @@ def compare(items: tuple[str, ...], all_variants: bool, input_: str | None, out:
     if mode == "variants":
         if len(batches) > 1:
             raise UsageError("--batch is given twice; variants take one batch")
+        if sets:
+            raise UsageError("--set is for specs with `args:`; variants take --input, --out, -k, -s and -p")
         setup = make_setup(input_, out, k, s, p, d, groups, width, batches[0] if batches else None, dtype, bias)
         result = compare_variants(names, setup)
     else:
-        given = {"--input": input_, "--out": out, "-k": k, "-s": s, "-p": p, "-d": d, "--groups": groups,
+        given = {"--out": out, "-k": k, "-s": s, "-p": p, "-d": d, "--groups": groups,
                  "--width": width, "--bias": bias, "--dtype": dtype}
         extra = [flag for flag, value in given.items() if value is not None]
         if extra:
             raise UsageError(f"{', '.join(extra)} {'is' if len(extra) == 1 else 'are'} for variants; "
                              "specs carry their own shapes")
-        specs = load_specs(names, ())
+        specs = load_specs(names, (), overrides(input_, sets))
         batch_a, batch_b, itself = spec_batches(len(specs), batches)
         a, b = (specs[0], specs[0]) if itself else (specs[0], specs[1])
         result = compare_specs(a, b, batch_a, batch_b)

@@ -8,7 +8,7 @@ import click
 
 from ..errors import UsageError
 from ..printable import clean
-from .options import WholeNumber, batch_option, load_specs
+from .options import WholeNumber, batch_option, load_specs, overrides, spec_options
 
 METRICS = ("macs", "params", "flops", "memory", "rf", "time")
 FORMAT_NAMES = ("svg", "html", "dot", "mermaid")
@@ -91,8 +91,10 @@ def metric_and_times(by: str | None, profile_path: str | None, report: object) -
 @click.option("--profile", "profile_path", metavar="PROFILE.json", help="Per-layer times from `convcalc profile "
               "SPEC --format json`, for --by time.")
 @batch_option
+@spec_options
 def draw(specs: tuple[str, ...], expressions: tuple[str, ...], path: str | None, fmt: str | None, expand: bool,
-         depth: int | None, by: str | None, profile_path: str | None, batch: int | None) -> None:
+         depth: int | None, by: str | None, profile_path: str | None, batch: int | None, input_: str | None,
+         sets: tuple[str, ...]) -> None:
     """Draw the network: one node per layer (kind, name, params, MACs), the tensors' shapes on
     the edges, merges visible, repeated blocks collapsed into one node marked x N.
 
@@ -109,7 +111,7 @@ def draw(specs: tuple[str, ...], expressions: tuple[str, ...], path: str | None,
     chosen = output_format(path, fmt)
     if path is not None:
         check_output(path)
-    loaded = load_specs(specs, expressions)
+    loaded = load_specs(specs, expressions, overrides(input_, sets))
     if len(loaded) != 1:
         raise UsageError(f"draw takes one spec, got {len(loaded)}")
     report = analyze(loaded[0], batch)

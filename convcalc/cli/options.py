@@ -8,6 +8,7 @@ nothing needs them for).
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import click
@@ -15,7 +16,7 @@ import click
 from .. import limits
 from ..errors import UsageError
 from ..reporters import Format
-from ..spec import Spec, from_text, load_argument
+from ..spec import Overrides, Spec, from_text, load_argument
 
 
 def format_option(choices: tuple[str, ...] = tuple(f.value for f in Format)) -> Callable[[Any], Any]:
@@ -78,12 +79,56 @@ def batch_option(f: Any) -> Any:
                         help="Batch size, 1 to 2^48 (overrides the spec's `batch`).")(f)
 
 
-def load_specs(paths: tuple[str, ...], expressions: tuple[str, ...]) -> list[Spec]:
+def parse_shape(text: str, option: str = "--input") -> tuple[int, ...]:
+    """An input shape per sample as written on the command line: 3x224x224 (channels first, no
+    batch), each size from 1 to 2^48."""
+    from ..errors import SpecError
+    from ..spec import parse_input
+
+    shown = text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
+    try:
+        return parse_input(text.strip(), option, None)
+    except SpecError as exc:
+        raise UsageError(f"{option} {shown}: {exc.message}") from None
+
+
+def parse_set(text: str, option: str = "--set") -> tuple[str, Any]:
+    """NAME=VALUE as `--set` takes it: the value is an integer, a decimal, true/false or a word."""
+    from ..spec import ARG_NAME, arg_value
+
+    name, eq, value = text.partition("=")
+    name, value = name.strip(), value.strip()
+    shown = text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
+    if not eq or not re.match(ARG_NAME, name) or not value:
+        raise UsageError(f"{option} takes NAME=VALUE, like --set width=0.75, got '{shown}'")
+    return name, arg_value(value)
+
+
+def spec_options(f: Any) -> Any:
+    """--input and --set: change a spec before it is analyzed (docs/spec.md, "Arguments")."""
+    f = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+                     help="Set an argument the spec declares in `args:` (repeatable): --set width=0.75.")(f)
+    return click.option("--input", "input_", metavar="SHAPE",
+                        help="Input shape per sample, channels first, e.g. 3x512x512 (overrides the spec's "
+                             "`input`; same rank).")(f)
+
+
+def overrides(input_: str | None, sets: tuple[str, ...]) -> Overrides:
+    """The command line's --input and --set, checked, as the change they make to every spec."""
+    pairs = tuple(parse_set(text) for text in sets)
+    names = [name for name, _ in pairs]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise UsageError(f"--set {twice[0]} is given twice")
+    return Overrides(parse_shape(input_) if input_ is not None else None, pairs)
+
+
+def load_specs(paths: tuple[str, ...], expressions: tuple[str, ...], changes: Overrides | None = None) -> list[Spec]:
     """Specs from path arguments (`-` reads stdin, YAML or the one-line form; an argument that
     starts with an input shape and has '|' is the one-line form) and from -e expressions, in the
-    order given."""
-    specs = [load_argument(path) for path in paths]
-    specs.extend(from_text(expression, "<-e>") for expression in expressions)
+    order given, with the command line's --input and --set (`changes`) applied to each."""
+    specs = [load_argument(path, changes) for path in paths]
+    specs.extend(from_text(expression, "<-e>", changes) for expression in expressions)
     if not specs:
         raise UsageError("give a spec file, or a one-line spec with -e \"3x32x32 | conv 16 k3 | relu\"")
     return specs

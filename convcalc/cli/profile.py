@@ -8,7 +8,7 @@ import click
 
 from ..printable import clean
 from ..reporters.profiling import ProfileFormat
-from .options import WholeNumber, load_specs, parse_batch
+from .options import WholeNumber, load_specs, overrides, parse_batch, spec_options
 from .verify import require_torch
 
 
@@ -32,8 +32,9 @@ def batches(text: str) -> tuple[int, ...]:
 @click.option("--format", "fmt", type=click.Choice([f.value for f in ProfileFormat]), default=ProfileFormat.TABLE.value,
               show_default=True)
 @click.option("--plot", "plot_path", metavar="FILE", help="Also draw the roofline and per-layer times (.png or .svg).")
+@spec_options
 def profile(specs, expressions, device, dtype, batch_text, warmup, iters, threads, channels_last, calibrate, fmt,
-            plot_path):
+            plot_path, input_, sets):
     """Time every layer on the device and place it on the roofline.
 
     Whole-network latency (median and interquartile range, no hooks) and throughput per batch
@@ -47,6 +48,7 @@ def profile(specs, expressions, device, dtype, batch_text, warmup, iters, thread
     if plot_path is not None:
         check_plot_path(plot_path)  # before the run, which can take minutes
     sizes = batches(batch_text)
+    changes = overrides(input_, sets)
     require_torch("profile")
     from ..profile import profile as run
     from ..reporters.profiling import plot, render
@@ -54,7 +56,7 @@ def profile(specs, expressions, device, dtype, batch_text, warmup, iters, thread
     status = _status()
     try:
         results = [run(spec, device, dtype, sizes, warmup, iters, channels_last, calibrate, progress=status,
-                       threads=threads) for spec in load_specs(specs, expressions)]
+                       threads=threads) for spec in load_specs(specs, expressions, changes)]
     finally:
         status(None)
     for result in results:

@@ -7,7 +7,7 @@ import click
 
 from ..errors import UsageError
 from .draw import METRICS, check_output, metric_and_times, output_format, write_output
-from .options import batch_option, load_specs
+from .options import batch_option, load_specs, overrides, spec_options
 
 
 @click.command()
@@ -18,8 +18,9 @@ from .options import batch_option, load_specs
               help="Colour the graph's nodes by this metric: macs, params, flops, memory, rf.")
 @click.option("--expand", is_flag=True, help="Open the graph with every block expanded.")
 @batch_option
+@spec_options
 def report(specs: tuple[str, ...], expressions: tuple[str, ...], path: str | None, by: str | None, expand: bool,
-           batch: int | None) -> None:
+           batch: int | None, input_: str | None, sets: tuple[str, ...]) -> None:
     """Write one HTML page about a network: the summary line, the graph (pan, zoom, hover, search,
     expand and collapse blocks), the per-layer table (sortable, filterable, exact numbers on
     hover) and plots of where MACs and params go by kind and by stage, activation memory along
@@ -38,7 +39,7 @@ def report(specs: tuple[str, ...], expressions: tuple[str, ...], path: str | Non
             raise UsageError("the report is an HTML page: give -o NAME.html", file=path)
         output_format(path, "html", ("html",))  # refuses a YAML file behind a link
         check_output(path)
-    loaded = load_specs(specs, expressions)
+    loaded = load_specs(specs, expressions, overrides(input_, sets))
     if len(loaded) > 2:
         raise UsageError(f"report takes one spec, or two to compare, got {len(loaded)}")
     comparison = None

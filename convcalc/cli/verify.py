@@ -6,7 +6,7 @@ import click
 
 from ..errors import UsageError
 from ..reporters.verification import VerifyFormat
-from .options import batch_option, load_specs
+from .options import batch_option, load_specs, overrides, spec_options
 
 
 def require_torch(command: str, *modules: str) -> None:
@@ -26,17 +26,20 @@ def require_torch(command: str, *modules: str) -> None:
 @click.option("--fvcore/--no-fvcore", "use_fvcore", default=True, show_default=True,
               help="Also trace with fvcore (needs real tensors: slow on very large inputs).")
 @batch_option
-def verify(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, use_fvcore: bool, batch: int | None) -> None:
+@spec_options
+def verify(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, use_fvcore: bool, batch: int | None,
+           input_: str | None, sets: tuple[str, ...]) -> None:
     """Cross-check every layer against a real PyTorch build: output shapes (forward hooks) and
     parameter and buffer counts, fvcore's FlopCountAnalysis and torch's FlopCounterMode, each under
     its own convention (docs/costs.md). Disagreements are shown in red with both values.
 
     Exit codes: 0 all agree, 1 something disagrees, 2 bad input or torch/fvcore missing."""
+    changes = overrides(input_, sets)
     require_torch("verify", *(("fvcore",) if use_fvcore else ()))
     from ..reporters.verification import render
     from ..verify import verify as run
 
-    results = [run(spec, batch, use_fvcore) for spec in load_specs(specs, expressions)]
+    results = [run(spec, batch, use_fvcore) for spec in load_specs(specs, expressions, changes)]
     click.echo(render(results, fmt), nl=False, color=True)
     if not all(r.ok for r in results):
         raise SystemExit(1)

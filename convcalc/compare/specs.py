@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 from ..analysis import analyze
-from ..report import SCHEMAS, LayerReport, Report, plain
+from ..report import SCHEMAS, LayerReport, Report, args_dict, plain
 from ..spec import Spec
 
 # The totals compared, in the order shown (every field of report.Totals)
@@ -92,7 +92,7 @@ def _report_dict(report: Report, label: str) -> dict[str, Any]:
     return {"label": label, "name": report.name, "source": report.source, "batch": report.batch,
             "dtype": report.dtype, "input": list(report.input), "output": list(report.output),
             "receptive_field": [[plain(v) for v in axis] for axis in report.receptive_field],
-            "global": report.global_context, "total": report.total.to_dict()}
+            "global": report.global_context, "total": report.total.to_dict(), "args": args_dict(report.args)}
 
 
 class SpecComparison(NamedTuple):

@@ -20,7 +20,8 @@ def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = F
     fmt = counter(exact)
     parts = []
     for report in reports:
-        lines = [f"### {_escape(report.name)}", "", "| " + " | ".join(HEADER) + " |",
+        heading = report.label if report.args or report.input_given else report.name
+        lines = [f"### {_escape(heading)}", "", "| " + " | ".join(HEADER) + " |",
                  "|" + "|".join("---:" if h in RIGHT else "---" for h in HEADER) + "|"]
         for layer in report.layers:
             cells = [*row(layer, exact), "; ".join(layer.warnings)]

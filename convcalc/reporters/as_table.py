@@ -16,7 +16,7 @@ def table(report: Report, exact: bool = False) -> Table:
                  Column("output"), Column("params", "right"), Column("MACs", "right"),
                  Column("FLOPs", "right", optional=True), Column("RF", "right", optional=True),
                  Column("notes", shrink=True, optional=True, min_width=6)],
-        title=f"{report.name} ({report.source})",
+        title=report.label,
     )
     for layer in report.layers:
         count_ = len(layer.warnings)

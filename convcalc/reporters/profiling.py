@@ -35,7 +35,7 @@ def _md(text: str) -> str:
 def header(p: Any) -> str:
     s = p.settings
     threads = f", {s.threads} thread{'s' if s.threads != 1 else ''}" if s.threads is not None else ""
-    lines = [f"{clean(p.name)} ({clean(p.source)}) on {clean(s.device_name)} [{s.device}], {s.dtype}{threads}, "
+    lines = [f"{clean(p.label)} on {clean(s.device_name)} [{s.device}], {s.dtype}{threads}, "
              f"torch {s.torch}, {s.date}"]
     knobs = [f"warmup {s.warmup}", f"iters {s.iters}"]
     if s.cudnn_benchmark is not None:

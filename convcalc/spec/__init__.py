@@ -9,9 +9,10 @@ The top-level keys are the public contract documented in docs/spec.md.
 
 from __future__ import annotations
 
+import math
 import os
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
 
 from .. import limits
 from ..errors import SpecError, did_you_mean
@@ -21,33 +22,68 @@ from .source import LList, LMap, decode, parse, read_text
 
 __all__ = ["load", "loads", "from_text", "Spec", "Node", "DTYPE_BYTES"]
 
-TOP_KEYS = ("name", "input", "batch", "dtype", "layers", "blocks", "budget", "description")
+TOP_KEYS = ("name", "input", "batch", "dtype", "layers", "blocks", "budget", "description", "args")
 _N = f"[0-9]{{1,{limits.MAX_NUMBER_CHARS}}}"
 _DIMS = rf"\s*{_N}(\s*[xX×]\s*{_N})*\s*\Z"  # compiled on first use
 
 
-def load(path: str | os.PathLike[str], source: str | None = None) -> Spec:
-    """`source` names the spec in reports and errors (default: the path; `library:resnet50` for
-    the spec library, whose installed path differs from machine to machine)."""
+class Overrides(NamedTuple):
+    """What the command line changes in a spec before it is expanded: the input shape per sample
+    (`--input`, same rank as the spec's own) and values of the spec's `args:` (`--set`)."""
+
+    input: tuple[int, ...] | None = None
+    sets: tuple[tuple[str, Any], ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.input is not None or bool(self.sets)
+
+
+class Document(NamedTuple):
+    """A spec read and parsed but not yet built: build it once per set of overrides (a sweep)."""
+
+    doc: Any
+    source: str
+    default_name: str
+
+    def build(self, overrides: Overrides | None = None) -> Spec:
+        return build(self.doc, self.source, self.default_name, overrides)
+
+
+def read(path: str | os.PathLike[str], source: str | None = None) -> Document:
+    """A YAML spec file, parsed (see `load`)."""
     path = os.fspath(path)
     text = read_text(path)
     stem = os.path.splitext(os.path.basename(path))[0]
-    return build(parse(text, source or path), source or path, stem)
+    return Document(parse(text, source or path), source or path, stem)
 
 
-def loads(text: str, source: str = "<string>") -> Spec:
+def load(path: str | os.PathLike[str], source: str | None = None, overrides: Overrides | None = None) -> Spec:
+    """`source` names the spec in reports and errors (default: the path; `library:resnet50` for
+    the spec library, whose installed path differs from machine to machine)."""
+    return read(path, source).build(overrides)
+
+
+def reads(text: str, source: str = "<string>") -> Document:
     encoded = text.encode("utf-8")
     if len(encoded) > limits.MAX_FILE_BYTES:
         raise SpecError(f"spec is larger than the limit of {limits.MAX_FILE_BYTES} bytes", file=source)
     if "\x00" in text:
         raise SpecError("binary data (a NUL byte), not a YAML spec", file=source)
-    return build(parse(text, source), source, "spec")
+    return Document(parse(text, source), source, "spec")
 
 
-def from_text(line: str, source: str = "<text>") -> Spec:
+def loads(text: str, source: str = "<string>", overrides: Overrides | None = None) -> Spec:
+    return reads(text, source).build(overrides)
+
+
+def read_line(line: str, source: str = "<text>") -> Document:
     from .text import parse_line
 
-    return build(parse_line(line, source), source, "text")
+    return Document(parse_line(line, source), source, "text")
+
+
+def from_text(line: str, source: str = "<text>", overrides: Overrides | None = None) -> Spec:
+    return read_line(line, source).build(overrides)
 
 
 def parse_input(value: Any, source: str, line: int | None) -> tuple[int, ...]:
@@ -70,8 +106,9 @@ def parse_input(value: Any, source: str, line: int | None) -> tuple[int, ...]:
     return tuple(value)
 
 
-def build(doc: Any, source: str, default_name: str) -> Spec:
-    """A parsed YAML document (or the text form's equivalent) -> Spec."""
+def build(doc: Any, source: str, default_name: str, overrides: Overrides | None = None) -> Spec:
+    """A parsed YAML document (or the text form's equivalent) -> Spec. `overrides` change it
+    first: the input, and the values of its `args:`; the document itself is never changed."""
     if not isinstance(doc, LMap):
         raise SpecError("a spec is a mapping with at least 'input' and 'layers'", file=source,
                         line=getattr(doc, "line", 1))
@@ -83,10 +120,21 @@ def build(doc: Any, source: str, default_name: str) -> Spec:
     for key in ("input", "layers"):
         if key not in doc:
             raise SpecError(f"the spec has no '{key}'", file=source, line=doc.line)
-    name = doc.get("name", default_name)
+    args = spec_args(doc.get("args"), source, lines.get("args"), overrides.sets if overrides else ())
+    name, raw_input = doc.get("name", default_name), doc["input"]
+    if args:  # the spec's arguments in its name and input too: name: "resnet${depth}"
+        head = Expander(source, 0, {}, args)
+        name = head.substitute(name, args, lines.get("name"), None)
+        raw_input = head.substitute(raw_input, args, lines.get("input"), None)
     if not isinstance(name, str):
         name = str(name)
-    shape = parse_input(doc["input"], source, lines.get("input"))
+    shape = parse_input(raw_input, source, lines.get("input"))
+    if overrides and overrides.input is not None:
+        if len(overrides.input) != len(shape):
+            raise SpecError(f"--input {'x'.join(map(str, overrides.input))} has {_axes(overrides.input)}, the "
+                            f"spec's input {'x'.join(map(str, shape))} has {_axes(shape)}: give one of the same rank",
+                            file=source, line=lines.get("input"))
+        shape = overrides.input
     batch = doc.get("batch", 1)
     if type(batch) is not int or not 1 <= batch <= limits.MAX_SIZE:
         raise SpecError(f"batch must be a positive integer, got {batch!r}", file=source, line=lines.get("batch"))
@@ -95,9 +143,64 @@ def build(doc: Any, source: str, default_name: str) -> Spec:
         raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}"
                         f"{did_you_mean(dtype, DTYPE_BYTES) if isinstance(dtype, str) else ''}", file=source, line=lines.get("dtype"))
     blocks = templates(doc.get("blocks"), source, lines.get("blocks"))
-    nodes = Expander(source, len(shape) - 1, blocks).expand(doc["layers"], lines.get("layers"))
+    nodes = Expander(source, len(shape) - 1, blocks, args).expand(doc["layers"], lines.get("layers"))
     return Spec(name=name, source=source, input=shape, batch=batch, dtype=dtype, nodes=nodes,
-                budget=doc.get("budget"), lines=lines)
+                budget=doc.get("budget"), lines=lines, args=args,
+                input_given=bool(overrides) and overrides.input is not None)
+
+
+def _axes(shape: tuple[int, ...]) -> str:
+    n = len(shape) - 1
+    return "no spatial axis" if n == 0 else f"{n} spatial axis" if n == 1 else f"{n} spatial axes"
+
+
+def spec_args(raw: Any, source: str, line: int | None, sets: tuple[tuple[str, Any], ...] = ()) -> dict[str, Any]:
+    """The spec's `args:` (name -> default; null: it must be set) with the `--set` values in
+    place, in the order the spec declares them."""
+    if raw is None:
+        declared: dict[str, Any] = {}
+    elif not isinstance(raw, LMap) or not all(isinstance(k, str) and re.match(ARG_NAME, k) for k in raw):
+        raise SpecError("'args' must map argument names (letters, digits and _) to defaults, like "
+                        "{width: 1.0, depth: 50} (null: the argument must be given with --set)", file=source, line=line)
+    else:
+        declared = dict(raw)
+    values = dict(declared)
+    for key, value in sets:
+        if key not in declared:
+            takes = f"its args are {', '.join(declared)}" if declared else "it declares no args"
+            raise SpecError(f"--set {key}: the spec has no argument '{key}'{did_you_mean(key, declared)}; {takes}",
+                            file=source, line=line)
+        default = declared[key]
+        if _is_number(default) and not _is_number(value):
+            raise SpecError(f"--set {key}={value}: {key} takes a number (its default is {default!r})",
+                            file=source, line=line)
+        values[key] = value
+    missing = [key for key, value in values.items() if value is None]
+    if missing:
+        raise SpecError(f"the spec needs {', '.join(f'--set {key}=...' for key in missing)} (args with no default)",
+                        file=source, line=line)
+    return values
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) is int or type(value) is float
+
+
+ARG_NAME = r"[A-Za-z_][A-Za-z0-9_]*\Z"  # what ${...} can name
+
+
+def arg_value(text: str) -> Any:
+    """A value as `--set NAME=VALUE` writes it: an integer (digits), a decimal number, true or
+    false, else the text itself (a word such as an activation's kind)."""
+    if re.match(r"[-+]?[0-9]{1,%d}\Z" % limits.MAX_NUMBER_CHARS, text):
+        return int(text)
+    if re.match(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\Z", text) and len(text) <= limits.MAX_NUMBER_CHARS:
+        number = float(text)
+        if math.isfinite(number):
+            return number
+    if text in ("true", "false"):
+        return text == "true"
+    return text
 
 
 def from_layers(input: Iterable[int], layers: Iterable[tuple[str, Mapping[str, Any]]], source: str = "<layers>",
@@ -159,23 +262,30 @@ def read_stdin() -> str:
     return decode(data, "<stdin>")
 
 
-def load_argument(argument: str) -> Spec:
-    """A SPEC argument as every command takes it: `-` is standard input (YAML, or the one-line
-    form on one line), the one-line form itself, or the path of a YAML file."""
+def read_argument(argument: str) -> Document:
+    """A SPEC argument as every command takes it, parsed: `-` is standard input (YAML, or the
+    one-line form on one line), the one-line form itself, or the path of a YAML file."""
     if argument == "-":
         text = read_stdin()
         stripped = text.strip()
         if "\n" not in stripped and re.match(_TEXT_HEAD, stripped):
-            return from_text(stripped, "<stdin>")
-        return loads(text, "<stdin>")
+            return read_line(stripped, "<stdin>")
+        return reads(text, "<stdin>")
     if is_text_form(argument):
-        return from_text(argument)
+        return read_line(argument)
     if "|" in argument and not os.path.lexists(argument):
         raise SpecError("no such file (a one-line spec starts with its input shape, like \"3x32x32 | conv 8 k3\")",
                         file=argument)
-    from ..library import load as load_named  # here: convcalc.library imports this module
+    from ..library import locate  # here: convcalc.library imports this module
 
-    return load_named(argument)  # a path, or a library name when no such file exists
+    path, source = locate(argument)  # a path, or a library name when no such file exists
+    return read(path, source)
 
 
-__all__ += ["LMap", "LList", "parse_input", "build", "from_layers", "is_text_form", "load_argument", "read_stdin"]
+def load_argument(argument: str, overrides: Overrides | None = None) -> Spec:
+    """A SPEC argument as every command takes it (`read_argument`), built with `overrides`."""
+    return read_argument(argument).build(overrides)
+
+
+__all__ += ["LMap", "LList", "parse_input", "build", "from_layers", "is_text_form", "load_argument", "read_stdin",
+            "Overrides", "Document", "read", "reads", "read_line", "read_argument", "spec_args", "arg_value"]

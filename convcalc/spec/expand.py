@@ -21,7 +21,7 @@ from .. import limits
 from ..args import normalize
 from ..errors import LayerError, SpecError, did_you_mean
 from ..layers import REGISTRY
-from .expr import evaluate_expression
+from .expr import Computed, evaluate_expression
 from .model import Node
 from .source import LList, LMap
 
@@ -72,10 +72,11 @@ class Scope:
 
 
 class Expander:
-    def __init__(self, source: str, nd: int, templates: dict[str, Template]) -> None:
+    def __init__(self, source: str, nd: int, templates: dict[str, Template], args: dict[str, Any] | None = None) -> None:
         self.source = source
         self.nd = nd
         self.templates = templates
+        self.args = args or {}  # the spec's `args:`, in scope everywhere (a block's own arguments shadow them)
         self.nodes: list[Node] = []
         self.full: dict[str, str] = {}  # every full name (layers and aliases) -> node name
         self.lines: dict[str, int | None] = {}
@@ -92,6 +93,8 @@ class Expander:
     def expand(self, layers: Any, line: int) -> tuple[Node, ...]:
         if not isinstance(layers, list) or not layers:
             raise self.error("'layers' must be a non-empty list of layers", line)
+        if self.args:  # the spec's arguments, in the top-level layers as in a block's
+            layers = self.substitute(layers, self.args, line, None)
         top = Scope("", None, "input", self.reserve(layers))
         self.expand_list(layers, top, "input")
         if not self.nodes:  # every entry had `repeat: 0`: there is no network to analyse
@@ -154,7 +157,8 @@ class Expander:
         shown = name or self.generate(scope, base, peek=True)
         repeat = meta.get("repeat", 1)
         if type(repeat) is not int or repeat < 0:
-            raise self.error(f"repeat must be a whole number (0 or more), got {repeat!r}", line, shown, kind)
+            raise self.error(f"repeat must be a whole number (0 or more), got {repeat!r}{_whence(repeat)}",
+                             line, shown, kind)
         if len(self.nodes) + repeat > limits.MAX_LAYERS:
             raise self.error(f"the spec expands to more than {limits.MAX_LAYERS} layers"
                              + (f" (repeat {repeat})" if repeat > 1 else ""), line, shown, kind)
@@ -180,7 +184,7 @@ class Expander:
         try:
             normalized = record.prepare(normalize(record.schema, args, self.nd, kind), self.nd)
         except LayerError as exc:
-            raise self.error(str(exc), line, shown, kind) from None
+            raise self.error(str(exc) + _computed(args, str(exc)), line, shown, kind) from None
         for arg in record.side_inputs:  # arguments naming another layer: resolved like `from`
             if normalized.get(arg) is not None:
                 normalized[arg] = self.resolve(normalized[arg], scope, line, shown, kind)
@@ -317,14 +321,14 @@ class Expander:
             raise self.error(f"block '{use}' uses itself: {chain}", line, name, "block")
         if scope.depth + 1 > limits.MAX_NESTING:
             raise self.error(f"blocks are nested deeper than the limit of {limits.MAX_NESTING}", line, name, "block")
-        values = dict(template.args)
+        values = {**self.args, **template.args}
         for key, value in args.items():
             if key not in template.args:
                 takes = ", ".join(template.args) or "no arguments"
                 raise self.error(f"unknown argument '{key}' for block '{use}'{did_you_mean(key, template.args)}; "
                                  f"it takes {takes}", line, name, "block")
             values[key] = value
-        missing = [key for key, value in values.items() if value is None]
+        missing = [key for key in template.args if values[key] is None]
         if missing:
             raise self.error(f"block '{use}' needs {', '.join(missing)}", line, name, "block")
         block_name = name or self.generate(scope, use)
@@ -341,9 +345,9 @@ class Expander:
             self.alias(scope, block_name, out, line)
         return out
 
-    def substitute(self, value: Any, values: dict[str, Any], line: int | None, block: str) -> Any:
+    def substitute(self, value: Any, values: dict[str, Any], line: int | None, block: str | None) -> Any:
         """A copy of a template's layers with `$name` and `${expr}` replaced (`block` names the
-        use, for error messages)."""
+        use, for error messages; None: the spec's top level, with the spec's arguments)."""
         self.work += 1
         if self.work > limits.MAX_YAML_NODES * 4:
             raise self.error("block templates expand to too many values", line, block, "block")
@@ -353,7 +357,15 @@ class Expander:
             copy = LMap(value.line)
             copy.lines = value.lines
             for key, item in value.items():
-                copy[key] = self.substitute(item, values, value.lines.get(key, value.line), block)
+                at = value.lines.get(key, value.line)
+                if isinstance(key, str) and re.match(WHOLE_VAR, key):  # a kind from an argument: `- $act: {repeat: 0}`
+                    kind = self.interpolate(key, values, at, block)
+                    if not isinstance(kind, str) or kind in copy:
+                        raise self.error(f"'{key}' as a key must give a layer kind, got {kind!r}", at, block,
+                                         "block" if block else None)
+                    copy.lines = {**copy.lines, kind: at}
+                    key = kind
+                copy[key] = self.substitute(item, values, at, block)
             return copy
         if isinstance(value, LList):
             copy_list = LList(value.line)
@@ -373,29 +385,29 @@ class Expander:
         out.lines = list(getattr(items, "lines", [line] * len(items)))
         return out
 
-    def interpolate(self, text: str, values: dict[str, Any], line: int | None, block: str) -> Any:
+    def interpolate(self, text: str, values: dict[str, Any], line: int | None, block: str | None) -> Any:
         try:
             match = re.match(WHOLE_VAR, text)
             if match:
-                return self.lookup(match.group(1), values)
+                return self.lookup(match.group(1), values, block)
             match = re.match(WHOLE_EXPR, text)
             if match:
                 return evaluate_expression(match.group(1), values)
 
             def one(m: re.Match[str]) -> str:
-                if m.group(1) is not None:
-                    return str(evaluate_expression(m.group(1), values))
-                return str(self.lookup(m.group(2), values))
+                return str(evaluate_expression(m.group(1), values) if m.group(1) is not None
+                           else self.lookup(m.group(2), values, block))
 
             return re.sub(ANY_SUB, one, text)
         except LayerError as exc:
-            raise self.error(str(exc), line, block, "block") from None
+            raise self.error(str(exc), line, block, "block" if block else None) from None
 
     @staticmethod
-    def lookup(name: str, values: dict[str, Any]) -> Any:
+    def lookup(name: str, values: dict[str, Any], block: str | None = "") -> Any:
         if name not in values:
             takes = ", ".join(values) or "no arguments"
-            raise LayerError(f"unknown block argument '${name}'{did_you_mean(name, values)}; the block takes {takes}")
+            what, who = ("block", "the block takes") if block is not None else ("spec", "the spec's args are")
+            raise LayerError(f"unknown {what} argument '${name}'{did_you_mean(name, values)}; {who} {takes}")
         return values[name]
 
     # -- residual and parallel ----------------------------------------------------------------
@@ -447,6 +459,23 @@ class Expander:
         if repeat > 1:
             self.alias(scope, group, out, line)
         return out
+
+
+def _whence(value: Any) -> str:
+    """' from '${expr}'' when `value` came from an expression that is not whole."""
+    return f" from '${{{value.text}}}'" if isinstance(value, Computed) else ""
+
+
+def _computed(args: dict[str, Any], message: str) -> str:
+    """The note for a layer argument that needed an integer and got an expression's fraction:
+    which expression, and the functions that round it."""
+    for key, value in args.items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, Computed) and message.startswith(f"{key} "):
+                return (f": '${{{item.text}}}' is {float(item)!r}, not a whole number (round it: round, ceil, floor "
+                        "or make_divisible)")
+    return ""
 
 
 def templates(raw: Any, source: str, line: int | None) -> dict[str, Template]:

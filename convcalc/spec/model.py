@@ -31,6 +31,8 @@ class Spec(NamedTuple):
     nodes: tuple[Node, ...]
     budget: Any = None  # the raw `budget:` mapping, for `convcalc check`
     lines: dict[str, int] = {}  # line of each top-level key (never mutated)
+    args: dict[str, Any] = {}  # the values of the spec's `args:` it was built with (--set), in declared order
+    input_given: bool = False  # the input came from --input, not from the spec
 
     @property
     def nd(self) -> int:
