@@ -393,7 +393,7 @@ def rf_transposed(r: RF, k: Shape, s: Shape, p: Shape, d: Shape) -> RF:
         # largest such tap below k. Solved with a modular inverse: k and s may be up to 2^48.
         period = si // g
         if pi % g == 0:
-            j0 = (pi // g) * pow(di // g, -1, period) % period
+            j0 = (pi // g) * pow(int(di // g), -1, int(period)) % period  # int(): explain's Terms too
             taps = j0 < ki
         else:
             taps = False
@@ -584,7 +584,7 @@ class DepthwiseConv(ConvFamily):
     args = (K, S1, P_CONV, D1, Arg("multiplier", integer(), 1, "output channels per input channel"), BIAS)
 
     def channels(self, a, c):
-        return c * a["multiplier"], c
+        return c * a["multiplier"], named("g", c)  # groups = C
 
     def regular_equivalent(self, a, x):
         return "depthwise", {**a, "out": x[0] * a["multiplier"], "groups": 1}

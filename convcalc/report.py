@@ -22,6 +22,7 @@ SCHEMAS = {
     "profile": 1,  # convcalc profile --format json
     "check": 1,  # convcalc check --format json
     "baseline": 1,  # the file convcalc check --write-baseline writes
+    "explain": 1,  # convcalc explain --format json
 }
 SCHEMA_VERSION = SCHEMAS["shapes"]
 

@@ -38,7 +38,7 @@ def _lift(value: Any) -> "Term":
 
 
 def _is_const(term: "Term", value: Any) -> bool:
-    return term.op == "num" and type(term.value) is type(value) and term.value == value
+    return term.op == "num" and not isinstance(term.value, bool) and term.value == value
 
 
 def _div(a: Number, b: Number) -> Number:
@@ -55,6 +55,8 @@ class Term:
     __slots__ = ("value", "op", "args", "name")
 
     def __init__(self, value: Number, op: str, args: tuple["Term", ...] = (), name: str = "") -> None:
+        if type(value) is Fraction and value.denominator == 1:
+            value = value.numerator
         self.value = value
         self.op = op  # sym, num, def, + - * / // % neg ceil/ floor ceil round max
         self.args = args
@@ -244,6 +246,8 @@ def mul(a: Term, b: Term) -> Term:
 
 
 def floordiv(a: Term, b: Term) -> Term:
+    if _is_const(b, 1):
+        return a
     return Term(a.value // b.value, "//", (a, b))
 
 
