@@ -328,6 +328,12 @@ def quantity(symbol: str, meaning: str, term: Any, expected: Any = None, note: s
     return Quantity(symbol, meaning, term, value, note, reported, skip)
 
 
+def _costs(record: Kind, column: int) -> str:
+    """The record's row of docs/costs.md, for people: params, buffers, MACs or FLOPs."""
+    text = record.costs[column]
+    return f"docs/costs.md: {text}" if text else ""
+
+
 def _overrides(record: Kind, rule: str) -> bool:
     return getattr(type(record), rule) is not getattr(Kind, rule)
 
@@ -514,13 +520,13 @@ def _params_section(c: _Layer) -> Section:
     quantities = []
     if _overrides(record, "params"):
         quantities.append(quantity("params", "trainable parameters", record.params(c.ta, c.tx, c.ty), layer.params,
-                                   note=record.costs[0]))
+                                   note=_costs(record, 0)))
     else:
         quantities.append(quantity("params", "trainable parameters", 0, layer.params,
                                    note=f"none: a {record.name} learns nothing (by declaration)"))
     if _overrides(record, "buffers") or layer.buffers:
         quantities.append(quantity("buffers", "non-trainable state", record.buffers(c.ta, c.tx, c.ty), layer.buffers,
-                                   note=record.costs[1]))
+                                   note=_costs(record, 1)))
     return Section("parameters", tuple(quantities))
 
 
@@ -530,7 +536,7 @@ def _macs_section(c: _Layer) -> tuple[Section, Any]:
     if _overrides(record, "macs"):
         macs = record.macs(c.ta, c.tx, c.ty)
         quantities.append(quantity("MACs", "multiply-accumulates per sample", macs, layer.macs // batch,
-                                   note=record.costs[2]))
+                                   note=_costs(record, 2)))
     else:
         macs = 0
         quantities.append(quantity("MACs", "multiply-accumulates per sample", 0, layer.macs // batch,
@@ -585,7 +591,7 @@ def _flops_section(c: _Layer, macs: Any) -> Section:
     except TypeError:  # a rule that needs the record itself (super()): its working without the name
         flops = record.flops(c.ta, c.tx, c.ty)
     quantities = [quantity("FLOPs", "floating-point operations per sample", flops, layer.flops // batch,
-                           note=record.costs[3], skip=("MACs",))]
+                           note=_costs(record, 3), skip=("MACs",))]
     if batch > 1:
         quantities.append(quantity("FLOPs x batch", "for the whole batch", flops.named("FLOPs") * sym("batch", batch)
                                    if isinstance(flops, Term) else flops * batch, layer.flops, skip=("FLOPs",)))

@@ -512,13 +512,16 @@ class ConvFamily(Kind):
             sizes_.append(window_out(ni, ki, si, left, right))
         return (out, *sizes_)
 
+    def fan_in(self, a, c: int) -> int:
+        """Weights per filter: (C/groups) * prod(k), the notes' F*F*C (for input channels c)."""
+        return named("fan_in", per_group(c, self.channels(a, c)[1]) * prod(a["k"]))
+
     def params(self, a, x, y):
-        out, groups = self.channels(a, x[0])
-        return out * per_group(x[0], groups) * prod(a["k"]) + (out if a["bias"] else 0)
+        # K filters of fan_in weights and a bias each: the notes' K*(F*F*C/g + 1)
+        return self.channels(a, x[0])[0] * (self.fan_in(a, x[0]) + (1 if a["bias"] else 0))
 
     def macs(self, a, x, y):
-        out, groups = self.channels(a, x[0])
-        return numel(y) * per_group(x[0], groups) * prod(a["k"])
+        return numel(y) * self.fan_in(a, x[0])  # one MAC per weight per output position
 
     def flops(self, a, x, y):
         return 2 * self.macs(a, x, y) + (numel(y) if a["bias"] else 0)

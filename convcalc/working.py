@@ -371,7 +371,7 @@ def _render(t: Term, latex: bool, values: bool) -> tuple[str, int]:
     if op == "-":
         return f"{part(a[0], SUM)} - {_render_right(a[1], latex, values, SUM, strict=True)}", SUM
     if op == "*":
-        left = part(a[0], PRODUCT)
+        left = part(a[0], PRODUCT, strict=a[0].op in ("/", "%"))  # (C / g)*k, not C / g*k
         right_s, right_p = _render(a[1], latex, values)
         if right_p < PRODUCT or (right_p == PRODUCT and a[1].op in ("/", "%", "num")) or right_s.startswith("-"):
             right_s = f"\\left({right_s}\\right)" if latex else f"({right_s})"

@@ -7,7 +7,7 @@ import math
 from fractions import Fraction
 
 from convcalc.layers import REGISTRY, resolve_padding, window_out
-from convcalc.working import Term, addends, exact, latex, steps, sym, symbols, text
+from convcalc.working import Term, addends, definitions, exact, latex, steps, sym, symbols, text
 
 
 def test_the_conv_output_rule_shows_its_working_with_the_notes_numbers():
@@ -76,10 +76,13 @@ def test_registry_rules_accept_terms_and_agree_with_ints():
     assert y == (6, 28, 28) == tuple(t.value for t in conv.shape(traced, tx))
     params = conv.params(traced, tx, y)
     assert params.value == conv.params(a, x, y) == 6 * (5 * 5 * 3 + 1)
-    assert text(params) == "K*C*k*k + K"  # groups 1 is a plain number here: C/1 is C
-    assert set(symbols(params)) == {"K", "C", "k"}
+    # the notes' K*(F*F*C + 1), with the weights per filter named
+    assert text(params) == "K*(fan_in + 1)" and text(params, values=True) == "6*(75 + 1)"
+    (fan_in,) = definitions(params)
+    assert text(fan_in.args[0]) == "C*k*k"  # groups 1 is a plain number here: C/1 is C
+    assert set(symbols(params)) == {"K", "fan_in"} and set(symbols(fan_in.args[0])) == {"C", "k"}
     grouped = conv.params({**traced, "groups": sym("g", 1)}, tx, y)
-    assert text(grouped) == "K*(C / g)*k*k + K" and grouped.value == 456
+    assert text(definitions(grouped)[0].args[0]) == "(C / g)*k*k" and grouped.value == 456
 
 
 def test_a_term_is_never_mistaken_for_an_int():
