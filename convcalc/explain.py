@@ -330,7 +330,7 @@ def quantity(symbol: str, meaning: str, term: Any, expected: Any = None, note: s
 
 def _costs(record: Kind, column: int) -> str:
     """The record's row of docs/costs.md, for people: params, buffers, MACs or FLOPs."""
-    text = record.costs[column]
+    text = record.costs[column].replace("**", "")  # the docs' emphasis
     return f"docs/costs.md: {text}" if text else ""
 
 
@@ -550,7 +550,7 @@ def _macs_section(c: _Layer) -> tuple[Section, Any]:
         ratio = Fraction(direct.value, macs.value)
         quantities.append(quantity("MACs over outputs", "as a conv over the zero-stuffed input would count", direct,
                                    reported=False,
-                                   note=f"{working.decimal(ratio)} times the real count: the extra multiplications "
+                                   note=f"{_ratio(ratio)} times the real count: the extra multiplications "
                                         "are by inserted zeros, which tools reusing the forward formula count"))
         notes.append("counted over input positions: each input value meets each of its (K/g)*k*k weights exactly "
                      "once (docs/costs.md, as fvcore counts)")
@@ -561,9 +561,15 @@ def _macs_section(c: _Layer) -> tuple[Section, Any]:
         ratio = Fraction(macs.value, regular.value)
         quantities.append(quantity("regular MACs", "the regular convolution doing the same mapping (groups 1)",
                                    regular, reported=False,
-                                   note=f"ratio {macs.value:,} / {regular.value:,} = {working.decimal(ratio)}"
+                                   note=f"ratio {macs.value:,} / {regular.value:,} = {_ratio(ratio)}"
                                         + _closed_form(c, variant, ratio)))
     return Section("MACs", tuple(quantities), tuple(notes)), macs
+
+
+def _ratio(value: Fraction) -> str:
+    """A ratio for reading, to 3 significant digits as compare shows them: 0.119, 5.44, 3,136."""
+    v = float(value)
+    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
 
 
 def _closed_form(c: _Layer, variant: str, ratio: Fraction) -> str:
@@ -579,8 +585,8 @@ def _closed_form(c: _Layer, variant: str, ratio: Fraction) -> str:
     closed = form(Setup(tuple(c.x), c.y[0], k[0], groups=c.a.get("groups", 1) if variant == "grouped" else 2))
     if closed is None:
         return ""
-    agree = "equal" if closed.value == ratio else f"against {working.decimal(ratio)} here"
-    return f"; compare's closed form for {variant}: {closed.formula} = {working.decimal(closed.value)} ({agree})"
+    agree = "equal" if closed.value == ratio else f"against {_ratio(ratio)} here"
+    return f"; compare's closed form for {variant}: {closed.formula} = {_ratio(closed.value)} ({agree})"
 
 
 def _flops_section(c: _Layer, macs: Any) -> Section:
@@ -618,10 +624,10 @@ def _dense_section(c: _Layer) -> Section | None:
     quantities = [
         quantity("dense params", "a linear layer from every input value to every output value", params, reported=False,
                  note=f"weight sharing: {working.decimal(params.value)} against {p:,}, "
-                      f"{working.decimal(Fraction(params.value, p)) if p else 'infinitely many'} times as many"
+                      f"{_ratio(Fraction(params.value, p)) if p else 'infinitely many'} times as many"
                       + (f" ({params.value - p:,} saved)" if p else "")),
         quantity("dense MACs", "every output reads every input", macs, reported=False,
-                 note=f"{working.decimal(Fraction(macs.value, m))} times the convolution's {m:,}" if m else ""),
+                 note=f"{_ratio(Fraction(macs.value, m))} times the convolution's {m:,}" if m else ""),
         quantity("dense FLOPs", "2 per MAC, plus its bias", flops, reported=False),
     ]
     return Section("dense equivalent", tuple(quantities),
