@@ -523,7 +523,7 @@ def _params_section(c: _Layer) -> Section:
                                    note=_costs(record, 0)))
     else:
         quantities.append(quantity("params", "trainable parameters", 0, layer.params,
-                                   note=f"none: a {record.name} learns nothing (by declaration)"))
+                                   note=f"none: the kind {record.name} learns nothing (by declaration)"))
     if _overrides(record, "buffers") or layer.buffers:
         quantities.append(quantity("buffers", "non-trainable state", record.buffers(c.ta, c.tx, c.ty), layer.buffers,
                                    note=_costs(record, 1)))

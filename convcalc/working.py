@@ -238,6 +238,8 @@ def sub(a: Term, b: Term) -> Term:
 
 
 def mul(a: Term, b: Term) -> Term:
+    if _is_const(a, 0) or _is_const(b, 0):
+        return Term(0, "num")  # 0*x: a term that is not there (a merge's first position)
     if _is_const(a, 1):
         return b
     if _is_const(b, 1):

@@ -274,6 +274,33 @@ def test_every_kind_explains_every_number_it_reports(kind, text):
                     (ex.name, section.title, q.symbol, q.formula)
 
 
+@pytest.mark.parametrize("kind, text", EXAMPLES, ids=[f"{k}:{t}" for k, t in EXAMPLES])
+def test_the_records_window_facts_reproduce_the_output(kind, text):
+    # window() and zero_stuffed(), which explain and --draw read, give the shape rule's sizes;
+    # regular_equivalent() names a compare variant and a conv with the same output
+    from convcalc.compare import VARIANTS
+    from convcalc.layers import effective, window_out
+
+    spec = convcalc.from_text(text)
+    report = convcalc.analyze(spec)
+    shapes = {"input": spec.input, **{ly.name: ly.output[1:] for ly in report.layers}}
+    for node, reported in zip(spec.nodes, report.layers):
+        record, x, y = REGISTRY[node.kind], shapes[node.inputs[0]], reported.output[1:]
+        window = record.window(node.args, x)
+        if window is not None and not node.args.get("ceil_mode"):
+            assert tuple(window_out(n, effective(w.k, w.d), w.s, w.left, w.right) for n, w in zip(x[1:], window)) \
+                == y[1:]
+        stuffed = record.zero_stuffed(node.args, x)
+        if stuffed is not None:
+            assert tuple(window_out(z, span, 1, left, right) for z, left, right, span in stuffed) == y[1:]
+            assert window is None
+        regular = record.regular_equivalent(node.args, x)
+        if regular is not None:
+            variant, args = regular
+            assert variant in VARIANTS and args["groups"] == 1
+            assert REGISTRY["conv"].shape(args, x) == y
+
+
 def test_quantities_checked_against_the_report_fail_loudly(monkeypatch):
     # the check is real: a rule that drifted from what the report holds is a bug, raised
     from convcalc import explain as module
@@ -343,7 +370,7 @@ def test_markdown_formulas_are_latex():
     text = render(explained("3x7x7 | conv 1 k3 s2"), "markdown")
     assert r"$\left\lfloor \frac{H + p + p - d \cdot \left(k - 1\right) - 1}{s} \right\rfloor + 1$" in text
     assert r"$= \left\lfloor \frac{7 + 0 + 0 - 1 \cdot \left(3 - 1\right) - 1}{2} \right\rfloor + 1$" in text
-    assert "| H' |" in text and "**output shape**" in text
+    assert "| `H'` |" in text and "**output shape**" in text
 
 
 def test_the_table_fits_the_terminal_and_shows_the_working(monkeypatch):
@@ -352,8 +379,8 @@ def test_the_table_fits_the_terminal_and_shows_the_working(monkeypatch):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert max(map(len, lines)) <= 80
-    assert "│ = (224 - 1)*2 - 2*1 + 1*(4 - 1) │" in result.stdout  # wrapped, not cut
-    assert "│   + 0 + 1                       │" in result.stdout
+    assert "│ = (224 - 1)*2 - 2*1 + 1*(4 - 1) + 0  │" in result.stdout  # wrapped, not cut
+    assert "│   + 1                                │" in result.stdout
     monkeypatch.setenv("COLUMNS", "140")
     wide = CliRunner().invoke(cli, ["explain", "-e", "4x224x224 | deconv 8 k4 s2 p1 g2"], catch_exceptions=False)
     assert max(map(len, wide.stdout.splitlines())) <= 140

@@ -53,14 +53,15 @@ def _spell(text: str, unicode: bool) -> str:
     return text.encode("ascii", "replace").decode("ascii")
 
 
-def _wrap(text: str, width: int | None, indent: str = "  ") -> list[str]:
-    """`text` in lines of at most `width` (None: one line), breaking at spaces, continuations
-    indented; a word longer than the width is kept whole rather than cut."""
+def _wrap(text: str, width: int | None, indent: str = "  ", hyphens: bool = False) -> list[str]:
+    """`text` in lines of at most `width` (None: one line), breaking at spaces (and hyphens, for
+    words), continuations indented; a formula's term longer than the width is kept whole."""
     if width is None or len(text) <= width:
         return [text]
     import textwrap
 
-    return textwrap.wrap(text, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False) or [""]
+    return textwrap.wrap(text, width, subsequent_indent=indent, break_long_words=hyphens,
+                         break_on_hyphens=hyphens) or [""]
 
 
 def _heading(layer: LayerExplanation, explanation: Explanation) -> str:
@@ -69,7 +70,8 @@ def _heading(layer: LayerExplanation, explanation: Explanation) -> str:
     return f"#{layer.index} {layer.name}: {layer.layer}{where} · {inputs} → {shape(layer.output)}"
 
 
-def _quantity_rows(q: Quantity, working_width: int | None, unicode: bool) -> list[tuple[str, str, str, str]]:
+def _quantity_rows(q: Quantity, working_width: int | None, unicode: bool,
+                   label_width: int = QUANTITY_WIDTH) -> list[tuple[str, str, str, str]]:
     """(quantity cell, working cell, value cell, style of the working) per output line."""
     formula, shown = q.formula, q.shown
     if q.symbol == "global":
@@ -88,7 +90,7 @@ def _quantity_rows(q: Quantity, working_width: int | None, unicode: bool) -> lis
             working += [(wrapped, "dim") for wrapped in _wrap(f"{text} = {w.shown}", working_width)]
     if q.note:
         working += [(wrapped, "dim") for wrapped in _wrap(_spell(q.note, unicode), working_width)]
-    label = [q.symbol] + _wrap(q.meaning, QUANTITY_WIDTH, indent="") if q.meaning else [q.symbol]
+    label = [q.symbol] + _wrap(q.meaning, label_width, indent="", hyphens=True) if q.meaning else [q.symbol]
     value_row = 0 if q.symbol == "global" else max(len([w for w in working if not w[1]]) - 1, 0)
     rows = []
     for i in range(max(len(label), len(working))):
@@ -98,11 +100,11 @@ def _quantity_rows(q: Quantity, working_width: int | None, unicode: bool) -> lis
     return rows
 
 
-def _section_rows(section: Section, t: Table, working_width: int | None, unicode: bool) -> None:
+def _section_rows(section: Section, t: Table, working_width: int | None, unicode: bool, label_width: int) -> None:
     t.rule()
     t.add_row((section.title, "bold"), "", "")
     for q in section.quantities:
-        for i, (label, text_, value, style) in enumerate(_quantity_rows(q, working_width, unicode)):
+        for i, (label, text_, value, style) in enumerate(_quantity_rows(q, working_width, unicode, label_width)):
             t.add_row((label, "" if i == 0 else "dim"), (text_, style), value)
     if section.table:
         widths = [max(len(row[i]) for row in section.table) for i in range(len(section.table[0]))]
@@ -120,12 +122,18 @@ def table(explanation: Explanation, stream: IO[str]) -> str:
     for layer in explanation.layers:
         value_width = max([5] + [len(working.decimal(q.value)) + 2 for s in layer.sections for q in s.quantities
                                  if not isinstance(q.value, bool)])
-        working_width = None if width is None else max(24, width - QUANTITY_WIDTH - value_width - 10)
-        t = Table([Column("quantity"), Column("working"), Column("value", "right")],
-                  title=_spell(_heading(layer, explanation), unicode))
+        label_width = QUANTITY_WIDTH if width is None or width >= 100 else max(14, QUANTITY_WIDTH - (100 - width) // 4)
+        longest = max([len(s.title) for s in layer.sections] + [len(q.symbol) for s in layer.sections for q in s.quantities]
+                      + [len(w.symbol) + 6 for s in layer.sections for q in s.quantities for w in q.where])
+        label_width = max(label_width, longest)
+        working_width = None if width is None else max(20, width - label_width - value_width - 10)
+        t = Table([Column("quantity"), Column("working"), Column("value", "right")])
         for section in layer.sections:
-            _section_rows(section, t, working_width, unicode)
-        parts.append(render_table(t, width=None, color=color, stream=stream))
+            _section_rows(section, t, working_width, unicode, label_width)
+        heading = wrap_lines([_spell(_heading(layer, explanation), unicode)], width)
+        if color:
+            heading = "".join(f"\x1b[1m{line}\x1b[0m\n" for line in heading.splitlines())
+        parts.append(heading + render_table(t, width=None, color=color, stream=stream))
     source = f"{explanation.name} ({explanation.source}), batch {explanation.batch}, {explanation.dtype}"
     footer = [f"{source}: {len(explanation.layers)} layer{'s' if len(explanation.layers) != 1 else ''} explained",
               "(in parentheses: a number shown beside the report, not one it holds)", FOOTER]
@@ -154,9 +162,9 @@ def _md_quantity(q: Quantity) -> list[str]:
     if steps and steps not in (substituted, shown):
         working_ += f" $= {q.latex_steps}$"
     value = shown if q.reported else f"({shown})"
-    rows = [f"| {_md(q.symbol)} | {working_} | {_md(q.meaning)} | {value} |"]
+    rows = [f"| `{_md(q.symbol)}` | {working_} | {_md(q.meaning)} | {value} |"]
     for w in q.where:
-        rows.append(f"| where {_md(w.symbol)} | {_math(w.latex)} $= {w.latex_substituted}$ | | {w.shown} |")
+        rows.append(f"| where `{_md(w.symbol)}` | {_math(w.latex)} $= {w.latex_substituted}$ | | {w.shown} |")
     if q.note:
         rows.append(f"| | {_md(q.note)} | | |")
     return rows
