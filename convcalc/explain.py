@@ -407,7 +407,8 @@ def _explain_layer(record: Kind, a: dict[str, Any], input_names: tuple[str, ...]
         sections.append(dense)
     sections += [_field_section(c, tr, inherited), _memory_section(c)]
     if layer.warnings:
-        sections.append(Section("warnings", (), tuple(f"[{getattr(w, 'code', 'warning')}] {w}" for w in layer.warnings)))
+        notes = tuple(f"[{getattr(w, 'code', 'warning')}] {w}" for w in layer.warnings)
+        sections.append(Section("warnings", (), notes))
     batch = report.batch
     return LayerExplanation(layer.index, layer.name, layer.kind, layer.line, record.describe(a),
                             tuple((batch, *s) for s in shapes), layer.output, tuple(sections), layer.warnings,
@@ -650,7 +651,7 @@ def _field_section(c: _Layer, tr: Any, inherited: list[str]) -> Section:
     if inherited:
         reason = f"inherited from {', '.join(repr(n) for n in inherited)}, which saw every position of an axis"
     elif sees_all:
-        reason = (f"an input broadcast along an axis is read whole by every output" if record.merge else
+        reason = ("an input broadcast along an axis is read whole by every output" if record.merge else
                   f"every output of this {record.name} reads all positions of an axis")
     else:
         reason = "every output sees a local window only"
@@ -687,14 +688,15 @@ def _memory_section(c: _Layer) -> Section:
     batch_ = sym("batch", report.batch)
     size = sym("bytes", itemsize)
     quantities = [
-        quantity("values", "output values per sample (the neurons of the layer)", values, numel(c.y),
-                 note="" if isinstance(values, Term) else ""),
-        quantity("output bytes", f"its output in {report.dtype}", output_memory(c.ty, batch_, size), layer.output_bytes),
+        quantity("values", "output values per sample (the neurons of the layer)", values, numel(c.y)),
+        quantity("output bytes", f"its output in {report.dtype}", output_memory(c.ty, batch_, size),
+                 layer.output_bytes),
         quantity("weight bytes", "its parameters and buffers in memory",
                  weight_memory(sym("params", layer.params) if layer.params else 0,
                                sym("buffers", layer.buffers) if layer.buffers else 0,
                                sym("counters", counters) if counters else 0, size),
-                 layer.weight_bytes, note="an int64 counter (bn's num_batches_tracked) takes 8 bytes" if counters else ""),
+                 layer.weight_bytes,
+                 note="an int64 counter (bn's num_batches_tracked) takes 8 bytes" if counters else ""),
     ]
     notes = ("training keeps the output for the backward pass: the totals' activation bytes",)
     return Section("memory", tuple(quantities), notes)

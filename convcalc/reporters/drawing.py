@@ -157,7 +157,8 @@ def scene(layer: LayerExplanation) -> tuple[int, int, list[Any]]:
                               "0" if kind == "zero" else ""))
     in_rows = 1 if rows is None else rows.a.n
     items.append(Group("input", tuple(cells), (("data-rows", str(in_rows)), ("data-cols", str(cols.a.n)),
-                                                ("data-shown-rows", str(n_rows)), ("data-shown-cols", str(cols.count)))))
+                                                ("data-shown-rows", str(n_rows)),
+                                                ("data-shown-cols", str(cols.count)))))
 
     # the footprint at the first position: taps, dilation holes, the span; then the stride steps
     def taps(axis: _Axis | None, window: int) -> list[int]:

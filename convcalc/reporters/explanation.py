@@ -12,7 +12,7 @@ formats what explain computed.
 from __future__ import annotations
 
 import sys
-from typing import IO, Any
+from typing import IO
 
 from ..explain import Explanation, LayerExplanation, Quantity, Section
 from .. import working
@@ -123,8 +123,9 @@ def table(explanation: Explanation, stream: IO[str]) -> str:
         value_width = max([5] + [len(working.decimal(q.value)) + 2 for s in layer.sections for q in s.quantities
                                  if not isinstance(q.value, bool)])
         label_width = QUANTITY_WIDTH if width is None or width >= 100 else max(14, QUANTITY_WIDTH - (100 - width) // 4)
-        longest = max([len(s.title) for s in layer.sections] + [len(q.symbol) for s in layer.sections for q in s.quantities]
-                      + [len(w.symbol) + 6 for s in layer.sections for q in s.quantities for w in q.where])
+        quantities = [q for s in layer.sections for q in s.quantities]
+        longest = max([len(s.title) for s in layer.sections] + [len(q.symbol) for q in quantities]
+                      + [len(w.symbol) + 6 for q in quantities for w in q.where])
         label_width = max(label_width, longest)
         working_width = None if width is None else max(20, width - label_width - value_width - 10)
         t = Table([Column("quantity"), Column("working"), Column("value", "right")])
@@ -188,7 +189,8 @@ def markdown(explanation: Explanation) -> str:
                 lines.append("")
             if section.table:
                 header, *rows = section.table
-                lines += ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|"]
+                lines += ["| " + " | ".join(header) + " |",
+                          "|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|"]
                 lines += ["| " + " | ".join(row) + " |" for row in rows]
                 lines.append("")
             lines += [f"- {_md(note)}" for note in section.notes]
