@@ -6,6 +6,7 @@ rendering), and how its cost grows with the number of layers.
 Prints the median, interquartile range and minimum of:
   - `python -c pass` (the floor: interpreter start-up),
   - `convcalc shapes specs/resnet50.yaml` as a table and as JSON, to a pipe,
+  - `convcalc explain specs/resnet50.yaml`, one layer and all of them,
   - generated chains of 1,000 to 20,000 layers (JSON), and a least-squares fit of the time per
     layer (linear growth means the per-layer figure falls towards the fit as start-up amortizes).
 The commands of each group run round-robin, so that a shared machine's drifting load falls on
@@ -98,7 +99,11 @@ def main() -> None:
     resnet = str(ROOT / "specs" / "resnet50.yaml")
     rows = {"python -c pass": [sys.executable, "-c", "pass"],
             "shapes resnet50 (table)": cmd + ["shapes", resnet],
-            "shapes resnet50 (json)": cmd + ["shapes", resnet, "--format", "json"]}
+            "shapes resnet50 (json)": cmd + ["shapes", resnet, "--format", "json"],
+            # explain (issue 16): one layer should answer as shapes does; all 175 layers print ~12,700 lines
+            "explain resnet50 conv1 (table)": cmd + ["explain", resnet, "conv1"],
+            "explain resnet50, all (table)": cmd + ["explain", resnet],
+            "explain resnet50, all (json)": cmd + ["explain", resnet, "--format", "json"]}
     for label, times in timed(rows, args.runs).items():
         median, q1, q3, low = stats(times)
         print(f"{label:32} {median:8.1f}  [{q1:.1f}-{q3:.1f}]  ({low:.1f})")

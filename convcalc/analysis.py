@@ -60,12 +60,11 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
         except LayerError as exc:
             raise ShapeError(str(exc), file=spec.source, line=node.line, layer=node.name, kind=node.kind) from None
         values[node.name] = (y, field, global_, node)
-        counters = record.counters(a, x, y)
-        layer_weight_bytes = (params + buffers - counters) * itemsize + counters * COUNTER_BYTES
+        layer_weight_bytes = weight_memory(params, buffers, record.counters(a, x, y), itemsize)
         weight_bytes += layer_weight_bytes
         layers.append(LayerReport(  # positional: this runs once per layer of 10,000-layer specs
             step.index, node.name, node.kind, node.inputs, (batch, *y), params, buffers, macs, flops,
-            prod(y) * batch * itemsize, layer_weight_bytes, field, warnings, node.line, a, global_))
+            output_memory(y, batch, itemsize), layer_weight_bytes, field, warnings, node.line, a, global_))
     # The input is in the spec's dtype, unless the layers reading it take another (token ids).
     first = REGISTRY[spec.nodes[0].kind]
     input_itemsize = INPUT_BYTES.get(first.input_dtype, itemsize) if first.input_dtype else itemsize
@@ -81,6 +80,16 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
     )
     return Report(name=spec.name, source=spec.source, input=(batch, *spec.input), batch=batch,
                   dtype=spec.dtype, layers=tuple(layers), total=total, args=spec.args, input_given=spec.input_given)
+
+
+def output_memory(y: tuple[int, ...], batch: int, itemsize: int) -> int:
+    """Bytes of a layer's output: its elements per sample, times the batch, times the dtype's size."""
+    return prod(y) * batch * itemsize
+
+
+def weight_memory(params: int, buffers: int, counters: int, itemsize: int) -> int:
+    """Bytes of a layer's parameters and buffers: each in the dtype, except int64 counters (8 bytes)."""
+    return (params + buffers - counters) * itemsize + counters * COUNTER_BYTES
 
 
 def _whole(field: Any) -> Any:

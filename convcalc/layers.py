@@ -135,6 +135,23 @@ class Kind:
     def warnings(self, a, x, y) -> tuple["Note", ...]:
         return ()
 
+    def window(self, a, x) -> tuple["Window", ...] | None:
+        """Per spatial axis, the window it slides over its input (`convcalc explain --draw`); None
+        for kinds that have none."""
+        return None
+
+    def zero_stuffed(self, a, x) -> tuple[tuple[Any, Any, Any, Any], ...] | None:
+        """A transposed kind as the stride-1 convolution it equals: per axis (positions after
+        inserting s - 1 zeros between neighbouring inputs, left padding, right padding, kernel
+        span), for `convcalc explain`; None for every other kind."""
+        return None
+
+    def regular_equivalent(self, a, x) -> tuple[str, dict[str, Any]] | None:
+        """For a cheaper convolution (grouped, depthwise, separable): its `convcalc compare`
+        variant and the arguments of the `conv` (groups 1) that maps the same input to the same
+        output, which explain's MACs divide by; None for every other kind."""
+        return None
+
     def describe(self, a, omit: tuple[str, ...] = ()) -> str:
         """The layer in the one-line form's syntax, arguments at their defaults left out:
         'conv 128 k3 s2 g4'. The first positional argument is written bare (`conv 128`,
@@ -176,6 +193,16 @@ class Side(NamedTuple):
     kind: str
     args: dict[str, Any]
     shape: tuple[int, ...]
+
+
+class Window(NamedTuple):
+    """A sliding window on one spatial axis: kernel, stride, dilation and padding."""
+
+    k: int
+    s: int
+    d: int
+    left: int
+    right: int
 
 
 class Note(str):
@@ -257,6 +284,22 @@ def dims(shape: Shape) -> str:
     return "x".join(str(v) for v in shape)
 
 
+def per_group(channels: int, groups: int) -> int:
+    """channels // groups, which check_groups has made exact; `convcalc explain`'s working
+    (working.Term) writes it C/g."""
+    return channels // groups if type(channels) is int else channels.exact_div(groups)
+
+
+def at_least(value: int, low: int) -> int:
+    """max(value, low); explain's working keeps the max."""
+    return max(value, low) if type(value) is int else value.at_least(low)
+
+
+def named(name: str, value: int) -> int:
+    """`value`; explain's working shows it under `name`, with its derivation on a line of its own."""
+    return value if type(value) is int else value.named(name)
+
+
 def effective(k: int, d: int) -> int:
     """Span of a dilated kernel: d*(k-1) + 1 input positions."""
     return d * (k - 1) + 1
@@ -270,7 +313,7 @@ def resolve_padding(p: Any, n: Shape, k: Shape, s: Shape, d: Shape) -> tuple[tup
         pads = []
         for ni, ki, si, di in zip(n, k, s, d):
             out = -(-ni // si)
-            total = max((out - 1) * si + effective(ki, di) - ni, 0)
+            total = named("total", at_least((out - 1) * si + effective(ki, di) - ni, 0))
             pads.append((total // 2, total - total // 2))
         return tuple(pads)
     if p == "full":
@@ -350,7 +393,7 @@ def rf_transposed(r: RF, k: Shape, s: Shape, p: Shape, d: Shape) -> RF:
         # largest such tap below k. Solved with a modular inverse: k and s may be up to 2^48.
         period = si // g
         if pi % g == 0:
-            j0 = (pi // g) * pow(di // g, -1, period) % period
+            j0 = (pi // g) * pow(int(di // g), -1, int(period)) % period  # int(): explain's Terms too
             taps = j0 < ki
         else:
             taps = False
@@ -469,13 +512,16 @@ class ConvFamily(Kind):
             sizes_.append(window_out(ni, ki, si, left, right))
         return (out, *sizes_)
 
+    def fan_in(self, a, c: int) -> int:
+        """Weights per filter: (C/groups) * prod(k), the notes' F*F*C (for input channels c)."""
+        return named("fan_in", per_group(c, self.channels(a, c)[1]) * prod(a["k"]))
+
     def params(self, a, x, y):
-        out, groups = self.channels(a, x[0])
-        return out * (x[0] // groups) * prod(a["k"]) + (out if a["bias"] else 0)
+        # K filters of fan_in weights and a bias each: the notes' K*(F*F*C/g + 1)
+        return self.channels(a, x[0])[0] * (self.fan_in(a, x[0]) + (1 if a["bias"] else 0))
 
     def macs(self, a, x, y):
-        out, groups = self.channels(a, x[0])
-        return numel(y) * (x[0] // groups) * prod(a["k"])
+        return numel(y) * self.fan_in(a, x[0])  # one MAC per weight per output position
 
     def flops(self, a, x, y):
         return 2 * self.macs(a, x, y) + (numel(y) if a["bias"] else 0)
@@ -495,6 +541,13 @@ class ConvFamily(Kind):
         if a["p"] == "same" and any(ke % 2 == 0 and left != right for ke, (left, right) in zip(k_eff, pads)):
             notes += (Note("even-kernel-same", f"even kernel {dims(a['k'])} with 'same' padding pads unevenly: {pads}"),)
         return notes
+
+    def window(self, a, x):
+        _, _, _, pads = self.geometry(a, x)
+        return tuple(Window(k, s, d, left, right) for k, s, d, (left, right) in zip(a["k"], a["s"], a["d"], pads))
+
+    def regular_equivalent(self, a, x):
+        return ("grouped", {**a, "groups": 1}) if a.get("groups", 1) > 1 else None
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -534,7 +587,10 @@ class DepthwiseConv(ConvFamily):
     args = (K, S1, P_CONV, D1, Arg("multiplier", integer(), 1, "output channels per input channel"), BIAS)
 
     def channels(self, a, c):
-        return c * a["multiplier"], c
+        return c * a["multiplier"], named("g", c)  # groups = C
+
+    def regular_equivalent(self, a, x):
+        return "depthwise", {**a, "out": x[0] * a["multiplier"], "groups": 1}
 
 
 @register
@@ -567,6 +623,9 @@ class SeparableConv(ConvFamily):
 
     def channels(self, a, c):
         return a["out"], 1
+
+    def regular_equivalent(self, a, x):
+        return "depthwise-separable", {**a, "groups": 1}
 
     def params(self, a, x, y):
         c = x[0]
@@ -647,10 +706,10 @@ class TransposedConv(Kind):
         return pad, extra
 
     def params(self, a, x, y):
-        return x[0] * (a["out"] // a["groups"]) * prod(a["k"]) + (a["out"] if a["bias"] else 0)
+        return x[0] * per_group(a["out"], a["groups"]) * prod(a["k"]) + (a["out"] if a["bias"] else 0)
 
     def macs(self, a, x, y):
-        return numel(x) * (a["out"] // a["groups"]) * prod(a["k"])
+        return numel(x) * per_group(a["out"], a["groups"]) * prod(a["k"])
 
     def flops(self, a, x, y):
         return 2 * self.macs(a, x, y) + (numel(y) if a["bias"] else 0)
@@ -660,6 +719,16 @@ class TransposedConv(Kind):
 
     def rf(self, a, x, y, r):
         return rf_transposed(r, a["k"], a["s"], a["p"], a["d"])
+
+    def zero_stuffed(self, a, x):
+        # n inputs with s - 1 zeros between neighbours: (n - 1)*s + 1 positions; a stride-1
+        # window of span d*(k - 1) + 1 over them, padded by span - 1 - p (a crop where negative),
+        # output_padding more on the right, gives the output size above.
+        out = []
+        for ni, ki, si, pi, oi, di in zip(x[1:], a["k"], a["s"], a["p"], a["output_padding"], a["d"]):
+            span = effective(ki, di)
+            out.append(((ni - 1) * si + 1, span - 1 - pi, span - 1 - pi + oi, span))
+        return tuple(out)
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -862,6 +931,9 @@ class Pool(Kind):
     def rf(self, a, x, y, r):
         k_eff = tuple(effective(k, d) for k, d in zip(a["k"], self.dilation(a)))
         return rf_window(r, k_eff, a["s"], a["p"])
+
+    def window(self, a, x):
+        return tuple(Window(k, s, d, p, p) for k, s, d, p in zip(a["k"], a["s"], self.dilation(a), a["p"]))
 
     def warnings(self, a, x, y):
         if a.get("ceil_mode"):
@@ -1114,7 +1186,7 @@ class Upsample(Kind):
         for ni, si in zip(n, a["scale"]):
             if not float(ni) * float(si) <= limits.MAX_SIZE:  # also catches inf: 1e308 * 8
                 raise LayerError(f"scale {si} takes an axis of {ni} beyond the size limit of {limits.MAX_SIZE} (2^48)")
-        out = tuple(math.floor(float(ni) * float(si)) for ni, si in zip(n, a["scale"]))
+        out = tuple(math.floor(ni * si) for ni, si in zip(n, a["scale"]))  # exact: both are at most 2^48
         if any(o < 1 for o in out):
             raise LayerError(f"output size {dims(out)} is below 1")
         return (c, *out)
@@ -1190,6 +1262,12 @@ class MaxUnpool(Kind):
 
     def rf(self, a, x, y, r):
         return rf_transposed(r, a["k"], a["s"], a["p"], (1,) * len(a["k"]))
+
+    def zero_stuffed(self, a, x):
+        # as a transposed convolution with dilation 1 and no output padding: each value lands in
+        # a k-window, windows s apart
+        return tuple(((ni - 1) * si + 1, ki - 1 - pi, ki - 1 - pi, ki)
+                     for ni, ki, si, pi in zip(x[1:], a["k"], a["s"], a["p"]))
 
     def build(self, a, x, y):
         from . import torch_ops

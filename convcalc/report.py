@@ -24,6 +24,7 @@ SCHEMAS = {
     "baseline": 1,  # the file convcalc check --write-baseline writes
     "sweep": 1,  # convcalc sweep --format json
     "scale": 1,  # convcalc scale --format json
+    "explain": 1,  # convcalc explain --format json
 }
 SCHEMA_VERSION = SCHEMAS["shapes"]
 

@@ -29,6 +29,7 @@ COMMANDS = {
     "report": ("convcalc.cli.report", "report", "One self-contained HTML page: summary, graph, table and plots."),
     "sweep": ("convcalc.cli.sweep", "sweep", "One spec at many inputs, batches and arguments; how its costs grow."),
     "scale": ("convcalc.cli.scale", "scale", "EfficientNet's compound scaling of a parametric spec, measured."),
+    "explain": ("convcalc.cli.explain", "explain", "Every number of a layer with its derivation; --draw pictures it."),
 }
 
 

@@ -17,22 +17,23 @@ from ..errors import UsageError
 PLOT_SUFFIXES = (".png", ".svg")
 
 
-def check_plot_path(path: str) -> None:
+def check_plot_path(path: str, option: str = "--plot", matplotlib_for: tuple[str, ...] = PLOT_SUFFIXES) -> None:
     """Fail before any work when the plot cannot be written: wrong suffix, a folder that is not
-    there or not writable, a folder in the file's place, or no matplotlib."""
+    there or not writable, a folder in the file's place, or no matplotlib where the suffix needs
+    it (`explain --draw` writes SVG itself and needs matplotlib for PNG only)."""
     import importlib.util
 
     if not path.lower().endswith(PLOT_SUFFIXES):
-        raise UsageError(f"--plot writes a .png or .svg file, got '{path}'")
+        raise UsageError(f"{option} writes a .png or .svg file, got '{path}'")
     folder = os.path.dirname(path) or "."
     if not os.path.isdir(folder):
-        raise UsageError(f"--plot {path}: there is no folder {folder}")
+        raise UsageError(f"{option} {path}: there is no folder {folder}")
     if os.path.isdir(path):
-        raise UsageError(f"--plot {path}: is a folder, not a file")
+        raise UsageError(f"{option} {path}: is a folder, not a file")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"--plot {path}: the folder {folder} is not writable")
-    if importlib.util.find_spec("matplotlib") is None:
-        raise UsageError("--plot needs matplotlib: pip install 'convcalc[plot]'")
+        raise UsageError(f"{option} {path}: the folder {folder} is not writable")
+    if path.lower().endswith(matplotlib_for) and importlib.util.find_spec("matplotlib") is None:
+        raise UsageError(f"{option} needs matplotlib: pip install 'convcalc[plot]'")
 
 
 def literal(text: str) -> str:

@@ -1,0 +1,120 @@
+"""`convcalc explain --draw`: the SVG names its input and output grids, and their cells are the
+layer's positions (padding, inserted zeros, kernel taps, dilation holes counted as the geometry
+says); large inputs are drawn as a window that says so; PNG goes through matplotlib."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from click.testing import CliRunner
+
+import convcalc
+from convcalc.cli import cli
+from convcalc.explain import explain
+from convcalc.reporters.layer_drawing import MAX_CELLS, svg
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def drawing(text: str):
+    spec = convcalc.from_text(text)
+    result = explain(spec, convcalc.analyze(spec))
+    layer = next(ly for ly in result.layers if ly.drawing is not None)
+    return ET.fromstring(svg(layer))
+
+
+def group(root, id_: str):
+    (g,) = [g for g in root.iter(f"{SVG}g") if g.get("id") == id_]
+    return g
+
+
+def cells(root, cls: str) -> int:
+    return sum(1 for r in root.iter(f"{SVG}rect") if cls in (r.get("class") or "").split())
+
+
+def words(root) -> str:
+    return " | ".join(t.text or "" for t in root.iter(f"{SVG}text"))
+
+
+@pytest.mark.parametrize("text, n, p, out, taps, holes", [
+    ("3x7x7 | conv 1 k3 s2", 7, 0, (7 - 3) // 2 + 1, 3 * 3, 0),
+    ("3x7x7 | conv 1 k3 p1", 7, 1, (7 + 2 - 3) // 1 + 1, 3 * 3, 0),
+    ("1x7x7 | conv 1 k3 d2", 7, 0, 7 - 2 * (3 - 1), 3 * 3, 5 * 5 - 3 * 3),  # a 3x3 covering 5x5
+    ("2x9x9 | maxpool 3 s2 p1", 9, 1, (9 + 2 - 3) // 2 + 1, 3 * 3, 0),
+])
+def test_a_conv_draws_its_grids_cell_for_cell(text, n, p, out, taps, holes):
+    root = drawing(text)
+    assert (group(root, "input").get("data-rows"), group(root, "input").get("data-cols")) == (str(n), str(n))
+    assert (group(root, "output").get("data-rows"), group(root, "output").get("data-cols")) == (str(out), str(out))
+    assert cells(group(root, "input"), "input") == n * n
+    assert cells(group(root, "input"), "pad") == (n + 2 * p) ** 2 - n * n
+    assert cells(group(root, "output"), "output") == out * out
+    assert cells(group(root, "output"), "produced") == 1
+    assert cells(group(root, "footprint"), "tap") == taps
+    assert cells(group(root, "footprint"), "hole") == holes
+    assert cells(group(root, "steps"), "step") == 2  # one step along each axis
+    assert f"input {n}x{n}" in words(root) and f"output {out}x{out}" in words(root)
+
+
+def test_a_transposed_conv_draws_the_zero_stuffed_input_beside_the_output():
+    # the notes' transposed 3x3 from a 2x2 input to 5x5: 2 inputs with 1 zero between make 3, and
+    # 3 - 1 - 0 = 2 zeros around each side make the stride-1 window's input 7 wide
+    root = drawing("1x2x2 | deconv 1 k3 s2")
+    inputs = group(root, "input")
+    assert cells(inputs, "input") == 2 * 2
+    assert cells(inputs, "zero") == 3 * 3 - 2 * 2
+    assert cells(inputs, "pad") == 7 * 7 - 3 * 3
+    assert cells(group(root, "output"), "output") == 5 * 5
+    text = words(root)
+    assert "input 2x2, zero-stuffed to 3x3" in text and "output 5x5" in text
+    assert "inserted zero (stride)" in text
+
+
+def test_a_transposed_conv_with_more_padding_than_the_kernel_crops():
+    # p 2 with k 3: 3 - 1 - 2 = 0 zeros around; p 3 would crop, which PyTorch allows while the output is >= 1
+    root = drawing("1x4 | deconv 1 k3 s2 p2")
+    inputs = group(root, "input")
+    assert cells(inputs, "input") == 4 and cells(inputs, "zero") == (4 - 1) * 2 + 1 - 4
+    assert cells(group(root, "output"), "output") == (4 - 1) * 2 - 2 * 2 + 3
+
+
+def test_one_dimension_is_one_row():
+    root = drawing("1x9 | conv 1 k3 s2 p1")
+    assert group(root, "input").get("data-rows") == "1"
+    assert cells(group(root, "input"), "input") == 9 and cells(group(root, "input"), "pad") == 2
+    assert cells(group(root, "output"), "output") == (9 + 2 - 3) // 2 + 1
+
+
+def test_a_large_input_is_drawn_as_a_window_that_says_so():
+    root = drawing("3x224x224 | conv 64 k7 s2 p3")
+    shown = group(root, "input")
+    assert shown.get("data-rows") == "224" and int(shown.get("data-shown-rows")) == MAX_CELLS
+    assert cells(shown, "cell") == MAX_CELLS * MAX_CELLS
+    assert cells(group(root, "output"), "output") == MAX_CELLS * MAX_CELLS
+    assert cells(group(root, "footprint"), "tap") == 7 * 7  # the first window is whole in the window
+    assert "showing 20 of the 230 padded input positions (from -3)" in words(root)
+    assert "the first 20 of 112 outputs" in words(root)
+
+
+def test_text_is_escaped_and_printable():
+    # spec names are words today; the drawing does not count on it
+    spec = convcalc.from_text("3x7x7 | conv 1 k3")
+    layer = explain(spec, convcalc.analyze(spec)).layers[0]._replace(name="a<b>&\x1b[31m")
+    root = ET.fromstring(svg(layer))
+    assert "a<b>&\\x1b[31m: conv 1 k3" in words(root)
+
+
+def test_the_command_writes_svg_and_png(tmp_path):
+    target = tmp_path / "layer.svg"
+    result = CliRunner().invoke(cli, ["explain", "-e", "3x7x7 | conv 1 k3 s2 | relu", "--draw", str(target)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "drew layer 'conv1' (conv 1 k3 s2)" in result.stderr
+    assert ET.parse(target).getroot().tag == f"{SVG}svg"
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "layer.png"
+    result = CliRunner().invoke(cli, ["explain", "-e", "1x2x2 | deconv 1 k3 s2", "deconv1", "--draw", str(png)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
