@@ -25,6 +25,7 @@ COMMANDS = {
     "compare": ("convcalc.cli.compare", "compare", "Compare convolution variants, or one spec against another."),
     "profile": ("convcalc.cli.profile", "profile", "Time every layer on CPU or CUDA and place it on the roofline."),
     "check": ("convcalc.cli.check", "check", "Check specs against budgets and baselines, for CI."),
+    "import": ("convcalc.cli.import_", "import_", "Write a spec from a PyTorch model or an ONNX file."),
 }
 
 

@@ -75,11 +75,12 @@ def batch_option(f: Any) -> Any:
                         help="Batch size, 1 to 2^48 (overrides the spec's `batch`).")(f)
 
 
-def load_specs(paths: tuple[str, ...], expressions: tuple[str, ...]) -> list[Spec]:
+def load_specs(paths: tuple[str, ...], expressions: tuple[str, ...],
+               input_shape: tuple[int, ...] | None = None) -> list[Spec]:
     """Specs from path arguments (`-` reads stdin, YAML or the one-line form; an argument that
-    starts with an input shape and has '|' is the one-line form) and from -e expressions, in the
-    order given."""
-    specs = [load_argument(path) for path in paths]
+    starts with an input shape and has '|' is the one-line form; a SOURCE is a model to import,
+    traced at `input_shape`) and from -e expressions, in the order given."""
+    specs = [load_argument(path, input_shape) for path in paths]
     specs.extend(from_text(expression, "<-e>") for expression in expressions)
     if not specs:
         raise UsageError("give a spec file, or a one-line spec with -e \"3x32x32 | conv 16 k3 | relu\"")

@@ -129,9 +129,11 @@ def read_stdin() -> str:
     return decode(data, "<stdin>")
 
 
-def load_argument(argument: str) -> Spec:
+def load_argument(argument: str, input_shape: tuple[int, ...] | None = None) -> Spec:
     """A SPEC argument as every command takes it: `-` is standard input (YAML, or the one-line
-    form on one line), the one-line form itself, or the path of a YAML file."""
+    form on one line), the one-line form itself, a model to import (a SOURCE: `model.onnx`,
+    `package.module:callable`, `torchvision:NAME`, `timm:NAME`; `input_shape` is the input it is
+    traced at, where it does not say), or the path of a YAML file."""
     if argument == "-":
         text = read_stdin()
         stripped = text.strip()
@@ -143,6 +145,12 @@ def load_argument(argument: str) -> Spec:
     if "|" in argument and not os.path.lexists(argument):
         raise SpecError("no such file (a one-line spec starts with its input shape, like \"3x32x32 | conv 8 k3\")",
                         file=argument)
+    from ..importers import is_source  # a pattern match: torch and onnx load only for a SOURCE
+
+    if is_source(argument):
+        from ..importers import load as load_source
+
+        return load_source(argument, input_shape)
     from ..library import load as load_named  # here: convcalc.library imports this module
 
     return load_named(argument)  # a path, or a library name when no such file exists
