@@ -328,13 +328,14 @@ def check_spec(spec: Spec, *, flags: Sequence[Limit] = (), align: int | None = N
 
 
 def run(arguments: Sequence[str], *, flags: Sequence[Limit] = (), align: int | None = None, strict: bool = False,
-        baseline: Baseline | None = None, tolerance: str = "0%") -> CheckRun:
-    """Check every SPEC argument; an invalid spec becomes a result with its error, never an exception."""
+        baseline: Baseline | None = None, tolerance: str = "0%", input_shape: tuple[int, ...] | None = None) -> CheckRun:
+    """Check every SPEC argument (a SOURCE is imported at `input_shape`); an invalid spec becomes a
+    result with its error, never an exception."""
     allowed = parse_tolerance(tolerance)
     results = []
     for argument in arguments:
         try:
-            spec = load_argument(argument)
+            spec = load_argument(argument, input_shape)
             results.append(check_spec(spec, flags=flags, align=align, strict=strict, baseline=baseline,
                                       tolerance=allowed, tolerance_text=tolerance, argument=argument))
         except ConvcalcError as exc:

@@ -30,6 +30,7 @@ from .analysis import analyze
 from .errors import ConvcalcError, UsageError, did_you_mean
 from .layers import REGISTRY
 from .report import LayerReport, Report
+from .importers import is_source
 from .spec import DTYPE_BYTES, Spec, from_text, is_text_form, parse_input
 
 SUPERSCRIPT = {1: "", 2: "²", 3: "³"}
@@ -504,7 +505,7 @@ def classify(arguments: tuple[str, ...], all_variants: bool) -> tuple[str, tuple
             variants.append(arg)
         elif (arg == "-" or os.path.exists(arg) or is_text_form(arg) or arg.endswith((".yaml", ".yml"))
               or "/" in arg or os.sep in arg or arg.startswith(library.PREFIX)
-              or library.find(arg) is not None):
+              or library.find(arg) is not None or is_source(arg)):
             specs.append(arg)
         else:
             variant = did_you_mean(arg, VARIANTS)

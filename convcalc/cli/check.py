@@ -8,7 +8,7 @@ from ..check import FLAGS, check_target, flag_limit, read_baseline, run, write_b
 from ..errors import UsageError
 from ..printable import clean
 from ..reporters.checks import CheckFormat, render
-from .options import WholeNumber
+from .options import WholeNumber, input_option, input_shape
 
 _UNITS = "units: k M G T and KB MB GB TB (x1000), KiB MiB GiB TiB (x1024)"
 
@@ -33,9 +33,10 @@ _UNITS = "units: k M G T and KB MB GB TB (x1000), KiB MiB GiB TiB (x1024)"
               help="Allowed growth over the baseline: 0, 5%, 0.5%.")
 @click.option("--format", "fmt", type=click.Choice([f.value for f in CheckFormat]), default="text",
               show_default=True, help="text for people; json, junit (XML) or github (workflow annotations) for CI.")
+@input_option
 def check(specs: tuple[str, ...], max_params: str | None, max_macs: str | None, max_flops: str | None,
           max_peak_memory: str | None, max_weight_bytes: str | None, strict: bool, align: int | None,
-          baseline_path: str | None, write_path: str | None, tolerance: str, fmt: str) -> None:
+          baseline_path: str | None, write_path: str | None, tolerance: str, fmt: str, input_: str | None) -> None:
     """Check specs against their `budget:` (params, macs, flops, peak_activation_bytes,
     weight_bytes, expect_output), the --max-* limits (which override the spec's) and a baseline.
 
@@ -53,7 +54,8 @@ def check(specs: tuple[str, ...], max_params: str | None, max_macs: str | None, 
     if write_path is not None:
         check_target(write_path)  # before the run: `--write-baseline specs/*.yaml` is refused at once
     baseline = read_baseline(baseline_path) if baseline_path is not None else None
-    result = run(specs, flags=flags, align=align, strict=strict, baseline=baseline, tolerance=tolerance)
+    result = run(specs, flags=flags, align=align, strict=strict, baseline=baseline, tolerance=tolerance,
+                 input_shape=input_shape(input_, specs))
     for spec in result.results:
         if spec.error is not None:
             click.echo(f"convcalc: {clean(spec.error)}", err=True)  # a hostile spec's escapes, made visible

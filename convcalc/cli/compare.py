@@ -7,7 +7,7 @@ import click
 from ..compare import VARIANTS, classify, compare_specs, compare_variants, make_setup, spec_batches
 from ..errors import UsageError
 from ..spec import DTYPE_BYTES
-from .options import BATCH, WholeNumber, format_option, load_specs
+from .options import BATCH, WholeNumber, format_option, input_shape, load_specs
 
 VARIANT_LIST = "\n".join(f"  {name:<20} {record.doc}" for name, record in VARIANTS.items())
 
@@ -58,13 +58,16 @@ def compare(items: tuple[str, ...], all_variants: bool, input_: str | None, out:
         setup = make_setup(input_, out, k, s, p, d, groups, width, batches[0] if batches else None, dtype, bias)
         result = compare_variants(names, setup)
     else:
-        given = {"--input": input_, "--out": out, "-k": k, "-s": s, "-p": p, "-d": d, "--groups": groups,
+        from ..importers import is_source
+
+        sources = any(is_source(name) for name in names)  # --input is the input a model is imported at
+        given = {"--input": None if sources else input_, "--out": out, "-k": k, "-s": s, "-p": p, "-d": d, "--groups": groups,
                  "--width": width, "--bias": bias, "--dtype": dtype}
         extra = [flag for flag, value in given.items() if value is not None]
         if extra:
             raise UsageError(f"{', '.join(extra)} {'is' if len(extra) == 1 else 'are'} for variants; "
                              "specs carry their own shapes")
-        specs = load_specs(names, ())
+        specs = load_specs(names, (), input_shape(input_) if sources else None)
         batch_a, batch_b, itself = spec_batches(len(specs), batches)
         a, b = (specs[0], specs[0]) if itself else (specs[0], specs[1])
         result = compare_specs(a, b, batch_a, batch_b)

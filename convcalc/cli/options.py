@@ -70,6 +70,25 @@ class WholeNumber(click.ParamType):
         return number
 
 
+def input_option(f: Any) -> Any:
+    return click.option("--input", "input_", metavar="CxHxW", default=None,
+                        help="The input a model being imported (a SOURCE: package.module:callable, torchvision:NAME, "
+                             "model.onnx) is traced at, per sample and channels first: 3x224x224.")(f)
+
+
+def input_shape(text: str | None, arguments: tuple[str, ...] = ()) -> tuple[int, ...] | None:
+    """--input as `input:` reads it; it applies to the SOURCE arguments (a YAML spec states its own)."""
+    if text is None:
+        return None
+    from ..importers import is_source
+    from ..spec import parse_input
+
+    if arguments and not any(is_source(argument) for argument in arguments):
+        raise UsageError("--input sets the input of a model being imported (a SOURCE); a YAML spec states "
+                         "its own input")
+    return parse_input(text, "--input", None)
+
+
 def batch_option(f: Any) -> Any:
     return click.option("--batch", type=BATCH, default=None,
                         help="Batch size, 1 to 2^48 (overrides the spec's `batch`).")(f)

@@ -7,7 +7,7 @@ import click
 from ..analysis import analyze
 from ..errors import UsageError
 from ..reporters import render
-from .options import batch_option, format_option, load_specs
+from .options import batch_option, format_option, input_option, input_shape, load_specs
 
 
 @click.command()
@@ -19,8 +19,9 @@ from .options import batch_option, format_option, load_specs
 @format_option()
 @batch_option
 @click.option("--exact", is_flag=True, help="Exact counts (1,234,567) in the table and markdown instead of rounded ones.")
+@input_option
 def shapes(specs: tuple[str, ...], expressions: tuple[str, ...], list_library: bool, fmt: str,
-           batch: int | None, exact: bool) -> None:
+           batch: int | None, exact: bool, input_: str | None) -> None:
     """Output shape, params, MACs, FLOPs, receptive field and warnings of every layer.
 
     SPEC is a YAML spec file (`-` reads standard input, YAML or a one-line spec), a one-line spec,
@@ -36,5 +37,5 @@ def shapes(specs: tuple[str, ...], expressions: tuple[str, ...], list_library: b
 
         click.echo(render_library(library.entries(), fmt), nl=False, color=True)
         return
-    reports = [analyze(spec, batch) for spec in load_specs(specs, expressions)]
+    reports = [analyze(spec, batch) for spec in load_specs(specs, expressions, input_shape(input_, specs))]
     click.echo(render(reports, fmt, exact=exact), nl=False, color=True)  # the reporter already decided on colour

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import UsageError
-from .options import batch_option, load_specs
+from .options import batch_option, input_option, input_shape, load_specs
 
 
 def require_torch(command: str, *modules: str) -> None:
@@ -24,7 +24,9 @@ def require_torch(command: str, *modules: str) -> None:
 @click.option("--fvcore/--no-fvcore", "use_fvcore", default=True, show_default=True,
               help="Also trace with fvcore (needs real tensors: slow on very large inputs).")
 @batch_option
-def verify(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, use_fvcore: bool, batch: int | None) -> None:
+@input_option
+def verify(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, use_fvcore: bool, batch: int | None,
+           input_: str | None) -> None:
     """Cross-check every layer against a real PyTorch build: output shapes (forward hooks) and
     parameter and buffer counts, fvcore's FlopCountAnalysis and torch's FlopCounterMode, each under
     its own convention (docs/costs.md). Disagreements are shown in red with both values.
@@ -34,7 +36,7 @@ def verify(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, use_f
     from ..reporters.verification import render
     from ..verify import verify as run
 
-    results = [run(spec, batch, use_fvcore) for spec in load_specs(specs, expressions)]
+    results = [run(spec, batch, use_fvcore) for spec in load_specs(specs, expressions, input_shape(input_, specs))]
     click.echo(render(results, fmt), nl=False, color=True)
     if not all(r.ok for r in results):
         raise SystemExit(1)

@@ -994,6 +994,7 @@ class _Mapper:
         self.values: dict[fx.Node, Any] = {}
         self.layers: list[Layer] = []
         self.names: set[str] = {"input"}
+        self.parents: set[str] = set()  # every dotted prefix of a layer's name
         self.unsupported: dict[str, list[str]] = {}
         self.called: set[str] = set()  # modules with parameters already called (shared weights)
         self.read_params: set[str] = set()
@@ -1088,6 +1089,8 @@ class _Mapper:
         operator for a function (`layer1.0.add`); a second call of a module gets `_1`."""
         if node.op == "call_module":
             path = str(node.target)
+        elif node.target is operator.getitem and isinstance(node.args[0], fx.Node) and isinstance(node.args[1], int):
+            path = f"{self.base(node.args[0])}.{node.args[1]}"  # x.chunk(2, 1)[0] -> chunk.0
         else:
             stack = node.meta.get("nn_module_stack") or {}
             scope = list(stack.values())[-1][0] if stack else ""
@@ -1098,11 +1101,15 @@ class _Mapper:
         return ".".join(parts)
 
     def unique(self, base: str) -> str:
+        """`base`, or `base_1`, `base_2`, ...: a name no other layer has, and neither the path of
+        another layer's parent nor below another layer (a layer `mean` and a layer `mean.gap`
+        could not both be modules of the PyTorch model verify builds)."""
         name, n = base, 0
-        while name in self.names:
+        while name in self.names or name in self.parents or any(p in self.names for p in _parents(name)):
             n += 1
             name = f"{base}_{n}"
         self.names.add(name)
+        self.parents.update(_parents(name))
         return name
 
     def emit(self, call: Call, mapped: Mapped, base: str) -> Ref:
@@ -1117,7 +1124,7 @@ class _Mapper:
         name = ""
         for i, (kind, args) in enumerate(mapped.layers):
             last = i == len(mapped.layers) - 1
-            name = self.unique(base if last else f"{base}.{kind}")
+            name = self.unique(base if last else f"{base}_{kind}")
             self.layers.append(Layer(name, kind, args, inputs, call.what, call.out if last else None,
                                      params if last else None, buffers if last else None))
             inputs = (name,)
@@ -1189,6 +1196,11 @@ class _Mapper:
                                      params if i == 0 else 0, buffers if i == 0 else 0))
             refs.append(Ref(name, shape))
         return refs[0] if isinstance(seen, TensorInfo) else _rebuild(seen, iter(refs))
+
+
+def _parents(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def _hashable(target: Any) -> bool:
