@@ -207,3 +207,33 @@ def test_allow_unknown_makes_opaque_layers_with_the_traced_shape_and_the_module_
     assert report.layer("attn").params == attention
     assert report.total.params == sum(p.numel() for p in model.parameters()) == 3 * 8 * 9 + 8 + 2 * attention
     assert report.total.macs == 8 * 3 * 9 * 16  # the conv's: the opaque layers' are unknown, not counted
+
+
+def test_an_opaque_layer_makes_its_counts_unknown_and_the_totals_partial(tmp_path):
+    """An opaque layer's MACs and FLOPs are never shown as 0: '?' in the table, an empty CSV cell,
+    `unknown` in the JSON; totals that leave them out are lower bounds ('≥'), `partial` in the
+    JSON, and check fails a budget it cannot decide."""
+    import json
+
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, k: 3}\n"
+                    "  - opaque: {shape: [4, 6, 6], op: mystery, params: 5}\n  - relu\n", encoding="utf-8")
+    runner = CliRunner()
+    data = json.loads(runner.invoke(cli, ["shapes", str(spec), "--format", "json"]).output)
+    conv_macs = 4 * 3 * 9 * 36
+    assert data["total"]["macs"] == conv_macs and data["total"]["partial"] == ["macs", "flops"]
+    assert data["layers"][1]["unknown"] == ["macs", "flops"] and "unknown" not in data["layers"][0]
+    assert data["total"]["params"] == 4 * 27 + 4 + 5
+    table = runner.invoke(cli, ["shapes", str(spec), "--exact"], env={"COLUMNS": "200"}).output
+    assert "│ 1 │ opaque1 │ opaque │ 1x4x6x6 │      5 │       ? │       ? │" in table
+    assert f"│ ≥ {conv_macs:,} │" in table and "partial: MACs and FLOPs leave out 1 opaque" in table
+    csv_row = runner.invoke(cli, ["shapes", str(spec), "--format", "csv"]).output.splitlines()[2]
+    assert csv_row.startswith("net,1,opaque1,opaque,conv1,1x4x6x6,5,0,,,")
+    result = runner.invoke(cli, ["check", str(spec), "--max-macs", "1G", "--max-params", "1M"])
+    assert result.exit_code == 1
+    assert (f"macs cannot be checked: 1 opaque layer has unknown macs, the rest add up to {conv_macs:,} "
+            "(budget 1,000,000,000, --max-macs 1G)") in result.output
