@@ -842,7 +842,8 @@ def _view(c: Call) -> Any:
     x = c.x()
     out = c.out
     # ShuffleNet's channel shuffle: view [C, ...] as [g, C/g, ...], transpose(1, 2), view back.
-    if len(out) == len(x.shape) + 1 and out[0] * out[1] == x.shape[0] and out[2:] == x.shape[1:]:
+    if (len(out) == len(x.shape) + 1 and 1 < out[0] < x.shape[0] and out[0] * out[1] == x.shape[0]
+            and out[2:] == x.shape[1:]):
         return Pending(x, out[0], False)
     return _reshape(c)
 
