@@ -237,3 +237,73 @@ def test_an_opaque_layer_makes_its_counts_unknown_and_the_totals_partial(tmp_pat
     assert result.exit_code == 1
     assert (f"macs cannot be checked: 1 opaque layer has unknown macs, the rest add up to {conv_macs:,} "
             "(budget 1,000,000,000, --max-macs 1G)") in result.output
+
+
+def test_torchvision_where_it_imports(torch):
+    """torchvision's ResNet-18 imports with its published counts: 11,689,512 parameters and 1.81
+    GMACs at 3x224x224 (the library's resnet18 spec has them). Skipped where torchvision does not
+    import (its wheel may be built for another torch: docs/import.md)."""
+    try:
+        import torchvision  # noqa: F401
+    except Exception as exc:  # ImportError, or RuntimeError for a torchvision built against another torch
+        pytest.skip(f"torchvision does not import here: {type(exc).__name__}")
+    import convcalc
+
+    from convcalc.importers import load
+
+    report = convcalc.analyze(load("torchvision:resnet18"))
+    library = convcalc.analyze(convcalc.load("specs/resnet18.yaml"))
+    assert (report.total.params, report.total.macs) == (library.total.params, library.total.macs)
+
+
+def test_import_writes_a_new_file_or_its_own_and_nothing_else(tmp_path, monkeypatch, torch):
+    from click.testing import CliRunner
+
+    import convcalc
+    from convcalc.cli import cli
+
+    runner = CliRunner()
+    out = tmp_path / "se.yaml"
+    args = ["import", "tests.import_models:build_se", "--input", "3x32x32", "-o", str(out)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0 and result.output == f"convcalc: wrote {out}: 35 layers from tests.import_models:build_se\n"
+    assert out.read_text(encoding="utf-8").startswith("# imported from tests.import_models:build_se by convcalc")
+    assert convcalc.analyze(convcalc.load(out)).total.params == 16 * 27 + 16 + 3 * (16 * 144 + 32 + 4 * 16 + 4 + 16 * 4 + 16) + 16 * 10 + 10
+    assert runner.invoke(cli, args).exit_code == 0  # its own spec: replaced
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("input: [3, 8, 8]\nlayers: [relu]\n", encoding="utf-8")
+    result = runner.invoke(cli, args[:-1] + [str(mine)])
+    assert result.exit_code == 2
+    assert result.output == (f"convcalc: -o {mine} exists and is not a spec that convcalc import wrote; "
+                             "remove it or choose another name\n")
+    assert mine.read_text(encoding="utf-8") == "input: [3, 8, 8]\nlayers: [relu]\n"
+
+
+@pytest.mark.parametrize("argument, message", [
+    ("no_such_package.nets:build", "convcalc: no_such_package.nets:build: no Python module 'no_such_package' (a SOURCE "
+                                   "package.module:callable imports it from the current folder or the installed packages)"),
+    ("tests.import_models:missing", "convcalc: tests.import_models:missing: module 'tests.import_models' has no "
+                                    "attribute 'missing'"),
+    ("tests.import_models:INPUTS", "convcalc: tests.import_models:INPUTS: 'INPUTS' is a dict, not a callable that "
+                                   "returns a torch.nn.Module"),
+])
+def test_a_source_that_is_not_a_model_is_one_line(argument, message, torch):
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    result = CliRunner().invoke(cli, ["shapes", argument, "--input", "3x8x8"])
+    assert (result.exit_code, result.output) == (2, message + "\n")
+
+
+def test_a_module_source_needs_an_input_and_input_is_for_sources(torch):
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    result = CliRunner().invoke(cli, ["shapes", "tests.import_models:build_se"])
+    assert result.output == ("convcalc: tests.import_models:build_se: give --input, per sample and channels first "
+                             "(3x224x224): a PyTorch module does not say what input it takes\n")
+    result = CliRunner().invoke(cli, ["shapes", "specs/lenet5.yaml", "--input", "1x32x32"])
+    assert result.output == ("convcalc: --input sets the input of a model being imported (a SOURCE); a YAML spec "
+                             "states its own input\n")
