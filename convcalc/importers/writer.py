@@ -219,23 +219,25 @@ def _template_name(imported: Imported, path: str, taken: set[str]) -> str:
 
 
 def render(imported: Imported, folded: bool = True) -> str:
-    """The spec's YAML text: folded where the model repeats itself, checked against the import."""
+    """The spec's YAML text: folded where the model repeats itself, checked against the import.
+    The import itself is checked against the model first (`Imported.spec`), folded or not."""
+    built = imported.spec()
     if folded:
         text = _render(imported, *fold(imported))
-        if _same(imported, text):
+        if _same(built, text, imported.source):
             return text
     return _render(imported, [], {})
 
 
-def _same(imported: Imported, text: str) -> bool:
+def _same(built: Any, text: str, source: str) -> bool:
     from ..spec import loads
 
     try:
-        written = loads(text, imported.source)
+        written = loads(text, source)
     except Exception:  # a writer bug: fall back to the flat list, which is the document itself
         return False
     return [(n.name, n.kind, n.args, n.inputs) for n in written.nodes] == \
-        [(n.name, n.kind, n.args, n.inputs) for n in imported.spec().nodes]
+        [(n.name, n.kind, n.args, n.inputs) for n in built.nodes]
 
 
 def _render(imported: Imported, templates: list[Template], uses: dict[int, Use]) -> str:
