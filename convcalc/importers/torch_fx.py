@@ -70,7 +70,7 @@ def build_model(argument: str) -> tuple[nn.Module, str, tuple[int, ...] | None]:
             raise SpecError(f"no Python module '{exc.name}' (a SOURCE package.module:callable imports it from "
                             "the current folder or the installed packages)", file=argument) from None
         raise _failed(argument, f"importing {module_name}", exc) from None
-    except Exception as exc:  # the user's module raised on import
+    except (Exception, SystemExit) as exc:  # the user's module raised (or called exit) on import
         raise _failed(argument, f"importing {module_name}", exc) from None
     target: Any = module
     for part in attribute.split("."):
@@ -86,7 +86,7 @@ def _instantiate(argument: str, target: Any, what: str) -> nn.Module:
     elif callable(target):
         try:
             model = target()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise _failed(argument, f"{what}()", exc) from None
     else:
         raise SpecError(f"'{what}' is a {type(target).__name__}, not a callable that returns a torch.nn.Module",
