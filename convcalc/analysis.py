@@ -64,7 +64,8 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
         weight_bytes += layer_weight_bytes
         layers.append(LayerReport(  # positional: this runs once per layer of 10,000-layer specs
             step.index, node.name, node.kind, node.inputs, (batch, *y), params, buffers, macs, flops,
-            output_memory(y, batch, itemsize), layer_weight_bytes, field, warnings, node.line, a, global_))
+            output_memory(y, batch, itemsize), layer_weight_bytes, field, warnings, node.line, a, global_,
+            record.uncounted))
     # The input is in the spec's dtype, unless the layers reading it take another (token ids).
     first = REGISTRY[spec.nodes[0].kind]
     input_itemsize = INPUT_BYTES.get(first.input_dtype, itemsize) if first.input_dtype else itemsize
@@ -77,6 +78,7 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
         peak_activation_bytes=peak_memory(spec, layers, input_bytes),
         weight_bytes=weight_bytes,
         activation_bytes=sum(layer.output_bytes for layer in layers),
+        partial=tuple(metric for metric in ("macs", "flops") if any(metric in layer.unknown for layer in layers)),
     )
     return Report(name=spec.name, source=spec.source, input=(batch, *spec.input), batch=batch,
                   dtype=spec.dtype, layers=tuple(layers), total=total, args=spec.args, input_given=spec.input_given)

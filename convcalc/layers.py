@@ -78,6 +78,9 @@ class Kind:
     aligned = False  # a matrix-multiply kind whose channels tensor cores want in multiples of 8
     input_dtype: str | None = None  # what it reads when it is not the spec's dtype ("int64" token ids)
     side_inputs: tuple[str, ...] = ()  # arguments that name another layer it reads (graph.py's side edges)
+    # Counts it cannot give ("macs", "flops"): the analysis reports them as unknown, never as 0, and
+    # marks every total that includes one as partial (an imported operator convcalc cannot map).
+    uncounted: tuple[str, ...] = ()
     # One-line specs that use the kind: tests/test_registry.py builds each in PyTorch and checks
     # every number against it. Every kind has at least one.
     examples: tuple[str, ...] = ()
@@ -2248,3 +2251,68 @@ class Concat(Merge):
         from . import torch_ops
 
         return torch_ops.Concat(y[1:] if a["crop"] else None)
+
+
+# --------------------------------------------------------------------------------------------
+# Operators an importer could not map (`convcalc import --allow-unknown`)
+
+
+class Opaque(Kind):
+    """An operator of an imported model that convcalc cannot map: its output shape comes from the
+    trace, its parameters and buffers from the model; its MACs and FLOPs are unknown (the rules
+    return 0, `uncounted` says they are not counted, and the analysis reports them as unknown and
+    the totals as partial). Its receptive field is unknown too: each output is taken to read every
+    position (global context), the conservative answer."""
+
+    costs = ("`params` (from the model)", "`buffers` (from the model)", "unknown", "unknown")
+    uncounted = ("macs", "flops")
+    args = (Arg("shape", int_list, doc="output shape per sample, from the trace"),
+            Arg("op", text, "unknown", "the operator it stands for"),
+            Arg("params", integer(0), 0, "the operator's parameters"),
+            Arg("buffers", integer(0), 0, "the operator's buffers"))
+
+    def prepare(self, a, nd):
+        if any(v < 1 for v in a["shape"]):
+            raise LayerError(f"shape sizes must be positive, got {list(a['shape'])}")
+        return a
+
+    def shape(self, a, x):
+        return tuple(a["shape"])
+
+    def params(self, a, x, y):
+        return a["params"]
+
+    def buffers(self, a, x, y):
+        return a["buffers"]
+
+    def flops(self, a, x, y):
+        return 0  # unknown: `uncounted` says so
+
+    def rf(self, a, x, y, r):
+        first = r[0] if self.merge else r
+        return tuple((size, 0, start) for size, _, start in first)
+
+    def sees_all(self, a, x, y):
+        return True
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.Opaque(tuple(a["shape"]), a["params"], a["buffers"])
+
+
+@register
+class OpaqueOne(Opaque):
+    doc = ("an operator an importer could not map (`convcalc import --allow-unknown`): output `shape` from the trace, "
+           "`params` and `buffers` from the model, MACs and FLOPs unknown (totals that include it are partial)")
+    name = "opaque"
+    examples = ("3x8x8 | opaque shape=5,4,4 op=mystery params=7", "3x8x8 | opaque shape=10 buffers=3 | linear 4")
+    draws = ("opaque shape={c}",)
+
+
+@register
+class OpaqueMerge(Opaque):
+    doc = "`opaque` reading two or more layers"
+    name = "opaque_merge"
+    merge = True
+    examples = ("4x6x6 | conv 4 k3 p1 name=a | opaque_merge from=a,input shape=8,6,6 op=mystery",)

@@ -55,8 +55,10 @@ class LayerReport(NamedTuple):
     line: int | None
     args: dict[str, Any]
     global_context: bool = False  # also sees every position along some axis, beyond the local field
+    unknown: tuple[str, ...] = ()  # counts its kind cannot give ("macs", "flops"): their fields hold 0
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {"unknown": list(self.unknown)} if self.unknown else {}
         return {
             "name": self.name,
             "kind": self.kind,
@@ -72,6 +74,7 @@ class LayerReport(NamedTuple):
             "global": self.global_context,
             "warnings": list(self.warnings),
             "line": self.line,
+            **extra,
         }
 
 
@@ -83,8 +86,10 @@ class Totals(NamedTuple):
     peak_activation_bytes: int
     weight_bytes: int  # parameters and buffers in memory (buffers that are counters: 8 bytes)
     activation_bytes: int  # every layer's output, as training would keep them
+    partial: tuple[str, ...] = ()  # totals that leave out some layer's unknown count ("macs", "flops")
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, Any]:
+        extra = {"partial": list(self.partial)} if self.partial else {}
         return {
             "params": self.params,
             "buffers": self.buffers,
@@ -93,6 +98,7 @@ class Totals(NamedTuple):
             "peak_activation_bytes": self.peak_activation_bytes,
             "weight_bytes": self.weight_bytes,
             "activation_bytes": self.activation_bytes,
+            **extra,
         }
 
 

@@ -388,3 +388,20 @@ class DeformConv2d(_nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return deform_conv2d(x, self.offset(x), self.weight, self.bias, self.s, self.pads, self.d, self.groups,
                              self.offset_groups)
+
+
+class Opaque(_nn.Module):
+    """A stand-in for an operator an importer could not map: it holds as many parameters and
+    buffers as the operator had and returns zeros of its output shape (no arithmetic: convcalc
+    does not know what it computes)."""
+
+    def __init__(self, shape: tuple[int, ...], params: int, buffers: int) -> None:
+        super().__init__()
+        self.shape = shape
+        self.weight = _nn.Parameter(torch.zeros(params)) if params else None
+        if buffers:
+            self.register_buffer("state", torch.zeros(buffers))
+
+    def forward(self, x: torch.Tensor, *others: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros((x.shape[0], *self.shape))
+

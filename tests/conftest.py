@@ -34,7 +34,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("CONVCALC_REQUIRE_TORCH"):
         import importlib.util
 
-        missing = [m for m in ("torch", "fvcore", "hypothesis", "matplotlib") if importlib.util.find_spec(m) is None]
+        missing = [m for m in ("torch", "fvcore", "hypothesis", "matplotlib", "onnx", "onnxruntime", "onnxscript")
+                   if importlib.util.find_spec(m) is None]
         if missing:
             raise pytest.UsageError(f"CONVCALC_REQUIRE_TORCH is set but {', '.join(missing)} cannot be imported")
 

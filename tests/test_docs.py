@@ -58,6 +58,12 @@ _GPU_RUNS = [("specs/resnet50.yaml", "bfloat16"), ("specs/resnet50.yaml", "float
              ("specs/mobilenet_v2.yaml", "bfloat16"), ("specs/mobilenet_v2.yaml", "float32")]
 NEEDS = {
     ("README.md", "convcalc verify specs/lenet5.yaml"): ("torch", "fvcore"),  # the torch extra
+    ("README.md", "convcalc import tests.import_models:build_resnet --input 3x32x32 -o resnet.yaml"): ("torch",),
+    ("docs/import.md", "convcalc import tests.import_models:build_resnet --input 3x32x32 -o resnet.yaml"): ("torch",),
+    ("docs/import.md", "convcalc import tests.import_models:build_resnet --input 3x32x32"): ("torch",),
+    ("docs/import.md", "convcalc check tests.import_models:build_se --input 3x32x32 --max-macs 4.2G"): ("torch",),
+    ("docs/import.md", "convcalc compare tests.import_models:build_resnet preact_resnet18 --input 3x32x32"):
+        ("torch",),
     ("README.md", "convcalc profile specs/resnet50.yaml --device cuda --dtype bfloat16 --batch 1,64"): ("cuda",),
     **{("docs/profile.md", f"convcalc profile {spec} --device cuda --dtype {dtype} --batch 1,64"): ("cuda",)
        for spec, dtype in _GPU_RUNS},

@@ -172,6 +172,14 @@ def evaluate_limits(report: Report, limits: dict[str, Limit]) -> tuple[LimitChec
             continue
         actual = getattr(report.total, key)
         ok = actual <= limit.value
+        if key in report.total.partial:  # the total leaves out counts nobody knows: undecidable
+            opaque = sum(1 for layer in report.layers if key in layer.unknown)
+            message = (f"{key} cannot be checked: {opaque} opaque layer{'s' if opaque != 1 else ''} "
+                       f"{'have' if opaque != 1 else 'has'} unknown {key}, the rest add up to {actual:,} "
+                       f"(budget {limit.value:,}, {limit.where})")
+            checks.append(LimitCheck(f"budget.{key}" if limit.origin == "budget" else limit.origin, False, actual,
+                                     limit, message))
+            continue
         if ok:
             message = f"{key} {actual:,} is within the budget of {limit.value:,} ({limit.where})"
         else:

@@ -30,6 +30,7 @@ COMMANDS = {
     "sweep": ("convcalc.cli.sweep", "sweep", "One spec at many inputs, batches and arguments; how its costs grow."),
     "scale": ("convcalc.cli.scale", "scale", "EfficientNet's compound scaling of a parametric spec, measured."),
     "explain": ("convcalc.cli.explain", "explain", "Every number of a layer with its derivation; --draw pictures it."),
+    "import": ("convcalc.cli.import_", "import_", "Write a spec from a PyTorch model or an ONNX file."),
 }
 
 

@@ -15,6 +15,7 @@ import click
 from .. import library, limits
 from ..compare import VARIANTS, Setup, compare_specs, compare_variants
 from ..errors import ConvcalcError, UsageError, did_you_mean
+from ..importers import is_source
 from ..reporters.comparison import CompareFormat, check_plot_path, plot, render
 from ..spec import DTYPE_BYTES, is_text_form, parse_input
 from .options import BATCH, WholeNumber, format_option, load_specs, overrides
@@ -35,7 +36,7 @@ def classify(arguments: tuple[str, ...], all_variants: bool) -> tuple[str, tuple
             variants.append(arg)
         elif (arg == "-" or os.path.exists(arg) or is_text_form(arg) or arg.endswith((".yaml", ".yml"))
               or "/" in arg or os.sep in arg or arg.startswith(library.PREFIX)
-              or library.find(arg) is not None):
+              or library.find(arg) is not None or is_source(arg)):
             specs.append(arg)
         else:
             variant = did_you_mean(arg, VARIANTS)

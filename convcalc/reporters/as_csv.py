@@ -1,7 +1,8 @@
 """CSV: one row per layer of every spec, exact numbers; lists are JSON inside the cell.
 
 New columns go at the end (`global`, beside the receptive field in JSON, came last), so a reader
-that takes columns by position keeps working."""
+that takes columns by position keeps working. A count a layer's kind cannot give (an imported
+opaque layer's MACs and FLOPs) is an empty cell, never 0; the JSON says which totals are partial."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = T
         for layer in report.layers:
             d = layer.to_dict()
             writer.writerow([clean(report.name), layer.index, clean(layer.name), layer.kind, clean(";".join(layer.inputs)),
-                             "x".join(map(str, layer.output)), layer.params, layer.buffers, layer.macs,
-                             layer.flops, layer.output_bytes, layer.weight_bytes, json.dumps(d["receptive_field"]),
+                             "x".join(map(str, layer.output)), layer.params, layer.buffers,
+                             "" if "macs" in layer.unknown else layer.macs,
+                             "" if "flops" in layer.unknown else layer.flops, layer.output_bytes, layer.weight_bytes, json.dumps(d["receptive_field"]),
                              clean(" | ".join(layer.warnings)), "" if layer.line is None else layer.line,
                              "true" if layer.global_context else "false"])
         # The totals row: what the table's total row and the JSON's "total" hold, every sum exact

@@ -6,7 +6,7 @@ from typing import IO
 
 from ..printable import clean
 from ..report import Report
-from .common import CONVENTIONS, counter, field, row, shape, summary, warnings
+from .common import CONVENTIONS, counter, field, row, shape, summary, total_cost, warnings
 
 HEADER = ["#", "name", "kind", "output", "params", "MACs", "FLOPs", "RF", "notes"]
 RIGHT = {"#", "params", "MACs", "FLOPs", "RF"}
@@ -27,8 +27,9 @@ def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = F
             cells = [*row(layer, exact), "; ".join(layer.warnings)]
             lines.append("| " + " | ".join(_escape(c) for c in cells) + " |")
         t = report.total
-        lines.append(f"| | **total** | | {shape(report.output)} | **{fmt(t.params)}** | **{fmt(t.macs)}** | "
-                     f"**{fmt(t.flops)}** | {field(report.receptive_field, report.global_context)} | |")
+        lines.append(f"| | **total** | | {shape(report.output)} | **{fmt(t.params)}** | "
+                     f"**{total_cost(t.macs, 'macs', t.partial, fmt)}** | "
+                     f"**{total_cost(t.flops, 'flops', t.partial, fmt)}** | {field(report.receptive_field, report.global_context)} | |")
         lines += ["", _escape(summary(report, exact))]
         notes = warnings(report)
         if notes:

@@ -31,13 +31,29 @@ def counter(exact: bool):  # type: ignore[no-untyped-def]
     return exact_count if exact else count
 
 
+def cost(value: int, metric: str, unknown: tuple[str, ...], fmt) -> str:  # type: ignore[no-untyped-def]
+    """A layer's count, or '?' where its kind cannot count it; a total that leaves such counts out
+    is a lower bound: '≥ 1.2 M'."""
+    return "?" if metric in unknown else fmt(value)
+
+
+def total_cost(value: int, metric: str, partial: tuple[str, ...], fmt) -> str:  # type: ignore[no-untyped-def]
+    return f"≥ {fmt(value)}" if metric in partial else fmt(value)
+
+
 def summary(report: Report, exact: bool = False) -> str:
     t = report.total
     fmt = counter(exact)
-    return (f"input {shape(report.input)} {report.dtype} · params {fmt(t.params)} "
-            f"({nbytes(t.weight_bytes)} with buffers) · MACs {fmt(t.macs)} · FLOPs {fmt(t.flops)} · "
+    text = (f"input {shape(report.input)} {report.dtype} · params {fmt(t.params)} "
+            f"({nbytes(t.weight_bytes)} with buffers) · MACs {total_cost(t.macs, 'macs', t.partial, fmt)} · "
+            f"FLOPs {total_cost(t.flops, 'flops', t.partial, fmt)} · "
             f"peak activations {nbytes(t.peak_activation_bytes)} · output receptive field "
             f"{field(report.receptive_field, report.global_context)}")
+    if t.partial:
+        opaque = sum(1 for layer in report.layers if layer.unknown)
+        text += (f" · partial: {' and '.join(m.replace('macs', 'MACs').replace('flops', 'FLOPs') for m in t.partial)} "
+                 f"leave out {opaque} opaque layer{'s' if opaque != 1 else ''} (?) whose counts are unknown")
+    return text
 
 
 def warnings(report: Report) -> list[str]:
@@ -48,4 +64,5 @@ def warnings(report: Report) -> list[str]:
 def row(layer: LayerReport, exact: bool = False) -> tuple[str, ...]:
     fmt = counter(exact)
     return (str(layer.index), layer.name, layer.kind, shape(layer.output), fmt(layer.params),
-            fmt(layer.macs), fmt(layer.flops), field(layer.receptive_field, layer.global_context))
+            cost(layer.macs, "macs", layer.unknown, fmt), cost(layer.flops, "flops", layer.unknown, fmt),
+            field(layer.receptive_field, layer.global_context))

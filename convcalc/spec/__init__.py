@@ -264,7 +264,8 @@ def read_stdin() -> str:
 
 def read_argument(argument: str) -> Document:
     """A SPEC argument as every command takes it, parsed: `-` is standard input (YAML, or the
-    one-line form on one line), the one-line form itself, or the path of a YAML file."""
+    one-line form on one line), the one-line form itself, or the path of a YAML file (or a
+    library name). A model to import (a SOURCE) is not a document: `load_argument` imports it."""
     if argument == "-":
         text = read_stdin()
         stripped = text.strip()
@@ -276,6 +277,11 @@ def read_argument(argument: str) -> Document:
     if "|" in argument and not os.path.lexists(argument):
         raise SpecError("no such file (a one-line spec starts with its input shape, like \"3x32x32 | conv 8 k3\")",
                         file=argument)
+    from ..importers import is_source  # a pattern match: torch and onnx load only for a SOURCE
+
+    if is_source(argument):
+        raise SpecError("a model to import, not a spec document: import it first "
+                        "(convcalc import SOURCE -o spec.yaml), then use the spec", file=argument)
     from ..library import locate  # here: convcalc.library imports this module
 
     path, source = locate(argument)  # a path, or a library name when no such file exists
@@ -283,7 +289,17 @@ def read_argument(argument: str) -> Document:
 
 
 def load_argument(argument: str, overrides: Overrides | None = None) -> Spec:
-    """A SPEC argument as every command takes it (`read_argument`), built with `overrides`."""
+    """A SPEC argument as every command takes it (`read_argument`), built with `overrides`; or a
+    model to import (a SOURCE: `model.onnx`, `package.module:callable`, `torchvision:NAME`,
+    `timm:NAME`), traced at `overrides.input` where the model does not say its input."""
+    from ..importers import is_source  # a pattern match: torch and onnx load only for a SOURCE
+
+    if is_source(argument):
+        if overrides and overrides.sets:
+            raise SpecError("--set sets a spec's `args:`; an imported model has none", file=argument)
+        from ..importers import load as load_source
+
+        return load_source(argument, overrides.input if overrides else None)
     return read_argument(argument).build(overrides)
 
 

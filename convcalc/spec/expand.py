@@ -26,9 +26,12 @@ from .model import Node
 from .source import LList, LMap
 
 CONSTRUCTS = ("block", "residual", "parallel")
-META = ("name", "from", "repeat")
+META = ("name", "from", "repeat", "start")
 # Patterns are compiled on first use (re caches them): compiling at import costs start-up time.
 NAME = r"[A-Za-z_][A-Za-z0-9_-]*\Z"
+# A layer's name may be dotted, as PyTorch's module paths are (`layer1.0.conv1`, what an imported
+# model's layers are called): words of letters, digits, _ and -, joined by dots.
+LAYER_NAME = r"[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_][A-Za-z0-9_-]*)*\Z"
 WHOLE_VAR = r"\$([A-Za-z_][A-Za-z0-9_]*)\Z"
 WHOLE_EXPR = r"\$\{([^{}]*)\}\Z"
 ANY_SUB = r"\$\{([^{}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)"
@@ -82,6 +85,7 @@ class Expander:
         self.lines: dict[str, int | None] = {}
         self.using: list[str] = []  # block templates being instantiated, outermost first
         self.work = 0  # values copied by substitution, bounded
+        self.start: int | None = None  # the entry being expanded's `start:` (its first instance's number)
 
     # -- errors -----------------------------------------------------------------------------
 
@@ -151,7 +155,7 @@ class Expander:
         name = meta.get("name")
         if name == "input":
             raise self.error("a layer cannot be named 'input': that name means the spec's input", line, kind=kind)
-        if name is not None and (not isinstance(name, str) or not re.match(NAME, name)):
+        if name is not None and (not isinstance(name, str) or not re.match(LAYER_NAME, name)):
             raise self.error(f"layer name {name!r} must be a word of letters, digits, _ and -", line, kind=kind)
         base = args.get("use") if kind == "block" and isinstance(args.get("use"), str) else kind
         shown = name or self.generate(scope, base, peek=True)
@@ -162,6 +166,14 @@ class Expander:
         if len(self.nodes) + repeat > limits.MAX_LAYERS:
             raise self.error(f"the spec expands to more than {limits.MAX_LAYERS} layers"
                              + (f" (repeat {repeat})" if repeat > 1 else ""), line, shown, kind)
+        start = meta.get("start")
+        if start is not None:
+            if type(start) is not int or start < 0:
+                raise self.error(f"start must be a whole number (0 or more), got {start!r}", line, shown, kind)
+            if name is None or kind in ("residual", "parallel"):
+                raise self.error("start numbers the instances of a named repeated layer or block "
+                                 "(name: layer1, repeat: 2, start: 1 gives layer1.1 and layer1.2)", line, shown, kind)
+        self.start = start
         inputs = self.inputs(meta.get("from"), scope, prev, line, shown, kind)
         if repeat == 0:  # the entry vanishes (`repeat: ${n - 1}` with n = 1); its name means its input
             if name:
@@ -189,13 +201,13 @@ class Expander:
             if normalized.get(arg) is not None:
                 normalized[arg] = self.resolve(normalized[arg], scope, line, shown, kind)
 
-        if repeat == 1:
+        if repeat == 1 and start is None:
             full = self.declare(scope, name or self.generate(scope, kind), line, kind)
             self.add(full, kind, normalized, inputs, line)
             return full
         out = inputs[0]
         for i in range(repeat):
-            local = f"{name}.{i}" if name else self.generate(scope, kind)
+            local = f"{name}.{(start or 0) + i}" if name else self.generate(scope, kind)
             full = self.declare(scope, local, line, kind)
             self.add(full, kind, normalized, (out,), line)
             out = full
@@ -332,16 +344,17 @@ class Expander:
         if missing:
             raise self.error(f"block '{use}' needs {', '.join(missing)}", line, name, "block")
         block_name = name or self.generate(scope, use)
+        start, self.start = self.start, None
         out = inputs[0]
         self.using.append(use)
         for i in range(repeat):
-            instance = block_name if repeat == 1 else f"{block_name}.{i}"
+            instance = block_name if repeat == 1 and start is None else f"{block_name}.{(start or 0) + i}"
             layers = self.substitute(template.layers, values, template.line, scope.prefix + instance)
             inner = Scope(scope.prefix + instance + ".", scope, out, self.reserve(layers))
             out = self.expand_list(layers, inner, out)
             self.alias(scope, instance, out, line)
         self.using.pop()
-        if repeat > 1:
+        if repeat > 1 or start is not None:
             self.alias(scope, block_name, out, line)
         return out
 

@@ -1,0 +1,74 @@
+"""`convcalc import`: a PyTorch model or an ONNX file as a convcalc spec (docs/import.md)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from ..errors import UsageError
+from ..printable import clean
+from .options import parse_shape
+
+
+MARK = "# imported from "  # the first line of every spec convcalc import writes
+
+
+def check_target(path: str, source: str) -> None:
+    """-o may name a new file, or a spec this command wrote before (its first line says so);
+    never the SOURCE itself, a folder, or any other file."""
+    if os.path.abspath(path) == os.path.abspath(source):
+        raise UsageError(f"-o {clean(path)} is the model being imported; choose another file")
+    if os.path.isdir(path):
+        raise UsageError(f"-o {clean(path)} is a folder; give a file name such as net.yaml")
+    if not os.path.lexists(path):
+        return
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(200)
+    except OSError as exc:
+        raise UsageError(f"-o {clean(path)}: cannot read it to check what it is ({exc.strerror})") from None
+    if not first.startswith(MARK.encode()):
+        raise UsageError(f"-o {clean(path)} exists and is not a spec that convcalc import wrote; "
+                         "remove it or choose another name")
+
+
+@click.command("import")
+@click.argument("source", metavar="SOURCE")
+@click.option("--input", "input_", metavar="CxHxW", help="Input shape per sample, channels first (3x224x224): "
+              "needed for a PyTorch module; for an ONNX file, it sets a dynamic input's sizes.")
+@click.option("-o", "--output", metavar="FILE", help="Write the spec to FILE (a new file, or one convcalc import "
+              "wrote) instead of standard output.")
+@click.option("--allow-unknown", is_flag=True, help="Import operators convcalc cannot map as opaque layers (shape "
+              "from the model, costs unknown, totals partial) instead of failing.")
+@click.option("--flat", is_flag=True, help="Write every layer, without folding repeated structure into blocks.")
+def import_(source: str, input_: str | None, output: str | None, allow_unknown: bool, flat: bool) -> None:
+    """Write a convcalc spec equivalent to SOURCE: an ONNX file (model.onnx), a Python callable
+    that returns a torch.nn.Module (package.module:build_net, or an nn.Module class), or
+    torchvision:NAME / timm:NAME.
+
+    Every layer is checked against the model (output shape, parameters and buffers) before the spec
+    is written; an operator convcalc cannot map fails the import with the list of them, or becomes an
+    opaque layer with --allow-unknown. Any command that takes a SPEC takes a SOURCE too.
+
+    Exit codes: 0 written, 2 the model cannot be imported or bad usage."""
+    from ..importers import is_source, read
+    from ..importers.writer import render
+
+    if not is_source(source):
+        raise UsageError(f"'{clean(source)}' is not a SOURCE: give model.onnx, package.module:callable, "
+                         "torchvision:NAME or timm:NAME")
+    if output is not None:
+        check_target(output, source)
+    imported = read(source, parse_shape(input_) if input_ is not None else None, allow_unknown)
+    text = render(imported, folded=not flat)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from ..fileio import write_atomic
+
+    try:
+        write_atomic(output, text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {clean(output)}: {exc.strerror or exc}") from None
+    click.echo(f"convcalc: wrote {clean(output)}: {len(imported.layers)} layers from {clean(source)}", err=True)

@@ -1,0 +1,103 @@
+"""What an importer gives: the model's layers as a spec's layer list, with what the trace saw.
+
+`Imported.document()` is the layer list as the YAML reader would parse it (LMap/LList, flat:
+every layer named, `from:` where the graph is not a chain), and `Imported.spec()` builds it with
+`spec.build`, the YAML path's own validation. Then the built spec is held against the trace: every
+layer's output shape, and the parameters and buffers of every module, must be what PyTorch (or
+the ONNX graph) says, or the import fails naming the layer. An importer that maps an operator
+wrongly is caught here, never shown as a number.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ..errors import ConvcalcError
+from ..spec import Spec, build
+from ..spec.source import LList, LMap
+
+
+class Layer(NamedTuple):
+    name: str  # a dotted module path: layer1.0.conv1
+    kind: str
+    args: dict[str, Any]  # as a YAML spec writes them (ints, lists, words)
+    inputs: tuple[str, ...]  # layer names; "input" is the model's input
+    where: str  # what it came from, for messages: torch.nn.Conv2d, torch.cat, Conv
+    shape: tuple[int, ...] | None = None  # the traced per-sample output shape (None: not observed)
+    params: int | None = None  # the module's own parameters, when the trace knows them
+    buffers: int | None = None  # and its buffers
+
+
+class Imported(NamedTuple):
+    name: str
+    source: str  # the SOURCE argument as given
+    input: tuple[int, ...]  # per sample, channels first
+    layers: tuple[Layer, ...]
+    origin: tuple[str, ...]  # what the written spec's header says: source, input, versions
+    modules: tuple[tuple[str, str], ...] = ()  # (module path, its class name): block templates' names
+
+    def document(self) -> LMap:
+        """The flat layer document, as `spec.source.parse` would return it for the YAML."""
+        doc = LMap(None)  # type: ignore[arg-type]  # no source line: the model is the source
+        doc["name"] = self.name
+        doc["input"] = list(self.input)
+        layers = LList(None)  # type: ignore[arg-type]
+        previous = "input"
+        for layer in self.layers:
+            layers.append(entry(layer, previous))
+            layers.lines.append(None)  # type: ignore[arg-type]
+            previous = layer.name
+        doc["layers"] = layers
+        return doc
+
+    def spec(self) -> Spec:
+        built = build(self.document(), self.source, self.name)
+        check(self, built)
+        return built
+
+
+def entry(layer: Layer, previous: str) -> LMap:
+    """One layer as a YAML mapping: `{kind: {args}, name: ..., from: ...}`."""
+    item = LMap(None)  # type: ignore[arg-type]
+    body = LMap(None)  # type: ignore[arg-type]
+    body.update(layer.args)
+    item[layer.kind] = body if layer.args else None
+    item["name"] = layer.name
+    if layer.inputs != (previous,):
+        item["from"] = list(layer.inputs) if len(layer.inputs) > 1 else layer.inputs[0]
+    return item
+
+
+def check(imported: Imported, spec: Spec) -> None:
+    """Hold the built spec against the trace: shapes, parameters and buffers, layer by layer."""
+    from ..analysis import analyze
+
+    report = analyze(spec, 1)
+    for layer, row in zip(imported.layers, report.layers):
+        where = {"file": imported.source, "layer": layer.name, "kind": layer.kind}
+        if layer.shape is not None and row.output[1:] != layer.shape:
+            raise ConvcalcError(f"cannot import {layer.where} exactly: convcalc's {layer.kind} gives "
+                                f"[{_dims(row.output[1:])}], the model gives [{_dims(layer.shape)}]", **where)
+        for what, ours, theirs in (("parameters", row.params, layer.params), ("buffers", row.buffers, layer.buffers)):
+            if theirs is not None and ours != theirs:
+                raise ConvcalcError(f"cannot import {layer.where} exactly: convcalc's {layer.kind} has {ours} "
+                                    f"{what}, the model's has {theirs}", **where)
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape))
+
+
+class Unsupported(Exception):
+    """An operator or module an importer cannot map, with why (raised by a mapping rule)."""
+
+
+def unsupported_message(source: str, found: dict[str, list[str]]) -> str:
+    """One line listing every unsupported operator with its count and where it is."""
+    parts = []
+    for what, places in sorted(found.items(), key=lambda item: (-len(item[1]), item[0])):
+        shown = ", ".join(places[:4]) + (f", ... ({len(places) - 4} more)" if len(places) > 4 else "")
+        parts.append(f"{what} ×{len(places)} ({shown})")
+    total = sum(len(places) for places in found.values())
+    return (f"{total} operator{'s' if total != 1 else ''} convcalc cannot map: " + "; ".join(parts)
+            + ". --allow-unknown imports each as an opaque layer whose costs are unknown (docs/import.md)")

@@ -1,0 +1,1000 @@
+"""ONNX files as convcalc layers, read without torch and without the onnx package.
+
+protobuf.py reads the graph's structure (nodes, inputs, outputs, initializer shapes; never the
+weights). Each node then maps to convcalc kinds by one rule in `RULES`, keyed by operator type, as
+the PyTorch importer's tables do; shapes are carried along by convcalc's own shape rules, so the
+constant sub-graphs exporters emit for shapes (`Shape` -> `Gather` -> `Concat` -> `Reshape`) are
+evaluated as values, no layer. Every node is mapped, evaluated as a constant, a free alias
+(`Identity`), or unsupported: listed with its count and place, or an opaque layer with
+`allow_unknown` (its shape from the graph's value_info when the file records it).
+
+Parameters are the initializers a layer reads (so a batch norm an exporter folded into the
+preceding convolution is that convolution's bias, as in the file); ONNX stores no batch-norm
+counter, so a `bn` layer's buffers (PyTorch's 2C + 1) are not checked against the file's 2C.
+The graph's batch is its input's first dimension: every activation must keep it.
+"""
+
+from __future__ import annotations
+
+import math
+import mmap
+import os
+import re
+import stat
+from typing import Any, Callable, NamedTuple
+
+from .. import limits
+from ..args import normalize
+from ..errors import ConvcalcError, LayerError, SpecError, UsageError
+from ..layers import REGISTRY
+from .model import Imported, Layer, Unsupported, unsupported_message
+from .protobuf import Model, Node, ProtobufError, Tensor, model as parse_model, values as tensor_values
+
+
+def read(path: str, input_shape: tuple[int, ...] | None, allow_unknown: bool) -> Imported:
+    found = load(path)
+    return Mapper(found, path, input_shape, allow_unknown).run()
+
+
+def load(path: str) -> Model:
+    try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise SpecError("is a directory, not an ONNX file", file=path)
+        if not stat.S_ISREG(mode):
+            raise SpecError("not a regular file; give an ONNX file", file=path)
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size == 0:
+                raise SpecError("is empty, not an ONNX model", file=path)
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+                try:
+                    found = parse_model(buf)
+                except ProtobufError as exc:
+                    raise SpecError(f"not an ONNX model: {exc}", file=path) from None
+                # decode the small tensors now: the map closes with the file
+                return _detach(found, buf)
+    except FileNotFoundError:
+        raise SpecError("no such file", file=path) from None
+    except OSError as exc:
+        raise SpecError(f"cannot read: {exc.strerror}", file=path) from None
+
+
+class Value(NamedTuple):
+    """An initializer or a constant tensor: shape and (when small) its elements."""
+
+    name: str
+    dims: tuple[int, ...]
+    data: list[Any] | None  # flat, or None when large or stored elsewhere
+    numel: int
+
+
+def _detach(found: Model, buf: Any) -> Model:
+    """The model with every tensor read into a `Value` while the file is mapped."""
+    graph = found.graph
+    initializers = {name: Value(name, t.dims, tensor_values(buf, t), t.numel()) for name, t in graph.initializers.items()}
+    nodes = []
+    for n in graph.nodes:
+        attrs = {k: (Value(v.name, v.dims, tensor_values(buf, v), v.numel()) if isinstance(v, Tensor) else v)
+                 for k, v in n.attributes.items()}
+        nodes.append(n._replace(attributes=attrs))
+    return found._replace(graph=graph._replace(nodes=tuple(nodes), initializers=initializers))
+
+
+# --------------------------------------------------------------------------------------------
+# Values while mapping
+
+
+class Ref(NamedTuple):
+    """An activation: the layer that made it (or "input") and its per-sample shape."""
+
+    name: str
+    shape: tuple[int, ...]
+
+
+class Const(NamedTuple):
+    """A constant the graph computes or stores: its full shape and elements (None when unknown)."""
+
+    dims: tuple[int, ...]
+    data: list[Any] | None
+    param: str | None = None  # the initializer it is, when it is one
+    numel: int = 0
+
+
+class Pending(NamedTuple):
+    """Half of a channel shuffle: Reshape [N, C, ...] -> [N, g, C/g, ...], then Transpose(1, 2)."""
+
+    ref: Ref
+    groups: int
+    transposed: bool
+
+
+class Mapped(NamedTuple):
+    layers: list[tuple[str, dict[str, Any]]]  # (kind, YAML args); the last gives the value
+    inputs: list[Ref]
+    params: int | None = None  # the initializers' elements these layers hold, checked against convcalc's
+
+
+class Call(NamedTuple):
+    node: Node
+    inputs: tuple[Any, ...]  # Ref, Const, Pending or None (an omitted optional input)
+    opset: int
+    nd: int
+    batch: int
+
+    def attr(self, name: str, default: Any = None) -> Any:
+        return self.node.attributes.get(name, default)
+
+    def x(self) -> Ref:
+        first = self.inputs[0] if self.inputs else None
+        if not isinstance(first, Ref):
+            raise Unsupported("its input is not an activation")
+        return first
+
+    def const(self, i: int, what: str) -> list[Any] | None:
+        """Input i as constant elements (None when omitted)."""
+        if i >= len(self.inputs) or self.inputs[i] is None:
+            return None
+        value = self.inputs[i]
+        if not isinstance(value, Const) or value.data is None:
+            raise Unsupported(f"its {what} is computed at run time, not a constant")
+        return value.data
+
+    def param(self, i: int, what: str) -> Const | None:
+        if i >= len(self.inputs) or self.inputs[i] is None:
+            return None
+        value = self.inputs[i]
+        if not isinstance(value, Const):
+            raise Unsupported(f"its {what} is computed at run time, not a stored tensor")
+        return value
+
+
+RULES: dict[str, Callable[[Call], Any]] = {}
+
+
+def rule(*ops: str) -> Callable[[Callable[[Call], Any]], Callable[[Call], Any]]:
+    def register(fn: Callable[[Call], Any]) -> Callable[[Call], Any]:
+        for op in ops:
+            if op in RULES:
+                raise TypeError(f"{op} has two rules")
+            RULES[op] = fn
+        return fn
+
+    return register
+
+
+def _v(values: Any) -> Any:
+    values = list(values)
+    return values[0] if len(set(values)) == 1 else values
+
+
+def _pairs(pads: list[int], nd: int) -> list[list[int]]:
+    """ONNX's [x1_begin, x2_begin, ..., x1_end, x2_end, ...] -> [[begin, end], ...] per axis."""
+    return [[pads[i], pads[i + nd]] for i in range(nd)]
+
+
+def _padding(pairs: list[list[int]]) -> Any:
+    if all(a == b for a, b in pairs):
+        return _v([a for a, _ in pairs])
+    return pairs
+
+
+def _same_lower(x: Ref, k: list[int], s: list[int], d: list[int]) -> list[list[int]]:
+    """auto_pad SAME_LOWER: output ceil(n/s), the odd pixel on the left."""
+    pairs = []
+    for n, ki, si, di in zip(x.shape[1:], k, s, d):
+        total = max((-(-n // si) - 1) * si + di * (ki - 1) + 1 - n, 0)
+        pairs.append([total - total // 2, total // 2])
+    return pairs
+
+
+# -- convolutions and dense --------------------------------------------------------------------
+
+
+@rule("Conv")
+def _conv(c: Call) -> Mapped:
+    x, w, b = c.x(), c.param(1, "weight"), c.param(2, "bias")
+    if len(w.dims) != c.nd + 2:
+        raise Unsupported(f"a {len(w.dims) - 2}-D convolution in a {c.nd}-D network")
+    k = list(w.dims[2:])
+    s = list(c.attr("strides", [1] * c.nd))
+    d = list(c.attr("dilations", [1] * c.nd))
+    group = c.attr("group", 1)
+    args: dict[str, Any] = {"out": w.dims[0], "k": _v(k)}
+    if _v(s) != 1:
+        args["s"] = _v(s)
+    auto = c.attr("auto_pad", "NOTSET")
+    if auto == "SAME_UPPER":
+        args["p"] = "same"
+    elif auto == "SAME_LOWER":
+        args["p"] = _padding(_same_lower(x, k, s, d))
+    elif auto in ("NOTSET", ""):
+        pads = list(c.attr("pads", [0] * (2 * c.nd)))
+        if any(pads):
+            args["p"] = _padding(_pairs(pads, c.nd))
+    if _v(d) != 1:
+        args["d"] = _v(d)
+    if group != 1:
+        args["groups"] = group
+    if b is None:
+        args["bias"] = False
+    return Mapped([("conv", args)], [x], w.numel + (b.numel if b else 0))
+
+
+@rule("ConvTranspose")
+def _deconv(c: Call) -> Mapped:
+    x, w, b = c.x(), c.param(1, "weight"), c.param(2, "bias")
+    if len(w.dims) != c.nd + 2:
+        raise Unsupported(f"a {len(w.dims) - 2}-D transposed convolution in a {c.nd}-D network")
+    if c.attr("output_shape") is not None or c.attr("auto_pad", "NOTSET") not in ("NOTSET", ""):
+        raise Unsupported("output_shape or auto_pad (convcalc's deconv takes explicit padding)")
+    group = c.attr("group", 1)
+    pairs = _pairs(list(c.attr("pads", [0] * (2 * c.nd))), c.nd)
+    if any(a != e for a, e in pairs):
+        raise Unsupported("uneven padding")
+    args: dict[str, Any] = {"out": w.dims[1] * group, "k": _v(w.dims[2:])}
+    for key, value, default in (("s", c.attr("strides"), 1), ("p", [a for a, _ in pairs], 0),
+                                ("output_padding", c.attr("output_padding"), 0), ("d", c.attr("dilations"), 1)):
+        if value is not None and _v(value) != default:
+            args[key] = _v(value)
+    if group != 1:
+        args["groups"] = group
+    if b is None:
+        args["bias"] = False
+    return Mapped([("deconv", args)], [x], w.numel + (b.numel if b else 0))
+
+
+def _linear(x: Ref, out: int, params: int, bias: bool) -> Mapped:
+    if len(x.shape) != 1:
+        raise Unsupported(f"a matrix product on a [{'x'.join(map(str, x.shape))}] tensor (convcalc's linear reads a flat one)")
+    return Mapped([("linear", {"out": out} if bias else {"out": out, "bias": False})], [x], params)
+
+
+@rule("Gemm")
+def _gemm(c: Call) -> Mapped:
+    x, w, b = c.x(), c.param(1, "weight"), c.param(2, "bias")
+    if c.attr("transA", 0) or c.attr("alpha", 1.0) != 1.0 or c.attr("beta", 1.0) != 1.0 or len(w.dims) != 2:
+        raise Unsupported("a Gemm with transA, alpha or beta")
+    out = w.dims[0] if c.attr("transB", 0) else w.dims[1]
+    if b is not None and b.numel != out:
+        raise Unsupported("a Gemm whose C is not a bias per output")
+    return _linear(x, out, w.numel + (b.numel if b else 0), b is not None)
+
+
+@rule("MatMul")
+def _matmul(c: Call) -> Mapped:
+    x, w = c.x(), c.param(1, "weight")
+    if len(w.dims) != 2:
+        raise Unsupported("a matrix product with a stored tensor of rank other than 2")
+    return _linear(x, w.dims[1], w.numel, False)
+
+
+# -- normalization -------------------------------------------------------------------------------
+
+
+@rule("BatchNormalization")
+def _bn(c: Call) -> Mapped:
+    x = c.x()
+    if c.attr("training_mode", 0) or len(c.node.outputs) > 1 and any(c.node.outputs[1:]):
+        raise Unsupported("batch norm in training mode")
+    scale, bias = c.param(1, "scale"), c.param(2, "bias")
+    args = {} if abs(c.attr("epsilon", 1e-5) - 1e-5) < 1e-12 else {"eps": _float(c.attr("epsilon"))}
+    return Mapped([("bn", args)], [x], scale.numel + bias.numel)
+
+
+def _float(value: float) -> float:
+    """A float32 attribute as the decimal people wrote (1e-3, not 0.0010000000474974513)."""
+    return float(f"{value:.7g}")
+
+
+@rule("InstanceNormalization")
+def _in(c: Call) -> Mapped:
+    scale, bias = c.param(1, "scale"), c.param(2, "bias")
+    args: dict[str, Any] = {"affine": True}
+    if abs(c.attr("epsilon", 1e-5) - 1e-5) > 1e-12:
+        args["eps"] = _float(c.attr("epsilon"))
+    return Mapped([("in", args)], [c.x()], scale.numel + bias.numel)
+
+
+@rule("LayerNormalization")
+def _ln(c: Call) -> Mapped:
+    x = c.x()
+    axis = c.attr("axis", -1) % (len(x.shape) + 1)
+    scale, bias = c.param(1, "scale"), c.param(2, "bias")
+    if axis != 1 or bias is None:
+        raise Unsupported("a layer norm over the last axes only, or without a bias (convcalc's ln normalizes "
+                          "the channels at each position, or the whole sample)")
+    args: dict[str, Any] = {} if len(x.shape) == 1 else {"over": "all"}
+    if abs(c.attr("epsilon", 1e-5) - 1e-5) > 1e-12:
+        args["eps"] = _float(c.attr("epsilon"))
+    return Mapped([("ln", args)], [x], scale.numel + bias.numel)
+
+
+@rule("GroupNormalization")
+def _gn(c: Call) -> Mapped:
+    x = c.x()
+    scale, bias = c.param(1, "scale"), c.param(2, "bias")
+    if scale.numel != x.shape[0]:
+        raise Unsupported("a group norm with a scale per group (opset 18's; convcalc's gn has one per channel)")
+    args: dict[str, Any] = {"groups": c.attr("num_groups")}
+    if abs(c.attr("epsilon", 1e-5) - 1e-5) > 1e-12:
+        args["eps"] = _float(c.attr("epsilon"))
+    return Mapped([("gn", args)], [x], scale.numel + bias.numel)
+
+
+@rule("LRN")
+def _lrn(c: Call) -> Mapped:
+    return Mapped([("lrn", {"size": c.attr("size"), "alpha": _float(c.attr("alpha", 1e-4)),
+                            "beta": _float(c.attr("beta", 0.75)), "k": _float(c.attr("bias", 1.0))})], [c.x()])
+
+
+# -- activations -------------------------------------------------------------------------------
+
+_SIMPLE = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish": "hardswish", "Mish": "mish"}
+
+
+@rule(*_SIMPLE)
+def _simple(c: Call) -> Mapped:
+    return Mapped([(_SIMPLE[c.node.op_type], {})], [c.x()])
+
+
+@rule("LeakyRelu")
+def _leaky(c: Call) -> Mapped:
+    alpha = _float(c.attr("alpha", 0.01))
+    return Mapped([("leakyrelu", {} if alpha == 0.01 else {"slope": alpha})], [c.x()])
+
+
+@rule("Elu")
+def _elu(c: Call) -> Mapped:
+    alpha = _float(c.attr("alpha", 1.0))
+    return Mapped([("elu", {} if alpha == 1.0 else {"alpha": alpha})], [c.x()])
+
+
+@rule("HardSigmoid")
+def _hardsigmoid(c: Call) -> Mapped:
+    if abs(c.attr("alpha", 0.2) - 1 / 6) > 1e-6 or abs(c.attr("beta", 0.5) - 0.5) > 1e-6:
+        raise Unsupported("a hard sigmoid other than relu6(x + 3) / 6")
+    return Mapped([("hardsigmoid", {})], [c.x()])
+
+
+@rule("Clip")
+def _clip(c: Call) -> Mapped:
+    if c.opset < 11:
+        low, high = c.attr("min", -math.inf), c.attr("max", math.inf)
+    else:
+        low_data, high_data = c.const(1, "minimum"), c.const(2, "maximum")
+        low = low_data[0] if low_data else -math.inf
+        high = high_data[0] if high_data else math.inf
+    if low == 0 and high == 6:
+        return Mapped([("relu6", {})], [c.x()])
+    if low == 0 and high == math.inf:
+        return Mapped([("relu", {})], [c.x()])
+    raise Unsupported(f"a clip to [{low}, {high}] (convcalc has relu and relu6)")
+
+
+@rule("Gelu")
+def _gelu(c: Call) -> Mapped:
+    approximate = c.attr("approximate", "none")
+    return Mapped([("gelu", {} if approximate == "none" else {"approximate": approximate})], [c.x()])
+
+
+@rule("PRelu")
+def _prelu(c: Call) -> Mapped:
+    x, slope = c.x(), c.param(1, "slope")
+    if slope.numel not in (1, x.shape[0]):
+        raise Unsupported("a PRelu slope that is neither one nor one per channel")
+    return Mapped([("prelu", {"per_channel": True} if slope.numel > 1 else {})], [x], slope.numel)
+
+
+def _softmax(c: Call, kind: str) -> Mapped:
+    x = c.x()
+    axis = c.attr("axis", -1 if c.opset >= 13 else 1) % (len(x.shape) + 1)
+    if axis != 1 or (c.opset < 13 and len(x.shape) > 1):
+        raise Unsupported(f"{kind} over an axis other than the channels")
+    return Mapped([(kind, {})], [x])
+
+
+@rule("Softmax")
+def _softmax_rule(c: Call) -> Mapped:
+    return _softmax(c, "softmax")
+
+
+@rule("LogSoftmax")
+def _log_softmax_rule(c: Call) -> Mapped:
+    return _softmax(c, "log_softmax")
+
+
+# -- merges and elementwise -------------------------------------------------------------------
+
+
+@rule("Add", "Mul", "Sub", "Div")
+def _binary(c: Call) -> Any:
+    a, b = c.inputs[0], c.inputs[1]
+    op = c.node.op_type
+    if isinstance(a, Const) and isinstance(b, Const):
+        return _fold(op, a, b)
+    if isinstance(a, Ref) and isinstance(b, Ref) and op in ("Add", "Mul"):
+        if op == "Add" and a.shape != b.shape:
+            raise Unsupported("a broadcasting add")
+        if len(a.shape) != len(b.shape):
+            raise Unsupported("a product of tensors of different ranks")
+        return Mapped([(op.lower(), {})], [a, b])
+    x, p = (a, b) if isinstance(a, Ref) else (b, a)
+    if op == "Mul" and isinstance(x, Ref) and isinstance(p, Const) and p.param is not None:
+        wanted = (x.shape[0],) + (1,) * (len(x.shape) - 1)
+        if p.dims in (wanted, (1,) + wanted):
+            return Mapped([("layer_scale", {})], [x], p.numel)
+    raise Unsupported("with a constant or a parameter (an affine transform convcalc has no kind for)")
+
+
+def _fold(op: str, a: Const, b: Const) -> Const:
+    if a.data is None or b.data is None:
+        raise Unsupported("arithmetic on large constants")
+    x, y = a.data, b.data
+    if len(x) != len(y):
+        if len(x) == 1:
+            x = x * len(y)
+        elif len(y) == 1:
+            y = y * len(x)
+        else:
+            raise Unsupported("broadcasting constants")
+    fn = {"Add": lambda u, v: u + v, "Mul": lambda u, v: u * v, "Sub": lambda u, v: u - v,
+          "Div": lambda u, v: u // v if isinstance(u, int) and isinstance(v, int) else u / v}[op]
+    dims = a.dims if len(a.dims) >= len(b.dims) else b.dims
+    return Const(dims, [fn(u, v) for u, v in zip(x, y)])
+
+
+@rule("Concat")
+def _concat(c: Call) -> Any:
+    if all(isinstance(v, Const) for v in c.inputs):
+        data: list[Any] = []
+        for v in c.inputs:
+            if v.data is None:
+                raise Unsupported("concatenating large constants")
+            data += v.data
+        return Const((len(data),), data)
+    if not all(isinstance(v, Ref) for v in c.inputs):
+        raise Unsupported("concatenating an activation with a constant")
+    axis = c.attr("axis") % (len(c.inputs[0].shape) + 1)
+    if axis != 1:
+        raise Unsupported("concatenation along an axis other than the channels")
+    if len(c.inputs) == 1:
+        return c.inputs[0]
+    return Mapped([("concat", {})], list(c.inputs))
+
+
+# -- pooling -----------------------------------------------------------------------------------
+
+
+def _pool(c: Call, kind: str) -> Mapped:
+    x = c.x()
+    if len(c.node.outputs) > 1 and c.node.outputs[1]:
+        raise Unsupported("a max pool that returns its indices")
+    if c.attr("auto_pad", "NOTSET") not in ("NOTSET", "", "VALID"):
+        raise Unsupported(f"auto_pad {c.attr('auto_pad')}")
+    k = list(c.attr("kernel_shape"))
+    s = list(c.attr("strides", [1] * c.nd))
+    pairs = _pairs(list(c.attr("pads", [0] * (2 * c.nd))), c.nd)
+    if any(a != e for a, e in pairs):
+        raise Unsupported("uneven padding")
+    args: dict[str, Any] = {"k": _v(k)}
+    if s != k:
+        args["s"] = _v(s)
+    if any(a for a, _ in pairs):
+        args["p"] = _v([a for a, _ in pairs])
+    if kind == "maxpool" and _v(c.attr("dilations", [1] * c.nd)) != 1:
+        args["d"] = _v(c.attr("dilations"))
+    if c.attr("ceil_mode", 0):
+        args["ceil_mode"] = True
+    if kind == "avgpool" and not c.attr("count_include_pad", 0) and any(a for a, _ in pairs):
+        args["count_include_pad"] = False
+    return Mapped([(kind, args)], [x])
+
+
+@rule("MaxPool")
+def _maxpool(c: Call) -> Mapped:
+    return _pool(c, "maxpool")
+
+
+@rule("AveragePool")
+def _avgpool(c: Call) -> Mapped:
+    return _pool(c, "avgpool")
+
+
+@rule("GlobalAveragePool")
+def _gap(c: Call) -> Mapped:
+    return Mapped([("gap", {})], [c.x()])
+
+
+@rule("GlobalMaxPool")
+def _gmp(c: Call) -> Mapped:
+    return Mapped([("adaptive_maxpool", {"size": 1})], [c.x()])
+
+
+@rule("ReduceMean")
+def _mean(c: Call) -> Mapped:
+    x = c.x()
+    axes = c.attr("axes") if c.opset < 18 else c.const(1, "axes")
+    rank = len(x.shape) + 1
+    if axes is None or sorted(a % rank for a in axes) != list(range(2, rank)):
+        raise Unsupported("a mean over axes other than every spatial one (that is global average pooling)")
+    if c.attr("keepdims", 1):
+        return Mapped([("gap", {})], [x])
+    return Mapped([("gap", {}), ("flatten", {})], [x])
+
+
+# -- shapes ------------------------------------------------------------------------------------
+
+
+def _as_shape(c: Call, x: Ref, full: list[int]) -> Any:
+    """An activation given a new full shape [N, ...]: an alias, flatten or reshape layer."""
+    if full[0] != c.batch:
+        raise Unsupported("it changes the batch dimension")
+    out = tuple(full[1:])
+    if out == x.shape:
+        return x
+    if len(out) == 1 and len(x.shape) > 1:
+        return Mapped([("flatten", {})], [x])
+    if (len(out) == len(x.shape) + 1 and 1 < out[0] < x.shape[0] and out[0] * out[1] == x.shape[0]
+            and out[2:] == x.shape[1:]):
+        return Pending(x, out[0], False)  # maybe a channel shuffle
+    if len(out) not in (1, c.nd + 1):
+        raise Unsupported(f"a reshape to a rank-{len(out) + 1} tensor in a {c.nd}-D network")
+    return Mapped([("reshape", {"shape": list(out)})], [x])
+
+
+@rule("Reshape")
+def _reshape(c: Call) -> Any:
+    data = c.inputs[0]
+    target = c.const(1, "shape")
+    if isinstance(data, Pending):
+        full = [c.batch, *data.ref.shape]
+        if not data.transposed:
+            raise Unsupported("a view of the channels as two axes")
+        shape = _resolve_reshape([c.batch, data.groups, data.ref.shape[0] // data.groups, *data.ref.shape[1:]],
+                                 target, c.attr("allowzero", 0))
+        if shape != full:
+            raise Unsupported("a view of the channels as two axes")
+        return Mapped([("channel_shuffle", {"groups": data.groups})], [data.ref])
+    if isinstance(data, Const):
+        if data.data is None:
+            raise Unsupported("reshaping a large constant")
+        return Const(tuple(_resolve_reshape(list(data.dims), target, 0)), data.data)
+    x = c.x()
+    return _as_shape(c, x, _resolve_reshape([c.batch, *x.shape], target, c.attr("allowzero", 0)))
+
+
+def _resolve_reshape(dims: list[int], target: list[int], allowzero: int) -> list[int]:
+    out = [dims[i] if v == 0 and not allowzero and i < len(dims) else v for i, v in enumerate(target)]
+    total = math.prod(dims)
+    if -1 in out:
+        known = math.prod(v for v in out if v != -1)
+        if known == 0 or total % known:
+            raise Unsupported("a reshape that does not divide")
+        out[out.index(-1)] = total // known
+    if math.prod(out) != total:
+        raise Unsupported("a reshape that changes the number of elements")
+    return out
+
+
+@rule("Flatten")
+def _flatten(c: Call) -> Any:
+    x = c.x()
+    axis = c.attr("axis", 1) % (len(x.shape) + 1)
+    if axis != 1:
+        raise Unsupported(f"a flatten at axis {axis}")
+    return _as_shape(c, x, [c.batch, math.prod(x.shape)])
+
+
+def _axes(c: Call) -> list[int] | None:
+    return c.attr("axes") if c.opset < 13 else c.const(1, "axes")
+
+
+@rule("Squeeze", "Unsqueeze")
+def _squeeze(c: Call) -> Any:
+    data = c.inputs[0]
+    axes = _axes(c)
+    dims = list(data.dims) if isinstance(data, Const) else [c.batch, *c.x().shape]
+    if c.node.op_type == "Unsqueeze":
+        rank = len(dims) + len(axes)
+        for a in sorted(v % rank for v in axes):
+            dims.insert(a, 1)
+    else:
+        rank = len(dims)
+        drop = {a % rank for a in axes} if axes else {i for i, v in enumerate(dims) if v == 1}
+        dims = [v for i, v in enumerate(dims) if i not in drop]
+    if isinstance(data, Const):
+        return Const(tuple(dims), data.data)
+    if not dims:
+        raise Unsupported("it changes the batch dimension")
+    return _as_shape(c, c.x(), dims)
+
+
+@rule("Transpose")
+def _transpose(c: Call) -> Any:
+    data = c.inputs[0]
+    perm = list(c.attr("perm", []))
+    if isinstance(data, Pending) and not data.transposed and perm[:3] == [0, 2, 1] and perm[3:] == list(range(3, len(perm))):
+        return data._replace(transposed=True)
+    raise Unsupported("a transpose (channels-last graphs, such as tf2onnx's, are not supported)")
+
+
+@rule("Shape")
+def _shape(c: Call) -> Const:
+    data = c.inputs[0]
+    dims = list(data.dims) if isinstance(data, Const) else [c.batch, *c.x().shape]
+    start, end = c.attr("start", 0), c.attr("end")
+    dims = dims[start:end] if end is not None else dims[start:]
+    return Const((len(dims),), dims)
+
+
+@rule("Gather")
+def _gather(c: Call) -> Const:
+    data, index = c.const(0, "data"), c.const(1, "indices")
+    if c.attr("axis", 0) != 0:
+        raise Unsupported("a gather along an axis other than 0")
+    picked = [data[i % len(data)] for i in index]
+    dims = c.inputs[1].dims
+    return Const(tuple(dims), picked)
+
+
+@rule("Slice")
+def _slice(c: Call) -> Const:
+    data = c.const(0, "data")
+    starts, ends = c.const(1, "starts"), c.const(2, "ends")
+    axes, steps = c.const(3, "axes"), c.const(4, "steps")
+    if axes not in (None, [0]) or steps not in (None, [1]):
+        raise Unsupported("a slice of an activation or with steps")
+    picked = data[starts[0]:ends[0]]
+    return Const((len(picked),), picked)
+
+
+@rule("Cast")
+def _cast(c: Call) -> Any:
+    value = c.inputs[0]
+    if isinstance(value, Const):
+        return value
+    raise Unsupported("a cast of an activation")
+
+
+@rule("Constant")
+def _constant(c: Call) -> Const:
+    tensor = c.attr("value")
+    if isinstance(tensor, Value):
+        return Const(tensor.dims, tensor.data, None, tensor.numel)
+    for key in ("value_int", "value_float"):
+        if c.attr(key) is not None:
+            return Const((), [c.attr(key)])
+    for key in ("value_ints", "value_floats"):
+        if c.attr(key) is not None:
+            return Const((len(c.attr(key)),), list(c.attr(key)))
+    raise Unsupported("a constant of a kind convcalc does not read")
+
+
+@rule("ConstantOfShape")
+def _constant_of_shape(c: Call) -> Const:
+    dims = c.const(0, "shape")
+    tensor = c.attr("value")
+    fill = tensor.data[0] if isinstance(tensor, Value) and tensor.data else 0.0
+    n = math.prod(dims)
+    return Const(tuple(dims), [fill] * n if n <= 4096 else None)
+
+
+@rule("Identity")
+def _identity(c: Call) -> Any:
+    return c.inputs[0]
+
+
+@rule("Dropout")
+def _dropout(c: Call) -> Mapped:
+    ratio = c.attr("ratio", 0.5) if c.opset < 12 else (c.const(1, "ratio") or [0.5])[0]
+    ratio = _float(ratio)
+    return Mapped([("dropout", {} if ratio == 0.5 else {"p": ratio})], [c.x()])
+
+
+# -- resampling and padding ------------------------------------------------------------------------
+
+
+@rule("Resize", "Upsample")
+def _resize(c: Call) -> Mapped:
+    x = c.x()
+    mode = c.attr("mode", "nearest")
+    if c.node.op_type == "Upsample":
+        scales, sizes = (c.attr("scales") if c.opset < 9 else c.const(1, "scales")), None
+        transform, nearest = "asymmetric", "floor"
+    else:
+        scales = c.const(2, "scales") if c.opset >= 11 else c.const(1, "scales")
+        sizes = c.const(3, "sizes") if c.opset >= 11 else None
+        transform = c.attr("coordinate_transformation_mode", "half_pixel" if c.opset >= 11 else "asymmetric")
+        nearest = c.attr("nearest_mode", "round_prefer_floor")
+        if c.attr("antialias", 0) or c.attr("axes") is not None or c.attr("keep_aspect_ratio_policy", "stretch") != "stretch":
+            raise Unsupported("a resize with antialias, axes or an aspect ratio policy")
+    args: dict[str, Any] = {}
+    if mode == "nearest":
+        if transform != "asymmetric" or nearest != "floor":
+            raise Unsupported(f"nearest resizing with {transform} coordinates and {nearest} rounding "
+                              "(PyTorch's nearest is asymmetric and floor)")
+    elif mode == "linear":
+        if transform == "align_corners":
+            args["align_corners"] = True
+        elif transform not in ("half_pixel", "pytorch_half_pixel"):
+            raise Unsupported(f"linear resizing with {transform} coordinates")
+        args["mode"] = "bilinear"
+    else:
+        raise Unsupported(f"{mode} resizing")
+    if sizes:
+        if sizes[:2] != [c.batch, x.shape[0]]:
+            raise Unsupported("a resize of the batch or the channels")
+        size = {"size": _v(sizes[2:])}
+    elif scales:
+        if scales[:2] != [1.0, 1.0]:
+            raise Unsupported("a resize of the batch or the channels")
+        size = {"scale": _v([int(v) if float(v).is_integer() else _float(v) for v in scales[2:]])}
+    else:
+        raise Unsupported("a resize without scales or sizes")
+    if transform == "pytorch_half_pixel" and any(v == 1 for v in x.shape[1:]):
+        raise Unsupported("pytorch_half_pixel on an axis of size 1")
+    return Mapped([("upsample", {**size, **args})], [x])
+
+
+@rule("Pad")
+def _pad(c: Call) -> Mapped:
+    x = c.x()
+    pads = c.attr("pads") if c.opset < 11 else c.const(1, "pads")
+    value = (c.attr("value", 0.0) if c.opset < 11 else (c.const(2, "constant value") or [0.0])[0])
+    if c.opset >= 18 and c.const(3, "axes") is not None:
+        raise Unsupported("a pad with axes")
+    rank = len(x.shape) + 1
+    if len(pads) != 2 * rank or any(pads[i] or pads[i + rank] for i in (0, 1)):
+        raise Unsupported("padding of the batch or the channels")
+    if any(v < 0 for v in pads):
+        raise Unsupported("negative padding (a crop)")
+    pairs = [[pads[i], pads[i + rank]] for i in range(2, rank)]
+    mode = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}.get(
+        c.attr("mode", "constant"))
+    if mode is None:
+        raise Unsupported(f"padding mode {c.attr('mode')}")
+    args: dict[str, Any] = {"p": _padding(pairs)}
+    if mode != "constant":
+        args["mode"] = mode
+    elif value:
+        args["value"] = float(value)
+    return Mapped([("pad", args)], [x])
+
+
+@rule("DepthToSpace")
+def _depth_to_space(c: Call) -> Mapped:
+    if c.attr("mode", "DCR") != "CRD":
+        raise Unsupported("depth to space in DCR order (PyTorch's pixel_shuffle is CRD)")
+    return Mapped([("pixel_shuffle", {"factor": c.attr("blocksize")})], [c.x()])
+
+
+# --------------------------------------------------------------------------------------------
+# The walk
+
+
+_PART = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class Mapper:
+    def __init__(self, found: Model, source: str, input_shape: tuple[int, ...] | None, allow_unknown: bool) -> None:
+        self.model = found
+        self.graph = found.graph
+        self.source = source
+        self.allow_unknown = allow_unknown
+        self.opset = found.opsets.get("", found.opsets.get("ai.onnx", 0))
+        self.values: dict[str, Any] = {}
+        self.layers: list[Layer] = []
+        self.names: set[str] = {"input"}
+        self.parents: set[str] = set()
+        self.unsupported: dict[str, list[str]] = {}
+        self.input_shape = input_shape
+        self.scopes: dict[str, int] = {}
+        self.modules: dict[str, str] = {}
+
+    def error(self, message: str) -> ConvcalcError:
+        return ConvcalcError(message, file=self.source)
+
+    def run(self) -> Imported:
+        graph = self.graph
+        if len(graph.nodes) > limits.MAX_LAYERS:
+            raise self.error(f"the graph has {len(graph.nodes)} nodes, over the limit of {limits.MAX_LAYERS}")
+        for name, value in graph.initializers.items():
+            self.values[name] = Const(value.dims, value.data, name, value.numel)
+        inputs = [info for info in graph.inputs if info.name not in graph.initializers]
+        if len(inputs) != 1:
+            raise self.error(f"the graph has {len(inputs)} inputs; convcalc imports models with one input tensor")
+        batch, shape = self.input(inputs[0])
+        self.batch, self.nd = batch, len(shape) - 1
+        self.values[inputs[0].name] = Ref("input", shape)
+        for node in graph.nodes:
+            self.count_scope(node)
+        for node in graph.nodes:
+            self.map(node)
+        if self.unsupported:
+            raise self.error(unsupported_message(self.source, self.unsupported))
+        if len(graph.outputs) != 1:
+            raise self.error(f"the graph has {len(graph.outputs)} outputs; a convcalc spec has one")
+        out = self.values.get(graph.outputs[0].name)
+        if not isinstance(out, Ref) or out.name == "input":
+            raise self.error("the graph's output is not made by a layer convcalc maps")
+        declared = graph.outputs[0].dims
+        if declared and all(isinstance(v, int) and v > 0 for v in declared) and tuple(declared[1:]) != out.shape:
+            raise self.error(f"cannot import exactly: the graph says its output is [{'x'.join(map(str, declared))}], "
+                             f"convcalc's layers give [{'x'.join(map(str, (batch, *out.shape)))}]")
+        if self.layers[-1].name != out.name:
+            at = next(i for i, layer in enumerate(self.layers) if layer.name == out.name)
+            if any(out.name in layer.inputs for layer in self.layers[at + 1:]):
+                raise self.error(f"the graph's output '{out.name}' is read by later layers; a convcalc spec's output "
+                                 "is its last layer")
+            self.layers.append(self.layers.pop(at))
+        stem = os.path.splitext(os.path.basename(self.source))[0]
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", stem) or "model"
+        origin = (f"imported from {self.source} by convcalc (ONNX opset {self.opset}, IR version "
+                  f"{self.model.ir_version}{', made by ' + self.model.producer if self.model.producer else ''})",
+                  f"input {'x'.join(map(str, shape))} per sample, channels first")
+        return Imported(name, self.source, shape, tuple(self.layers), origin, tuple(self.modules.items()))
+
+    def input(self, info: Any) -> tuple[int, tuple[int, ...]]:
+        dims = info.dims
+        if not dims or len(dims) < 2:
+            raise self.error(f"the graph's input '{info.name}' has no shape [N, C, ...] convcalc can read")
+        batch = dims[0] if isinstance(dims[0], int) and dims[0] > 0 else 1
+        known = [v if isinstance(v, int) and v > 0 else None for v in dims[1:]]
+        given = self.input_shape
+        if given is not None:
+            if len(given) != len(known) or any(k is not None and k != g for k, g in zip(known, given)):
+                raise UsageError(f"--input {'x'.join(map(str, given))} does not fit the graph's input "
+                                 f"[{'x'.join('?' if v is None else str(v) for v in known)}] (per sample)")
+            return batch, tuple(given)
+        if None in known:
+            raise UsageError(f"{self.source}: the graph's input [{'x'.join('?' if v is None else str(v) for v in known)}] "
+                             "has dynamic sizes; give --input, per sample and channels first (3x224x224)")
+        if len(known) > 4:
+            raise self.error(f"the input has {len(known) - 1} spatial axes; convcalc handles 1-D, 2-D and 3-D")
+        return batch, tuple(known)  # type: ignore[arg-type]
+
+    # -- names -----------------------------------------------------------------------------------
+
+    def scope(self, node: Node) -> tuple[str, str]:
+        """(module path, operator) from the node's name or the exporter's metadata."""
+        namespace = node.metadata.get("namespace")
+        if namespace:  # torch's dynamo exporter: ": pkg.Net/layer1: Sequential/layer1.0: Block/add: aten.add"
+            parts = [part.split(": ", 1) for part in namespace.split("/")]
+            path = ""
+            for head, cls in parts[1:-1]:
+                path = head
+                self.modules.setdefault(head, cls.rsplit(".", 1)[-1])
+            return path, parts[-1][0] if parts else node.op_type.lower()
+        if node.name.startswith("/"):  # torch's TorchScript exporter: "/layer1/layer1.0/conv1/Conv"
+            # Each part is a module's name under its parent, written as the parent's last part and
+            # the child's for a container's children ("downsample", then "downsample.0").
+            parts = [p for p in node.name.split("/") if p]
+            path, last = "", ""
+            for part in parts[:-1]:
+                if last and part.startswith(last + "."):
+                    path = path[: len(path) - len(last)] + part
+                else:
+                    path = f"{path}.{part}" if path else part
+                last = part
+            op = re.sub(r"_[0-9]+$", "", parts[-1]) if parts else node.op_type
+            return path, op.lower()
+        return "", node.op_type.lower()
+
+    def count_scope(self, node: Node) -> None:
+        path, _ = self.scope(node)
+        if path:
+            self.scopes[path] = self.scopes.get(path, 0) + 1
+            for parent in _parents(path):  # a module with submodules is never one operator
+                self.scopes[parent] = self.scopes.get(parent, 0) + 2
+
+    def base(self, node: Node) -> str:
+        weight = node.inputs[1] if len(node.inputs) > 1 else ""
+        if node.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul") and weight.endswith(".weight"):
+            return weight[: -len(".weight")]
+        path, op = self.scope(node)
+        if path and self.scopes.get(path) == 1 and node.metadata.get("namespace") is None:
+            name = path  # a module with one operator is that operator
+        elif path and node.metadata.get("namespace") and self.modules.get(path, "").lower().rstrip("0123456789d") \
+                in _LEAF_CLASSES:
+            name = path
+        else:
+            name = f"{path}.{op}" if path else (op or node.op_type.lower())
+        return ".".join(_PART.sub("_", part) or "_" for part in name.split("."))
+
+    def unique(self, base: str) -> str:
+        name, n = base, 0
+        while name in self.names or name in self.parents or any(p in self.names for p in _parents(name)):
+            n += 1
+            name = f"{base}_{n}"
+        self.names.add(name)
+        self.parents.update(_parents(name))
+        return name
+
+    # -- one node --------------------------------------------------------------------------------
+
+    def map(self, node: Node) -> None:
+        inputs = tuple(self.values.get(name) if name else None for name in node.inputs)
+        missing = [name for name, value in zip(node.inputs, inputs) if name and value is None]
+        if missing:
+            raise self.error(f"node '{node.name or node.op_type}' reads '{missing[0]}', which no earlier node makes")
+        call = Call(node, inputs, self.opset, self.nd, self.batch)
+        try:
+            if node.domain not in ("", "ai.onnx"):
+                raise Unsupported(f"domain {node.domain}")
+            fn = RULES.get(node.op_type)
+            if fn is None:
+                raise Unsupported("")
+            if any(isinstance(v, Pending) for v in inputs) and fn not in (_reshape, _transpose):
+                raise Unsupported("a view of the channels as two axes")
+            result = fn(call)
+        except Unsupported as exc:
+            result = self.unknown(call, str(exc))
+        if isinstance(result, Mapped):
+            result = self.emit(call, result)
+        if node.outputs:
+            self.values[node.outputs[0]] = result
+        for extra in node.outputs[1:]:
+            if extra:
+                self.values[extra] = Const((), None)
+
+    def emit(self, call: Call, mapped: Mapped) -> Ref:
+        base = self.base(call.node)
+        inputs = tuple(ref.name for ref in mapped.inputs)
+        shapes: Any = tuple(ref.shape for ref in mapped.inputs)
+        ref = mapped.inputs[0]
+        for i, (kind, args) in enumerate(mapped.layers):
+            last = i == len(mapped.layers) - 1
+            record = REGISTRY[kind]
+            try:
+                a = record.prepare(normalize(record.schema, args, self.nd, kind), self.nd)
+                x = shapes if record.merge else shapes[0]
+                y = record.shape(a, x)
+            except LayerError as exc:
+                return self.unknown(call, str(exc))
+            name = self.unique(base if last else f"{base}_{kind}")
+            self.layers.append(Layer(name, kind, args, inputs, call.node.op_type, y,
+                                     mapped.params if last and mapped.params is not None else None))
+            inputs, shapes = (name,), (y,)
+            ref = Ref(name, y)
+        return ref
+
+    def unknown(self, call: Call, reason: str) -> Any:
+        node = call.node
+        what = node.op_type + (f" ({reason})" if reason else "")
+        base = self.base(node)
+        info = self.graph.value_info.get(node.outputs[0]) if node.outputs else None
+        if info is None and node.outputs and self.graph.outputs and node.outputs[0] == self.graph.outputs[0].name:
+            info = self.graph.outputs[0]
+        dims = info.dims if info is not None else None
+        known = dims is not None and len(dims) > 0 and all(isinstance(v, int) and v > 0 for v in dims)
+        if not self.allow_unknown or not known:
+            self.unsupported.setdefault(what + ("" if known or not self.allow_unknown else
+                                                " (and the file does not record its output shape)"), []).append(base)
+            return Ref(f"?{base}", tuple(dims[1:]) if known else ())
+        if dims[0] != self.batch:
+            self.unsupported.setdefault(what + " (it changes the batch dimension)", []).append(base)
+            return Ref(f"?{base}", tuple(dims[1:]))
+        refs = [v for v in call.inputs if isinstance(v, Ref)]
+        params = sum(v.numel for v in call.inputs if isinstance(v, Const) and v.param is not None)
+        inputs = tuple(dict.fromkeys(ref.name for ref in refs)) or ("input",)
+        args: dict[str, Any] = {"shape": list(dims[1:]), "op": node.op_type}
+        if params:
+            args["params"] = params
+        name = self.unique(base)
+        kind = "opaque_merge" if len(inputs) > 1 else "opaque"
+        self.layers.append(Layer(name, kind, args, inputs, node.op_type, tuple(dims[1:]), params))
+        return Ref(name, tuple(dims[1:]))
+
+
+# torch.nn leaf classes whose dynamo-exported operator is the module itself (named by its path)
+_LEAF_CLASSES = {"relu", "relu6", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid", "leakyrelu", "elu", "gelu",
+                 "maxpool", "avgpool", "adaptiveavgpool", "adaptivemaxpool", "dropout", "flatten", "pixelshuffle",
+                 "batchnorm", "layernorm", "groupnorm", "instancenorm", "upsample", "softmax", "logsoftmax",
+                 "identity", "zeropad", "constantpad", "reflectionpad", "replicationpad", "prelu", "mish",
+                 "localresponsenorm", "linear", "conv", "convtranspose"}
+
+
+def _parents(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]

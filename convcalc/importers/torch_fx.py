@@ -1,0 +1,1258 @@
+"""PyTorch modules as convcalc layers, through torch.fx.
+
+The model is traced with `torch.fx` (symbolic tracing; torch.nn's own modules are leaves, so a
+user's blocks are traced through into the modules and functional operators they call) and run
+once on a random input at batch 1 under an fx Interpreter that records every value's shape. Each
+graph node then maps to convcalc layers by a rule in one of two tables:
+
+    MODULES    leaf module type -> rule   (nn.Conv2d -> conv, nn.BatchNorm2d -> bn, ...)
+    FUNCTIONS  function or method -> rule (torch.cat -> concat, operator.add -> add, x.mean -> gap, ...)
+
+Every node is in exactly one group: mapped by a rule; shape arithmetic (`x.size(0)`, which
+makes no tensor and no layer); a free alias (`x.contiguous()`); or unsupported, which is counted
+and reported with where it is, never dropped and never a zero: the import fails listing them all,
+or, with `allow_unknown`, each becomes an `opaque` layer whose shape comes from the trace and whose
+costs are unknown. A rule raises `Unsupported` with the reason when its case is not exact (a
+LayerNorm over the last axis only, an add that broadcasts a constant). Every tensor must keep
+dim 0 = 1, the batch: an operator that moves positions into the batch is refused (one that folds
+the batch into another axis, `x.view(1, -1)`, cannot be told apart at batch 1: convcalc takes every
+operator to work per sample). torch is imported here: import this module lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+import operator
+import os
+import re
+import sys
+from typing import Any, Callable, NamedTuple
+
+import torch
+import torch.fx as fx
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConvcalcError, SpecError, UsageError
+from .model import Imported, Layer, Unsupported, unsupported_message
+
+BATCH = 1  # the traced batch: every tensor must keep dim 0 = 1 (an operator that moves positions into it is refused)
+DEFAULT_INPUT = (3, 224, 224)  # torchvision's and timm's classifiers, when --input is not given
+
+
+# --------------------------------------------------------------------------------------------
+# Finding the model
+
+
+def read(argument: str, input_shape: tuple[int, ...] | None, allow_unknown: bool) -> Imported:
+    model, name, default = build_model(argument)
+    shape = input_shape or default
+    if shape is None:
+        raise UsageError(f"{argument}: give --input, per sample and channels first (3x224x224): a PyTorch "
+                         "module does not say what input it takes")
+    return trace(model, shape, argument, name, allow_unknown)
+
+
+def build_model(argument: str) -> tuple[nn.Module, str, tuple[int, ...] | None]:
+    """(model in eval mode, its name, the input its zoo documents or None) for a SOURCE."""
+    zoo, _, name = argument.partition(":")
+    if zoo == "torchvision":
+        return _torchvision(argument, name)
+    if zoo == "timm":
+        return _timm(argument, name)
+    module_name, attribute = zoo, name
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -c` does: the current folder's packages import
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+            raise SpecError(f"no Python module '{exc.name}' (a SOURCE package.module:callable imports it from "
+                            "the current folder or the installed packages)", file=argument) from None
+        raise _failed(argument, f"importing {module_name}", exc) from None
+    except (Exception, SystemExit) as exc:  # the user's module raised (or called exit) on import
+        raise _failed(argument, f"importing {module_name}", exc) from None
+    target: Any = module
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise SpecError(f"module '{module_name}' has no attribute '{attribute}'", file=argument)
+        target = getattr(target, part)
+    return _instantiate(argument, target, attribute), attribute.rsplit(".", 1)[-1], None
+
+
+def _instantiate(argument: str, target: Any, what: str) -> nn.Module:
+    if isinstance(target, nn.Module):
+        model = target
+    elif callable(target):
+        try:
+            model = target()
+        except (Exception, SystemExit) as exc:
+            raise _failed(argument, f"{what}()", exc) from None
+    else:
+        raise SpecError(f"'{what}' is a {type(target).__name__}, not a callable that returns a torch.nn.Module",
+                        file=argument)
+    if not isinstance(model, nn.Module):
+        raise SpecError(f"{what}() returned a {type(model).__name__}, not a torch.nn.Module", file=argument)
+    return model.eval()
+
+
+def _failed(argument: str, what: str, exc: BaseException) -> ConvcalcError:
+    text = str(exc).strip().splitlines()
+    return ConvcalcError(f"{what} failed: {type(exc).__name__}" + (f": {text[0][:200]}" if text else ""),
+                         file=argument)
+
+
+def _torchvision(argument: str, name: str) -> tuple[nn.Module, str, tuple[int, ...] | None]:
+    try:
+        import torchvision.models
+    except Exception as exc:  # no torchvision, or one built for another torch
+        raise _failed(argument, "importing torchvision", exc) from None
+    try:
+        builder = torchvision.models.get_model_builder(name)
+    except ValueError:
+        names = torchvision.models.list_models()
+        from ..errors import did_you_mean
+
+        raise SpecError(f"torchvision has no model '{name}'{did_you_mean(name, names)}", file=argument) from None
+    try:
+        model = builder(weights=None)
+    except Exception as exc:
+        raise _failed(argument, f"torchvision.models.{name}(weights=None)", exc) from None
+    kind = builder.__module__
+    default = (3, 16, 112, 112) if ".video." in kind else (3, 299, 299) if name == "inception_v3" else DEFAULT_INPUT
+    return model.eval(), name, default
+
+
+def _timm(argument: str, name: str) -> tuple[nn.Module, str, tuple[int, ...] | None]:
+    try:
+        import timm
+    except Exception as exc:
+        raise _failed(argument, "importing timm", exc) from None
+    try:
+        model = timm.create_model(name, pretrained=False)
+    except Exception as exc:
+        raise _failed(argument, f"timm.create_model('{name}')", exc) from None
+    size = getattr(model, "pretrained_cfg", {}).get("input_size")
+    return model.eval(), name, tuple(size) if size else DEFAULT_INPUT
+
+
+# --------------------------------------------------------------------------------------------
+# Tracing
+
+
+class _Tracer(fx.Tracer):
+    """torch.nn's modules are leaves (fx's default), every other module is traced through."""
+
+
+class _Recorder(fx.Interpreter):
+    """Runs the traced graph and keeps a summary of every node's value (shapes, not tensors)."""
+
+    def __init__(self, module: fx.GraphModule) -> None:
+        super().__init__(module)
+        self.seen: dict[fx.Node, Any] = {}
+
+    def run_node(self, n: fx.Node) -> Any:
+        result = super().run_node(n)
+        self.seen[n] = _summary(result)
+        return result
+
+
+def _run(module: fx.GraphModule, shape: tuple[int, ...], source: str) -> _Recorder:
+    """Run the graph once on real CPU tensors at batch 1, recording shapes. (At batch 2 a ResNet-50
+    costs 2 s of CPU time here, at 1 about 0.4 s; on the meta device, batch norm's decomposition
+    imports 3 s of torch's Python references the first time.)"""
+    recorder = _Recorder(module)
+    with torch.no_grad():
+        try:
+            recorder.run(torch.randn(BATCH, *shape))
+        except Exception as exc:
+            raise _failed(source, f"running the model on an input of {'x'.join(map(str, shape))}", exc) from None
+    return recorder
+
+
+class TensorInfo(NamedTuple):
+    shape: tuple[int, ...]  # with the batch
+
+
+def _summary(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return TensorInfo(tuple(value.shape))
+    if isinstance(value, torch.Size):
+        return tuple(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_summary(v) for v in value) if not hasattr(value, "_fields") else tuple(_summary(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _summary(v) for k, v in value.items()}
+    return value
+
+
+def _has_tensor(value: Any) -> bool:
+    if isinstance(value, TensorInfo):
+        return True
+    if isinstance(value, (tuple, list)):
+        return any(_has_tensor(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_tensor(v) for v in value.values())
+    return False
+
+
+def trace(model: nn.Module, shape: tuple[int, ...], source: str, name: str, allow_unknown: bool) -> Imported:
+    """The layers of `model` on a per-sample input `shape`."""
+    tracer = _Tracer()
+    try:
+        graph = tracer.trace(model)
+    except Exception as exc:
+        raise _failed(source, "tracing the model with torch.fx", exc) from None
+    module = fx.GraphModule(tracer.root, graph)
+    recorder = _run(module, shape, source)
+    layers = _Mapper(module, recorder.seen, shape, source, allow_unknown).run()
+    origin = (f"imported from {source} by convcalc (torch {torch.__version__}, torch.fx)",
+              f"input {'x'.join(map(str, shape))} per sample, channels first")
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "model"
+    modules = tuple((path, type(m).__name__) for path, m in model.named_modules() if path)
+    return Imported(safe, source, tuple(shape), tuple(layers), origin, modules)
+
+
+# --------------------------------------------------------------------------------------------
+# Values while mapping
+
+
+class Ref(NamedTuple):
+    """A tensor convcalc has: the layer that made it (or "input") and its per-sample shape."""
+
+    name: str
+    shape: tuple[int, ...]
+
+
+class Param(NamedTuple):
+    """A parameter or buffer read directly (get_attr): its attribute path and full shape."""
+
+    target: str
+    shape: tuple[int, ...]
+
+
+class Chunks(NamedTuple):
+    """x.chunk(n, dim=1): n equal channel chunks of `ref`, picked by indexing."""
+
+    ref: Ref
+    parts: int
+
+
+class Pending(NamedTuple):
+    """A step of ShuffleNet's channel shuffle (view to [g, C/g, ...], transpose(1, 2), view
+    back): not a layer until the pattern completes."""
+
+    ref: Ref
+    groups: int
+    transposed: bool
+
+
+class Mapped(NamedTuple):
+    """A rule's result: layers in order (kind, YAML args), the last one giving the value, reading `inputs`."""
+
+    layers: list[tuple[str, dict[str, Any]]]
+    inputs: list[Ref]
+
+
+class Call(NamedTuple):
+    """What a rule sees of one graph node."""
+
+    node: fx.Node
+    what: str  # torch.nn.Conv2d, torch.cat, Tensor.view
+    module: nn.Module | None
+    args: tuple[Any, ...]  # resolved: Ref, Param, Chunks, constants
+    kwargs: dict[str, Any]
+    out: tuple[int, ...] | None  # the per-sample output shape, when the result is one tensor
+    nd: int  # the network's spatial axes
+
+    def bind(self, *names: str, **defaults: Any) -> dict[str, Any]:
+        """The arguments by name: positional in the order of `names`, then keywords, then defaults."""
+        bound = dict(defaults)
+        for key, value in zip(names, self.args):
+            bound[key] = value
+        for key, value in self.kwargs.items():
+            if key in names or key in defaults:
+                bound[key] = value
+        return bound
+
+    def x(self) -> Ref:
+        """The first argument, which must be a tensor convcalc has."""
+        first = self.args[0] if self.args else next(iter(self.kwargs.values()), None)
+        if not isinstance(first, Ref):
+            raise Unsupported("its input is not an activation tensor")
+        return first
+
+    def dim(self, value: int, ref: Ref) -> int:
+        """A dim argument in full indexing (batch = 0), negatives resolved."""
+        return value % (len(ref.shape) + 1)
+
+
+def _v(values: Any) -> Any:
+    """A per-axis tuple as a spec writes it: 3 for (3, 3), [3, 1] for (3, 1)."""
+    if isinstance(values, (tuple, list)):
+        values = list(values)
+        return values[0] if len(set(values)) == 1 else values
+    return values
+
+
+def _per_axis(value: Any, nd: int) -> list[int]:
+    return list(value) if isinstance(value, (tuple, list)) else [value] * nd
+
+
+def one(kind: str, args: dict[str, Any] | None = None, *inputs: Ref) -> Mapped:
+    return Mapped([(kind, args or {})], list(inputs))
+
+
+# --------------------------------------------------------------------------------------------
+# Module rules
+
+
+MODULES: dict[type, Callable[[Call], Mapped]] = {}
+
+
+def module(*types: type) -> Callable[[Callable[[Call], Mapped]], Callable[[Call], Mapped]]:
+    def register(rule: Callable[[Call], Mapped]) -> Callable[[Call], Mapped]:
+        for t in types:
+            if t in MODULES:
+                raise TypeError(f"{t.__name__} has two rules")
+            MODULES[t] = rule
+        return rule
+
+    return register
+
+
+def _check_nd(c: Call, m_nd: int) -> None:
+    if m_nd != c.nd:
+        raise Unsupported(f"a {m_nd}-D layer in a {c.nd}-D network")
+
+
+def _pairs(reversed_twice: Any, nd: int) -> list[list[int]]:
+    """F.pad's order (last axis first, left then right) -> [[left, right], ...] first axis first."""
+    flat = list(reversed_twice)
+    return [[flat[2 * (nd - 1 - i)], flat[2 * (nd - 1 - i) + 1]] for i in range(nd)]
+
+
+def _padding(pairs: list[list[int]]) -> Any:
+    if all(left == right for left, right in pairs):
+        return _v([left for left, _ in pairs])
+    return pairs
+
+
+@module(nn.Conv1d, nn.Conv2d, nn.Conv3d)
+def _conv(c: Call) -> Mapped:
+    m = c.module
+    _check_nd(c, len(m.kernel_size))
+    x = c.x()
+    args: dict[str, Any] = {"out": m.out_channels, "k": _v(m.kernel_size)}
+    if _v(m.stride) != 1:
+        args["s"] = _v(m.stride)
+    layers: list[tuple[str, dict[str, Any]]] = []
+    pairs = _pairs(m._reversed_padding_repeated_twice, c.nd)
+    if m.padding_mode != "zeros":
+        if any(v for pair in pairs for v in pair):
+            layers.append(("pad", {"p": _padding(pairs), "mode": {"reflect": "reflect", "replicate": "replicate",
+                                                                     "circular": "circular"}[m.padding_mode]}))
+    elif m.padding == "same":
+        args["p"] = "same"
+    elif any(v for pair in pairs for v in pair):
+        args["p"] = _padding(pairs)
+    if _v(m.dilation) != 1:
+        args["d"] = _v(m.dilation)
+    if m.groups != 1:
+        args["groups"] = m.groups
+    if m.bias is None:
+        args["bias"] = False
+    return Mapped(layers + [("conv", args)], [x])
+
+
+@module(nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+def _deconv(c: Call) -> Mapped:
+    m = c.module
+    _check_nd(c, len(m.kernel_size))
+    if m.padding_mode != "zeros":
+        raise Unsupported(f"padding_mode {m.padding_mode}")
+    args: dict[str, Any] = {"out": m.out_channels, "k": _v(m.kernel_size)}
+    for key, value, default in (("s", m.stride, 1), ("p", m.padding, 0), ("output_padding", m.output_padding, 0),
+                                ("d", m.dilation, 1)):
+        if _v(value) != default:
+            args[key] = _v(value)
+    if m.groups != 1:
+        args["groups"] = m.groups
+    if m.bias is None:
+        args["bias"] = False
+    return one("deconv", args, c.x())
+
+
+@module(nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+def _bn(c: Call) -> Mapped:
+    m = c.module
+    if not m.track_running_stats or m.running_mean is None:
+        raise Unsupported("batch norm without running statistics (it normalizes with the batch's at inference)")
+    args: dict[str, Any] = {}
+    if not m.affine:
+        args["affine"] = False
+    if m.eps != 1e-5:
+        args["eps"] = m.eps
+    if m.momentum is not None and m.momentum != 0.1:
+        args["momentum"] = m.momentum
+    return one("bn", args, c.x())
+
+
+@module(nn.LayerNorm)
+def _ln(c: Call) -> Mapped:
+    m, x = c.module, c.x()
+    if m.elementwise_affine and m.bias is None:
+        raise Unsupported("layer norm without a bias")
+    args: dict[str, Any] = {} if m.elementwise_affine else {"affine": False}
+    if m.eps != 1e-5:
+        args["eps"] = m.eps
+    if tuple(m.normalized_shape) != x.shape:
+        raise Unsupported(f"layer norm over the last axes {list(m.normalized_shape)} of [{'x'.join(map(str, x.shape))}] "
+                          "(convcalc's ln normalizes the channels at each position, or the whole sample)")
+    if len(x.shape) > 1:
+        args["over"] = "all"
+    return one("ln", args, x)
+
+
+@module(nn.GroupNorm)
+def _gn(c: Call) -> Mapped:
+    m = c.module
+    args: dict[str, Any] = {"groups": m.num_groups}
+    if not m.affine:
+        args["affine"] = False
+    if m.eps != 1e-5:
+        args["eps"] = m.eps
+    return one("gn", args, c.x())
+
+
+@module(nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)
+def _in(c: Call) -> Mapped:
+    m = c.module
+    args: dict[str, Any] = {}
+    if m.affine:
+        args["affine"] = True
+    if m.track_running_stats:
+        args["track_running_stats"] = True
+    if m.eps != 1e-5:
+        args["eps"] = m.eps
+    return one("in", args, c.x())
+
+
+def _pool_args(c: Call, k: Any, s: Any, p: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {"k": _v(_per_axis(k, c.nd))}
+    stride = _per_axis(s if s not in (None, []) else k, c.nd)
+    if stride != _per_axis(k, c.nd):
+        args["s"] = _v(stride)
+    if _v(_per_axis(p, c.nd)) != 0:
+        args["p"] = _v(_per_axis(p, c.nd))
+    return args
+
+
+def _maxpool(c: Call, k: Any, s: Any, p: Any, d: Any, ceil_mode: bool, return_indices: bool, nd: int | None) -> Mapped:
+    if nd is not None:
+        _check_nd(c, nd)
+    if return_indices:
+        raise Unsupported("max pooling that returns its indices")
+    args = _pool_args(c, k, s, p)
+    if _v(_per_axis(d, c.nd)) != 1:
+        args["d"] = _v(_per_axis(d, c.nd))
+    if ceil_mode:
+        args["ceil_mode"] = True
+    return one("maxpool", args, c.x())
+
+
+def _avgpool(c: Call, k: Any, s: Any, p: Any, ceil_mode: bool, count_include_pad: bool, divisor: Any,
+             nd: int | None) -> Mapped:
+    if nd is not None:
+        _check_nd(c, nd)
+    if divisor is not None:
+        raise Unsupported("average pooling with divisor_override")
+    args = _pool_args(c, k, s, p)
+    if ceil_mode:
+        args["ceil_mode"] = True
+    if not count_include_pad:
+        args["count_include_pad"] = False
+    return one("avgpool", args, c.x())
+
+
+_ND = {nn.MaxPool1d: 1, nn.MaxPool2d: 2, nn.MaxPool3d: 3, nn.AvgPool1d: 1, nn.AvgPool2d: 2, nn.AvgPool3d: 3,
+       nn.AdaptiveAvgPool1d: 1, nn.AdaptiveAvgPool2d: 2, nn.AdaptiveAvgPool3d: 3, nn.AdaptiveMaxPool1d: 1,
+       nn.AdaptiveMaxPool2d: 2, nn.AdaptiveMaxPool3d: 3, nn.LPPool1d: 1, nn.LPPool2d: 2}
+
+
+@module(nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)
+def _maxpool_module(c: Call) -> Mapped:
+    m = c.module
+    return _maxpool(c, m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode, m.return_indices, _ND[type(m)])
+
+
+@module(nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)
+def _avgpool_module(c: Call) -> Mapped:
+    m = c.module
+    return _avgpool(c, m.kernel_size, m.stride, m.padding, m.ceil_mode, m.count_include_pad,
+                    getattr(m, "divisor_override", None), _ND[type(m)])
+
+
+def _adaptive(c: Call, kind: str, return_indices: bool = False, nd: int | None = None) -> Mapped:
+    if nd is not None:
+        _check_nd(c, nd)
+    if return_indices:
+        raise Unsupported("adaptive max pooling that returns its indices")
+    size = list(c.out[1:])
+    if kind == "adaptive_avgpool" and all(v == 1 for v in size):
+        return one("gap", {}, c.x())
+    return one(kind, {"size": _v(size)}, c.x())
+
+
+@module(nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
+def _adaptive_avg_module(c: Call) -> Mapped:
+    return _adaptive(c, "adaptive_avgpool", nd=_ND[type(c.module)])
+
+
+@module(nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
+def _adaptive_max_module(c: Call) -> Mapped:
+    return _adaptive(c, "adaptive_maxpool", c.module.return_indices, _ND[type(c.module)])
+
+
+@module(nn.LPPool1d, nn.LPPool2d)
+def _lppool(c: Call) -> Mapped:
+    m = c.module
+    _check_nd(c, _ND[type(m)])
+    args = {"norm": m.norm_type, "k": _v(_per_axis(m.kernel_size, c.nd))}
+    if m.stride is not None and _per_axis(m.stride, c.nd) != _per_axis(m.kernel_size, c.nd):
+        args["s"] = _v(_per_axis(m.stride, c.nd))
+    if m.ceil_mode:
+        args["ceil_mode"] = True
+    return one("lppool", args, c.x())
+
+
+@module(nn.Linear)
+def _linear(c: Call) -> Mapped:
+    m, x = c.module, c.x()
+    if len(x.shape) != 1:
+        raise Unsupported(f"a linear layer on a [{'x'.join(map(str, x.shape))}] tensor (convcalc's linear reads a flat one)")
+    args: dict[str, Any] = {"out": m.out_features}
+    if m.bias is None:
+        args["bias"] = False
+    return one("linear", args, x)
+
+
+@module(nn.Flatten)
+def _flatten_module(c: Call) -> Mapped:
+    return _flatten(c, c.module.start_dim, c.module.end_dim)
+
+
+@module(nn.Unflatten)
+def _unflatten(c: Call) -> Mapped:
+    return _reshape(c)
+
+
+@module(nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
+def _dropout_module(c: Call) -> Mapped:
+    return one("dropout", {"p": c.module.p} if c.module.p != 0.5 else {}, c.x())
+
+
+@module(nn.Identity)
+def _identity(c: Call) -> Mapped:
+    return one("identity", {}, c.x())
+
+
+_ACTIVATIONS = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.SiLU: "silu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh",
+                nn.Hardswish: "hardswish", nn.Hardsigmoid: "hardsigmoid", nn.Mish: "mish"}
+
+
+@module(*_ACTIVATIONS)
+def _activation_module(c: Call) -> Mapped:
+    return one(_ACTIVATIONS[type(c.module)], {}, c.x())
+
+
+@module(nn.LeakyReLU)
+def _leaky(c: Call) -> Mapped:
+    slope = c.module.negative_slope
+    return one("leakyrelu", {"slope": slope} if slope != 0.01 else {}, c.x())
+
+
+@module(nn.ELU)
+def _elu(c: Call) -> Mapped:
+    alpha = c.module.alpha
+    return one("elu", {"alpha": alpha} if alpha != 1.0 else {}, c.x())
+
+
+@module(nn.GELU)
+def _gelu(c: Call) -> Mapped:
+    approximate = c.module.approximate
+    return one("gelu", {"approximate": approximate} if approximate != "none" else {}, c.x())
+
+
+@module(nn.PReLU)
+def _prelu(c: Call) -> Mapped:
+    x, n = c.x(), c.module.num_parameters
+    if n not in (1, x.shape[0]):
+        raise Unsupported(f"PReLU with {n} slopes for {x.shape[0]} channels")
+    return one("prelu", {"per_channel": True} if n > 1 else {}, x)
+
+
+def _softmax(c: Call, kind: str, dim: Any) -> Mapped:
+    x = c.x()
+    if dim is None or c.dim(dim, x) != 1:
+        raise Unsupported(f"{kind} over dim {dim} (convcalc's is over the channels, dim 1)")
+    return one(kind, {}, x)
+
+
+@module(nn.Softmax)
+def _softmax_module(c: Call) -> Mapped:
+    return _softmax(c, "softmax", c.module.dim)
+
+
+@module(nn.LogSoftmax)
+def _log_softmax_module(c: Call) -> Mapped:
+    return _softmax(c, "log_softmax", c.module.dim)
+
+
+@module(nn.Softmax2d)
+def _softmax2d(c: Call) -> Mapped:
+    return one("softmax", {}, c.x())
+
+
+def _upsample(c: Call, size: Any, scale: Any, mode: str, align_corners: Any) -> Mapped:
+    if mode not in ("nearest", "linear", "bilinear", "trilinear"):
+        raise Unsupported(f"interpolation mode {mode}")
+    args: dict[str, Any] = {}
+    if scale is not None:
+        scales = [float(v) for v in _per_axis(scale, c.nd)]
+        args["scale"] = _v([int(v) if v.is_integer() else v for v in scales])
+    else:
+        args["size"] = _v(list(c.out[1:]))
+    if mode != "nearest":
+        args["mode"] = mode
+    if align_corners:
+        args["align_corners"] = True
+    return one("upsample", args, c.x())
+
+
+@module(nn.Upsample, nn.UpsamplingNearest2d, nn.UpsamplingBilinear2d)
+def _upsample_module(c: Call) -> Mapped:
+    m = c.module
+    align = m.align_corners if not isinstance(m, nn.UpsamplingBilinear2d) else True
+    return _upsample(c, m.size, m.scale_factor, m.mode, align)
+
+
+@module(nn.PixelShuffle)
+def _pixel_shuffle(c: Call) -> Mapped:
+    return one("pixel_shuffle", {"factor": c.module.upscale_factor}, c.x())
+
+
+@module(nn.PixelUnshuffle)
+def _pixel_unshuffle(c: Call) -> Mapped:
+    return one("pixel_unshuffle", {"factor": c.module.downscale_factor}, c.x())
+
+
+@module(nn.ChannelShuffle)
+def _channel_shuffle_module(c: Call) -> Mapped:
+    return one("channel_shuffle", {"groups": c.module.groups}, c.x())
+
+
+def _pad(c: Call, pad: Any, mode: str, value: Any) -> Mapped:
+    flat = list(pad)
+    if len(flat) % 2 or len(flat) // 2 > c.nd:
+        raise Unsupported(f"a pad of {len(flat)} values on {c.nd} spatial axes")
+    if any(v < 0 for v in flat):
+        raise Unsupported("negative padding (a crop)")
+    flat += [0] * (2 * c.nd - len(flat))
+    pairs = _pairs(flat, c.nd)
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise Unsupported(f"padding mode {mode}")
+    args: dict[str, Any] = {"p": _padding(pairs)}
+    if mode != "constant":
+        args["mode"] = mode
+    elif value:
+        args["value"] = float(value)
+    return one("pad", args, c.x())
+
+
+@module(nn.ZeroPad1d, nn.ZeroPad2d, nn.ZeroPad3d, nn.ConstantPad1d, nn.ConstantPad2d, nn.ConstantPad3d,
+        nn.ReflectionPad1d, nn.ReflectionPad2d, nn.ReflectionPad3d, nn.ReplicationPad1d, nn.ReplicationPad2d,
+        nn.ReplicationPad3d, nn.CircularPad1d, nn.CircularPad2d, nn.CircularPad3d)
+def _pad_module(c: Call) -> Mapped:
+    m = c.module
+    name = type(m).__name__
+    mode = ("reflect" if name.startswith("Reflection") else "replicate" if name.startswith("Replication")
+            else "circular" if name.startswith("Circular") else "constant")
+    return _pad(c, m.padding, mode, getattr(m, "value", 0))
+
+
+@module(nn.LocalResponseNorm)
+def _lrn(c: Call) -> Mapped:
+    m = c.module
+    return one("lrn", {"size": m.size, "alpha": m.alpha, "beta": m.beta, "k": float(m.k)}, c.x())
+
+
+# --------------------------------------------------------------------------------------------
+# Function and method rules (methods are keyed "Tensor.name")
+
+
+FUNCTIONS: dict[Any, Callable[[Call], Any]] = {}
+
+
+def function(*targets: Any) -> Callable[[Callable[[Call], Any]], Callable[[Call], Any]]:
+    def register(rule: Callable[[Call], Any]) -> Callable[[Call], Any]:
+        for t in dict.fromkeys(targets):  # torch aliases some (F.channel_shuffle is torch.channel_shuffle)
+            if t in FUNCTIONS:
+                raise TypeError(f"{t} has two rules")
+            FUNCTIONS[t] = rule
+        return rule
+
+    return register
+
+
+class Alias(NamedTuple):
+    """A node that is its input (x.contiguous()): no layer."""
+
+    ref: Ref
+
+
+@function(operator.add, operator.iadd, torch.add, "Tensor.add", "Tensor.add_", "Tensor.__add__")
+def _add(c: Call) -> Mapped:
+    bound = c.bind("input", "other", alpha=1)
+    a, b = bound.get("input"), bound.get("other")
+    if bound["alpha"] != 1:
+        raise Unsupported("an add with alpha")
+    if not (isinstance(a, Ref) and isinstance(b, Ref)):
+        raise Unsupported("adds a number or a parameter, not another activation")
+    if a.shape != b.shape:
+        raise Unsupported("a broadcasting add")
+    return Mapped([("add", {})], [a, b])
+
+
+@function(operator.mul, operator.imul, torch.mul, "Tensor.mul", "Tensor.mul_", "Tensor.__mul__")
+def _mul(c: Call) -> Any:
+    bound = c.bind("input", "other")
+    a, b = bound.get("input"), bound.get("other")
+    if isinstance(a, Ref) and isinstance(b, Ref):
+        if len(a.shape) != len(b.shape):
+            raise Unsupported("a product of tensors of different ranks")
+        return Mapped([("mul", {})], [a, b])
+    x, p = (a, b) if isinstance(a, Ref) else (b, a)
+    if isinstance(x, Ref) and isinstance(p, Param):
+        wanted = (x.shape[0],) + (1,) * (len(x.shape) - 1)
+        if p.shape == wanted or p.shape == (1,) + wanted:
+            return LayerScale(x, p)
+        raise Unsupported(f"a product with a parameter of shape {list(p.shape)}")
+    raise Unsupported("multiplies by a number, not another activation")
+
+
+class LayerScale(NamedTuple):
+    """x * gamma with gamma a [C, 1, ...] parameter (ConvNeXt): the layer_scale kind."""
+
+    ref: Ref
+    param: Param
+
+
+@function(torch.cat, torch.concat, torch.concatenate)
+def _cat(c: Call) -> Any:
+    bound = c.bind("tensors", "dim", dim=0)
+    tensors = bound.get("tensors")
+    if not isinstance(tensors, (list, tuple)) or not all(isinstance(t, Ref) for t in tensors):
+        raise Unsupported("concatenates something that is not an activation")
+    if c.dim(bound["dim"], tensors[0]) != 1:
+        raise Unsupported(f"concatenation along dim {bound['dim']} (convcalc's concat is along the channels)")
+    if len(tensors) == 1:
+        return Alias(tensors[0])
+    return Mapped([("concat", {})], list(tensors))
+
+
+_ELEMENTWISE = {
+    "relu": (F.relu, torch.relu, "Tensor.relu", F.relu_, torch.relu_, "Tensor.relu_"),
+    "relu6": (F.relu6,),
+    "silu": (F.silu,),
+    "sigmoid": (torch.sigmoid, F.sigmoid, "Tensor.sigmoid", "Tensor.sigmoid_"),
+    "tanh": (torch.tanh, F.tanh, "Tensor.tanh"),
+    "hardswish": (F.hardswish,),
+    "hardsigmoid": (F.hardsigmoid,),
+    "mish": (F.mish,),
+}
+_KIND_OF = {target: kind for kind, targets in _ELEMENTWISE.items() for target in targets}
+
+
+@function(*_KIND_OF)
+def _elementwise(c: Call) -> Mapped:
+    return one(_KIND_OF[c.node.target if c.node.op == "call_function" else f"Tensor.{c.node.target}"], {}, c.x())
+
+
+@function(F.hardtanh)
+def _hardtanh(c: Call) -> Mapped:
+    bound = c.bind("input", "min_val", "max_val", min_val=-1.0, max_val=1.0)
+    if (bound["min_val"], bound["max_val"]) != (0.0, 6.0):
+        raise Unsupported("hardtanh other than relu6")
+    return one("relu6", {}, c.x())
+
+
+@function(F.leaky_relu)
+def _leaky_function(c: Call) -> Mapped:
+    slope = c.bind("input", "negative_slope", negative_slope=0.01)["negative_slope"]
+    return one("leakyrelu", {"slope": slope} if slope != 0.01 else {}, c.x())
+
+
+@function(F.elu)
+def _elu_function(c: Call) -> Mapped:
+    alpha = c.bind("input", "alpha", alpha=1.0)["alpha"]
+    return one("elu", {"alpha": alpha} if alpha != 1.0 else {}, c.x())
+
+
+@function(F.gelu)
+def _gelu_function(c: Call) -> Mapped:
+    approximate = c.bind("input", approximate="none")["approximate"]
+    return one("gelu", {"approximate": approximate} if approximate != "none" else {}, c.x())
+
+
+@function(F.softmax, torch.softmax, "Tensor.softmax")
+def _softmax_function(c: Call) -> Mapped:
+    return _softmax(c, "softmax", c.bind("input", "dim", dim=None)["dim"])
+
+
+@function(F.log_softmax, torch.log_softmax, "Tensor.log_softmax")
+def _log_softmax_function(c: Call) -> Mapped:
+    return _softmax(c, "log_softmax", c.bind("input", "dim", dim=None)["dim"])
+
+
+@function(F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout)
+def _dropout_function(c: Call) -> Mapped:
+    p = c.bind("input", "p", p=0.5)["p"]
+    return one("dropout", {"p": p} if p != 0.5 else {}, c.x())
+
+
+def _flatten(c: Call, start: int, end: int) -> Mapped:
+    x = c.x()
+    rank = len(x.shape) + 1
+    if start % rank == 1 and end % rank == rank - 1:
+        return one("flatten", {}, x)
+    return _reshape(c)
+
+
+@function(torch.flatten, "Tensor.flatten")
+def _flatten_function(c: Call) -> Mapped:
+    bound = c.bind("input", "start_dim", "end_dim", start_dim=0, end_dim=-1)
+    return _flatten(c, bound["start_dim"], bound["end_dim"])
+
+
+def _reshape(c: Call) -> Any:
+    x, out = c.x(), c.out
+    if out == x.shape:
+        return Alias(x)
+    if len(out) == 1 and len(x.shape) > 1:
+        return one("flatten", {}, x)
+    if len(out) not in (1, c.nd + 1):
+        raise Unsupported(f"a reshape to a rank-{len(out) + 1} tensor in a {c.nd}-D network")
+    return one("reshape", {"shape": list(out)}, x)
+
+
+@function("Tensor.view", "Tensor.reshape", torch.reshape)
+def _view(c: Call) -> Any:
+    x = c.x()
+    out = c.out
+    # ShuffleNet's channel shuffle: view [C, ...] as [g, C/g, ...], transpose(1, 2), view back.
+    if (len(out) == len(x.shape) + 1 and 1 < out[0] < x.shape[0] and out[0] * out[1] == x.shape[0]
+            and out[2:] == x.shape[1:]):
+        return Pending(x, out[0], False)
+    return _reshape(c)
+
+
+@function("Tensor.contiguous")
+def _contiguous(c: Call) -> Any:
+    return Alias(c.x())
+
+
+@function("Tensor.mean", torch.mean)
+def _mean(c: Call) -> Mapped:
+    bound = c.bind("input", "dim", "keepdim", dim=None, keepdim=False)
+    x, dims = c.x(), bound["dim"]
+    dims = [dims] if isinstance(dims, int) else list(dims or [])
+    if len(x.shape) < 2 or sorted(c.dim(d, x) for d in dims) != list(range(2, len(x.shape) + 1)):
+        raise Unsupported(f"a mean over dims {dims} (a mean over every spatial axis is global average pooling)")
+    if bound["keepdim"]:
+        return one("gap", {}, x)
+    return Mapped([("gap", {}), ("flatten", {})], [x])
+
+
+@function(F.interpolate, F.upsample, F.upsample_nearest, F.upsample_bilinear)
+def _interpolate(c: Call) -> Mapped:
+    bound = c.bind("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias",
+                   size=None, scale_factor=None, mode="nearest", align_corners=None, antialias=False)
+    if bound["antialias"]:
+        raise Unsupported("antialiased interpolation")
+    mode = bound["mode"]
+    if c.node.target is F.upsample_bilinear:
+        mode, bound["align_corners"] = "bilinear", True
+    return _upsample(c, bound["size"], bound["scale_factor"], mode, bound["align_corners"])
+
+
+@function(F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d)
+def _adaptive_avg_function(c: Call) -> Mapped:
+    return _adaptive(c, "adaptive_avgpool")
+
+
+@function(F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d)
+def _adaptive_max_function(c: Call) -> Mapped:
+    return _adaptive(c, "adaptive_maxpool", c.bind("input", "output_size", "return_indices",
+                                                   return_indices=False)["return_indices"])
+
+
+@function(F.max_pool1d, F.max_pool2d, F.max_pool3d)
+def _maxpool_function(c: Call) -> Mapped:
+    b = c.bind("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices",
+               stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False)
+    return _maxpool(c, b["kernel_size"], b["stride"], b["padding"], b["dilation"], b["ceil_mode"],
+                    b["return_indices"], None)
+
+
+@function(F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)
+def _avgpool_function(c: Call) -> Mapped:
+    b = c.bind("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override",
+               stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None)
+    return _avgpool(c, b["kernel_size"], b["stride"], b["padding"], b["ceil_mode"], b["count_include_pad"],
+                    b["divisor_override"], None)
+
+
+@function(F.pad)
+def _pad_function(c: Call) -> Mapped:
+    b = c.bind("input", "pad", "mode", "value", mode="constant", value=None)
+    return _pad(c, b["pad"], b["mode"], b["value"])
+
+
+@function(F.pixel_shuffle)
+def _pixel_shuffle_function(c: Call) -> Mapped:
+    return one("pixel_shuffle", {"factor": c.bind("input", "upscale_factor")["upscale_factor"]}, c.x())
+
+
+@function(F.pixel_unshuffle)
+def _pixel_unshuffle_function(c: Call) -> Mapped:
+    return one("pixel_unshuffle", {"factor": c.bind("input", "downscale_factor")["downscale_factor"]}, c.x())
+
+
+@function(F.channel_shuffle, torch.channel_shuffle)
+def _channel_shuffle_function(c: Call) -> Mapped:
+    return one("channel_shuffle", {"groups": c.bind("input", "groups")["groups"]}, c.x())
+
+
+@function("Tensor.chunk", torch.chunk)
+def _chunk(c: Call) -> Chunks:
+    b = c.bind("input", "chunks", "dim", dim=0)
+    x = c.x()
+    if c.dim(b["dim"], x) != 1 or x.shape[0] % b["chunks"]:
+        raise Unsupported("chunks that are not equal parts of the channels")
+    return Chunks(x, b["chunks"])
+
+
+@function("Tensor.split", torch.split)
+def _split(c: Call) -> Chunks:
+    b = c.bind("input", "split_size_or_sections", "dim", dim=0)
+    x, size = c.x(), b["split_size_or_sections"]
+    sizes = list(size) if isinstance(size, (list, tuple)) else None
+    if sizes is not None and len(set(sizes)) == 1:
+        size = sizes[0]
+    if c.dim(b["dim"], x) != 1 or not isinstance(size, int) or x.shape[0] % size:
+        raise Unsupported("a split into parts that are not equal parts of the channels")
+    return Chunks(x, x.shape[0] // size)
+
+
+@function("Tensor.transpose", torch.transpose)
+def _transpose(c: Call) -> Any:
+    b = c.bind("input", "dim0", "dim1")
+    x = b.get("input")
+    if isinstance(x, Pending) and not x.transposed and sorted((b["dim0"], b["dim1"])) == [1, 2]:
+        return x._replace(transposed=True)
+    raise Unsupported("a transpose")
+
+
+# --------------------------------------------------------------------------------------------
+# The mapping walk
+
+
+def _describe(node: fx.Node, owner: nn.Module | None) -> str:
+    """A node's operator as people write it: torch.nn.Conv2d, torch.cat, F.relu, Tensor.view."""
+    if node.op == "call_module":
+        cls = type(owner)
+        if getattr(nn, cls.__name__, None) is cls:
+            return f"torch.nn.{cls.__name__}"
+        return f"{cls.__module__}.{cls.__qualname__}"
+    if node.op == "call_method":
+        return f"Tensor.{node.target}"
+    target = node.target
+    name = getattr(target, "__name__", str(target))
+    module_name = getattr(target, "__module__", None) or ""
+    if module_name in ("_operator", "operator"):
+        return f"operator.{name}"
+    if module_name.startswith("torch.nn.functional") or getattr(F, name, None) is target:
+        return f"torch.nn.functional.{name}"
+    if getattr(torch, name, None) is target:
+        return f"torch.{name}"
+    return f"{module_name}.{name}" if module_name else name
+
+
+_NAME_PART = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class _Mapper:
+    def __init__(self, module: fx.GraphModule, seen: dict[fx.Node, Any], shape: tuple[int, ...], source: str,
+                 allow_unknown: bool) -> None:
+        self.module = module
+        self.seen = seen
+        self.shape = shape
+        self.nd = len(shape) - 1
+        self.source = source
+        self.allow_unknown = allow_unknown
+        self.values: dict[fx.Node, Any] = {}
+        self.layers: list[Layer] = []
+        self.names: set[str] = {"input"}
+        self.parents: set[str] = set()  # every dotted prefix of a layer's name
+        self.unsupported: dict[str, list[str]] = {}
+        self.called: set[str] = set()  # modules with parameters already called (shared weights)
+        self.read_params: set[str] = set()
+
+    def run(self) -> list[Layer]:
+        output: Any = None
+        placeholders = 0
+        for node in self.module.graph.nodes:
+            if node.op == "placeholder":
+                placeholders += 1
+                if placeholders > 1:
+                    raise ConvcalcError(f"the model's forward takes more than one input ('{node.target}'); convcalc "
+                                        "imports models with one input tensor", file=self.source)
+                self.values[node] = Ref("input", tuple(self.shape))
+            elif node.op == "get_attr":
+                seen = self.seen.get(node)
+                self.values[node] = Param(node.target, seen.shape) if isinstance(seen, TensorInfo) else seen
+            elif node.op == "output":
+                output = fx.node.map_arg(node.args[0], lambda n: self.values[n])
+            else:
+                self.values[node] = self.call(node)
+        if self.unsupported:
+            raise ConvcalcError(unsupported_message(self.source, self.unsupported), file=self.source)
+        return self.finish(output)
+
+    def finish(self, output: Any) -> list[Layer]:
+        refs = _refs(output)
+        if len(refs) != 1:
+            raise ConvcalcError(f"the model returns {len(refs)} tensors; a convcalc spec has one output",
+                                file=self.source)
+        out = refs[0]
+        if out.name == "input" or not self.layers:
+            raise ConvcalcError("the model has no layers: it returns its input", file=self.source)
+        if self.layers[-1].name != out.name:
+            at = next(i for i, layer in enumerate(self.layers) if layer.name == out.name)
+            if any(out.name in layer.inputs for layer in self.layers[at + 1:]):
+                raise ConvcalcError(f"the model returns '{out.name}', which later layers read; a convcalc spec's "
+                                    "output is its last layer", file=self.source)
+            self.layers.append(self.layers.pop(at))
+        return self.layers
+
+    # -- one node -------------------------------------------------------------------------------
+
+    def call(self, node: fx.Node) -> Any:
+        seen = self.seen.get(node)
+        if not _has_tensor(seen):
+            return seen  # shape arithmetic (x.size(0), len(...)): a value, no layer
+        owner = self.module.get_submodule(node.target) if node.op == "call_module" else None
+        args = fx.node.map_arg(node.args, lambda n: self.values[n])
+        kwargs = fx.node.map_arg(node.kwargs, lambda n: self.values[n])
+        what = _describe(node, owner)
+        base = self.base(node)
+        out = None
+        if isinstance(seen, TensorInfo):
+            out = seen.shape[1:]
+        if node.op == "call_module":
+            rule = MODULES.get(type(owner))
+        elif node.op == "call_method":
+            rule = FUNCTIONS.get(f"Tensor.{node.target}")
+        elif node.target is operator.getitem:
+            rule = self.getitem
+        else:
+            rule = FUNCTIONS.get(node.target) if _hashable(node.target) else None
+        call = Call(node, what, owner, tuple(args), dict(kwargs), out, self.nd)
+        try:
+            if isinstance(seen, TensorInfo) and seen.shape[:1] != (BATCH,):
+                raise Unsupported("it changes the batch dimension")
+            pending = [v for v in _flat(args) if isinstance(v, Pending)]
+            if pending:  # the middle of a channel shuffle: only its next steps may read it
+                if rule is _contiguous:
+                    return pending[0]
+                if rule is _transpose:
+                    return rule(call)
+                if rule is _view:
+                    return self.end_shuffle(call, pending[0], base)
+                raise Unsupported("a view of the channels as two axes")
+            if rule is None:
+                raise Unsupported("")
+            result = rule(call)
+            if isinstance(result, Alias):
+                return result.ref
+            if isinstance(result, (Chunks, Pending)):
+                return result
+            if isinstance(result, LayerScale):
+                return self.layer_scale(call, result, base)
+            return self.emit(call, result, base)
+        except Unsupported as exc:
+            return self.unknown(call, str(exc), base, seen)
+
+    def base(self, node: fx.Node) -> str:
+        """The layer name: the module path for a module, the enclosing module's path and the
+        operator for a function (`layer1.0.add`); a second call of a module gets `_1`."""
+        if node.op == "call_module":
+            path = str(node.target)
+        elif node.target is operator.getitem and isinstance(node.args[0], fx.Node) and isinstance(node.args[1], int):
+            path = f"{self.base(node.args[0])}.{node.args[1]}"  # x.chunk(2, 1)[0] -> chunk.0
+        else:
+            stack = node.meta.get("nn_module_stack") or {}
+            scope = list(stack.values())[-1][0] if stack else ""
+            op = node.target if node.op == "call_method" else getattr(node.target, "__name__", "op")
+            op = str(op).strip("_") or "op"
+            path = f"{scope}.{op}" if scope else op
+        parts = [_NAME_PART.sub("_", part) or "_" for part in path.split(".")]
+        return ".".join(parts)
+
+    def unique(self, base: str) -> str:
+        """`base`, or `base_1`, `base_2`, ...: a name no other layer has, and neither the path of
+        another layer's parent nor below another layer (a layer `mean` and a layer `mean.gap`
+        could not both be modules of the PyTorch model verify builds)."""
+        name, n = base, 0
+        while name in self.names or name in self.parents or any(p in self.names for p in _parents(name)):
+            n += 1
+            name = f"{base}_{n}"
+        self.names.add(name)
+        self.parents.update(_parents(name))
+        return name
+
+    def emit(self, call: Call, mapped: Mapped, base: str) -> Ref:
+        params = buffers = None
+        if call.module is not None:
+            params = sum(p.numel() for p in call.module.parameters())
+            buffers = sum(b.numel() for b in call.module.buffers())
+            if params and str(call.node.target) in self.called:
+                raise Unsupported("a module with parameters called twice (shared weights)")
+            self.called.add(str(call.node.target))
+        inputs = tuple(ref.name for ref in mapped.inputs)
+        name = ""
+        for i, (kind, args) in enumerate(mapped.layers):
+            last = i == len(mapped.layers) - 1
+            name = self.unique(base if last else f"{base}_{kind}")
+            self.layers.append(Layer(name, kind, args, inputs, call.what, call.out if last else None,
+                                     params if last else None, buffers if last else None))
+            inputs = (name,)
+        return Ref(name, call.out)
+
+    def layer_scale(self, call: Call, scale: LayerScale, base: str) -> Ref:
+        if scale.param.target in self.read_params:
+            raise Unsupported("a parameter read twice (shared weights)")
+        self.read_params.add(scale.param.target)
+        name = self.unique(base)
+        self.layers.append(Layer(name, "layer_scale", {}, (scale.ref.name,), call.what, call.out,
+                                 scale.ref.shape[0], 0))
+        return Ref(name, call.out)
+
+    def end_shuffle(self, call: Call, pending: Pending, base: str) -> Ref:
+        if not pending.transposed or call.out != pending.ref.shape:
+            raise Unsupported("a view of the channels as two axes")
+        name = self.unique(base)
+        self.layers.append(Layer(name, "channel_shuffle", {"groups": pending.groups}, (pending.ref.name,),
+                                 "channel shuffle (view, transpose, view)", call.out))
+        return Ref(name, call.out)
+
+    def getitem(self, call: Call) -> Any:
+        container, index = call.args[0], call.args[1]
+        if isinstance(container, Chunks) and isinstance(index, int):
+            return Mapped([("split", {"parts": container.parts, "index": index % container.parts})], [container.ref])
+        if isinstance(container, (tuple, list)) and isinstance(index, int):
+            return Alias(container[index])
+        raise Unsupported("indexing or slicing a tensor")
+
+    def unknown(self, call: Call, reason: str, base: str, seen: Any) -> Any:
+        """An operator no rule maps: listed, or with allow_unknown an opaque layer per tensor it makes."""
+        what = call.what + (f" ({reason})" if reason else "")
+        self.unsupported.setdefault(what, []).append(base)
+        outputs = [seen] if isinstance(seen, TensorInfo) else [v for v in _flat(seen) if isinstance(v, TensorInfo)]
+        if not self.allow_unknown:
+            refs = [Ref(f"?{base}", info.shape[1:]) for info in outputs]
+            return refs[0] if isinstance(seen, TensorInfo) else _rebuild(seen, iter(refs))
+        del self.unsupported[what][-1]
+        if not self.unsupported[what]:
+            del self.unsupported[what]
+        inputs = tuple(dict.fromkeys(ref.name for ref in _refs((call.args, call.kwargs)))) or ("input",)
+        params = buffers = 0
+        if call.module is not None:
+            params = sum(p.numel() for p in call.module.parameters())
+            buffers = sum(b.numel() for b in call.module.buffers())
+        for value in _flat((call.args, call.kwargs)):
+            if isinstance(value, Param) and value.target not in self.read_params:
+                self.read_params.add(value.target)
+                tensor = self.module.get_parameter(value.target) if _is_parameter(self.module, value.target) else None
+                if tensor is not None:
+                    params += tensor.numel()
+                else:
+                    buffers += _numel(value.shape)
+        refs = []
+        for i, info in enumerate(outputs):
+            name = self.unique(base)
+            shape = info.shape[1:]
+            if info.shape[:1] != (BATCH,):
+                raise ConvcalcError(f"cannot import {call.what} even as an opaque layer: it changes the batch "
+                                    "dimension", file=self.source, layer=base)
+            args: dict[str, Any] = {"shape": list(shape) or [1], "op": call.what}
+            if i == 0 and params:
+                args["params"] = params
+            if i == 0 and buffers:
+                args["buffers"] = buffers
+            kind = "opaque_merge" if len(inputs) > 1 else "opaque"
+            self.layers.append(Layer(name, kind, args, inputs, call.what, shape,
+                                     params if i == 0 else 0, buffers if i == 0 else 0))
+            refs.append(Ref(name, shape))
+        return refs[0] if isinstance(seen, TensorInfo) else _rebuild(seen, iter(refs))
+
+
+def _parents(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _hashable(target: Any) -> bool:
+    try:
+        hash(target)
+    except TypeError:
+        return False
+    return True
+
+
+def _is_parameter(module: nn.Module, target: str) -> bool:
+    try:
+        module.get_parameter(target)
+    except AttributeError:
+        return False
+    return True
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for v in shape:
+        n *= v
+    return n
+
+
+def _flat(value: Any) -> list[Any]:
+    if isinstance(value, (tuple, list)) and not isinstance(value, (Ref, Param, Chunks, Pending, TensorInfo)):
+        return [v for item in value for v in _flat(item)]
+    if isinstance(value, dict):
+        return [v for item in value.values() for v in _flat(item)]
+    return [value]
+
+
+def _refs(value: Any) -> list[Ref]:
+    return [v for v in _flat(value) if isinstance(v, Ref)]
+
+
+def _rebuild(value: Any, refs: Any) -> Any:
+    if isinstance(value, TensorInfo):
+        return next(refs)
+    if isinstance(value, (tuple, list)):
+        return tuple(_rebuild(v, refs) for v in value)
+    if isinstance(value, dict):
+        return {k: _rebuild(v, refs) for k, v in value.items()}
+    return value

@@ -1,0 +1,309 @@
+"""The YAML writer: an imported model's layers as a spec a person reads and edits.
+
+It renders `Imported.layers` (it computes nothing about the network): layer names are the module
+paths, `from:` is written only where a layer does not read the one before it, and repeated
+structure is folded into `blocks:`.
+
+Folding. Every module path (`layer1.0`) whose layers run consecutively and read exactly one value
+from outside is a candidate block; its *skeleton* is its layers with their local names, kinds,
+argument keys and inputs (the outside value read as `input`), without argument values. A path is
+folded when its skeleton occurs at least twice in the model, outermost first: all paths with one
+skeleton share one template, whose arguments are the values that differ between them (values
+equal in every use stay in the template; slots equal to each other in every use share one
+argument). Consecutive uses of one template with the same arguments, numbered k, k+1, ... under
+one parent and each reading the previous one, become one use with `repeat:` (and `start: k`, so
+the names stay the module paths). What is not folded is written flat.
+
+The result is checked before it is returned: the text is parsed and expanded as any spec is, and
+must give exactly the imported layers (names, kinds, arguments, inputs); if folding ever fails that,
+the flat list is written instead, which is the imported document itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from typing import Any, NamedTuple
+
+from .model import Imported, Layer
+
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
+_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
+MIN_USES = 2  # a skeleton folds when it occurs at least this often
+
+
+def scalar(value: Any) -> str:
+    """A value as YAML that reads back as itself (bools, ints, floats, words; lists in flow style)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        return text if any(c in text for c in ".eEn") else text + ".0"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(scalar(v) for v in value) + "]"
+    text = str(value)
+    if (_PLAIN.match(text) and text.lower() not in _WORDS) or (text.startswith("$") and re.match(r"\$[A-Za-z_]\w*\Z", text)):
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def flow(items: list[tuple[str, Any]]) -> str:
+    return "{" + ", ".join(f"{key}: {scalar(value)}" for key, value in items) + "}"
+
+
+def entry_line(kind: str, name: str, args: dict[str, Any], inputs: tuple[str, ...], previous: str,
+               extra: list[tuple[str, Any]] = ()) -> str:
+    items: list[tuple[str, Any]] = [("name", name)]
+    if inputs != (previous,):
+        items.append(("from", list(inputs) if len(inputs) > 1 else inputs[0]))
+    items += list(extra)
+    items += list(args.items())
+    return f"- {kind}: {flow(items)}"
+
+
+class Group(NamedTuple):
+    path: str  # module path: layer1.0
+    start: int  # index of its first layer
+    stop: int  # one past its last
+    outside: str  # the one value it reads from outside
+
+
+class Use(NamedTuple):
+    group: Group
+    template: str
+    values: tuple[Any, ...]  # the template's argument values, in its argument order
+
+
+def _skeleton(layers: list[Layer], group: Group) -> tuple[tuple, tuple]:
+    """(structure, values) of a group: local names, kinds, argument keys and inputs; the values
+    apart, in a fixed order."""
+    prefix = group.path + "."
+    structure, values = [], []
+    for layer in layers[group.start: group.stop]:
+        inputs = tuple(name[len(prefix):] if name.startswith(prefix) else "input" for name in layer.inputs)
+        keys = tuple(layer.args)
+        structure.append((layer.name[len(prefix):], layer.kind, keys, inputs))
+        values.extend(_hashable(layer.args[key]) for key in keys)
+    return tuple(structure), tuple(values)
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain_value(v) for v in value]
+    return value
+
+
+def groups(layers: list[Layer]) -> list[Group]:
+    """Every module path whose layers are consecutive and read one outside value."""
+    runs: dict[str, list[int]] = {}
+    order: list[str] = []
+    for i, layer in enumerate(layers):
+        parts = layer.name.split(".")
+        for depth in range(1, len(parts)):
+            path = ".".join(parts[:depth])
+            if path not in runs:
+                runs[path] = [i, i]
+                order.append(path)
+            elif runs[path][1] == i - 1:
+                runs[path][1] = i
+            else:
+                runs[path] = [-1, -1]  # not one run: never folded
+    found = []
+    names = {layer.name for layer in layers}
+    for path in order:
+        first, last = runs[path]
+        if first < 0 or last - first < 1 or path in names:
+            continue
+        inside = {layer.name for layer in layers[first: last + 1]}
+        outside = {name for layer in layers[first: last + 1] for name in layer.inputs if name not in inside}
+        if len(outside) == 1 and not any(layer.kind == "maxunpool" for layer in layers[first: last + 1]):
+            found.append(Group(path, first, last + 1, outside.pop()))
+    return found
+
+
+class Template(NamedTuple):
+    name: str
+    structure: tuple
+    args: tuple[str, ...]  # argument names
+    slots: tuple[int | None, ...]  # per value position: index into args, or None (constant)
+    constants: tuple[Any, ...]  # per value position: the constant (where slots[i] is None)
+
+
+def fold(imported: Imported) -> tuple[list[Template], dict[int, Use]]:
+    """The templates and the uses that replace groups (keyed by each group's first layer)."""
+    layers = list(imported.layers)
+    candidates = groups(layers)
+    skeletons = {group.path: _skeleton(layers, group) for group in candidates}
+    counts = Counter(structure for structure, _ in skeletons.values())
+    # A group inside another whose skeleton recurs more often is the better unit (a stage used
+    # twice made of blocks used seven times folds as blocks): an outer group is chosen only when
+    # no group inside it recurs more often than it does.
+    count = {group.path: counts[skeletons[group.path][0]] for group in candidates}
+    inner_best: dict[str, int] = defaultdict(int)
+    for group in candidates:
+        parts = group.path.split(".")
+        for depth in range(1, len(parts)):
+            outer = ".".join(parts[:depth])
+            inner_best[outer] = max(inner_best[outer], count[group.path])
+    chosen: list[Group] = []
+    covered = -1
+    for group in sorted(candidates, key=lambda g: (g.start, -(g.stop - g.start))):
+        if group.start < covered:
+            continue  # inside a folded group
+        if count[group.path] >= MIN_USES and count[group.path] >= inner_best[group.path]:
+            chosen.append(group)
+            covered = group.stop
+    by_structure: dict[tuple, list[Group]] = defaultdict(list)
+    for group in chosen:
+        by_structure[skeletons[group.path][0]].append(group)
+    templates: list[Template] = []
+    uses: dict[int, Use] = {}
+    taken: set[str] = set()
+    for structure, members in by_structure.items():
+        if len(members) < MIN_USES:
+            continue
+        columns = list(zip(*(skeletons[g.path][1] for g in members)))  # per value position, its values per use
+        slots: list[int | None] = []
+        args: list[str] = []
+        arg_columns: list[tuple] = []
+        positions = [(local, key) for local, _, keys, _ in structure for key in keys]
+        for (local, key), column in zip(positions, columns):
+            if len(set(column)) == 1:
+                slots.append(None)
+                continue
+            if column in arg_columns:
+                slots.append(arg_columns.index(column))
+                continue
+            arg_columns.append(column)
+            args.append(_arg_name(local, key, args))
+            slots.append(len(args) - 1)
+        constants = tuple(column[0] for column in columns)
+        name = _template_name(imported, members[0].path, taken)
+        template = Template(name, structure, tuple(args), tuple(slots), constants)
+        templates.append(template)
+        for i, group in enumerate(members):
+            uses[group.start] = Use(group, name, tuple(column[i] for column in arg_columns))
+    return templates, uses
+
+
+def _arg_name(local: str, key: str, taken: list[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_]", "_", f"{local}_{key}")
+    base = base if re.match(r"[A-Za-z_]", base) else f"l{base}"
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    return name
+
+
+def _template_name(imported: Imported, path: str, taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_]", "_", dict(imported.modules).get(path, "block")).lower() or "block"
+    base = base if re.match(r"[a-z_]", base) else f"b{base}"
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    taken.add(name)
+    return name
+
+
+def render(imported: Imported, folded: bool = True) -> str:
+    """The spec's YAML text: folded where the model repeats itself, checked against the import.
+    The import itself is checked against the model first (`Imported.spec`), folded or not."""
+    built = imported.spec()
+    if folded:
+        text = _render(imported, *fold(imported))
+        if _same(built, text, imported.source):
+            return text
+    return _render(imported, [], {})
+
+
+def _same(built: Any, text: str, source: str) -> bool:
+    from ..spec import loads
+
+    try:
+        written = loads(text, source)
+    except Exception:  # a writer bug: fall back to the flat list, which is the document itself
+        return False
+    return [(n.name, n.kind, n.args, n.inputs) for n in written.nodes] == \
+        [(n.name, n.kind, n.args, n.inputs) for n in built.nodes]
+
+
+def _render(imported: Imported, templates: list[Template], uses: dict[int, Use]) -> str:
+    lines = [f"# {line}" for line in imported.origin]
+    layers = list(imported.layers)
+    if uses:
+        folded = sum(use.group.stop - use.group.start for use in uses.values())
+        lines.append(f"# {folded} of {len(layers)} layers are folded into {len(uses)} uses of {len(templates)} "
+                     f"block template{'s' if len(templates) != 1 else ''} (docs/import.md)")
+    lines += [f"name: {scalar(imported.name)}", f"input: {scalar(list(imported.input))}"]
+    if templates:
+        lines += ["", "blocks:"]
+        for template in templates:
+            lines.append(f"  {template.name}:")
+            if template.args:
+                lines.append(f"    args: {flow([(arg, None) for arg in template.args])}")
+            lines.append("    layers:")
+            position = 0
+            previous = "input"
+            for local, kind, keys, inputs in template.structure:
+                args = {}
+                for key in keys:
+                    slot = template.slots[position]
+                    args[key] = _plain_value(template.constants[position]) if slot is None else f"${template.args[slot]}"
+                    position += 1
+                lines.append("      " + entry_line(kind, local, args, inputs, previous))
+                previous = local
+    lines += ["", "layers:"]
+    previous = "input"
+    i = 0
+    while i < len(layers):
+        use = uses.get(i)
+        if use is None:
+            layer = layers[i]
+            lines.append("  " + entry_line(layer.kind, layer.name, layer.args, layer.inputs, previous))
+            previous = layer.name
+            i += 1
+            continue
+        run = _repeats(layers, uses, use)
+        template = next(t for t in templates if t.name == use.template)
+        extra: list[tuple[str, Any]] = [("use", use.template)]
+        name = use.group.path
+        if len(run) > 1:
+            parent, _, first = name.rpartition(".")
+            name = parent
+            extra += [("repeat", len(run))] + ([("start", int(first))] if first != "0" else [])
+        extra += [(arg, _plain_value(value)) for arg, value in zip(template.args, use.values)]
+        lines.append("  " + entry_line("block", name, {}, (use.group.outside,), previous, extra))
+        last = run[-1].group
+        previous = layers[last.stop - 1].name
+        i = last.stop
+    return "\n".join(lines) + "\n"
+
+
+def _repeats(layers: list[Layer], uses: dict[int, Use], first: Use) -> list[Use]:
+    """The run of uses that `repeat:` can write: one template, the same arguments, numbered k,
+    k+1, ... under one parent, each reading the one before."""
+    parent, _, index = first.group.path.rpartition(".")
+    if not parent or not index.isdigit() or (index != "0" and index.startswith("0")):
+        return [first]
+    run = [first]
+    while True:
+        last = run[-1].group
+        nxt = uses.get(last.stop)
+        if (nxt is None or nxt.template != first.template or nxt.values != first.values
+                or nxt.group.path != f"{parent}.{int(index) + len(run)}"
+                or nxt.group.outside != layers[last.stop - 1].name):
+            return run
+        run.append(nxt)

@@ -1,0 +1,217 @@
+"""Plain-PyTorch models for the import tests, written the way people write them: functional ops
+(`torch.sigmoid`, `*`, `torch.cat`, `x + y`, `F.relu`, `.view`, `F.interpolate`), modules reused,
+blocks in nn.Sequential. Each `build_*` takes no arguments, as a SOURCE `tests.import_models:build_se`
+calls it, and INPUTS gives the input each is imported at."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class SqueezeExcite(nn.Module):
+    """SE: global pool, two 1x1 convs, a sigmoid gate multiplied in (torch.sigmoid and *)."""
+
+    def __init__(self, c: int, r: int = 4) -> None:
+        super().__init__()
+        self.fc1 = nn.Conv2d(c, c // r, 1)
+        self.fc2 = nn.Conv2d(c // r, c, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = F.adaptive_avg_pool2d(x, 1)
+        s = torch.sigmoid(self.fc2(F.relu(self.fc1(s))))
+        return x * s
+
+
+class SEBlock(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(c)
+        self.se = SqueezeExcite(c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.se(self.bn(self.conv(x))) + x)
+
+
+class SENet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, stride=2, padding=1)
+        self.blocks = nn.Sequential(SEBlock(16), SEBlock(16), SEBlock(16))
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.blocks(F.relu(self.stem(x)))
+        x = x.mean((2, 3))
+        return self.head(x)
+
+
+class DoubleConv(nn.Sequential):
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+                         nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class UNet(nn.Module):
+    """A small U-Net: torch.cat skips, ConvTranspose2d upsampling, max-pool downsampling."""
+
+    def __init__(self, c: int = 8) -> None:
+        super().__init__()
+        self.down1 = DoubleConv(1, c)
+        self.down2 = DoubleConv(c, 2 * c)
+        self.bottom = DoubleConv(2 * c, 4 * c)
+        self.pool = nn.MaxPool2d(2)
+        self.up2 = nn.ConvTranspose2d(4 * c, 2 * c, 2, stride=2)
+        self.dec2 = DoubleConv(4 * c, 2 * c)
+        self.up1 = nn.ConvTranspose2d(2 * c, c, 2, stride=2)
+        self.dec1 = DoubleConv(2 * c, c)
+        self.out = nn.Conv2d(c, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        d1 = self.down1(x)
+        d2 = self.down2(self.pool(d1))
+        b = self.bottom(self.pool(d2))
+        u2 = self.dec2(torch.cat([self.up2(b), d2], dim=1))
+        u1 = self.dec1(torch.cat([self.up1(u2), d1], dim=1))
+        return self.out(u1)
+
+
+class DilatedBlock(nn.Module):
+    def __init__(self, c: int, d: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(c, c, 3, padding=d, dilation=d)
+        self.norm = nn.BatchNorm1d(c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + F.relu(self.norm(self.conv(x)))
+
+
+class DilatedNet1d(nn.Module):
+    """A 1-D temporal net: dilations 1, 2, 4, 8 in residual blocks, then a pooled classifier."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inp = nn.Conv1d(2, 16, 1)
+        self.blocks = nn.Sequential(*[DilatedBlock(16, d) for d in (1, 2, 4, 8)])
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.fc = nn.Linear(16, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.blocks(self.inp(x))
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+class SuperResolution(nn.Module):
+    """ESPCN-style: convs, then a sub-pixel PixelShuffle by 3, plus a bilinear skip (F.interpolate)."""
+
+    def __init__(self, r: int = 3) -> None:
+        super().__init__()
+        self.r = r
+        self.conv1 = nn.Conv2d(3, 32, 5, padding=2)
+        self.conv2 = nn.Conv2d(32, 16, 3, padding=1)
+        self.conv3 = nn.Conv2d(16, 3 * r * r, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(r)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.tanh(self.conv1(x))
+        y = torch.tanh(self.conv2(y))
+        y = self.shuffle(self.conv3(y))
+        return y + F.interpolate(x, scale_factor=self.r, mode="bilinear", align_corners=False)
+
+
+class Generator(nn.Module):
+    """DCGAN's generator (Radford et al.): a 100-dim code [100, 1, 1] to a 3x64x64 image."""
+
+    def __init__(self, nz: int = 100, ngf: int = 16) -> None:
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, 3, 4, 2, 1, bias=False), nn.Tanh(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.main(x)
+
+
+class BasicBlock(nn.Module):
+    """ResNet's basic block as torchvision writes it: one ReLU module called twice, `out += identity`."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out += identity
+        return self.relu(out)
+
+
+class SmallResNet(nn.Module):
+    def __init__(self, widths: tuple[int, ...] = (16, 32, 64), blocks: int = 3, classes: int = 10) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, widths[0], 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        self.relu = nn.ReLU(inplace=True)
+        cin = widths[0]
+        for i, w in enumerate(widths):
+            stage = [BasicBlock(cin, w, 1 if i == 0 else 2)] + [BasicBlock(w, w) for _ in range(blocks - 1)]
+            setattr(self, f"layer{i + 1}", nn.Sequential(*stage))
+            cin = w
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        x = torch.flatten(self.avgpool(x), 1)
+        return self.fc(x)
+
+
+def build_se() -> nn.Module:
+    return SENet()
+
+
+def build_unet() -> nn.Module:
+    return UNet()
+
+
+def build_dilated() -> nn.Module:
+    return DilatedNet1d()
+
+
+def build_sr() -> nn.Module:
+    return SuperResolution()
+
+
+def build_dcgan() -> nn.Module:
+    return Generator()
+
+
+def build_resnet() -> nn.Module:
+    return SmallResNet()
+
+
+INPUTS = {
+    "build_se": (3, 32, 32),
+    "build_unet": (1, 32, 32),
+    "build_dilated": (2, 200),
+    "build_sr": (3, 17, 19),
+    "build_dcgan": (100, 1, 1),
+    "build_resnet": (3, 32, 32),
+}

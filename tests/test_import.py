@@ -1,0 +1,313 @@
+"""`convcalc import` from PyTorch: every imported model agrees with the module it came from.
+
+The models (tests/import_models.py) are written as people write them, with functional ops. For
+each, the imported spec's totals are held against the module itself (parameters and buffers
+counted by PyTorch, MACs from FlopCounterMode / 2, the output shape), every conv/deconv/linear
+layer's output shape and parameters against a forward hook on the module of the same name, and the
+written spec is verified layer by layer the way `convcalc verify` does."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import import_models
+
+BUILDERS = list(import_models.INPUTS)
+
+
+def source(builder: str) -> str:
+    return f"tests.import_models:{builder}"
+
+
+def model_counts(model, shape):
+    """(params, buffers, MACs as FlopCounterMode / 2, per-sample output shape) of the module."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        y = model(torch.randn(1, *shape))
+    flops = counter.get_total_flops()
+    assert flops % 2 == 0
+    return (sum(p.numel() for p in model.parameters()), sum(b.numel() for b in model.buffers()), flops // 2,
+            tuple(y.shape[1:]))
+
+
+@pytest.mark.parametrize("builder", BUILDERS)
+def test_the_import_agrees_with_the_module(builder, torch):
+    import convcalc
+    from convcalc.importers import read
+
+    shape = import_models.INPUTS[builder]
+    model = getattr(import_models, builder)().eval()
+    report = convcalc.analyze(read(source(builder), shape).spec())
+    params, buffers, macs, out = model_counts(model, shape)
+    assert (report.total.params, report.total.buffers, report.total.macs, report.output[1:]) == \
+        (params, buffers, macs, out)
+
+    seen = {}
+    def hook(name):
+        def record(module, inputs, output):
+            seen.setdefault(name, tuple(output.shape))  # the first call (a module may be called twice)
+
+        return record
+
+    hooks = [module.register_forward_hook(hook(name)) for name, module in model.named_modules()]
+    with torch.no_grad():
+        model(torch.randn(1, *shape))
+    for hook in hooks:
+        hook.remove()
+    weighted = [layer for layer in report.layers if layer.kind in ("conv", "deconv", "linear")]
+    assert weighted
+    for layer in weighted:
+        module = model.get_submodule(layer.name)
+        assert layer.output == seen[layer.name], layer.name
+        assert layer.params == sum(p.numel() for p in module.parameters()), layer.name
+
+
+@pytest.mark.parametrize("builder", BUILDERS)
+def test_the_written_spec_verifies_and_reads_back_as_the_import(builder, torch):
+    pytest.importorskip("fvcore")
+    import convcalc
+    from convcalc.importers import read
+    from convcalc.importers.writer import render
+    from convcalc.verify import verify
+
+    imported = read(source(builder), import_models.INPUTS[builder])
+    text = render(imported)
+    written = convcalc.loads(text, "written.yaml")
+    assert [tuple(n) [:4] for n in written.nodes] == [tuple(n)[:4] for n in imported.spec().nodes]
+    result = verify(written, batch=2)
+    assert result.ok, [(layer.name, [c for c in layer.checks if not c.ok]) for layer in result.layers if not layer.ok]
+
+
+def test_a_resnet_folds_into_block_templates_with_repeat(torch):
+    """The small ResNet's 3 stages x 3 basic blocks fold into two templates (with and without a
+    projection shortcut), the repeated blocks into `repeat:` with `start:`, so the names stay the
+    module paths (layer2.1.conv1)."""
+    import convcalc
+    from convcalc.importers import read
+    from convcalc.importers.writer import render
+
+    imported = read(source("build_resnet"), (3, 32, 32))
+    text = render(imported)
+    assert "  - block: {name: layer1, use: basicblock, repeat: 3, conv1_out: 16}" in text
+    assert "  - block: {name: layer2.0, use: basicblock_2, conv1_out: 32}" in text
+    assert "  - block: {name: layer2, use: basicblock, repeat: 2, start: 1, conv1_out: 32}" in text
+    names = [node.name for node in convcalc.loads(text).nodes]
+    assert "layer2.1.conv1" in names and "layer3.0.downsample.0" in names
+    flat = render(imported, folded=False)
+    assert len(flat.splitlines()) == len(imported.layers) + 6  # 2 comment lines, name, input, blank, layers:
+    assert len(text.splitlines()) < len(flat.splitlines()) - 25
+
+
+def test_functional_ops_map_to_kinds(torch):
+    """Functional ops are layers, each the kind that computes the same thing."""
+    import convcalc
+    from convcalc.importers.torch_fx import trace
+    from torch import nn
+    import torch.nn.functional as F
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(8, 8, 4, padding="same", padding_mode="reflect")
+            self.gamma = nn.Parameter(torch.ones(8, 1, 1))
+
+        def forward(self, x):
+            a, b = x.chunk(2, dim=1)
+            b = F.relu6(b)
+            x = torch.cat((a, b), 1)
+            n, c, h, w = x.size()
+            x = x.view(n, 2, c // 2, h, w).transpose(1, 2).contiguous().view(n, c, h, w)  # channel shuffle
+            x = self.gamma * self.conv(F.pad(x, (1, 2, 0, 1)))
+            x = F.interpolate(x, size=(9, 11), mode="bilinear")
+            x = F.max_pool2d(x, 3, 2, 1, ceil_mode=True)
+            x = x.reshape(n, -1, 5, 6)  # it is [n, 8, 5, 6] already: no layer
+            return F.log_softmax(x.reshape(n, -1, 6, 5), dim=1)
+
+    imported = trace(Net().eval(), (8, 6, 7), "net", "net", False)
+    kinds = [(layer.name, layer.kind, layer.args) for layer in imported.layers]
+    assert kinds == [
+        ("chunk.0", "split", {"parts": 2, "index": 0}),
+        ("chunk.1", "split", {"parts": 2, "index": 1}),
+        ("relu6", "relu6", {}),
+        ("cat", "concat", {}),
+        ("view", "channel_shuffle", {"groups": 2}),
+        ("pad", "pad", {"p": [[0, 1], [1, 2]]}),
+        ("conv_pad", "pad", {"p": [[1, 2], [1, 2]], "mode": "reflect"}),  # torch's 'same' for k 4: 1 left, 2 right
+        ("conv", "conv", {"out": 8, "k": 4}),
+        ("mul", "layer_scale", {}),
+        ("interpolate", "upsample", {"size": [9, 11], "mode": "bilinear"}),
+        ("max_pool2d", "maxpool", {"k": 3, "s": 2, "p": 1, "ceil_mode": True}),
+        ("reshape", "reshape", {"shape": [8, 6, 5]}),
+        ("log_softmax", "log_softmax", {}),
+    ]
+    report = convcalc.analyze(imported.spec())
+    assert report.output == (1, 8, 6, 5)
+    assert report.layer("mul").params == 8  # gamma, counted where it is read
+    assert report.total.params == 8 * 8 * 4 * 4 + 8 + 8
+
+
+class Attention(__import__("torch").nn.Module if __import__("importlib").util.find_spec("torch") else object):
+    """A model with operators convcalc does not map: attention, a permute, a scalar add."""
+
+    def __init__(self):
+        from torch import nn
+
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.attn2 = nn.MultiheadAttention(8, 2, batch_first=True)
+
+    def forward(self, x):
+        x = self.conv(x) + 1.0
+        t = x.flatten(2).permute(0, 2, 1)
+        t = self.attn(t, t, t)[0]
+        t = self.attn2(t, t, t)[0]
+        return t.mean(1)
+
+
+def build_attention():
+    return Attention()
+
+
+def test_what_cannot_be_mapped_is_listed_with_counts_and_places(torch):
+    from convcalc.errors import ConvcalcError
+    from convcalc.importers.torch_fx import trace
+
+    with pytest.raises(ConvcalcError) as error:
+        trace(Attention().eval(), (3, 4, 4), "att", "att", False)
+    message = str(error.value)
+    assert message.startswith("att: 6 operators convcalc cannot map: torch.nn.MultiheadAttention ×2 (attn, attn2); ")
+    assert "operator.add (adds a number or a parameter, not another activation) ×1 (add)" in message
+    assert "Tensor.permute ×1 (permute)" in message
+    assert "Tensor.flatten (a reshape to a rank-3 tensor in a 2-D network) ×1 (flatten)" in message
+    assert "Tensor.mean (a mean over dims [1] (a mean over every spatial axis is global average pooling)) ×1" in message
+    assert message.endswith("--allow-unknown imports each as an opaque layer whose costs are unknown (docs/import.md)")
+
+
+def test_allow_unknown_makes_opaque_layers_with_the_traced_shape_and_the_module_parameters(torch):
+    import convcalc
+    from convcalc.importers.torch_fx import trace
+
+    model = Attention().eval()
+    report = convcalc.analyze(trace(model, (3, 4, 4), "att", "att", True).spec())
+    assert [(layer.name, layer.kind, layer.output[1:]) for layer in report.layers] == [
+        ("conv", "conv", (8, 4, 4)),
+        ("add", "opaque", (8, 4, 4)),
+        ("flatten", "opaque", (8, 16)),
+        ("permute", "opaque", (16, 8)),
+        ("attn", "opaque", (16, 8)),
+        ("attn_1", "opaque", (16, 16)),  # the attention weights, the module's second output
+        ("attn2", "opaque", (16, 8)),
+        ("attn2_1", "opaque", (16, 16)),
+        ("mean", "opaque", (8,)),
+    ]
+    attention = 3 * 8 * 8 + 3 * 8 + 8 * 8 + 8  # in_proj weight and bias, out_proj weight and bias
+    assert report.layer("attn").params == attention
+    assert report.total.params == sum(p.numel() for p in model.parameters()) == 3 * 8 * 9 + 8 + 2 * attention
+    assert report.total.macs == 8 * 3 * 9 * 16  # the conv's: the opaque layers' are unknown, not counted
+
+
+def test_an_opaque_layer_makes_its_counts_unknown_and_the_totals_partial(tmp_path):
+    """An opaque layer's MACs and FLOPs are never shown as 0: '?' in the table, an empty CSV cell,
+    `unknown` in the JSON; totals that leave them out are lower bounds ('≥'), `partial` in the
+    JSON, and check fails a budget it cannot decide."""
+    import json
+
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, k: 3}\n"
+                    "  - opaque: {shape: [4, 6, 6], op: mystery, params: 5}\n  - relu\n", encoding="utf-8")
+    runner = CliRunner()
+    data = json.loads(runner.invoke(cli, ["shapes", str(spec), "--format", "json"]).output)
+    conv_macs = 4 * 3 * 9 * 36
+    assert data["total"]["macs"] == conv_macs and data["total"]["partial"] == ["macs", "flops"]
+    assert data["layers"][1]["unknown"] == ["macs", "flops"] and "unknown" not in data["layers"][0]
+    assert data["total"]["params"] == 4 * 27 + 4 + 5
+    table = runner.invoke(cli, ["shapes", str(spec), "--exact"], env={"COLUMNS": "200"}).output
+    assert "│ 1 │ opaque1 │ opaque │ 1x4x6x6 │      5 │       ? │       ? │" in table
+    assert f"│ ≥ {conv_macs:,} │" in table and "partial: MACs and FLOPs leave out 1 opaque" in table
+    csv_row = runner.invoke(cli, ["shapes", str(spec), "--format", "csv"]).output.splitlines()[2]
+    assert csv_row.startswith("net,1,opaque1,opaque,conv1,1x4x6x6,5,0,,,")
+    result = runner.invoke(cli, ["check", str(spec), "--max-macs", "1G", "--max-params", "1M"])
+    assert result.exit_code == 1
+    assert (f"macs cannot be checked: 1 opaque layer has unknown macs, the rest add up to {conv_macs:,} "
+            "(budget 1,000,000,000, --max-macs 1G)") in result.output
+
+
+def test_torchvision_where_it_imports(torch):
+    """torchvision's ResNet-18 imports with its published counts: 11,689,512 parameters and 1.81
+    GMACs at 3x224x224 (the library's resnet18 spec has them). Skipped where torchvision does not
+    import (its wheel may be built for another torch: docs/import.md)."""
+    try:
+        import torchvision  # noqa: F401
+    except Exception as exc:  # ImportError, or RuntimeError for a torchvision built against another torch
+        pytest.skip(f"torchvision does not import here: {type(exc).__name__}")
+    import convcalc
+
+    from convcalc.importers import load
+
+    report = convcalc.analyze(load("torchvision:resnet18"))
+    library = convcalc.analyze(convcalc.load("specs/resnet18.yaml"))
+    assert (report.total.params, report.total.macs) == (library.total.params, library.total.macs)
+
+
+def test_import_writes_a_new_file_or_its_own_and_nothing_else(tmp_path, monkeypatch, torch):
+    from click.testing import CliRunner
+
+    import convcalc
+    from convcalc.cli import cli
+
+    runner = CliRunner()
+    out = tmp_path / "se.yaml"
+    args = ["import", "tests.import_models:build_se", "--input", "3x32x32", "-o", str(out)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0 and result.output == f"convcalc: wrote {out}: 35 layers from tests.import_models:build_se\n"
+    assert out.read_text(encoding="utf-8").startswith("# imported from tests.import_models:build_se by convcalc")
+    assert convcalc.analyze(convcalc.load(out)).total.params == 16 * 27 + 16 + 3 * (16 * 144 + 32 + 4 * 16 + 4 + 16 * 4 + 16) + 16 * 10 + 10
+    assert runner.invoke(cli, args).exit_code == 0  # its own spec: replaced
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("input: [3, 8, 8]\nlayers: [relu]\n", encoding="utf-8")
+    result = runner.invoke(cli, args[:-1] + [str(mine)])
+    assert result.exit_code == 2
+    assert result.output == (f"convcalc: -o {mine} exists and is not a spec that convcalc import wrote; "
+                             "remove it or choose another name\n")
+    assert mine.read_text(encoding="utf-8") == "input: [3, 8, 8]\nlayers: [relu]\n"
+
+
+@pytest.mark.parametrize("argument, message", [
+    ("no_such_package.nets:build", "convcalc: no_such_package.nets:build: no Python module 'no_such_package' (a SOURCE "
+                                   "package.module:callable imports it from the current folder or the installed packages)"),
+    ("tests.import_models:missing", "convcalc: tests.import_models:missing: module 'tests.import_models' has no "
+                                    "attribute 'missing'"),
+    ("tests.import_models:INPUTS", "convcalc: tests.import_models:INPUTS: 'INPUTS' is a dict, not a callable that "
+                                   "returns a torch.nn.Module"),
+])
+def test_a_source_that_is_not_a_model_is_one_line(argument, message, torch):
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    result = CliRunner().invoke(cli, ["shapes", argument, "--input", "3x8x8"])
+    assert (result.exit_code, result.output) == (2, message + "\n")
+
+
+def test_a_module_source_needs_an_input_and_input_is_the_trace_input(torch):
+    import json
+
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    result = CliRunner().invoke(cli, ["shapes", "tests.import_models:build_se"])
+    assert result.output == ("convcalc: tests.import_models:build_se: give --input, per sample and channels first "
+                             "(3x224x224): a PyTorch module does not say what input it takes\n")
+    # the same --input that overrides a YAML spec's input (docs/spec.md) is the input a model is traced at
+    result = CliRunner().invoke(cli, ["shapes", "specs/lenet5.yaml", "--input", "1x36x36", "--format", "json"])
+    assert json.loads(result.stdout)["input"] == [1, 1, 36, 36]
+    result = CliRunner().invoke(cli, ["shapes", "tests.import_models:build_se", "--input", "8x16x16", "--set", "w=1"])
+    assert "--set sets a spec's `args:`; an imported model has none" in result.output

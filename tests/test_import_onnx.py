@@ -1,0 +1,164 @@
+"""`convcalc import` from ONNX: the test models exported by torch's two exporters read back with the
+PyTorch module's MACs and output, every conv/deconv/linear layer under the module's name with the
+module's output shape, the file's initializers as parameters, and onnxruntime's output shape.
+Reading never imports torch or onnx (the exports here need both)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+from tests import import_models
+
+pytest.importorskip("onnx")
+BUILDERS = list(import_models.INPUTS)
+EXPORTERS = ("torchscript", "dynamo")
+# torch's dynamo exporter writes a 1-D adaptive pool as Unsqueeze, ReduceMean, Squeeze: a 2-D detour
+# convcalc does not follow (tested below: it fails cleanly)
+DETOURS = {("build_dilated", "dynamo")}
+_CACHE: dict[tuple[str, str], str] = {}
+
+
+def export(builder: str, exporter: str, folder) -> str:
+    """The model exported once per session (the dynamo exporter takes a second or two)."""
+    import torch
+
+    key = (builder, exporter)
+    if key not in _CACHE:
+        pytest.importorskip("onnxscript") if exporter == "dynamo" else None
+        path = os.path.join(folder, f"{builder}_{exporter}.onnx")
+        model = getattr(import_models, builder)().eval()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, (torch.randn(1, *import_models.INPUTS[builder]),), path,
+                              dynamo=exporter == "dynamo", opset_version=18 if exporter == "dynamo" else 13)
+        _CACHE[key] = path
+    return _CACHE[key]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("onnx"))
+
+
+CASES = [(b, e) for b in BUILDERS for e in EXPORTERS if (b, e) not in DETOURS]
+
+
+@pytest.mark.parametrize("builder, exporter", CASES)
+def test_an_onnx_export_imports_as_the_module(builder, exporter, folder, torch):
+    import onnx
+    import onnxruntime
+
+    import convcalc
+    from convcalc.importers import read
+
+    from tests.test_import import model_counts
+
+    path = export(builder, exporter, folder)
+    shape = import_models.INPUTS[builder]
+    report = convcalc.analyze(read(path).spec())
+    model = getattr(import_models, builder)().eval()
+    _, _, macs, out = model_counts(model, shape)
+    assert (report.total.macs, report.output[1:]) == (macs, out)
+
+    graph = onnx.load(path).graph  # parameters: the initializers each node reads (exporters share equal ones)
+    size = {t.name: int(torch.tensor(list(t.dims)).prod()) for t in graph.initializer}
+    for node in graph.node:  # TorchScript's Identity nodes hand an initializer on under another name
+        if node.op_type == "Identity" and node.input[0] in size:
+            size[node.output[0]] = size[node.input[0]]
+    weights = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "BatchNormalization": (1, 2)}  # not stats
+    used = [node.input[i] for node in graph.node for i in weights.get(node.op_type, ()) if i < len(node.input)
+            and node.input[i] in size]
+    assert report.total.params == sum(size[name] for name in used)
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: torch.randn(1, *shape).numpy()}
+    assert tuple(session.run(None, feed)[0].shape) == report.output
+
+    from_torch = convcalc.analyze(read(f"tests.import_models:{builder}", shape).spec())
+    ours = {layer.name: layer for layer in report.layers}
+    for layer in from_torch.layers:
+        if layer.kind in ("conv", "deconv", "linear"):
+            assert ours[layer.name].kind == layer.kind and ours[layer.name].output == layer.output, layer.name
+
+
+def test_the_names_follow_the_module_paths_in_both_exporters(folder, torch):
+    from convcalc.importers import read
+
+    for exporter in EXPORTERS:
+        names = [layer.name for layer in read(export("build_resnet", exporter, folder)).layers]
+        assert names[:7] == ["conv1", "relu", "layer1.0.conv1", "layer1.0.relu", "layer1.0.conv2", "layer1.0.add",
+                             "layer1.0.relu_1"], exporter
+        assert "layer2.0.downsample.0" in names and names[-1] == "fc"
+
+
+def test_reading_onnx_imports_neither_torch_nor_onnx_and_ignores_the_spec_size_limit(folder, torch):
+    from convcalc import limits
+
+    path = export("build_resnet", "torchscript", folder)
+    assert os.path.getsize(path) > limits.MAX_FILE_BYTES  # 270,906 float32 weights: over 1 MiB
+    code = ("import sys; from click.testing import CliRunner; from convcalc.cli import cli; "
+            f"r = CliRunner().invoke(cli, ['shapes', {path!r}, '--format', 'json']); "
+            "print(r.exit_code, 'torch' in sys.modules, 'onnx' in sys.modules, 'numpy' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert done.stdout.split() == ["0", "False", "False", "False"]
+
+
+def test_a_dynamic_input_needs_an_input_shape(folder, torch, tmp_path):
+    from click.testing import CliRunner
+
+    import convcalc
+    from convcalc.cli import cli
+    from convcalc.importers import read
+
+    model = import_models.SENet().eval()
+    path = str(tmp_path / "dynamic.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(1, 3, 32, 32),), path, dynamo=False, opset_version=13,
+                          input_names=["x"], dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}})
+    result = CliRunner().invoke(cli, ["shapes", path])
+    assert result.exit_code == 2
+    assert result.output.strip().endswith("the graph's input [3x?x?] has dynamic sizes; give --input, per sample "
+                                          "and channels first (3x224x224)")
+    report = convcalc.analyze(read(path, (3, 64, 48)).spec())
+    assert report.layers[0].output == (1, 16, 32, 24)
+    result = CliRunner().invoke(cli, ["shapes", path, "--input", "4x64x48"])
+    assert result.exit_code == 2 and "does not fit the graph's input [3x?x?]" in result.output
+
+
+def test_what_cannot_be_read_is_one_line(folder, tmp_path, torch):
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\xff\xff\xff\xff not protobuf")
+    result = CliRunner().invoke(cli, ["shapes", str(junk)])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert result.output.startswith(f"convcalc: {junk}: not an ONNX model: ")
+    result = CliRunner().invoke(cli, ["shapes", str(tmp_path / "missing.onnx")])
+    assert result.output == f"convcalc: {tmp_path / 'missing.onnx'}: no such file\n"
+
+    path = export("build_dilated", "dynamo", folder)  # the 1-D pool through a 2-D detour
+    result = CliRunner().invoke(cli, ["shapes", path])
+    assert result.exit_code == 2
+    assert "1 operator convcalc cannot map: Unsqueeze (a reshape to a rank-4 tensor in a 1-D network) ×1 (pool)" \
+        in result.output
+
+
+def test_an_imported_onnx_spec_written_and_verified(folder, torch):
+    pytest.importorskip("fvcore")
+    import convcalc
+    from convcalc.importers import read
+    from convcalc.importers.writer import render
+    from convcalc.verify import verify
+
+    imported = read(export("build_unet", "torchscript", folder))
+    written = convcalc.loads(render(imported), "unet.yaml")
+    result = verify(written, batch=2)
+    assert result.ok
