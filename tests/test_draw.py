@@ -183,7 +183,7 @@ def test_suffix_picks_the_format(tmp_path):
         result = draw("lenet5", "-o", str(out))
         assert result.exit_code == 0, result.output
         assert out.read_text().startswith(tag) or tag in out.read_text()[:200]
-        assert result.output.startswith(f"convcalc: wrote the drawing {out} (")
+        assert result.output.startswith(f"convcalc: wrote {out}: the drawing (")
 
 
 def test_format_to_stdout():

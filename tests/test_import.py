@@ -266,7 +266,8 @@ def test_import_writes_a_new_file_or_its_own_and_nothing_else(tmp_path, monkeypa
     out = tmp_path / "se.yaml"
     args = ["import", "tests.import_models:build_se", "--input", "3x32x32", "-o", str(out)]
     result = runner.invoke(cli, args)
-    assert result.exit_code == 0 and result.output == f"convcalc: wrote {out}: 35 layers from tests.import_models:build_se\n"
+    assert result.exit_code == 0 and result.output == (
+        f"convcalc: wrote {out}: 35 layers from tests.import_models:build_se ({len(out.read_bytes()):,} bytes)\n")
     assert out.read_text(encoding="utf-8").startswith("# imported from tests.import_models:build_se by convcalc")
     assert convcalc.analyze(convcalc.load(out)).total.params == 16 * 27 + 16 + 3 * (16 * 144 + 32 + 4 * 16 + 4 + 16 * 4 + 16) + 16 * 10 + 10
     assert runner.invoke(cli, args).exit_code == 0  # its own spec: replaced

@@ -8,7 +8,7 @@ import click
 
 from ..errors import UsageError
 from ..printable import clean
-from .options import WholeNumber, batch_option, load_specs, overrides, spec_options
+from .options import WholeNumber, batch_option, load_specs, overrides, spec_options, write_output
 
 METRICS = ("macs", "params", "flops", "memory", "rf", "time")
 FORMAT_NAMES = ("svg", "html", "dot", "mermaid")
@@ -47,19 +47,6 @@ def check_output(path: str) -> None:
         raise UsageError(f"cannot write it: there is no folder {clean(folder)}", file=path)
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"cannot write it: the folder {clean(folder)} is not writable", file=path)
-
-
-def write_output(path: str | None, text: str, what: str) -> None:
-    from ..fileio import write_atomic
-
-    if path is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        write_atomic(path, text)
-    except OSError as exc:
-        raise UsageError(f"cannot write it: {exc.strerror or exc}", file=path) from None
-    click.echo(f"convcalc: wrote {what} {clean(path)} ({len(text.encode('utf-8')):,} bytes)", err=True)
 
 
 def metric_and_times(by: str | None, profile_path: str | None, report: object) -> tuple[object, object]:

@@ -8,7 +8,7 @@ import click
 
 from ..errors import UsageError
 from ..printable import clean
-from .options import parse_shape
+from .options import parse_shape, write_output
 
 
 MARK = "# imported from "  # the first line of every spec convcalc import writes
@@ -61,14 +61,4 @@ def import_(source: str, input_: str | None, output: str | None, allow_unknown: 
     if output is not None:
         check_target(output, source)
     imported = read(source, parse_shape(input_) if input_ is not None else None, allow_unknown)
-    text = render(imported, folded=not flat)
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    from ..fileio import write_atomic
-
-    try:
-        write_atomic(output, text)
-    except OSError as exc:
-        raise UsageError(f"cannot write {clean(output)}: {exc.strerror or exc}") from None
-    click.echo(f"convcalc: wrote {clean(output)}: {len(imported.layers)} layers from {clean(source)}", err=True)
+    write_output(output, render(imported, folded=not flat), f"{len(imported.layers)} layers from {clean(source)}")

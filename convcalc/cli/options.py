@@ -132,3 +132,19 @@ def load_specs(paths: tuple[str, ...], expressions: tuple[str, ...], changes: Ov
     if not specs:
         raise UsageError("give a spec file, or a one-line spec with -e \"3x32x32 | conv 16 k3 | relu\"")
     return specs
+
+
+def write_output(path: str | None, text: str, what: str) -> None:
+    """A command's output: to stdout without a path, else written whole or not at all
+    (fileio.write_atomic), with one line on stderr saying what was written, or why it could not be."""
+    if path is None:
+        click.echo(text, nl=False)
+        return
+    from ..fileio import write_atomic
+    from ..printable import clean
+
+    try:
+        write_atomic(path, text)
+    except OSError as exc:
+        raise UsageError(f"cannot write it: {exc.strerror or exc}", file=path) from None
+    click.echo(f"convcalc: wrote {clean(path)}: {what} ({len(text.encode('utf-8')):,} bytes)", err=True)

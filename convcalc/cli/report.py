@@ -6,8 +6,8 @@ from __future__ import annotations
 import click
 
 from ..errors import UsageError
-from .draw import METRICS, check_output, metric_and_times, output_format, write_output
-from .options import batch_option, load_specs, overrides, spec_options
+from .draw import METRICS, check_output, metric_and_times, output_format
+from .options import batch_option, load_specs, overrides, spec_options, write_output
 
 
 @click.command()
