@@ -25,6 +25,7 @@ COMMANDS = {
     "compare": ("convcalc.cli.compare", "compare", "Compare convolution variants, or one spec against another."),
     "profile": ("convcalc.cli.profile", "profile", "Time every layer on CPU or CUDA and place it on the roofline."),
     "check": ("convcalc.cli.check", "check", "Check specs against budgets and baselines, for CI."),
+    "memory": ("convcalc.cli.memory", "memory", "Training memory and FLOPs, and the largest batch that fits."),
 }
 
 
