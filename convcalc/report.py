@@ -80,7 +80,7 @@ class Totals(NamedTuple):
     flops: int
     peak_activation_bytes: int
     weight_bytes: int  # parameters and buffers in memory (buffers that are counters: 8 bytes)
-    activation_bytes: int  # every layer's output, as training would keep them
+    activation_bytes: int  # every layer's output added up (not what training keeps: convcalc memory counts that)
 
     def to_dict(self) -> dict[str, int]:
         return {

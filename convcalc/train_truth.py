@@ -135,15 +135,23 @@ def peak(spec: Spec, batch: int, optimizer_name: str = "sgd", dtype: str = "floa
 
 
 def backward_flops(spec: Spec, batch: int) -> dict[str, int]:
-    """FlopCounterMode's count of the backward, per layer (on the meta device)."""
+    """FlopCounterMode's count of the backward, per layer (on the meta device): a forward and
+    backward counted together, less a forward alone (its module tracking attributes the backward
+    only to modules it saw run forward under it)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     with torch.device("meta"):
         model = SpecModel(spec).train()
         x = example_input(spec, batch, device="meta")
-    loss = model(x).sum()
-    with FlopCounterMode(display=False) as counter:
-        loss.backward()
-    counts = counter.get_flop_counts()
     root = type(model).__name__
-    return {node.name: sum(counts.get(f"{root}.{module_path(node.name)}", {}).values()) for node in spec.nodes}
+
+    def per_layer(backward: bool) -> dict[str, int]:
+        with FlopCounterMode(display=False) as counter:
+            loss = model(x).sum()
+            if backward:
+                loss.backward()
+        counts = counter.get_flop_counts()
+        return {node.name: sum(counts.get(f"{root}.{module_path(node.name)}", {}).values()) for node in spec.nodes}
+
+    both, forward = per_layer(True), per_layer(False)
+    return {name: both[name] - forward[name] for name in both}
