@@ -250,6 +250,12 @@ class Kind:
         exactly the ops convcalc's MACs count."""
         return 2 * self.macs(a, x, y)
 
+    def flop_counter_backward(self, a, x, y, input_grad: bool) -> int:
+        """What FlopCounterMode should count for its backward (for `convcalc verify --train`): 2 per
+        multiply-add of the convolutions and matmuls, one per gradient (the input's only when it
+        needs one), groups respected; nothing for the other kinds (their MACs are 0)."""
+        return 2 * self.macs(a, x, y) * (2 if input_grad else 1)
+
     def saved(self, a, x, y) -> tuple[Keep, ...]:
         raise NotImplementedError
 
@@ -724,6 +730,11 @@ class SeparableConv(ConvFamily):
         c = x[0]
         return (self.read_input(a, x), weight(c * prod(a["k"])), new(c * numel(y[1:])), weight(a["out"] * c))
 
+    def flop_counter_backward(self, a, x, y, input_grad):
+        c, positions = x[0], numel(y[1:])
+        depthwise, pointwise = c * prod(a["k"]) * positions, a["out"] * c * positions
+        return 2 * (depthwise + pointwise) + 2 * pointwise + (2 * depthwise if input_grad else 0)
+
     # The depthwise input gradient only for the input; both weight gradients, and the pointwise
     # input gradient that the depthwise weights need, always.
     def backward_flops(self, a, x, y):
@@ -891,6 +902,9 @@ class FftConv(ConvFamily):
     def flop_counter(self, a, x, y):
         return 0  # nor has FlopCounterMode
 
+    def flop_counter_backward(self, a, x, y, input_grad):
+        return 0
+
     def saved(self, a, x, y):
         n, bins = prod(self.fft_size(a, x)), self.bins(a, x)
         return (new(x[0] * n), new(a["out"] * x[0] * n, batched=False),
@@ -1007,6 +1021,13 @@ class DeformConv(ConvFamily):
         # the offset conv (aten::_convolution) and the main product (aten::bmm), one per multiply-add;
         # the sampling's gather and floor are ignored, its arithmetic unsupported
         return self.macs(a, x, y)
+
+    def flop_counter_backward(self, a, x, y, input_grad):
+        # convcalc's stand-in builder: the offset conv's gradients, and the product of the columns
+        # and the weight (both its gradients: the columns' carries the offsets' gradient)
+        offset = numel(y[1:]) * self.offset_channels(a) * x[0] * prod(a["k"])
+        main = self.macs(a, x, y) - offset
+        return 2 * offset * (2 if input_grad else 1) + 4 * main
 
     def saved(self, a, x, y):
         off, positions, taps = self.offset_channels(a), numel(y[1:]), prod(a["k"])

@@ -12,7 +12,7 @@
   hook on every module's inputs that keeps their gradients until all of them have arrived (a
   U-Net's concatenated skip gradients, for example), memory a plain training loop does not hold.
   Its storage accounting is used as is.
-- `backward_flops`: torch.utils.flop_counter.FlopCounterMode over the backward, per layer.
+- `backward_flops`: FlopCounterMode's formulas over the backward, per layer.
 
 torch is imported here: import this module lazily (tests, `convcalc verify --train`).
 """
@@ -135,23 +135,42 @@ def peak(spec: Spec, batch: int, optimizer_name: str = "sgd", dtype: str = "floa
 
 
 def backward_flops(spec: Spec, batch: int) -> dict[str, int]:
-    """FlopCounterMode's count of the backward, per layer (on the meta device): a forward and
-    backward counted together, less a forward alone (its module tracking attributes the backward
-    only to modules it saw run forward under it)."""
-    from torch.utils.flop_counter import FlopCounterMode
+    """FlopCounterMode's count of the backward per layer, on the meta device: its formulas
+    (torch.utils.flop_counter's registry) over every op of `loss.backward()`, each op counted for
+    the layer whose output's gradient arrived last (a hook on every layer's output). Its own
+    per-module attribution is not used: it keeps a module active until all of the module's input
+    gradients have arrived, so a residual add would collect its whole branch's backward."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
 
     with torch.device("meta"):
         model = SpecModel(spec).train()
         x = example_input(spec, batch, device="meta")
-    root = type(model).__name__
+    current = [""]
+    per_layer = {node.name: 0 for node in spec.nodes}
 
-    def per_layer(backward: bool) -> dict[str, int]:
-        with FlopCounterMode(display=False) as counter:
-            loss = model(x).sum()
-            if backward:
-                loss.backward()
-        counts = counter.get_flop_counts()
-        return {node.name: sum(counts.get(f"{root}.{module_path(node.name)}", {}).values()) for node in spec.nodes}
+    def arrived(name: str) -> Any:
+        def hook(grad: torch.Tensor) -> None:
+            current[0] = name
+        return hook
 
-    both, forward = per_layer(True), per_layer(False)
-    return {name: both[name] - forward[name] for name in both}
+    for node in spec.nodes:
+        def watch(module: Any, args: Any, out: Any, name: str = node.name) -> None:
+            out = out[0] if isinstance(out, tuple) else out
+            if out.requires_grad:
+                out.register_hook(arrived(name))
+        model.get_submodule(module_path(node.name)).register_forward_hook(watch)
+
+    class Count(TorchDispatchMode):
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            formula = flop_registry.get(func._overloadpacket)
+            if formula is not None and current[0]:
+                per_layer[current[0]] += formula(*args, **kwargs, out_val=out)
+            return out
+
+    loss = model(x).sum()
+    with Count():
+        loss.backward()
+    return per_layer

@@ -279,3 +279,35 @@ def test_peak_agrees_with_cuda(name, amp, torch):
     truth = torch.cuda.max_memory_allocated()
     ours = train(spec, setup_for(spec, amp=amp, optimizer="momentum", device="cuda"), batch=64).total.peak_bytes
     assert abs(ours - truth) <= 0.05 * truth, (ours, truth)
+
+
+def test_verify_train_shows_flop_counters_grouped_conv_error_without_failing(torch):
+    """FlopCounterMode counts a grouped conv's backward as if ungrouped: at 8 groups, with the input
+    gradient, 9 times the forward's 2 per multiply-add instead of 2 times."""
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    text = "16x32x32 | conv 16 k3 p1 | bn | relu | conv 64 k3 p1 g8 | gap | flatten | linear 10"
+    result = CliRunner().invoke(cli, ["verify", "--train", "-e", text, "--batch", "2", "--format", "json"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    import json
+
+    doc = json.loads(result.stdout)
+    assert doc["train"] and doc["ok"]
+    conv2 = next(layer for layer in doc["layers"] if layer["name"] == "conv2")
+    forward = 2 * (2 * 64 * 32 * 32 * (16 // 8 * 3 * 3))  # batch 2, 2 per multiply-add
+    flops = next(c for c in conv2["checks"] if c["metric"] == "flop_counter_backward")
+    assert (flops["convcalc"], flops["actual"]) == (2 * forward, (8 + 1) * forward)
+    assert flops["known"] and flops["ok"]
+    assert doc["peak"]["convcalc"] == doc["peak"]["actual"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["resnext50_32x4d", "mobilenet_v2", "unet", "shufflenet_v2_x1_0"])
+def test_verify_train_agrees_on_library_specs(name, torch):
+    from convcalc.verify_train import verify_train
+
+    result = verify_train(convcalc.spec.load_argument(name), 1)
+    assert result.ok, [layer.name for layer in result.layers if not layer.ok]
