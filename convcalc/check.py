@@ -1,7 +1,8 @@
 """`convcalc check`: budgets, expectations, warnings and baselines of specs, for CI.
 
 A spec's constraints come from its `budget:` mapping (params, macs, flops, peak_activation_bytes,
-weight_bytes, expect_output) and from command-line limits, which override or add to it. A limit
+weight_bytes, expect_output, and the training budgets train_peak_bytes and min_fit_batch, which
+convcalc/train_budget.py parses and evaluates) and from command-line limits, which override or add to it. A limit
 is inclusive: a total equal to its limit passes. Warnings are the layers' own (strides that leave
 input uncovered, even kernels with 'same' padding) plus the tensor-core alignment computed here;
 they fail a spec only under `--strict`. A baseline is a JSON file of every spec's totals; a total
@@ -30,7 +31,8 @@ from .spec.source import LMap
 from .units import parse_quantity, percent
 
 METRICS = ("params", "macs", "flops", "peak_activation_bytes", "weight_bytes")  # budgetable totals
-BUDGET_KEYS = (*METRICS, "expect_output")
+TRAINING = ("train_peak_bytes", "min_fit_batch")  # convcalc/train_budget.py
+BUDGET_KEYS = (*METRICS, "expect_output", *TRAINING)
 BASELINE_METRICS = ("params", "buffers", "macs", "flops", "peak_activation_bytes", "weight_bytes")
 FLAGS = {"params": "--max-params", "macs": "--max-macs", "flops": "--max-flops",
          "peak_activation_bytes": "--max-peak-memory", "weight_bytes": "--max-weight-bytes"}
@@ -219,6 +221,11 @@ def spec_limits(spec: Spec) -> dict[str, Limit]:
             shape = _shape(value, source, line)
             limits[key] = Limit(key, shape, _dims(shape), "budget", line)
             continue
+        if key in TRAINING:
+            from . import train_budget
+
+            limits[key] = Limit(key, *train_budget.limit(key, value, source, line, _quantity), "budget", line)
+            continue
         try:
             number, written = _quantity(value, f"budget: {key}")
         except ValueError as exc:
@@ -236,7 +243,7 @@ def evaluate(report: Report, limits: dict[str, Limit]) -> tuple[Check, ...]:
     checks = []
     for key in BUDGET_KEYS:
         limit = limits.get(key)
-        if limit is None:
+        if limit is None or key in TRAINING:  # evaluated on the spec by train_budget.checks
             continue
         if key == "expect_output":
             actual = report.output[1:]
@@ -323,7 +330,12 @@ def check_spec(spec: Spec, *, flags: Sequence[Limit] = (), align: int | None = N
         in_baseline = key in baseline.specs
         if in_baseline:
             changes = compare(report.total, baseline.specs[key], tolerance, tolerance_text)
-    return SpecResult(argument, key, report.name, None, report.total, report.output[1:], evaluate(report, limits),
+    checks = evaluate(report, limits)
+    if any(k in limits for k in TRAINING):
+        from . import train_budget
+
+        checks += tuple(train_budget.checks(spec, limits, Check))
+    return SpecResult(argument, key, report.name, None, report.total, report.output[1:], checks,
                       findings(report, align), changes, in_baseline, strict)
 
 
