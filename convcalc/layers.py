@@ -29,7 +29,13 @@ Training (convcalc memory, docs/memory.md) adds:
     train_flops(a, x, y) -> int       FLOPs of the forward in training mode (batch norm computes
                                       its statistics, dropout multiplies by its mask)
     autocast(a, x, dev)  -> str       what PyTorch's autocast does with it under --amp (LOW, FLOAT32,
-                                      SAME, PROMOTE)
+                                      SAME, PROMOTE, MIXED), on "cuda" or "cpu"
+    tensors(a, x, y)     -> (int,...) its parameter tensors' sizes, in PyTorch's order
+    grad_view(a,x,y,i)   -> bool      its backward hands input i the output's gradient (or a view)
+    scratch(a, x, y)     -> (int,int) short-lived elements beside its output, and beside its input
+                                      gradients, at its forward's and its backward's busiest moment
+    flop_counter_backward(a, x, y, input_grad) -> int   what FlopCounterMode should count for its
+                                      backward (convcalc verify --train)
 
 Shapes are per sample, channels first, without the batch: `(C, *spatial)` for feature maps and
 `(F,)` once flattened. `a` is the dict of normalized arguments, `x` the input shape (for merges,
