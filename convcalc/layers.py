@@ -90,6 +90,7 @@ PARAM = "param"  # its parameters' dtype (float32 under --amp)
 MASK = "mask"  # dropout's mask: bool on CUDA (native_dropout), the activation dtype on the CPU
 COMPLEX = "complex"  # complex of ACT (complex64 for float32)
 INT64 = "int64"
+BOOL = "bool"
 # What autocast (--amp) does with a kind: PyTorch's lists (torch/csrc/autograd/autocast_mode.cpp)
 LOW = "low"  # on the lower-precision list: inputs cast to the low dtype, output in it (conv, linear)
 FLOAT32 = "float32"  # on the float32 list: inputs cast to float32, output float32 (layer norm on CUDA)
@@ -281,12 +282,12 @@ class Kind:
         no new tensor: no, it computes a new input gradient, unless the kind says otherwise."""
         return False
 
-    def scratch(self, a, x, y) -> tuple[int, int]:
-        """Elements (per sample, in the dtype it computes in) of the short-lived tensors alive
-        beside its output, and beside its input gradients, at the busiest moment of its forward and
-        of its backward: none (it makes only its output and what it keeps, then only its
-        gradients), unless the kind says otherwise."""
-        return 0, 0
+    def scratch(self, a, x, y) -> tuple[tuple[Keep, ...], tuple[Keep, ...]]:
+        """The short-lived tensors (NEW Keeps: elements and dtype) alive beside its output, and
+        beside its input gradients, at the busiest moment of its forward and of its backward:
+        none (it makes only its output and what it keeps, then only its gradients), unless the
+        kind says otherwise."""
+        return (), ()
 
 
 class Side(NamedTuple):
@@ -925,11 +926,11 @@ class FftConv(ConvFamily):
         return SAME  # no autocast rule for FFTs
 
     def scratch(self, a, x, y):
-        # the product of the spectra before its sum over the input channels (complex, per sample),
-        # in the forward and again in the backward; the conjugated kernels' copy (not per sample)
-        # is not counted
-        product = 2 * a["out"] * x[0] * self.bins(a, x)
-        return product, product
+        # the product of the spectra before its sum over the input channels, in the forward and
+        # again in the backward, and the conjugated kernels' copy (not per sample)
+        product = new(a["out"] * x[0] * self.bins(a, x), COMPLEX)
+        conjugate = new(a["out"] * x[0] * self.bins(a, x), COMPLEX, batched=False)
+        return (product, conjugate), (product,)
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -1214,6 +1215,14 @@ class LpPool(Pool):
     def backward_flops(self, a, x, y):
         return 3 * numel(x) + numel(y) * prod(a["k"]) + 6 * numel(y), 0
 
+    def scratch(self, a, x, y):
+        # the backward's busiest moment, measured on F.lp_pool2d/3d's chain: the pool's input
+        # gradient, the power's derivative and their product (X each, one counted as the input
+        # gradient), beside the Y-sized gradients of its tail (4 in 2-D, 3 in 3-D; lp_pool1d has none)
+        if len(x) == 2:
+            return (), ()
+        return (), (new(numel(x) + (4 if len(x) == 3 else 3) * numel(y)),)
+
     def autocast(self, a, x, device):
         if device == "cpu":
             return SAME if len(x) < 4 else FLOAT32  # avg_pool3d: the CPU's float32 list
@@ -1248,6 +1257,9 @@ class GlobalAvgPool(Kind):
 
     def backward_flops(self, a, x, y):
         return numel(x), 0
+
+    def autocast(self, a, x, device):
+        return FLOAT32 if device == "cpu" and len(x) == 4 else SAME  # adaptive_avg_pool3d: CPU float32 list
 
     def fvcore(self, a, x, y):
         return numel(x) if len(x) == 3 else 0  # fvcore handles adaptive_avg_pool2d only: 1 per input
@@ -1511,6 +1523,13 @@ class MaxUnpool(Kind):
 
     def backward_flops(self, a, x, y):
         return 0, 0
+
+    def scratch(self, a, x, y):
+        # without a pool's indices, torch_ops.MaxUnpool builds them: a position grid over the input's
+        # positions and the last axis's offsets (int64, not per sample) before the expanded copy
+        if a["indices"]:
+            return (), ()
+        return (new(numel(x[1:]) + x[-1], INT64, batched=False),), ()
 
     def autocast(self, a, x, device):
         return FLOAT32 if device == "cpu" else SAME  # max_unpool2d/3d: the CPU's float32 list
@@ -1848,7 +1867,8 @@ class BatchNorm(Kind):
 
     Training: the batch statistics are computed (5 flops per element, 2 more for the affine
     scale and shift), and native_batch_norm keeps its input, the running mean and variance (its
-    buffers) and the batch's mean and reciprocal std (C each, in the parameters' dtype). Backward
+    buffers) and the batch's mean and reciprocal std (C each, in the weight's dtype; without a
+    weight in the input's). Backward
     FLOPs as the other norms (Norm)."""
 
     doc = "batch norm (eval mode)"
@@ -1888,8 +1908,9 @@ class BatchNorm(Kind):
 
     def saved(self, a, x, y):
         c = x[0]
+        stats = PARAM if a["affine"] else ACT  # the weight's dtype, or without one the input's
         return (KEEP_INPUT, Keep(BUFFER, c, PARAM, batched=False), Keep(BUFFER, c, PARAM, batched=False),
-                new(c, PARAM, batched=False), new(c, PARAM, batched=False))
+                new(c, stats, batched=False), new(c, stats, batched=False))
 
     def backward_flops(self, a, x, y):
         return 4 * numel(x), 5 * numel(x)
@@ -1993,7 +2014,7 @@ class InstanceNorm(Norm):
         return (KEEP_INPUT, *(new(c, PARAM) for _ in range(repeats)), new(c, stats), new(c, stats))
 
     def scratch(self, a, x, y):
-        return 0, x[0] if a["affine"] else 0  # the repeated weight's gradient (N·C), before it is summed
+        return (), ((new(x[0], PARAM),) if a["affine"] else ())  # the repeated weight's gradient (N·C), then summed
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -2101,10 +2122,12 @@ class LocalResponseNorm(Kind):
         # F.local_response_norm is a chain of elementwise ops: its forward's intermediates die as
         # the next is made (fewer than its output and what it keeps); its backward has three
         # beside the input gradient at its busiest
-        return 0, 3 * numel(x)
+        return (), (new(3 * numel(x)),)
 
     def autocast(self, a, x, device):
-        return MIXED  # its power runs in float32 under autocast, and the output with it
+        # its power runs in float32 on CUDA, and the output with it; on the CPU the 3-D average
+        # pool (over [C, positions...] of a 2-D or 3-D map) does; a 1-D map's 2-D pool does not
+        return SAME if device == "cpu" and len(x) == 2 else MIXED
 
     rf = same_field
 
@@ -2295,7 +2318,7 @@ class PReLU(Activation):
         return 2 * numel(x), 2 * numel(x)
 
     def scratch(self, a, x, y):
-        return 0, numel(x)  # _prelu_kernel_backward gives the slope's gradient per element, then sums it
+        return (), (new(numel(x)),)  # _prelu_kernel_backward gives the slope's gradient per element, then sums it
 
     def autocast(self, a, x, device):
         return LOW  # prelu is on autocast's lower-precision lists
@@ -2329,6 +2352,10 @@ class Maxout(Kind):
 
     def saved(self, a, x, y):
         return KEEP_INPUT, KEEP_OUTPUT  # amax keeps its input and result
+
+    def scratch(self, a, x, y):
+        # amax's backward: where the input equals the maximum (bool), and how many do (int64)
+        return (), (new(numel(x), BOOL), new(numel(y), INT64))
 
     def backward_flops(self, a, x, y):
         return numel(x), 0  # compare each input with its maximum, and select
@@ -2485,7 +2512,7 @@ class Shift(Kind):
     def scratch(self, a, x, y):
         # torch_ops.Shift copies slices into zeros: each copy's backward makes a gradient of the
         # whole input (zeros around its slice), summed into the others' into a new tensor
-        return 0, 2 * numel(x)
+        return (), (new(2 * numel(x)),)
 
     def backward_flops(self, a, x, y):
         return 0, 0
@@ -2611,6 +2638,12 @@ class Pad(Kind):
     def backward_flops(self, a, x, y):
         return (0 if a["mode"] == "constant" else numel(y) - numel(x)), 0
 
+    def scratch(self, a, x, y):
+        # circular padding copies the input and its wrapped edges into slices of a new tensor: the
+        # backward clones the output's gradient, and each copy's gradient is a whole-input tensor
+        # summed into the others'
+        return (), ((new(numel(y)), new(2 * numel(x))) if a["mode"] == "circular" else ())
+
     def autocast(self, a, x, device):
         # the CPU's float32 list has reflection_pad1d/2d and replication_pad1d/2d/3d
         if device == "cpu" and (a["mode"] == "replicate" or (a["mode"] == "reflect" and len(x) < 4)):
@@ -2682,7 +2715,8 @@ class Crop(Kind):
         # slicing one axis after the other, its backward rebuilds the input's gradient one axis at
         # a time: beside the whole, the one still cropped on the first axis (the output's gradient
         # is gone by then)
-        return 0, max(x[0] * y[1] * numel(x[2:]) - numel(y), 0) if len(x) > 2 else 0
+        extra = x[0] * y[1] * numel(x[2:]) - numel(y) if len(x) > 2 else 0
+        return (), ((new(extra),) if extra > 0 else ())
 
     def rf(self, a, x, y, r):
         # output position i is input position i + offset: start moves right by offset * jump
@@ -2730,7 +2764,7 @@ class Add(Merge):
     def scratch(self, a, xs, y):
         # torch_ops.Add sums left to right: with three or more inputs, the next partial sum is
         # made while the previous one is alive
-        return (numel(y) if len(xs) > 2 else 0), 0
+        return ((new(numel(y)),) if len(xs) > 2 else ()), ()
 
     def shape(self, a, xs):
         for other in xs[1:]:
@@ -2824,7 +2858,7 @@ class Concat(Merge):
         # a crop slices one axis after the other, so its gradient is rebuilt one axis at a time:
         # beside the whole-size gradient, the one still cropped on the first axis
         cropped = [x[0] * y[1] * numel(x[2:]) for x in xs if x[1:] != y[1:]]
-        return 0, max(cropped, default=0)
+        return (), ((new(max(cropped)),) if cropped else ())
     args = (Arg("crop", boolean, False),)
 
     def shape(self, a, xs):

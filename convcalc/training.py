@@ -29,8 +29,8 @@ from . import limits
 from .analysis import COUNTER_BYTES, analyze
 from .errors import UsageError
 from .graph import plan
-from .layers import (ACT, BUFFER, COMPLEX, FLOAT32, INPUT, INT64, LOW, MASK, MIXED, NEW, OUTPUT, PARAM, PROMOTE,
-                     SIDE, WEIGHT, Keep)
+from .layers import (ACT, BOOL, BUFFER, COMPLEX, FLOAT32, INPUT, INT64, LOW, MASK, MIXED, NEW, OUTPUT, PARAM,
+                     PROMOTE, SIDE, WEIGHT, Keep)
 from .report import Fit, TrainLayer, TrainTotals, TrainingReport
 from .spec.model import Spec
 
@@ -231,7 +231,7 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
     seen: set[int] = set()
     saved_total = [0, 0]
     facts: list[dict[str, Any]] = []
-    scratches: dict[str, int] = {}  # layer -> its backward's short-lived elements
+    scratches: dict[str, tuple[Pair, ...]] = {}  # layer -> its backward's short-lived tensors
 
     for step, layer in zip(steps, report.layers):
         node, record, a = step.node, step.record, step.node.args
@@ -253,7 +253,7 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
         computes[node.name] = compute
         csize = ITEMSIZE[compute]
         size = {ACT: csize, PARAM: msize, MASK: 1 if device == "cuda" else csize, COMPLEX: 2 * csize,
-                INT64: 8}
+                INT64: 8, BOOL: 1}
 
         keeps = record.saved(a, x, y) if runs[node.name] else ()
         padded = next((k for k in record.saved(a, x, y) if k.name == "padded"), None)
@@ -313,8 +313,7 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
         saved_total = [saved_total[0] + layer_saved[0], saved_total[1] + layer_saved[1]]
         for sid in holds:
             mem.hold(sid)
-        if fwd_scratch:
-            made.append(mem.alloc(*_bytes(fwd_scratch, csize)))
+        made += [mem.alloc(*_bytes(k.elements, size[k.dtype], k.batched)) for k in fwd_scratch]
         mem.mark("forward", node.name)
         for sid in list(copies.values()) + made + transient:
             mem.drop(sid)
@@ -327,7 +326,7 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
             mem.drop(values[name])
         inputs_need = any(needs[n] for n in node.inputs)
         only_input, always = record.backward_flops(a, x, y)
-        scratches[node.name] = bwd_scratch
+        scratches[node.name] = tuple(_bytes(k.elements, size[k.dtype], k.batched) for k in bwd_scratch)
         facts.append(dict(index=step.index, name=node.name, kind=node.kind, output=y, dtype=dtype_of[node.name],
                           saved=tuple(layer_saved), activation=activation,
                           grad_bytes=layer.params * msize, optimizer_bytes=STATE[setup.optimizer] * layer.params * msize,
@@ -379,8 +378,7 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
             recasts += [(mem.alloc(t * ITEMSIZE[compute]), (t * msize, 0), "") for t in weights]
         elif layer.params:
             param_grads.append(mem.alloc(layer.params * msize))
-        if scratches[node.name]:
-            temps.append(mem.alloc(*_bytes(scratches[node.name], ITEMSIZE[compute])))
+        temps += [mem.alloc(*pair) for pair in scratches[node.name]]
         mem.mark("backward", node.name)
         for sid in temps:
             mem.drop(sid)

@@ -32,8 +32,16 @@ STAND_INS = {
     "deform_conv": "the builder is a functional stand-in for torchvision's kernel (not installed here): it keeps "
                    "every intermediate of its sampling, the kernel keeps input, offsets and mask",
 }
-APPROXIMATE_PEAK = {"fftconv": "the FFT's short-lived copies (the conjugated kernels, the backward's spectra) are "
-                               "approximated by one product of the spectra"}
+
+
+def _approximate_peak(kind: str, text: str, amp: str | None) -> str | None:
+    """Why convcalc's peak for this example is not exact, where it is not (docs/memory.md)."""
+    if kind == "pad" and "circular" in text:
+        return ("circular padding's backward is a chain of slice copies whose gradients' sizes depend on how far "
+                "the padding wraps: approximated by the output's gradient and two of the input's")
+    if kind == "lppool" and amp and text.startswith("2x4x6x6"):
+        return "under CPU autocast a 3-D lppool's power runs in the input's dtype and its pool in float32: not modelled"
+    return None
 
 
 def _refused(exc: Exception) -> bool:
@@ -110,8 +118,8 @@ def _peak_agrees(spec, batch, optimizer, dtype="float32", amp=None, impl=None):
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 @pytest.mark.parametrize("kind, text", CASES, ids=IDS)
 def test_peak_of_every_example_agrees_with_memtracker(kind, text, optimizer, dtype, amp, torch):
-    if kind in STAND_INS or kind in APPROXIMATE_PEAK:
-        pytest.skip(STAND_INS.get(kind) or APPROXIMATE_PEAK[kind])
+    if kind in STAND_INS or _approximate_peak(kind, text, amp):
+        pytest.skip(STAND_INS.get(kind) or _approximate_peak(kind, text, amp))
     spec = convcalc.from_text(text)
     if not any(layer.params for layer in convcalc.analyze(spec).layers):
         spec = convcalc.from_text(_with_parameters(text))  # something to train, so that its backward runs
