@@ -19,6 +19,24 @@ A record is a subclass of `Kind`, registered with `@register`. It declares its a
                                       norms, 2-D adaptive pools and 2-D upsampling, 0 where it counts nothing
     flop_counter(a,x,y)  -> int       what torch's FlopCounterMode reports: 2 per MAC of conv/linear
 
+Training (convcalc memory, docs/memory.md) adds:
+
+    saved(a, x, y)       -> (Keep,..) what autograd keeps from the forward for this layer's backward,
+                                      as PyTorch's derivative formulas say (a conv its input, a ReLU
+                                      its output, batch norm its input and statistics)
+    backward_flops(a,x,y)-> (int,int) FLOPs of the backward: (the part only the input's gradient needs,
+                                      the part it always runs: weight gradients, shared terms)
+    train_flops(a, x, y) -> int       FLOPs of the forward in training mode (batch norm computes
+                                      its statistics, dropout multiplies by its mask)
+    autocast(a, x, dev)  -> str       what PyTorch's autocast does with it under --amp (LOW, FLOAT32,
+                                      SAME, PROMOTE, MIXED), on "cuda" or "cpu"
+    tensors(a, x, y)     -> (int,...) its parameter tensors' sizes, in PyTorch's order
+    grad_view(a,x,y,i)   -> bool      its backward hands input i the output's gradient (or a view)
+    scratch(a, x, y)     -> (int,int) short-lived elements beside its output, and beside its input
+                                      gradients, at its forward's and its backward's busiest moment
+    flop_counter_backward(a, x, y, input_grad) -> int   what FlopCounterMode should count for its
+                                      backward (convcalc verify --train)
+
 Shapes are per sample, channels first, without the batch: `(C, *spatial)` for feature maps and
 `(F,)` once flattened. `a` is the dict of normalized arguments, `x` the input shape (for merges,
 the tuple of input shapes), `y` the output shape. Every count is per sample; the analysis
@@ -53,10 +71,10 @@ def register(cls: type["Kind"]) -> type["Kind"]:
     record = cls()
     if not record.name or record.name in REGISTRY:
         raise TypeError(f"layer kind {record.name!r} is unnamed or registered twice")
-    for rule in ("shape", "flops", "rf", "build"):
+    for rule in ("shape", "flops", "rf", "build", "saved", "backward_flops"):
         if getattr(cls, rule) is getattr(Kind, rule):
             raise TypeError(f"layer kind {record.name!r} does not define its {rule} rule")
-    for fact in ("doc", "examples", "costs"):
+    for fact in ("doc", "examples", "costs", "saves", "backward_costs"):
         if not getattr(record, fact):
             raise TypeError(f"layer kind {record.name!r} does not state its {fact}")
     record.schema = {arg.name: arg for arg in cls.args}
@@ -64,10 +82,68 @@ def register(cls: type["Kind"]) -> type["Kind"]:
     return cls
 
 
+# Keep.source: where a tensor autograd keeps for a layer's backward comes from
+INPUT, OUTPUT, NEW, BUFFER, WEIGHT, SIDE = "input", "output", "new", "buffer", "weight", "side"
+# Keep.dtype tokens, resolved by convcalc.training for the run's dtypes and device
+ACT = "act"  # the dtype the layer computes in (under --amp: the low dtype for LOW kinds)
+PARAM = "param"  # its parameters' dtype (float32 under --amp)
+MASK = "mask"  # dropout's mask: bool on CUDA (native_dropout), the activation dtype on the CPU
+COMPLEX = "complex"  # complex of ACT (complex64 for float32)
+INT64 = "int64"
+BOOL = "bool"
+# What autocast (--amp) does with a kind: PyTorch's lists (torch/csrc/autograd/autocast_mode.cpp)
+LOW = "low"  # on the lower-precision list: inputs cast to the low dtype, output in it (conv, linear)
+FLOAT32 = "float32"  # on the float32 list: inputs cast to float32, output float32 (layer norm on CUDA)
+SAME = "same"  # on no list: runs in its inputs' dtype (the widest of a merge's), no copies
+PROMOTE = "promote"  # on the promote list (cat): inputs cast to the widest of them, output in it
+MIXED = "mixed"  # on no list, but mixes its input with float32 (a parameter): output in the wider, no copies
+
+
+class Keep(NamedTuple):
+    """One tensor a layer's backward reads, which autograd keeps from the forward until then.
+
+    `source`: INPUT (input number `index` as the layer reads it: under --amp a LOW kind reads a
+    cast copy), OUTPUT, NEW (a tensor its forward makes for the backward: indices, statistics, an
+    intermediate), BUFFER (one of its buffers: in memory anyway, but autograd keeps it too),
+    WEIGHT (one of its parameters: free, except that under --amp a LOW kind keeps its
+    low-precision copy) or SIDE (the tensor `name` of the layer its side input names: the pool
+    indices maxunpool reuses). `elements`: of NEW, BUFFER and WEIGHT tensors, per sample when
+    `batched`, else in all. `dtype`: ACT, PARAM, MASK, COMPLEX or INT64. `grad_of`: the input
+    whose gradient alone needs it (a product keeps each factor for the other's gradient); None
+    when the layer's backward always needs it. `name` names a NEW tensor other layers reuse;
+    "padded" marks the input padded by a pad before the op (uneven conv padding): under --amp,
+    autocast casts that, not the input."""
+
+    source: str
+    elements: int = 0
+    dtype: str = ACT
+    index: int = 0
+    batched: bool = True
+    grad_of: int | None = None
+    name: str = ""
+
+
+KEEP_INPUT = Keep(INPUT)
+KEEP_OUTPUT = Keep(OUTPUT)
+
+
+def new(elements: int, dtype: str = ACT, batched: bool = True, name: str = "") -> Keep:
+    """A tensor the forward makes for the backward: `elements` per sample (or in all)."""
+    return Keep(NEW, elements, dtype, batched=batched, name=name)
+
+
+def weight(elements: int) -> Keep:
+    """A parameter the backward reads: free in memory, but under --amp its low-precision copy."""
+    return Keep(WEIGHT, elements, ACT, batched=False)
+
+
 class Kind:
     """Base of every record. Defaults here are declarations, not guesses: no parameters, no
-    buffers, no MACs (only convolutions and linear have them) and no warnings. `shape`,
-    `flops`, `rf` and `build` have no default: each kind must state them."""
+    buffers, no MACs (only convolutions and linear have them) and no warnings; training runs
+    the inference forward (`train_flops`), autocast leaves the kind alone (SAME: PyTorch's rule
+    for ops on none of its lists) and its backward writes a new input gradient. `shape`,
+    `flops`, `rf`, `build`, `saved` and `backward_flops` have no default: each kind must state
+    them."""
 
     name = ""
     doc = ""
@@ -81,6 +157,7 @@ class Kind:
     # Counts it cannot give ("macs", "flops"): the analysis reports them as unknown, never as 0, and
     # marks every total that includes one as partial (an imported operator convcalc cannot map).
     uncounted: tuple[str, ...] = ()
+    train_view = False  # in training too its output aliases its input (dropout's does not: it draws a mask)
     # One-line specs that use the kind: tests/test_registry.py builds each in PyTorch and checks
     # every number against it. Every kind has at least one.
     examples: tuple[str, ...] = ()
@@ -92,6 +169,10 @@ class Kind:
     # Its row of docs/costs.md, as formulas for people: params, buffers, MACs, FLOPs ('' for 0).
     # scripts/kind_tables.py writes the docs' tables from these and `doc`; a test keeps them current.
     costs: tuple[str, str, str, str] = ("", "", "", "")
+    # Its rows of docs/memory.md, for people: what autograd keeps for its backward ('nothing' when
+    # nothing), and the backward's FLOPs (input gradient; the rest), '' for 0.
+    saves = ""
+    backward_costs: tuple[str, str] = ("", "")
     schema: dict[str, Arg]
 
     def prepare(self, a: dict[str, Any], nd: int) -> dict[str, Any]:
@@ -107,6 +188,13 @@ class Kind:
 
     def buffers(self, a, x, y) -> int:
         return 0
+
+    def tensors(self, a, x, y) -> tuple[int, ...]:
+        """Its parameter tensors' sizes, in the order PyTorch's parameters() yields them (Adam's
+        for-loop step allocates per tensor). One tensor or none unless the kind says otherwise
+        (a bias is a second tensor); tests/test_training.py checks every kind against PyTorch."""
+        params = self.params(a, x, y)
+        return (params,) if params else ()
 
     def check_sides(self, a, x, sides: dict[str, "Side"]) -> None:
         """Check the layers its side inputs name (`sides`: argument -> that layer's kind, arguments
@@ -188,6 +276,38 @@ class Kind:
         """FlopCounterMode counts 2 per multiply-add of conv, transposed conv and matmul, the ops
         convcalc's MACs count; a kind whose products it does not see (fftconv's) overrides this."""
         return 2 * self.macs(a, x, y)
+
+    def flop_counter_backward(self, a, x, y, input_grad: bool) -> int:
+        """What FlopCounterMode should count for its backward (for `convcalc verify --train`): 2 per
+        multiply-add of the convolutions and matmuls, one per gradient (the input's only when it
+        needs one), groups respected; nothing for the other kinds (their MACs are 0)."""
+        return 2 * self.macs(a, x, y) * (2 if input_grad else 1)
+
+    def saved(self, a, x, y) -> tuple[Keep, ...]:
+        raise NotImplementedError
+
+    def backward_flops(self, a, x, y) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def train_flops(self, a, x, y) -> int:
+        """Training runs the same forward as inference, unless the kind says otherwise."""
+        return self.flops(a, x, y)
+
+    def autocast(self, a, x, device: str) -> str:
+        """PyTorch's autocast leaves ops on none of its lists alone: they run in their inputs' dtype."""
+        return SAME
+
+    def grad_view(self, a, x, y, i: int) -> bool:
+        """Whether its backward hands input i the output's gradient itself (or a view of it), making
+        no new tensor: no, it computes a new input gradient, unless the kind says otherwise."""
+        return False
+
+    def scratch(self, a, x, y) -> tuple[tuple[Keep, ...], tuple[Keep, ...]]:
+        """The short-lived tensors (NEW Keeps: elements and dtype) alive beside its output, and
+        beside its input gradients, at the busiest moment of its forward and of its backward:
+        none (it makes only its output and what it keeps, then only its gradients), unless the
+        kind says otherwise."""
+        return (), ()
 
 
 class Side(NamedTuple):
@@ -484,10 +604,16 @@ class ConvFamily(Kind):
       params = out * (C/groups) * prod(k) + out (bias)
       macs   = out_elements * (C/groups) * prod(k)            # one MAC per weight use, bias excluded
       flops  = 2 * macs + out_elements (bias adds)
+    Training: it keeps its input (for the weight gradient; the padded copy when the padding is
+    uneven, which is a pad before the conv) and its weight; the backward is two convolutions of
+    the same size as the forward, one per gradient: 2 * macs each, groups respected, plus one add
+    per output element for the bias gradient.
     """
 
     positional = ("out",)
     aligned = True
+    saves = "its input (the padded copy when the padding is uneven) and its weight"
+    backward_costs = ("2·MACs", "2·MACs + Y·bias")
 
     def channels(self, a, c: int) -> tuple[int, int]:
         """(output channels, groups) for input channels c."""
@@ -523,6 +649,10 @@ class ConvFamily(Kind):
         # K filters of fan_in weights and a bias each: the notes' K*(F*F*C/g + 1)
         return self.channels(a, x[0])[0] * (self.fan_in(a, x[0]) + (1 if a["bias"] else 0))
 
+    def tensors(self, a, x, y):
+        out, groups = self.channels(a, x[0])
+        return (out * (x[0] // groups) * prod(a["k"]),) + ((out,) if a["bias"] else ())
+
     def macs(self, a, x, y):
         return numel(y) * self.fan_in(a, x[0])  # one MAC per weight per output position
 
@@ -531,6 +661,28 @@ class ConvFamily(Kind):
 
     def fvcore(self, a, x, y):
         return self.macs(a, x, y)  # one per multiply-add, bias ignored
+
+    def read_input(self, a, x) -> Keep:
+        """The input as the convolution reads it: uneven padding is a pad layer before it
+        (torch_ops.conv), and the conv keeps the padded copy."""
+        c, n, _, pads = self.geometry(a, x)
+        if all(left == right for left, right in pads):
+            return KEEP_INPUT
+        return new(c * prod(ni + left + right for ni, (left, right) in zip(n, pads)), name="padded")
+
+    def saved(self, a, x, y):
+        out, groups = self.channels(a, x[0])
+        return (self.read_input(a, x), weight(out * (x[0] // groups) * prod(a["k"])))
+
+    # dL/dx: a transposed convolution of the output gradient with the same weights; dL/dw: a
+    # convolution of the input with the output gradient: each one multiply-add per weight use,
+    # as the forward (groups respected); dL/db: one add per output element.
+    def backward_flops(self, a, x, y):
+        macs = self.macs(a, x, y)
+        return 2 * macs, 2 * macs + (numel(y) if a["bias"] else 0)
+
+    def autocast(self, a, x, device):
+        return LOW
 
     def rf(self, a, x, y, r):
         _, _, k_eff, pads = self.geometry(a, x)
@@ -623,6 +775,8 @@ class SeparableConv(ConvFamily):
     costs = ("C·prod(k) + out·C + out·bias", "", "C·prod(k)·P + out·C·P (P: output positions)", "2·MACs + Y·bias")
     draws = ("sepconv {c} k{k} s{s} p={p}",)
     args = (OUT, K, S1, P_CONV, D1, BIAS)
+    saves = "its input (padded copy when uneven), the depthwise output C·P, and both weights"
+    backward_costs = ("2·C·prod(k)·P (the depthwise input gradient)", "2·MACs + 2·out·C·P + Y·bias")
 
     def channels(self, a, c):
         return a["out"], 1
@@ -634,9 +788,28 @@ class SeparableConv(ConvFamily):
         c = x[0]
         return c * prod(a["k"]) + a["out"] * c + (a["out"] if a["bias"] else 0)
 
+    def tensors(self, a, x, y):
+        return (x[0] * prod(a["k"]), a["out"] * x[0]) + ((a["out"],) if a["bias"] else ())
+
     def macs(self, a, x, y):
         c, positions = x[0], numel(y[1:])
         return c * prod(a["k"]) * positions + a["out"] * c * positions
+
+    def saved(self, a, x, y):
+        c = x[0]
+        return (self.read_input(a, x), weight(c * prod(a["k"])), new(c * numel(y[1:])), weight(a["out"] * c))
+
+    def flop_counter_backward(self, a, x, y, input_grad):
+        c, positions = x[0], numel(y[1:])
+        depthwise, pointwise = c * prod(a["k"]) * positions, a["out"] * c * positions
+        return 2 * (depthwise + pointwise) + 2 * pointwise + (2 * depthwise if input_grad else 0)
+
+    # The depthwise input gradient only for the input; both weight gradients, and the pointwise
+    # input gradient that the depthwise weights need, always.
+    def backward_flops(self, a, x, y):
+        c, positions = x[0], numel(y[1:])
+        return (2 * c * prod(a["k"]) * positions,
+                2 * self.macs(a, x, y) + 2 * a["out"] * c * positions + (numel(y) if a["bias"] else 0))
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -657,7 +830,8 @@ class TransposedConv(Kind):
       macs     = in_elements * (out/groups) * prod(k)   # each input value meets each weight once
       flops    = 2 * macs + out_elements (bias adds)
     Counting over input positions is what makes this exact; tools that reuse the forward-conv
-    formula over output positions overcount by s^2 (4x at stride 2 in 2-D).
+    formula over output positions overcount by s^2 (4x at stride 2 in 2-D). Training: it keeps
+    its input and weight; the backward is a convolution per gradient, 2 * macs each.
     """
 
     doc = "transposed convolution: out (in-1)·s − 2p + d·(k−1) + output_padding + 1"
@@ -669,6 +843,8 @@ class TransposedConv(Kind):
         "2x5x5 | deconv 2 k3 d2 s1 output_padding=1",
     )
     costs = ("C·(out/g)·prod(k) + out·bias", "", "**X**·(out/g)·prod(k)", "2·MACs + Y·bias")
+    saves = "its input and its weight"
+    backward_costs = ("2·MACs", "2·MACs + Y·bias")
     draws = ("deconv {c} k{k} s{s} p{pp} output_padding={op}",)
     positional = ("out",)
     aligned = True
@@ -711,6 +887,9 @@ class TransposedConv(Kind):
     def params(self, a, x, y):
         return x[0] * per_group(a["out"], a["groups"]) * prod(a["k"]) + (a["out"] if a["bias"] else 0)
 
+    def tensors(self, a, x, y):
+        return (x[0] * (a["out"] // a["groups"]) * prod(a["k"]),) + ((a["out"],) if a["bias"] else ())
+
     def macs(self, a, x, y):
         return numel(x) * per_group(a["out"], a["groups"]) * prod(a["k"])
 
@@ -719,6 +898,16 @@ class TransposedConv(Kind):
 
     def fvcore(self, a, x, y):
         return self.macs(a, x, y)  # fvcore also counts a transposed conv over input positions
+
+    def saved(self, a, x, y):
+        return (KEEP_INPUT, weight(x[0] * (a["out"] // a["groups"]) * prod(a["k"])))
+
+    def backward_flops(self, a, x, y):
+        macs = self.macs(a, x, y)
+        return 2 * macs, 2 * macs + (numel(y) if a["bias"] else 0)
+
+    def autocast(self, a, x, device):
+        return LOW
 
     def rf(self, a, x, y, r):
         return rf_transposed(r, a["k"], a["s"], a["p"], a["d"])
@@ -761,6 +950,11 @@ class FftConv(ConvFamily):
                + 8 * out * C * M      # complex multiply (6) and accumulate (2)
                + out_elements (bias)
     Stride and dilation are 1 and there are no groups: the FFT computes every position anyway.
+    Training (as torch_ops.FftConv runs it): the padded input and padded kernels, and both spectra
+    (complex), are kept; the backward transforms the output gradient (out FFTs), multiplies it
+    with each spectrum (8 * out * C * M each) and transforms back (C inverse FFTs for the input,
+    out * C for the kernels). Autocast has no rule for FFTs, and PyTorch's CPU FFT refuses
+    bfloat16.
     """
 
     doc = "the same convolution (stride 1) computed with FFTs; its costs are the FFT's (docs/costs.md)"
@@ -779,6 +973,8 @@ class FftConv(ConvFamily):
     )
     draws = ("fftconv {c} k{k} p={p}",)
     args = (OUT, K, P_CONV, BIAS)
+    saves = "the padded input C·N and kernels out·C·N (not per sample), and both spectra (complex: C·M, out·C·M)"
+    backward_costs = ("C·2.5·N·log2 N + 8·out·C·M", "(out + out·C)·2.5·N·log2 N + 8·out·C·M + Y·bias")
 
     def prepare(self, a, nd):
         return {**a, "s": (1,) * nd, "d": (1,) * nd, "groups": 1}
@@ -805,6 +1001,29 @@ class FftConv(ConvFamily):
     def flop_counter(self, a, x, y):
         return 0  # nor has FlopCounterMode
 
+    def flop_counter_backward(self, a, x, y, input_grad):
+        return 0
+
+    def saved(self, a, x, y):
+        n, bins = prod(self.fft_size(a, x)), self.bins(a, x)
+        return (new(x[0] * n), new(a["out"] * x[0] * n, batched=False),
+                new(a["out"] * x[0] * bins, COMPLEX, batched=False), new(x[0] * bins, COMPLEX))
+
+    def backward_flops(self, a, x, y):
+        n, bins, c, out = prod(self.fft_size(a, x)), self.bins(a, x), x[0], a["out"]
+        return (round(c * fft_flops(n)) + 8 * out * c * bins,
+                round((out + out * c) * fft_flops(n)) + 8 * out * c * bins + (numel(y) if a["bias"] else 0))
+
+    def autocast(self, a, x, device):
+        return SAME  # no autocast rule for FFTs
+
+    def scratch(self, a, x, y):
+        # the product of the spectra before its sum over the input channels, in the forward and
+        # again in the backward, and the conjugated kernels' copy (not per sample)
+        product = new(a["out"] * x[0] * self.bins(a, x), COMPLEX)
+        conjugate = new(a["out"] * x[0] * self.bins(a, x), COMPLEX, batched=False)
+        return (product, conjugate), (product,)
+
     def build(self, a, x, y):
         from . import torch_ops
 
@@ -827,6 +1046,16 @@ class DeformConv(ConvFamily):
     Floors, bound checks and index arithmetic are integer work, not counted. 2-D only, as
     torchvision's. The receptive field reported is the nominal one, at zero offsets: the offsets
     are data, and can move the samples anywhere.
+
+    Training, as torchvision's kernel does it (its autograd function saves input, weight, offset,
+    mask and bias; without a mask, torchvision passes one zero per sample): the input, the offsets
+    (O*P per sample), the mask, and the offset conv's input (the same tensor) and weight. The
+    backward: the columns' gradient (2 * main MACs) scattered back through the bilinear sampling
+    (7 per sampled value) for the input, the offset conv's input gradient (2 * offset MACs); always
+    both weight gradients (2 * MACs), the biases (Y + P*O), and the offsets' gradient (14 per
+    sampled value: the sampled value's derivative in both coordinates). convcalc's own PyTorch
+    builder is a functional stand-in for torchvision's kernel (torch_ops.deform_conv2d) that keeps
+    every intermediate of its sampling, so its saved tensors are not the kernel's.
     """
 
     doc = ("deformable convolution v1 (Dai et al. 2017), 2-D only: an offset conv (same `k`, `s`, `p`, `d`, with "
@@ -850,6 +1079,9 @@ class DeformConv(ConvFamily):
     )
     draws = ("deform_conv {c} k{k} s{s} p={p} d{d}",)
     aligned = False  # torchvision's kernel is no tensor-core matrix multiply
+    saves = ("as torchvision's kernel: its input, the offsets O·P, a one-per-sample mask and both weights "
+             "(convcalc's PyTorch stand-in keeps more)")
+    backward_costs = ("2·MACs + 7·C·prod(k)·P", "2·MACs + Y·bias + P·O + 14·C·prod(k)·P")
     args = (OUT, K, S1, P_CONV, D1, Arg("groups", integer(), 1), Arg("offset_groups", integer(), 1), BIAS)
 
     def prepare(self, a, nd):
@@ -870,6 +1102,10 @@ class DeformConv(ConvFamily):
         off = self.offset_channels(a)
         return super().params(a, x, y) + off * x[0] * prod(a["k"]) + off
 
+    def tensors(self, a, x, y):
+        off = self.offset_channels(a)
+        return super().tensors(a, x, y) + (off * x[0] * prod(a["k"]), off)  # its own, then the offset conv's
+
     def macs(self, a, x, y):
         return super().macs(a, x, y) + numel(y[1:]) * self.offset_channels(a) * x[0] * prod(a["k"])
 
@@ -884,6 +1120,26 @@ class DeformConv(ConvFamily):
         # the offset conv (aten::_convolution) and the main product (aten::bmm), one per multiply-add;
         # the sampling's gather and floor are ignored, its arithmetic unsupported
         return self.macs(a, x, y)
+
+    def flop_counter_backward(self, a, x, y, input_grad):
+        # convcalc's stand-in builder: the offset conv's gradients, and the product of the columns
+        # and the weight (both its gradients: the columns' carries the offsets' gradient)
+        offset = numel(y[1:]) * self.offset_channels(a) * x[0] * prod(a["k"])
+        main = self.macs(a, x, y) - offset
+        return 2 * offset * (2 if input_grad else 1) + 4 * main
+
+    def saved(self, a, x, y):
+        off, positions, taps = self.offset_channels(a), numel(y[1:]), prod(a["k"])
+        return (KEEP_INPUT, weight(off * x[0] * taps), new(off * positions), new(1),
+                weight(a["out"] * (x[0] // a["groups"]) * taps))
+
+    def backward_flops(self, a, x, y):
+        macs, samples = self.macs(a, x, y), x[0] * prod(a["k"]) * numel(y[1:])
+        return (2 * macs + 7 * samples,
+                2 * macs + (numel(y) if a["bias"] else 0) + self.offset_channels(a) * numel(y[1:]) + 14 * samples)
+
+    def autocast(self, a, x, device):
+        return FLOAT32  # torchvision registers deform_conv2d to run in float32 under autocast
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -960,6 +1216,8 @@ class MaxPool(Pool):
         "2x7x7x7 | maxpool 2 ceil_mode=true",
     )
     costs = ("", "", "", "Y·(prod(k) − 1) compares")
+    saves = "its input and the int64 position of each maximum (Y)"
+    backward_costs = ("Y (each gradient added at its maximum)", "")
     draws = ("maxpool {k} s{s} p{pp}",)
     dilated = True
     args = POOL_ARGS + (D1, CEIL)
@@ -967,6 +1225,16 @@ class MaxPool(Pool):
     # per output: prod(k) - 1 comparisons
     def flops(self, a, x, y):
         return numel(y) * (prod(a["k"]) - 1)
+
+    # max_pool*_with_indices saves its input and the indices (int64), which maxunpool may reuse
+    def saved(self, a, x, y):
+        return KEEP_INPUT, new(numel(y), INT64, name="indices")
+
+    def backward_flops(self, a, x, y):
+        return numel(y), 0  # each output gradient added at its maximum's position
+
+    def autocast(self, a, x, device):
+        return FLOAT32 if device == "cpu" and len(x) == 4 else SAME  # max_pool3d is on the CPU's float32 list
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -985,6 +1253,8 @@ class AvgPool(Pool):
         "2x6x7x8 | avgpool 2",
     )
     costs = ("", "", "", "Y·prod(k) (prod(k) − 1 adds, 1 divide)")
+    saves = "its input"
+    backward_costs = ("Y·prod(k) (each output gradient, divided, added over its window)", "")
     draws = ("avgpool {k} s{s} p{pp} ceil_mode=true",)
     args = POOL_ARGS + (CEIL, Arg("count_include_pad", boolean, True))
     averaging_3d = True
@@ -992,6 +1262,15 @@ class AvgPool(Pool):
     # per output: prod(k) - 1 adds and 1 divide
     def flops(self, a, x, y):
         return numel(y) * prod(a["k"])
+
+    def saved(self, a, x, y):
+        return (KEEP_INPUT,)  # avg_pool*d's backward reads its input (for the shape checks and the padding)
+
+    def backward_flops(self, a, x, y):
+        return numel(y) * prod(a["k"]), 0
+
+    def autocast(self, a, x, device):
+        return FLOAT32 if device == "cpu" and len(x) == 4 else SAME  # avg_pool3d: the CPU's float32 list
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -1005,6 +1284,8 @@ class LpPool(Pool):
     name = "lppool"
     examples = ("3x9x9 | lppool 2 3", "3x20 | lppool 3 k2", "2x4x6x6 | lppool 2 2")
     costs = ("", "", "", "X (powers) + Y·(prod(k) − 1) (sums) + Y (roots)")
+    saves = "its input, its powers X, and 4·Y of F.lp_pool's tail (sign, relu, product, root)"
+    backward_costs = ("3·X + Y·prod(k) + 6·Y", "")
     draws = ("lppool 2 {k} s{s}",)
     averaging_3d = True
     positional = ("norm", "k")
@@ -1018,6 +1299,30 @@ class LpPool(Pool):
     def flops(self, a, x, y):
         return numel(x) + numel(y) * (prod(a["k"]) - 1) + numel(y)
 
+    # F.lp_pool*d: avg_pool(x.pow(p)), then sign(out) * relu(abs(out)) * prod(k), then pow(1/p):
+    # pow keeps x, avg_pool keeps x^p, abs keeps out, relu its result, the product both factors,
+    # the root its input and result (which is the product): 4 distinct Y-sized tensors.
+    def saved(self, a, x, y):
+        return KEEP_INPUT, new(numel(x)), new(4 * numel(y))
+
+    # per output: the root's derivative (3), the sign-relu product (2), the scale (1); the
+    # average's gradient over its window (Y * prod(k)); per input the power's derivative (3)
+    def backward_flops(self, a, x, y):
+        return 3 * numel(x) + numel(y) * prod(a["k"]) + 6 * numel(y), 0
+
+    def scratch(self, a, x, y):
+        # the backward's busiest moment, measured on F.lp_pool2d/3d's chain: the pool's input
+        # gradient, the power's derivative and their product (X each, one counted as the input
+        # gradient), beside the Y-sized gradients of its tail (4 in 2-D, 3 in 3-D; lp_pool1d has none)
+        if len(x) == 2:
+            return (), ()
+        return (), (new(numel(x) + (4 if len(x) == 3 else 3) * numel(y)),)
+
+    def autocast(self, a, x, device):
+        if device == "cpu":
+            return SAME if len(x) < 4 else FLOAT32  # avg_pool3d: the CPU's float32 list
+        return FLOAT32  # pow is on CUDA's float32 list
+
     def build(self, a, x, y):
         from . import torch_ops
 
@@ -1030,6 +1335,8 @@ class GlobalAvgPool(Kind):
     name = "gap"
     examples = ("8x7x7 | gap", "8x10 | gap", "4x3x5x5 | gap")
     costs = ("", "", "", "X")
+    saves = "nothing (PyTorch computes it as a mean, whose gradient needs only the shape)"
+    backward_costs = ("X (each input gets its channel's gradient over the positions)", "")
     draws = ("gap",)
 
     def shape(self, a, x):
@@ -1039,6 +1346,15 @@ class GlobalAvgPool(Kind):
     # per channel: (positions - 1) adds and 1 divide
     def flops(self, a, x, y):
         return numel(x)
+
+    def saved(self, a, x, y):
+        return ()  # adaptive_avg_pool to size 1 is a mean: its backward needs only the shape
+
+    def backward_flops(self, a, x, y):
+        return numel(x), 0
+
+    def autocast(self, a, x, device):
+        return FLOAT32 if device == "cpu" and len(x) == 4 else SAME  # adaptive_avg_pool3d: CPU float32 list
 
     def fvcore(self, a, x, y):
         return numel(x) if len(x) == 3 else 0  # fvcore handles adaptive_avg_pool2d only: 1 per input
@@ -1106,11 +1422,22 @@ class AdaptiveAvgPool(AdaptivePool):
     name = "adaptive_avgpool"
     examples = ("8x7x7 | adaptive_avgpool 3", "8x10 | adaptive_avgpool 4", "4x5x6x7 | adaptive_avgpool 2")
     costs = ("", "", "", "C·∏ over axes of (n + o − gcd(n, o)) (the sum of window sizes)")
+    saves = "its input; nothing when every output size is 1 (a mean)"
+    backward_costs = ("as its FLOPs (each output gradient, divided, added over its window)", "")
     draws = ("adaptive_avgpool {k}",)
 
     # per output: window - 1 adds and 1 divide, i.e. the window size
     def flops(self, a, x, y):
         return x[0] * self.window_sum(x, y)
+
+    def saved(self, a, x, y):
+        return () if all(o == 1 for o in y[1:]) else (KEEP_INPUT,)  # to size 1 PyTorch takes a mean
+
+    def backward_flops(self, a, x, y):
+        return self.flops(a, x, y), 0
+
+    def autocast(self, a, x, device):
+        return FLOAT32 if device == "cpu" and len(x) == 4 else SAME  # adaptive_avg_pool3d: CPU float32 list
 
     def fvcore(self, a, x, y):
         return numel(x) if len(x) == 3 else 0  # fvcore handles adaptive_avg_pool2d only: 1 per input
@@ -1127,11 +1454,19 @@ class AdaptiveMaxPool(AdaptivePool):
     name = "adaptive_maxpool"
     examples = ("8x7x7 | adaptive_maxpool size=3,null", "8x10 | adaptive_maxpool 3")
     costs = ("", "", "", "the same minus Y")
+    saves = "its input and the int64 position of each maximum (Y)"
+    backward_costs = ("Y", "")
     draws = ("adaptive_maxpool {k}",)
 
     # per output: window - 1 comparisons
     def flops(self, a, x, y):
         return x[0] * self.window_sum(x, y) - numel(y)
+
+    def saved(self, a, x, y):
+        return KEEP_INPUT, new(numel(y), INT64)
+
+    def backward_flops(self, a, x, y):
+        return numel(y), 0
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -1167,6 +1502,8 @@ class Upsample(Kind):
         "",
         "nearest: 0 (a copy); linear: Y·3·(2^nd − 1): 3 flops per lerp, 1/3/7 lerps in 1-D/2-D/3-D",
     )
+    saves = "nothing (its backward needs only the sizes)"
+    backward_costs = ("nearest: Y adds; linear: 2·Y·2^nd (a weight and an add per corner)", "")
     draws = ("upsample {s} mode={mode}",)
     positional = ("scale",)
     args = (Arg("scale", scales, None), Arg("size", axes(), None),
@@ -1198,6 +1535,14 @@ class Upsample(Kind):
         if a["mode"] == "nearest":
             return 0
         return numel(y) * 3 * (2 ** (len(x) - 1) - 1)
+
+    def saved(self, a, x, y):
+        return ()
+
+    # each output gradient is added to the input it copied (nearest), or weighted and added to
+    # the 2^nd inputs it interpolated (linear)
+    def backward_flops(self, a, x, y):
+        return (numel(y) if a["mode"] == "nearest" else 2 * numel(y) * 2 ** (len(x) - 1)), 0
 
     def fvcore(self, a, x, y):
         if len(x) != 3:
@@ -1232,6 +1577,8 @@ class MaxUnpool(Kind):
         "3x5 | maxunpool 3 s2 p1",
     )
     costs = ("", "", "", "0 (a scatter)")
+    saves = "the int64 positions: the pool's (`indices:`), kept once, or its own (X)"
+    backward_costs = ("0 (a gather)", "")
     draws = ("maxunpool {k} s{s}",)
     positional = ("k",)
     args = (K, Arg("s", axes(), None, "stride (default: k)"), Arg("p", symmetric_padding, 0),
@@ -1263,6 +1610,25 @@ class MaxUnpool(Kind):
     def flops(self, a, x, y):
         return 0  # a scatter: no arithmetic
 
+    # max_unpool*d's backward gathers with the indices: the pool's, or the bed of nails' own
+    def saved(self, a, x, y):
+        if a["indices"]:
+            return (Keep(SIDE, name="indices"),)
+        return (new(numel(x), INT64),)
+
+    def backward_flops(self, a, x, y):
+        return 0, 0
+
+    def scratch(self, a, x, y):
+        # without a pool's indices, torch_ops.MaxUnpool builds them: a position grid over the input's
+        # positions and the last axis's offsets (int64, not per sample) before the expanded copy
+        if a["indices"]:
+            return (), ()
+        return (new(numel(x[1:]) + x[-1], INT64, batched=False),), ()
+
+    def autocast(self, a, x, device):
+        return FLOAT32 if device == "cpu" else SAME  # max_unpool2d/3d: the CPU's float32 list
+
     def rf(self, a, x, y, r):
         return rf_transposed(r, a["k"], a["s"], a["p"], (1,) * len(a["k"]))
 
@@ -1290,6 +1656,8 @@ class Linear(Kind):
     name = "linear"
     examples = ("3x4x4 | flatten | linear 10", "64 | linear 5 bias=false")
     costs = ("F·out + out·bias", "", "F·out", "2·MACs + out·bias")
+    saves = "its input and its weight"
+    backward_costs = ("2·MACs", "2·MACs + out·bias")
     draws = ("flatten | linear {c}",)
     aligned = True
     positional = ("out",)
@@ -1303,6 +1671,9 @@ class Linear(Kind):
     def params(self, a, x, y):
         return x[0] * a["out"] + (a["out"] if a["bias"] else 0)
 
+    def tensors(self, a, x, y):
+        return (x[0] * a["out"],) + ((a["out"],) if a["bias"] else ())
+
     def macs(self, a, x, y):
         return x[0] * a["out"]
 
@@ -1311,6 +1682,17 @@ class Linear(Kind):
 
     def fvcore(self, a, x, y):
         return self.macs(a, x, y)
+
+    def saved(self, a, x, y):
+        return KEEP_INPUT, weight(x[0] * a["out"])
+
+    # dL/dx = dL/dy W and dL/dW = dL/dy^T x: one multiply-add per weight each; dL/db: out adds
+    def backward_flops(self, a, x, y):
+        macs = self.macs(a, x, y)
+        return 2 * macs, 2 * macs + (a["out"] if a["bias"] else 0)
+
+    def autocast(self, a, x, device):
+        return LOW
 
     # A flat input has no positions left: what made it flat (flatten, gap) kept one position's
     # field and marked the rest global context, which every output here reads.
@@ -1328,14 +1710,25 @@ class Flatten(Kind):
     name = "flatten"
     examples = ("3x4x4 | flatten", "2x3x4x5 | flatten")
     costs = ("", "", "", "0 (data movement only)")
+    saves = "nothing (a view)"
+    backward_costs = ("", "")
     draws = ("flatten",)
-    view = True
+    view = train_view = True
+
+    def grad_view(self, a, x, y, i):
+        return True  # the gradient is viewed back to the input's shape
 
     def shape(self, a, x):
         return (numel(x),)
 
     def flops(self, a, x, y):
         return 0
+
+    def saved(self, a, x, y):
+        return ()
+
+    def backward_flops(self, a, x, y):
+        return 0, 0
 
     # The flat output has no positions to place a unit at: its field is one position's, and the
     # positions side by side in it are global context (a linear after it reads them all).
@@ -1358,7 +1751,12 @@ class Reshape(Kind):
     examples = ("3x4x4 | flatten | reshape shape=48,1,1", "4x6x6 | reshape shape=-1,3,3")
     costs = ("", "", "", "0 (data movement only)")
     draws = ("reshape shape=-1",)
-    view = True
+    saves = "nothing (a view)"
+    backward_costs = ("", "")
+    view = train_view = True
+
+    def grad_view(self, a, x, y, i):
+        return True  # the gradient is viewed back to the input's shape
     args = (Arg("shape", int_list, doc="the new per-sample shape"),)
 
     def prepare(self, a, nd):
@@ -1384,6 +1782,12 @@ class Reshape(Kind):
     def flops(self, a, x, y):
         return 0
 
+    def saved(self, a, x, y):
+        return ()
+
+    def backward_flops(self, a, x, y):
+        return 0, 0
+
     # New spatial axes reorder the positions: a unit no longer sits where its input did, so the
     # field is one position's and the rest is global context, as after a flatten.
     def rf(self, a, x, y, r):
@@ -1404,6 +1808,8 @@ class Embedding(Kind):
     name = "embedding"
     examples = ("1x30 | embedding 100 16 | conv 8 k3",)
     costs = ("vocab·dim", "", "", "0 (a lookup)")
+    saves = "its int64 token ids"
+    backward_costs = ("none (token ids have no gradient)", "dim·L (each gradient added to its token's row)")
     input_dtype = "int64"  # token ids
     positional = ("vocab", "dim")
     args = (Arg("vocab", integer(), doc="vocabulary size"), Arg("dim", integer(), doc="embedding size"))
@@ -1419,6 +1825,12 @@ class Embedding(Kind):
     def flops(self, a, x, y):
         return 0  # a table lookup
 
+    def saved(self, a, x, y):
+        return (KEEP_INPUT,)  # embedding_backward scatters by the ids
+
+    def backward_flops(self, a, x, y):
+        return 0, numel(y)
+
     rf = same_field
 
     def build(self, a, x, y):
@@ -1429,10 +1841,17 @@ class Embedding(Kind):
 
 @register
 class Dropout(Kind):
+    """Identity at inference. In training it draws a mask and multiplies by it (scaled by
+    1/(1-p)), a new tensor: on CUDA PyTorch's fused native_dropout keeps a bool mask, on the CPU
+    dropout multiplies by a noise tensor of the input's dtype and keeps that (ATen's _dropout_impl
+    takes the fused kernel only on CUDA and a few other devices)."""
+
     doc = "identity at inference"
     name = "dropout"
     examples = ("3x4x4 | dropout 0.3",)
     costs = ("", "", "", "0 (data movement only)")
+    saves = "its mask X: bool on CUDA (1 byte), the activation dtype on the CPU (a noise tensor)"
+    backward_costs = ("X (the gradient times the mask)", "")
     draws = ("dropout",)
     view = True
     positional = ("p",)
@@ -1443,6 +1862,15 @@ class Dropout(Kind):
 
     def flops(self, a, x, y):
         return 0  # inference: the input passes through
+
+    def train_flops(self, a, x, y):
+        return numel(x)  # one multiply by the scaled mask per element (drawing the mask not counted)
+
+    def saved(self, a, x, y):
+        return (new(numel(x), MASK),)
+
+    def backward_flops(self, a, x, y):
+        return numel(x), 0
 
     rf = same_field
 
@@ -1458,14 +1886,25 @@ class Identity(Kind):
     name = "identity"
     examples = ("3x4x4 | identity",)
     costs = ("", "", "", "0 (data movement only)")
+    saves = "nothing"
+    backward_costs = ("", "")
     draws = ("identity",)
-    view = True
+    view = train_view = True
+
+    def grad_view(self, a, x, y, i):
+        return True  # the gradient is viewed back to the input's shape
 
     def shape(self, a, x):
         return x
 
     def flops(self, a, x, y):
         return 0
+
+    def saved(self, a, x, y):
+        return ()
+
+    def backward_flops(self, a, x, y):
+        return 0, 0
 
     rf = same_field
 
@@ -1487,10 +1926,28 @@ class Norm(Kind):
     normalized group: 4 (divide for the mean, divide for the variance, add eps, rsqrt).
 
     Statistics over the spatial axes are global context: the field of each position is its
-    own, and every position also reads the mean and variance of them all."""
+    own, and every position also reads the mean and variance of them all.
+
+    Training: each keeps its input and two statistics per normalized group (mean and reciprocal
+    std), in the parameters' dtype when it has a weight (PyTorch's mixed-dtype kernels), else in
+    the input's. Backward FLOPs per element, as for batch norm: 5 always (the normalized value
+    recomputed: 2; the sums of dy and dy·x̂ that the input and the affine gradients share: 3) and
+    4 for the input gradient (dy minus its mean, minus x̂ times the other mean, times the scale)."""
+
+    backward_costs = ("4·X", "5·X (x̂ recomputed, Σdy and Σdy·x̂)")
 
     def norm_flops(self, x, groups: int, affine: bool) -> int:
         return numel(x) * (5 + (2 if affine else 0)) + 4 * groups
+
+    def stats_dtype(self, a) -> str:
+        return PARAM if a.get("affine") else ACT
+
+    def tensors(self, a, x, y):
+        half = self.params(a, x, y) // 2
+        return (half, half) if half else ()  # weight and bias
+
+    def backward_flops(self, a, x, y):
+        return 4 * numel(x), 5 * numel(x)
 
     def sees_all(self, a, x, y):
         return spread(x[1:])
@@ -1507,12 +1964,20 @@ class Norm(Kind):
 @register
 class BatchNorm(Kind):
     """Batch norm in eval mode: running stats fold into one scale and shift, 2 flops per
-    element. Params 2C (affine), buffers 2C + 1 (running mean, running var, batch counter)."""
+    element. Params 2C (affine), buffers 2C + 1 (running mean, running var, batch counter).
+
+    Training: the batch statistics are computed (5 flops per element, 2 more for the affine
+    scale and shift), and native_batch_norm keeps its input, the running mean and variance (its
+    buffers) and the batch's mean and reciprocal std (C each, in the weight's dtype; without a
+    weight in the input's). Backward
+    FLOPs as the other norms (Norm)."""
 
     doc = "batch norm (eval mode)"
     name = "bn"
     examples = ("8x5x5 | bn", "8x5 | bn affine=false", "6 | bn", "4x3x3x3 | bn")
     costs = ("2C (affine)", "2C + 1", "", "2·X (eval: running stats fold into one scale and one shift)")
+    saves = "its input, its running mean and variance (buffers), and the batch mean and 1/std (C each)"
+    backward_costs = ("4·X", "5·X (x̂ recomputed, Σdy and Σdy·x̂)")
     draws = ("bn",)
     args = (Arg("affine", boolean, True), Arg("eps", number(0), 1e-5), Arg("momentum", number(0, 1), 0.1))
 
@@ -1521,6 +1986,9 @@ class BatchNorm(Kind):
 
     def params(self, a, x, y):
         return 2 * x[0] if a["affine"] else 0
+
+    def tensors(self, a, x, y):
+        return (x[0], x[0]) if a["affine"] else ()  # weight and bias
 
     def buffers(self, a, x, y):
         return 2 * x[0] + 1
@@ -1533,6 +2001,20 @@ class BatchNorm(Kind):
 
     def fvcore(self, a, x, y):
         return numel(x) * (2 if a["affine"] else 1)  # fvcore's eval-mode rule
+
+    # training: mean (1 add), variance (subtract, square, add), normalize (1 multiply), and the
+    # affine scale and shift; the per-channel arithmetic on the C statistics is not counted
+    def train_flops(self, a, x, y):
+        return numel(x) * (5 + (2 if a["affine"] else 0))
+
+    def saved(self, a, x, y):
+        c = x[0]
+        stats = PARAM if a["affine"] else ACT  # the weight's dtype, or without one the input's
+        return (KEEP_INPUT, Keep(BUFFER, c, PARAM, batched=False), Keep(BUFFER, c, PARAM, batched=False),
+                new(c, stats, batched=False), new(c, stats, batched=False))
+
+    def backward_flops(self, a, x, y):
+        return 4 * numel(x), 5 * numel(x)
 
     rf = same_field
 
@@ -1549,6 +2031,7 @@ class LayerNorm(Norm):
     name = "ln"
     examples = ("8x5x5 | ln", "8x5x5 | ln over=all", "8x10 | ln affine=false", "12 | ln")
     costs = ("2C (affine; `over: all`: 2X)", "", "", "5·X + 2·X (affine) + 4 per normalized group")
+    saves = "its input and 2 statistics per position (`over: all`: per sample)"
     draws = ("ln", "ln over=all")
     args = (Arg("over", choice("channels", "all"), "channels"), Arg("affine", boolean, True), Arg("eps", number(0), 1e-5))
 
@@ -1563,6 +2046,13 @@ class LayerNorm(Norm):
 
     def sees_all(self, a, x, y):
         return a["over"] == "all" and spread(x[1:])
+
+    def saved(self, a, x, y):
+        groups = numel(x) // x[0] if a["over"] == "channels" else 1
+        return KEEP_INPUT, new(groups, self.stats_dtype(a)), new(groups, self.stats_dtype(a))
+
+    def autocast(self, a, x, device):
+        return FLOAT32 if device == "cuda" else SAME  # layer_norm is on CUDA's float32 list
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -1583,6 +2073,8 @@ class InstanceNorm(Norm):
         "",
         "5·X + 2·X (affine) + 4 per normalized group; with `track_running_stats` 2·X + 2·X (affine), like bn",
     )
+    saves = ("its input and 2 statistics per channel, as batch norm over [1, N·C, …]; the weight and running "
+             "statistics repeated per sample (C each) when it has them")
     draws = ("in affine=true",)
     args = (Arg("affine", boolean, False), Arg("track_running_stats", boolean, False), Arg("eps", number(0), 1e-5))
 
@@ -1610,6 +2102,21 @@ class InstanceNorm(Norm):
     def sees_all(self, a, x, y):
         return not a["track_running_stats"] and spread(x[1:])  # running stats are constants
 
+    def train_flops(self, a, x, y):
+        return self.norm_flops(x, x[0], a["affine"])  # training normalizes by the sample's own statistics
+
+    # instance_norm runs batch norm over [1, N*C, ...] with the weight and running stats repeated
+    # N times (new tensors batch norm keeps); the statistics are in the weight's dtype when there
+    # is a weight or running stats, else in the input's
+    def saved(self, a, x, y):
+        c = x[0]
+        stats = PARAM if a["affine"] or a["track_running_stats"] else ACT
+        repeats = (1 if a["affine"] else 0) + (2 if a["track_running_stats"] else 0)
+        return (KEEP_INPUT, *(new(c, PARAM) for _ in range(repeats)), new(c, stats), new(c, stats))
+
+    def scratch(self, a, x, y):
+        return (), ((new(x[0], PARAM),) if a["affine"] else ())  # the repeated weight's gradient (N·C), then summed
+
     def build(self, a, x, y):
         from . import torch_ops
 
@@ -1622,6 +2129,7 @@ class GroupNorm(Norm):
     name = "gn"
     examples = ("8x5x5 | gn 4", "8x10 | gn 2 affine=false")
     costs = ("2C (affine)", "", "", "5·X + 2·X (affine) + 4 per normalized group")
+    saves = "its input and 2 statistics per group"
     draws = ("gn 1",)
     positional = ("groups",)
     args = (Arg("groups", integer()), Arg("affine", boolean, True), Arg("eps", number(0), 1e-5))
@@ -1640,6 +2148,12 @@ class GroupNorm(Norm):
     def flops(self, a, x, y):
         return self.norm_flops(x, a["groups"], a["affine"])
 
+    def saved(self, a, x, y):
+        return KEEP_INPUT, new(a["groups"], self.stats_dtype(a)), new(a["groups"], self.stats_dtype(a))
+
+    def autocast(self, a, x, device):
+        return FLOAT32 if device == "cuda" else SAME  # group_norm is on CUDA's float32 list
+
     def build(self, a, x, y):
         from . import torch_ops
 
@@ -1655,7 +2169,15 @@ class LocalResponseNorm(Kind):
 
     FLOPs per element: 1 square, size - 1 adds for the window sum (at every channel: the edge
     channels' zero padding is summed too, as PyTorch does and as the pools count their padding),
-    1 multiply by alpha/size, 1 add of k, 1 power, 1 divide: size + 4."""
+    1 multiply by alpha/size, 1 add of k, 1 power, 1 divide: size + 4.
+
+    Training, as F.local_response_norm runs it: it keeps its input (for the square and the
+    divide), the zero-padded squares the window average reads (N·(C + size − 1)·positions), and
+    the power's input and result (X each). Under --amp the power runs in float32 (CUDA's list; on
+    the CPU the 3-D average pool does), so the output and the last two are float32 while the
+    input stays as it came (MIXED); convcalc then counts the padded squares in float32 too,
+    which is what the CPU does and 2 bytes per element more than CUDA. Backward FLOPs per
+    element: size + 5 (the direct term, and the window sum of dy·y/d scaled back)."""
 
     doc = ("local response normalization across channels (AlexNet), as `nn.LocalResponseNorm`: a / (k + "
            "alpha/size · Σ a²)^beta over `size` neighbouring channels; here `k` is the additive constant, not a "
@@ -1676,6 +2198,8 @@ class LocalResponseNorm(Kind):
         "first and last channels included, as PyTorch sums it and as the pools count their padding), 1 multiply "
         "by alpha/size, 1 add of k, 1 power, 1 divide",
     )
+    saves = "its input, the padded squares N·(C + size − 1)·positions, and the power's input and result (X each)"
+    backward_costs = ("X·(size + 5)", "")
     draws = ("lrn {k}",)
     positional = ("size",)
     args = (Arg("size", integer(), doc="channels in the window"), Arg("alpha", number(), 1e-4),
@@ -1687,6 +2211,24 @@ class LocalResponseNorm(Kind):
 
     def flops(self, a, x, y):
         return numel(x) * (a["size"] + 4)
+
+    def saved(self, a, x, y):
+        positions = numel(x) // x[0]
+        return KEEP_INPUT, new((x[0] + a["size"] - 1) * positions), new(numel(x)), new(numel(x))
+
+    def backward_flops(self, a, x, y):
+        return numel(x) * (a["size"] + 5), 0
+
+    def scratch(self, a, x, y):
+        # F.local_response_norm is a chain of elementwise ops: its forward's intermediates die as
+        # the next is made (fewer than its output and what it keeps); its backward has three
+        # beside the input gradient at its busiest
+        return (), (new(3 * numel(x)),)
+
+    def autocast(self, a, x, device):
+        # its power runs in float32 on CUDA, and the output with it; on the CPU the 3-D average
+        # pool (over [C, positions...] of a 2-D or 3-D map) does; a 1-D map's 2-D pool does not
+        return SAME if device == "cpu" and len(x) == 2 else MIXED
 
     rf = same_field
 
@@ -1702,6 +2244,8 @@ class LayerScale(Kind):
     name = "layer_scale"
     examples = ("8x5x5 | layer_scale", "8x10 | layer_scale init=0.1")
     costs = ("C", "", "", "X")
+    saves = "its input (for the scale's gradient)"
+    backward_costs = ("X", "2·X (Σ dy·x)")
     draws = ("layer_scale",)
     args = (Arg("init", number(), 1e-6, "initial value"),)
 
@@ -1713,6 +2257,15 @@ class LayerScale(Kind):
 
     def flops(self, a, x, y):
         return numel(x)
+
+    def saved(self, a, x, y):
+        return (KEEP_INPUT,)  # x * gamma keeps x for gamma's gradient (gamma is a parameter)
+
+    def backward_flops(self, a, x, y):
+        return numel(x), 2 * numel(x)
+
+    def autocast(self, a, x, device):
+        return MIXED  # a low-precision input times a float32 parameter is float32
 
     rf = same_field
 
@@ -1728,9 +2281,16 @@ class LayerScale(Kind):
 
 class Activation(Kind):
     """Elementwise activations. `per_element` is the flop count per element, counting each
-    elementary operation (compare, add, multiply, divide, exp, erf, tanh) as one."""
+    elementary operation (compare, add, multiply, divide, exp, erf, tanh) as one.
+
+    Training: each keeps its input or its output, whichever its derivative is written in
+    (`keeps`: ReLU, sigmoid, tanh and the softmaxes their output, the others their input), and its
+    backward costs `per_element_backward` per element, counted the same way."""
 
     per_element = -1
+    per_element_backward = -1
+    keeps = INPUT
+    cuda_float32 = False  # on CUDA autocast's float32 list (softmax and log_softmax: their dtype set to float32)
     torch_name = ""
 
     def shape(self, a, x):
@@ -1738,6 +2298,15 @@ class Activation(Kind):
 
     def flops(self, a, x, y):
         return self.per_element * numel(x)
+
+    def saved(self, a, x, y):
+        return (KEEP_OUTPUT if self.keeps == OUTPUT else KEEP_INPUT,)
+
+    def backward_flops(self, a, x, y):
+        return self.per_element_backward * numel(x), 0
+
+    def autocast(self, a, x, device):
+        return FLOAT32 if self.cuda_float32 and device == "cuda" else SAME
 
     rf = same_field
 
@@ -1748,28 +2317,38 @@ class Activation(Kind):
 
 
 def activation(name: str, torch_name: str, per_element: int, doc: str, *args: Arg, positional: tuple = (),
-               examples: tuple[str, ...] = ()) -> None:
+               examples: tuple[str, ...] = (), keeps: str = INPUT, back: tuple[int, str] = (1, ""),
+               cuda_float32: bool = False) -> None:
     """Register an activation record: the registry entry is still one class, made here. Its
-    examples default to one 2-D map; the property tests draw it bare."""
+    examples default to one 2-D map; the property tests draw it bare. `keeps`: what its
+    derivative reads (INPUT or OUTPUT); `back`: its backward's FLOPs per element and how."""
     register(type(name, (Activation,), {"name": name, "torch_name": torch_name, "per_element": per_element,
                                          "doc": doc, "args": args, "positional": positional,
                                          "examples": examples or (f"3x4x4 | {name}",), "draws": (name,),
-                                         "costs": ("", "", "", f"{per_element}·X ({doc})")}))
+                                         "costs": ("", "", "", f"{per_element}·X ({doc})"),
+                                         "keeps": keeps, "per_element_backward": back[0], "cuda_float32": cuda_float32,
+                                         "saves": f"its {keeps}", "backward_costs": (f"{back[0]}·X ({back[1]})", "")}))
 
 
-activation("relu", "ReLU", 1, "max(0, x): 1 compare")
-activation("relu6", "ReLU6", 2, "min(max(0, x), 6): 2 compares")
+activation("relu", "ReLU", 1, "max(0, x): 1 compare", keeps=OUTPUT, back=(1, "dy where y > 0"))
+activation("relu6", "ReLU6", 2, "min(max(0, x), 6): 2 compares", back=(2, "dy where 0 < x < 6: 2 compares"))
 activation("leakyrelu", "LeakyReLU", 2, "max(slope*x, x): 1 multiply, 1 compare",
-           Arg("slope", number(), 0.01, "negative slope"), positional=("slope",), examples=("3x4x4 | leakyrelu 0.2",))
+           Arg("slope", number(), 0.01, "negative slope"), positional=("slope",), examples=("3x4x4 | leakyrelu 0.2",),
+           back=(2, "compare, multiply"))
 activation("elu", "ELU", 4, "x if x > 0 else alpha*(exp(x)-1): compare, exp, sub, mul",
-           Arg("alpha", number(), 1.0), positional=("alpha",))
-activation("silu", "SiLU", 5, "x*sigmoid(x) (swish): sigmoid 4 + mul")
-activation("sigmoid", "Sigmoid", 4, "1/(1+exp(-x)): neg, exp, add, div")
-activation("tanh", "Tanh", 1, "tanh: 1")
-activation("hardswish", "Hardswish", 5, "x*relu6(x+3)/6: add, 2 clamps, mul, div")
-activation("hardsigmoid", "Hardsigmoid", 4, "relu6(x+3)/6: add, 2 clamps, div")
-activation("mish", "Mish", 5, "x*tanh(softplus(x)): exp, add, log, tanh, mul")
-activation("softmax", "Softmax", 5, "over channels: max (compare), sub, exp, sum (add), div")
+           Arg("alpha", number(), 1.0), positional=("alpha",), back=(4, "compare, exp, multiply by alpha, by dy"))
+activation("silu", "SiLU", 5, "x*sigmoid(x) (swish): sigmoid 4 + mul",
+           back=(9, "sigmoid 4, then dy·s·(1 + x·(1 − s)): 5"))
+activation("sigmoid", "Sigmoid", 4, "1/(1+exp(-x)): neg, exp, add, div", keeps=OUTPUT,
+           back=(3, "dy·y·(1 − y)"))
+activation("tanh", "Tanh", 1, "tanh: 1", keeps=OUTPUT, back=(3, "dy·(1 − y²)"))
+activation("hardswish", "Hardswish", 5, "x*relu6(x+3)/6: add, 2 clamps, mul, div",
+           back=(4, "2 compares, dy·(x/3 + 1/2)"))
+activation("hardsigmoid", "Hardsigmoid", 4, "relu6(x+3)/6: add, 2 clamps, div", back=(3, "2 compares, dy/6"))
+activation("mish", "Mish", 5, "x*tanh(softplus(x)): exp, add, log, tanh, mul",
+           back=(14, "softplus 3, tanh, sigmoid 4, 1 − tanh² 2, products and sum 4"))
+activation("softmax", "Softmax", 5, "over channels: max (compare), sub, exp, sum (add), div", keeps=OUTPUT,
+           back=(4, "y·(dy − Σ dy·y): multiply, sum, subtract, multiply"), cuda_float32=True)
 
 
 @register
@@ -1783,6 +2362,11 @@ class LogSoftmax(Activation):
     examples = ("3x4x4 | log_softmax", "29x50 | log_softmax", "3x4x4 | flatten | linear 10 | log_softmax")
     draws = ("log_softmax",)
     costs = ("", "", "", "5·X + X/C (max, subtract, exp, sum, subtract per element; 1 log per position)")
+    keeps = OUTPUT
+    per_element_backward = 4
+    cuda_float32 = True
+    saves = "its output"
+    backward_costs = ("4·X (dy − exp(y)·Σ dy: exp, multiply, sum, subtract)", "")
 
     def flops(self, a, x, y):
         return 5 * numel(x) + numel(x) // x[0]
@@ -1800,12 +2384,17 @@ class Gelu(Activation):
     name = "gelu"
     examples = ("3x4x4 | gelu", "3x4x4 | gelu approximate=tanh")
     costs = ("", "", "", "5·X (erf form); 9·X (tanh form)")
+    saves = "its input"
+    backward_costs = ("11·X (erf form: Φ(x) + x·φ(x), times dy); 16·X (tanh form)", "")
     draws = ("gelu",)
     torch_name = "GELU"
     args = (Arg("approximate", choice("none", "tanh"), "none"),)
 
     def flops(self, a, x, y):
         return (9 if a["approximate"] == "tanh" else 5) * numel(x)
+
+    def backward_flops(self, a, x, y):
+        return (16 if a["approximate"] == "tanh" else 11) * numel(x), 0
 
 
 @register
@@ -1814,12 +2403,26 @@ class PReLU(Activation):
     name = "prelu"
     examples = ("3x4x4 | prelu", "3x4x4 | prelu per_channel=true")
     costs = ("1 or C", "", "", "2·X")
+    saves = "its input and its slope"
+    backward_costs = ("2·X (compare, multiply)", "2·X (Σ dy·x where x < 0)")
     draws = ("prelu per_channel=true",)
     per_element = 2  # compare, multiply
     args = (Arg("per_channel", boolean, False),)
 
     def params(self, a, x, y):
         return x[0] if a["per_channel"] else 1
+
+    def saved(self, a, x, y):
+        return KEEP_INPUT, weight(self.params(a, x, y))
+
+    def backward_flops(self, a, x, y):
+        return 2 * numel(x), 2 * numel(x)
+
+    def scratch(self, a, x, y):
+        return (), (new(numel(x)),)  # _prelu_kernel_backward gives the slope's gradient per element, then sums it
+
+    def autocast(self, a, x, device):
+        return LOW  # prelu is on autocast's lower-precision lists
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -1833,6 +2436,8 @@ class Maxout(Kind):
     name = "maxout"
     examples = ("8x4x4 | maxout 2", "9x5 | maxout 3")
     costs = ("", "", "", "Y·(pieces − 1) compares")
+    saves = "its input and its output (amax's backward finds the maxima again)"
+    backward_costs = ("X (dy spread to the maxima)", "")
     draws = ("maxout {m}",)
     positional = ("pieces",)
     args = (Arg("pieces", integer(2)),)
@@ -1845,6 +2450,16 @@ class Maxout(Kind):
     # per output: pieces - 1 comparisons
     def flops(self, a, x, y):
         return numel(y) * (a["pieces"] - 1)
+
+    def saved(self, a, x, y):
+        return KEEP_INPUT, KEEP_OUTPUT  # amax keeps its input and result
+
+    def scratch(self, a, x, y):
+        # amax's backward: where the input equals the maximum (bool), and how many do (int64)
+        return (), (new(numel(x), BOOL), new(numel(y), INT64))
+
+    def backward_flops(self, a, x, y):
+        return numel(x), 0  # compare each input with its maximum, and select
 
     rf = same_field
 
@@ -1861,8 +2476,11 @@ class Maxout(Kind):
 class PixelShuffleFamily(Kind):
     """Rearrangements between channels and space by a factor r on both axes of a 2-D map, as
     PyTorch's pixel_shuffle and pixel_unshuffle (ESPCN's sub-pixel convolution). No parameters,
-    no FLOPs: every value is copied once."""
+    no FLOPs: every value is copied once. Training keeps nothing: the backward is the inverse
+    rearrangement, a new tensor."""
 
+    saves = "nothing (its backward is the inverse rearrangement)"
+    backward_costs = ("", "")
     positional = ("factor",)
     args = (Arg("factor", integer(), doc="r: the upscale (shuffle) or downscale (unshuffle) factor"),)
 
@@ -1874,6 +2492,12 @@ class PixelShuffleFamily(Kind):
 
     def flops(self, a, x, y):
         return 0  # a permutation of the values
+
+    def saved(self, a, x, y):
+        return ()
+
+    def backward_flops(self, a, x, y):
+        return 0, 0
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -1932,6 +2556,8 @@ class ChannelShuffle(Kind):
     name = "channel_shuffle"
     examples = ("8x4x4 | channel_shuffle 4",)
     costs = ("", "", "", "0 (data movement only)")
+    saves = "nothing (views and a copy)"
+    backward_costs = ("", "")
     draws = ("channel_shuffle {m}",)
     positional = ("groups",)
     args = (Arg("groups", integer()),)
@@ -1943,6 +2569,12 @@ class ChannelShuffle(Kind):
 
     def flops(self, a, x, y):
         return 0  # a permutation
+
+    def saved(self, a, x, y):
+        return ()
+
+    def backward_flops(self, a, x, y):
+        return 0, 0
 
     rf = same_field
 
@@ -1962,6 +2594,8 @@ class Shift(Kind):
     name = "shift"
     examples = ("9x6x6 | shift", "10x6x6 | shift k=3x1", "8x12 | shift 5")
     costs = ("", "", "", "0 (data movement only)")
+    saves = "nothing (slice copies)"
+    backward_costs = ("", "")
     draws = ("shift {k}",)
     positional = ("k",)
     args = (Arg("k", axes(), 3, "shift window"),)
@@ -1972,6 +2606,17 @@ class Shift(Kind):
 
     def flops(self, a, x, y):
         return 0  # memory movement only
+
+    def saved(self, a, x, y):
+        return ()
+
+    def scratch(self, a, x, y):
+        # torch_ops.Shift copies slices into zeros: each copy's backward makes a gradient of the
+        # whole input (zeros around its slice), summed into the others' into a new tensor
+        return (), (new(2 * numel(x)),)
+
+    def backward_flops(self, a, x, y):
+        return 0, 0
 
     def rf(self, a, x, y, r):
         return rf_window(r, a["k"], (1,) * len(a["k"]), tuple(k // 2 for k in a["k"]))
@@ -1988,8 +2633,10 @@ class Split(Kind):
     name = "split"
     examples = ("8x4x4 | split 2 1", "9x5 | split 3")
     costs = ("", "", "", "0 (data movement only)")
+    saves = "nothing (a view; its backward makes a gradient of the whole input, zeros elsewhere)"
+    backward_costs = ("", "")
     draws = ("split {m} {idx}",)
-    view = True
+    view = train_view = True
     positional = ("parts", "index")
     args = (Arg("parts", integer()), Arg("index", integer(0), 0))
 
@@ -2002,6 +2649,12 @@ class Split(Kind):
 
     def flops(self, a, x, y):
         return 0
+
+    def saved(self, a, x, y):
+        return ()
+
+    def backward_flops(self, a, x, y):
+        return 0, 0
 
     rf = same_field
 
@@ -2044,6 +2697,8 @@ class Pad(Kind):
         "0 (a copy into a larger tensor: reflect, replicate and circular copy input values, constant writes the "
         "fill)",
     )
+    saves = "nothing; `reflect` and `replicate` their input"
+    backward_costs = ("Y − X for reflect, replicate, circular (the copied positions' gradients added back)", "")
     draws = (
         "pad {k}",
         "pad {pp} value={s}",
@@ -2076,6 +2731,26 @@ class Pad(Kind):
     def flops(self, a, x, y):
         return 0  # a copy into a larger tensor
 
+    # constant padding's backward is a slice and circular's (a cat of slices) one per piece;
+    # reflection_pad and replication_pad keep their input
+    def saved(self, a, x, y):
+        return (KEEP_INPUT,) if a["mode"] in ("reflect", "replicate") else ()
+
+    def backward_flops(self, a, x, y):
+        return (0 if a["mode"] == "constant" else numel(y) - numel(x)), 0
+
+    def scratch(self, a, x, y):
+        # circular padding copies the input and its wrapped edges into slices of a new tensor: the
+        # backward clones the output's gradient, and each copy's gradient is a whole-input tensor
+        # summed into the others'
+        return (), ((new(numel(y)), new(2 * numel(x))) if a["mode"] == "circular" else ())
+
+    def autocast(self, a, x, device):
+        # the CPU's float32 list has reflection_pad1d/2d and replication_pad1d/2d/3d
+        if device == "cpu" and (a["mode"] == "replicate" or (a["mode"] == "reflect" and len(x) < 4)):
+            return FLOAT32
+        return SAME
+
     def rf(self, a, x, y, r):
         # output position i is input position i - left: start moves left by left * jump
         return tuple((size, jump, start - left * jump) for (size, jump, start), (left, _) in zip(r, a["p"]))
@@ -2104,8 +2779,10 @@ class Crop(Kind):
         "4x10x10 | conv 4 k3 | crop 5 | relu",
     )
     costs = ("", "", "", "0 (a view: slicing)")
+    saves = "nothing (a view; its backward makes a gradient of the whole input, zeros elsewhere)"
+    backward_costs = ("", "")
     draws = ("crop {k}", "crop {k} {pp}")
-    view = True
+    view = train_view = True
     positional = ("size", "offset")
     args = (Arg("size", axes(), doc="output size per spatial axis"),
             Arg("offset", axes(0), None, "first kept position per axis (default: centred)"))
@@ -2129,6 +2806,19 @@ class Crop(Kind):
     def flops(self, a, x, y):
         return 0  # a view
 
+    def saved(self, a, x, y):
+        return ()
+
+    def backward_flops(self, a, x, y):
+        return 0, 0
+
+    def scratch(self, a, x, y):
+        # slicing one axis after the other, its backward rebuilds the input's gradient one axis at
+        # a time: beside the whole, the one still cropped on the first axis (the output's gradient
+        # is gone by then)
+        extra = x[0] * y[1] * numel(x[2:]) - numel(y) if len(x) > 2 else 0
+        return (), ((new(extra),) if extra > 0 else ())
+
     def rf(self, a, x, y, r):
         # output position i is input position i + offset: start moves right by offset * jump
         return tuple((size, jump, start + o * jump) for (size, jump, start), o in zip(r, self.offsets(a, x)))
@@ -2141,6 +2831,11 @@ class Crop(Kind):
 
 # --------------------------------------------------------------------------------------------
 # Merges: two or more inputs
+
+
+def broadcast(u: Shape, v: Shape) -> Shape:
+    """The shape of u times v under broadcasting (equal ranks, as mul checks)."""
+    return tuple(max(a, b) for a, b in zip(u, v))
 
 
 class Merge(Kind):
@@ -2161,6 +2856,16 @@ class Add(Merge):
     name = "add"
     examples = ("4x6x6 | conv 4 k3 p1 name=a | relu name=b | add from=a,b,input",)
     costs = ("", "", "", "(inputs − 1)·Y")
+    saves = "nothing (its backward hands the gradient on to every input)"
+    backward_costs = ("", "")
+
+    def grad_view(self, a, x, y, i):
+        return True
+
+    def scratch(self, a, xs, y):
+        # torch_ops.Add sums left to right: with three or more inputs, the next partial sum is
+        # made while the previous one is alive
+        return ((new(numel(y)),) if len(xs) > 2 else ()), ()
 
     def shape(self, a, xs):
         for other in xs[1:]:
@@ -2172,6 +2877,12 @@ class Add(Merge):
     def flops(self, a, xs, y):
         return (len(xs) - 1) * numel(y)
 
+    def saved(self, a, xs, y):
+        return ()
+
+    def backward_flops(self, a, xs, y):
+        return 0, 0
+
     def build(self, a, x, y):
         from . import torch_ops
 
@@ -2182,8 +2893,10 @@ class Add(Merge):
 class Mul(Merge):
     doc = "elementwise product with broadcasting (an SE scale [C, 1, 1] times [C, H, W])"
     name = "mul"
-    examples = ("4x6x6 | gap name=g | mul from=input,g",)
+    examples = ("4x6x6 | gap name=g | mul from=input,g", "4x6x6 | conv 4 k1 name=a | mul from=a,input,a")
     costs = ("", "", "", "(inputs − 1)·Y")
+    saves = "each factor, for the other's gradient (with three or more, the running products)"
+    backward_costs = ("per input: Y multiplies, and Y − X adds to sum a broadcast one back", "")
 
     def shape(self, a, xs):
         out = list(xs[0])
@@ -2199,6 +2912,21 @@ class Mul(Merge):
     # (inputs - 1) multiplies per output element
     def flops(self, a, xs, y):
         return (len(xs) - 1) * numel(y)
+
+    # torch_ops.Mul multiplies left to right: product i = product i-1 times input i keeps both
+    # factors, each for the other's gradient (the first product's left factor is input 0)
+    def saved(self, a, xs, y):
+        keeps: list[Keep] = [Keep(INPUT, index=0, grad_of=1), Keep(INPUT, index=1, grad_of=0)]
+        running = broadcast(xs[0], xs[1])
+        for i in range(2, len(xs)):
+            keeps += [new(numel(running)), Keep(INPUT, index=i)]
+            running = broadcast(running, xs[i])
+        return tuple(keeps)
+
+    # the gradient of each input: the output gradient times the other factors (one multiply per
+    # output element), summed back over the axes it was broadcast along (Y - X adds)
+    def backward_flops(self, a, xs, y):
+        return sum(numel(y) + numel(y) - numel(x) for x in xs), 0
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -2219,6 +2947,19 @@ class Concat(Merge):
         "4x10x10 | conv 4 k3 name=a | conv 4 k3 name=b | concat from=input,a,b crop=true",
     )
     costs = ("", "", "", "0 (data movement only)")
+    saves = "nothing (its backward hands each input its slice of the gradient)"
+    backward_costs = ("", "")
+
+    def grad_view(self, a, xs, y, i):
+        # a slice of the output's gradient; an input cropped first gets a new gradient of its
+        # whole size (zeros around the slice)
+        return xs[i][1:] == y[1:]
+
+    def scratch(self, a, xs, y):
+        # a crop slices one axis after the other, so its gradient is rebuilt one axis at a time:
+        # beside the whole-size gradient, the one still cropped on the first axis
+        cropped = [x[0] * y[1] * numel(x[2:]) for x in xs if x[1:] != y[1:]]
+        return (), ((new(max(cropped)),) if cropped else ())
     args = (Arg("crop", boolean, False),)
 
     def shape(self, a, xs):
@@ -2239,6 +2980,15 @@ class Concat(Merge):
 
     def flops(self, a, xs, y):
         return 0  # a copy
+
+    def saved(self, a, xs, y):
+        return ()
+
+    def backward_flops(self, a, xs, y):
+        return 0, 0
+
+    def autocast(self, a, xs, device):
+        return PROMOTE  # cat is on autocast's promote lists
 
     def rf(self, a, xs, y, r):
         shifted = []
@@ -2294,6 +3044,17 @@ class Opaque(Kind):
 
     def sees_all(self, a, x, y):
         return True
+
+    saves = "unknown: `convcalc memory` refuses a spec with an opaque layer"
+    backward_costs = ("unknown", "unknown")
+
+    def saved(self, a, x, y):
+        # Never a silent zero: what an unknown operator keeps for the backward is unknown.
+        raise LayerError(f"what the imported operator '{a['op']}' keeps for the backward is unknown, so training "
+                         "memory cannot be counted (map the operator, or leave it out of the model)")
+
+    def backward_flops(self, a, x, y):
+        raise LayerError(f"the backward of the imported operator '{a['op']}' is unknown")
 
     def build(self, a, x, y):
         from . import torch_ops

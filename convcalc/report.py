@@ -25,6 +25,7 @@ SCHEMAS = {
     "sweep": 1,  # convcalc sweep --format json
     "scale": 1,  # convcalc scale --format json
     "explain": 1,  # convcalc explain --format json
+    "memory": 1,  # convcalc memory --format json
 }
 SCHEMA_VERSION = SCHEMAS["shapes"]
 
@@ -85,7 +86,7 @@ class Totals(NamedTuple):
     flops: int
     peak_activation_bytes: int
     weight_bytes: int  # parameters and buffers in memory (buffers that are counters: 8 bytes)
-    activation_bytes: int  # every layer's output, as training would keep them
+    activation_bytes: int  # every layer's output added up (not what training keeps: convcalc memory counts that)
     partial: tuple[str, ...] = ()  # totals that leave out some layer's unknown count ("macs", "flops")
 
     def to_dict(self) -> dict[str, Any]:
@@ -184,3 +185,83 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
     return str(value)  # a mapping in a list-valued argument: shown, not interpreted
+
+
+# --------------------------------------------------------------------------------------------
+# Training memory and cost (convcalc memory, convcalc.training)
+
+
+class TrainLayer(NamedTuple):
+    index: int
+    name: str
+    kind: str
+    output: tuple[int, ...]  # with the batch
+    dtype: str  # its output's dtype in training (under --amp: the low dtype after conv and linear)
+    saved_bytes: int  # what autograd keeps for the backward, each storage counted at the first layer keeping it
+    activation_bytes: int  # its forward output (0 for a view)
+    grad_bytes: int  # its parameters' gradients
+    optimizer_bytes: int  # its parameters' optimizer state
+    forward_flops: int  # training mode (batch norm computes statistics, dropout multiplies)
+    backward_flops: int  # input gradient (when a layer before it needs one) and weight gradients
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "output": list(self.output), "dtype": self.dtype,
+                "saved_bytes": self.saved_bytes, "activation_bytes": self.activation_bytes,
+                "grad_bytes": self.grad_bytes, "optimizer_bytes": self.optimizer_bytes,
+                "forward_flops": self.forward_flops, "backward_flops": self.backward_flops}
+
+
+class TrainTotals(NamedTuple):
+    weight_bytes: int  # parameters
+    buffer_bytes: int  # buffers (running statistics; int64 counters 8 bytes)
+    grad_bytes: int  # parameter gradients
+    optimizer_bytes: int  # optimizer state (momentum: 1, Adam: 2 per parameter)
+    saved_bytes: int  # everything autograd keeps for the backward, each storage once
+    input_bytes: int  # the input batch
+    peak_bytes: int  # the most memory live at once in one steady-state training iteration
+    inference_peak_bytes: int  # weights, buffers and the inference walk's peak activations
+    forward_flops: int
+    backward_flops: int
+    peak_phase: str  # where the peak falls: forward, backward or optimizer
+    peak_layer: str  # the layer running then ('' in the optimizer step)
+
+    def to_dict(self) -> dict[str, int]:
+        return {"weight_bytes": self.weight_bytes, "buffer_bytes": self.buffer_bytes, "grad_bytes": self.grad_bytes,
+                "optimizer_bytes": self.optimizer_bytes, "saved_bytes": self.saved_bytes,
+                "input_bytes": self.input_bytes, "peak_bytes": self.peak_bytes,
+                "inference_peak_bytes": self.inference_peak_bytes, "forward_flops": self.forward_flops,
+                "backward_flops": self.backward_flops}
+
+
+class Fit(NamedTuple):
+    memory: int  # the budget in bytes
+    max_batch: int  # the largest batch whose training peak fits (0: not even one sample)
+    peak_bytes: int | None  # the training peak at that batch
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"memory": self.memory, "max_batch": self.max_batch, "peak_bytes": self.peak_bytes}
+
+
+class TrainingReport(NamedTuple):
+    name: str
+    source: str
+    batch: int
+    dtype: str  # the parameters' dtype
+    amp: str | None  # autocast's low dtype, None without --amp
+    optimizer: str
+    impl: str  # the optimizer implementation modelled: for-loop, foreach or fused
+    device: str  # cuda or cpu
+    layers: tuple[TrainLayer, ...]
+    total: TrainTotals
+    fit: Fit | None
+    inference_dtype: str  # the activations' dtype of the inference peak
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = {"schema": SCHEMAS["memory"], "name": self.name, "source": self.source, "batch": self.batch,
+               "dtype": self.dtype, "amp": self.amp, "optimizer": self.optimizer, "impl": self.impl,
+               "device": self.device, "layers": [layer.to_dict() for layer in self.layers],
+               "total": self.total.to_dict(),
+               "peak_at": {"phase": self.total.peak_phase, "layer": self.total.peak_layer}}
+        if self.fit is not None:
+            doc["fit"] = self.fit.to_dict()
+        return doc

@@ -1,10 +1,11 @@
-"""Generate the per-kind tables of docs/spec.md and docs/costs.md from the layer registry.
+"""Generate the per-kind tables of docs/spec.md, docs/costs.md and docs/memory.md from the layer registry.
 
     python scripts/kind_tables.py           # print both tables
     python scripts/kind_tables.py --write   # rewrite them in the docs, between their markers
 
 Each record in convcalc/layers.py states its arguments (its schema), what it is (`doc`) and its
-cost formulas (`costs`); the docs show exactly that, so a new kind is documented by its record
+cost formulas (`costs`), what it keeps for the backward and what its backward costs (`saves`,
+`backward_costs`); the docs show exactly that, so a new kind is documented by its record
 alone. tests/test_registry.py fails when a doc's table differs from what this prints.
 """
 
@@ -20,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 from convcalc.args import REQUIRED  # noqa: E402
 from convcalc.layers import REGISTRY  # noqa: E402
 
-TABLES = {"docs/spec.md": "kinds", "docs/costs.md": "costs"}
+TABLES = {"docs/spec.md": "kinds", "docs/costs.md": "costs", "docs/memory.md": "memory"}
 
 
 def _default(value: object) -> str:
@@ -55,8 +56,15 @@ def costs_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def memory_table() -> str:
+    rows = ["| kind | kept for the backward | backward FLOPs: input gradient | backward FLOPs: the rest |",
+            "|---|---|---|---|"]
+    rows += [f"| `{name}` | {r.saves} | " + " | ".join(r.backward_costs) + " |" for name, r in REGISTRY.items()]
+    return "\n".join(rows) + "\n"
+
+
 def table(marker: str) -> str:
-    return kinds_table() if marker == "kinds" else costs_table()
+    return {"kinds": kinds_table, "costs": costs_table, "memory": memory_table}[marker]()
 
 
 def replaced(text: str, marker: str, new_table: str) -> str:

@@ -20,8 +20,8 @@ from ..report import SCHEMAS, Totals
 from ..spec import Overrides, Spec, load_argument
 from .baseline import (BASELINE_METRICS, Baseline, Change, baseline_key, baseline_text, check_target, compare_totals,
                        parse_tolerance, read_baseline, write_baseline)
-from .budgets import (BUDGET_KEYS, BUDGET_METRICS, FLAGS, Finding, Limit, LimitCheck, evaluate_limits, findings,
-                      flag_limit, spec_limits)
+from .budgets import (BUDGET_KEYS, BUDGET_METRICS, FLAGS, TRAINING, Finding, Limit, LimitCheck, evaluate_limits,
+                      findings, flag_limit, spec_limits)
 
 
 class SpecResult(NamedTuple):
@@ -121,8 +121,13 @@ def check_spec(spec: Spec, *, flags: Sequence[Limit] = (), align: int | None = N
         in_baseline = key in baseline.specs
         if in_baseline:
             changes = compare_totals(report.total, baseline.specs[key], tolerance, tolerance_text)
-    return SpecResult(argument, key, report.name, None, report.total, report.output[1:],
-                      evaluate_limits(report, limits), findings(report, align), changes, in_baseline, strict)
+    checks = evaluate_limits(report, limits)
+    if any(k in limits for k in TRAINING):
+        from .. import train_budget
+
+        checks += tuple(train_budget.checks(spec, limits, LimitCheck))
+    return SpecResult(argument, key, report.name, None, report.total, report.output[1:], checks,
+                      findings(report, align), changes, in_baseline, strict)
 
 
 def run(arguments: Sequence[str], *, flags: Sequence[Limit] = (), align: int | None = None, strict: bool = False,

@@ -1,7 +1,8 @@
 """A spec's limits and the warnings about its layers: what `check` holds one spec to.
 
 Limits come from the spec's `budget:` mapping (params, macs, flops, peak_activation_bytes,
-weight_bytes, expect_output) and from the `--max-*` flags, which override or add to it. A limit
+weight_bytes, expect_output, and the training budgets train_peak_bytes and min_fit_batch that
+convcalc/train_budget.py parses and evaluates) and from the `--max-*` flags, which override or add to it. A limit
 is inclusive: a total equal to its limit passes. Warnings (`Finding`) are the layers' own
 (strides that leave input uncovered, even kernels with 'same' padding) plus the tensor-core
 alignment computed here; they fail a spec only under `--strict`.
@@ -21,7 +22,8 @@ from ..units import parse_quantity
 from ._text import short
 
 BUDGET_METRICS = ("params", "macs", "flops", "peak_activation_bytes", "weight_bytes")  # the totals a budget bounds
-BUDGET_KEYS = (*BUDGET_METRICS, "expect_output")
+TRAINING = ("train_peak_bytes", "min_fit_batch")  # training budgets: convcalc/train_budget.py
+BUDGET_KEYS = (*BUDGET_METRICS, "expect_output", *TRAINING)
 FLAGS = {"params": "--max-params", "macs": "--max-macs", "flops": "--max-flops",
          "peak_activation_bytes": "--max-peak-memory", "weight_bytes": "--max-weight-bytes"}
 HALF_PRECISION = ("float16", "bfloat16")  # tensor cores want channels in multiples of 8
@@ -144,6 +146,11 @@ def spec_limits(spec: Spec) -> dict[str, Limit]:
             shape = _shape(value, source, line)
             limits[key] = Limit(key, shape, _dims(shape), "budget", line)
             continue
+        if key in TRAINING:
+            from .. import train_budget
+
+            limits[key] = Limit(key, *train_budget.limit(key, value, source, line, _quantity), "budget", line)
+            continue
         try:
             number, written = _quantity(value, f"budget: {key}")
         except ValueError as exc:
@@ -161,7 +168,7 @@ def evaluate_limits(report: Report, limits: dict[str, Limit]) -> tuple[LimitChec
     checks = []
     for key in BUDGET_KEYS:
         limit = limits.get(key)
-        if limit is None:
+        if limit is None or key in TRAINING:  # evaluated on the spec by train_budget.checks
             continue
         if key == "expect_output":
             actual = report.output[1:]

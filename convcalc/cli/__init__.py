@@ -31,6 +31,7 @@ COMMANDS = {
     "scale": ("convcalc.cli.scale", "scale", "EfficientNet's compound scaling of a parametric spec, measured."),
     "explain": ("convcalc.cli.explain", "explain", "Every number of a layer with its derivation; --draw pictures it."),
     "import": ("convcalc.cli.import_", "import_", "Write a spec from a PyTorch model or an ONNX file."),
+    "memory": ("convcalc.cli.memory", "memory", "Training memory and FLOPs, and the largest batch that fits."),
 }
 
 

@@ -25,16 +25,31 @@ def require_torch(command: str, *modules: str) -> None:
               show_default=True)
 @click.option("--fvcore/--no-fvcore", "use_fvcore", default=True, show_default=True,
               help="Also trace with fvcore (needs real tensors: slow on very large inputs).")
+@click.option("--train", is_flag=True,
+              help="Check training instead: saved bytes, backward FLOPs and the SGD peak (docs/memory.md).")
 @batch_option
 @spec_options
 def verify(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, use_fvcore: bool, batch: int | None,
-           input_: str | None, sets: tuple[str, ...]) -> None:
+           train: bool, input_: str | None, sets: tuple[str, ...]) -> None:
     """Cross-check every layer against a real PyTorch build: output shapes (forward hooks) and
     parameter and buffer counts, fvcore's FlopCountAnalysis and torch's FlopCounterMode, each under
     its own convention (docs/costs.md). Disagreements are shown in red with both values.
 
+    With --train: what autograd keeps per layer (saved_tensors_hooks), the backward's FLOPs
+    (FlopCounterMode) and the peak of an SGD training step (MemTracker), against convcalc memory's.
+
     Exit codes: 0 all agree, 1 something disagrees, 2 bad input or torch/fvcore missing."""
     changes = overrides(input_, sets)
+    if train:
+        require_torch("verify --train")
+        from ..reporters.verification_train import render as render_train
+        from ..verify_train import verify_train
+
+        checked = [verify_train(spec, batch) for spec in load_specs(specs, expressions, changes)]
+        click.echo(render_train(checked, fmt), nl=False, color=True)
+        if not all(r.ok for r in checked):
+            raise SystemExit(1)
+        return
     require_torch("verify", *(("fvcore",) if use_fvcore else ()))
     from ..reporters.verification import render
     from ..verify import verify as run
