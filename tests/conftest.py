@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import textwrap
+from pathlib import Path
 
 import pytest
 
 import convcalc
+
+ROOT = Path(__file__).resolve().parent.parent
 
 try:
     from hypothesis import HealthCheck, settings
@@ -51,6 +54,15 @@ def yaml_spec(text: str, source: str = "test.yaml") -> convcalc.Spec:
 
 def yaml_report(text: str) -> convcalc.Report:
     return convcalc.analyze(yaml_spec(text))
+
+
+@pytest.fixture
+def plain_terminal(monkeypatch):
+    """The command line as a plain pipe sees it, from the repository's root: no colour settings,
+    no COLUMNS (files using it say `pytestmark = pytest.mark.usefixtures("plain_terminal")`)."""
+    monkeypatch.chdir(ROOT)
+    for var in ("NO_COLOR", "FORCE_COLOR", "COLUMNS"):
+        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture

@@ -47,11 +47,7 @@ PEAK = 2 * 16 * 32 * 32 * 4
 WEIGHTS = (PARAMS + 33 - 1) * 4 + 8
 
 
-@pytest.fixture(autouse=True)
-def plain_terminal(monkeypatch):
-    monkeypatch.chdir(ROOT)
-    for var in ("NO_COLOR", "FORCE_COLOR", "COLUMNS"):
-        monkeypatch.delenv(var, raising=False)
+pytestmark = pytest.mark.usefixtures("plain_terminal")  # tests/conftest.py
 
 
 def check(*args: str, input: str | None = None):

@@ -35,11 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTES = ("--input", "3x7x7", "--out", "128", "-k", "3", "-p", "valid")
 
 
-@pytest.fixture(autouse=True)
-def plain_terminal(monkeypatch):
-    monkeypatch.chdir(ROOT)
-    for var in ("NO_COLOR", "FORCE_COLOR", "COLUMNS"):
-        monkeypatch.delenv(var, raising=False)
+pytestmark = pytest.mark.usefixtures("plain_terminal")  # tests/conftest.py
 
 
 def compare(*args: str):

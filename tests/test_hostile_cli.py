@@ -23,11 +23,7 @@ LENET = "specs/lenet5.yaml"
 EVIL_NAME = "\x1b]0;pwned\x07\x1b[31mred\u202e"  # sets the terminal title, paints red, reverses text
 
 
-@pytest.fixture(autouse=True)
-def plain_terminal(monkeypatch):
-    monkeypatch.chdir(ROOT)
-    for var in ("NO_COLOR", "FORCE_COLOR", "COLUMNS"):
-        monkeypatch.delenv(var, raising=False)
+pytestmark = pytest.mark.usefixtures("plain_terminal")  # tests/conftest.py
 
 
 def invoke(*args: str, input: str | bytes | None = None):

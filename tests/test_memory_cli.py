@@ -24,11 +24,7 @@ TINY = "tests/assets/tiny.yaml"
 GOLDEN = ROOT / "tests" / "golden"
 
 
-@pytest.fixture(autouse=True)
-def plain_terminal(monkeypatch):
-    monkeypatch.chdir(ROOT)
-    for var in ("NO_COLOR", "FORCE_COLOR", "COLUMNS"):
-        monkeypatch.delenv(var, raising=False)
+pytestmark = pytest.mark.usefixtures("plain_terminal")  # tests/conftest.py
 
 
 def memory(*args: str):
