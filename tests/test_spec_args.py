@@ -246,3 +246,18 @@ def test_a_kind_and_a_template_may_come_from_arguments():
             input: [4, 8, 8]
             layers: [{$act: {repeat: 1}}]
         """)
+
+
+def test_check_reports_the_input_and_args_it_measured_and_keys_baselines_by_them(tmp_path):
+    """A total measured at another input or with other arguments is another baseline entry: it is
+    never compared with the spec's own (a 512x512 ResNet is not a regression of the 224x224 one)."""
+    costs = tmp_path / "costs.json"
+    assert cli_run("check", "lenet5", "--write-baseline", str(costs)).exit_code == 0
+    result = cli_run("check", "lenet5", "--input", "1x36x36", "--baseline", str(costs), "--format", "json")
+    data = json.loads(result.stdout)
+    spec = data["specs"][0]
+    assert spec["input"] == [1, 36, 36] and spec["args"] == {}
+    assert spec["key"] == "lenet5 --input 1x36x36" and spec["baseline"] == {"status": "added"}
+    assert data["removed"] == ["lenet5"]  # the 32x32 entry was not checked this time
+    plain = json.loads(cli_run("check", "lenet5", "--baseline", str(costs), "--format", "json").stdout)["specs"][0]
+    assert plain["key"] == "lenet5" and plain["baseline"]["status"] == "compared"

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, Sequence
 
 from ..analysis import analyze
 from ..errors import ConvcalcError
-from ..report import SCHEMAS, Totals
+from ..report import SCHEMAS, Totals, args_dict
 from ..spec import Overrides, Spec, load_argument
 from .baseline import (BASELINE_METRICS, Baseline, Change, baseline_key, baseline_text, check_target, compare_totals,
                        parse_tolerance, read_baseline, write_baseline)
@@ -38,6 +38,8 @@ class SpecResult(NamedTuple):
     changes: tuple[Change, ...] | None  # None: no baseline, or the spec is not in it
     in_baseline: bool | None  # None: no baseline given
     strict: bool
+    args: dict[str, Any] = {}  # the spec's `args:` as measured (--set)
+    input: tuple[int, ...] | None = None  # per sample, as measured (--input or the spec's)
 
     @property
     def failed_checks(self) -> tuple[LimitCheck, ...]:
@@ -74,6 +76,8 @@ class SpecResult(NamedTuple):
             "error": error,
             "totals": self.totals.to_dict() if self.totals is not None else None,
             "output": list(self.output) if self.output is not None else None,
+            "input": list(self.input) if self.input is not None else None,
+            "args": args_dict(self.args),
             "checks": [c.to_dict() for c in self.checks],
             "warnings": [w.to_dict() for w in self.warnings],
             "baseline": baseline,
@@ -109,13 +113,13 @@ class CheckRun(NamedTuple):
 
 def check_spec(spec: Spec, *, flags: Sequence[Limit] = (), align: int | None = None, strict: bool = False,
                baseline: Baseline | None = None, tolerance: Fraction = Fraction(0), tolerance_text: str = "0%",
-               argument: str | None = None) -> SpecResult:
+               argument: str | None = None, overrides: Overrides | None = None) -> SpecResult:
     """Analyze `spec` and evaluate its constraints; ConvcalcError when the spec is invalid."""
     limits = spec_limits(spec)
     limits.update({limit.key: limit for limit in flags})
     report = analyze(spec)
     argument = spec.source if argument is None else argument
-    key = baseline_key(argument)
+    key = baseline_key(argument, overrides)
     changes, in_baseline = None, None
     if baseline is not None:
         in_baseline = key in baseline.specs
@@ -127,7 +131,7 @@ def check_spec(spec: Spec, *, flags: Sequence[Limit] = (), align: int | None = N
 
         checks += tuple(train_budget.checks(spec, limits, LimitCheck))
     return SpecResult(argument, key, report.name, None, report.total, report.output[1:], checks,
-                      findings(report, align), changes, in_baseline, strict)
+                      findings(report, align), changes, in_baseline, strict, spec.args, spec.input)
 
 
 def run(arguments: Sequence[str], *, flags: Sequence[Limit] = (), align: int | None = None, strict: bool = False,
@@ -140,10 +144,11 @@ def run(arguments: Sequence[str], *, flags: Sequence[Limit] = (), align: int | N
         try:
             spec = load_argument(argument, overrides)
             results.append(check_spec(spec, flags=flags, align=align, strict=strict, baseline=baseline,
-                                      tolerance=allowed, tolerance_text=tolerance, argument=argument))
+                                      tolerance=allowed, tolerance_text=tolerance, argument=argument,
+                                      overrides=overrides))
         except ConvcalcError as exc:
-            results.append(SpecResult(argument, baseline_key(argument), None, exc, None, None, (), (), None, None,
-                                      strict))
+            results.append(SpecResult(argument, baseline_key(argument, overrides), None, exc, None, None, (), (), None,
+                                      None, strict))
     checked = {r.key for r in results}
     removed = tuple(sorted(k for k in baseline.specs if k not in checked)) if baseline else ()
     return CheckRun(tuple(results), strict, baseline.path if baseline else None, tolerance, removed)

@@ -17,7 +17,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 from ..errors import UsageError, did_you_mean
-from ..report import SCHEMAS, Totals
+from ..report import SCHEMAS, Totals, arg_text
 from ..spec import is_text_form
 from ..units import percent
 from ._text import short
@@ -91,12 +91,17 @@ def compare_totals(totals: Totals, old: dict[str, Any], tolerance: Fraction,
     return tuple(changes)
 
 
-def baseline_key(argument: str) -> str:
+def baseline_key(argument: str, overrides: Any = None) -> str:
     """The spec's key in a baseline: its path with '/' separators, normalized; '-' and one-line
-    specs as given."""
-    if argument == "-" or is_text_form(argument):
-        return argument
-    return os.path.normpath(argument).replace(os.sep, "/")
+    specs as given; followed by the command line's --input and --set when given (a spec measured
+    at another input or with other arguments is another entry, never compared with this one)."""
+    key = argument if argument == "-" or is_text_form(argument) else os.path.normpath(argument).replace(os.sep, "/")
+    if overrides:
+        if overrides.input is not None:
+            key += " --input " + "x".join(map(str, overrides.input))
+        for name, value in sorted(overrides.sets, key=lambda pair: pair[0]):
+            key += f" --set {name}={arg_text(value)}"
+    return key
 
 
 # --------------------------------------------------------------------------------------------
