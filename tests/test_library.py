@@ -289,6 +289,9 @@ def test_list_as_json_is_every_spec_with_its_exact_totals(elsewhere):
         assert entry["input"] == list(report.input) and entry["total"] == report.to_dict()["total"]
     resnet50 = next(s for s in data["specs"] if s["name"] == "resnet50")
     assert (resnet50["network"], resnet50["total"]["macs"]) == ("ResNet-50", 4_089_184_256)
+    by_name = {s["name"]: s for s in data["specs"]}
+    assert by_name["resnet50"]["args"] == {}  # a fixed spec
+    assert by_name["resnet"]["args"] == {"depth": 50, "groups": 1, "width": 64}  # a parametric one, at its defaults
 
 
 @pytest.mark.parametrize("fmt, header", [("csv", "name,network,source,input,params,macs,flops,peak_activation_bytes"),

@@ -54,7 +54,7 @@ def render(entries: list[Entry], fmt: str, stream: IO[str] | None = None) -> str
 def _dict(e: Entry) -> dict[str, object]:
     """A library spec in JSON: its name, its title, its source (`library:NAME`, which always
     names it), and its shapes and totals as `convcalc shapes --format json` gives them (with the
-    batch, exact counts)."""
+    batch, exact counts), and for a parametric spec its `args:` at their defaults (what --set changes)."""
     report = e.report.to_dict()
     return {"name": e.name, "network": e.network, "source": report["source"], "input": report["input"],
-            "output": report["output"], "total": report["total"]}
+            "output": report["output"], "total": report["total"], "args": report.get("args", {})}
