@@ -10,7 +10,7 @@ wrongly is caught here, never shown as a number.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from ..errors import ConvcalcError
 from ..spec import Spec, build
@@ -101,3 +101,21 @@ def unsupported_message(source: str, found: dict[str, list[str]]) -> str:
     total = sum(len(places) for places in found.values())
     return (f"{total} operator{'s' if total != 1 else ''} convcalc cannot map: " + "; ".join(parts)
             + ". --allow-unknown imports each as an opaque layer whose costs are unknown (docs/import.md)")
+
+
+def rule_table(table: dict[Any, Any]) -> Callable[..., Callable[[Any], Any]]:
+    """A decorator filling `table` (operator, module type or function -> its mapping rule): one rule
+    may serve several keys, and a key given two rules is refused at import, as the layer registry
+    refuses a kind registered twice."""
+
+    def keys(*targets: Any) -> Callable[[Any], Any]:
+        def register(rule: Any) -> Any:
+            for target in dict.fromkeys(targets):  # torch aliases some (F.channel_shuffle is torch.channel_shuffle)
+                if target in table:
+                    raise TypeError(f"{getattr(target, '__name__', target)} has two rules")
+                table[target] = rule
+            return rule
+
+        return register
+
+    return keys

@@ -27,7 +27,7 @@ from .. import limits
 from ..args import normalize
 from ..errors import ConvcalcError, LayerError, SpecError, UsageError
 from ..layers import REGISTRY
-from .model import Imported, Layer, Unsupported, unsupported_message
+from .model import Imported, Layer, Unsupported, rule_table, unsupported_message
 from .protobuf import Model, Node, ProtobufError, Tensor, model as parse_model, values as tensor_values
 
 
@@ -152,15 +152,7 @@ class Call(NamedTuple):
 RULES: dict[str, Callable[[Call], Any]] = {}
 
 
-def rule(*ops: str) -> Callable[[Callable[[Call], Any]], Callable[[Call], Any]]:
-    def register(fn: Callable[[Call], Any]) -> Callable[[Call], Any]:
-        for op in ops:
-            if op in RULES:
-                raise TypeError(f"{op} has two rules")
-            RULES[op] = fn
-        return fn
-
-    return register
+rule = rule_table(RULES)
 
 
 def _v(values: Any) -> Any:

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConvcalcError, SpecError, UsageError
-from .model import Imported, Layer, Unsupported, unsupported_message
+from .model import Imported, Layer, Unsupported, rule_table, unsupported_message
 
 BATCH = 1  # the traced batch: every tensor must keep dim 0 = 1 (an operator that moves positions into it is refused)
 DEFAULT_INPUT = (3, 224, 224)  # torchvision's and timm's classifiers, when --input is not given
@@ -310,15 +310,7 @@ def one(kind: str, args: dict[str, Any] | None = None, *inputs: Ref) -> Mapped:
 MODULES: dict[type, Callable[[Call], Mapped]] = {}
 
 
-def module(*types: type) -> Callable[[Callable[[Call], Mapped]], Callable[[Call], Mapped]]:
-    def register(rule: Callable[[Call], Mapped]) -> Callable[[Call], Mapped]:
-        for t in types:
-            if t in MODULES:
-                raise TypeError(f"{t.__name__} has two rules")
-            MODULES[t] = rule
-        return rule
-
-    return register
+module = rule_table(MODULES)
 
 
 def _check_nd(c: Call, m_nd: int) -> None:
@@ -694,15 +686,7 @@ def _lrn(c: Call) -> Mapped:
 FUNCTIONS: dict[Any, Callable[[Call], Any]] = {}
 
 
-def function(*targets: Any) -> Callable[[Callable[[Call], Any]], Callable[[Call], Any]]:
-    def register(rule: Callable[[Call], Any]) -> Callable[[Call], Any]:
-        for t in dict.fromkeys(targets):  # torch aliases some (F.channel_shuffle is torch.channel_shuffle)
-            if t in FUNCTIONS:
-                raise TypeError(f"{t} has two rules")
-            FUNCTIONS[t] = rule
-        return rule
-
-    return register
+function = rule_table(FUNCTIONS)
 
 
 class Alias(NamedTuple):
