@@ -183,6 +183,80 @@ class SmallResNet(nn.Module):
         return self.fc(x)
 
 
+class ChannelsLastNorm(nn.LayerNorm):
+    """torchvision's LayerNorm2d: a LayerNorm subclass with its own forward (traced through)."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class ConvNeXtBlock(nn.Module):
+    """ConvNeXt's block as torchvision writes it: a depthwise 7x7, then channels-last LayerNorm,
+    Linear, GELU, Linear, back to channels first, a [C, 1, 1] layer scale and the residual add."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pwconv1 = nn.Linear(dim, 4 * dim)
+        self.act = nn.GELU()
+        self.pwconv2 = nn.Linear(4 * dim, dim)
+        self.gamma = nn.Parameter(torch.full((dim, 1, 1), 1e-6))
+
+    def forward(self, x):
+        y = self.dwconv(x)
+        y = torch.permute(y, [0, 2, 3, 1])
+        y = self.pwconv2(self.act(self.pwconv1(self.norm(y))))
+        y = torch.permute(y, [0, 3, 1, 2])
+        return x + self.gamma * y
+
+
+class ConvNeXtNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 4, stride=4), ChannelsLastNorm(16, eps=1e-6))
+        self.stage1 = nn.Sequential(ConvNeXtBlock(16), ConvNeXtBlock(16))
+        self.down = nn.Sequential(ChannelsLastNorm(16, eps=1e-6), nn.Conv2d(16, 32, 2, stride=2))
+        self.stage2 = ConvNeXtBlock(32)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), ChannelsLastNorm(32, eps=1e-6), nn.Flatten(1),
+                                  nn.Linear(32, 10))
+
+    def forward(self, x):
+        return self.head(self.stage2(self.down(self.stage1(self.stem(x)))))
+
+
+class Conv3dNoBias(nn.Conv3d):
+    """torchvision's Conv3DSimple: an nn.Conv3d subclass that adds a helper, not a forward (a leaf)."""
+
+    def __init__(self, cin, cout, stride=1):
+        super().__init__(cin, cout, (3, 3, 3), stride=stride, padding=1, bias=False)
+
+    @staticmethod
+    def downsample_stride(stride):
+        return stride, stride, stride
+
+
+class VideoNet(nn.Module):
+    """A 3-D video classifier with an auxiliary head its forward runs only in training (as
+    GoogLeNet's and Inception v3's): PyTorch counts the head's parameters, the traced network does not."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(Conv3dNoBias(3, 8), nn.BatchNorm3d(8), nn.ReLU(inplace=True))
+        self.block = nn.Sequential(Conv3dNoBias(8, 16, stride=2), nn.BatchNorm3d(16), nn.ReLU(inplace=True))
+        self.aux = nn.Sequential(nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(8, 5))
+        self.pool = nn.AdaptiveAvgPool3d(1)
+        self.fc = nn.Linear(16, 5)
+
+    def forward(self, x):
+        x = self.stem(x)
+        aux = self.aux(x) if self.training else None
+        y = self.fc(self.pool(self.block(x)).flatten(1))
+        return (y, aux) if self.training else y
+
+
 def build_se() -> nn.Module:
     return SENet()
 
@@ -203,6 +277,14 @@ def build_dcgan() -> nn.Module:
     return Generator()
 
 
+def build_convnext() -> nn.Module:
+    return ConvNeXtNet()
+
+
+def build_video() -> nn.Module:
+    return VideoNet()
+
+
 def build_resnet() -> nn.Module:
     return SmallResNet()
 
@@ -214,4 +296,6 @@ INPUTS = {
     "build_sr": (3, 17, 19),
     "build_dcgan": (100, 1, 1),
     "build_resnet": (3, 32, 32),
+    "build_convnext": (3, 32, 32),
+    "build_video": (3, 4, 16, 16),
 }

@@ -52,7 +52,15 @@ def read(argument: str, input_shape: tuple[int, ...] | None = None, allow_unknow
         return onnx.read(argument, input_shape, allow_unknown)
     from . import torch_fx
 
-    return torch_fx.read(argument, input_shape, allow_unknown)
+    imported = torch_fx.read(argument, input_shape, allow_unknown)
+    note = imported.not_run_note()
+    if note:  # on stderr, as every diagnostic: the report on stdout stays what the spec gives
+        import sys
+
+        from ..printable import clean
+
+        sys.stderr.write(f"convcalc: note: {clean(argument)}: {note}\n")
+    return imported
 
 
 def load(argument: str, input_shape: tuple[int, ...] | None = None, allow_unknown: bool = False) -> Any:

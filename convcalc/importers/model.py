@@ -35,6 +35,19 @@ class Imported(NamedTuple):
     layers: tuple[Layer, ...]
     origin: tuple[str, ...]  # what the written spec's header says: source, input, versions
     modules: tuple[tuple[str, str], ...] = ()  # (module path, its class name): block templates' names
+    not_run: tuple[tuple[str, int, int], ...] = ()  # (module path, params, buffers) the forward never runs
+
+    def not_run_note(self) -> str | None:
+        """One line on what the model holds but its forward pass never runs (not in the spec)."""
+        if not self.not_run:
+            return None
+        params = sum(p for _, p, _ in self.not_run)
+        buffers = sum(b for _, _, b in self.not_run)
+        shown = ", ".join(f"{path} ({p:,} parameters)" if p else f"{path} ({b:,} buffer values)"
+                          for path, p, b in self.not_run[:6])
+        more = f", ... ({len(self.not_run) - 6} more)" if len(self.not_run) > 6 else ""
+        return (f"not counted: {params:,} parameters and {buffers:,} buffer values in modules the forward pass "
+                f"never runs: {shown}{more}")
 
     def document(self) -> LMap:
         """The flat layer document, as `spec.source.parse` would return it for the YAML."""

@@ -22,10 +22,12 @@ operator to work per sample). torch is imported here: import this module lazily.
 from __future__ import annotations
 
 import importlib
+import inspect
 import operator
 import os
 import re
 import sys
+import warnings
 from typing import Any, Callable, NamedTuple
 
 import torch
@@ -114,13 +116,29 @@ def _torchvision(argument: str, name: str) -> tuple[nn.Module, str, tuple[int, .
         from ..errors import did_you_mean
 
         raise SpecError(f"torchvision has no model '{name}'{did_you_mean(name, names)}", file=argument) from None
+    options: dict[str, Any] = {"weights": None}
+    if "weights_backbone" in inspect.signature(builder).parameters:
+        options["weights_backbone"] = None  # segmentation models would download ImageNet weights for the backbone
     try:
-        model = builder(weights=None)
+        with warnings.catch_warnings():  # torchvision's FutureWarnings about its weight initialization
+            warnings.simplefilter("ignore")
+            model = builder(**options)
     except Exception as exc:
         raise _failed(argument, f"torchvision.models.{name}(weights=None)", exc) from None
-    kind = builder.__module__
-    default = (3, 16, 112, 112) if ".video." in kind else (3, 299, 299) if name == "inception_v3" else DEFAULT_INPUT
-    return model.eval(), name, default
+    return model.eval(), name, _torchvision_input(torchvision.models, name, builder.__module__)
+
+
+def _torchvision_input(models: Any, name: str, where: str) -> tuple[int, ...]:
+    """The input torchvision's published numbers are for: the crop size of the model's default
+    weights' transforms (224 for most, 299 for Inception v3, 600 for EfficientNet-B7, 384 for
+    regnet_y_128gf's SWAG weights), the resize size for segmentation (520), and 16 frames for video."""
+    try:
+        transforms = models.get_model_weights(name).DEFAULT.transforms()
+    except Exception:
+        transforms = None
+    size = getattr(transforms, "crop_size", None) or getattr(transforms, "resize_size", None) or [224]
+    size = list(size) * 2 if len(size) == 1 else list(size)
+    return (3, 16, *size) if ".video." in where else (3, *size)
 
 
 def _timm(argument: str, name: str) -> tuple[nn.Module, str, tuple[int, ...] | None]:
@@ -129,7 +147,9 @@ def _timm(argument: str, name: str) -> tuple[nn.Module, str, tuple[int, ...] | N
     except Exception as exc:
         raise _failed(argument, "importing timm", exc) from None
     try:
-        model = timm.create_model(name, pretrained=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = timm.create_model(name, pretrained=False)
     except Exception as exc:
         raise _failed(argument, f"timm.create_model('{name}')", exc) from None
     size = getattr(model, "pretrained_cfg", {}).get("input_size")
@@ -141,7 +161,21 @@ def _timm(argument: str, name: str) -> tuple[nn.Module, str, tuple[int, ...] | N
 
 
 class _Tracer(fx.Tracer):
-    """torch.nn's modules are leaves (fx's default), every other module is traced through."""
+    """torch.nn's modules are leaves (fx's default), and so is a subclass of one that a rule maps
+    and whose `forward` is its base's (torchvision's Conv3DSimple is an nn.Conv3d with a helper
+    method); every other module is traced through."""
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return super().is_leaf_module(m, module_qualified_name) or _mapped_type(m) is not None
+
+
+def _mapped_type(m: nn.Module) -> type | None:
+    """The torch.nn class whose rule maps `m`: its own type, or the first base with a rule when `m`
+    does not override that base's forward (a subclass with its own forward is traced through)."""
+    for cls in type(m).__mro__:
+        if cls in MODULES:
+            return cls if type(m).forward is cls.forward else None
+    return None
 
 
 class _Recorder(fx.Interpreter):
@@ -210,7 +244,37 @@ def trace(model: nn.Module, shape: tuple[int, ...], source: str, name: str, allo
               f"input {'x'.join(map(str, shape))} per sample, channels first")
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "model"
     modules = tuple((path, type(m).__name__) for path, m in model.named_modules() if path)
-    return Imported(safe, source, tuple(shape), tuple(layers), origin, modules)
+    return Imported(safe, source, tuple(shape), tuple(layers), origin, modules, _not_run(model, graph))
+
+
+def _not_run(model: nn.Module, graph: fx.Graph) -> tuple[tuple[str, int, int], ...]:
+    """(module path, parameters, buffers) of the modules the forward pass never runs, such as
+    GoogLeNet's auxiliary classifiers in eval mode: PyTorch's `model.parameters()` counts them, the
+    traced network does not. Whole modules where a module is unused, else single tensors."""
+    used: set[str] = set()
+    prefixes: list[str] = []
+    for node in graph.nodes:
+        if node.op == "call_module":
+            prefixes.append(f"{node.target}.")
+        elif node.op == "get_attr":
+            used.add(str(node.target))
+    tensors = {name: t.numel() for name, t in [*model.named_parameters(), *model.named_buffers()]}
+    unused = {name for name in tensors if name not in used and not name.startswith(tuple(prefixes))}
+    if not unused:
+        return ()
+    params = {name for name, _ in model.named_parameters()}
+    found: list[tuple[str, int, int]] = []
+    covered: set[str] = set()
+    for path, m in model.named_modules():
+        names = [f"{path}.{n}" if path else n for n, _ in [*m.named_parameters(), *m.named_buffers()]]
+        if not path or not names or not set(names) <= unused or set(names) <= covered:
+            continue
+        covered.update(names)
+        found.append((path, sum(tensors[n] for n in names if n in params),
+                      sum(tensors[n] for n in names if n not in params)))
+    for name in sorted(unused - covered):
+        found.append((name, tensors[name] if name in params else 0, 0 if name in params else tensors[name]))
+    return tuple(found)
 
 
 # --------------------------------------------------------------------------------------------
@@ -406,6 +470,18 @@ def _ln(c: Call) -> Mapped:
     return one("ln", args, x)
 
 
+def _channel_ln(x: Ref, normalized: tuple[int, ...], affine: bool, bias: bool, eps: float) -> Mapped:
+    """A layer norm over the last axis of a channels-last view: convcalc's ln over the channels."""
+    if normalized != (x.shape[0],):
+        raise Unsupported(f"layer norm over {list(normalized)} of a channels-last view of {x.shape[0]} channels")
+    if affine and not bias:
+        raise Unsupported("layer norm without a bias")
+    args: dict[str, Any] = {} if affine else {"affine": False}
+    if eps != 1e-5:
+        args["eps"] = eps
+    return one("ln", args, x)
+
+
 @module(nn.GroupNorm)
 def _gn(c: Call) -> Mapped:
     m = c.module
@@ -475,14 +551,14 @@ _ND = {nn.MaxPool1d: 1, nn.MaxPool2d: 2, nn.MaxPool3d: 3, nn.AvgPool1d: 1, nn.Av
 @module(nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)
 def _maxpool_module(c: Call) -> Mapped:
     m = c.module
-    return _maxpool(c, m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode, m.return_indices, _ND[type(m)])
+    return _maxpool(c, m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode, m.return_indices, _ND[_mapped_type(m)])
 
 
 @module(nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)
 def _avgpool_module(c: Call) -> Mapped:
     m = c.module
     return _avgpool(c, m.kernel_size, m.stride, m.padding, m.ceil_mode, m.count_include_pad,
-                    getattr(m, "divisor_override", None), _ND[type(m)])
+                    getattr(m, "divisor_override", None), _ND[_mapped_type(m)])
 
 
 def _adaptive(c: Call, kind: str, return_indices: bool = False, nd: int | None = None) -> Mapped:
@@ -498,18 +574,18 @@ def _adaptive(c: Call, kind: str, return_indices: bool = False, nd: int | None =
 
 @module(nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
 def _adaptive_avg_module(c: Call) -> Mapped:
-    return _adaptive(c, "adaptive_avgpool", nd=_ND[type(c.module)])
+    return _adaptive(c, "adaptive_avgpool", nd=_ND[_mapped_type(c.module)])
 
 
 @module(nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
 def _adaptive_max_module(c: Call) -> Mapped:
-    return _adaptive(c, "adaptive_maxpool", c.module.return_indices, _ND[type(c.module)])
+    return _adaptive(c, "adaptive_maxpool", c.module.return_indices, _ND[_mapped_type(c.module)])
 
 
 @module(nn.LPPool1d, nn.LPPool2d)
 def _lppool(c: Call) -> Mapped:
     m = c.module
-    _check_nd(c, _ND[type(m)])
+    _check_nd(c, _ND[_mapped_type(m)])
     args = {"norm": m.norm_type, "k": _v(_per_axis(m.kernel_size, c.nd))}
     if m.stride is not None and _per_axis(m.stride, c.nd) != _per_axis(m.kernel_size, c.nd):
         args["s"] = _v(_per_axis(m.stride, c.nd))
@@ -555,7 +631,7 @@ _ACTIVATIONS = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.SiLU: "silu", nn.Sigmoid:
 
 @module(*_ACTIVATIONS)
 def _activation_module(c: Call) -> Mapped:
-    return one(_ACTIVATIONS[type(c.module)], {}, c.x())
+    return one(_ACTIVATIONS[_mapped_type(c.module)], {}, c.x())
 
 
 @module(nn.LeakyReLU)
@@ -667,7 +743,7 @@ def _pad(c: Call, pad: Any, mode: str, value: Any) -> Mapped:
         nn.ReplicationPad3d, nn.CircularPad1d, nn.CircularPad2d, nn.CircularPad3d)
 def _pad_module(c: Call) -> Mapped:
     m = c.module
-    name = type(m).__name__
+    name = _mapped_type(m).__name__
     mode = ("reflect" if name.startswith("Reflection") else "replicate" if name.startswith("Replication")
             else "circular" if name.startswith("Circular") else "constant")
     return _pad(c, m.padding, mode, getattr(m, "value", 0))
@@ -797,6 +873,25 @@ def _softmax_function(c: Call) -> Mapped:
 @function(F.log_softmax, torch.log_softmax, "Tensor.log_softmax")
 def _log_softmax_function(c: Call) -> Mapped:
     return _softmax(c, "log_softmax", c.bind("input", "dim", dim=None)["dim"])
+
+
+@function(F.layer_norm)
+def _layer_norm_function(c: Call) -> Mapped:
+    b = c.bind("input", "normalized_shape", "weight", "bias", "eps", weight=None, bias=None, eps=1e-5)
+    x = c.x()
+    if tuple(b["normalized_shape"]) != x.shape:
+        raise Unsupported(f"layer norm over the last axes {list(b['normalized_shape'])} of "
+                          f"[{'x'.join(map(str, x.shape))}]")
+    if b["weight"] is not None and b["bias"] is None:
+        raise Unsupported("layer norm without a bias")
+    if any(isinstance(p, Param) and p.shape != x.shape for p in (b["weight"], b["bias"])):
+        raise Unsupported("layer norm with weights of another shape")
+    args: dict[str, Any] = {} if b["weight"] is not None else {"affine": False}
+    if b["eps"] != 1e-5:
+        args["eps"] = b["eps"]
+    if len(x.shape) > 1:
+        args["over"] = "all"
+    return one("ln", args, x)
 
 
 @function(F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout)
@@ -948,6 +1043,51 @@ def _transpose(c: Call) -> Any:
     raise Unsupported("a transpose")
 
 
+@function("torchvision.ops.stochastic_depth.stochastic_depth")
+def _stochastic_depth(c: Call) -> Mapped:
+    """torchvision's stochastic depth (EfficientNet, ConvNeXt): the identity at inference; in
+    training it drops whole samples of the residual branch."""
+    b = c.bind("input", "p", "mode", "training", training=True)
+    if b["training"] and b.get("p", 1) != 0:
+        raise Unsupported("stochastic depth in training mode")
+    return one("identity", {}, c.x())
+
+
+class ChannelsLast(NamedTuple):
+    """x.permute(0, 2, 3, 1) of a tensor convcalc has (ConvNeXt's blocks): the same values with the
+    channels last. A LayerNorm or Linear over the last axis and elementwise operators on it are
+    channels-first layers (ln, a 1x1 conv, the activation) until the permute back."""
+
+    ref: Ref  # the channels-first tensor it is a view of
+    base: str = ""  # the permute's layer name, should an operator convcalc cannot map read the view
+    what: str = ""
+    shape: tuple[int, ...] = ()  # the view's traced per-sample shape
+
+
+def _last_first(nd: int) -> list[int]:
+    return [0, *range(2, nd + 2), 1]
+
+
+@function("Tensor.permute", torch.permute)
+def _permute(c: Call) -> Any:
+    x = c.args[0] if c.args else c.kwargs.get("input")
+    dims = list(c.args[1:]) or c.kwargs.get("dims")
+    if dims and len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = list(dims[0])
+    dims = list(dims or [])
+    if isinstance(x, Ref) and not x.name.startswith("?") and len(x.shape) > 1 and dims == _last_first(len(x.shape) - 1):
+        return ChannelsLast(x)
+    if isinstance(x, ChannelsLast) and dims == [0, len(x.ref.shape), *range(1, len(x.ref.shape))]:
+        return Alias(x.ref)
+    raise Unsupported("a permute other than to channels-last and back")
+
+
+# Rules whose layer acts on each position's channels alone (or on each value): on a channels-last
+# view they are the same layer channels first.
+_PER_POSITION = {_activation_module, _leaky, _elu, _gelu, _elementwise, _hardtanh, _leaky_function, _elu_function,
+                 _gelu_function, _dropout_module, _dropout_function, _identity, _stochastic_depth}
+
+
 # --------------------------------------------------------------------------------------------
 # The mapping walk
 
@@ -992,6 +1132,7 @@ class _Mapper:
         self.unsupported: dict[str, list[str]] = {}
         self.called: set[str] = set()  # modules with parameters already called (shared weights)
         self.read_params: set[str] = set()
+        self.views: dict[str, Ref] = {}  # channels-last views made real by an unsupported reader
 
     def run(self) -> list[Layer]:
         output: Any = None
@@ -1045,13 +1186,15 @@ class _Mapper:
         if isinstance(seen, TensorInfo):
             out = seen.shape[1:]
         if node.op == "call_module":
-            rule = MODULES.get(type(owner))
+            mapped = _mapped_type(owner)
+            rule = MODULES[mapped] if mapped is not None else None
         elif node.op == "call_method":
             rule = FUNCTIONS.get(f"Tensor.{node.target}")
         elif node.target is operator.getitem:
             rule = self.getitem
         else:
             rule = FUNCTIONS.get(node.target) if _hashable(node.target) else None
+            rule = rule or FUNCTIONS.get(what)  # a function of another package (torchvision.ops), by name
         call = Call(node, what, owner, tuple(args), dict(kwargs), out, self.nd)
         try:
             if isinstance(seen, TensorInfo) and seen.shape[:1] != (BATCH,):
@@ -1065,11 +1208,16 @@ class _Mapper:
                 if rule is _view:
                     return self.end_shuffle(call, pending[0], base)
                 raise Unsupported("a view of the channels as two axes")
+            views = [v for v in _flat((args, kwargs)) if isinstance(v, ChannelsLast)]
+            if views:
+                return self.channels_last(call, rule, views[0], base)
             if rule is None:
                 raise Unsupported("")
             result = rule(call)
             if isinstance(result, Alias):
                 return result.ref
+            if isinstance(result, ChannelsLast):
+                return result._replace(base=base, what=what, shape=out)
             if isinstance(result, (Chunks, Pending)):
                 return result
             if isinstance(result, LayerScale):
@@ -1124,6 +1272,40 @@ class _Mapper:
             inputs = (name,)
         return Ref(name, call.out)
 
+    def channels_last(self, call: Call, rule: Any, view: ChannelsLast, base: str) -> Any:
+        """An operator reading a channels-last view: the permute back, a LayerNorm or Linear over
+        the channels, or an elementwise operator, as the channels-first layer it equals."""
+        if rule is _permute or rule is _contiguous:
+            result = rule(call)
+            return result.ref if isinstance(result, Alias) else result
+        x = view.ref
+        if len([v for v in _flat((call.args, call.kwargs)) if isinstance(v, (Ref, ChannelsLast))]) != 1:
+            raise Unsupported("an operator on a channels-last view and another tensor")
+        out = (call.out[-1], *call.out[:-1]) if call.out else None
+        first = call._replace(args=(x, *call.args[1:]), out=out)
+        channels = x.shape[0]
+        if rule is _ln:
+            m = call.module
+            mapped = _channel_ln(x, tuple(m.normalized_shape), m.elementwise_affine, m.bias is not None, m.eps)
+        elif rule is _layer_norm_function:
+            b = call.bind("input", "normalized_shape", "weight", "bias", "eps", weight=None, bias=None, eps=1e-5)
+            mapped = _channel_ln(x, tuple(b["normalized_shape"]), b["weight"] is not None, b["bias"] is not None,
+                                 b["eps"])
+            self.read_params.update(p.target for p in (b["weight"], b["bias"]) if isinstance(p, Param))
+        elif rule is _linear:
+            m = call.module
+            args: dict[str, Any] = {"out": m.out_features, "k": 1}
+            if m.bias is None:
+                args["bias"] = False
+            if m.in_features != channels:
+                raise Unsupported(f"a linear layer of {m.in_features} inputs on {channels} channels")
+            mapped = one("conv", args, x)
+        elif rule in _PER_POSITION:
+            mapped = rule(first)
+        else:
+            raise Unsupported("an operator on a channels-last view (after a permute)")
+        return ChannelsLast(self.emit(first, mapped, base))
+
     def layer_scale(self, call: Call, scale: LayerScale, base: str) -> Ref:
         if scale.param.target in self.read_params:
             raise Unsupported("a parameter read twice (shared weights)")
@@ -1149,8 +1331,32 @@ class _Mapper:
             return Alias(container[index])
         raise Unsupported("indexing or slicing a tensor")
 
+    def materialize(self, view: ChannelsLast) -> Ref:
+        """A channels-last view read by an operator convcalc cannot map: its permute is unsupported
+        too (an opaque layer with allow_unknown), once per view."""
+        done = self.views.get(view.base)
+        if done is not None:
+            return done
+        what = f"{view.what} (a channels-last view read by an operator convcalc cannot map)"
+        if not self.allow_unknown:
+            self.unsupported.setdefault(what, []).append(view.base)
+            ref = Ref(f"?{view.base}", view.shape)
+        else:
+            name = self.unique(view.base)
+            self.layers.append(Layer(name, "opaque", {"shape": list(view.shape), "op": view.what}, (view.ref.name,),
+                                     view.what, view.shape, 0, 0))
+            ref = Ref(name, view.shape)
+        self.views[view.base] = ref
+        return ref
+
     def unknown(self, call: Call, reason: str, base: str, seen: Any) -> Any:
         """An operator no rule maps: listed, or with allow_unknown an opaque layer per tensor it makes."""
+        views = {id(v): v for v in _flat((call.args, call.kwargs)) if isinstance(v, ChannelsLast)}
+        if views:  # the permute that made a view is then a layer too: listed, or an opaque layer
+            made = {key: self.materialize(view) for key, view in views.items()}
+            swap = lambda v: made[id(v)] if isinstance(v, ChannelsLast) else v  # noqa: E731
+            call = call._replace(args=tuple(swap(v) for v in call.args),
+                                 kwargs={k: swap(v) for k, v in call.kwargs.items()})
         what = call.what + (f" ({reason})" if reason else "")
         self.unsupported.setdefault(what, []).append(base)
         outputs = [seen] if isinstance(seen, TensorInfo) else [v for v in _flat(seen) if isinstance(v, TensorInfo)]
@@ -1221,7 +1427,7 @@ def _numel(shape: tuple[int, ...]) -> int:
 
 
 def _flat(value: Any) -> list[Any]:
-    if isinstance(value, (tuple, list)) and not isinstance(value, (Ref, Param, Chunks, Pending, TensorInfo)):
+    if isinstance(value, (tuple, list)) and not isinstance(value, (Ref, Param, Chunks, Pending, ChannelsLast, TensorInfo)):
         return [v for item in value for v in _flat(item)]
     if isinstance(value, dict):
         return [v for item in value.values() for v in _flat(item)]
