@@ -395,7 +395,8 @@ def numel(shape: Shape) -> int:
 def spatial(x: Shape, kind: str) -> tuple[int, Shape]:
     """(channels, spatial dims) of a feature map; a flat input is an error."""
     if len(x) < 2:
-        raise LayerError(f"{kind} needs a feature map [C, ...], got the flat [{x[0]}] (it comes after a flatten or linear)")
+        got = f"the flat [{x[0]}] (it comes after a flatten or linear)" if x else "a tensor with no axes"
+        raise LayerError(f"{kind} needs a feature map [C, ...], got {got}")
     return x[0], x[1:]
 
 

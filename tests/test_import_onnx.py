@@ -23,6 +23,15 @@ DETOURS = {("build_dilated", "dynamo")}
 _CACHE: dict[tuple[str, str], str] = {}
 
 
+def opset(builder: str, exporter: str) -> int:
+    """18 for the dynamo exporter; 13 for TorchScript's, but 17 for ConvNeXt's layer norm
+    (LayerNormalization is an operator from opset 17; before it the exporter writes it out as
+    ReduceMean, Sub, Pow, Sqrt, Div, which convcalc does not map: tested below)."""
+    if exporter == "dynamo":
+        return 18
+    return 17 if builder == "build_convnext" else 13
+
+
 def export(builder: str, exporter: str, folder) -> str:
     """The model exported once per session (the dynamo exporter takes a second or two)."""
     import torch
@@ -35,7 +44,7 @@ def export(builder: str, exporter: str, folder) -> str:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(model, (torch.randn(1, *import_models.INPUTS[builder]),), path,
-                              dynamo=exporter == "dynamo", opset_version=18 if exporter == "dynamo" else 13)
+                              dynamo=exporter == "dynamo", opset_version=opset(builder, exporter))
         _CACHE[key] = path
     return _CACHE[key]
 
@@ -70,10 +79,13 @@ def test_an_onnx_export_imports_as_the_module(builder, exporter, folder, torch):
     for node in graph.node:  # TorchScript's Identity nodes hand an initializer on under another name
         if node.op_type == "Identity" and node.input[0] in size:
             size[node.output[0]] = size[node.input[0]]
-    weights = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "BatchNormalization": (1, 2)}  # not stats
+    weights = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "BatchNormalization": (1, 2),  # not stats
+               "MatMul": (1,), "LayerNormalization": (1, 2), "Add": (0, 1), "Mul": (0, 1)}
     used = [node.input[i] for node in graph.node for i in weights.get(node.op_type, ()) if i < len(node.input)
-            and node.input[i] in size]
-    assert report.total.params == sum(size[name] for name in used)
+            and node.input[i] in size and (node.op_type not in ("Add", "Mul") or size[node.input[i]] > 1)]
+    assert report.total.params == sum(size[name] for name in used)  # a bias or layer scale, not a number
+    if builder == "build_convnext":  # no batch norm to fold: the file holds the module's parameters
+        assert report.total.params == sum(p.numel() for p in model.parameters())
     session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     feed = {session.get_inputs()[0].name: torch.randn(1, *shape).numpy()}
     assert tuple(session.run(None, feed)[0].shape) == report.output
@@ -162,3 +174,65 @@ def test_an_imported_onnx_spec_written_and_verified(folder, torch):
     written = convcalc.loads(render(imported), "unet.yaml")
     result = verify(written, batch=2)
     assert result.ok
+
+
+def _channels_last_copy(path: str, out: str) -> None:
+    """The exported graph as tf2onnx writes a Keras model: the input [N, H, W, C] and a Transpose to
+    channels first as the first node, everything after it unchanged."""
+    import onnx
+    from onnx import helper
+
+    model = onnx.load(path)
+    graph = model.graph
+    old = graph.input[0]
+    dims = [d.dim_value for d in old.type.tensor_type.shape.dim]
+    nhwc = helper.make_tensor_value_info("nhwc", old.type.tensor_type.elem_type, [dims[0], *dims[2:], dims[1]])
+    rank = len(dims)
+    graph.node.insert(0, helper.make_node("Transpose", ["nhwc"], [old.name], perm=[0, rank - 1, *range(1, rank - 1)]))
+    graph.input.remove(old)
+    graph.input.insert(0, nhwc)
+    onnx.save(model, out)
+
+
+@pytest.mark.parametrize("builder", ["build_resnet", "build_se", "build_dilated"])
+def test_a_channels_last_input_transposed_first_imports_as_the_channels_first_graph(builder, folder, tmp_path, torch):
+    """tf2onnx's NHWC graphs take [N, H, W, C] and transpose it to channels first: convcalc reads the
+    input channels first (as --input is everywhere) and the rest as the original graph, which
+    onnxruntime runs to the same output."""
+    import numpy
+    import onnxruntime
+
+    import convcalc
+    from convcalc.importers import read
+
+    path = export(builder, "torchscript", folder)
+    nhwc = str(tmp_path / f"{builder}_nhwc.onnx")
+    _channels_last_copy(path, nhwc)
+    shape = import_models.INPUTS[builder]
+    original, last = convcalc.analyze(read(path).spec()), convcalc.analyze(read(nhwc).spec())
+    assert last.input[1:] == shape  # channels first, as the model's own
+    assert [(r.name, r.kind, r.output, r.params, r.macs) for r in last.layers] == \
+        [(r.name, r.kind, r.output, r.params, r.macs) for r in original.layers]
+    session = onnxruntime.InferenceSession(nhwc, providers=["CPUExecutionProvider"])
+    x = numpy.random.randn(1, *shape[1:], shape[0]).astype(numpy.float32)
+    assert tuple(session.run(None, {"nhwc": x})[0].shape) == last.output
+    assert "channels-last" in read(nhwc).origin[1]
+    # --input stays channels first: the graph's [H, W, C] is checked as [C, H, W]
+    assert read(nhwc, shape).input == shape
+    with pytest.raises(Exception, match="does not fit the graph's input"):
+        read(nhwc, (*shape[1:], shape[0]))
+
+
+def test_a_layer_norm_written_out_before_opset_17_fails_with_the_list(tmp_path, torch):
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    path = str(tmp_path / "convnext13.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(import_models.build_convnext().eval(), (torch.randn(1, 3, 32, 32),), path, dynamo=False,
+                          opset_version=13)
+    result = CliRunner().invoke(cli, ["shapes", path])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "ReduceMean (an operator on a channels-last view (after a Transpose))" in result.output

@@ -109,6 +109,23 @@ class Pending(NamedTuple):
     transposed: bool
 
 
+class ChannelsLast(NamedTuple):
+    """Transpose [N, C, ...] -> [N, ..., C] of an activation (ConvNeXt's blocks): the same values
+    with the channels last. LayerNormalization over the last axis, MatMul by a stored [C, out]
+    matrix (and the Add of its bias) and elementwise operators on it are channels-first layers
+    (ln, a 1x1 conv, the activation) until the Transpose back."""
+
+    ref: Ref
+
+
+class GeluStep(NamedTuple):
+    """Part of GELU as exporters write it out before opset 20: x / sqrt(2) -> Erf -> + 1 -> * x
+    -> * 0.5 (or x * 0.5 first). Not a layer until the pattern completes on the same x."""
+
+    x: Any  # the Ref (or ChannelsLast) GELU is applied to
+    step: str  # "div", "erf", "plus1", then "times_x" or "half_plus1"; or "half" (x * 0.5)
+
+
 class Mapped(NamedTuple):
     layers: list[tuple[str, dict[str, Any]]]  # (kind, YAML args); the last gives the value
     inputs: list[Ref]
@@ -405,6 +422,9 @@ def _binary(c: Call) -> Any:
     op = c.node.op_type
     if isinstance(a, Const) and isinstance(b, Const):
         return _fold(op, a, b)
+    step = _gelu_step(op, a, b)
+    if step is not None:
+        return step
     if isinstance(a, Ref) and isinstance(b, Ref) and op in ("Add", "Mul"):
         if op == "Add" and a.shape != b.shape:
             raise Unsupported("a broadcasting add")
@@ -417,6 +437,50 @@ def _binary(c: Call) -> Any:
         if p.dims in (wanted, (1,) + wanted):
             return Mapped([("layer_scale", {})], [x], p.numel)
     raise Unsupported("with a constant or a parameter (an affine transform convcalc has no kind for)")
+
+
+def _scalar(value: Any, wanted: float) -> bool:
+    return (isinstance(value, Const) and value.data is not None and len(value.data) == 1
+            and isinstance(value.data[0], float) and abs(value.data[0] - wanted) < 1e-6)
+
+
+def _gelu_step(op: str, a: Any, b: Any) -> Any:
+    """The next step of GELU written out (GeluStep), GELU itself when it completes, or None."""
+    activation = (Ref, ChannelsLast)
+    if op == "Div" and isinstance(a, activation) and _scalar(b, math.sqrt(2)):
+        return GeluStep(a, "div")
+    if op == "Mul" and isinstance(a, activation) and _scalar(b, 1 / math.sqrt(2)):
+        return GeluStep(a, "div")
+    if op == "Add":
+        step, one_ = (a, b) if isinstance(a, GeluStep) else (b, a)
+        if isinstance(step, GeluStep) and step.step == "erf" and _scalar(one_, 1.0):
+            return step._replace(step="plus1")
+    if op != "Mul":
+        return None
+    gelu = None
+    for u, v in ((a, b), (b, a)):
+        if isinstance(u, activation) and _scalar(v, 0.5):
+            return GeluStep(u, "half")
+        if not isinstance(u, GeluStep):
+            continue
+        if u.step == "plus1":
+            if v == u.x:
+                return GeluStep(u.x, "times_x")
+            if _scalar(v, 0.5):
+                return GeluStep(u.x, "half_plus1")
+            if isinstance(v, GeluStep) and v.step == "half" and v.x == u.x:
+                gelu = u.x
+        elif u.step == "times_x" and _scalar(v, 0.5) or u.step == "half_plus1" and v == u.x:
+            gelu = u.x
+    return Mapped([("gelu", {})], [gelu]) if gelu is not None else None
+
+
+@rule("Erf")
+def _erf(c: Call) -> GeluStep:
+    x = c.inputs[0]
+    if isinstance(x, GeluStep) and x.step == "div":
+        return x._replace(step="erf")
+    raise Unsupported("an Erf that is not part of GELU")
 
 
 def _fold(op: str, a: Const, b: Const) -> Const:
@@ -553,7 +617,17 @@ def _reshape(c: Call) -> Any:
             raise Unsupported("reshaping a large constant")
         return Const(tuple(_resolve_reshape(list(data.dims), target, 0)), data.data)
     x = c.x()
-    return _as_shape(c, x, _resolve_reshape([c.batch, *x.shape], target, c.attr("allowzero", 0)))
+    full = _resolve_reshape([c.batch, *x.shape], target, c.attr("allowzero", 0))
+    if len(full) == 1 and c.batch == 1:
+        return Storage(x)  # every element in one row: maybe torch's as_strided, a Gather follows
+    return _as_shape(c, x, full)
+
+
+class Storage(NamedTuple):
+    """An activation reshaped to one row, batch included (torch's dynamo exporter writes
+    `as_strided` as this and a Gather): only a Gather that puts every element back is mapped."""
+
+    ref: Ref
 
 
 def _resolve_reshape(dims: list[int], target: list[int], allowzero: int) -> list[int]:
@@ -608,7 +682,11 @@ def _transpose(c: Call) -> Any:
     perm = list(c.attr("perm", []))
     if isinstance(data, Pending) and not data.transposed and perm[:3] == [0, 2, 1] and perm[3:] == list(range(3, len(perm))):
         return data._replace(transposed=True)
-    raise Unsupported("a transpose (channels-last graphs, such as tf2onnx's, are not supported)")
+    if isinstance(data, Ref) and len(data.shape) > 1 and perm == [0, *range(2, len(data.shape) + 1), 1]:
+        return ChannelsLast(data)
+    if isinstance(data, ChannelsLast) and perm == [0, len(data.ref.shape), *range(1, len(data.ref.shape))]:
+        return data.ref
+    raise Unsupported("a transpose other than to channels-last and back (or of a channels-last input first)")
 
 
 @rule("Shape")
@@ -621,7 +699,14 @@ def _shape(c: Call) -> Const:
 
 
 @rule("Gather")
-def _gather(c: Call) -> Const:
+def _gather(c: Call) -> Any:
+    storage = c.inputs[0]
+    if isinstance(storage, Storage):  # as_strided back to the same shape and strides: the tensor itself
+        x = storage.ref
+        index = c.const(1, "indices")
+        if c.attr("axis", 0) == 0 and tuple(c.inputs[1].dims) == (c.batch, *x.shape) and index == list(range(len(index))):
+            return x
+        raise Unsupported("a gather of an activation's elements (as_strided)")
     data, index = c.const(0, "data"), c.const(1, "indices")
     if c.attr("axis", 0) != 0:
         raise Unsupported("a gather along an axis other than 0")
@@ -781,6 +866,9 @@ class Mapper:
         self.parents: set[str] = set()
         self.unsupported: dict[str, list[str]] = {}
         self.input_shape = input_shape
+        self.biasless: dict[str, str] = {}  # 1x1 convs made from a channels-last MatMul -> its output's name
+        self.readers: dict[str, int] = {}  # how many node inputs read each value
+        self.last_first = ""  # the input's name when the graph takes it channels-last
         self.scopes: dict[str, int] = {}
         self.modules: dict[str, str] = {}
 
@@ -796,11 +884,14 @@ class Mapper:
         inputs = [info for info in graph.inputs if info.name not in graph.initializers]
         if len(inputs) != 1:
             raise self.error(f"the graph has {len(inputs)} inputs; convcalc imports models with one input tensor")
+        self.last_first = _channels_last_input(graph, inputs[0])
         batch, shape = self.input(inputs[0])
         self.batch, self.nd = batch, len(shape) - 1
         self.values[inputs[0].name] = Ref("input", shape)
         for node in graph.nodes:
             self.count_scope(node)
+            for name in node.inputs:
+                self.readers[name] = self.readers.get(name, 0) + 1
         for node in graph.nodes:
             self.map(node)
         if self.unsupported:
@@ -824,7 +915,8 @@ class Mapper:
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", stem) or "model"
         origin = (f"imported from {self.source} by convcalc (ONNX opset {self.opset}, IR version "
                   f"{self.model.ir_version}{', made by ' + self.model.producer if self.model.producer else ''})",
-                  f"input {'x'.join(map(str, shape))} per sample, channels first")
+                  f"input {'x'.join(map(str, shape))} per sample, channels first"
+                  + (" (the graph's input is channels-last, transposed by its first node)" if self.last_first else ""))
         return Imported(name, self.source, shape, tuple(self.layers), origin, tuple(self.modules.items()))
 
     def input(self, info: Any) -> tuple[int, tuple[int, ...]]:
@@ -833,6 +925,8 @@ class Mapper:
             raise self.error(f"the graph's input '{info.name}' has no shape [N, C, ...] convcalc can read")
         batch = dims[0] if isinstance(dims[0], int) and dims[0] > 0 else 1
         known = [v if isinstance(v, int) and v > 0 else None for v in dims[1:]]
+        if self.last_first:  # [N, H, W, C] read as [N, C, H, W]: --input and the spec are channels first
+            known = [known[-1], *known[:-1]]
         given = self.input_shape
         if given is not None:
             if len(given) != len(known) or any(k is not None and k != g for k, g in zip(known, given)):
@@ -885,8 +979,9 @@ class Mapper:
         if node.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul") and weight.endswith(".weight"):
             return weight[: -len(".weight")]
         path, op = self.scope(node)
-        if path and self.scopes.get(path) == 1 and node.metadata.get("namespace") is None:
-            name = path  # a module with one operator is that operator
+        if path and node.metadata.get("namespace") is None and (
+                self.scopes.get(path) == 1 or node.op_type == "MatMul" and self.scopes.get(path) == 2):
+            name = path  # a module with one operator is that operator (nn.Linear on N-D: MatMul, Add of its bias)
         elif path and node.metadata.get("namespace") and self.modules.get(path, "").lower().rstrip("0123456789d") \
                 in _LEAF_CLASSES:
             name = path
@@ -911,6 +1006,16 @@ class Mapper:
         if missing:
             raise self.error(f"node '{node.name or node.op_type}' reads '{missing[0]}', which no earlier node makes")
         call = Call(node, inputs, self.opset, self.nd, self.batch)
+        if any(isinstance(v, Ref) and v.name.startswith("?") and not v.shape for v in inputs):
+            # it reads what an unsupported operator made, whose shape the file does not record: that
+            # operator is listed already, and nothing after it can be mapped exactly
+            for out in node.outputs:
+                if out:
+                    self.values[out] = Ref(f"?{self.base(node)}", ())
+            return
+        if self.last_first and node.op_type == "Transpose" and inputs[0] == self.values.get(self.last_first):
+            self.values[node.outputs[0]] = inputs[0]  # the channels-last input made channels first
+            return
         try:
             if node.domain not in ("", "ai.onnx"):
                 raise Unsupported(f"domain {node.domain}")
@@ -919,7 +1024,9 @@ class Mapper:
                 raise Unsupported("")
             if any(isinstance(v, Pending) for v in inputs) and fn not in (_reshape, _transpose):
                 raise Unsupported("a view of the channels as two axes")
-            result = fn(call)
+            views = [v for v in inputs if isinstance(v, ChannelsLast) or isinstance(v, GeluStep)
+                     and isinstance(v.x, ChannelsLast)]
+            result = self.channels_last(call, fn) if views else fn(call)
         except Unsupported as exc:
             result = self.unknown(call, str(exc))
         if isinstance(result, Mapped):
@@ -929,6 +1036,64 @@ class Mapper:
         for extra in node.outputs[1:]:
             if extra:
                 self.values[extra] = Const((), None)
+
+    def channels_last(self, call: Call, fn: Any) -> Any:
+        """An operator reading a channels-last view, as the channels-first layer it equals."""
+        if fn is _binary and call.node.op_type == "Add":
+            folded = self.fold_bias(call)
+            if folded is not None:
+                return folded
+        if fn in (_transpose, _binary, _erf, _identity):
+            result = fn(call)
+            if isinstance(result, Mapped) and any(isinstance(v, ChannelsLast) for v in result.inputs):
+                if len(result.inputs) != 1:
+                    raise Unsupported("a merge of channels-last views")
+                return ChannelsLast(self.emit(call, result._replace(inputs=[result.inputs[0].ref])))
+            return result
+        view = call.inputs[0]
+        if not isinstance(view, ChannelsLast) or any(isinstance(v, (Ref, ChannelsLast)) for v in call.inputs[1:]):
+            raise Unsupported("an operator on a channels-last view and another tensor")
+        x = view.ref
+        first = call._replace(inputs=(x, *call.inputs[1:]))
+        if fn is _ln:
+            scale, bias = call.param(1, "scale"), call.param(2, "bias")
+            if call.attr("axis", -1) % (len(x.shape) + 1) != len(x.shape) or bias is None or scale.numel != x.shape[0]:
+                raise Unsupported("a layer norm of a channels-last view over other than the channels, or without a bias")
+            args: dict[str, Any] = {}
+            if abs(call.attr("epsilon", 1e-5) - 1e-5) > 1e-12:
+                args["eps"] = _float(call.attr("epsilon"))
+            mapped = Mapped([("ln", args)], [x], scale.numel + bias.numel)
+        elif fn is _matmul:
+            w = call.param(1, "weight")
+            if len(w.dims) != 2 or w.dims[0] != x.shape[0]:
+                raise Unsupported("a matrix product of a channels-last view by other than a [C, out] matrix")
+            mapped = Mapped([("conv", {"out": w.dims[1], "k": 1, "bias": False})], [x], w.numel)
+            ref = self.emit(first, mapped)
+            self.biasless[ref.name] = call.node.outputs[0]
+            return ChannelsLast(ref)
+        elif fn in _PER_POSITION:
+            mapped = fn(first)
+        else:
+            raise Unsupported("an operator on a channels-last view (after a Transpose)")
+        return ChannelsLast(self.emit(first, mapped))
+
+    def fold_bias(self, call: Call) -> ChannelsLast | None:
+        """The Add of a stored [out] bias right after a channels-last MatMul that only it reads
+        (nn.Linear on a channels-last view): the 1x1 conv's bias."""
+        a, b = call.inputs[0], call.inputs[1]
+        view, bias = (a, b) if isinstance(a, ChannelsLast) else (b, a)
+        if not (isinstance(view, ChannelsLast) and isinstance(bias, Const) and bias.param is not None):
+            return None
+        made = self.biasless.get(view.ref.name)
+        if made is None or self.readers.get(made, 0) != 1 or bias.numel != view.ref.shape[0] \
+                or bias.dims not in ((bias.numel,), (1, bias.numel)):
+            return None
+        at = next(i for i, layer in enumerate(self.layers) if layer.name == view.ref.name)
+        layer = self.layers[at]
+        args = {k: v for k, v in layer.args.items() if k != "bias"}
+        self.layers[at] = layer._replace(args=args, params=(layer.params or 0) + bias.numel)
+        del self.biasless[view.ref.name]
+        return view
 
     def emit(self, call: Call, mapped: Mapped) -> Ref:
         base = self.base(call.node)
@@ -977,6 +1142,23 @@ class Mapper:
         kind = "opaque_merge" if len(inputs) > 1 else "opaque"
         self.layers.append(Layer(name, kind, args, inputs, node.op_type, tuple(dims[1:]), params))
         return Ref(name, tuple(dims[1:]))
+
+
+def _channels_last_input(graph: Any, info: Any) -> str:
+    """The input's name when the graph takes it channels-last and every node that reads it is a
+    Transpose to channels first (tf2onnx's NHWC graphs: [N, H, W, C] -> perm [0, 3, 1, 2]); else ""."""
+    rank = len(info.dims or ())
+    readers = [node for node in graph.nodes if info.name in node.inputs]
+    to_first = [0, rank - 1, *range(1, rank - 1)]
+    if rank >= 3 and readers and all(node.op_type == "Transpose" and list(node.attributes.get("perm", [])) == to_first
+                                     for node in readers):
+        return info.name
+    return ""
+
+
+# Rules whose layer acts on each position's channels alone (or each value): on a channels-last view
+# they are the same layer channels first.
+_PER_POSITION = {_simple, _leaky, _elu, _hardsigmoid, _clip, _gelu, _dropout}
 
 
 # torch.nn leaf classes whose dynamo-exported operator is the module itself (named by its path)
