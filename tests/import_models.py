@@ -257,6 +257,36 @@ class VideoNet(nn.Module):
         return (y, aux) if self.training else y
 
 
+class ShuffleUnit(nn.Module):
+    """ShuffleNet v2's unit as torchvision writes it: half the channels pass, half go through a
+    1x1, depthwise 3x3, 1x1 branch; concatenated, then shuffled by view, transpose, view."""
+
+    def __init__(self, channels):
+        super().__init__()
+        half = channels // 2
+        self.branch = nn.Sequential(nn.Conv2d(half, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU(inplace=True),
+                                    nn.Conv2d(half, half, 3, padding=1, groups=half, bias=False), nn.BatchNorm2d(half),
+                                    nn.Conv2d(half, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU(inplace=True))
+
+    def forward(self, x):
+        keep, work = x.chunk(2, dim=1)
+        out = torch.cat((keep, self.branch(work)), dim=1)
+        n, c, h, w = out.size()
+        out = out.view(n, 2, c // 2, h, w).transpose(1, 2).contiguous()
+        return out.view(n, c, h, w)
+
+
+class ShuffleNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 24, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(24), nn.ReLU())
+        self.units = nn.Sequential(ShuffleUnit(24), ShuffleUnit(24))
+        self.fc = nn.Linear(24, 10)
+
+    def forward(self, x):
+        return self.fc(self.units(self.stem(x)).mean([2, 3]))
+
+
 def build_se() -> nn.Module:
     return SENet()
 
@@ -285,6 +315,10 @@ def build_video() -> nn.Module:
     return VideoNet()
 
 
+def build_shuffle() -> nn.Module:
+    return ShuffleNet()
+
+
 def build_resnet() -> nn.Module:
     return SmallResNet()
 
@@ -298,4 +332,5 @@ INPUTS = {
     "build_resnet": (3, 32, 32),
     "build_convnext": (3, 32, 32),
     "build_video": (3, 4, 16, 16),
+    "build_shuffle": (3, 32, 32),
 }

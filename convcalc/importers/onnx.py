@@ -716,7 +716,9 @@ def _gather(c: Call) -> Any:
 
 
 @rule("Slice")
-def _slice(c: Call) -> Const:
+def _slice(c: Call) -> Any:
+    if isinstance(c.inputs[0], Ref):
+        return _channel_slice(c, c.inputs[0])
     data = c.const(0, "data")
     starts, ends = c.const(1, "starts"), c.const(2, "ends")
     axes, steps = c.const(3, "axes"), c.const(4, "steps")
@@ -724,6 +726,39 @@ def _slice(c: Call) -> Const:
         raise Unsupported("a slice of an activation or with steps")
     picked = data[starts[0]:ends[0]]
     return Const((len(picked),), picked)
+
+
+class Parts(NamedTuple):
+    """Split of an activation into equal parts of its channels: a split layer per output read."""
+
+    ref: Ref
+    parts: int
+
+
+@rule("Split")
+def _split(c: Call) -> Parts:
+    x = c.x()
+    axis = c.attr("axis", 0) % (len(x.shape) + 1)
+    sizes = c.const(1, "split") if c.opset >= 13 else c.attr("split")
+    n = len(c.node.outputs)
+    if axis != 1 or (sizes is not None and len(set(sizes)) != 1) or x.shape[0] % n:
+        raise Unsupported("a split into parts that are not equal parts of the channels")
+    return Parts(x, n)
+
+
+def _channel_slice(c: Call, x: Ref) -> Mapped:
+    """x[:, a:b] with b - a an equal part of the channels (ShuffleNet's x.chunk(2, dim=1) as
+    TorchScript exports it): the split kind."""
+    starts, ends = c.const(1, "starts"), c.const(2, "ends")
+    axes, steps = c.const(3, "axes") or list(range(len(starts))), c.const(4, "steps") or [1] * len(starts)
+    channels = x.shape[0]
+    if len(axes) != 1 or axes[0] % (len(x.shape) + 1) != 1 or steps != [1]:
+        raise Unsupported("a slice of an activation other than a part of its channels")
+    start, end = (max(0, min(v + channels if v < 0 else v, channels)) for v in (starts[0], ends[0]))
+    size = end - start
+    if size <= 0 or channels % size or start % size:
+        raise Unsupported(f"a slice of channels {start}:{end} of {channels}, not an equal part")
+    return Mapped([("split", {"parts": channels // size, "index": start // size})], [x])
 
 
 @rule("Cast")
@@ -1029,6 +1064,12 @@ class Mapper:
             result = self.channels_last(call, fn) if views else fn(call)
         except Unsupported as exc:
             result = self.unknown(call, str(exc))
+        if isinstance(result, Parts):
+            for i, out in enumerate(node.outputs):
+                if out:
+                    self.values[out] = self.emit(call, Mapped([("split", {"parts": result.parts, "index": i})],
+                                                              [result.ref])) if self.readers.get(out) else Const((), None)
+            return
         if isinstance(result, Mapped):
             result = self.emit(call, result)
         if node.outputs:

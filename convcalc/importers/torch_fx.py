@@ -239,7 +239,9 @@ def trace(model: nn.Module, shape: tuple[int, ...], source: str, name: str, allo
         raise _failed(source, "tracing the model with torch.fx", exc) from None
     module = fx.GraphModule(tracer.root, graph)
     recorder = _run(module, shape, source)
-    layers = _Mapper(module, recorder.seen, shape, source, allow_unknown).run()
+    mapper = _Mapper(module, recorder.seen, shape, source, allow_unknown)
+    mapper.root = model
+    layers = mapper.run()
     origin = (f"imported from {source} by convcalc (torch {torch.__version__}, torch.fx)",
               f"input {'x'.join(map(str, shape))} per sample, channels first")
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "model"
@@ -258,6 +260,9 @@ def _not_run(model: nn.Module, graph: fx.Graph) -> tuple[tuple[str, int, int], .
             prefixes.append(f"{node.target}.")
         elif node.op == "get_attr":
             used.add(str(node.target))
+    for name in list(used):  # F.batch_norm reads the running statistics, not the counter the bn kind holds
+        if name.endswith("running_mean"):
+            used.add(name[: -len("running_mean")] + "num_batches_tracked")
     tensors = {name: t.numel() for name, t in [*model.named_parameters(), *model.named_buffers()]}
     unused = {name for name in tensors if name not in used and not name.startswith(tuple(prefixes))}
     if not unused:
@@ -894,6 +899,56 @@ def _layer_norm_function(c: Call) -> Mapped:
     return one("ln", args, x)
 
 
+@function(F.batch_norm)
+def _batch_norm_function(c: Call) -> Mapped:
+    """F.batch_norm with the module's running statistics (timm's BatchNormAct2d calls it)."""
+    b = c.bind("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps",
+               weight=None, bias=None, training=False, momentum=0.1, eps=1e-5)
+    if b["training"] or not isinstance(b.get("running_mean"), Param) or not isinstance(b.get("running_var"), Param):
+        raise Unsupported("batch norm without running statistics (it normalizes with the batch's at inference)")
+    if (b["weight"] is None) != (b["bias"] is None):
+        raise Unsupported("batch norm with a weight and no bias, or a bias and no weight")
+    args: dict[str, Any] = {} if b["weight"] is not None else {"affine": False}
+    if b["eps"] != 1e-5:
+        args["eps"] = b["eps"]
+    return one("bn", args, c.x())
+
+
+@function(F.linear)
+def _linear_function(c: Call) -> Mapped:
+    """F.linear(x, weight, bias) with the module's parameters (timm's Linear calls it)."""
+    b = c.bind("input", "weight", "bias", bias=None)
+    x, weight = c.x(), b.get("weight")
+    if not isinstance(weight, Param) or len(weight.shape) != 2 or weight.shape[1] != x.shape[-1]:
+        raise Unsupported("a linear layer whose weight is not a parameter")
+    if len(x.shape) != 1:
+        raise Unsupported(f"a linear layer on a [{'x'.join(map(str, x.shape))}] tensor (convcalc's linear reads a flat one)")
+    return one("linear", {"out": weight.shape[0]} if b["bias"] is not None else {"out": weight.shape[0], "bias": False},
+               x)
+
+
+@function(F.conv1d, F.conv2d, F.conv3d)
+def _conv_function(c: Call) -> Mapped:
+    """F.conv*d with a parameter as its weight (timm's Conv2dSame: F.pad, then F.conv2d)."""
+    b = c.bind("input", "weight", "bias", "stride", "padding", "dilation", "groups", bias=None, stride=1, padding=0,
+               dilation=1, groups=1)
+    x, weight = c.x(), b.get("weight")
+    if not isinstance(weight, Param) or len(weight.shape) != c.nd + 2:
+        raise Unsupported("a convolution whose weight is not a parameter (computed in the forward pass)")
+    if isinstance(b["padding"], str) and b["padding"] != "valid" and b["padding"] != "same":
+        raise Unsupported(f"padding {b['padding']}")
+    args: dict[str, Any] = {"out": weight.shape[0], "k": _v(list(weight.shape[2:]))}
+    for key, value, default in (("s", b["stride"], 1), ("p", b["padding"], 0), ("d", b["dilation"], 1)):
+        value = value if isinstance(value, str) else _v(_per_axis(value, c.nd))
+        if value not in (default, "valid"):
+            args[key] = value
+    if b["groups"] != 1:
+        args["groups"] = b["groups"]
+    if b["bias"] is None:
+        args["bias"] = False
+    return one("conv", args, x)
+
+
 @function(F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout)
 def _dropout_function(c: Call) -> Mapped:
     p = c.bind("input", "p", p=0.5)["p"]
@@ -1133,6 +1188,7 @@ class _Mapper:
         self.called: set[str] = set()  # modules with parameters already called (shared weights)
         self.read_params: set[str] = set()
         self.views: dict[str, Ref] = {}  # channels-last views made real by an unsupported reader
+        self.root: nn.Module = module  # the traced model itself, for the modules a function runs in
 
     def run(self) -> list[Layer]:
         output: Any = None
@@ -1208,6 +1264,8 @@ class _Mapper:
                 if rule is _view:
                     return self.end_shuffle(call, pending[0], base)
                 raise Unsupported("a view of the channels as two axes")
+            if rule is _view and args and isinstance(args[0], Param) and isinstance(seen, TensorInfo):
+                return Param(args[0].target, seen.shape)  # gamma.reshape(1, -1, 1, 1): still the parameter
             views = [v for v in _flat((args, kwargs)) if isinstance(v, ChannelsLast)]
             if views:
                 return self.channels_last(call, rule, views[0], base)
@@ -1239,6 +1297,16 @@ class _Mapper:
             op = node.target if node.op == "call_method" else getattr(node.target, "__name__", "op")
             op = str(op).strip("_") or "op"
             path = f"{scope}.{op}" if scope else op
+            try:  # the model's own module (the GraphModule keeps only what the graph calls or reads)
+                owner = self.root.get_submodule(scope) if scope else None
+            except AttributeError:
+                owner = None
+            if isinstance(owner, (nn.modules.conv._ConvNd, nn.Linear)):
+                # a conv or linear module with its own forward (timm's Conv2dSame: F.pad, F.conv2d):
+                # its weighted operator is the module, the others are named beside it (conv_pad)
+                weight = node.args[1] if len(node.args) > 1 else node.kwargs.get("weight")
+                mine = isinstance(weight, fx.Node) and weight.op == "get_attr" and weight.target == f"{scope}.weight"
+                path = scope if mine else f"{scope}_{op}"
         parts = [_NAME_PART.sub("_", part) or "_" for part in path.split(".")]
         return ".".join(parts)
 
@@ -1284,7 +1352,14 @@ class _Mapper:
         out = (call.out[-1], *call.out[:-1]) if call.out else None
         first = call._replace(args=(x, *call.args[1:]), out=out)
         channels = x.shape[0]
-        if rule is _ln:
+        if rule is _linear_function:
+            b = call.bind("input", "weight", "bias", bias=None)
+            weight = b.get("weight")
+            if not isinstance(weight, Param) or len(weight.shape) != 2 or weight.shape[1] != channels:
+                raise Unsupported("a linear layer whose weight is not a parameter")
+            mapped = one("conv", {"out": weight.shape[0], "k": 1} if b["bias"] is not None
+                         else {"out": weight.shape[0], "k": 1, "bias": False}, x)
+        elif rule is _ln:
             m = call.module
             mapped = _channel_ln(x, tuple(m.normalized_shape), m.elementwise_affine, m.bias is not None, m.eps)
         elif rule is _layer_norm_function:
