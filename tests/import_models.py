@@ -287,6 +287,51 @@ class ShuffleNet(nn.Module):
         return self.fc(self.units(self.stem(x)).mean([2, 3]))
 
 
+class BatchNormAct(nn.BatchNorm2d):
+    """timm's BatchNormAct2d: batch norm and its activation in one module, through F.batch_norm."""
+
+    def forward(self, x):
+        x = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+        return F.relu(x)
+
+
+class SamePadConv(nn.Conv2d):
+    """timm's Conv2dSame: TensorFlow's 'SAME' padding (more on the bottom and right), then F.conv2d."""
+
+    def forward(self, x):
+        # no max(.., 0): torch.fx cannot trace control flow on sizes (here it is >= 0); and the ceiling as
+        # (h + s - 1) // s, not timm's -(-h // s): TorchScript exports that as a Div, which truncates
+        h, w = x.shape[-2:]
+        ph = ((h + self.stride[0] - 1) // self.stride[0] - 1) * self.stride[0] + self.kernel_size[0] - h
+        pw = ((w + self.stride[1] - 1) // self.stride[1] - 1) * self.stride[1] + self.kernel_size[1] - w
+        x = F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2])
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+class PlainLinear(nn.Linear):
+    """timm's Linear: an nn.Linear whose forward calls F.linear."""
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+
+class FunctionalNet(nn.Module):
+    """Layers written with torch.nn.functional inside subclassed modules, as timm writes them."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = SamePadConv(3, 16, 3, stride=2, bias=False)
+        self.bn1 = BatchNormAct(16)
+        self.conv2 = SamePadConv(16, 16, 4, stride=2, groups=16)
+        self.gamma = nn.Parameter(torch.full((16,), 0.5))
+        self.fc = PlainLinear(16, 10)
+
+    def forward(self, x):
+        x = self.conv2(self.bn1(self.conv1(x)))
+        x = x.mul(self.gamma.reshape(1, -1, 1, 1))
+        return self.fc(x.mean((2, 3)))
+
+
 def build_se() -> nn.Module:
     return SENet()
 
@@ -319,6 +364,10 @@ def build_shuffle() -> nn.Module:
     return ShuffleNet()
 
 
+def build_functional() -> nn.Module:
+    return FunctionalNet()
+
+
 def build_resnet() -> nn.Module:
     return SmallResNet()
 
@@ -333,4 +382,5 @@ INPUTS = {
     "build_convnext": (3, 32, 32),
     "build_video": (3, 4, 16, 16),
     "build_shuffle": (3, 32, 32),
+    "build_functional": (3, 33, 30),
 }

@@ -23,6 +23,17 @@ DETOURS = {("build_dilated", "dynamo")}
 _CACHE: dict[tuple[str, str], str] = {}
 
 
+def onnx_check():
+    """scripts/onnx_check.py: an ONNX file's MACs counted from onnxruntime's shapes, no PyTorch model."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("onnx_check", os.path.join(os.path.dirname(__file__), "..", "scripts",
+                                                                             "onnx_check.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def opset(builder: str, exporter: str) -> int:
     """18 for the dynamo exporter; 13 for TorchScript's, but 17 for ConvNeXt's layer norm
     (LayerNormalization is an operator from opset 17; before it the exporter writes it out as
@@ -89,6 +100,8 @@ def test_an_onnx_export_imports_as_the_module(builder, exporter, folder, torch):
     session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     feed = {session.get_inputs()[0].name: torch.randn(1, *shape).numpy()}
     assert tuple(session.run(None, feed)[0].shape) == report.output
+    # and the file's own MACs, from onnxruntime's shapes of every conv and matrix product
+    assert onnx_check().independent(path)["macs"] == report.total.macs
 
     from_torch = convcalc.analyze(read(f"tests.import_models:{builder}", shape).spec())
     ours = {layer.name: layer for layer in report.layers}
@@ -236,3 +249,39 @@ def test_a_layer_norm_written_out_before_opset_17_fails_with_the_list(tmp_path, 
     result = CliRunner().invoke(cli, ["shapes", path])
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert "ReduceMean (an operator on a channels-last view (after a Transpose))" in result.output
+
+
+class TimmSamePad(__import__("torch").nn.Conv2d if __import__("importlib").util.find_spec("torch") else object):
+    """timm's Conv2dSame ceiling, -(-h // s): TorchScript exports the floor division of sizes as an
+    ONNX Div, which truncates toward zero, so the file pads W=15 at stride 2 by 1, not PyTorch's 3."""
+
+    def forward(self, x):
+        import torch.nn.functional as F
+
+        h, w = x.shape[-2:]
+        ph = (-(-h // self.stride[0]) - 1) * self.stride[0] + self.kernel_size[0] - h
+        pw = (-(-w // self.stride[1]) - 1) * self.stride[1] + self.kernel_size[1] - w
+        return F.conv2d(F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2]), self.weight, self.bias, self.stride)
+
+
+def test_integer_division_in_a_file_truncates_as_onnxruntime_does(tmp_path, torch):
+    """convcalc reads what the file computes (onnxruntime's shapes), even where the exporter
+    changed the model's arithmetic; PyTorch itself pads 15 to 18 here."""
+    import onnxruntime
+
+    import convcalc
+    from convcalc.importers import read
+
+    model = TimmSamePad(4, 8, 4, stride=2).eval()
+    path = str(tmp_path / "same.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(1, 4, 15, 15),), path, dynamo=False, opset_version=13)
+    report = convcalc.analyze(read(path).spec())
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    runtime = session.run(None, {session.get_inputs()[0].name: torch.randn(1, 4, 15, 15).numpy()})[0].shape
+    # the file: -15 / 2 = -7 (truncated), so ceil = 7 and the pad (7 - 1) * 2 + 4 - 15 = 1 -> 16 wide,
+    # (16 - 4) // 2 + 1 = 7 outputs; PyTorch: ceil 8, pad 3 -> 18 wide, 8 outputs
+    assert report.output == tuple(runtime) == (1, 8, 7, 7)
+    assert tuple(model(torch.randn(1, 4, 15, 15)).shape) == (1, 8, 8, 8)
+    assert report.total.macs == 8 * 7 * 7 * 4 * 4 * 4 == onnx_check().independent(path)["macs"]

@@ -16,6 +16,7 @@ The graph's batch is its input's first dimension: every activation must keep it.
 
 from __future__ import annotations
 
+import itertools
 import math
 import mmap
 import os
@@ -483,6 +484,18 @@ def _erf(c: Call) -> GeluStep:
     raise Unsupported("an Erf that is not part of GELU")
 
 
+def _divide(u: Any, v: Any) -> Any:
+    """ONNX's Div: integers divide truncating toward zero, as onnxruntime does (-15 / 2 = -7), not
+    as Python's // (-8). TorchScript exports `-(-h // s)` as Neg, Div, Neg, so the file then pads
+    otherwise than the PyTorch code did: convcalc reads what the file computes."""
+    if isinstance(u, int) and isinstance(v, int):
+        if v == 0:
+            raise Unsupported("an integer division by zero")
+        q = abs(u) // abs(v)
+        return q if (u < 0) == (v < 0) else -q
+    return u / v
+
+
 def _fold(op: str, a: Const, b: Const) -> Const:
     if a.data is None or b.data is None:
         raise Unsupported("arithmetic on large constants")
@@ -495,7 +508,7 @@ def _fold(op: str, a: Const, b: Const) -> Const:
         else:
             raise Unsupported("broadcasting constants")
     fn = {"Add": lambda u, v: u + v, "Mul": lambda u, v: u * v, "Sub": lambda u, v: u - v,
-          "Div": lambda u, v: u // v if isinstance(u, int) and isinstance(v, int) else u / v}[op]
+          "Div": _divide}[op]
     dims = a.dims if len(a.dims) >= len(b.dims) else b.dims
     return Const(dims, [fn(u, v) for u, v in zip(x, y)])
 
@@ -686,6 +699,14 @@ def _transpose(c: Call) -> Any:
         return ChannelsLast(data)
     if isinstance(data, ChannelsLast) and perm == [0, len(data.ref.shape), *range(1, len(data.ref.shape))]:
         return data.ref
+    if isinstance(data, Const) and data.data is not None:  # of a constant (torch's F.pad argument reversed)
+        dims = list(data.dims)
+        perm = perm or list(reversed(range(len(dims))))
+        strides = [math.prod(dims[i + 1:]) for i in range(len(dims))]
+        out = [dims[p] for p in perm]
+        picked = [data.data[sum(index[perm.index(axis)] * strides[axis] for axis in range(len(dims)))]
+                  for index in itertools.product(*(range(n) for n in out))]
+        return Const(tuple(out), picked)
     raise Unsupported("a transpose other than to channels-last and back (or of a channels-last input first)")
 
 
@@ -719,13 +740,24 @@ def _gather(c: Call) -> Any:
 def _slice(c: Call) -> Any:
     if isinstance(c.inputs[0], Ref):
         return _channel_slice(c, c.inputs[0])
-    data = c.const(0, "data")
+    data, dims = c.const(0, "data"), list(c.inputs[0].dims) or [1]
     starts, ends = c.const(1, "starts"), c.const(2, "ends")
-    axes, steps = c.const(3, "axes"), c.const(4, "steps")
-    if axes not in (None, [0]) or steps not in (None, [1]):
-        raise Unsupported("a slice of an activation or with steps")
-    picked = data[starts[0]:ends[0]]
-    return Const((len(picked),), picked)
+    axes = c.const(3, "axes") or list(range(len(starts)))
+    steps = c.const(4, "steps") or [1] * len(starts)
+    ranges = [range(n) for n in dims]  # per axis, the indices kept, as Python's slicing keeps them
+    for axis, start, end, step in zip(axes, starts, ends, steps):
+        if step == 0:
+            raise Unsupported("a slice with step 0")
+        n = dims[axis % len(dims)]
+        ranges[axis % len(dims)] = range(n)[slice(max(min(start, n), -n - 1), max(min(end, n), -n - 1), step)]
+    return _pick(data, dims, ranges)
+
+
+def _pick(data: list[Any], dims: list[int], ranges: list[Any]) -> Const:
+    """The elements of a small constant at the product of per-axis index lists, row-major."""
+    strides = [math.prod(dims[i + 1:]) for i in range(len(dims))]
+    picked = [data[sum(i * st for i, st in zip(index, strides))] for index in itertools.product(*ranges)]
+    return Const(tuple(len(r) for r in ranges), picked)
 
 
 class Parts(NamedTuple):
@@ -759,6 +791,14 @@ def _channel_slice(c: Call, x: Ref) -> Mapped:
     if size <= 0 or channels % size or start % size:
         raise Unsupported(f"a slice of channels {start}:{end} of {channels}, not an equal part")
     return Mapped([("split", {"parts": channels // size, "index": start // size})], [x])
+
+
+@rule("Neg", "Abs", "Floor", "Ceil")
+def _unary(c: Call) -> Const:
+    """Arithmetic on constants (TorchScript's `-(-h // s)` in a padding computation): folded."""
+    data = c.const(0, "input")
+    fn = {"Neg": lambda v: -v, "Abs": abs, "Floor": math.floor, "Ceil": math.ceil}[c.node.op_type]
+    return Const(c.inputs[0].dims, [fn(v) for v in data])
 
 
 @rule("Cast")
@@ -901,6 +941,8 @@ class Mapper:
         self.parents: set[str] = set()
         self.unsupported: dict[str, list[str]] = {}
         self.input_shape = input_shape
+        self.weighted: dict[str, int] = {}  # conv/linear operators per module path (TorchScript's names)
+        self.has_children: set[str] = set()
         self.biasless: dict[str, str] = {}  # 1x1 convs made from a channels-last MatMul -> its output's name
         self.readers: dict[str, int] = {}  # how many node inputs read each value
         self.last_first = ""  # the input's name when the graph takes it channels-last
@@ -1006,6 +1048,9 @@ class Mapper:
         path, _ = self.scope(node)
         if path:
             self.scopes[path] = self.scopes.get(path, 0) + 1
+            if node.op_type in _WEIGHTED_OPS:
+                self.weighted[path] = self.weighted.get(path, 0) + 1
+            self.has_children.update(_parents(path))
             for parent in _parents(path):  # a module with submodules is never one operator
                 self.scopes[parent] = self.scopes.get(parent, 0) + 2
 
@@ -1014,9 +1059,14 @@ class Mapper:
         if node.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul") and weight.endswith(".weight"):
             return weight[: -len(".weight")]
         path, op = self.scope(node)
-        if path and node.metadata.get("namespace") is None and (
-                self.scopes.get(path) == 1 or node.op_type == "MatMul" and self.scopes.get(path) == 2):
-            name = path  # a module with one operator is that operator (nn.Linear on N-D: MatMul, Add of its bias)
+        if path and node.metadata.get("namespace") is None and self.scopes.get(path) == 1:
+            name = path  # a module with one operator is that operator
+        elif path and node.metadata.get("namespace") is None and self.weighted.get(path) == 1 \
+                and path not in self.has_children:
+            # a conv or linear module whose forward runs a few operators (nn.Linear on N-D: MatMul, Add
+            # of its bias; timm's Conv2dSame: Pad, Conv): the weighted one is the module, the others
+            # are named beside it (conv1_pad), as the PyTorch import names them
+            name = path if node.op_type in _WEIGHTED_OPS else f"{path}_{op}"
         elif path and node.metadata.get("namespace") and self.modules.get(path, "").lower().rstrip("0123456789d") \
                 in _LEAF_CLASSES:
             name = path
@@ -1195,6 +1245,9 @@ def _channels_last_input(graph: Any, info: Any) -> str:
                                      for node in readers):
         return info.name
     return ""
+
+
+_WEIGHTED_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 
 
 # Rules whose layer acts on each position's channels alone (or each value): on a channels-last view
