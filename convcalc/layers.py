@@ -2629,6 +2629,45 @@ class Shift(Kind):
 
 
 @register
+class Slice(Kind):
+    doc = ("keeps channels `begin` to `end` (end excluded), any range: GhostNet's and DPN's "
+           "`x[:, a:b]`; equal parts are `split`")
+    name = "slice"
+    examples = ("8x4x4 | slice 0 5", "9x5 | slice 3 9", "6x2x3x3 | slice 5 6")
+    costs = ("", "", "", "0 (data movement only)")
+    saves = "nothing (a view; its backward makes a gradient of the whole input, zeros elsewhere)"
+    backward_costs = ("", "")
+    draws = ("slice 0 1",)
+    view = train_view = True
+    positional = ("begin", "end")
+    args = (Arg("begin", integer(0)), Arg("end", integer(1)))
+
+    def shape(self, a, x):
+        if len(x) < 2:
+            raise LayerError(f"slice needs a feature map [C, ...], got the flat [{x[0]}]" if x else
+                             "slice needs a feature map [C, ...]")
+        if not a["begin"] < a["end"] <= x[0]:
+            raise LayerError(f"channels {a['begin']}:{a['end']} are not a range within the {x[0]} channels")
+        return (a["end"] - a["begin"], *x[1:])
+
+    def flops(self, a, x, y):
+        return 0
+
+    def saved(self, a, x, y):
+        return ()
+
+    def backward_flops(self, a, x, y):
+        return 0, 0
+
+    rf = same_field
+
+    def build(self, a, x, y):
+        from . import torch_ops
+
+        return torch_ops.ChannelSlice(a["begin"], a["end"])
+
+
+@register
 class Split(Kind):
     doc = "keeps channel chunk `index` of `parts` equal chunks (ShuffleNetV2's split)"
     name = "split"

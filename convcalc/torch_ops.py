@@ -212,6 +212,15 @@ class Split(_nn.Module):
         return x.chunk(self.parts, dim=1)[self.index]
 
 
+class ChannelSlice(_nn.Module):
+    def __init__(self, start: int, end: int) -> None:
+        super().__init__()
+        self.start, self.end = start, end
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, self.start:self.end]
+
+
 class SpatialPad(_nn.Module):
     """F.pad of the spatial axes in any of its modes, with a (left, right) pair per spatial axis,
     first axis first; `value` fills constant padding (F.pad refuses it for the other modes)."""

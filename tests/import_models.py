@@ -332,6 +332,40 @@ class FunctionalNet(nn.Module):
         return self.fc(x.mean((2, 3)))
 
 
+class GhostModule(nn.Module):
+    """GhostNet's module: a primary conv, a cheap depthwise conv of its output, both concatenated and
+    cut to the wanted channels (`[:, :out]`, not an equal part)."""
+
+    def __init__(self, cin, out):
+        super().__init__()
+        init = -(-out // 2)
+        self.primary = nn.Sequential(nn.Conv2d(cin, init, 1, bias=False), nn.BatchNorm2d(init), nn.ReLU())
+        self.cheap = nn.Sequential(nn.Conv2d(init, init, 3, padding=1, groups=init, bias=False), nn.BatchNorm2d(init))
+        self.out = out
+
+    def forward(self, x):
+        a = self.primary(x)
+        return torch.cat([a, self.cheap(a)], dim=1)[:, :self.out, :, :]
+
+
+class GhostNet(nn.Module):
+    """Ghost modules and ReXNet's partial residual: the block's first channels get the shortcut
+    (`y[:, :C] + x`), the rest pass (`y[:, C:]`), concatenated back."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 10, 3, stride=2, padding=1)
+        self.ghost = GhostModule(10, 15)
+        self.expand = nn.Conv2d(15, 21, 1)
+        self.fc = nn.Linear(21, 4)
+
+    def forward(self, x):
+        x = self.ghost(self.stem(x))
+        y = self.expand(x)
+        y = torch.cat([y[:, 0:15] + x, y[:, 15:]], dim=1)
+        return self.fc(y.mean((2, 3)))
+
+
 def build_se() -> nn.Module:
     return SENet()
 
@@ -368,6 +402,10 @@ def build_functional() -> nn.Module:
     return FunctionalNet()
 
 
+def build_ghost() -> nn.Module:
+    return GhostNet()
+
+
 def build_resnet() -> nn.Module:
     return SmallResNet()
 
@@ -383,4 +421,5 @@ INPUTS = {
     "build_video": (3, 4, 16, 16),
     "build_shuffle": (3, 32, 32),
     "build_functional": (3, 33, 30),
+    "build_ghost": (3, 16, 16),
 }

@@ -779,8 +779,8 @@ def _split(c: Call) -> Parts:
 
 
 def _channel_slice(c: Call, x: Ref) -> Mapped:
-    """x[:, a:b] with b - a an equal part of the channels (ShuffleNet's x.chunk(2, dim=1) as
-    TorchScript exports it): the split kind."""
+    """x[:, a:b]: a range of the channels, the split kind where it is an equal part (ShuffleNet's
+    x.chunk(2, dim=1) as TorchScript exports it), else slice (GhostNet's, DPN's)."""
     starts, ends = c.const(1, "starts"), c.const(2, "ends")
     axes, steps = c.const(3, "axes") or list(range(len(starts))), c.const(4, "steps") or [1] * len(starts)
     channels = x.shape[0]
@@ -788,8 +788,12 @@ def _channel_slice(c: Call, x: Ref) -> Mapped:
         raise Unsupported("a slice of an activation other than a part of its channels")
     start, end = (max(0, min(v + channels if v < 0 else v, channels)) for v in (starts[0], ends[0]))
     size = end - start
-    if size <= 0 or channels % size or start % size:
-        raise Unsupported(f"a slice of channels {start}:{end} of {channels}, not an equal part")
+    if size <= 0:
+        raise Unsupported(f"an empty slice of channels {start}:{end}")
+    if size == channels:
+        return x
+    if channels % size or start % size:
+        return Mapped([("slice", {"begin": start, "end": end})], [x])
     return Mapped([("split", {"parts": channels // size, "index": start // size})], [x])
 
 

@@ -1404,6 +1404,8 @@ class _Mapper:
             return Mapped([("split", {"parts": container.parts, "index": index % container.parts})], [container.ref])
         if isinstance(container, (tuple, list)) and isinstance(index, int):
             return Alias(container[index])
+        if isinstance(container, Ref) and isinstance(index, tuple):
+            return _channel_range(container, index)
         raise Unsupported("indexing or slicing a tensor")
 
     def materialize(self, view: ChannelsLast) -> Ref:
@@ -1471,6 +1473,25 @@ class _Mapper:
                                      params if i == 0 else 0, buffers if i == 0 else 0))
             refs.append(Ref(name, shape))
         return refs[0] if isinstance(seen, TensorInfo) else _rebuild(seen, iter(refs))
+
+
+def _channel_range(x: Ref, index: tuple[Any, ...]) -> Any:
+    """x[:, a:b] (with `:` or `...` after it): a range of the channels, `split` when it is an equal
+    part, else `slice`; the whole range is x itself."""
+    everything = slice(None)
+    rest = [v for v in index[2:] if v is not Ellipsis]
+    if (len(index) < 2 or index[0] != everything or not isinstance(index[1], slice) or len(x.shape) < 2
+            or any(v != everything for v in rest) or index[1].step not in (None, 1)):
+        raise Unsupported("indexing or slicing a tensor other than a range of its channels")
+    begin, end, _ = index[1].indices(x.shape[0])
+    if end <= begin:
+        raise Unsupported("an empty range of channels")
+    size = end - begin
+    if size == x.shape[0]:
+        return Alias(x)
+    if x.shape[0] % size == 0 and begin % size == 0:
+        return Mapped([("split", {"parts": x.shape[0] // size, "index": begin // size})], [x])
+    return Mapped([("slice", {"begin": begin, "end": end})], [x])
 
 
 def _parents(name: str) -> list[str]:
