@@ -264,6 +264,35 @@ def test_torchvision_where_it_imports(torch):
     assert (report.total.params, report.total.macs) == (library.total.params, library.total.macs)
 
 
+# One of each family and building block of torchvision's zoo: the whole zoo is
+# `python scripts/zoo.py` (docs/import.md has its table). Each runs only where torchvision imports.
+ZOO_SAMPLE = ["googlenet", "convnext_tiny", "efficientnet_b0", "shufflenet_v2_x0_5", "mobilenet_v3_small",
+              "lraspp_mobilenet_v3_large", "r3d_18", "s3d"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ZOO_SAMPLE)
+def test_torchvision_zoo_sample_agrees_with_pytorch_and_its_onnx_exports(name, torch):
+    """scripts/zoo.py's check of one model: totals, every conv/linear layer's output and
+    parameters against PyTorch's modules, the written spec read back, and both ONNX exports against
+    PyTorch's MACs and output, the file's weights and onnxruntime."""
+    try:
+        import torchvision  # noqa: F401
+    except Exception as exc:
+        pytest.skip(f"torchvision does not import here: {type(exc).__name__}")
+    pytest.importorskip("onnxruntime")
+    import importlib.util
+    import os
+
+    spec = importlib.util.spec_from_file_location("zoo", os.path.join(os.path.dirname(__file__), "..", "scripts",
+                                                                      "zoo.py"))
+    zoo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(zoo)
+    record = zoo.one(name, ["torchscript", "dynamo"])
+    problems = {part: record[part]["problems"] for part in ("import", "torchscript", "dynamo") if record[part]["problems"]}
+    assert not problems, problems
+
+
 def test_import_writes_a_new_file_or_its_own_and_nothing_else(tmp_path, monkeypatch, torch):
     from click.testing import CliRunner
 

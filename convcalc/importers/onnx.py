@@ -1227,7 +1227,7 @@ class Mapper:
         if dims[0] != self.batch:
             self.unsupported.setdefault(what + " (it changes the batch dimension)", []).append(base)
             return Ref(f"?{base}", tuple(dims[1:]))
-        refs = [v for v in call.inputs if isinstance(v, Ref)]
+        refs = [r for r in (_activation_of(v) for v in call.inputs) if r is not None]
         params = sum(v.numel for v in call.inputs if isinstance(v, Const) and v.param is not None)
         inputs = tuple(dict.fromkeys(ref.name for ref in refs)) or ("input",)
         args: dict[str, Any] = {"shape": list(dims[1:]), "op": node.op_type}
@@ -1237,6 +1237,15 @@ class Mapper:
         kind = "opaque_merge" if len(inputs) > 1 else "opaque"
         self.layers.append(Layer(name, kind, args, inputs, node.op_type, tuple(dims[1:]), params))
         return Ref(name, tuple(dims[1:]))
+
+
+def _activation_of(value: Any) -> Ref | None:
+    """The activation a value is made from: itself, or what a view or pending pattern holds."""
+    if isinstance(value, GeluStep):
+        value = value.x
+    if isinstance(value, (ChannelsLast, Storage, Parts, Pending)):
+        value = value.ref
+    return value if isinstance(value, Ref) else None
 
 
 def _channels_last_input(graph: Any, info: Any) -> str:
