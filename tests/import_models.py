@@ -208,7 +208,7 @@ class ConvNeXtBlock(nn.Module):
     def forward(self, x):
         y = self.dwconv(x)
         y = torch.permute(y, [0, 2, 3, 1])
-        y = self.pwconv2(self.act(self.pwconv1(self.norm(y))))
+        y = self.pwconv2(self.act(self.pwconv1(self.norm(y.contiguous()))))
         y = torch.permute(y, [0, 3, 1, 2])
         return x + self.gamma * y
 

@@ -1343,7 +1343,9 @@ class _Mapper:
     def channels_last(self, call: Call, rule: Any, view: ChannelsLast, base: str) -> Any:
         """An operator reading a channels-last view: the permute back, a LayerNorm or Linear over
         the channels, or an elementwise operator, as the channels-first layer it equals."""
-        if rule is _permute or rule is _contiguous:
+        if rule is _contiguous:
+            return view
+        if rule is _permute:
             result = rule(call)
             return result.ref if isinstance(result, Alias) else result
         x = view.ref
