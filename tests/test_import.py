@@ -108,6 +108,24 @@ def test_a_resnet_folds_into_block_templates_with_repeat(torch):
     assert len(text.splitlines()) < len(flat.splitlines()) - 25
 
 
+def test_a_bottleneck_template_relates_its_widths_instead_of_repeating_them(torch):
+    """In every bottleneck conv3 (and the projection) has 4 times conv1's channels: one argument
+    and `${conv1_out * 4}`, not three arguments; the text reads back as the import (render checks)
+    and the stage uses give conv1_out only."""
+    import convcalc
+    from convcalc.importers import read
+    from convcalc.importers.writer import render
+
+    imported = read("benchmarks.resnet50_model:resnet50", (3, 64, 64))
+    text = render(imported)
+    assert text.count('    args: {conv1_out: null}') == 2  # bottleneck, and bottleneck_2 (stride 2, projection)
+    assert '      - conv: {name: conv3, out: "${conv1_out * 4}", k: 1, bias: false}' in text
+    assert '      - conv: {name: downsample.0, from: input, out: "${conv1_out * 4}", k: 1, s: 2, bias: false}' in text
+    assert "  - block: {name: layer3, use: bottleneck, repeat: 5, start: 1, conv1_out: 256}" in text
+    written = convcalc.analyze(convcalc.loads(text))
+    assert written.layer("layer3.5.conv3").output[1] == 4 * 256
+
+
 def test_functional_ops_map_to_kinds(torch):
     """Functional ops are layers, each the kind that computes the same thing."""
     import convcalc

@@ -136,7 +136,7 @@ class Template(NamedTuple):
     name: str
     structure: tuple
     args: tuple[str, ...]  # argument names
-    slots: tuple[int | None, ...]  # per value position: index into args, or None (constant)
+    slots: tuple[Any, ...]  # per value position: index into args, None (a constant), or (index, "*" or "/", factor)
     constants: tuple[Any, ...]  # per value position: the constant (where slots[i] is None)
 
 
@@ -174,7 +174,7 @@ def fold(imported: Imported) -> tuple[list[Template], dict[int, Use]]:
         if len(members) < MIN_USES:
             continue
         columns = list(zip(*(skeletons[g.path][1] for g in members)))  # per value position, its values per use
-        slots: list[int | None] = []
+        slots: list[Any] = []
         args: list[str] = []
         arg_columns: list[tuple] = []
         positions = [(local, key) for local, _, keys, _ in structure for key in keys]
@@ -184,6 +184,10 @@ def fold(imported: Imported) -> tuple[list[Template], dict[int, Use]]:
                 continue
             if column in arg_columns:
                 slots.append(arg_columns.index(column))
+                continue
+            related = _relation(column, arg_columns)
+            if related is not None:
+                slots.append(related)
                 continue
             arg_columns.append(column)
             args.append(_arg_name(local, key, args))
@@ -195,6 +199,22 @@ def fold(imported: Imported) -> tuple[list[Template], dict[int, Use]]:
         for i, group in enumerate(members):
             uses[group.start] = Use(group, name, tuple(column[i] for column in arg_columns))
     return templates, uses
+
+
+def _relation(column: tuple, arg_columns: list[tuple]) -> tuple[int, str, int] | None:
+    """(argument, "*" or "/", factor) when every use's value is that argument's value times (or
+    divided by) one whole factor: a bottleneck's conv3 has 4 times conv1's channels in every use,
+    so the template says `${conv1_out * 4}` instead of a second argument."""
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in column):
+        return None
+    for i, base in enumerate(arg_columns):
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in base):
+            continue
+        if all(v % b == 0 for v, b in zip(column, base)) and len({v // b for v, b in zip(column, base)}) == 1:
+            return i, "*", column[0] // base[0]
+        if all(b % v == 0 for v, b in zip(column, base)) and len({b // v for v, b in zip(column, base)}) == 1:
+            return i, "/", base[0] // column[0]
+    return None
 
 
 def _arg_name(local: str, key: str, taken: list[str]) -> str:
@@ -263,7 +283,13 @@ def _render(imported: Imported, templates: list[Template], uses: dict[int, Use])
                 args = {}
                 for key in keys:
                     slot = template.slots[position]
-                    args[key] = _plain_value(template.constants[position]) if slot is None else f"${template.args[slot]}"
+                    if slot is None:
+                        args[key] = _plain_value(template.constants[position])
+                    elif isinstance(slot, tuple):
+                        arg, op, factor = slot
+                        args[key] = f"${{{template.args[arg]} {op} {factor}}}"
+                    else:
+                        args[key] = f"${template.args[slot]}"
                     position += 1
                 lines.append("      " + entry_line(kind, local, args, inputs, previous))
                 previous = local
