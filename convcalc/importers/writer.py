@@ -42,6 +42,8 @@ def scalar(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):  # YAML's words, not Python's
+            return ".nan" if value != value else (".inf" if value > 0 else "-.inf")
         text = repr(value)
         return text if any(c in text for c in ".eEn") else text + ".0"
     if isinstance(value, (list, tuple)):
