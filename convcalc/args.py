@@ -68,11 +68,12 @@ def integer(minimum: int = 1, maximum: int | None = None) -> Callable[[Any, int,
     return convert
 
 
-def number(minimum: float | None = None, maximum: float | None = None) -> Callable[[Any, int, str], float]:
+def number(minimum: float | None = None, maximum: float | None = None,
+           infinite: bool = False) -> Callable[[Any, int, str], float]:
     def convert(value: Any, nd: int, name: str) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise LayerError(f"{name} must be a number, got {_describe(value)}")
-        if value != value or value in (float("inf"), float("-inf")):
+        if value != value or not infinite and value in (float("inf"), float("-inf")):
             raise LayerError(f"{name} must be a finite number, got {_describe(value)}")
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             raise LayerError(f"{name} must be {_range(minimum, maximum)}, got {_describe(value)}")

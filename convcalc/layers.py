@@ -2729,6 +2729,7 @@ class Pad(Kind):
         "2x4x4x4 | pad 1x0x2 circular",
         "3x6x6 | pad 2 value=-1.5 | conv 4 k3",
         "2x3x5 | pad 0:3x5:1 circular | maxpool 2",
+        "4x6x6 | pad 0:1x0:1 value=-inf | maxpool 3 s2",
     )
     costs = (
         "",
@@ -2749,7 +2750,8 @@ class Pad(Kind):
     positional = ("p", "mode")
     args = (Arg("p", pad_amounts, doc="padding: int, per-axis list or per-axis [left, right] pairs"),
             Arg("mode", choice("constant", "reflect", "replicate", "circular"), "constant"),
-            Arg("value", number(), 0.0, "fill value of constant padding"))
+            Arg("value", number(infinite=True), 0.0,
+                "fill value of constant padding (-.inf before a max pool: TensorFlow's uneven SAME padding)"))
 
     def prepare(self, a, nd):
         if a["mode"] != "constant" and a["value"] != 0:

@@ -285,3 +285,32 @@ def test_integer_division_in_a_file_truncates_as_onnxruntime_does(tmp_path, torc
     assert report.output == tuple(runtime) == (1, 8, 7, 7)
     assert tuple(model(torch.randn(1, 4, 15, 15)).shape) == (1, 8, 8, 8)
     assert report.total.macs == 8 * 7 * 7 * 4 * 4 * 4 == onnx_check().independent(path)["macs"]
+
+
+@pytest.mark.parametrize("op, extra", [("MaxPool", {}), ("AveragePool", {"count_include_pad": 1})])
+def test_a_pool_with_uneven_padding_is_a_pad_then_the_pool(op, extra, tmp_path):
+    """TensorFlow's SAME padding of a stride-2 pool on an even size pads one more at the end (tf2onnx
+    writes pads [0, 0, 1, 1]): a pad layer (-inf for a max pool, which is never the maximum; zeros for an
+    average that counts them) and the unpadded pool, with onnxruntime's output."""
+    import numpy
+    import onnxruntime
+    from onnx import TensorProto, helper
+
+    import convcalc
+    from convcalc.importers import read
+
+    node = helper.make_node(op, ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[0, 0, 1, 1], **extra)
+    graph = helper.make_graph([node], "pool", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    path = str(tmp_path / "pool.onnx")
+    with open(path, "wb") as f:
+        f.write(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+    report = convcalc.analyze(read(path).spec())
+    assert [(layer.kind, layer.output) for layer in report.layers] == [
+        ("pad", (1, 4, 9, 9)),  # 8 + 0 + 1
+        ("maxpool" if op == "MaxPool" else "avgpool", (1, 4, 4, 4)),  # (9 - 3) // 2 + 1
+    ]
+    assert read(path).layers[0].args.get("value", 0.0) == (float("-inf") if op == "MaxPool" else 0.0)
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    x = numpy.random.randn(1, 4, 8, 8).astype(numpy.float32)
+    assert session.run(None, {"x": x})[0].shape == report.output

@@ -544,8 +544,17 @@ def _pool(c: Call, kind: str) -> Mapped:
     k = list(c.attr("kernel_shape"))
     s = list(c.attr("strides", [1] * c.nd))
     pairs = _pairs(list(c.attr("pads", [0] * (2 * c.nd))), c.nd)
-    if any(a != e for a, e in pairs):
-        raise Unsupported("uneven padding")
+    before: list[tuple[str, dict[str, Any]]] = []
+    if any(a != e for a, e in pairs) or any(a > kk // 2 for (a, _), kk in zip(pairs, k)):
+        # TensorFlow's SAME padding of a stride-2 pool pads one more at the end: a pad layer first,
+        # filled with -inf for a max pool (never the maximum), zeros for an average that counts them
+        if kind == "maxpool":
+            before = [("pad", {"p": _padding(pairs), "value": float("-inf")})]
+        elif c.attr("count_include_pad", 0):
+            before = [("pad", {"p": _padding(pairs)})]
+        else:
+            raise Unsupported("an average pool with uneven padding that it does not count")
+        pairs = [[0, 0]] * c.nd
     args: dict[str, Any] = {"k": _v(k)}
     if s != k:
         args["s"] = _v(s)
@@ -557,7 +566,7 @@ def _pool(c: Call, kind: str) -> Mapped:
         args["ceil_mode"] = True
     if kind == "avgpool" and not c.attr("count_include_pad", 0) and any(a for a, _ in pairs):
         args["count_include_pad"] = False
-    return Mapped([(kind, args)], [x])
+    return Mapped(before + [(kind, args)], [x])
 
 
 @rule("MaxPool")

@@ -46,6 +46,8 @@ def value(token: str) -> Any:
     if _FLOAT.match(token):
         return float(token)
     lowered = token.lower()
+    if lowered in ("inf", "-inf", ".inf", "-.inf"):  # a pad's fill before a max pool; arguments say where it may be
+        return float(lowered.replace(".", ""))
     if lowered in ("true", "false"):
         return lowered == "true"
     if lowered in ("null", "none"):
