@@ -82,6 +82,10 @@ def main() -> int:
             bad += 1
             print(f"{os.path.basename(path):32} FAILS   {exc}")
             continue
+        except Exception as exc:  # onnxruntime refuses the file: nothing to hold convcalc against
+            bad += 1
+            print(f"{os.path.basename(path):32} INVALID onnxruntime cannot run it: {str(exc).splitlines()[0][:200]}")
+            continue
         same = want == got
         bad += not same
         print(f"{os.path.basename(path):32} {'exact' if same else 'DIFFERS'}  MACs {got['macs']:,} "

@@ -189,9 +189,10 @@ def test_an_imported_onnx_spec_written_and_verified(folder, torch):
     assert result.ok
 
 
-def _channels_last_copy(path: str, out: str) -> None:
+def _channels_last_copy(path: str, out: str, shape_reader: bool = False) -> None:
     """The exported graph as tf2onnx writes a Keras model: the input [N, H, W, C] and a Transpose to
-    channels first as the first node, everything after it unchanged."""
+    channels first as the first node, everything after it unchanged (and, as tf2onnx writes for a
+    model with dynamic sizes, a Shape of the input)."""
     import onnx
     from onnx import helper
 
@@ -202,6 +203,8 @@ def _channels_last_copy(path: str, out: str) -> None:
     nhwc = helper.make_tensor_value_info("nhwc", old.type.tensor_type.elem_type, [dims[0], *dims[2:], dims[1]])
     rank = len(dims)
     graph.node.insert(0, helper.make_node("Transpose", ["nhwc"], [old.name], perm=[0, rank - 1, *range(1, rank - 1)]))
+    if shape_reader:
+        graph.node.insert(0, helper.make_node("Shape", ["nhwc"], ["nhwc_shape"]))
     graph.input.remove(old)
     graph.input.insert(0, nhwc)
     onnx.save(model, out)
@@ -220,7 +223,7 @@ def test_a_channels_last_input_transposed_first_imports_as_the_channels_first_gr
 
     path = export(builder, "torchscript", folder)
     nhwc = str(tmp_path / f"{builder}_nhwc.onnx")
-    _channels_last_copy(path, nhwc)
+    _channels_last_copy(path, nhwc, shape_reader=builder == "build_se")
     shape = import_models.INPUTS[builder]
     original, last = convcalc.analyze(read(path).spec()), convcalc.analyze(read(nhwc).spec())
     assert last.input[1:] == shape  # channels first, as the model's own

@@ -1111,9 +1111,18 @@ class Mapper:
                 if out:
                     self.values[out] = Ref(f"?{self.base(node)}", ())
             return
-        if self.last_first and node.op_type == "Transpose" and inputs[0] == self.values.get(self.last_first):
-            self.values[node.outputs[0]] = inputs[0]  # the channels-last input made channels first
-            return
+        if self.last_first and node.inputs and node.inputs[0] == self.last_first:
+            if node.op_type == "Transpose":  # the channels-last input made channels first
+                self.values[node.outputs[0]] = inputs[0]
+                return
+            if node.op_type == "Shape":  # the input's shape as the file has it: [N, H, W, C]
+                x = inputs[0]
+                call = Call(node, (Const((), None),), self.opset, self.nd, self.batch)
+                dims = [self.batch, *x.shape[1:], x.shape[0]]
+                start, end = call.attr("start", 0), call.attr("end")
+                dims = dims[start:end] if end is not None else dims[start:]
+                self.values[node.outputs[0]] = Const((len(dims),), dims)
+                return
         try:
             if node.domain not in ("", "ai.onnx"):
                 raise Unsupported(f"domain {node.domain}")
@@ -1259,12 +1268,14 @@ def _activation_of(value: Any) -> Ref | None:
 
 def _channels_last_input(graph: Any, info: Any) -> str:
     """The input's name when the graph takes it channels-last and every node that reads it is a
-    Transpose to channels first (tf2onnx's NHWC graphs: [N, H, W, C] -> perm [0, 3, 1, 2]); else ""."""
+    Transpose to channels first (tf2onnx's NHWC graphs: [N, H, W, C] -> perm [0, 3, 1, 2]) or a Shape
+    (of a graph with dynamic sizes); else ""."""
     rank = len(info.dims or ())
     readers = [node for node in graph.nodes if info.name in node.inputs]
     to_first = [0, rank - 1, *range(1, rank - 1)]
-    if rank >= 3 and readers and all(node.op_type == "Transpose" and list(node.attributes.get("perm", [])) == to_first
-                                     for node in readers):
+    transposes = [node for node in readers if node.op_type == "Transpose"]
+    if rank >= 3 and transposes and all(list(node.attributes.get("perm", [])) == to_first for node in transposes) \
+            and all(node.op_type in ("Transpose", "Shape") for node in readers):  # Shape: a dynamic size read
         return info.name
     return ""
 
