@@ -367,3 +367,28 @@ def test_a_module_source_needs_an_input_and_input_is_the_trace_input(torch):
     assert json.loads(result.stdout)["input"] == [1, 1, 36, 36]
     result = CliRunner().invoke(cli, ["shapes", "tests.import_models:build_se", "--input", "8x16x16", "--set", "w=1"])
     assert "--set sets a spec's `args:`; an imported model has none" in result.output
+
+
+class OptionalArgument(__import__("torch").nn.Module if __import__("importlib").util.find_spec("torch") else object):
+    """A forward with optional arguments after the input (timm's `attn_mask=None`, `is_causal=False`)."""
+
+    def __init__(self):
+        from torch import nn
+
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x, mask=None, scale: float = 1.0):
+        if mask is not None:
+            x = x * mask
+        return self.conv(x) if scale == 1.0 else self.conv(x) * scale
+
+
+def test_optional_forward_arguments_are_fixed_at_their_defaults(torch):
+    """Traced at their defaults, they are no inputs: the model is its one-input network."""
+    import convcalc
+    from convcalc.importers.torch_fx import trace
+
+    report = convcalc.analyze(trace(OptionalArgument().eval(), (3, 8, 8), "opt", "opt", False).spec())
+    assert [(layer.name, layer.kind, layer.output) for layer in report.layers] == [("conv", "conv", (1, 4, 6, 6))]
+    assert report.total.macs == 4 * 6 * 6 * 3 * 3 * 3

@@ -234,19 +234,40 @@ def trace(model: nn.Module, shape: tuple[int, ...], source: str, name: str, allo
     """The layers of `model` on a per-sample input `shape`."""
     tracer = _Tracer()
     try:
-        graph = tracer.trace(model)
+        graph = tracer.trace(model, concrete_args=_defaults(model))
     except Exception as exc:
         raise _failed(source, "tracing the model with torch.fx", exc) from None
     module = fx.GraphModule(tracer.root, graph)
     recorder = _run(module, shape, source)
     mapper = _Mapper(module, recorder.seen, shape, source, allow_unknown)
     mapper.root = model
+    fixed = _defaults(model) or {}
+    try:
+        names = list(inspect.signature(model.forward).parameters)[1:]
+    except (TypeError, ValueError):
+        names = []
+    mapper.fixed = [fixed.get(name, _NOT_FIXED) for name in names]
     layers = mapper.run()
     origin = (f"imported from {source} by convcalc (torch {torch.__version__}, torch.fx)",
               f"input {'x'.join(map(str, shape))} per sample, channels first")
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "model"
     modules = tuple((path, type(m).__name__) for path, m in model.named_modules() if path)
     return Imported(safe, source, tuple(shape), tuple(layers), origin, modules, _not_run(model, graph))
+
+
+_NOT_FIXED = object()
+
+
+def _defaults(model: nn.Module) -> dict[str, Any] | None:
+    """The forward's optional arguments after the input, at their defaults (timm's `attn_mask=None`):
+    traced as constants, so the model takes one input."""
+    try:
+        parameters = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    fixed = {p.name: p.default for p in parameters[1:]
+             if p.default is not inspect.Parameter.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return fixed or None
 
 
 def _not_run(model: nn.Module, graph: fx.Graph) -> tuple[tuple[str, int, int], ...]:
@@ -1189,12 +1210,18 @@ class _Mapper:
         self.read_params: set[str] = set()
         self.views: dict[str, Ref] = {}  # channels-last views made real by an unsupported reader
         self.root: nn.Module = module  # the traced model itself, for the modules a function runs in
+        self.fixed: list[Any] = []  # per forward argument after the input: its default, or _NOT_FIXED
 
     def run(self) -> list[Layer]:
         output: Any = None
-        placeholders = 0
+        placeholders = seen_placeholders = 0
         for node in self.module.graph.nodes:
             if node.op == "placeholder":
+                position = seen_placeholders
+                seen_placeholders += 1
+                if position and position - 1 < len(self.fixed) and self.fixed[position - 1] is not _NOT_FIXED:
+                    self.values[node] = self.fixed[position - 1]  # an optional argument at its default
+                    continue
                 placeholders += 1
                 if placeholders > 1:
                     raise ConvcalcError(f"the model's forward takes more than one input ('{node.target}'); convcalc "
