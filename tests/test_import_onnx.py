@@ -317,3 +317,58 @@ def test_a_pool_with_uneven_padding_is_a_pad_then_the_pool(op, extra, tmp_path):
     session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     x = numpy.random.randn(1, 4, 8, 8).astype(numpy.float32)
     assert session.run(None, {"x": x})[0].shape == report.output
+
+
+def _mutants(path: str):
+    """Copies of an exported graph with one node damaged each way a hostile or broken file might:
+    an input dropped, every attribute dropped, each int attribute set to 0, -1 or 2^62."""
+    import onnx
+
+    model = onnx.load(path)
+    for i, node in enumerate(model.graph.node):
+        if node.input:
+            copy = onnx.ModelProto()
+            copy.CopyFrom(model)
+            del copy.graph.node[i].input[-1]
+            yield f"{node.op_type}#{i} without its last input", copy
+        if node.attribute:
+            copy = onnx.ModelProto()
+            copy.CopyFrom(model)
+            del copy.graph.node[i].attribute[:]
+            yield f"{node.op_type}#{i} without attributes", copy
+        for j, attribute in enumerate(node.attribute):
+            for value in (0, -1, 2 ** 62):
+                copy = onnx.ModelProto()
+                copy.CopyFrom(model)
+                a = copy.graph.node[i].attribute[j]
+                if a.type == onnx.AttributeProto.INT:
+                    a.i = value
+                elif a.type == onnx.AttributeProto.INTS and a.ints:
+                    a.ints[:] = [value] * len(a.ints)
+                else:
+                    continue
+                yield f"{node.op_type}#{i} with {a.name} = {value}", copy
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("builder, exporter", [("build_convnext", "dynamo"), ("build_shuffle", "torchscript"),
+                                               ("build_functional", "torchscript"), ("build_unet", "torchscript")])
+def test_a_damaged_node_is_an_error_or_an_import_never_a_traceback(builder, exporter, folder, tmp_path, torch):
+    """Every node of real exports damaged in turn: convcalc imports it (the damage may not matter,
+    or be another valid graph) or fails with its one-line error; no other exception escapes."""
+    from convcalc.errors import ConvcalcError
+    from convcalc.importers import read
+
+    path = export(builder, exporter, folder)
+    target = str(tmp_path / "mutant.onnx")
+    escaped = []
+    for what, model in _mutants(path):
+        with open(target, "wb") as f:
+            f.write(model.SerializeToString())
+        try:
+            read(target).spec()
+        except ConvcalcError:
+            pass
+        except Exception as exc:  # a traceback a user would see
+            escaped.append(f"{what}: {type(exc).__name__}: {exc}"[:200])
+    assert not escaped, escaped[:10]

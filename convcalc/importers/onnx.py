@@ -1136,6 +1136,10 @@ class Mapper:
             result = self.channels_last(call, fn) if views else fn(call)
         except Unsupported as exc:
             result = self.unknown(call, str(exc))
+        except (IndexError, KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError, OverflowError):
+            # an input or attribute missing or of the wrong form: a broken file, said as one line
+            raise self.error(f"node '{node.name or node.op_type}' ({node.op_type}) is not as ONNX defines it: "
+                             "an input or attribute is missing or malformed") from None
         if isinstance(result, Parts):
             for i, out in enumerate(node.outputs):
                 if out:
