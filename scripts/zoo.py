@@ -248,7 +248,9 @@ def run(names: list[str], exporters: list[str], jobs: int) -> list[dict]:
 
 def table(results: list[dict]) -> str:
     by_name = {r["model"]: r for r in results}
-    lines = []
+    lines = ["params and MACs are PyTorch's (MACs = FlopCounterMode / 2) and convcalc's; \"exact\" means every check "
+             "above agreed. The ONNX files hold fewer parameters where the exporter folded batch norm into the "
+             "convolutions.", ""]
     for family, names in ZOO.items():
         lines += [f"**{family.capitalize()}**", "",
                   "| model | input | params | MACs | PyTorch | ONNX (TorchScript, opset 17) | ONNX (dynamo, opset 18) | YAML lines |",
@@ -257,8 +259,10 @@ def table(results: list[dict]) -> str:
             r = by_name.get(name)
             if r is None:
                 continue
-            pt = r.get("pytorch", {})
-            cells = [name, "x".join(map(str, r.get("input", []))), f"{pt.get('params', 0):,}", f"{pt.get('macs', 0):,}"]
+            pt, ours = r.get("pytorch", {}), r.get("import", {})
+            skipped = sum(p for _, p, _ in ours.get("not_run", []))
+            params = f"{pt.get('params', 0) - skipped:,}" + (f" (+{skipped:,} not run)" if skipped else "")
+            cells = [name, "x".join(map(str, r.get("input", []))), params, f"{pt.get('macs', 0):,}"]
             for key in ("import", *EXPORTERS):
                 cells.append(_verdict(r.get(key)))
             cells.append(str(r.get("import", {}).get("yaml_lines", "")))
@@ -271,6 +275,8 @@ def _verdict(part: dict | None) -> str:
     if part is None:
         return "—"
     if not part["problems"]:
+        if "file_params" in part:
+            return f"exact ({part['file_params']:,} params in the file)"
         return f"exact ({part['weighted']} weighted layers)" if "weighted" in part else "exact"
     return "; ".join(p.replace("|", "\\|") for p in part["problems"])[:160]
 

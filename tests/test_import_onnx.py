@@ -372,3 +372,38 @@ def test_a_damaged_node_is_an_error_or_an_import_never_a_traceback(builder, expo
         except Exception as exc:  # a traceback a user would see
             escaped.append(f"{what}: {type(exc).__name__}: {exc}"[:200])
     assert not escaped, escaped[:10]
+
+
+def test_small_tensors_in_an_external_data_file_are_read_from_it_and_nothing_else(folder, tmp_path, torch):
+    """torch's dynamo exporter may keep a shape argument (ConvNeXt's as_strided index) in the
+    external data file: convcalc reads such small tensors there, only inside the model's folder,
+    and the weights never. Every tensor moved out gives the same import as the file with them in."""
+    import onnx
+
+    import convcalc
+    from convcalc.importers import read
+
+    path = export("build_convnext", "dynamo", folder)
+    inline = convcalc.analyze(read(path).spec())
+    outside = str(tmp_path / "external.onnx")
+    onnx.save_model(onnx.load(path), outside, save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="external.onnx.data", size_threshold=0)
+    stored = onnx.load(outside, load_external_data=False).graph.initializer
+    assert stored and all(t.data_location == onnx.TensorProto.EXTERNAL for t in stored)  # all in external.onnx.data
+    moved = convcalc.analyze(read(outside).spec())
+    assert [(r.name, r.kind, r.output, r.params, r.macs) for r in moved.layers] == \
+        [(r.name, r.kind, r.output, r.params, r.macs) for r in inline.layers]
+
+    # a location outside the model's folder is never opened: the shape argument is then unknown
+    model = onnx.load(outside, load_external_data=False)
+    for tensor in model.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = "../external.onnx.data"
+    os.makedirs(tmp_path / "inner")
+    escaped = str(tmp_path / "inner" / "escaped.onnx")
+    onnx.save_model(model, escaped)
+    from convcalc.errors import ConvcalcError
+
+    with pytest.raises(ConvcalcError, match="cannot map"):
+        read(escaped).spec()

@@ -54,7 +54,7 @@ def load(path: str) -> Model:
                 except ProtobufError as exc:
                     raise SpecError(f"not an ONNX model: {exc}", file=path) from None
                 # decode the small tensors now: the map closes with the file
-                return _detach(found, buf)
+                return _detach(found, buf, os.path.dirname(os.path.abspath(path)))
     except FileNotFoundError:
         raise SpecError("no such file", file=path) from None
     except OSError as exc:
@@ -70,13 +70,15 @@ class Value(NamedTuple):
     numel: int
 
 
-def _detach(found: Model, buf: Any) -> Model:
-    """The model with every tensor read into a `Value` while the file is mapped."""
+def _detach(found: Model, buf: Any, folder: str) -> Model:
+    """The model with every tensor read into a `Value` while the file is mapped (small tensors
+    in external data files from their file in `folder`)."""
     graph = found.graph
-    initializers = {name: Value(name, t.dims, tensor_values(buf, t), t.numel()) for name, t in graph.initializers.items()}
+    initializers = {name: Value(name, t.dims, tensor_values(buf, t, folder), t.numel())
+                    for name, t in graph.initializers.items()}
     nodes = []
     for n in graph.nodes:
-        attrs = {k: (Value(v.name, v.dims, tensor_values(buf, v), v.numel()) if isinstance(v, Tensor) else v)
+        attrs = {k: (Value(v.name, v.dims, tensor_values(buf, v, folder), v.numel()) if isinstance(v, Tensor) else v)
                  for k, v in n.attributes.items()}
         nodes.append(n._replace(attributes=attrs))
     return found._replace(graph=graph._replace(nodes=tuple(nodes), initializers=initializers))
@@ -368,7 +370,13 @@ def _hardsigmoid(c: Call) -> Mapped:
 
 
 @rule("Clip")
-def _clip(c: Call) -> Mapped:
+def _clip(c: Call) -> Any:
+    if isinstance(c.inputs[0], Const):  # max(pad, 0) on sizes (timm's pad_same as TorchScript exports it)
+        data = c.const(0, "input")
+        low, high = (c.attr("min"), c.attr("max")) if c.opset < 11 else (
+            (c.const(1, "minimum") or [None])[0], (c.const(2, "maximum") or [None])[0])
+        return Const(c.inputs[0].dims, [min(max(v, low) if low is not None else v, high) if high is not None
+                                        else (max(v, low) if low is not None else v) for v in data])
     if c.opset < 11:
         low, high = c.attr("min", -math.inf), c.attr("max", math.inf)
     else:

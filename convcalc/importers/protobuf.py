@@ -5,8 +5,8 @@ inputs and outputs, and its initializers' names, shapes and element types, never
 ResNet-50 file is about 100 MB of weights around a few kilobytes of structure. So the file is
 memory-mapped and walked field by field; a weight's bytes are skipped by their length and never
 read (only the pages holding the headers are touched), and weights in external data files are
-never opened. Small tensors are decoded on demand (`Tensor.values`), for the shape arguments of
-Reshape, Pad, Resize and the like. The onnx package takes 2.5 s to import here (its ml_dtypes
+never read. Small tensors are decoded on demand (`values`), for the shape arguments of Reshape,
+Pad, Resize and the like, from an external data file next to the model where one is kept there. The onnx package takes 2.5 s to import here (its ml_dtypes
 dependency); this reads ResNet-50 in milliseconds.
 
 Field numbers are onnx.proto's (IR version 3 and later: ModelProto.graph = 7, GraphProto.node = 1,
@@ -15,6 +15,8 @@ Field numbers are onnx.proto's (IR version 3 and later: ModelProto.graph = 7, Gr
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 from typing import Any, Iterator, NamedTuple
 
@@ -104,6 +106,7 @@ class Tensor(NamedTuple):
     external: bool
     raw: tuple[int, int] | None  # span of raw_data in the file
     typed: tuple[tuple[int, int, Any], ...]  # (field, wire, value) of float_data/int32_data/int64_data/double_data
+    where: tuple[tuple[str, str], ...] = ()  # external_data: location, offset, length (as the file writes them)
 
     def numel(self) -> int:
         n = 1
@@ -115,7 +118,8 @@ class Tensor(NamedTuple):
 def tensor(buf: Any, span: tuple[int, int]) -> Tensor:
     dims: list[int] = []
     name, data_type, external, raw = "", 0, False, None
-    typed = []
+    typed: list[tuple[int, int, Any]] = []
+    where: list[tuple[str, str]] = []
     for field, wire, value in fields(buf, *span):
         if field == 1:
             dims += _ints(buf, wire, value)
@@ -127,17 +131,25 @@ def tensor(buf: Any, span: tuple[int, int]) -> Tensor:
             raw = value
         elif field == 14:
             external = value == 1
+        elif field == 13 and wire == LENGTH:
+            entry = {key: _text(buf, text) for key, w, text in fields(buf, *value) if key in (1, 2) and w == LENGTH}
+            where.append((entry.get(1, ""), entry.get(2, "")))
         elif field in (4, 5, 7, 10):
             typed.append((field, wire, value))
-    return Tensor(name, tuple(dims), data_type, external, raw, tuple(typed))
+    return Tensor(name, tuple(dims), data_type, external, raw, tuple(typed), tuple(where))
 
 
-def values(buf: Any, t: Tensor) -> list[Any] | None:
-    """A small tensor's elements (flat), or None when it is large, external or of another type."""
-    if t.external or t.numel() > MAX_DECODED:
+def values(buf: Any, t: Tensor, folder: str | None = None) -> list[Any] | None:
+    """A small tensor's elements (flat), or None when it is large or of another type. A small
+    tensor in an external data file (torch's dynamo exporter puts an `as_strided` index there) is
+    read from that file, next to the model: its `length` bytes at `offset`, nothing else."""
+    if t.numel() > MAX_DECODED:
         return None
+    fmt = _FORMATS.get(t.data_type)
+    if t.external:
+        data = _external(t, folder, struct.calcsize(fmt) * t.numel()) if fmt and folder is not None else None
+        return list(struct.unpack(f"<{t.numel()}{fmt}", data)) if data is not None else None
     if t.raw is not None:
-        fmt = _FORMATS.get(t.data_type)
         if fmt is None:
             return None
         data = bytes(buf[t.raw[0]:t.raw[1]])
@@ -155,6 +167,30 @@ def values(buf: Any, t: Tensor) -> list[Any] | None:
     if t.data_type == 9:
         out = [bool(v) for v in out]
     return out
+
+
+def _external(t: Tensor, folder: str, size: int) -> bytes | None:
+    """`size` bytes of an external data file in the model's folder (never outside it, never a
+    FIFO or device), or None when the file does not hold them as the tensor says."""
+    entries = dict(t.where)
+    location = entries.get("location", "")
+    try:
+        offset, length = int(entries.get("offset", "0")), int(entries.get("length", str(size)))
+    except ValueError:
+        return None
+    parts = location.replace("\\", "/").split("/")
+    if not location or location.startswith("/") or ".." in parts or length != size or offset < 0:
+        return None
+    path = os.path.join(folder, *parts)
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read(size)
+    except OSError:
+        return None
+    return data if len(data) == size else None
 
 
 class Node(NamedTuple):

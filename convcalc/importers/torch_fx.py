@@ -1317,7 +1317,8 @@ class _Mapper:
         if node.op == "call_module":
             path = str(node.target)
         elif node.target is operator.getitem and isinstance(node.args[0], fx.Node) and isinstance(node.args[1], int):
-            path = f"{self.base(node.args[0])}.{node.args[1]}"  # x.chunk(2, 1)[0] -> chunk.0
+            index = node.args[1]  # x.chunk(2, 1)[0] -> chunk.0; [-1] -> chunk.last (a name part is a word)
+            path = f"{self.base(node.args[0])}.{index if index >= 0 else 'last' if index == -1 else f'last{-index}'}"
         else:
             stack = node.meta.get("nn_module_stack") or {}
             scope = list(stack.values())[-1][0] if stack else ""
