@@ -826,8 +826,16 @@ def _unary(c: Call) -> Const:
 def _cast(c: Call) -> Any:
     value = c.inputs[0]
     if isinstance(value, Const):
+        if value.data is not None and c.attr("to") in _INTEGER_TYPES:  # as onnxruntime: toward zero
+            return value._replace(data=[int(v) for v in value.data])
+        if value.data is not None and c.attr("to") in _FLOAT_TYPES:
+            return value._replace(data=[float(v) for v in value.data])
         return value
     raise Unsupported("a cast of an activation")
+
+
+_INTEGER_TYPES = {2, 3, 4, 5, 6, 7, 12, 13}  # TensorProto's uint8, int8, uint16, int16, int32, int64, uint32, uint64
+_FLOAT_TYPES = {1, 10, 11, 16}  # float, float16, double, bfloat16
 
 
 @rule("Constant")
