@@ -916,3 +916,21 @@ def test_a_missing_path_is_a_spec_that_fails_to_load(tmp_path):
     result = compare(missing, "specs/resnet50.yaml")
     assert result.exit_code == 2
     assert result.stderr == f"convcalc: {missing}: no such file\n"
+
+
+def test_layers_that_differ_only_in_name_are_counted_not_listed(tmp_path):
+    """A library spec against the same network imported from PyTorch matches by position and
+    differs only in names: no rows of changes, a count and two examples, the pairs in the JSON."""
+    a = tmp_path / "a.yaml"
+    b = tmp_path / "b.yaml"
+    a.write_text("name: a\ninput: [3, 8, 8]\nlayers:\n  - conv: {name: c1, out: 4, k: 3}\n  - relu: {name: r1}\n"
+                 "  - conv: {name: c2, out: 5, k: 3}\n")
+    b.write_text("name: b\ninput: [3, 8, 8]\nlayers:\n  - conv: {name: stem.conv, out: 4, k: 3}\n  - relu: {name: r1}\n"
+                 "  - conv: {name: head, out: 6, k: 3}\n")
+    result = compare_specs(convcalc.load(str(a)), convcalc.load(str(b)))
+    assert result.renamed == (("c1", "stem.conv"),)  # c2 -> head changed its width: a change, not a rename
+    assert [(c.change, c.a.name, c.b.name) for c in result.layers] == [("changed", "c2", "head")]
+    out = compare(str(a), str(b))
+    assert "1 changed; 1 differ only in name (same kind, output and counts), e.g. c1 → stem.conv" in out.stdout
+    document = json.loads(compare(str(a), str(b), "--format", "json").stdout)
+    assert (document["changed"], document["renamed"]) == (1, [["c1", "stem.conv"]])

@@ -105,6 +105,9 @@ class SpecComparison(NamedTuple):
     by_position: int  # layers matched by position among the rest
     per_sample: bool  # batches differ: layers compared per sample
     share_metric: str  # macs, or params when no layer's MACs differ
+    # layers matched by position that differ only in name (a library spec against the same network
+    # imported from PyTorch): (a's name, b's name), not rows of `layers`
+    renamed: tuple[tuple[str, str], ...] = ()
 
     @property
     def added(self) -> int:
@@ -148,6 +151,7 @@ class SpecComparison(NamedTuple):
             "added": self.added,
             "removed": self.removed,
             "changed": self.changed,
+            "renamed": [list(pair) for pair in self.renamed],
             "share_metric": self.share_metric,
             "layers": [change.to_dict() for change in self.layers],
         }
@@ -206,13 +210,16 @@ def compare_specs(a: Spec, b: Spec, batch_a: int | None = None, batch_b: int | N
     # Rows in b's order; a removed layer goes right after the b layer matched to its predecessor in a.
     b_of_a = {la.index: index for index, la in partner.items()}
     keyed: list[tuple[tuple[int, int, int], tuple]] = []
+    renamed: list[tuple[str, str]] = []
     for lb in rb.layers:
         la = partner.get(lb.index)
         if la is None:
             keyed.append(((lb.index, 0, 0), ("added", None, lb, None, ())))
             continue
         differs = _differs(la, lb, ra.batch, rb.batch)
-        if differs:
+        if differs == ("name",):
+            renamed.append((la.name, lb.name))  # the same layer under another name: no row of its own
+        elif differs:
             keyed.append(((lb.index, 0, 0), ("changed", la, lb, how[lb.index], differs)))
     after = -1
     for la in ra.layers:
@@ -230,4 +237,4 @@ def compare_specs(a: Spec, b: Spec, batch_a: int | None = None, batch_b: int | N
     largest = max((delta(entry, metric) for entry in raw), default=0)
     changes = tuple(LayerChange(*entry, share=_ratio(delta(entry, metric), largest) or Fraction(0)) for entry in raw)
     return SpecComparison(ra, rb, _labels(ra, rb), totals, changes, sum(v == "name" for v in how.values()),
-                          sum(v == "position" for v in how.values()), ra.batch != rb.batch, metric)
+                          sum(v == "position" for v in how.values()), ra.batch != rb.batch, metric, tuple(renamed))

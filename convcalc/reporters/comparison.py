@@ -279,6 +279,9 @@ def _csv_number(value: Fraction | None) -> float | str:
 def _matching_line(result: SpecComparison) -> str:
     line = (f"layers: {result.by_name} matched by name, {result.by_position} by position; {result.added} added, "
             f"{result.removed} removed, {result.changed} changed")
+    if result.renamed:
+        line += (f"; {len(result.renamed)} differ only in name (same kind, output and counts), e.g. "
+                 + ", ".join(f"{a} → {b}" for a, b in result.renamed[:2]))
     if result.per_sample:
         line += (f" (batches {result.a.batch} and {result.b.batch}: layers are compared per sample; "
                  "the totals include the batch)")

@@ -158,7 +158,9 @@ def difference(result: Any) -> str:
     la, lb = result.labels
     out = [f'<p class="note">{_e(lb)} against {_e(la)} (the baseline): {result.by_name} layers matched by name, '
            f"{result.by_position} by position; {result.added} added, {result.removed} removed, "
-           f"{result.changed} changed" + (" (per sample: the batches differ)" if result.per_sample else "") + "</p>",
+           f"{result.changed} changed"
+           + (f", {len(result.renamed)} differ only in name" if result.renamed else "")
+           + (" (per sample: the batches differ)" if result.per_sample else "") + "</p>",
            f'<table class="diff"><thead><tr><th>total</th><th class="num">{_e(la)}</th><th class="num">{_e(lb)}</th>'
            '<th class="num">difference</th><th class="num">ratio</th></tr></thead><tbody>']
     for d in result.totals:
