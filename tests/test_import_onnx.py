@@ -407,3 +407,34 @@ def test_small_tensors_in_an_external_data_file_are_read_from_it_and_nothing_els
 
     with pytest.raises(ConvcalcError, match="cannot map"):
         read(escaped).spec()
+
+
+def test_a_keras_cnn_converted_by_tf2onnx_reads_channels_first_and_exactly():
+    """tests/assets/keras_small_tf2onnx.onnx is tf2onnx's own output (scripts/keras_asset.py): an
+    NHWC input of 21x20x3 transposed by the first node, SAME padding that is uneven on W, a SAME
+    stride-2 max pool written with pads [1, 0, 1, 1], batch norm folded to a conv and a Mul."""
+    import onnxruntime
+
+    import convcalc
+    from convcalc.importers import read
+
+    path = os.path.join(os.path.dirname(__file__), "assets", "keras_small_tf2onnx.onnx")
+    report = convcalc.analyze(read(path).spec())
+    assert report.input[1:] == (3, 21, 20)  # channels first, as everywhere in convcalc
+    # SAME at stride 2: ceil(21 / 2) = 11, ceil(20 / 2) = 10; the pool: ceil(11 / 2) = 6, ceil(10 / 2) = 5
+    assert [layer.output[1:] for layer in report.layers if layer.kind in ("conv", "maxpool")] == \
+        [(8, 11, 10), (8, 11, 10), (8, 6, 5), (16, 6, 5), (16, 6, 5)]
+    pad = next(layer for layer in report.layers if layer.kind == "pad")
+    assert pad.output[1:] == (8, 11 + 1 + 1, 10 + 0 + 1)  # pool pads: (6-1)*2+3-11 = 2, (5-1)*2+3-10 = 1
+    assert report.total.macs == (8 * 11 * 10 * 3 * 3 * 3      # the stride-2 conv
+                                 + 8 * 11 * 10 * 3 * 3        # the depthwise conv
+                                 + 2 * 16 * 6 * 5 * 8         # the two 1x1 convs
+                                 + 16 * 10)                   # the dense layer
+    assert report.total.params == (8 * 27 + 8) + 8 + (8 * 9 + 8) + 2 * (16 * 8 + 16) + (16 * 10 + 10)
+    pytest.importorskip("onnxruntime")
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    import numpy
+
+    assert session.run(None, {"input": numpy.zeros((1, 21, 20, 3), numpy.float32)})[0].shape == report.output
+    assert onnx_check().independent(path) == {"macs": report.total.macs, "params": report.total.params,
+                                              "output": list(report.output)}
