@@ -597,8 +597,24 @@ def _gmp(c: Call) -> Mapped:
     return Mapped([("adaptive_maxpool", {"size": 1})], [c.x()])
 
 
+class Widened(NamedTuple):
+    """An activation with a size-1 axis put in (Unsqueeze): torch's dynamo exporter writes a 1-D
+    adaptive average pool as Unsqueeze, a 2-D ReduceMean and Squeeze back. Only that mean and the
+    Squeeze of the same axis may read it."""
+
+    ref: Ref
+    axis: int  # in full indexing (batch = 0), of the widened rank
+
+
 @rule("ReduceMean")
-def _mean(c: Call) -> Mapped:
+def _mean(c: Call) -> Any:
+    if isinstance(c.inputs[0], Widened):  # the 1-D pool's detour: the mean over every spatial axis
+        wide = c.inputs[0]
+        axes = c.attr("axes") if c.opset < 18 else c.const(1, "axes")
+        rank = len(wide.ref.shape) + 2
+        if axes is None or sorted(a % rank for a in axes) != list(range(2, rank)) or not c.attr("keepdims", 1):
+            raise Unsupported("a mean of a widened activation other than global average pooling")
+        return ("widened gap", wide)
     x = c.x()
     axes = c.attr("axes") if c.opset < 18 else c.const(1, "axes")
     rank = len(x.shape) + 1
@@ -690,7 +706,17 @@ def _axes(c: Call) -> list[int] | None:
 def _squeeze(c: Call) -> Any:
     data = c.inputs[0]
     axes = _axes(c)
+    if isinstance(data, Widened):  # back from the detour: the axis it put in
+        rank = len(data.ref.shape) + 2
+        if c.node.op_type == "Squeeze" and axes and [a % rank for a in axes] == [data.axis]:
+            return data.ref
+        raise Unsupported("a reshape of a widened activation other than back")
     dims = list(data.dims) if isinstance(data, Const) else [c.batch, *c.x().shape]
+    if c.node.op_type == "Unsqueeze" and isinstance(data, Ref) and axes and len(axes) == 1:
+        rank = len(dims) + 1
+        axis = axes[0] % rank
+        if 2 <= axis and len(dims) - 1 < 3 and len(dims) > 2:  # a spatial axis of size 1 in a 1-D or 2-D map
+            return Widened(data, axis)
     if c.node.op_type == "Unsqueeze":
         rank = len(dims) + len(axes)
         for a in sorted(v % rank for v in axes):
@@ -1156,6 +1182,9 @@ class Mapper:
             # an input or attribute missing or of the wrong form: a broken file, said as one line
             raise self.error(f"node '{node.name or node.op_type}' ({node.op_type}) is not as ONNX defines it: "
                              "an input or attribute is missing or malformed") from None
+        if isinstance(result, tuple) and result and result[0] == "widened gap":
+            wide = result[1]
+            result = Widened(self.emit(call, Mapped([("gap", {})], [wide.ref])), wide.axis)
         if isinstance(result, Parts):
             for i, out in enumerate(node.outputs):
                 if out:
@@ -1281,7 +1310,7 @@ def _activation_of(value: Any) -> Ref | None:
     """The activation a value is made from: itself, or what a view or pending pattern holds."""
     if isinstance(value, GeluStep):
         value = value.x
-    if isinstance(value, (ChannelsLast, Storage, Parts, Pending)):
+    if isinstance(value, (ChannelsLast, Storage, Parts, Pending, Widened)):
         value = value.ref
     return value if isinstance(value, Ref) else None
 
