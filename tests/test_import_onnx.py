@@ -442,3 +442,25 @@ def test_a_keras_cnn_converted_by_tf2onnx_reads_channels_first_and_exactly():
     assert session.run(None, {"input": numpy.zeros((1, 21, 20, 3), numpy.float32)})[0].shape == report.output
     assert onnx_check().independent(path) == {"macs": report.total.macs, "params": report.total.params,
                                               "output": list(report.output)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("builder", BUILDERS)
+@pytest.mark.parametrize("exporter, version", [("torchscript", 20), ("dynamo", 21)])
+def test_the_newest_opsets_read_exactly(builder, exporter, version, tmp_path, torch):
+    """Each test model from TorchScript's exporter at opset 20 (its newest) and the dynamo exporter at
+    21 (GELU is an operator from 20): convcalc's MACs, parameters and output are the file's own, as
+    scripts/onnx_check.py counts them from onnxruntime's shapes."""
+    if exporter == "dynamo":
+        pytest.importorskip("onnxscript")
+    from convcalc.importers import read
+
+    path = str(tmp_path / f"{builder}_{version}.onnx")
+    model = getattr(import_models, builder)().eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(1, *import_models.INPUTS[builder]),), path,
+                          dynamo=exporter == "dynamo", opset_version=version)
+    read(path).spec()  # imports at all (a clean error would fail here with its message)
+    check = onnx_check()
+    assert check.independent(path) == check.ours(path)
