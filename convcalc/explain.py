@@ -205,11 +205,13 @@ def explain(spec: Spec, report: Report, wanted: Sequence[str] = ()) -> Explanati
     A name may also be a layer's index (`0`); an unknown one is a UsageError."""
     chosen = select(report, wanted)
     values: dict[str, Any] = {"input": (spec.input, tuple((1, 1, 0) for _ in spec.input[1:]), False)}
+    saved = _saved_for_backward(spec)
     layers = []
     for step, inputs in walk(spec.nodes, values):
         layer = report.layers[step.index]
         if layer.name in chosen:
-            layers.append(_explain_layer(step.record, step.node.args, step.node.inputs, inputs, layer, report))
+            layers.append(_explain_layer(step.record, step.node.args, step.node.inputs, inputs, layer, report,
+                                         saved.get(layer.name)))
         values[layer.name] = (layer.output[1:], layer.receptive_field, layer.global_context)
     return Explanation(report.name, report.source, report.batch, report.dtype, tuple(layers))
 
@@ -356,6 +358,19 @@ class _MacsNamed:
 # One layer
 
 
+def _saved_for_backward(spec: Spec) -> dict[str, tuple[int, int]]:
+    """Per layer, the bytes autograd keeps for its backward as `convcalc memory` counts them
+    (fixed, per sample; the spec's dtype, no autocast): {} where training is not modelled (an
+    opaque layer)."""
+    from .errors import ConvcalcError
+    from .training import setup_for, timeline
+
+    try:
+        return {facts.name: facts.saved for facts in timeline(spec, setup_for(spec)).layers}
+    except ConvcalcError:
+        return {}
+
+
 class _Layer(NamedTuple):
     """What the sections read: the record, arguments and shapes, plain and traced."""
 
@@ -369,10 +384,11 @@ class _Layer(NamedTuple):
     nd: int
     layer: LayerReport
     report: Report
+    saved: tuple[int, int] | None = None  # bytes kept for the backward: (fixed, per sample)
 
 
 def _explain_layer(record: Kind, a: dict[str, Any], input_names: tuple[str, ...], inputs: Any, layer: LayerReport,
-                   report: Report) -> LayerExplanation:
+                   report: Report, saved: tuple[int, int] | None = None) -> LayerExplanation:
     y = layer.output[1:]
     if record.merge:
         x = tuple(value[0] for value in inputs)
@@ -393,7 +409,7 @@ def _explain_layer(record: Kind, a: dict[str, Any], input_names: tuple[str, ...]
     ty = trace_shape(y, prime="'", channels=out_symbol)
     if len(y) == 1 and "out" in a and y[0] == a["out"]:
         ty = (sym(KIND_SYMBOLS.get(record.name, SYMBOLS)["out"], y[0]),)
-    c = _Layer(record, a, trace_args(record, a, max(nd, 0)), x, tx, y, ty, nd, layer, report)
+    c = _Layer(record, a, trace_args(record, a, max(nd, 0)), x, tx, y, ty, nd, layer, report, saved)
     sections = [_shape_section(c)]
     if isinstance(a.get("p"), str) and record.window(a, x) is not None:
         sections.append(_padding_section(c))
@@ -698,7 +714,16 @@ def _memory_section(c: _Layer) -> Section:
                  layer.weight_bytes,
                  note="an int64 counter (bn's num_batches_tracked) takes 8 bytes" if counters else ""),
     ]
-    notes = ("training keeps the output for the backward pass: the totals' activation bytes",)
+    notes: tuple[str, ...] = ()
+    if c.saved is not None:
+        fixed, per_sample = c.saved
+        quantities.append(quantity(
+            "saved bytes", "kept for its backward pass",
+            sym("kept", per_sample) * batch_ + (sym("fixed", fixed) if fixed else 0),
+            note=(f"in training, at batch {report.batch} in {report.dtype}, autograd keeps what no earlier layer "
+                  f"keeps already: the {c.record.name} kind keeps {c.record.saves}"), reported=False))
+        notes = ("`convcalc memory` adds these over the forward pass, with gradients and optimizer state, for the "
+                 "training peak (docs/memory.md)",)
     return Section("memory", tuple(quantities), notes)
 
 

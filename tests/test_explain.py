@@ -437,3 +437,20 @@ def test_terms_never_reach_the_report():
     again = convcalc.analyze(spec)
     assert report == again
     assert not any(isinstance(v, Term) for ly in report.layers for v in (*ly.output, ly.params, ly.macs))
+
+
+def test_the_memory_section_says_what_training_keeps_as_convcalc_memory_counts_it():
+    """Per layer, the bytes autograd keeps for the backward pass: the conv its input (3*32*32 values),
+    the relu its output (6*28*28), the max pool its input's already kept (the relu's output) plus its
+    int64 indices (6*14*14 * 8 bytes) — the numbers `convcalc memory` sums, at the batch given."""
+    document = json.loads(run("-e", "3x32x32 | conv 6 k5 | relu | maxpool 2", "--batch", "2", "--format", "json").stdout)
+    saved = {layer["name"]: next(q["value"] for q in layer["sections"][-1]["quantities"] if q["quantity"] == "saved bytes")
+             for layer in document["layers"]}
+    assert saved == {"conv1": 3 * 32 * 32 * 4 * 2, "relu1": 6 * 28 * 28 * 4 * 2, "maxpool1": 6 * 14 * 14 * 8 * 2}
+
+    from convcalc.spec import read_line
+    from convcalc.training import setup_for, timeline
+
+    spec = read_line("3x32x32 | conv 6 k5 | relu | maxpool 2").build()
+    facts = {f.name: f.saved[0] + f.saved[1] * 2 for f in timeline(spec, setup_for(spec)).layers}
+    assert facts == saved
