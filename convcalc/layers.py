@@ -2628,17 +2628,33 @@ class Shift(Kind):
         return torch_ops.Shift(a["k"], x[0])
 
 
+class ChannelView(Kind):
+    """A part of the channels, as a view: no work, nothing kept for the backward pass."""
+
+    costs = ("", "", "", "0 (data movement only)")
+    saves = "nothing (a view; its backward makes a gradient of the whole input, zeros elsewhere)"
+    backward_costs = ("", "")
+    view = train_view = True
+
+    def flops(self, a, x, y):
+        return 0
+
+    def saved(self, a, x, y):
+        return ()
+
+    def backward_flops(self, a, x, y):
+        return 0, 0
+
+    rf = same_field
+
+
 @register
-class Slice(Kind):
+class Slice(ChannelView):
     doc = ("keeps channels `begin` to `end` (end excluded), any range: GhostNet's and DPN's "
            "`x[:, a:b]`; equal parts are `split`")
     name = "slice"
     examples = ("8x4x4 | slice 0 5", "9x5 | slice 3 9", "6x2x3x3 | slice 5 6")
-    costs = ("", "", "", "0 (data movement only)")
-    saves = "nothing (a view; its backward makes a gradient of the whole input, zeros elsewhere)"
-    backward_costs = ("", "")
     draws = ("slice 0 1",)
-    view = train_view = True
     positional = ("begin", "end")
     args = (Arg("begin", integer(0)), Arg("end", integer(1)))
 
@@ -2650,17 +2666,6 @@ class Slice(Kind):
             raise LayerError(f"channels {a['begin']}:{a['end']} are not a range within the {x[0]} channels")
         return (a["end"] - a["begin"], *x[1:])
 
-    def flops(self, a, x, y):
-        return 0
-
-    def saved(self, a, x, y):
-        return ()
-
-    def backward_flops(self, a, x, y):
-        return 0, 0
-
-    rf = same_field
-
     def build(self, a, x, y):
         from . import torch_ops
 
@@ -2668,15 +2673,11 @@ class Slice(Kind):
 
 
 @register
-class Split(Kind):
+class Split(ChannelView):
     doc = "keeps channel chunk `index` of `parts` equal chunks (ShuffleNetV2's split)"
     name = "split"
     examples = ("8x4x4 | split 2 1", "9x5 | split 3")
-    costs = ("", "", "", "0 (data movement only)")
-    saves = "nothing (a view; its backward makes a gradient of the whole input, zeros elsewhere)"
-    backward_costs = ("", "")
     draws = ("split {m} {idx}",)
-    view = train_view = True
     positional = ("parts", "index")
     args = (Arg("parts", integer()), Arg("index", integer(0), 0))
 
@@ -2686,17 +2687,6 @@ class Split(Kind):
         if a["index"] >= a["parts"]:
             raise LayerError(f"index {a['index']} is out of range for {a['parts']} parts")
         return (x[0] // a["parts"], *x[1:])
-
-    def flops(self, a, x, y):
-        return 0
-
-    def saved(self, a, x, y):
-        return ()
-
-    def backward_flops(self, a, x, y):
-        return 0, 0
-
-    rf = same_field
 
     def build(self, a, x, y):
         from . import torch_ops
