@@ -97,6 +97,32 @@ def check(imported: Imported, spec: Spec) -> None:
                                     f"{what}, the model's has {theirs}", **where)
 
 
+class LayerNames:
+    """The names an importer gives its layers: each unique, and never the path of another layer's
+    parent nor below another layer (a layer `mean` and a layer `mean.gap` could not both be
+    modules of the PyTorch model verify builds)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = {"input"}
+        self.parents: set[str] = set()  # every dotted prefix of a layer's name
+
+    def unique(self, base: str) -> str:
+        """`base`, or `base_1`, `base_2`, ...: the first that is free."""
+        name, n = base, 0
+        while name in self.names or name in self.parents or any(p in self.names for p in parents(name)):
+            n += 1
+            name = f"{base}_{n}"
+        self.names.add(name)
+        self.parents.update(parents(name))
+        return name
+
+
+def parents(name: str) -> list[str]:
+    """The dotted prefixes of a layer name: layer1.0.conv1 -> layer1, layer1.0."""
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
 def _dims(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
 

@@ -28,7 +28,7 @@ from .. import limits
 from ..args import normalize
 from ..errors import ConvcalcError, LayerError, SpecError, UsageError
 from ..layers import REGISTRY
-from .model import Imported, Layer, Unsupported, rule_table, unsupported_message
+from .model import Imported, Layer, LayerNames, Unsupported, parents, rule_table, unsupported_message
 from .protobuf import Model, Node, ProtobufError, Tensor, model as parse_model, values as tensor_values
 
 
@@ -992,8 +992,7 @@ class Mapper:
         self.opset = found.opsets.get("", found.opsets.get("ai.onnx", 0))
         self.values: dict[str, Any] = {}
         self.layers: list[Layer] = []
-        self.names: set[str] = {"input"}
-        self.parents: set[str] = set()
+        self.naming = LayerNames()
         self.unsupported: dict[str, list[str]] = {}
         self.input_shape = input_shape
         self.weighted: dict[str, int] = {}  # conv/linear operators per module path (TorchScript's names)
@@ -1105,8 +1104,8 @@ class Mapper:
             self.scopes[path] = self.scopes.get(path, 0) + 1
             if node.op_type in _WEIGHTED_OPS:
                 self.weighted[path] = self.weighted.get(path, 0) + 1
-            self.has_children.update(_parents(path))
-            for parent in _parents(path):  # a module with submodules is never one operator
+            self.has_children.update(parents(path))
+            for parent in parents(path):  # a module with submodules is never one operator
                 self.scopes[parent] = self.scopes.get(parent, 0) + 2
 
     def base(self, node: Node) -> str:
@@ -1130,13 +1129,7 @@ class Mapper:
         return ".".join(_PART.sub("_", part) or "_" for part in name.split("."))
 
     def unique(self, base: str) -> str:
-        name, n = base, 0
-        while name in self.names or name in self.parents or any(p in self.names for p in _parents(name)):
-            n += 1
-            name = f"{base}_{n}"
-        self.names.add(name)
-        self.parents.update(_parents(name))
-        return name
+        return self.naming.unique(base)
 
     # -- one node --------------------------------------------------------------------------------
 
@@ -1345,6 +1338,6 @@ _LEAF_CLASSES = {"relu", "relu6", "sigmoid", "tanh", "silu", "hardswish", "hards
                  "localresponsenorm", "linear", "conv", "convtranspose"}
 
 
-def _parents(name: str) -> list[str]:
+def parents(name: str) -> list[str]:
     parts = name.split(".")
     return [".".join(parts[:i]) for i in range(1, len(parts))]

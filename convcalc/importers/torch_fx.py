@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConvcalcError, SpecError, UsageError
-from .model import Imported, Layer, Unsupported, rule_table, unsupported_message
+from .model import Imported, Layer, LayerNames, Unsupported, parents, rule_table, unsupported_message
 
 BATCH = 1  # the traced batch: every tensor must keep dim 0 = 1 (an operator that moves positions into it is refused)
 DEFAULT_INPUT = (3, 224, 224)  # torchvision's and timm's classifiers, when --input is not given
@@ -1203,8 +1203,7 @@ class _Mapper:
         self.allow_unknown = allow_unknown
         self.values: dict[fx.Node, Any] = {}
         self.layers: list[Layer] = []
-        self.names: set[str] = {"input"}
-        self.parents: set[str] = set()  # every dotted prefix of a layer's name
+        self.naming = LayerNames()
         self.unsupported: dict[str, list[str]] = {}
         self.called: set[str] = set()  # modules with parameters already called (shared weights)
         self.read_params: set[str] = set()
@@ -1339,16 +1338,7 @@ class _Mapper:
         return ".".join(parts)
 
     def unique(self, base: str) -> str:
-        """`base`, or `base_1`, `base_2`, ...: a name no other layer has, and neither the path of
-        another layer's parent nor below another layer (a layer `mean` and a layer `mean.gap`
-        could not both be modules of the PyTorch model verify builds)."""
-        name, n = base, 0
-        while name in self.names or name in self.parents or any(p in self.names for p in _parents(name)):
-            n += 1
-            name = f"{base}_{n}"
-        self.names.add(name)
-        self.parents.update(_parents(name))
-        return name
+        return self.naming.unique(base)
 
     def emit(self, call: Call, mapped: Mapped, base: str) -> Ref:
         params = buffers = None
@@ -1523,10 +1513,6 @@ def _channel_range(x: Ref, index: tuple[Any, ...]) -> Any:
         return Mapped([("split", {"parts": x.shape[0] // size, "index": begin // size})], [x])
     return Mapped([("slice", {"begin": begin, "end": end})], [x])
 
-
-def _parents(name: str) -> list[str]:
-    parts = name.split(".")
-    return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def _hashable(target: Any) -> bool:
