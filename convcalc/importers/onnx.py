@@ -22,6 +22,7 @@ import mmap
 import os
 import re
 import stat
+import struct
 from typing import Any, Callable, NamedTuple
 
 from .. import limits
@@ -34,7 +35,13 @@ from .protobuf import Model, Node, ProtobufError, Tensor, model as parse_model, 
 
 def read(path: str, input_shape: tuple[int, ...] | None, allow_unknown: bool) -> Imported:
     found = load(path)
-    return Mapper(found, path, input_shape, allow_unknown).run()
+    try:
+        return Mapper(found, path, input_shape, allow_unknown).run()
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError, OverflowError) as exc:
+        # a graph damaged past what the rules check (each node's own damage is caught in map()):
+        # one line, never a traceback
+        raise ConvcalcError(f"the graph does not read as ONNX defines it ({type(exc).__name__}: "
+                            f"{str(exc)[:80]})", file=path) from None
 
 
 def load(path: str) -> Model:
@@ -54,7 +61,11 @@ def load(path: str) -> Model:
                 except ProtobufError as exc:
                     raise SpecError(f"not an ONNX model: {exc}", file=path) from None
                 # decode the small tensors now: the map closes with the file
-                return _detach(found, buf, os.path.dirname(os.path.abspath(path)))
+                try:
+                    return _detach(found, buf, os.path.dirname(os.path.abspath(path)))
+                except (TypeError, ValueError, IndexError, OverflowError, struct.error) as exc:
+                    raise SpecError(f"not an ONNX model: a tensor does not read as its type says "
+                                    f"({type(exc).__name__})", file=path) from None
     except FileNotFoundError:
         raise SpecError("no such file", file=path) from None
     except OSError as exc:
@@ -1079,9 +1090,9 @@ class Mapper:
         if namespace:  # torch's dynamo exporter: ": pkg.Net/layer1: Sequential/layer1.0: Block/add: aten.add"
             parts = [part.split(": ", 1) for part in namespace.split("/")]
             path = ""
-            for head, cls in parts[1:-1]:
+            for head, *cls in parts[1:-1]:  # (a part without ": class" is a damaged or foreign namespace)
                 path = head
-                self.modules.setdefault(head, cls.rsplit(".", 1)[-1])
+                self.modules.setdefault(head, (cls[0] if cls else "").rsplit(".", 1)[-1])
             return path, parts[-1][0] if parts else node.op_type.lower()
         if node.name.startswith("/"):  # torch's TorchScript exporter: "/layer1/layer1.0/conv1/Conv"
             # Each part is a module's name under its parent, written as the parent's last part and

@@ -312,6 +312,15 @@ class Model(NamedTuple):
 
 
 def model(buf: Any) -> Model:
+    """The model in `buf`; ProtobufError for anything that does not read as ONNX's messages (a
+    field of the wrong wire type, a truncated number, a bad tensor), never another exception."""
+    try:
+        return _model(buf)
+    except (TypeError, ValueError, IndexError, KeyError, OverflowError, struct.error, RecursionError) as exc:
+        raise ProtobufError(f"a field is not of the type ONNX defines ({type(exc).__name__})") from None
+
+
+def _model(buf: Any) -> Model:
     ir_version, producer, opsets, graph_span = 0, "", {}, None
     producer_version = ""
     for field, _, value in fields(buf, 0, len(buf)):
