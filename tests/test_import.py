@@ -392,3 +392,23 @@ def test_optional_forward_arguments_are_fixed_at_their_defaults(torch):
     report = convcalc.analyze(trace(OptionalArgument().eval(), (3, 8, 8), "opt", "opt", False).spec())
     assert [(layer.name, layer.kind, layer.output) for layer in report.layers] == [("conv", "conv", (1, 4, 6, 6))]
     assert report.total.macs == 4 * 6 * 6 * 3 * 3 * 3
+
+
+@pytest.mark.parametrize("builder", BUILDERS)
+def test_a_large_input_is_traced_on_the_meta_device_with_the_same_result(builder, monkeypatch, torch):
+    """Above META_ABOVE input values the trace runs on the meta device (no arithmetic: a
+    segmentation net at 3x1024x2048 is over a TMAC): every layer as the CPU run gives it."""
+    import convcalc
+    from convcalc.importers import torch_fx
+    from convcalc.importers import read
+
+    shape = import_models.INPUTS[builder]
+    on_cpu = convcalc.analyze(read(source(builder), shape).spec())
+    monkeypatch.setattr(torch_fx, "META_ABOVE", 0)
+    devices = []
+    run = torch_fx._Recorder.run
+    monkeypatch.setattr(torch_fx._Recorder, "run", lambda self, x: devices.append(x.device.type) or run(self, x))
+    on_meta = convcalc.analyze(read(source(builder), shape).spec())
+    assert devices == ["meta"]
+    assert [(r.name, r.kind, r.output, r.params, r.buffers, r.macs) for r in on_meta.layers] == \
+        [(r.name, r.kind, r.output, r.params, r.buffers, r.macs) for r in on_cpu.layers]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import operator
 import os
 import re
@@ -191,16 +192,32 @@ class _Recorder(fx.Interpreter):
         return result
 
 
+# Inputs larger than this many values are traced on the meta device (shapes without arithmetic):
+# a segmentation net at 3x1024x2048 is over a TMAC, minutes on a CPU, for shapes alone.
+META_ABOVE = 3 * 1024 * 1024
+
+
 def _run(module: fx.GraphModule, shape: tuple[int, ...], source: str) -> _Recorder:
-    """Run the graph once on real CPU tensors at batch 1, recording shapes. (At batch 2 a ResNet-50
-    costs 2 s of CPU time here, at 1 about 0.4 s; on the meta device, batch norm's decomposition
-    imports 3 s of torch's Python references the first time.)"""
+    """Run the graph once at batch 1, recording shapes: on real CPU tensors (at batch 2 a ResNet-50
+    costs 2 s of CPU time here, at 1 about 0.4 s), or for an input of more than META_ABOVE values
+    on the meta device, where nothing is computed (batch norm's decomposition imports 3 s of torch's
+    Python references the first time, which a large input more than repays). The model's weights
+    do not matter for shapes: on the meta device they are dropped."""
+    what = f"running the model on an input of {'x'.join(map(str, shape))}"
+    if math.prod(shape) > META_ABOVE:
+        recorder = _Recorder(module.to("meta"))
+        with torch.no_grad():
+            try:
+                recorder.run(torch.empty(BATCH, *shape, device="meta"))
+                return recorder
+            except Exception:  # an operator without a meta kernel: compute after all, on the CPU
+                module.to_empty(device="cpu")
     recorder = _Recorder(module)
     with torch.no_grad():
         try:
             recorder.run(torch.randn(BATCH, *shape))
         except Exception as exc:
-            raise _failed(source, f"running the model on an input of {'x'.join(map(str, shape))}", exc) from None
+            raise _failed(source, what, exc) from None
     return recorder
 
 
