@@ -354,6 +354,7 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
     mem.drop(values[out])
     seed = mem.alloc(scalar)
     grads = {out: mem.alloc(*_bytes(prod(shapes[out]), ITEMSIZE[dtype_of[out]]))}
+    sliced: set[str] = set()  # values whose gradient is still a slice of another's storage
     mem.mark("backward", out)
     param_grads: list[int] = []
     for step, layer in zip(reversed(steps), reversed(report.layers)):
@@ -366,6 +367,7 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
         g = grads.pop(node.name)
         temps: list[int] = []
         new_grads: list[tuple[str, int]] = []
+        slices: set[int] = set()  # storages this layer hands on as slices (a concat's gradient)
         # gradients made in the layer's dtype for a tensor of another: (storage, size cast back,
         # the input it belongs to, or '' for a parameter)
         recasts: list[tuple[int, Pair, str]] = []
@@ -374,6 +376,8 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
                 continue
             if record.grad_view(node.args, x, shapes[node.name], i):
                 new_grads.append((n, mem.hold(g)))
+                if prod(xs[i]) != prod(shapes[node.name]):  # a slice of the gradient (a concat's input)
+                    slices.add(g)
                 continue
             if dtype_of[n] != compute:  # made in the layer's dtype, cast to the input's below
                 sid = mem.alloc(*_bytes(prod(xs[i]), ITEMSIZE[compute]))
@@ -403,14 +407,23 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
             else:
                 param_grads.append(cast)
         for n, sid in new_grads:
-            if n in grads:  # a second gradient for the same value: summed into a new tensor
-                total = mem.alloc(*mem.size[sid])
-                mem.mark("backward", node.name)
-                mem.drop(grads[n])
-                mem.drop(sid)
-                grads[n] = total
-            else:
+            whole = sid not in slices
+            if n not in grads:
                 grads[n] = sid
+                if not whole:
+                    sliced.add(n)
+                continue
+            # A second gradient for the same value: summed into a new tensor of the value's size (a
+            # slice of a concat's gradient holds the whole concat's storage, but the sum is the
+            # value's own), as PyTorch measures it on CPU tensors, real and fake alike
+            old = grads[n]
+            total = mem.alloc(*mem.size[sid] if whole and n not in sliced
+                              else _bytes(prod(shapes[n]), ITEMSIZE[dtype_of[n]]))
+            mem.mark("backward", node.name)
+            mem.drop(old)
+            mem.drop(sid)
+            grads[n] = total
+            sliced.discard(n)
     for sid in grads.values():
         mem.drop(sid)
     mem.drop(seed)  # the engine holds the loss's gradient until the backward ends

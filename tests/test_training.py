@@ -142,6 +142,28 @@ def test_peak_agrees_with_memtracker(text, optimizer, impl, torch):
     _peak_agrees(convcalc.from_text(text), 3, optimizer, impl=impl)
 
 
+def _dense_block(layers: int) -> str:
+    """A DenseNet block as torchvision writes it (and `convcalc import` reads it): each layer
+    concatenates the input and every earlier layer's output, so each value gets one gradient slice
+    from every later concat."""
+    lines, previous = ["name: dense", "input: [4, 8, 8]", "layers:"], ["input"]
+    for i in range(layers):
+        source = f"concat: {{name: cat{i}, from: [{', '.join(previous)}]}}" if i else "identity: {name: cat0}"
+        lines += [f"  - {source}", f"  - bn: {{name: bn{i}}}", f"  - relu: {{name: relu{i}}}",
+                  f"  - conv: {{name: conv{i}, out: 4, k: 3, p: 1}}"]
+        previous.append(f"conv{i}")
+    lines += [f"  - concat: {{name: out, from: [{', '.join(previous)}]}}", "  - gap: {name: gap}"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("batch", [1, 8])
+@pytest.mark.parametrize("layers", [3, 6, 8])
+def test_a_dense_block_with_many_concat_inputs_agrees_with_memtracker(layers, batch, torch):
+    """The sum of a value's gradient slices is a tensor of the value's size, not of the concat's
+    whole gradient (torchvision's DenseNet-121 imported was 8.5% over at batch 8 before)."""
+    _peak_agrees(convcalc.loads(_dense_block(layers)), batch, "sgd")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 @pytest.mark.parametrize("batch", [1, 8])
