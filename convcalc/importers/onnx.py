@@ -795,9 +795,7 @@ def _slice(c: Call) -> Any:
     if isinstance(c.inputs[0], Ref):
         return _channel_slice(c, c.inputs[0])
     data, dims = c.const(0, "data"), list(c.inputs[0].dims) or [1]
-    starts, ends = c.const(1, "starts"), c.const(2, "ends")
-    axes = c.const(3, "axes") or list(range(len(starts)))
-    steps = c.const(4, "steps") or [1] * len(starts)
+    starts, ends, axes, steps = _slice_args(c)
     ranges = [range(n) for n in dims]  # per axis, the indices kept, as Python's slicing keeps them
     for axis, start, end, step in zip(axes, starts, ends, steps):
         if step == 0:
@@ -805,6 +803,15 @@ def _slice(c: Call) -> Any:
         n = dims[axis % len(dims)]
         ranges[axis % len(dims)] = range(n)[slice(max(min(start, n), -n - 1), max(min(end, n), -n - 1), step)]
     return _pick(data, dims, ranges)
+
+
+def _slice_args(c: Call) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Slice's starts, ends, axes and steps: inputs from opset 10, attributes before it."""
+    if c.opset < 10:
+        starts, ends = list(c.attr("starts")), list(c.attr("ends"))
+        return starts, ends, list(c.attr("axes", range(len(starts)))), [1] * len(starts)
+    starts, ends = c.const(1, "starts"), c.const(2, "ends")
+    return starts, ends, c.const(3, "axes") or list(range(len(starts))), c.const(4, "steps") or [1] * len(starts)
 
 
 def _pick(data: list[Any], dims: list[int], ranges: list[Any]) -> Const:
@@ -835,8 +842,7 @@ def _split(c: Call) -> Parts:
 def _channel_slice(c: Call, x: Ref) -> Mapped:
     """x[:, a:b]: a range of the channels, the split kind where it is an equal part (ShuffleNet's
     x.chunk(2, dim=1) as TorchScript exports it), else slice (GhostNet's, DPN's)."""
-    starts, ends = c.const(1, "starts"), c.const(2, "ends")
-    axes, steps = c.const(3, "axes") or list(range(len(starts))), c.const(4, "steps") or [1] * len(starts)
+    starts, ends, axes, steps = _slice_args(c)
     channels = x.shape[0]
     if len(axes) != 1 or axes[0] % (len(x.shape) + 1) != 1 or steps != [1]:
         raise Unsupported("a slice of an activation other than a part of its channels")
