@@ -118,3 +118,80 @@ def test_the_command_writes_svg_and_png(tmp_path):
                                 catch_exceptions=False)
     assert result.exit_code == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- --animate: the sliding window as a GIF ------------------------------------------------------
+
+
+def _layer(text: str):
+    spec = convcalc.from_text(text)
+    return next(ly for ly in explain(spec, convcalc.analyze(spec)).layers if ly.drawing is not None)
+
+
+def _frames(path) -> list:
+    from PIL import Image
+
+    image = Image.open(path)
+    out = []
+    for i in range(image.n_frames):
+        image.seek(i)
+        out.append(image.convert("RGB").copy())
+    return out
+
+
+def _produced_cell(frame, layer) -> tuple[int, int]:
+    """Where the highlighted output cell is: the (row, column) of the output grid whose centre has
+    the 'produced' colour."""
+    from convcalc.reporters import layer_drawing as ld
+
+    width, height, items = ld.scene(layer, (0, 0))
+    output = next(item for item in items if isinstance(item, ld.Group) and item.id == "output")
+    cells = [r for r in output.items if r.cls.startswith("cell output")]
+    x0, y0 = min(r.x for r in cells), min(r.y for r in cells)
+    target = tuple(int(ld.COLORS["produced"][i:i + 2], 16) for i in (1, 3, 5))
+    found = [(round((r.y - y0) / ld.CELL), round((r.x - x0) / ld.CELL)) for r in cells
+             if all(abs(a - b) < 40 for a, b in zip(frame.getpixel((int(r.x + ld.CELL / 2), int(r.y + ld.CELL / 2))),
+                                                    target))]
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.mark.parametrize("text, rows, cols", [
+    ("1x7x7 | conv 1 k3 s2 p1", 4, 4),   # (7 + 2*1 - 3) // 2 + 1 = 4 per axis: 16 frames
+    ("1x2x2 | deconv 1 k3 s2", 5, 5),    # (2 - 1)*2 + 3 = 5: the transposed conv's 25 positions
+    ("2x9 | conv 1 k3 d2", 1, 5),        # 1-D: 9 - 2*(3 - 1) = 5 positions in one row
+])
+def test_the_animation_visits_every_output_position_row_by_row(text, rows, cols, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "layer.gif"
+    result = CliRunner().invoke(cli, ["explain", "-e", text, "--animate", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    layer = _layer(text)
+    frames = _frames(path)
+    assert len(frames) == rows * cols
+    assert len({frame.size for frame in frames}) == 1
+    visited = [_produced_cell(frame, layer) for frame in frames]
+    assert visited == [(r, c) for r in range(rows) for c in range(cols)]
+
+
+@pytest.mark.slow
+def test_a_large_layer_animates_its_first_64_positions(tmp_path):
+    pytest.importorskip("matplotlib")
+    from convcalc.reporters.layer_drawing import MAX_FRAMES, frames
+
+    layer = _layer("1x40x40 | conv 1 k3")  # 38 x 38 outputs, a window of them drawn
+    assert len(frames(layer)) == MAX_FRAMES == 64
+    path = tmp_path / "big.gif"
+    CliRunner().invoke(cli, ["explain", "-e", "1x40x40 | conv 1 k3", "--animate", str(path)], catch_exceptions=False)
+    assert len(_frames(path)) == 64
+
+
+@pytest.mark.parametrize("argument, message", [
+    ("layer.png", "--animate writes a .gif file, got 'layer.png'"),
+    ("missing/layer.gif", "--animate missing/layer.png: there is no folder missing"),
+])
+def test_animate_refuses_what_it_cannot_write_before_any_work(argument, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["explain", "-e", "1x7x7 | conv 1 k3", "--animate", argument])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert message in result.output

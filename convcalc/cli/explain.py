@@ -22,9 +22,12 @@ FORMATS = ("table", "json", "markdown")
 @click.option("--draw", "draw", metavar="FILE.svg|FILE.png", default=None,
               help="Draw one layer (the first LAYER named, else the first with a window): input grid with padding, "
                    "the kernel's footprint and stride steps, dilation holes, output grid; .png needs matplotlib.")
+@click.option("--animate", "animate", metavar="FILE.gif", default=None,
+              help="The same layer's sliding window as an animated GIF: one frame per output position drawn "
+                   "(row by row, at most 64), the footprint and the output cell it produces; needs matplotlib.")
 @spec_options
 def explain(arguments: tuple[str, ...], expression: str | None, fmt: str, batch: int | None, draw: str | None,
-            input_: str | None, sets: tuple[str, ...]) -> None:
+            animate: str | None, input_: str | None, sets: tuple[str, ...]) -> None:
     """Every number `convcalc shapes` reports for a layer, with its derivation: the formula, the
     formula with the values substituted, and the value, in the course notes' notation (input
     C x H x W, kernel k, padding p, stride s, dilation d, groups g, filters K).
@@ -47,13 +50,19 @@ def explain(arguments: tuple[str, ...], expression: str | None, fmt: str, batch:
         from ..reporters.layer_drawing import check_draw_path
 
         check_draw_path(draw)
+    if animate is not None:
+        from ..reporters.layer_drawing import check_animate_path
+
+        check_animate_path(animate)
     spec = specs[0]
     report = analyze(spec, batch)
     result = explaining.explain(spec, report, names)
-    if draw is not None:
+    for path, verb in ((draw, "drew"), (animate, "animated")):
+        if path is None:
+            continue
         from ..reporters.layer_drawing import draw_layer
 
         layer = explaining.drawable(result, names)
-        draw_layer(layer, draw)
-        click.echo(clean(f"convcalc: drew layer '{layer.name}' ({layer.layer}) to {draw}"), err=True)
+        draw_layer(layer, path)
+        click.echo(clean(f"convcalc: {verb} layer '{layer.name}' ({layer.layer}) to {path}"), err=True)
     click.echo(render(result, fmt), nl=False, color=True)

@@ -17,6 +17,7 @@ records' `window` and `zero_stuffed` facts, through explain.
 
 from __future__ import annotations
 
+import os
 from typing import Any, NamedTuple
 
 from ..explain import DrawAxis, LayerExplanation
@@ -128,9 +129,13 @@ def _positions(axis: _Axis | None) -> range:
     return range(0, 1) if axis is None else range(axis.lo, axis.lo + axis.count)
 
 
-def scene(layer: LayerExplanation) -> tuple[int, int, list[Any]]:
-    """(width, height, shapes) of the picture of `layer`."""
+def scene(layer: LayerExplanation, window: tuple[int, int] | None = None) -> tuple[int, int, list[Any]]:
+    """(width, height, shapes) of the picture of `layer`: the footprint at the first position and
+    the stride steps to the next ones; or, for a frame of the animation, the footprint at output
+    position `window` (row, column) and the output cell it produces, without the steps."""
     rows, cols = _axes(layer)
+    frame = window is not None
+    wr, wc = window or (0, 0)
     n_rows = 1 if rows is None else rows.count
     top = MARGIN + 84
     left = MARGIN + 52  # room for the row step's label
@@ -171,7 +176,7 @@ def scene(layer: LayerExplanation) -> tuple[int, int, list[Any]]:
         return axis is None or axis.lo <= i < axis.lo + axis.count
 
     foot = []
-    row_taps, col_taps = taps(rows, 0), taps(cols, 0)
+    row_taps, col_taps = taps(rows, wr), taps(cols, wc)
     for r in range(row_taps[0], row_taps[-1] + 1):
         for c in range(col_taps[0], col_taps[-1] + 1):
             if not (visible(rows, r) and visible(cols, c)):
@@ -181,11 +186,11 @@ def scene(layer: LayerExplanation) -> tuple[int, int, list[Any]]:
                 foot.append(Rect(x + 2, y + 2, CELL - 4, CELL - 4, "none", COLORS["tap"], 2.5, False, "tap"))
             else:
                 foot.append(Rect(x + 7, y + 7, CELL - 14, CELL - 14, "none", COLORS["tap"], 1.2, True, "hole"))
-    span_box = _span_box(rows, cols, 0, 0, at)
+    span_box = _span_box(rows, cols, wr, wc, at)
     if span_box is not None:
         foot.append(span_box._replace(cls="span"))
     steps = []
-    for dr, dc in ((0, 1), (1, 0)):
+    for dr, dc in ((0, 1), (1, 0)) if not frame else ():
         axis = cols if dc else rows
         if axis is None or axis.a.out < 2:
             continue
@@ -210,19 +215,20 @@ def scene(layer: LayerExplanation) -> tuple[int, int, list[Any]]:
     for r in range(out_rows):
         for c in range(cols.out_count):
             x, y = out_x + c * CELL, top + r * CELL
-            produced = r == 0 and c == 0
+            produced = (r, c) == (wr, wc)
             outs.append(Rect(x, y, CELL, CELL, COLORS["produced" if produced else "output"],
                              COLORS["tap"] if produced else COLORS["grid"], 2.5 if produced else 0.8, False,
                              "cell output produced" if produced else "cell output"))
-            if (r, c) in ((0, 1), (1, 0)):
+            if not frame and (r, c) in ((0, 1), (1, 0)):
                 outs.append(Rect(x + 2, y + 2, CELL - 4, CELL - 4, "none", COLORS["step"], 1.5, True, "step"))
     out_total_rows = 1 if rows is None else rows.a.out
     items.append(Group("output", tuple(outs), (("data-rows", str(out_total_rows)), ("data-cols", str(cols.a.out)),
                                                 ("data-shown-rows", str(out_rows)),
                                                 ("data-shown-cols", str(cols.out_count)))))
     if span_box is not None:
-        items.append(Line(span_box.x + span_box.w, span_box.y + span_box.h / 2, out_x - 4, top + CELL / 2,
-                          COLORS["tap"], 1.2, True, True))
+        # to the output grid's edge, at the produced cell's row (never across the grid's cells)
+        items.append(Line(span_box.x + span_box.w, span_box.y + span_box.h / 2, out_x - 4,
+                          top + wr * CELL + CELL / 2, COLORS["tap"], 1.2, True, True))
 
     # a grid drawn in part ends in dots where it goes on
     for x0, w, h, more_cols, more_rows in (
@@ -236,7 +242,10 @@ def scene(layer: LayerExplanation) -> tuple[int, int, list[Any]]:
     # words
     transposed = layer.transposed
     items.append(Text(MARGIN, MARGIN + 4, clean(f"{layer.name}: {layer.layer}"), 15, bold=True))
-    items.append(Text(MARGIN, MARGIN + 22, _subtitle(rows, cols, transposed), 11, fill=COLORS["dim"]))
+    subtitle = _subtitle(rows, cols, transposed)
+    if frame:
+        subtitle = f"output position ({wr}, {wc})" if rows is not None else f"output position {wc}"
+    items.append(Text(MARGIN, MARGIN + 22, subtitle, 11, fill=COLORS["dim"]))
     items.append(Text(left, top - 40, in_label, 12, bold=True))
     items.append(Text(out_x, top - 40, f"output {_dims(rows, cols, 'out')}", 12, bold=True))
     bottom = top + max(in_h, out_h) + 34
@@ -245,7 +254,7 @@ def scene(layer: LayerExplanation) -> tuple[int, int, list[Any]]:
         items.append(Text(left, bottom, line, 11, fill=COLORS["dim"]))
         bottom += 16
     bottom, right = _legend(items, MARGIN, bottom + 4, transposed,
-                            any(a is not None and a.a.d > 1 for a in (rows, cols)))
+                            any(a is not None and a.a.d > 1 for a in (rows, cols)), frame)
     widest = max(_text_width(t.text, t.size) + t.x for t in items if isinstance(t, Text))
     width = max(out_x + out_w + MARGIN, right + MARGIN, widest + MARGIN)
     return int(width), int(bottom + MARGIN), items
@@ -324,15 +333,19 @@ def _window_notes(rows: _Axis | None, cols: _Axis) -> list[str]:
     return [f"{'axes' if len(names) > 1 else 'axis'} {' and '.join(names)}: {text}" for text, names in notes.items()]
 
 
-def _legend(items: list[Any], x: float, y: float, transposed: bool, dilated: bool) -> tuple[float, float]:
+def _legend(items: list[Any], x: float, y: float, transposed: bool, dilated: bool,
+            frame: bool = False) -> tuple[float, float]:
     """Swatches and their words from (x, y), wrapped at 640 px: (the bottom, the right edge)."""
     entries = [("input", "input value"), ("pad", "padding (zeros)")]
     if transposed:
         entries += [("zero", "inserted zero (stride)")]
-    entries += [("tap", "kernel tap, first position")]
+    entries += [("tap", "kernel tap" if frame else "kernel tap, first position")]
     if dilated:
         entries += [("hole", "dilation hole (skipped)")]
-    entries += [("step", "next positions (stride)"), ("output", "output"), ("produced", "output of the first position")]
+    if not frame:
+        entries += [("step", "next positions (stride)")]
+    entries += [("output", "output"), ("produced", "the output of this position" if frame
+                                        else "output of the first position")]
     cx = right = x
     for kind, label in entries:
         width = 24 + 6.2 * len(label)
@@ -402,13 +415,13 @@ def svg(layer: LayerExplanation) -> str:
 # PNG, through matplotlib
 
 
-def png(layer: LayerExplanation) -> bytes:
+def png(layer: LayerExplanation, window: tuple[int, int] | None = None) -> bytes:
     import io
 
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch, Rectangle
 
-    width, height, items = scene(layer)
+    width, height, items = scene(layer, window)
     dpi = 100
     figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
     ax = figure.add_axes((0, 0, 1, 1))
@@ -444,6 +457,36 @@ def png(layer: LayerExplanation) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------
+# GIF: the sliding window, one frame per output position drawn
+
+
+MAX_FRAMES = 64  # at most this many positions (row by row); a bigger grid animates its first ones
+FRAME_MS = 700
+
+
+def frames(layer: LayerExplanation) -> list[tuple[int, int]]:
+    """The output positions the animation visits, row by row, among those the picture shows."""
+    rows, cols = _axes(layer)
+    out_rows = 1 if rows is None else rows.out_count
+    return [(r, c) for r in range(out_rows) for c in range(cols.out_count)][:MAX_FRAMES]
+
+
+def gif(layer: LayerExplanation) -> bytes:
+    """The animation: each frame the PNG of one position (matplotlib), joined by Pillow (which
+    matplotlib requires), looping."""
+    import io
+
+    from PIL import Image
+
+    images = [Image.open(io.BytesIO(png(layer, window))).convert("RGB") for window in frames(layer)]
+    palette = [image.quantize(colors=64, method=Image.Quantize.MEDIANCUT) for image in images]
+    buffer = io.BytesIO()
+    palette[0].save(buffer, format="GIF", save_all=True, append_images=palette[1:], duration=FRAME_MS, loop=0,
+                    optimize=True)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
 # Files
 
 
@@ -455,14 +498,35 @@ def check_draw_path(path: str) -> None:
     check_plot_path(path, "--draw", matplotlib_for=(".png",))
 
 
+def check_animate_path(path: str) -> None:
+    """Fail before any work when the animation cannot be written: a .gif, in a folder that is
+    there and writable, with matplotlib (and so Pillow) installed."""
+    import importlib.util
+
+    from ..errors import UsageError
+    from .plots import check_plot_path
+
+    if not path.lower().endswith(".gif"):
+        raise UsageError(f"--animate writes a .gif file, got '{path}'")
+    check_plot_path(path[:-4] + ".png", "--animate", matplotlib_for=(".png",))  # the folder's checks
+    if os.path.isdir(path):
+        raise UsageError(f"--animate {path}: is a folder, not a file")
+    if importlib.util.find_spec("PIL") is None:
+        raise UsageError("--animate needs Pillow, which matplotlib installs: pip install 'convcalc[plot]'")
+
+
 def draw_layer(layer: LayerExplanation, path: str) -> None:
-    """Write the picture of `layer` to `path`, SVG or PNG by its suffix, whole or not at all."""
+    """Write the picture of `layer` to `path`, SVG, PNG or an animated GIF by its suffix, whole or
+    not at all."""
     from ..errors import UsageError
     from ..fileio import write_atomic
 
-    data: str | bytes = png(layer) if path.lower().endswith(".png") else svg(layer)
+    lowered = path.lower()
+    data: str | bytes = png(layer) if lowered.endswith(".png") else gif(layer) if lowered.endswith(".gif") \
+        else svg(layer)
     try:
         write_atomic(path, data)
     except OSError as exc:
-        raise UsageError(f"--draw {path}: cannot write it: {exc.strerror or exc}") from None
+        option = "--animate" if lowered.endswith(".gif") else "--draw"
+        raise UsageError(f"{option} {path}: cannot write it: {exc.strerror or exc}") from None
 
