@@ -111,27 +111,37 @@ def peak(spec: Spec, batch: int, optimizer_name: str = "sgd", dtype: str = "floa
          impl: str | None = None) -> int:
     """MemTracker's peak over the second training iteration, on fake CPU tensors."""
     from torch._subclasses.fake_tensor import FakeTensorMode
-    from torch.distributed._tools.mem_tracker import MemTracker
 
     with FakeTensorMode():
         model = _model(spec, dtype)
         opt = optimizer(optimizer_name, model.parameters(), impl)
         x = example_input(spec, batch, dtype=DTYPES[dtype])
 
-        def iteration() -> None:
+        def loss() -> Any:
             with _autocast(amp):
-                loss = model(x).sum()
-            loss.backward()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
+                return model(x).sum()
 
-        iteration()  # the first creates the optimizer's state
-        tracker = MemTracker()
-        tracker.track_external(model, opt, x)
-        tracker._mod_tracker = _NoModules()
-        with tracker:
-            iteration()
-        snapshot = tracker.get_tracker_snapshot("peak")
+        return tracked_peak(model, opt, x, loss)
+
+
+def tracked_peak(model: Any, opt: Any, x: Any, loss: Any) -> int:
+    """MemTracker's peak over the second of two iterations (loss().backward(), step, zero_grad
+    to None: the first creates the optimizer's state), with module tracking off (docs/memory.md).
+    Run it under the FakeTensorMode the model and input were made in."""
+    from torch.distributed._tools.mem_tracker import MemTracker
+
+    def iteration() -> None:
+        loss().backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    iteration()
+    tracker = MemTracker()
+    tracker.track_external(model, opt, x)
+    tracker._mod_tracker = _NoModules()
+    with tracker:
+        iteration()
+    snapshot = tracker.get_tracker_snapshot("peak")
     return sum(device["Total"] for device in snapshot.values())
 
 
