@@ -412,3 +412,27 @@ def test_a_large_input_is_traced_on_the_meta_device_with_the_same_result(builder
     assert devices == ["meta"]
     assert [(r.name, r.kind, r.output, r.params, r.buffers, r.macs) for r in on_meta.layers] == \
         [(r.name, r.kind, r.output, r.params, r.buffers, r.macs) for r in on_cpu.layers]
+
+
+class OddIndexing(__import__("torch").nn.Module if __import__("importlib").util.find_spec("torch") else object):
+    """Indexing no rule maps: a new axis, and a slice whose bound is a tensor."""
+
+    def __init__(self):
+        from torch import nn
+
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        z = y[:, :, None]
+        return y[:, : y.flatten(1).argmax(1)] + z.sum()
+
+
+def test_indexing_no_rule_maps_is_listed_never_a_traceback(torch):
+    from convcalc.errors import ConvcalcError
+    from convcalc.importers.torch_fx import trace
+
+    with pytest.raises(ConvcalcError) as error:
+        trace(OddIndexing().eval(), (3, 8, 8), "odd", "odd", False)
+    assert "operator.getitem (indexing or slicing a tensor other than a range of its channels) ×" in str(error.value)

@@ -1314,7 +1314,12 @@ class _Mapper:
                 return self.channels_last(call, rule, views[0], base)
             if rule is None:
                 raise Unsupported("")
-            result = rule(call)
+            try:
+                result = rule(call)
+            except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
+                # arguments of a form no rule expects (a user's own code can pass anything):
+                # listed as unsupported, never a traceback
+                raise Unsupported(f"arguments convcalc cannot read ({type(exc).__name__})") from None
             if isinstance(result, Alias):
                 return result.ref
             if isinstance(result, ChannelsLast):
@@ -1517,8 +1522,10 @@ def _channel_range(x: Ref, index: tuple[Any, ...]) -> Any:
     part, else `slice`; the whole range is x itself."""
     everything = slice(None)
     rest = [v for v in index[2:] if v is not Ellipsis]
+    bounds = (index[1].start, index[1].stop) if len(index) > 1 and isinstance(index[1], slice) else (None,)
     if (len(index) < 2 or index[0] != everything or not isinstance(index[1], slice) or len(x.shape) < 2
-            or any(v != everything for v in rest) or index[1].step not in (None, 1)):
+            or any(v != everything for v in rest) or index[1].step not in (None, 1)
+            or not all(v is None or isinstance(v, int) for v in bounds)):
         raise Unsupported("indexing or slicing a tensor other than a range of its channels")
     begin, end, _ = index[1].indices(x.shape[0])
     if end <= begin:
