@@ -10,7 +10,8 @@ For each model (built with weights=None, in its own process):
 - PyTorch: total parameters, buffers, MACs (FlopCounterMode / 2) and output shape, and every
   Conv/ConvTranspose/Linear module's output shape and parameters (forward hooks, first call),
   against `convcalc import torchvision:NAME` analysed; the written YAML spec is read back and must
-  give the same totals;
+  give the same totals, and `convcalc verify` on it must agree layer by layer (where fvcore is
+  installed);
 - ONNX: the model exported by torch.onnx (TorchScript exporter at opset 17, dynamo exporter at
   opset 18) and read by convcalc: MACs and output shape against the PyTorch model's, parameters
   against the initializers the file's Conv/ConvTranspose/Gemm/MatMul/BatchNormalization nodes read
@@ -137,11 +138,23 @@ def from_pytorch(name, model, shape, expected):
         if row is not None and (ours, row.params) != (out, params):
             problems.append(f"{lname}: convcalc {list(row.output[1:])} {row.params}, PyTorch {out} {params}")
     text = render(imported)
-    written = convcalc.analyze(convcalc.loads(text, "written.yaml"))
+    written_spec = convcalc.loads(text, "written.yaml")
+    written = convcalc.analyze(written_spec)
     if (written.total.params, written.total.macs, written.output) != (report.total.params, report.total.macs,
                                                                        report.output):
         problems.append("the written spec reads back with other totals")
-    return {**got, "not_run": [list(t) for t in imported.not_run], "layers": len(report.layers),
+    verified = None
+    try:  # `convcalc verify` on the written spec: PyTorch and fvcore, layer by layer (needs fvcore)
+        from convcalc.verify import verify
+
+        result = verify(written_spec, batch=1)
+        verified = result.ok
+        if not result.ok:
+            bad = [layer.name for layer in result.layers if not layer.ok]
+            problems.append(f"verify disagrees on {len(bad)} layers: {bad[:3]}")
+    except ImportError:
+        pass
+    return {**got, "not_run": [list(t) for t in imported.not_run], "verified": verified, "layers": len(report.layers),
             "weighted": len(layers), "yaml_lines": text.count("\n"),
             "seconds": round(seconds, 2), "problems": problems}
 
@@ -280,7 +293,8 @@ def _verdict(part: dict | None) -> str:
     if not part["problems"]:
         if "file_params" in part:
             return f"exact ({part['file_params']:,} params in the file)"
-        return f"exact ({part['weighted']} weighted layers)" if "weighted" in part else "exact"
+        verified = ", verified" if part.get("verified") else ""
+        return f"exact ({part['weighted']} weighted layers{verified})" if "weighted" in part else "exact"
     text = part["problems"][0]
     failed = re.match(r"import failed: (?:torchvision:|timm:)?[^:]*: (.*)", text)
     if failed:  # a clean failure: what it says, short, without the temporary file's path
