@@ -81,7 +81,8 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
         partial=tuple(metric for metric in ("macs", "flops") if any(metric in layer.unknown for layer in layers)),
     )
     return Report(name=spec.name, source=spec.source, input=(batch, *spec.input), batch=batch,
-                  dtype=spec.dtype, layers=tuple(layers), total=total, args=spec.args, input_given=spec.input_given)
+                  dtype=spec.dtype, layers=tuple(layers), total=total, args=spec.args, input_given=spec.input_given,
+                  not_counted=spec.not_counted)
 
 
 def output_memory(y: tuple[int, ...], batch: int, itemsize: int) -> int:

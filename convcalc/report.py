@@ -113,6 +113,7 @@ class Report(NamedTuple):
     total: Totals
     args: dict[str, Any] = {}  # the spec's `args:` values it was analyzed with (--set), in declared order
     input_given: bool = False  # the input came from --input, not from the spec
+    not_counted: tuple[tuple[str, int, int], ...] = ()  # an imported model's modules its forward never runs
 
     @property
     def label(self) -> str:
@@ -151,6 +152,10 @@ class Report(NamedTuple):
             "receptive_field": [[plain(v) for v in axis] for axis in self.receptive_field],
             "global": self.global_context,
             "args": args_dict(self.args),
+            # only for an imported model that holds modules its forward never runs (GoogLeNet's
+            # auxiliary heads): their parameters are in PyTorch's count, not in these totals
+            **({"not_counted": [{"module": path, "params": p, "buffers": b} for path, p, b in self.not_counted]}
+               if self.not_counted else {}),
         }
 
 

@@ -436,3 +436,26 @@ def test_indexing_no_rule_maps_is_listed_never_a_traceback(torch):
     with pytest.raises(ConvcalcError) as error:
         trace(OddIndexing().eval(), (3, 8, 8), "odd", "odd", False)
     assert "operator.getitem (indexing or slicing a tensor other than a range of its channels) ×" in str(error.value)
+
+
+def test_modules_the_forward_never_runs_are_in_the_note_the_header_and_the_json(torch):
+    """VideoNet's training head (AdaptiveAvgPool3d, Flatten, Linear(8, 5): 8*5 + 5 = 45 parameters)
+    is not a layer: stderr says so, the written spec's header too, and the JSON lists it."""
+    import json
+
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    args = ["tests.import_models:build_video", "--input", "3x4x16x16"]
+    result = CliRunner().invoke(cli, ["shapes", *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == ("convcalc: note: tests.import_models:build_video: not counted: 45 parameters "
+                                     "and 0 buffer values in modules the forward pass never runs: aux (45 parameters)")
+    document = json.loads(result.stdout)
+    assert document["not_counted"] == [{"module": "aux", "params": 8 * 5 + 5, "buffers": 0}]
+    written = CliRunner().invoke(cli, ["import", *args]).stdout
+    assert "# not counted: 45 parameters and 0 buffer values in modules the forward pass never runs" in written
+    plain = json.loads(CliRunner().invoke(cli, ["shapes", "tests.import_models:build_se", "--input", "3x32x32",
+                                                "--format", "json"]).stdout)
+    assert "not_counted" not in plain  # only where there is something to say

@@ -66,7 +66,7 @@ class Imported(NamedTuple):
     def spec(self) -> Spec:
         built = build(self.document(), self.source, self.name)
         check(self, built)
-        return built
+        return built._replace(not_counted=self.not_run)
 
 
 def entry(layer: Layer, previous: str) -> LMap:

@@ -33,6 +33,8 @@ class Spec(NamedTuple):
     lines: dict[str, int] = {}  # line of each top-level key (never mutated)
     args: dict[str, Any] = {}  # the values of the spec's `args:` it was built with (--set), in declared order
     input_given: bool = False  # the input came from --input, not from the spec
+    # an imported model's modules its forward never runs: (module path, params, buffers), not layers
+    not_counted: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def nd(self) -> int:
