@@ -366,6 +366,21 @@ class GhostNet(nn.Module):
         return self.fc(y.mean((2, 3)))
 
 
+class KerasOrder(nn.Module):
+    """A network ported from Keras: its Flatten reads the feature map channels-last (permute, then
+    flatten), so the dense layer's weights are in that order; the counts are a plain flatten's."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(4 * 5 * 4, 5)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.conv(x)))
+        return self.fc(x.permute(0, 2, 3, 1).flatten(1))
+
+
 def build_se() -> nn.Module:
     return SENet()
 
@@ -406,6 +421,10 @@ def build_ghost() -> nn.Module:
     return GhostNet()
 
 
+def build_keras_order() -> nn.Module:
+    return KerasOrder()
+
+
 def build_resnet() -> nn.Module:
     return SmallResNet()
 
@@ -422,4 +441,5 @@ INPUTS = {
     "build_shuffle": (3, 32, 32),
     "build_functional": (3, 33, 30),
     "build_ghost": (3, 16, 16),
+    "build_keras_order": (3, 12, 10),
 }

@@ -1245,9 +1245,21 @@ class Mapper:
             return ChannelsLast(ref)
         elif fn in _PER_POSITION:
             mapped = fn(first)
+        elif fn in (_reshape, _flatten) and self.flat_view(call, view):
+            # Keras' Flatten of an NHWC tensor: the same values in another order, the same count
+            return self.emit(first, Mapped([("flatten", {})], [x]))
         else:
             raise Unsupported("an operator on a channels-last view (after a Transpose)")
         return ChannelsLast(self.emit(first, mapped))
+
+    def flat_view(self, call: Call, view: ChannelsLast) -> bool:
+        """Whether a Reshape or Flatten makes the channels-last view one row per sample."""
+        shape = (*view.ref.shape[1:], view.ref.shape[0])
+        if call.node.op_type == "Flatten":
+            return call.attr("axis", 1) % (len(shape) + 1) == 1
+        target = call.const(1, "shape")
+        full = _resolve_reshape([self.batch, *shape], target, call.attr("allowzero", 0))
+        return full == [self.batch, math.prod(shape)]
 
     def fold_bias(self, call: Call) -> ChannelsLast | None:
         """The Add of a stored [out] bias right after a channels-last MatMul that only it reads

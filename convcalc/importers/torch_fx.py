@@ -1419,6 +1419,9 @@ class _Mapper:
             mapped = one("conv", args, x)
         elif rule in _PER_POSITION:
             mapped = rule(first)
+        elif rule in (_flatten_function, _view, _flatten_module) and call.out == (math.prod(x.shape),):
+            # flattening the channels-last view (Keras' order): the same values, the same count
+            return self.emit(call._replace(args=(x,), kwargs={}), one("flatten", {}, x), base)
         else:
             raise Unsupported("an operator on a channels-last view (after a permute)")
         return ChannelsLast(self.emit(first, mapped, base))
