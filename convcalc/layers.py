@@ -1705,8 +1705,23 @@ class Linear(Kind):
         return torch_ops.nn().Linear(x[0], a["out"], bias=a["bias"])
 
 
+class Movement(Kind):
+    """A kind that only moves or views values (flatten, reshape, a part of the channels, a
+    shuffle, a crop): no arithmetic, nothing autograd keeps, no backward arithmetic. The records
+    below add their own rules (shape, field, scratch); their `costs` say what the movement is."""
+
+    def flops(self, a, x, y):
+        return 0
+
+    def saved(self, a, x, y):
+        return ()
+
+    def backward_flops(self, a, x, y):
+        return 0, 0
+
+
 @register
-class Flatten(Kind):
+class Flatten(Movement):
     doc = "[C, …] → [C·…]"
     name = "flatten"
     examples = ("3x4x4 | flatten", "2x3x4x5 | flatten")
@@ -1721,15 +1736,6 @@ class Flatten(Kind):
 
     def shape(self, a, x):
         return (numel(x),)
-
-    def flops(self, a, x, y):
-        return 0
-
-    def saved(self, a, x, y):
-        return ()
-
-    def backward_flops(self, a, x, y):
-        return 0, 0
 
     # The flat output has no positions to place a unit at: its field is one position's, and the
     # positions side by side in it are global context (a linear after it reads them all).
@@ -1746,7 +1752,7 @@ class Flatten(Kind):
 
 
 @register
-class Reshape(Kind):
+class Reshape(Movement):
     doc = "a new per-sample shape, e.g. `[512, 1, 1]` (one entry may be −1)"
     name = "reshape"
     examples = ("3x4x4 | flatten | reshape shape=48,1,1", "4x6x6 | reshape shape=-1,3,3")
@@ -1779,15 +1785,6 @@ class Reshape(Kind):
         if prod(target) != total:
             raise LayerError(f"cannot reshape [{dims(x)}] ({total} elements) to {target} ({prod(target)} elements)")
         return tuple(target)
-
-    def flops(self, a, x, y):
-        return 0
-
-    def saved(self, a, x, y):
-        return ()
-
-    def backward_flops(self, a, x, y):
-        return 0, 0
 
     # New spatial axes reorder the positions: a unit no longer sits where its input did, so the
     # field is one position's and the rest is global context, as after a flatten.
@@ -1882,7 +1879,7 @@ class Dropout(Kind):
 
 
 @register
-class Identity(Kind):
+class Identity(Movement):
     doc = "identity"
     name = "identity"
     examples = ("3x4x4 | identity",)
@@ -1897,15 +1894,6 @@ class Identity(Kind):
 
     def shape(self, a, x):
         return x
-
-    def flops(self, a, x, y):
-        return 0
-
-    def saved(self, a, x, y):
-        return ()
-
-    def backward_flops(self, a, x, y):
-        return 0, 0
 
     rf = same_field
 
@@ -2474,7 +2462,7 @@ class Maxout(Kind):
 # Channel and spatial rearrangements (no arithmetic)
 
 
-class PixelShuffleFamily(Kind):
+class PixelShuffleFamily(Movement):
     """Rearrangements between channels and space by a factor r on both axes of a 2-D map, as
     PyTorch's pixel_shuffle and pixel_unshuffle (ESPCN's sub-pixel convolution). No parameters,
     no FLOPs: every value is copied once. Training keeps nothing: the backward is the inverse
@@ -2490,15 +2478,6 @@ class PixelShuffleFamily(Kind):
             raise LayerError(f"{self.name} rearranges a 2-D map [C, H, W], as PyTorch's: not a "
                              f"{'flat' if nd == 0 else f'{nd}-D'} one")
         return a
-
-    def flops(self, a, x, y):
-        return 0  # a permutation of the values
-
-    def saved(self, a, x, y):
-        return ()
-
-    def backward_flops(self, a, x, y):
-        return 0, 0
 
     def build(self, a, x, y):
         from . import torch_ops
@@ -2552,7 +2531,7 @@ class PixelUnshuffle(PixelShuffleFamily):
 
 
 @register
-class ChannelShuffle(Kind):
+class ChannelShuffle(Movement):
     doc = "ShuffleNet's channel interleave"
     name = "channel_shuffle"
     examples = ("8x4x4 | channel_shuffle 4",)
@@ -2568,15 +2547,6 @@ class ChannelShuffle(Kind):
             raise LayerError(f"channels {x[0]} are not divisible by groups {a['groups']}")
         return x
 
-    def flops(self, a, x, y):
-        return 0  # a permutation
-
-    def saved(self, a, x, y):
-        return ()
-
-    def backward_flops(self, a, x, y):
-        return 0, 0
-
     rf = same_field
 
     def build(self, a, x, y):
@@ -2586,7 +2556,7 @@ class ChannelShuffle(Kind):
 
 
 @register
-class Shift(Kind):
+class Shift(Movement):
     """ShiftNet's shift: the channels are split into prod(k) groups, each moved by one offset of
     a k-window (the remainder stays put); zeros fill in. No parameters, no FLOPs."""
 
@@ -2605,19 +2575,10 @@ class Shift(Kind):
         spatial(x, self.name)
         return x
 
-    def flops(self, a, x, y):
-        return 0  # memory movement only
-
-    def saved(self, a, x, y):
-        return ()
-
     def scratch(self, a, x, y):
         # torch_ops.Shift copies slices into zeros: each copy's backward makes a gradient of the
         # whole input (zeros around its slice), summed into the others' into a new tensor
         return (), (new(2 * numel(x)),)
-
-    def backward_flops(self, a, x, y):
-        return 0, 0
 
     def rf(self, a, x, y, r):
         return rf_window(r, a["k"], (1,) * len(a["k"]), tuple(k // 2 for k in a["k"]))
@@ -2628,22 +2589,13 @@ class Shift(Kind):
         return torch_ops.Shift(a["k"], x[0])
 
 
-class ChannelView(Kind):
+class ChannelView(Movement):
     """A part of the channels, as a view: no work, nothing kept for the backward pass."""
 
     costs = ("", "", "", "0 (data movement only)")
     saves = "nothing (a view; its backward makes a gradient of the whole input, zeros elsewhere)"
     backward_costs = ("", "")
     view = train_view = True
-
-    def flops(self, a, x, y):
-        return 0
-
-    def saved(self, a, x, y):
-        return ()
-
-    def backward_flops(self, a, x, y):
-        return 0, 0
 
     rf = same_field
 
@@ -2794,7 +2746,7 @@ class Pad(Kind):
 
 
 @register
-class Crop(Kind):
+class Crop(Movement):
     """A window of `size` positions per spatial axis: centred (offset (n - size) // 2, the rule
     `concat crop: true` uses, as U-Net and torchvision's CenterCrop) or from a fixed `offset`.
     Slicing: a view of the input, no parameters, no FLOPs."""
@@ -2834,15 +2786,6 @@ class Crop(Kind):
                 raise LayerError(f"offset {oi} + size {si} = {oi + si} reaches past the input {ni} "
                                  f"on axis {axis_name(i, len(n))}")
         return (c, *a["size"])
-
-    def flops(self, a, x, y):
-        return 0  # a view
-
-    def saved(self, a, x, y):
-        return ()
-
-    def backward_flops(self, a, x, y):
-        return 0, 0
 
     def scratch(self, a, x, y):
         # slicing one axis after the other, its backward rebuilds the input's gradient one axis at
