@@ -123,6 +123,32 @@ def parents(name: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
+def spec_value(values: Any) -> Any:
+    """A per-axis tuple as a spec writes it: 3 for (3, 3), [3, 1] for (3, 1); a number as itself."""
+    if isinstance(values, (tuple, list)):
+        values = list(values)
+        return values[0] if len(set(values)) == 1 else values
+    return values
+
+
+def padding_arg(pairs: list[list[int]]) -> Any:
+    """[[left, right], ...] per axis as a spec's `p`: one number when every side is equal, a list
+    per axis when each axis is symmetric, else the pairs."""
+    if all(left == right for left, right in pairs):
+        return spec_value([left for left, _ in pairs])
+    return pairs
+
+
+def pad_args(pairs: list[list[int]], mode: str, value: Any) -> dict[str, Any]:
+    """The pad kind's arguments (mode one of constant, reflect, replicate, circular)."""
+    args: dict[str, Any] = {"p": padding_arg(pairs)}
+    if mode != "constant":
+        args["mode"] = mode
+    elif value:
+        args["value"] = float(value)
+    return args
+
+
 def _dims(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
 

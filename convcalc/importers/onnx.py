@@ -29,7 +29,8 @@ from .. import limits
 from ..args import normalize
 from ..errors import ConvcalcError, LayerError, SpecError, UsageError
 from ..layers import REGISTRY
-from .model import Imported, Layer, LayerNames, Unsupported, parents, rule_table, unsupported_message
+from .model import (Imported, Layer, LayerNames, Unsupported, pad_args, padding_arg, parents, rule_table,
+                    spec_value, unsupported_message)
 from .protobuf import Model, Node, ProtobufError, Tensor, model as parse_model, values as tensor_values
 
 
@@ -186,20 +187,12 @@ RULES: dict[str, Callable[[Call], Any]] = {}
 rule = rule_table(RULES)
 
 
-def _v(values: Any) -> Any:
-    values = list(values)
-    return values[0] if len(set(values)) == 1 else values
+_v, _padding = spec_value, padding_arg
 
 
 def _pairs(pads: list[int], nd: int) -> list[list[int]]:
     """ONNX's [x1_begin, x2_begin, ..., x1_end, x2_end, ...] -> [[begin, end], ...] per axis."""
     return [[pads[i], pads[i + nd]] for i in range(nd)]
-
-
-def _padding(pairs: list[list[int]]) -> Any:
-    if all(a == b for a, b in pairs):
-        return _v([a for a, _ in pairs])
-    return pairs
 
 
 def _same_lower(x: Ref, k: list[int], s: list[int], d: list[int]) -> list[list[int]]:
@@ -978,12 +971,7 @@ def _pad(c: Call) -> Mapped:
         c.attr("mode", "constant"))
     if mode is None:
         raise Unsupported(f"padding mode {c.attr('mode')}")
-    args: dict[str, Any] = {"p": _padding(pairs)}
-    if mode != "constant":
-        args["mode"] = mode
-    elif value:
-        args["value"] = float(value)
-    return Mapped([("pad", args)], [x])
+    return Mapped([("pad", pad_args(pairs, mode, value))], [x])
 
 
 @rule("DepthToSpace")

@@ -37,7 +37,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConvcalcError, SpecError, UsageError
-from .model import Imported, Layer, LayerNames, Unsupported, parents, rule_table, unsupported_message
+from .model import (Imported, Layer, LayerNames, Unsupported, pad_args, padding_arg, parents, rule_table,
+                    spec_value, unsupported_message)
 
 BATCH = 1  # the traced batch: every tensor must keep dim 0 = 1 (an operator that moves positions into it is refused)
 DEFAULT_INPUT = (3, 224, 224)  # torchvision's and timm's classifiers, when --input is not given
@@ -394,12 +395,7 @@ class Call(NamedTuple):
         return value % (len(ref.shape) + 1)
 
 
-def _v(values: Any) -> Any:
-    """A per-axis tuple as a spec writes it: 3 for (3, 3), [3, 1] for (3, 1)."""
-    if isinstance(values, (tuple, list)):
-        values = list(values)
-        return values[0] if len(set(values)) == 1 else values
-    return values
+_v, _padding = spec_value, padding_arg
 
 
 def _per_axis(value: Any, nd: int) -> list[int]:
@@ -429,12 +425,6 @@ def _pairs(reversed_twice: Any, nd: int) -> list[list[int]]:
     """F.pad's order (last axis first, left then right) -> [[left, right], ...] first axis first."""
     flat = list(reversed_twice)
     return [[flat[2 * (nd - 1 - i)], flat[2 * (nd - 1 - i) + 1]] for i in range(nd)]
-
-
-def _padding(pairs: list[list[int]]) -> Any:
-    if all(left == right for left, right in pairs):
-        return _v([left for left, _ in pairs])
-    return pairs
 
 
 @module(nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -773,12 +763,7 @@ def _pad(c: Call, pad: Any, mode: str, value: Any) -> Mapped:
     pairs = _pairs(flat, c.nd)
     if mode not in ("constant", "reflect", "replicate", "circular"):
         raise Unsupported(f"padding mode {mode}")
-    args: dict[str, Any] = {"p": _padding(pairs)}
-    if mode != "constant":
-        args["mode"] = mode
-    elif value:
-        args["value"] = float(value)
-    return one("pad", args, c.x())
+    return one("pad", pad_args(pairs, mode, value), c.x())
 
 
 @module(nn.ZeroPad1d, nn.ZeroPad2d, nn.ZeroPad3d, nn.ConstantPad1d, nn.ConstantPad2d, nn.ConstantPad3d,
