@@ -38,27 +38,38 @@ def independent(path: str) -> dict:
     dims = {out.name: list(numpy.shape(v)) for out, v in zip(session.get_outputs(), values)}
     dims[first.name] = shape
     output = dims[session.get_outputs()[0].name]
-    size = {t.name: list(t.dims) for t in graph.initializer}
-    for node in graph.node:  # TorchScript's Identity nodes hand an initializer on under another name
-        if node.op_type == "Identity" and node.input[0] in size:
-            size[node.output[0]] = size[node.input[0]]
+    size = initializer_dims(graph)
     dims.update(size)
     macs = 0
     for node in graph.node:
         if node.op_type == "Conv":
             w = dims[node.input[1]]
             macs += math.prod(dims[node.output[0]]) * w[1] * math.prod(w[2:])
-        elif node.op_type == "ConvTranspose":  # every input position meets the whole kernel
-            w = dims[node.input[1]]
-            macs += math.prod(dims[node.input[0]]) * math.prod(w[1:]) * int(node.attribute and next(
-                (a.i for a in node.attribute if a.name == "group"), 1) or 1)
+        elif node.op_type == "ConvTranspose":  # each input value meets its group's C_out/g filters' k taps
+            w = dims[node.input[1]]  # [C_in, C_out / g, k...]
+            macs += math.prod(dims[node.input[0]]) * math.prod(w[1:])
         elif node.op_type in ("Gemm", "MatMul"):
             a, out = dims[node.input[0]], dims[node.output[0]]
             k = a[-1] if not any(x.name == "transA" and x.i for x in node.attribute) else a[-2]
             macs += math.prod(out) * k
-    params = sum(math.prod(size[node.input[i]]) for node in graph.node for i in WEIGHTED.get(node.op_type, ())
-                 if i < len(node.input) and node.input[i] in size and math.prod(size[node.input[i]]) > 1)
-    return {"macs": macs, "params": params, "output": list(output)}
+    return {"macs": macs, "params": file_params(graph), "output": list(output)}
+
+
+def initializer_dims(graph) -> dict[str, list[int]]:
+    """Each initializer's dims by name, and by the names TorchScript's Identity nodes hand them on as."""
+    size = {t.name: list(t.dims) for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Identity" and node.input[0] in size:
+            size[node.output[0]] = size[node.input[0]]
+    return size
+
+
+def file_params(graph) -> int:
+    """The parameters a file holds: the elements of the initializers its weighted nodes read, each
+    read counted (exporters share equal ones); a stored single number (a scalar operand) is not one."""
+    size = {name: math.prod(dims) for name, dims in initializer_dims(graph).items()}
+    return sum(size[node.input[i]] for node in graph.node for i in WEIGHTED.get(node.op_type, ())
+               if i < len(node.input) and node.input[i] in size and size[node.input[i]] > 1)
 
 
 def ours(path: str) -> dict:

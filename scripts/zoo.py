@@ -180,16 +180,11 @@ def from_onnx(name, model, shape, expected, exporter, folder):
     start = time.perf_counter()
     report = convcalc.analyze(read(path).spec())
     seconds = time.perf_counter() - start
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from onnx_check import file_params  # scripts/onnx_check.py: the same count the tests use
+
     graph = onnx.load(path, load_external_data=False).graph
-    size = {t.name: int(numpy.prod(list(t.dims))) for t in graph.initializer}
-    for node in graph.node:  # TorchScript's Identity nodes hand an initializer on under another name
-        if node.op_type == "Identity" and node.input[0] in size:
-            size[node.output[0]] = size[node.input[0]]
-    weights = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,),
-               "BatchNormalization": (1, 2), "LayerNormalization": (1, 2), "Mul": (0, 1), "Add": (0, 1)}
-    params = sum(size[node.input[i]] for node in graph.node for i in weights.get(node.op_type, ())
-                 if i < len(node.input) and node.input[i] in size and len(graph.initializer) and
-                 _is_weight(node, i, size))
+    params = file_params(graph)
     session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     feed = {session.get_inputs()[0].name: numpy.random.randn(1, *shape).astype(numpy.float32)}
     runtime = list(session.run(None, feed)[0].shape[1:])
@@ -205,14 +200,6 @@ def from_onnx(name, model, shape, expected, exporter, folder):
         os.remove(os.path.join(folder, f))
     return {**got, "file_params": params, "layers": len(report.layers), "nodes": len(graph.node),
             "export_seconds": round(export_seconds, 1), "seconds": round(seconds, 2), "problems": problems}
-
-
-def _is_weight(node, index, size) -> bool:
-    """A Mul/Add operand counts when it is a stored per-channel tensor (layer scale, a folded bias);
-    scalars (a number the exporter stored as an initializer) are not parameters."""
-    if node.op_type in ("Mul", "Add"):
-        return size[node.input[index]] > 1
-    return True
 
 
 def one(name: str, exporters: list[str]) -> dict:

@@ -67,9 +67,6 @@ CASES = [(b, e) for b in BUILDERS for e in EXPORTERS]
 
 @pytest.mark.parametrize("builder, exporter", CASES)
 def test_an_onnx_export_imports_as_the_module(builder, exporter, folder, torch):
-    import onnx
-    import onnxruntime
-
     import convcalc
     from convcalc.importers import read
 
@@ -82,23 +79,14 @@ def test_an_onnx_export_imports_as_the_module(builder, exporter, folder, torch):
     _, _, macs, out = model_counts(model, shape)
     assert (report.total.macs, report.output[1:]) == (macs, out)
 
-    graph = onnx.load(path).graph  # parameters: the initializers each node reads (exporters share equal ones)
-    size = {t.name: int(torch.tensor(list(t.dims)).prod()) for t in graph.initializer}
-    for node in graph.node:  # TorchScript's Identity nodes hand an initializer on under another name
-        if node.op_type == "Identity" and node.input[0] in size:
-            size[node.output[0]] = size[node.input[0]]
-    weights = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "BatchNormalization": (1, 2),  # not stats
-               "MatMul": (1,), "LayerNormalization": (1, 2), "Add": (0, 1), "Mul": (0, 1)}
-    used = [node.input[i] for node in graph.node for i in weights.get(node.op_type, ()) if i < len(node.input)
-            and node.input[i] in size and (node.op_type not in ("Add", "Mul") or size[node.input[i]] > 1)]
-    assert report.total.params == sum(size[name] for name in used)  # a bias or layer scale, not a number
+    # the file's own count (scripts/onnx_check.py): parameters are the initializers each weighted node
+    # reads (exporters share equal ones; a stored number is not one), MACs from onnxruntime's shapes
+    # of every conv and matrix product, and onnxruntime's output
+    file = onnx_check().independent(path)
+    assert (report.total.params, report.total.macs, list(report.output)) == \
+        (file["params"], file["macs"], file["output"])
     if builder == "build_convnext":  # no batch norm to fold: the file holds the module's parameters
         assert report.total.params == sum(p.numel() for p in model.parameters())
-    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-    feed = {session.get_inputs()[0].name: torch.randn(1, *shape).numpy()}
-    assert tuple(session.run(None, feed)[0].shape) == report.output
-    # and the file's own MACs, from onnxruntime's shapes of every conv and matrix product
-    assert onnx_check().independent(path)["macs"] == report.total.macs
 
     from_torch = convcalc.analyze(read(f"tests.import_models:{builder}", shape).spec())
     ours = {layer.name: layer for layer in report.layers}
@@ -519,3 +507,21 @@ def test_damaged_bytes_are_an_error_or_an_import_never_a_traceback(source, folde
         except Exception as exc:
             escaped.append(f"{type(exc).__name__}: {exc}"[:160])
     assert not escaped, escaped[:5]
+
+
+def test_the_checker_counts_a_grouped_transposed_conv_as_pytorch_does(tmp_path, torch):
+    """scripts/onnx_check.py's count of a grouped ConvTranspose is each input value times its
+    group's C_out/g filters' k taps: 8*8*8 inputs * (12/4)*3*3 = 13,824 MACs, as FlopCounterMode
+    and convcalc count it (and the conv before it, 8*8*8 * 3*3*3 = 13,824)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ConvTranspose2d(8, 12, 3, stride=2, groups=4)).eval()
+    path = str(tmp_path / "grouped.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(1, 3, 10, 10),), path, dynamo=False, opset_version=13)
+    with FlopCounterMode(display=False) as counter:
+        model(torch.randn(1, 3, 10, 10))
+    check = onnx_check()
+    assert check.independent(path)["macs"] == check.ours(path)["macs"] == counter.get_total_flops() // 2 == \
+        8 * 8 * 8 * 3 * 3 * 3 + 8 * 8 * 8 * (12 // 4) * 3 * 3
