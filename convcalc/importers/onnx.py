@@ -145,6 +145,7 @@ class Mapped(NamedTuple):
     layers: list[tuple[str, dict[str, Any]]]  # (kind, YAML args); the last gives the value
     inputs: list[Ref]
     params: int | None = None  # the initializers' elements these layers hold, checked against convcalc's
+    widened: int | None = None  # the result keeps a size-1 axis put in here (Widened), as its input did
 
 
 class Call(NamedTuple):
@@ -611,14 +612,14 @@ class Widened(NamedTuple):
 
 
 @rule("ReduceMean")
-def _mean(c: Call) -> Any:
+def _mean(c: Call) -> Mapped:
     if isinstance(c.inputs[0], Widened):  # the 1-D pool's detour: the mean over every spatial axis
         wide = c.inputs[0]
         axes = c.attr("axes") if c.opset < 18 else c.const(1, "axes")
         rank = len(wide.ref.shape) + 2
         if axes is None or sorted(a % rank for a in axes) != list(range(2, rank)) or not c.attr("keepdims", 1):
             raise Unsupported("a mean of a widened activation other than global average pooling")
-        return ("widened gap", wide)
+        return Mapped([("gap", {})], [wide.ref], widened=wide.axis)
     x = c.x()
     axes = c.attr("axes") if c.opset < 18 else c.const(1, "axes")
     rank = len(x.shape) + 1
@@ -1180,9 +1181,6 @@ class Mapper:
             # an input or attribute missing or of the wrong form: a broken file, said as one line
             raise self.error(f"node '{node.name or node.op_type}' ({node.op_type}) is not as ONNX defines it: "
                              "an input or attribute is missing or malformed") from None
-        if isinstance(result, tuple) and result and result[0] == "widened gap":
-            wide = result[1]
-            result = Widened(self.emit(call, Mapped([("gap", {})], [wide.ref])), wide.axis)
         if isinstance(result, Parts):
             for i, out in enumerate(node.outputs):
                 if out:
@@ -1190,7 +1188,10 @@ class Mapper:
                                                               [result.ref])) if self.readers.get(out) else Const((), None)
             return
         if isinstance(result, Mapped):
+            widened = result.widened
             result = self.emit(call, result)
+            if widened is not None:
+                result = Widened(result, widened)
         if node.outputs:
             self.values[node.outputs[0]] = result
         for extra in node.outputs[1:]:
