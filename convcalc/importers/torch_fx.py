@@ -438,9 +438,8 @@ def _conv(c: Call) -> Mapped:
     layers: list[tuple[str, dict[str, Any]]] = []
     pairs = _pairs(m._reversed_padding_repeated_twice, c.nd)
     if m.padding_mode != "zeros":
-        if any(v for pair in pairs for v in pair):
-            layers.append(("pad", {"p": _padding(pairs), "mode": {"reflect": "reflect", "replicate": "replicate",
-                                                                     "circular": "circular"}[m.padding_mode]}))
+        if any(v for pair in pairs for v in pair):  # reflect, replicate or circular: a pad layer first
+            layers.append(("pad", pad_args(pairs, m.padding_mode, 0)))
     elif m.padding == "same":
         args["p"] = "same"
     elif any(v for pair in pairs for v in pair):
