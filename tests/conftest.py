@@ -16,6 +16,11 @@ import convcalc
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# A guard against a hang, never a speed test: a subprocess that should answer in a second gets this
+# long before the test gives up on it, so a loaded 2-core machine (CI, a parallel run) cannot fail a
+# test that would pass alone. Tests that need to know a bound on work count the work instead.
+HANG_GUARD_S = 300
+
 try:
     from hypothesis import HealthCheck, settings
 

@@ -25,6 +25,8 @@ from click.testing import CliRunner
 from convcalc.check import baseline as baselines
 from convcalc.cli import cli
 
+from .conftest import HANG_GUARD_S
+
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN = "tests/assets/check/clean.yaml"
 # clean.yaml's totals: conv 8 -> 16 k3 p1 on 16x16, relu, gap, flatten, linear 16 -> 8; float32, no buffers
@@ -410,7 +412,7 @@ def test_a_fifo_swapped_in_after_the_check_is_opened_without_blocking(tmp_path):
             "class Regular:\n    st_mode = stat.S_IFREG | 0o644\n"
             "os.stat = lambda path, *a, **k: Regular() if path == sys.argv[1] else real(path, *a, **k)\n"
             "try:\n    baseline.read_baseline(sys.argv[1])\nexcept UsageError as exc:\n    print(exc)\n")
-    done = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=10,
+    done = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=HANG_GUARD_S,
                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == f"{fifo}: baseline is a FIFO (named pipe), not a file\n"

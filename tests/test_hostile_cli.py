@@ -18,6 +18,8 @@ from click.testing import CliRunner
 from convcalc import limits
 from convcalc.cli import cli
 
+from .conftest import HANG_GUARD_S
+
 ROOT = Path(__file__).resolve().parent.parent
 LENET = "specs/lenet5.yaml"
 EVIL_NAME = "\x1b]0;pwned\x07\x1b[31mred\u202e"  # sets the terminal title, paints red, reverses text
@@ -133,7 +135,7 @@ def test_sigint_exits_130():
     try:
         wait_until_reading(proc.pid)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=HANG_GUARD_S)
     finally:
         proc.kill()
     assert proc.returncode == 130

@@ -2,7 +2,7 @@
 gets its answer in a fraction of a second, or one line and exit 2.
 
 A regression here would make a test hang rather than fail, so each runs convcalc in a subprocess
-with a timeout of a few seconds (the fixed code answers in well under one; before the fixes these
+with a generous hang guard (the fixed code answers in well under a second; before the fixes these
 specs ran for minutes or forever), or counts the work instead of timing it. No test asserts a time.
 benchmarks/hostile_specs.py times the same specs.
 """
@@ -23,9 +23,10 @@ from convcalc.errors import ConvcalcError, LayerError, did_you_mean
 from convcalc.spec.expr import evaluate_expression
 
 from . import hostile
+from .conftest import HANG_GUARD_S
 
 ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 10  # seconds: ten times the fixed code's time on a loaded machine; the old code took minutes
+TIMEOUT = HANG_GUARD_S  # a hang guard (tests/conftest.py), not a time limit: the old code never ended
 
 
 def convcalc_on(text: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
