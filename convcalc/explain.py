@@ -594,12 +594,12 @@ def _closed_form(c: _Layer, variant: str, ratio: Fraction) -> str:
     k = c.a["k"]
     if len(set(k)) != 1:
         return ""
-    from .compare import VARIANTS, Setup
+    from .compare import VARIANTS, ConvSetup
 
     form = VARIANTS[variant].closed_form
     if form is None:
         return ""
-    closed = form(Setup(tuple(c.x), c.y[0], k[0], groups=c.a.get("groups", 1) if variant == "grouped" else 2))
+    closed = form(ConvSetup(tuple(c.x), c.y[0], k[0], groups=c.a.get("groups", 1) if variant == "grouped" else 2))
     if closed is None:
         return ""
     agree = "equal" if closed.value == ratio else f"against {_ratio(ratio)} here"

@@ -50,7 +50,7 @@ class Point(NamedTuple):
         return self.report.total
 
 
-class Fit(NamedTuple):
+class PowerFit(NamedTuple):
     """How one total grows along one axis, on one line of the sweep."""
 
     axis: str  # "input" or an argument's name
@@ -79,7 +79,7 @@ class Sweep(NamedTuple):
     source: str
     axes: tuple[Axis, ...]
     points: tuple[Point, ...]
-    fits: tuple[Fit, ...]
+    fits: tuple[PowerFit, ...]
 
 
 # -- the axes, as the command line writes them -------------------------------------------------
@@ -185,7 +185,7 @@ def run(document: Document, axes: Sequence[Axis], fixed: Overrides = Overrides()
     return Sweep(first.name, first.source, tuple(axes), tuple(points), fits(axes, points))
 
 
-def fits(axes: Sequence[Axis], points: Sequence[Point]) -> tuple[Fit, ...]:
+def fits(axes: Sequence[Axis], points: Sequence[Point]) -> tuple[PowerFit, ...]:
     """The growth of each total along each numeric axis other than the batch, per line."""
     out = []
     names = [axis.name for axis in axes]
@@ -207,7 +207,7 @@ def fits(axes: Sequence[Axis], points: Sequence[Point]) -> tuple[Fit, ...]:
     return tuple(out)
 
 
-def _fit(axis: str, metric: str, at: dict[str, Any], sizes: tuple[float, ...], line: list[Point]) -> Fit:
+def _fit(axis: str, metric: str, at: dict[str, Any], sizes: tuple[float, ...], line: list[Point]) -> PowerFit:
     totals = [getattr(p.total, metric) for p in line]
     exponent, deviation = _power_law(sizes, totals)
     constant, exponent_rest, deviation_rest = 0, None, 0.0
@@ -215,7 +215,7 @@ def _fit(axis: str, metric: str, at: dict[str, Any], sizes: tuple[float, ...], l
         constant = _constant_part(line, metric)
         if constant:
             exponent_rest, deviation_rest = _power_law(sizes, [t - constant for t in totals])
-    return Fit(axis, metric, at, sizes, exponent, deviation, constant, exponent_rest, deviation_rest)
+    return PowerFit(axis, metric, at, sizes, exponent, deviation, constant, exponent_rest, deviation_rest)
 
 
 def _power_law(sizes: Sequence[float], totals: Sequence[int]) -> tuple[float | None, float]:

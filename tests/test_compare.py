@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 import convcalc
 from convcalc.cli import cli
-from convcalc.compare import MAX_STACK, VARIANTS, Setup, compare_specs, compare_variants
+from convcalc.compare import MAX_STACK, VARIANTS, ConvSetup, compare_specs, compare_variants
 from convcalc.errors import ConvcalcError, UsageError
 from convcalc.layers import REGISTRY
 from convcalc.reporters import Format
@@ -43,7 +43,7 @@ def compare(*args: str):
 
 
 def notes_example(*names: str):
-    return compare_variants(names or ("regular", "depthwise-separable"), Setup((3, 7, 7), 128, 3, p="valid"))
+    return compare_variants(names or ("regular", "depthwise-separable"), ConvSetup((3, 7, 7), 128, 3, p="valid"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ VARIANT_CASES = [
 @pytest.mark.parametrize("name, overrides, layers, output, params, stage_macs", VARIANT_CASES,
                          ids=[f"{case[0]}-{i}" for i, case in enumerate(VARIANT_CASES)])
 def test_variant_matches_the_same_layers_written_by_hand(name, overrides, layers, output, params, stage_macs):
-    setup = Setup(**{**BASE, **overrides})
+    setup = ConvSetup(**{**BASE, **overrides})
     row = compare_variants([name], setup).row(name)
     hand = run(f"{'x'.join(map(str, setup.input))} | " + " | ".join(
         f"{layer} bias=false" if not layer.startswith("channel_shuffle") else layer for layer in layers.split(" | ")))
@@ -133,21 +133,21 @@ def test_every_variant_is_covered_by_a_hand_written_case():
 
 
 def test_three_d_spatially_separable_is_one_conv_per_axis():
-    row = compare_variants(["spatially-separable"], Setup((4, 6, 6, 6), 8, 3)).row("spatially-separable")
+    row = compare_variants(["spatially-separable"], ConvSetup((4, 6, 6, 6), 8, 3)).row("spatially-separable")
     hand = run("4x6x6x6 | conv 4 k3x1x1 bias=false | conv 4 k1x3x1 bias=false | conv 8 k1x1x3 bias=false")
     assert row.output == hand.output == (1, 8, 4, 4, 4)
     assert row.macs == hand.total.macs == 4 * 4 * 3 * 4 * 6 * 6 + 4 * 4 * 3 * 4 * 4 * 6 + 8 * 4 * 3 * 4 * 4 * 4
 
 
 def test_bias_flag_adds_one_bias_per_output_channel_of_every_conv():
-    row = compare_variants(["depthwise-separable"], Setup(**BASE, bias=True)).row("depthwise-separable")
+    row = compare_variants(["depthwise-separable"], ConvSetup(**BASE, bias=True)).row("depthwise-separable")
     assert row.params == (8 * 9 + 8) + (8 * 16 + 16)
     assert row.macs == 8 * 9 * 10 * 10 + 8 * 16 * 10 * 10  # MACs exclude the bias
     assert "bias=true" in row.spec
 
 
 def test_dilation_widens_the_field_for_the_same_weights():
-    result = compare_variants(["regular", "dilated"], Setup(**BASE, d=3))
+    result = compare_variants(["regular", "dilated"], ConvSetup(**BASE, d=3))
     regular, dilated = result.row("regular"), result.row("dilated")
     assert [axis[0] for axis in regular.receptive_field] == [3, 3]
     assert [axis[0] for axis in dilated.receptive_field] == [3 * (3 - 1) + 1] * 2
@@ -156,7 +156,7 @@ def test_dilation_widens_the_field_for_the_same_weights():
 
 
 def test_fft_note_gives_the_fft_size():
-    row = compare_variants(["fft"], Setup(**BASE, p=1)).row("fft")
+    row = compare_variants(["fft"], ConvSetup(**BASE, p=1)).row("fft")
     # padded input 14x14: N = 196 points, M = 14 * (14 // 2 + 1) = 112 bins
     assert row.notes[0].startswith("FFT size 14x14 (N = 196 points, M = 112 complex bins)")
     assert row.macs == 4 * 16 * 8 * 112
@@ -166,11 +166,11 @@ def test_fft_note_gives_the_fft_size():
 # Variants are layers: validated as any spec, and shown as the one-line spec that reproduces them
 
 LAYER_SETUPS = [
-    Setup(**BASE),
-    Setup(**BASE, s=2, p="same", bias=True),
-    Setup(**BASE, p=1, d=3, groups=4, width=8),
-    Setup((8, 40), 16, 5, p="full"),  # 1-D
-    Setup((4, 6, 6, 6), 8, 3, p="same"),  # 3-D
+    ConvSetup(**BASE),
+    ConvSetup(**BASE, s=2, p="same", bias=True),
+    ConvSetup(**BASE, p=1, d=3, groups=4, width=8),
+    ConvSetup((8, 40), 16, 5, p="full"),  # 1-D
+    ConvSetup((4, 6, 6, 6), 8, 3, p="same"),  # 3-D
 ]
 
 
@@ -220,7 +220,7 @@ def test_transposed_same_undoes_the_stride_as_torch_computes_it(k, s):
     apply."""
     torch = pytest.importorskip("torch")
     n = 10
-    row = compare_variants(["transposed"], Setup((2, n), 3, k, s, "same")).row("transposed")
+    row = compare_variants(["transposed"], ConvSetup((2, n), 3, k, s, "same")).row("transposed")
     p, extra = REGISTRY["deconv"].adjoint_padding(k, s, "same") if row.applicable else (0, 0)
     if row.applicable:
         layer = torch.nn.ConvTranspose1d(2, 3, k, s, p, extra)
@@ -233,14 +233,14 @@ def test_transposed_same_undoes_the_stride_as_torch_computes_it(k, s):
 
 
 def test_stacked_depth_is_written_once_in_the_table(monkeypatch):
-    assert Setup((16, 14, 14), 16, 7).stack_depth == (7 - 1) // 2 == 3
+    assert ConvSetup((16, 14, 14), 16, 7).stack_depth == (7 - 1) // 2 == 3
     text = compare("regular", "stacked", "--input", "16x14x14", "--out", "16", "-k", "7", "-p", "same").stdout
     assert "n = (K-1)/2 = 3" in text and "│ 3 stacked 3x3" not in text
 
 
 def test_an_unknown_variant_name_is_a_value_error_in_the_library():
     with pytest.raises(ValueError, match="unknown variant 'regulr' \\(did you mean 'regular'\\?\\)"):
-        compare_variants(["regulr"], Setup(**BASE))
+        compare_variants(["regulr"], ConvSetup(**BASE))
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,12 +248,12 @@ def test_an_unknown_variant_name_is_a_value_error_in_the_library():
 
 
 CLOSED_FORM_SETUPS = [
-    Setup((8, 12, 12), 16, 3, p="same"),
-    Setup((16, 9, 9), 16, 5, p="same", groups=4, d=2),
-    Setup((32, 7, 7), 64, 7, p="same", groups=8, d=3),
-    Setup((24, 10, 10), 12, 3, p="same", groups=3),  # N < C
-    Setup((16, 20, 20), 16, 7, p="same", s=2, groups=2),  # stride: output sizes still equal
-    Setup((16, 100), 32, 5, p="same"),  # 1-D, C != N: stacked is 3·(16 + 1·32)/(16·5) = 1.8, not n·3/K = 1.2
+    ConvSetup((8, 12, 12), 16, 3, p="same"),
+    ConvSetup((16, 9, 9), 16, 5, p="same", groups=4, d=2),
+    ConvSetup((32, 7, 7), 64, 7, p="same", groups=8, d=3),
+    ConvSetup((24, 10, 10), 12, 3, p="same", groups=3),  # N < C
+    ConvSetup((16, 20, 20), 16, 7, p="same", s=2, groups=2),  # stride: output sizes still equal
+    ConvSetup((16, 100), 32, 5, p="same"),  # 1-D, C != N: stacked is 3·(16 + 1·32)/(16·5) = 1.8, not n·3/K = 1.2
 ]
 
 
@@ -287,18 +287,18 @@ def test_closed_forms_equal_the_analyzed_ratios(setup):
     ("spatially-separable", "(C + N)/(max(C, N)·K)", Fraction(3 + 128, 128 * 3)),
 ])
 def test_closed_form_formulas_in_the_notes_letters(name, formula, value):
-    row = compare_variants([name], Setup((3, 7, 7), 128, 3)).row(name)
+    row = compare_variants([name], ConvSetup((3, 7, 7), 128, 3)).row(name)
     assert (row.closed_form.formula, row.closed_form.value) == (formula, value)
 
 
 @pytest.mark.parametrize("setup, formula, value", [
     # C = N: the notes' n·9/K²
-    (Setup((16, 14, 14), 16, 7, p="same"), "n·9/K²", Fraction(3 * 9, 7 * 7)),
+    (ConvSetup((16, 14, 14), 16, 7, p="same"), "n·9/K²", Fraction(3 * 9, 7 * 7)),
     # C != N: 9·C·N for the first conv, 9·N·N for each of the other n - 1, over C·N·K²
-    (Setup((16, 14, 14), 32, 7, p="same"), "9·(C + (n-1)·N)/(C·K²)", Fraction(9 * (16 + 2 * 32), 16 * 7 * 7)),
-    (Setup((32, 14, 14), 16, 5, p="same"), "9·(C + (n-1)·N)/(C·K²)", Fraction(9 * (32 + 1 * 16), 32 * 5 * 5)),
-    (Setup((16, 100), 32, 5, p="same"), "3·(C + (n-1)·N)/(C·K)", Fraction(3 * (16 + 1 * 32), 16 * 5)),
-    (Setup((4, 9, 9, 9), 8, 5, p="same"), "27·(C + (n-1)·N)/(C·K³)", Fraction(27 * (4 + 1 * 8), 4 * 5 * 5 * 5)),
+    (ConvSetup((16, 14, 14), 32, 7, p="same"), "9·(C + (n-1)·N)/(C·K²)", Fraction(9 * (16 + 2 * 32), 16 * 7 * 7)),
+    (ConvSetup((32, 14, 14), 16, 5, p="same"), "9·(C + (n-1)·N)/(C·K²)", Fraction(9 * (32 + 1 * 16), 32 * 5 * 5)),
+    (ConvSetup((16, 100), 32, 5, p="same"), "3·(C + (n-1)·N)/(C·K)", Fraction(3 * (16 + 1 * 32), 16 * 5)),
+    (ConvSetup((4, 9, 9, 9), 8, 5, p="same"), "27·(C + (n-1)·N)/(C·K³)", Fraction(27 * (4 + 1 * 8), 4 * 5 * 5 * 5)),
 ])
 def test_stacked_closed_form_holds_when_c_differs_from_n(setup, formula, value):
     result = compare_variants(["regular", "stacked"], setup)
@@ -316,7 +316,7 @@ def test_stacked_closed_form_in_the_table_is_the_real_ratio():
 
 
 def test_stacked_closed_form_is_the_notes_27_vs_49():
-    setup = Setup((16, 14, 14), 16, 7, p="same")
+    setup = ConvSetup((16, 14, 14), 16, 7, p="same")
     result = compare_variants(["regular", "stacked"], setup)
     stacked = result.row("stacked")
     assert stacked.closed_form.formula == "n·9/K²"
@@ -332,19 +332,19 @@ def test_stacked_closed_form_is_the_notes_27_vs_49():
 
 
 @pytest.mark.parametrize("name, setup, reason", [
-    ("depthwise", Setup((3, 7, 7), 128, 3), "out 128 is not a multiple of the 3 input channels"),
-    ("grouped", Setup((3, 7, 7), 128, 3), "grouped (conv): input channels 3 are not divisible by groups 2"),
-    ("shuffled-grouped", Setup((8, 7, 7), 16, 3, width=3),
+    ("depthwise", ConvSetup((3, 7, 7), 128, 3), "out 128 is not a multiple of the 3 input channels"),
+    ("grouped", ConvSetup((3, 7, 7), 128, 3), "grouped (conv): input channels 3 are not divisible by groups 2"),
+    ("shuffled-grouped", ConvSetup((8, 7, 7), 16, 3, width=3),
      "group_reduce (pwconv): output channels 3 are not divisible by groups 2"),
-    ("regular", Setup((3, 4, 4), 8, 5), "conv (conv): kernel 5 is larger than the padded input 4 (4 + 0 + 0 padding) on axis H"),
-    ("fft", Setup((3, 7, 7), 8, 3, s=2), "stride must be 1, got 2"),
-    ("stacked", Setup((3, 7, 7), 8, 4), "k=4 is not one"),
-    ("stacked", Setup((3, 7, 7), 8, 1), "k=1 is not one"),
-    ("stacked", Setup((3, 7, 7), 8, 2 * (MAX_STACK + 1) + 1, p="same"),
+    ("regular", ConvSetup((3, 4, 4), 8, 5), "conv (conv): kernel 5 is larger than the padded input 4 (4 + 0 + 0 padding) on axis H"),
+    ("fft", ConvSetup((3, 7, 7), 8, 3, s=2), "stride must be 1, got 2"),
+    ("stacked", ConvSetup((3, 7, 7), 8, 4), "k=4 is not one"),
+    ("stacked", ConvSetup((3, 7, 7), 8, 1), "k=1 is not one"),
+    ("stacked", ConvSetup((3, 7, 7), 8, 2 * (MAX_STACK + 1) + 1, p="same"),
      f"takes {MAX_STACK + 1:,} stacked 3x3 convs; this variant builds at most {MAX_STACK:,}"),
-    ("stacked", Setup((3, 7, 7), 8, 2**48 - 1, p="same"), f"takes {(2**48 - 2) // 2:,} stacked 3x3 convs"),
-    ("spatially-separable", Setup((3, 32), 8, 3), "a 1-D input has one spatial axis"),
-    ("transposed", Setup((3, 7, 7), 8, 4, p="same"), "needs output_padding 1"),
+    ("stacked", ConvSetup((3, 7, 7), 8, 2**48 - 1, p="same"), f"takes {(2**48 - 2) // 2:,} stacked 3x3 convs"),
+    ("spatially-separable", ConvSetup((3, 32), 8, 3), "a 1-D input has one spatial axis"),
+    ("transposed", ConvSetup((3, 7, 7), 8, 4, p="same"), "needs output_padding 1"),
 ])
 def test_not_applicable_rows_carry_the_reason(name, setup, reason):
     row = compare_variants([name], setup).row(name)
@@ -355,7 +355,7 @@ def test_not_applicable_rows_carry_the_reason(name, setup, reason):
 
 
 def test_stacked_builds_up_to_max_stack_convs():
-    row = compare_variants(["stacked"], Setup((3, 7, 7), 8, 2 * MAX_STACK + 1, p="same")).row("stacked")
+    row = compare_variants(["stacked"], ConvSetup((3, 7, 7), 8, 2 * MAX_STACK + 1, p="same")).row("stacked")
     assert len(row.stages) == MAX_STACK
     assert [axis[0] for axis in row.receptive_field] == [2 * MAX_STACK + 1] * 2
 
@@ -476,7 +476,7 @@ def test_colour_only_when_asked_and_never_with_no_color(monkeypatch):
 def test_table_ascii_spells_the_closed_forms_and_arrows_in_ascii(two_specs):
     stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
     text = render(compare_variants(["regular", "depthwise-separable", "spatially-separable", "fft"],
-                                   Setup((3, 7, 7), 128, 3, p="valid")), "table", stream)
+                                   ConvSetup((3, 7, 7), 128, 3, p="valid")), "table", stream)
     text.encode("ascii")  # nothing left that the stream cannot take
     separable = next(line for line in text.splitlines() if line.startswith("| depthwise-separable"))
     assert "| 1/N + 1/K^2 = 0.119 " in separable
@@ -853,7 +853,7 @@ def test_plot_title_lies_inside_the_figure(tmp_path, monkeypatch, names):
     saved = []
     save = figure.Figure.savefig
     monkeypatch.setattr(figure.Figure, "savefig", lambda self, *a, **k: (saved.append(self), save(self, *a, **k)))
-    plot(compare_variants(names, Setup((3, 7, 7), 128, 3)), str(tmp_path / "x.png"))
+    plot(compare_variants(names, ConvSetup((3, 7, 7), 128, 3)), str(tmp_path / "x.png"))
     (fig,) = saved
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 

@@ -61,11 +61,11 @@ def test_check_plot_path(where, message, tmp_path):
 def test_compare_plot_legend_covers_no_bar(shape, out, k, tmp_path, monkeypatch):
     """With the legend inside the axes (upper right) the first two covered the last bar, fft's."""
     pytest.importorskip("matplotlib")
-    from convcalc.compare import VARIANTS, Setup, compare_variants
+    from convcalc.compare import VARIANTS, ConvSetup, compare_variants
     from convcalc.reporters.comparison import plot
 
     figures = saved_figures(monkeypatch)
-    result = compare_variants(tuple(VARIANTS), Setup(shape, out, k))
+    result = compare_variants(tuple(VARIANTS), ConvSetup(shape, out, k))
     plot(result, str(tmp_path / "c.png"))
     (figure,) = figures
     (axes,) = figure.axes

@@ -1,6 +1,6 @@
 """Variants of one convolution side by side: regular, depthwise-separable, ShuffleNet's unit, ...
 
-Each variant is a function from the shared settings (`Setup`: input, out, k, s, p, ...) to its
+Each variant is a function from the shared settings (`ConvSetup`: input, out, k, s, p, ...) to its
 layers, as (kind, raw arguments) pairs, the values a YAML mapping would hold; they go through
 the spec front end's validation (`spec.from_layers`) and `analyze()`, so a variant's numbers
 are those of the registry, never recomputed here, and a variant can only be as wrong as the
@@ -42,7 +42,7 @@ def stack_depth(k: int) -> int:
     return (k - 1) // 2
 
 
-class Setup(NamedTuple):
+class ConvSetup(NamedTuple):
     """The convolution the variants implement. Shapes are per sample, channels first."""
 
     input: tuple[int, ...]  # (C, *spatial)
@@ -94,19 +94,19 @@ class ClosedForm(NamedTuple):
 class Variant(NamedTuple):
     name: str
     doc: str  # what it is, for --help and docs/compare.md
-    layers: Callable[[Setup], list[Layer]]
-    closed_form: Callable[[Setup], ClosedForm | None] | None = None
-    note: Callable[[Setup, Report], str] | None = None
+    layers: Callable[[ConvSetup], list[Layer]]
+    closed_form: Callable[[ConvSetup], ClosedForm | None] | None = None
+    note: Callable[[ConvSetup, Report], str] | None = None
 
 
 VARIANTS: dict[str, Variant] = {}
 
 
-def variant(name: str, doc: str, closed_form: Callable[[Setup], ClosedForm | None] | None = None,
-            note: Callable[[Setup, Report], str] | None = None) -> Callable[[Callable[[Setup], list[Layer]]], Callable]:
+def variant(name: str, doc: str, closed_form: Callable[[ConvSetup], ClosedForm | None] | None = None,
+            note: Callable[[ConvSetup, Report], str] | None = None) -> Callable[[Callable[[ConvSetup], list[Layer]]], Callable]:
     """Register a variant; the order of registration is the order of --all."""
 
-    def register(layers: Callable[[Setup], list[Layer]]) -> Callable[[Setup], list[Layer]]:
+    def register(layers: Callable[[ConvSetup], list[Layer]]) -> Callable[[ConvSetup], list[Layer]]:
         if name in VARIANTS:
             raise TypeError(f"variant {name!r} is registered twice")
         VARIANTS[name] = Variant(name, doc, layers, closed_form, note)
@@ -120,11 +120,11 @@ def variant(name: str, doc: str, closed_form: Callable[[Setup], ClosedForm | Non
 # Arguments are in the order the one-line form writes them.
 
 
-def _window(c: Setup) -> dict[str, Any]:
+def _window(c: ConvSetup) -> dict[str, Any]:
     return {"k": c.k, "s": c.s, "p": c.p}
 
 
-def _kpow(c: Setup) -> str:
+def _kpow(c: ConvSetup) -> str:
     return f"K{SUPERSCRIPT[c.nd]}"
 
 
@@ -136,13 +136,13 @@ MACS_AT_EQUAL_SIZE = "params; MACs when the output sizes are equal (e.g. -p same
 
 
 @variant("regular", "one k x k convolution from C to N channels: the baseline of the closed forms")
-def _regular(c: Setup) -> list[Layer]:
+def _regular(c: ConvSetup) -> list[Layer]:
     return [("conv", {"out": c.out, **_window(c), "bias": c.bias, "name": "conv"})]
 
 
 @variant("pointwise", "a 1x1 convolution to N channels at stride s (padding does not apply)",
          closed_form=lambda c: ClosedForm(f"1/{_kpow(c)}", Fraction(1, c.k ** c.nd), MACS_AT_EQUAL_SIZE))
-def _pointwise(c: Setup) -> list[Layer]:
+def _pointwise(c: ConvSetup) -> list[Layer]:
     if c.s == 1:
         return [("pwconv", {"out": c.out, "bias": c.bias, "name": "pointwise"})]
     return [("conv", {"out": c.out, "k": 1, "s": c.s, "bias": c.bias, "name": "pointwise"})]
@@ -150,7 +150,7 @@ def _pointwise(c: Setup) -> list[Layer]:
 
 @variant("depthwise", "a k x k window per input channel (groups = C), N/C filters each: needs N a multiple of C",
          closed_form=lambda c: ClosedForm("1/C", Fraction(1, c.channels), MACS_AT_EQUAL_SIZE))
-def _depthwise(c: Setup) -> list[Layer]:
+def _depthwise(c: ConvSetup) -> list[Layer]:
     if c.out % c.channels:
         raise NotApplicable(f"out {c.out} is not a multiple of the {c.channels} input channels "
                             "(a depthwise conv gives each input channel the same number of filters)")
@@ -160,14 +160,14 @@ def _depthwise(c: Setup) -> list[Layer]:
 @variant("depthwise-separable", "depthwise k x k per channel, then pointwise 1x1 to N (MobileNet)",
          closed_form=lambda c: ClosedForm(f"1/N + 1/{_kpow(c)}", Fraction(1, c.out) + Fraction(1, c.k ** c.nd),
                                           MACS_AT_EQUAL_SIZE))
-def _depthwise_separable(c: Setup) -> list[Layer]:
+def _depthwise_separable(c: ConvSetup) -> list[Layer]:
     return [("dwconv", {**_window(c), "bias": c.bias, "name": "depthwise"}),
             ("pwconv", {"out": c.out, "bias": c.bias, "name": "pointwise"})]
 
 
 @variant("grouped", "a k x k convolution in G groups (--groups): each filter sees C/G channels",
          closed_form=lambda c: ClosedForm("1/G", Fraction(1, c.groups), "params and MACs"))
-def _grouped(c: Setup) -> list[Layer]:
+def _grouped(c: ConvSetup) -> list[Layer]:
     return [("conv", {"out": c.out, **_window(c), "groups": c.groups, "bias": c.bias, "name": "grouped"})]
 
 
@@ -175,21 +175,21 @@ def _grouped(c: Setup) -> list[Layer]:
          "ShuffleNet's unit: grouped 1x1 to the width (--width), channel shuffle, depthwise k x k, grouped 1x1 to N",
          note=lambda c, r: f"width {c.mid} (--width; default out // 4), {c.groups} groups (--groups); "
                            "the unit's batch norms, ReLUs and shortcut are left out")
-def _shuffled_grouped(c: Setup) -> list[Layer]:
+def _shuffled_grouped(c: ConvSetup) -> list[Layer]:
     return [("pwconv", {"out": c.mid, "groups": c.groups, "bias": c.bias, "name": "group_reduce"}),
             ("channel_shuffle", {"groups": c.groups, "name": "shuffle"}),
             ("dwconv", {**_window(c), "bias": c.bias, "name": "depthwise"}),
             ("pwconv", {"out": c.out, "groups": c.groups, "bias": c.bias, "name": "group_expand"})]
 
 
-def _dilated_note(c: Setup, report: Report) -> str:
+def _dilated_note(c: ConvSetup, report: Report) -> str:
     return (f"dilation {c.d}: receptive field {_rf(report)} with the {report.total.params:,} weights of a "
             f"{'x'.join([str(c.k)] * c.nd)} kernel")
 
 
 @variant("dilated", "the k x k convolution with dilation d (-d): a wider field of view for the same weights",
          closed_form=lambda c: ClosedForm("1", Fraction(1), MACS_AT_EQUAL_SIZE), note=_dilated_note)
-def _dilated(c: Setup) -> list[Layer]:
+def _dilated(c: ConvSetup) -> list[Layer]:
     return [("conv", {"out": c.out, **_window(c), "d": c.d, "bias": c.bias, "name": "dilated"})]
 
 
@@ -198,7 +198,7 @@ def _on_axis(nd: int, axis: int, value: int, other: int) -> list[int]:
     return [value if i == axis else other for i in range(nd)]
 
 
-def _spatially_separable_form(c: Setup) -> ClosedForm | None:
+def _spatially_separable_form(c: ConvSetup) -> ClosedForm | None:
     if c.nd != 2:
         return None
     return ClosedForm("(C + N)/(max(C, N)·K)", Fraction(c.channels + c.out, max(c.channels, c.out) * c.k),
@@ -209,7 +209,7 @@ def _spatially_separable_form(c: Setup) -> ClosedForm | None:
          "k x 1 then 1 x k (one k-long conv per spatial axis), through min(C, N) channels in between",
          closed_form=_spatially_separable_form,
          note=lambda c, r: f"{min(c.channels, c.out)} channels between the stages (min(C, N))")
-def _spatially_separable(c: Setup) -> list[Layer]:
+def _spatially_separable(c: ConvSetup) -> list[Layer]:
     if c.nd < 2:
         raise NotApplicable("a 1-D input has one spatial axis: there is nothing to separate")
     mid = min(c.channels, c.out)
@@ -223,7 +223,7 @@ def _spatially_separable(c: Setup) -> list[Layer]:
     return layers
 
 
-def _stacked_depth(c: Setup) -> int:
+def _stacked_depth(c: ConvSetup) -> int:
     """n, checked before any layer is built: the spec and its analysis grow with n."""
     if c.k < 3 or c.k % 2 == 0:
         raise NotApplicable(f"a stack of 3x3 convs has an odd receptive field of at least 3; k={c.k} is not one")
@@ -233,7 +233,7 @@ def _stacked_depth(c: Setup) -> int:
     return c.stack_depth
 
 
-def _stacked_form(c: Setup) -> ClosedForm | None:
+def _stacked_form(c: ConvSetup) -> ClosedForm | None:
     if c.k < 3 or c.k % 2 == 0:
         return None
     n = c.stack_depth
@@ -245,7 +245,7 @@ def _stacked_form(c: Setup) -> ClosedForm | None:
     return ClosedForm(f"{window}·(C + (n-1)·N)/(C·{_kpow(c)})", value, MACS_AT_EQUAL_SIZE)
 
 
-def _stacked_note(c: Setup, report: Report) -> str:
+def _stacked_note(c: ConvSetup, report: Report) -> str:
     n = c.stack_depth
     if n == 1:
         return f"k={c.k}: the stack is a single 3x3 conv, the regular one"
@@ -256,7 +256,7 @@ def _stacked_note(c: Setup, report: Report) -> str:
 
 @variant("stacked", "n = (k-1)/2 stacked 3x3 convs with the receptive field of one k x k (VGG: 3 x 3x3 for 7x7)",
          closed_form=_stacked_form, note=_stacked_note)
-def _stacked(c: Setup) -> list[Layer]:
+def _stacked(c: ConvSetup) -> list[Layer]:
     # The stride and an integer padding go on the first conv; padding words apply to each.
     return [("conv", {"out": c.out, "k": [3] * c.nd, "s": c.s if i == 0 else 1,
                       "p": c.p if isinstance(c.p, str) or i == 0 else 0, "bias": c.bias, "name": f"stack{i + 1}"})
@@ -265,20 +265,20 @@ def _stacked(c: Setup) -> list[Layer]:
 
 @variant("bottleneck", "1x1 reduce to the width (--width, default N/4), k x k, 1x1 expand to N (ResNet)",
          note=lambda c, r: f"width {c.mid} (--width; default out // 4)")
-def _bottleneck(c: Setup) -> list[Layer]:
+def _bottleneck(c: ConvSetup) -> list[Layer]:
     return [("pwconv", {"out": c.mid, "bias": c.bias, "name": "reduce"}),
             ("conv", {"out": c.mid, **_window(c), "bias": c.bias, "name": "conv"}),
             ("pwconv", {"out": c.out, "bias": c.bias, "name": "expand"})]
 
 
-def _transposed_note(c: Setup, report: Report) -> str:
+def _transposed_note(c: ConvSetup, report: Report) -> str:
     sizes = f"{'x'.join(map(str, c.input[1:]))} to {'x'.join(map(str, report.output[2:]))}"
     return f"upsamples {sizes}" if c.s > 1 else f"maps {sizes}: at stride 1 it does not upsample (try -s 2)"
 
 
 @variant("transposed", "the transposed convolution with the same k, s, p (the regular one's adjoint): upsampling by s",
          note=_transposed_note)
-def _transposed(c: Setup) -> list[Layer]:
+def _transposed(c: ConvSetup) -> list[Layer]:
     try:
         p, extra = REGISTRY["deconv"].adjoint_padding(c.k, c.s, c.p)
     except LayerError as exc:
@@ -287,7 +287,7 @@ def _transposed(c: Setup) -> list[Layer]:
                         "name": "transposed"})]
 
 
-def _fft_note(c: Setup, report: Report) -> str:
+def _fft_note(c: ConvSetup, report: Report) -> str:
     layer = report.layers[0]
     record = REGISTRY["fftconv"]
     size = record.fft_size(layer.args, c.input)
@@ -300,7 +300,7 @@ def _fft_note(c: Setup, report: Report) -> str:
 
 @variant("fft", "the convolution through the frequency domain: FFTs of input and kernels, complex products, "
                 "inverse FFTs (stride 1)", note=_fft_note)
-def _fft(c: Setup) -> list[Layer]:
+def _fft(c: ConvSetup) -> list[Layer]:
     if c.s != 1:
         raise NotApplicable(f"an FFT convolution computes every position: stride must be 1, got {c.s}")
     return [("fftconv", {"out": c.out, "k": c.k, "p": c.p, "bias": c.bias, "name": "fft"})]
@@ -416,7 +416,7 @@ class VariantRow(NamedTuple):
 
 
 class VariantComparison(NamedTuple):
-    setup: Setup
+    setup: ConvSetup
     rows: tuple[VariantRow, ...]
     baseline: str | None  # the first applicable variant named: what the ratios divide by
 
@@ -446,7 +446,7 @@ def describe(layer: LayerReport) -> str:
     return REGISTRY[layer.kind].describe(layer.args, omit=("p", "bias"))
 
 
-def analyze_variant(name: str, setup: Setup) -> VariantRow:
+def analyze_variant(name: str, setup: ConvSetup) -> VariantRow:
     """One variant's row: its layers analyzed, or the reason it does not apply."""
     record = VARIANTS[name]
     closed_form = record.closed_form(setup) if record.closed_form else None
@@ -472,7 +472,7 @@ def _float(value: Fraction | None) -> float | None:
     return None if value is None else float(value)
 
 
-def compare_variants(names: list[str] | tuple[str, ...], setup: Setup) -> VariantComparison:
+def compare_variants(names: list[str] | tuple[str, ...], setup: ConvSetup) -> VariantComparison:
     """Rows in the order named (duplicates dropped); ratios to the first applicable one.
     ValueError for a name that is not a variant (the command refuses those first)."""
     for name in names:

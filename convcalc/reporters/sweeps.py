@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from ..printable import clean
 from ..report import SCHEMAS, arg_text, args_dict, plain
-from ..sweep import POWER_LAW, Fit, Sweep
+from ..sweep import POWER_LAW, PowerFit, Sweep
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import nbytes
 from .common import CONVENTIONS, counter, field, shape
@@ -50,11 +50,11 @@ def _pct(value: float) -> str:
     return f"{max(value, 0.001):.1%}"  # "within 0.1%" when closer: the digits below say nothing more
 
 
-def _what(fit: Fit) -> str:
+def _what(fit: PowerFit) -> str:
     return "size" if fit.axis == "input" else fit.axis
 
 
-def growth(fit: Fit, exact: bool = False) -> str:
+def growth(fit: PowerFit, exact: bool = False) -> str:
     """One fit in words: 'MACs ~ size^2.00 (every point within 0.3%: a power law)'."""
     name, x = SHOWN[fit.metric], _what(fit)
     if fit.exponent is None:
@@ -77,7 +77,7 @@ def growth(fit: Fit, exact: bool = False) -> str:
     return text
 
 
-def _bends(fit: Fit) -> str:
+def _bends(fit: PowerFit) -> str:
     """What else bends a growth curve, by axis."""
     if fit.axis == "input":
         return "sizes that strided layers round down, or parts that grow at other rates"
@@ -94,7 +94,7 @@ def growth_lines(sweep: Sweep, exact: bool = False) -> list[str]:
         fits = [f for f in sweep.fits if f.axis == axis]
         what = ("the input's size (the geometric mean of its spatial extents)" if axis == "input" else axis)
         lines.append(f"growth with {what}, fitted on log-log axes:")
-        groups: dict[str, list[Fit]] = {}
+        groups: dict[str, list[PowerFit]] = {}
         for fit in fits:
             groups.setdefault(", ".join(f"{k}={arg_text(shape(v) if isinstance(v, list) else v)}" for k, v in fit.at.items()),
                               []).append(fit)
@@ -213,7 +213,7 @@ def plot(sweep: Sweep, path: str) -> None:
     plt.close(figure)
 
 
-def _total(sweep: Sweep, fit: Fit, i: int, metric: str) -> int:
+def _total(sweep: Sweep, fit: PowerFit, i: int, metric: str) -> int:
     """The i-th point of a fit's line (its points are in sweep order)."""
     matching = [p for p in sweep.points if all(_value(sweep, p, k) == v for k, v in fit.at.items())]
     return getattr(matching[i].total, metric)
