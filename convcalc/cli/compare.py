@@ -13,7 +13,7 @@ import os
 import click
 
 from .. import library, limits
-from ..compare import VARIANTS, Setup, compare_specs, compare_variants
+from ..compare import VARIANTS, ConvSetup, compare_specs, compare_variants
 from ..errors import ConvcalcError, UsageError, did_you_mean
 from ..importers import is_source
 from ..reporters.comparison import CompareFormat, check_plot_path, plot, render
@@ -72,8 +72,8 @@ def parse_padding(p: str | int | None) -> str | int | None:
 
 def make_setup(input: str | None, out: int | None, k: int | None = None, s: int | None = None,
                p: str | None = None, d: int | None = None, groups: int | None = None, width: int | None = None,
-               batch: int | None = None, dtype: str | None = None, bias: bool | None = None) -> Setup:
-    """A Setup from command-line values (None: the default); UsageError names a wrong one."""
+               batch: int | None = None, dtype: str | None = None, bias: bool | None = None) -> ConvSetup:
+    """A ConvSetup from command-line values (None: the default); UsageError names a wrong one."""
     if input is None or out is None:
         raise UsageError("variants need --input (channels first, e.g. 3x7x7) and --out (output channels)")
     try:
@@ -92,7 +92,7 @@ def make_setup(input: str | None, out: int | None, k: int | None = None, s: int 
                              f"got {value}")
     if dtype is not None and dtype not in DTYPE_BYTES:
         raise UsageError(f"--dtype must be one of {', '.join(DTYPE_BYTES)}, got '{dtype}'{did_you_mean(dtype, DTYPE_BYTES)}")
-    return Setup(shape, out, **{name: value for name, value in given.items() if value is not None})
+    return ConvSetup(shape, out, **{name: value for name, value in given.items() if value is not None})
 
 
 def spec_batches(count: int, batches: tuple[int, ...]) -> tuple[int | None, int | None, bool]:
