@@ -2771,6 +2771,7 @@ class Crop(Movement):
         "2x9 | crop 4 1",
         "2x5x6x7 | crop 3",
         "4x10x10 | conv 4 k3 | crop 5 | relu",
+        "2x30 | conv 3 k3 p2 | crop 30 0 | relu",  # a TCN's chomp: x[:, :, :-2] after a causally padded conv
     )
     costs = ("", "", "", "0 (a view: slicing)")
     saves = "nothing (a view; its backward makes a gradient of the whole input, zeros elsewhere)"
