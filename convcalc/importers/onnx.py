@@ -1018,8 +1018,10 @@ class Mapper:
 
     def run(self) -> Imported:
         graph = self.graph
-        if len(graph.nodes) > limits.MAX_LAYERS:
-            raise self.error(f"the graph has {len(graph.nodes)} nodes, over the limit of {limits.MAX_LAYERS}")
+        count = max(graph.node_count, len(graph.nodes))  # the reader decodes no node past the limit
+        if count > limits.MAX_LAYERS:
+            raise self.error(f"the graph has {count} nodes, over the limit of {limits.MAX_LAYERS}")
+        self.check_outputs()
         for name, value in graph.initializers.items():
             self.values[name] = Const(value.dims, value.data, name, value.numel)
         inputs = [info for info in graph.inputs if info.name not in graph.initializers]
@@ -1059,6 +1061,21 @@ class Mapper:
                   f"input {'x'.join(map(str, shape))} per sample, channels first"
                   + (" (the graph's input is channels-last, transposed by its first node)" if self.last_first else ""))
         return Imported(name, self.source, shape, tuple(self.layers), origin, tuple(self.modules.items()))
+
+    def check_outputs(self) -> None:
+        """ONNX defines each value once (onnxruntime refuses a graph that does not): a name two nodes
+        write is refused, naming both, before one of them would silently be dead and counted."""
+        given = {info.name for info in self.graph.inputs} | set(self.graph.initializers)
+        writer: dict[str, tuple[int, Node]] = {}
+        for i, node in enumerate(self.graph.nodes):
+            for out in filter(None, node.outputs):  # "" is an omitted optional output
+                if out in given:
+                    raise self.error(f"the value '{out}' is the graph's input or initializer and also written by "
+                                     f"{_named(i, node)}; ONNX defines each value once")
+                if out in writer:
+                    raise self.error(f"the value '{out}' is written by two nodes, {_named(*writer[out])} and "
+                                     f"{_named(i, node)}; ONNX defines each value once")
+                writer[out] = (i, node)
 
     def input(self, info: Any) -> tuple[int, tuple[int, ...]]:
         dims = info.dims
@@ -1326,6 +1343,11 @@ class Mapper:
         kind = "opaque_merge" if len(inputs) > 1 else "opaque"
         self.layers.append(Layer(name, kind, args, inputs, node.op_type, tuple(dims[1:]), params))
         return Ref(name, tuple(dims[1:]))
+
+
+def _named(i: int, node: Node) -> str:
+    """A node as a message names it: its name and operator, or its operator and place."""
+    return f"'{node.name}' ({node.op_type})" if node.name else f"node {i} ({node.op_type})"
 
 
 def _activation_of(value: Any) -> Ref | None:
