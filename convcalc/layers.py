@@ -2763,7 +2763,8 @@ class Crop(Movement):
 
     doc = ("keeps `size` positions per spatial axis, from `offset` or from (n − size) // 2, the offset `concat "
            "crop: true` uses (U-Net, torchvision's `CenterCrop`); `size` > n or `offset` + `size` > n is an "
-           "error. A view")
+           "error. A view. Both importers map slices of spatial axes to it: a TCN's chomp `x[:, :, :-k]` is "
+           "`crop n−k 0`")
     name = "crop"
     examples = (
         "3x12x12 | crop 8",
