@@ -1651,58 +1651,68 @@ class MaxUnpool(Kind):
 
 @register
 class Linear(Kind):
-    """Fully connected: params F*out + out (bias), macs F*out, flops 2*macs + out (bias)."""
+    """Fully connected over the last axis, as nn.Linear: [..., F] -> [..., out], the same weights
+    at each of the P = prod(leading axes) rows (P = 1 for a flat input [F]). params F*out + out
+    (bias); macs P*F*out; flops 2*macs + P*out (bias)."""
 
-    doc = "fully connected; the input must be flat (put `flatten` before it)"
+    doc = ("fully connected over the last axis, as `nn.Linear`: [F] → [out], or [C, …, F] → [C, …, out] with the "
+           "same weights for every row (per-token projections); P = the rows, 1 for a flat input")
     name = "linear"
-    examples = ("3x4x4 | flatten | linear 10", "64 | linear 5 bias=false")
-    costs = ("F·out + out·bias", "", "F·out", "2·MACs + out·bias")
+    examples = ("3x4x4 | flatten | linear 10", "64 | linear 5 bias=false", "5x10 | linear 7",
+                "4x5x3 | linear 6", "2x3x4x5 | linear 2 bias=false", "3x6x5 | conv 4 k3 | linear 8 | relu")
+    costs = ("F·out + out·bias", "", "P·F·out", "2·MACs + P·out·bias")
     saves = "its input and its weight"
-    backward_costs = ("2·MACs", "2·MACs + out·bias")
-    draws = ("flatten | linear {c}",)
+    backward_costs = ("2·MACs", "2·MACs + P·out·bias")
+    draws = ("flatten | linear {c}", "linear {c}")
     aligned = True
     positional = ("out",)
     args = (OUT, BIAS)
 
     def shape(self, a, x):
-        if len(x) != 1:
-            raise LayerError(f"linear needs a flat input, got the feature map [{dims(x)}]: add `flatten` before it")
-        return (a["out"],)
+        return (*x[:-1], a["out"])
 
     def params(self, a, x, y):
-        return x[0] * a["out"] + (a["out"] if a["bias"] else 0)
+        return x[-1] * a["out"] + (a["out"] if a["bias"] else 0)
 
     def tensors(self, a, x, y):
-        return (x[0] * a["out"],) + ((a["out"],) if a["bias"] else ())
+        return (x[-1] * a["out"],) + ((a["out"],) if a["bias"] else ())
 
+    # per row: F*out multiply-adds; the rows are the leading axes' positions
     def macs(self, a, x, y):
-        return x[0] * a["out"]
+        return numel(x[:-1]) * x[-1] * a["out"]
 
     def flops(self, a, x, y):
-        return 2 * self.macs(a, x, y) + (a["out"] if a["bias"] else 0)
+        return 2 * self.macs(a, x, y) + (numel(y[:-1]) * a["out"] if a["bias"] else 0)
 
     def fvcore(self, a, x, y):
         return self.macs(a, x, y)
 
     def saved(self, a, x, y):
-        return KEEP_INPUT, weight(x[0] * a["out"])
+        return KEEP_INPUT, weight(x[-1] * a["out"])
 
-    # dL/dx = dL/dy W and dL/dW = dL/dy^T x: one multiply-add per weight each; dL/db: out adds
+    # dL/dx = dL/dy W and dL/dW = dL/dy^T x: one multiply-add per weight and row each; dL/db: one
+    # add per output element (its rows summed)
     def backward_flops(self, a, x, y):
         macs = self.macs(a, x, y)
-        return 2 * macs, 2 * macs + (a["out"] if a["bias"] else 0)
+        return 2 * macs, 2 * macs + (numel(y[:-1]) * a["out"] if a["bias"] else 0)
 
     def autocast(self, a, x, device):
         return LOW
 
     # A flat input has no positions left: what made it flat (flatten, gap) kept one position's
-    # field and marked the rest global context, which every output here reads.
-    rf = same_field
+    # field and marked the rest global context, which every output here reads. On a feature map,
+    # every output reads all positions of the last axis (the one it maps): that axis stops
+    # moving, as after a global pool, and the rest of it is global context.
+    def rf(self, a, x, y, r):
+        return r if len(x) < 2 else (*r[:-1], *rf_collapse(r[-1:], x[-1:]))
+
+    def sees_all(self, a, x, y):
+        return len(x) > 1 and x[-1] > 1
 
     def build(self, a, x, y):
         from . import torch_ops
 
-        return torch_ops.nn().Linear(x[0], a["out"], bias=a["bias"])
+        return torch_ops.nn().Linear(x[-1], a["out"], bias=a["bias"])
 
 
 class Movement(Kind):
@@ -2753,7 +2763,8 @@ class Crop(Movement):
 
     doc = ("keeps `size` positions per spatial axis, from `offset` or from (n − size) // 2, the offset `concat "
            "crop: true` uses (U-Net, torchvision's `CenterCrop`); `size` > n or `offset` + `size` > n is an "
-           "error. A view")
+           "error. A view. Both importers map slices of spatial axes to it: a TCN's chomp `x[:, :, :-k]` is "
+           "`crop n−k 0`")
     name = "crop"
     examples = (
         "3x12x12 | crop 8",
@@ -2761,6 +2772,7 @@ class Crop(Movement):
         "2x9 | crop 4 1",
         "2x5x6x7 | crop 3",
         "4x10x10 | conv 4 k3 | crop 5 | relu",
+        "2x30 | conv 3 k3 p2 | crop 30 0 | relu",  # a TCN's chomp: x[:, :, :-2] after a causally padded conv
     )
     costs = ("", "", "", "0 (a view: slicing)")
     saves = "nothing (a view; its backward makes a gradient of the whole input, zeros elsewhere)"

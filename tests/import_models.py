@@ -381,6 +381,75 @@ class KerasOrder(nn.Module):
         return self.fc(x.permute(0, 2, 3, 1).flatten(1))
 
 
+class Chomp1d(nn.Module):
+    """Bai et al.'s TCN: the causal conv's right padding cut off again (`x[:, :, :-chomp]`)."""
+
+    def __init__(self, chomp: int) -> None:
+        super().__init__()
+        self.chomp = chomp
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, :-self.chomp].contiguous()
+
+
+class TemporalBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, k: int, d: int) -> None:
+        super().__init__()
+        pad = (k - 1) * d
+        self.conv1, self.chomp1 = nn.Conv1d(cin, cout, k, padding=pad, dilation=d), Chomp1d(pad)
+        self.conv2, self.chomp2 = nn.Conv1d(cout, cout, k, padding=pad, dilation=d), Chomp1d(pad)
+        self.downsample = nn.Conv1d(cin, cout, 1) if cin != cout else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.chomp2(self.conv2(F.relu(self.chomp1(self.conv1(x))))))
+        return F.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+class TCN(nn.Module):
+    """A temporal convolutional network (Bai et al. 2018): causal dilated convs, each chomped, then
+    linear layers over the time axis of the [C, L] map (nn.Linear on an N-D input)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = nn.Sequential(TemporalBlock(4, 8, 3, 1), TemporalBlock(8, 8, 3, 2))
+        self.proj = nn.Linear(24, 6)
+        self.head = nn.Linear(6, 3, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(F.relu(self.proj(self.blocks(x)))[:, 1:7])
+
+
+class CropUNet(nn.Module):
+    """The original U-Net's skip (Ronneberger et al. 2015): unpadded convs, so the skip is centre
+    cropped to the upsampled map (`x[:, :, a:b, c:d]`, bounds from the shapes) before the cat; a
+    corner crop of rows and channels at once before the head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.ReLU())
+        self.pool = nn.MaxPool2d(2)
+        self.bottom = nn.Sequential(nn.Conv2d(4, 8, 3), nn.ReLU())
+        self.up = nn.ConvTranspose2d(8, 4, 2, stride=2)
+        self.out = nn.Sequential(nn.Conv2d(8, 4, 3), nn.ReLU())
+        self.head = nn.Conv2d(3, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skip = self.down(x)
+        y = self.up(self.bottom(self.pool(skip)))
+        h, w = y.shape[2], y.shape[3]
+        top, left = (skip.shape[2] - h) // 2, (skip.shape[3] - w) // 2
+        y = self.out(torch.cat([skip[:, :, top:top + h, left:left + w], y], dim=1))
+        return self.head(y[:, 1:, 2:-1, ...])
+
+
+def build_tcn() -> nn.Module:
+    return TCN()
+
+
+def build_crop_unet() -> nn.Module:
+    return CropUNet()
+
+
 def build_se() -> nn.Module:
     return SENet()
 
@@ -442,4 +511,6 @@ INPUTS = {
     "build_functional": (3, 33, 30),
     "build_ghost": (3, 16, 16),
     "build_keras_order": (3, 12, 10),
+    "build_tcn": (4, 24),
+    "build_crop_unet": (1, 28, 31),
 }

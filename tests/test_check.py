@@ -674,3 +674,12 @@ def test_the_pre_commit_hook_runs_check_on_specs():
     (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     assert (hook["id"], hook["entry"], hook["language"]) == ("convcalc-check", "convcalc check", "python")
     assert hook["require_serial"] is True  # one run, one summary, one exit code
+
+
+def test_a_linear_on_a_feature_map_is_aligned_by_the_axis_it_maps(tmp_path):
+    """linear on [N, 16, 5, 12] maps its last axis, 12 -> 10: those are its features (16 and 5 are not)."""
+    spec = tmp_path / "rows.yaml"
+    spec.write_text("input: [16, 5, 12]\nlayers:\n  - linear: {out: 10}\n")
+    aligned = [w["message"] for w in as_json(str(spec), "--align", "8")["specs"][0]["warnings"]]
+    assert aligned == ["tensor-core alignment: input features 12 and output features 10 are not multiples of 8 "
+                       "(--align 8)"]

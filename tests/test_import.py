@@ -174,6 +174,33 @@ def test_functional_ops_map_to_kinds(torch):
     assert report.total.params == 8 * 8 * 4 * 4 + 8 + 8
 
 
+def test_linear_over_the_last_axis_of_a_feature_map_is_linear(torch):
+    """nn.Linear and F.linear on [N, C, H, W] act on W (fvcore's test_linear, ptflops' fc_multidim): a
+    linear layer per row, MACs C·H·in·out, and slicing any axis before it is a crop or a slice."""
+    import convcalc
+    from convcalc.importers.torch_fx import trace
+    from torch import nn
+    import torch.nn.functional as F
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 7)
+            self.w = nn.Parameter(torch.ones(2, 7))
+
+        def forward(self, x):
+            return F.linear(self.fc(x)[..., 1:, :], self.w)
+
+    net = Net().eval()
+    imported = trace(net, (4, 5, 3), "net", "net", False)
+    assert [(layer.kind, layer.args) for layer in imported.layers] == [
+        ("linear", {"out": 7}), ("crop", {"size": [4, 7], "offset": [1, 0]}), ("linear", {"out": 2, "bias": False})]
+    report = convcalc.analyze(imported.spec())
+    assert [layer.macs for layer in report.layers] == [4 * 5 * 3 * 7, 0, 4 * 4 * 7 * 2]
+    params, _, macs, out = model_counts(net, (4, 5, 3))
+    assert (report.total.params, report.total.macs, report.output[1:]) == (params, macs, out)
+
+
 class Attention(__import__("torch").nn.Module if __import__("importlib").util.find_spec("torch") else object):
     """A model with operators convcalc does not map: attention, a permute, a scalar add."""
 
@@ -435,7 +462,8 @@ def test_indexing_no_rule_maps_is_listed_never_a_traceback(torch):
 
     with pytest.raises(ConvcalcError) as error:
         trace(OddIndexing().eval(), (3, 8, 8), "odd", "odd", False)
-    assert "operator.getitem (indexing or slicing a tensor other than a range of its channels) ×" in str(error.value)
+    assert ("operator.getitem (indexing a tensor by other than ranges (an integer, None or a tensor drops or adds "
+            "an axis)) ×") in str(error.value)
 
 
 def test_modules_the_forward_never_runs_are_in_the_note_the_header_and_the_json(torch):

@@ -195,6 +195,8 @@ CHAINS = [
     "1x30x30 | conv 1 k3 name=a | conv 1 k5 | conv 1 k3 name=c | concat from=a,c crop=true | conv 1 k3",
     "1x20x20 | pad 2 | conv 1 k3 | crop 6 | conv 1 k3 s2",
     "1x30 | conv 1 k3 s2 | pad 3:1 | conv 1 k3 d2 | crop 5 offset=2",
+    "1x30 | conv 1 k3 p2 | crop 30 0 | conv 1 k3 p4 d2 | crop 30 0",  # a TCN's causal convs, chomped (x[:, :, :-k])
+    "1x20x21 | conv 1 k3 | crop 12x15 offset=1x3 | conv 1 k3 s2",  # x[:, :, 1:13, 3:18]
     "1x12x13 | pad 1:2x3:0 | conv 1 k3 s2",
     "1x40x40 | pixel_unshuffle 2 | conv 1 k3 s2",  # a 2x2 window at stride 2, then a conv on the blocks
     "1x42x38 | conv 1 k3 | pixel_unshuffle 4 | conv 1 k3",
@@ -336,6 +338,25 @@ def test_flat_and_pooled_outputs_keep_the_last_maps_first_position(text, last_ma
         every = x.grad[0, 0].nonzero()[:, axis]
         assert (every.min().item(), every.max().item()) == (
             max(start, 0), min(start + (n - 1) * jump + size - 1, spec.input[axis + 1] - 1))
+
+
+@pytest.mark.parametrize("text", ["1x12x10 | conv 1 k3 | linear 4", "1x9 | conv 1 k3 s2 | linear 2 | relu",
+                                  "1x6x7x8 | conv 1 k3 p1 | linear 3 bias=false"])
+def test_a_linear_on_a_feature_map_reads_its_whole_last_axis(text, torch):
+    """nn.Linear over the last axis: output (i, j) reads every position of that axis (global
+    context, the axis's field kept at its first position's, jump 0, as after a global pool) and
+    only its own position on the others (the field so far, still moving). Autograd on one output
+    unit: the other axes hit that field, the last axis the extent the map before it covers."""
+    spec = convcalc.from_text(text)
+    report = convcalc.analyze(spec)
+    conv = report.layer("conv1")
+    (*before, (size, jump, start)) = conv.receptive_field
+    assert report.receptive_field == (*before, (size, 0, start)) and report.global_context
+    model = _model(spec, torch)
+    centre, hit = _hit(spec, model, torch, torch.ones((1, *spec.input), dtype=torch.float64))
+    n = conv.output[-1]  # the positions of the axis the linear layer maps
+    assert hit[:-1] == _clipped(report, spec, centre)[:-1]
+    assert hit[-1] == (max(start, 0), min(start + (n - 1) * jump + size - 1, spec.input[-1] - 1))
 
 
 @pytest.mark.parametrize("k, s, p, d", [(2, 2, 0, 1), (3, 2, 1, 1), (4, 2, 1, 1), (5, 2, 2, 1), (3, 1, 0, 2),

@@ -214,9 +214,9 @@ def findings(report: Report, align: int | None = None) -> tuple[Finding, ...]:
             found.append(Finding(category, layer.name, layer.kind, layer.line, text))
         if align is None or not REGISTRY[layer.kind].aligned:
             continue
-        # [N, C, ...] -> C; a linear layer's [N, F] -> F
-        unit = "features" if layer.kind == "linear" else "channels"
-        sizes = ((f"input {unit}", outputs[layer.inputs[0]][1]), (f"output {unit}", layer.output[1]))
+        # [N, C, ...] -> C; a linear layer's [N, ..., F] -> F (it maps the last axis)
+        unit, axis = ("features", -1) if layer.kind == "linear" else ("channels", 1)
+        sizes = ((f"input {unit}", outputs[layer.inputs[0]][axis]), (f"output {unit}", layer.output[axis]))
         off = [f"{what} {size}" for what, size in sizes if size % align]
         if off:
             verb = "is not a multiple" if len(off) == 1 else "are not multiples"

@@ -149,6 +149,40 @@ def pad_args(pairs: list[list[int]], mode: str, value: Any) -> dict[str, Any]:
     return args
 
 
+def slice_layers(shape: tuple[int, ...], ranges: list[tuple[int, int, int]]) -> list[tuple[str, dict[str, Any]]]:
+    """Keeping positions start:stop:step of each axis of a per-sample `shape` (channels first; each
+    range resolved as Python's `slice.indices` resolves it, negative ends counted from the end) as
+    layers: a range of the channels is `split` where it is an equal part, else `slice`; ranges of
+    the spatial axes are one `crop` (its size and offset per axis, the offset left out where it is
+    the centred one); the whole tensor is no layer ([]). Unsupported where no kind keeps exactly
+    those positions: a step other than 1, an empty range, a range of a flat tensor."""
+    from ..layers import axis_name
+
+    for i, ((start, stop, step), n) in enumerate(zip(ranges, shape)):
+        axis = "C" if i == 0 else axis_name(i - 1, len(shape) - 1)
+        if step != 1:
+            raise Unsupported(f"a slice with step {step} on axis {axis} (convcalc's slice and crop keep a range of "
+                              "consecutive positions)")
+        if stop <= start:
+            raise Unsupported(f"an empty slice {start}:{stop} of axis {axis}")
+    layers: list[tuple[str, dict[str, Any]]] = []
+    (begin, end, _), channels = ranges[0], shape[0]
+    if (begin, end) != (0, channels):
+        if len(shape) < 2:
+            raise Unsupported(f"a slice {begin}:{end} of a flat tensor (convcalc slices a feature map's channels)")
+        size = end - begin
+        layers.append(("split", {"parts": channels // size, "index": begin // size}) if channels % size == 0
+                      and begin % size == 0 else ("slice", {"begin": begin, "end": end}))
+    spatial, n = ranges[1:], shape[1:]
+    if any((start, stop) != (0, ni) for (start, stop, _), ni in zip(spatial, n)):
+        size, offset = [stop - start for start, stop, _ in spatial], [start for start, _, _ in spatial]
+        args: dict[str, Any] = {"size": spec_value(size)}
+        if offset != [(ni - si) // 2 for ni, si in zip(n, size)]:
+            args["offset"] = spec_value(offset)
+        layers.append(("crop", args))
+    return layers
+
+
 def _dims(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
 

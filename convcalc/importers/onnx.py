@@ -30,7 +30,7 @@ from ..args import normalize
 from ..errors import ConvcalcError, LayerError, SpecError, UsageError
 from ..layers import REGISTRY
 from .model import (Imported, Layer, LayerNames, Unsupported, pad_args, padding_arg, parents, rule_table,
-                    spec_value, unsupported_message)
+                    slice_layers, spec_value, unsupported_message)
 from .protobuf import Model, Node, ProtobufError, Tensor, model as parse_model, values as tensor_values
 
 
@@ -262,14 +262,15 @@ def _deconv(c: Call) -> Mapped:
 
 
 def _linear(x: Ref, out: int, params: int, bias: bool) -> Mapped:
-    if len(x.shape) != 1:
-        raise Unsupported(f"a matrix product on a [{'x'.join(map(str, x.shape))}] tensor (convcalc's linear reads a flat one)")
+    """A product by a stored matrix over the last axis: `linear`, flat or not (MatMul of [N, ..., F])."""
     return Mapped([("linear", {"out": out} if bias else {"out": out, "bias": False})], [x], params)
 
 
 @rule("Gemm")
 def _gemm(c: Call) -> Mapped:
     x, w, b = c.x(), c.param(1, "weight"), c.param(2, "bias")
+    if len(x.shape) != 1:
+        raise Unsupported(f"a Gemm of a [{'x'.join(map(str, (c.batch, *x.shape)))}] tensor (ONNX's Gemm takes a matrix)")
     if c.attr("transA", 0) or c.attr("alpha", 1.0) != 1.0 or c.attr("beta", 1.0) != 1.0 or len(w.dims) != 2:
         raise Unsupported("a Gemm with transA, alpha or beta")
     out = w.dims[0] if c.attr("transB", 0) else w.dims[1]
@@ -281,8 +282,8 @@ def _gemm(c: Call) -> Mapped:
 @rule("MatMul")
 def _matmul(c: Call) -> Mapped:
     x, w = c.x(), c.param(1, "weight")
-    if len(w.dims) != 2:
-        raise Unsupported("a matrix product with a stored tensor of rank other than 2")
+    if len(w.dims) != 2 or w.dims[0] != x.shape[-1]:
+        raise Unsupported("a matrix product with a stored tensor other than an [F, out] matrix")
     return _linear(x, w.dims[1], w.numel, False)
 
 
@@ -787,7 +788,7 @@ def _gather(c: Call) -> Any:
 @rule("Slice")
 def _slice(c: Call) -> Any:
     if isinstance(c.inputs[0], Ref):
-        return _channel_slice(c, c.inputs[0])
+        return _activation_slice(c, c.inputs[0])
     data, dims = c.const(0, "data"), list(c.inputs[0].dims) or [1]
     starts, ends, axes, steps = _slice_args(c)
     ranges = [range(n) for n in dims]  # per axis, the indices kept, as Python's slicing keeps them
@@ -833,22 +834,25 @@ def _split(c: Call) -> Parts:
     return Parts(x, n)
 
 
-def _channel_slice(c: Call, x: Ref) -> Mapped:
-    """x[:, a:b]: a range of the channels, the split kind where it is an equal part (ShuffleNet's
-    x.chunk(2, dim=1) as TorchScript exports it), else slice (GhostNet's, DPN's)."""
+def _activation_slice(c: Call, x: Ref) -> Any:
+    """x[:, a:b] (GhostNet's, DPN's; ShuffleNet's x.chunk(2, dim=1) as TorchScript exports it),
+    x[:, :, :-k] (a TCN's chomp), x[:, :, a:b, c:d] (U-Net's centre crop): ranges of any axes but
+    the batch, as the layers `slice_layers` gives (slice, split, crop). ONNX clamps starts and ends
+    to the axis as Python's slicing does for a step of 1 (an end of 2^63 - 1 is "to the end")."""
     starts, ends, axes, steps = _slice_args(c)
-    channels = x.shape[0]
-    if len(axes) != 1 or axes[0] % (len(x.shape) + 1) != 1 or steps != [1]:
-        raise Unsupported("a slice of an activation other than a part of its channels")
-    start, end = (max(0, min(v + channels if v < 0 else v, channels)) for v in (starts[0], ends[0]))
-    size = end - start
-    if size <= 0:
-        raise Unsupported(f"an empty slice of channels {start}:{end}")
-    if size == channels:
-        return x
-    if channels % size or start % size:
-        return Mapped([("slice", {"begin": start, "end": end})], [x])
-    return Mapped([("split", {"parts": channels // size, "index": start // size})], [x])
+    dims = (c.batch, *x.shape)
+    ranges = [(0, n, 1) for n in dims]
+    if not len(starts) == len(ends) == len(axes) == len(steps) or len(set(a % len(dims) for a in axes)) != len(axes) \
+            or any(not -len(dims) <= a < len(dims) for a in axes) or 0 in steps:
+        raise ValueError("Slice's starts, ends, axes and steps do not fit the tensor")
+    for axis, start, end, step in zip(axes, starts, ends, steps):
+        if axis % len(dims) == 0 and (start, step) == (0, 1) and end >= 2 ** 31 - 1:
+            continue  # the whole batch
+        if axis % len(dims) == 0:
+            raise Unsupported("a slice of the batch axis")
+        ranges[axis % len(dims)] = slice(start, end, step).indices(dims[axis % len(dims)])
+    layers = slice_layers(x.shape, ranges[1:])
+    return Mapped(layers, [x]) if layers else x
 
 
 @rule("Neg", "Abs", "Floor", "Ceil")
@@ -1014,8 +1018,10 @@ class Mapper:
 
     def run(self) -> Imported:
         graph = self.graph
-        if len(graph.nodes) > limits.MAX_LAYERS:
-            raise self.error(f"the graph has {len(graph.nodes)} nodes, over the limit of {limits.MAX_LAYERS}")
+        count = max(graph.node_count, len(graph.nodes))  # the reader decodes no node past the limit
+        if count > limits.MAX_LAYERS:
+            raise self.error(f"the graph has {count} nodes, over the limit of {limits.MAX_LAYERS}")
+        self.check_outputs()
         for name, value in graph.initializers.items():
             self.values[name] = Const(value.dims, value.data, name, value.numel)
         inputs = [info for info in graph.inputs if info.name not in graph.initializers]
@@ -1055,6 +1061,21 @@ class Mapper:
                   f"input {'x'.join(map(str, shape))} per sample, channels first"
                   + (" (the graph's input is channels-last, transposed by its first node)" if self.last_first else ""))
         return Imported(name, self.source, shape, tuple(self.layers), origin, tuple(self.modules.items()))
+
+    def check_outputs(self) -> None:
+        """ONNX defines each value once (onnxruntime refuses a graph that does not): a name two nodes
+        write is refused, naming both, before one of them would silently be dead and counted."""
+        given = {info.name for info in self.graph.inputs} | set(self.graph.initializers)
+        writer: dict[str, tuple[int, Node]] = {}
+        for i, node in enumerate(self.graph.nodes):
+            for out in filter(None, node.outputs):  # "" is an omitted optional output
+                if out in given:
+                    raise self.error(f"the value '{out}' is the graph's input or initializer and also written by "
+                                     f"{_named(i, node)}; ONNX defines each value once")
+                if out in writer:
+                    raise self.error(f"the value '{out}' is written by two nodes, {_named(*writer[out])} and "
+                                     f"{_named(i, node)}; ONNX defines each value once")
+                writer[out] = (i, node)
 
     def input(self, info: Any) -> tuple[int, tuple[int, ...]]:
         dims = info.dims
@@ -1174,7 +1195,8 @@ class Mapper:
                 raise Unsupported("a view of the channels as two axes")
             views = [v for v in inputs if isinstance(v, ChannelsLast) or isinstance(v, GeluStep)
                      and isinstance(v.x, ChannelsLast)]
-            result = self.channels_last(call, fn) if views else fn(call)
+            folded = self.fold_bias(call) if fn is _binary and node.op_type == "Add" and not views else None
+            result = folded if folded is not None else self.channels_last(call, fn) if views else fn(call)
         except Unsupported as exc:
             result = self.unknown(call, str(exc))
         except (IndexError, KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError, OverflowError):
@@ -1189,7 +1211,10 @@ class Mapper:
             return
         if isinstance(result, Mapped):
             widened = result.widened
+            product = node.op_type == "MatMul" and result.layers[-1][0] == "linear"
             result = self.emit(call, result)
+            if product and not result.name.startswith("?"):
+                self.biasless[result.name] = node.outputs[0]  # the Add of its bias may follow
             if widened is not None:
                 result = Widened(result, widened)
         if node.outputs:
@@ -1250,22 +1275,25 @@ class Mapper:
         full = _resolve_reshape([self.batch, *shape], target, call.attr("allowzero", 0))
         return full == [self.batch, math.prod(shape)]
 
-    def fold_bias(self, call: Call) -> ChannelsLast | None:
-        """The Add of a stored [out] bias right after a channels-last MatMul that only it reads
-        (nn.Linear on a channels-last view): the 1x1 conv's bias."""
+    def fold_bias(self, call: Call) -> ChannelsLast | Ref | None:
+        """The Add of a stored [out] bias right after a MatMul that only it reads: the bias of the
+        1x1 conv a channels-last MatMul is (nn.Linear on a channels-last view), or of the linear
+        layer a MatMul over the last axis is (nn.Linear on [N, ..., F] as TorchScript exports it)."""
         a, b = call.inputs[0], call.inputs[1]
-        view, bias = (a, b) if isinstance(a, ChannelsLast) else (b, a)
-        if not (isinstance(view, ChannelsLast) and isinstance(bias, Const) and bias.param is not None):
+        view, bias = (a, b) if isinstance(a, (ChannelsLast, Ref)) else (b, a)
+        ref = view.ref if isinstance(view, ChannelsLast) else view
+        if not (isinstance(ref, Ref) and isinstance(bias, Const) and bias.param is not None):
             return None
-        made = self.biasless.get(view.ref.name)
-        if made is None or self.readers.get(made, 0) != 1 or bias.numel != view.ref.shape[0] \
+        made = self.biasless.get(ref.name)
+        out = ref.shape[0] if isinstance(view, ChannelsLast) else ref.shape[-1]
+        if made is None or self.readers.get(made, 0) != 1 or bias.numel != out \
                 or bias.dims not in ((bias.numel,), (1, bias.numel)):
             return None
-        at = next(i for i, layer in enumerate(self.layers) if layer.name == view.ref.name)
+        at = next(i for i, layer in enumerate(self.layers) if layer.name == ref.name)
         layer = self.layers[at]
         args = {k: v for k, v in layer.args.items() if k != "bias"}
         self.layers[at] = layer._replace(args=args, params=(layer.params or 0) + bias.numel)
-        del self.biasless[view.ref.name]
+        del self.biasless[ref.name]
         return view
 
     def emit(self, call: Call, mapped: Mapped) -> Ref:
@@ -1315,6 +1343,11 @@ class Mapper:
         kind = "opaque_merge" if len(inputs) > 1 else "opaque"
         self.layers.append(Layer(name, kind, args, inputs, node.op_type, tuple(dims[1:]), params))
         return Ref(name, tuple(dims[1:]))
+
+
+def _named(i: int, node: Node) -> str:
+    """A node as a message names it: its name and operator, or its operator and place."""
+    return f"'{node.name}' ({node.op_type})" if node.name else f"node {i} ({node.op_type})"
 
 
 def _activation_of(value: Any) -> Ref | None:

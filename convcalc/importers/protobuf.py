@@ -20,6 +20,8 @@ import stat
 import struct
 from typing import Any, Iterator, NamedTuple
 
+from .. import limits
+
 VARINT, FIXED64, LENGTH, FIXED32 = 0, 1, 2, 5
 MAX_DECODED = 4096  # elements of a tensor decoded as a value (shape arguments are a handful)
 
@@ -170,8 +172,9 @@ def values(buf: Any, t: Tensor, folder: str | None = None) -> list[Any] | None:
 
 
 def _external(t: Tensor, folder: str, size: int) -> bytes | None:
-    """`size` bytes of an external data file in the model's folder (never outside it, never a
-    FIFO or device), or None when the file does not hold them as the tensor says."""
+    """`size` bytes of an external data file in the model's folder (never outside it, not through a
+    symbolic link to a file or folder elsewhere, never a FIFO or device), or None when the file does
+    not hold them as the tensor says."""
     entries = dict(t.where)
     location = entries.get("location", "")
     try:
@@ -181,11 +184,17 @@ def _external(t: Tensor, folder: str, size: int) -> bytes | None:
     parts = location.replace("\\", "/").split("/")
     if not location or location.startswith("/") or ".." in parts or length != size or offset < 0:
         return None
-    path = os.path.join(folder, *parts)
+    # the real path, every link resolved, must lie in the folder's real path: `pads.bin ->
+    # ../secret.bin` or a linked folder inside it is elsewhere
+    root = os.path.realpath(folder)
+    path = os.path.realpath(os.path.join(root, *parts))
+    if os.path.commonpath([root, path]) != root or path == root:
+        return None
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None
-        with open(path, "rb") as handle:
+        # O_NOFOLLOW: a link put in its place since is not followed either
+        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as handle:
             handle.seek(offset)
             data = handle.read(size)
     except OSError:
@@ -302,6 +311,7 @@ class Graph(NamedTuple):
     outputs: tuple[ValueInfo, ...]
     value_info: dict[str, ValueInfo]
     sparse: int  # sparse initializers (not read)
+    node_count: int = 0  # nodes in the file: past limits.MAX_LAYERS counted, not decoded (`nodes` stops there)
 
 
 class Model(NamedTuple):
@@ -339,10 +349,12 @@ def _model(buf: Any) -> Model:
     if graph_span is None:
         raise ProtobufError("it has no graph")
     nodes, initializers, inputs, outputs, infos = [], {}, [], [], {}
-    sparse = 0
+    sparse = count = 0
     for field, _, value in fields(buf, *graph_span):
         if field == 1:
-            nodes.append(node(buf, value))
+            count += 1
+            if count <= limits.MAX_LAYERS:  # a longer graph is refused: its other nodes are only counted
+                nodes.append(node(buf, value))
         elif field == 5:
             t = tensor(buf, value)
             initializers[t.name] = t
@@ -356,4 +368,4 @@ def _model(buf: Any) -> Model:
         elif field == 15:
             sparse += 1
     return Model(ir_version, f"{producer} {producer_version}".strip(), opsets,
-                 Graph(tuple(nodes), initializers, tuple(inputs), tuple(outputs), infos, sparse))
+                 Graph(tuple(nodes), initializers, tuple(inputs), tuple(outputs), infos, sparse, count))

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConvcalcError, SpecError, UsageError
-from .model import (Imported, Layer, LayerNames, Unsupported, pad_args, padding_arg, parents, rule_table,
+from .model import (Imported, Layer, LayerNames, Unsupported, pad_args, padding_arg, parents, rule_table, slice_layers,
                     spec_value, unsupported_message)
 
 BATCH = 1  # the traced batch: every tensor must keep dim 0 = 1 (an operator that moves positions into it is refused)
@@ -628,9 +628,7 @@ def _lppool(c: Call) -> Mapped:
 
 @module(nn.Linear)
 def _linear(c: Call) -> Mapped:
-    m, x = c.module, c.x()
-    if len(x.shape) != 1:
-        raise Unsupported(f"a linear layer on a [{'x'.join(map(str, x.shape))}] tensor (convcalc's linear reads a flat one)")
+    m, x = c.module, c.x()  # over the last axis, flat or not (nn.Linear on [N, ..., F])
     args: dict[str, Any] = {"out": m.out_features}
     if m.bias is None:
         args["bias"] = False
@@ -943,8 +941,6 @@ def _linear_function(c: Call) -> Mapped:
     x, weight = c.x(), b.get("weight")
     if not isinstance(weight, Param) or len(weight.shape) != 2 or weight.shape[1] != x.shape[-1]:
         raise Unsupported("a linear layer whose weight is not a parameter")
-    if len(x.shape) != 1:
-        raise Unsupported(f"a linear layer on a [{'x'.join(map(str, x.shape))}] tensor (convcalc's linear reads a flat one)")
     return one("linear", {"out": weight.shape[0]} if b["bias"] is not None else {"out": weight.shape[0], "bias": False},
                x)
 
@@ -1433,8 +1429,8 @@ class _Mapper:
             return Mapped([("split", {"parts": container.parts, "index": index % container.parts})], [container.ref])
         if isinstance(container, (tuple, list)) and isinstance(index, int):
             return Alias(container[index])
-        if isinstance(container, Ref) and isinstance(index, tuple):
-            return _channel_range(container, index)
+        if isinstance(container, Ref) and isinstance(index, (tuple, slice)):
+            return _ranges(container, index if isinstance(index, tuple) else (index,))
         raise Unsupported("indexing or slicing a tensor")
 
     def materialize(self, view: ChannelsLast) -> Ref:
@@ -1504,26 +1500,26 @@ class _Mapper:
         return refs[0] if isinstance(seen, TensorInfo) else _rebuild(seen, iter(refs))
 
 
-def _channel_range(x: Ref, index: tuple[Any, ...]) -> Any:
-    """x[:, a:b] (with `:` or `...` after it): a range of the channels, `split` when it is an equal
-    part, else `slice`; the whole range is x itself."""
-    everything = slice(None)
-    rest = [v for v in index[2:] if v is not Ellipsis]
-    bounds = (index[1].start, index[1].stop) if len(index) > 1 and isinstance(index[1], slice) else (None,)
-    if (len(index) < 2 or index[0] != everything or not isinstance(index[1], slice) or len(x.shape) < 2
-            or any(v != everything for v in rest) or index[1].step not in (None, 1)
-            or not all(v is None or isinstance(v, int) for v in bounds)):
-        raise Unsupported("indexing or slicing a tensor other than a range of its channels")
-    begin, end, _ = index[1].indices(x.shape[0])
-    if end <= begin:
-        raise Unsupported("an empty range of channels")
-    size = end - begin
-    if size == x.shape[0]:
-        return Alias(x)
-    if x.shape[0] % size == 0 and begin % size == 0:
-        return Mapped([("split", {"parts": x.shape[0] // size, "index": begin // size})], [x])
-    return Mapped([("slice", {"begin": begin, "end": end})], [x])
-
+def _ranges(x: Ref, index: tuple[Any, ...]) -> Any:
+    """x[:, a:b], x[:, :, :-k], x[..., a:b, c:d]: a range of positions on each axis (`...` for the
+    axes it skips, the batch kept whole), as the layers `slice_layers` gives (slice, split, crop);
+    the whole range is x itself."""
+    if any(not isinstance(v, slice) and v is not Ellipsis for v in index):
+        raise Unsupported("indexing a tensor by other than ranges (an integer, None or a tensor drops or adds "
+                          "an axis)")
+    rank = len(x.shape) + 1
+    if Ellipsis in index:
+        at = index.index(Ellipsis)
+        index = index[:at] + (slice(None),) * (rank - len(index) + 1) + index[at + 1:]
+    bounds = [v for s in index if isinstance(s, slice) for v in (s.start, s.stop, s.step)]
+    if Ellipsis in index or len(index) > rank or any(v is not None and type(v) is not int for v in bounds):
+        raise Unsupported("a slice convcalc cannot read (more than one `...`, more ranges than axes, or bounds "
+                          "that are not whole numbers)")
+    index = index + (slice(None),) * (rank - len(index))
+    if (index[0].start or 0, index[0].stop, index[0].step or 1) != (0, None, 1):  # x[:1] is not x at batch 2
+        raise Unsupported("a slice of the batch axis")
+    layers = slice_layers(x.shape, [s.indices(n) for s, n in zip(index[1:], x.shape)])
+    return Mapped(layers, [x]) if layers else Alias(x)
 
 
 def _hashable(target: Any) -> bool:
