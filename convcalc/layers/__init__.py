@@ -1,0 +1,62 @@
+"""The layer registry: one record per layer kind, holding everything convcalc knows about it.
+
+A record is a subclass of `Kind`, registered with `@register`. It declares its arguments (an
+`Arg` schema, see args.py) and implements the rules, each a pure function of ints and tuples:
+
+    shape(a, x)          -> y         output shape, or LayerError when PyTorch would refuse
+    params(a, x, y)      -> int       trainable parameters, as PyTorch counts them
+    buffers(a, x, y)     -> int       non-trainable state (BN running stats), as PyTorch counts it
+    macs(a, x, y)        -> int       multiply-accumulates of convolutions and linear; bias excluded
+    flops(a, x, y)       -> int       all floating-point work: 2 per MAC, bias adds, elementwise work
+    rf(a, x, y, r)       -> rf        local receptive field per spatial axis: (size, jump, start)
+    sees_all(a, x, y)    -> bool      some output unit also reads every position of an input axis
+                                      (global context: global pooling, flatten, statistics norms,
+                                      a broadcast merge input); the analysis carries it downstream
+    warnings(a, x, y)    -> (str,...) things that are legal but probably not meant
+    build(a, x, y)       -> nn.Module the equivalent PyTorch module (torch imported lazily)
+    fvcore(a, x, y)      -> int       what fvcore's FlopCountAnalysis reports for it (its convention,
+                                      for `convcalc verify`): MACs for conv/linear, its own rules for
+                                      norms, 2-D adaptive pools and 2-D upsampling, 0 where it counts nothing
+    flop_counter(a,x,y)  -> int       what torch's FlopCounterMode reports: 2 per MAC of conv/linear
+
+Training (convcalc memory, docs/memory.md) adds:
+
+    saved(a, x, y)       -> (Keep,..) what autograd keeps from the forward for this layer's backward,
+                                      as PyTorch's derivative formulas say (a conv its input, a ReLU
+                                      its output, batch norm its input and statistics)
+    backward_flops(a,x,y)-> (int,int) FLOPs of the backward: (the part only the input's gradient needs,
+                                      the part it always runs: weight gradients, shared terms)
+    train_flops(a, x, y) -> int       FLOPs of the forward in training mode (batch norm computes
+                                      its statistics, dropout multiplies by its mask)
+    autocast(a, x, dev)  -> str       what PyTorch's autocast does with it under --amp (LOW, FLOAT32,
+                                      SAME, PROMOTE, MIXED), on "cuda" or "cpu"
+    tensors(a, x, y)     -> (int,...) its parameter tensors' sizes, in PyTorch's order
+    grad_view(a,x,y,i)   -> bool      its backward hands input i the output's gradient (or a view)
+    scratch(a, x, y)     -> (int,int) short-lived elements beside its output, and beside its input
+                                      gradients, at its forward's and its backward's busiest moment
+    flop_counter_backward(a, x, y, input_grad) -> int   what FlopCounterMode should count for its
+                                      backward (convcalc verify --train)
+
+Shapes are per sample, channels first, without the batch: `(C, *spatial)` for feature maps and
+`(F,)` once flattened. `a` is the dict of normalized arguments, `x` the input shape (for merges,
+the tuple of input shapes), `y` the output shape. Every count is per sample; the analysis
+multiplies by the batch. docs/costs.md has the conventions as a table; each rule's comment says
+exactly what it counts. Adding a layer kind means adding one record to its family's module: its examples and
+property templates feed the tests, and its `doc` and `costs` are the docs' rows
+(scripts/kind_tables.py writes them).
+"""
+
+from __future__ import annotations
+
+from .geometry import (AXIS_NAMES, BIAS, D1, K, OUT, P_CONV, S1, at_least, axis_name, check_groups, dims, effective,
+                       named, numel, per_group, pool_out, resolve_padding, rf_collapse, rf_transposed, rf_union,
+                       rf_window, same_field, spatial, spread, uncovered_warnings, window_out)
+from .kind import (ACT, BOOL, BUFFER, COMPLEX, FLOAT32, INPUT, INT64, KEEP_INPUT, KEEP_OUTPUT, LOW, MASK, MIXED, NEW,
+                   NOTE_LABELS, OUTPUT, PARAM, PROMOTE, RF, REGISTRY, SAME, SHORT, SIDE, WEIGHT, Axis, Keep, Kind,
+                   Movement, Note, Shape, Side, Window, new, register, weight)
+
+# The families, imported in the registry's order (the docs' tables and every JSON list of kinds
+# follow it). A new family is a module here, imported after the last whose kinds precede its own:
+# attention.py, the next, goes after merge.
+from . import conv, pool, dense, norm, activation, movement, merge, opaque  # noqa: E402, F401, I001
+from .pool import adaptive_windows  # noqa: E402
