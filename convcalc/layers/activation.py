@@ -4,10 +4,13 @@ need more (log_softmax, gelu, prelu, maxout)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..args import Arg, boolean, choice, integer, number
 from ..errors import LayerError
 from .geometry import numel, same_field
-from .kind import BOOL, FLOAT32, INPUT, INT64, KEEP_INPUT, KEEP_OUTPUT, LOW, OUTPUT, SAME, Kind, new, register, weight
+from .kind import (BOOL, FLOAT32, INPUT, INT64, KEEP_INPUT, KEEP_OUTPUT, LOW, OUTPUT, SAME, Args, Keep, Kind, Shape,
+                   new, register, weight)
 
 # --------------------------------------------------------------------------------------------
 # Activations: same shape, no parameters, a fixed number of flops per element
@@ -27,24 +30,24 @@ class Activation(Kind):
     cuda_float32 = False  # on CUDA autocast's float32 list (softmax and log_softmax: their dtype set to float32)
     torch_name = ""
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         return x
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return self.per_element * numel(x)
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return (KEEP_OUTPUT if self.keeps == OUTPUT else KEEP_INPUT,)
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return self.per_element_backward * numel(x), 0
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         return FLOAT32 if self.cuda_float32 and device == "cuda" else SAME
 
     rf = same_field
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("activation", self.torch_name, a)
 
 
@@ -100,10 +103,10 @@ class LogSoftmax(Activation):
     saves = "its output"
     backward_costs = ("4·X (dy − exp(y)·Σ dy: exp, multiply, sum, subtract)", "")
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return 5 * numel(x) + numel(x) // x[0]
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("nn").LogSoftmax(dim=1)
 
 
@@ -120,10 +123,10 @@ class Gelu(Activation):
     torch_name = "GELU"
     args = (Arg("approximate", choice("none", "tanh"), "none"),)
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return (9 if a["approximate"] == "tanh" else 5) * numel(x)
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return (16 if a["approximate"] == "tanh" else 11) * numel(x), 0
 
 
@@ -139,22 +142,22 @@ class PReLU(Activation):
     per_element = 2  # compare, multiply
     args = (Arg("per_channel", boolean, False),)
 
-    def params(self, a, x, y):
+    def params(self, a: Args, x: Shape, y: Shape) -> int:
         return x[0] if a["per_channel"] else 1
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return KEEP_INPUT, weight(self.params(a, x, y))
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return 2 * numel(x), 2 * numel(x)
 
-    def scratch(self, a, x, y):
+    def scratch(self, a: Args, x: Shape, y: Shape) -> tuple[tuple[Keep, ...], tuple[Keep, ...]]:
         return (), (new(numel(x)),)  # _prelu_kernel_backward gives the slope's gradient per element, then sums it
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         return LOW  # prelu is on autocast's lower-precision lists
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("nn").PReLU(x[0] if a["per_channel"] else 1)
 
 
@@ -170,26 +173,26 @@ class Maxout(Kind):
     positional = ("pieces",)
     args = (Arg("pieces", integer(2)),)
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         if x[0] % a["pieces"]:
             raise LayerError(f"channels {x[0]} are not divisible by pieces {a['pieces']}")
         return (x[0] // a["pieces"], *x[1:])
 
     # per output: pieces - 1 comparisons
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return numel(y) * (a["pieces"] - 1)
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return KEEP_INPUT, KEEP_OUTPUT  # amax keeps its input and result
 
-    def scratch(self, a, x, y):
+    def scratch(self, a: Args, x: Shape, y: Shape) -> tuple[tuple[Keep, ...], tuple[Keep, ...]]:
         # amax's backward: where the input equals the maximum (bool), and how many do (int64)
         return (), (new(numel(x), BOOL), new(numel(y), INT64))
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return numel(x), 0  # compare each input with its maximum, and select
 
     rf = same_field
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("Maxout", a["pieces"])

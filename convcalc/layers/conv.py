@@ -5,12 +5,14 @@ transposed convolution (deconv), which counts over input positions."""
 from __future__ import annotations
 
 from math import prod
+from typing import Any
 
 from ..args import Arg, axes, integer, symmetric_padding
 from ..errors import LayerError
 from .geometry import (BIAS, D1, K, OUT, P_CONV, S1, axis_name, check_groups, dims, effective, named, numel, per_group,
                        resolve_padding, rf_transposed, rf_window, spatial, uncovered_warnings, window_out)
-from .kind import COMPLEX, FLOAT32, KEEP_INPUT, LOW, SAME, Keep, Kind, Note, Shape, Window, new, register, weight
+from .kind import (COMPLEX, FLOAT32, KEEP_INPUT, LOW, RF, SAME, Args, Keep, Kind, Note, Shape, Window, new, register,
+                   weight)
 
 # --------------------------------------------------------------------------------------------
 # Convolutions
@@ -34,18 +36,18 @@ class ConvFamily(Kind):
     saves = "its input (the padded copy when the padding is uneven) and its weight"
     backward_costs = ("2·MACs", "2·MACs + Y·bias")
 
-    def channels(self, a, c: int) -> tuple[int, int]:
+    def channels(self, a: Args, c: int) -> tuple[int, int]:
         """(output channels, groups) for input channels c."""
         return a["out"], a["groups"]
 
-    def geometry(self, a, x: Shape):
+    def geometry(self, a: Args, x: Shape):
         c, n = spatial(x, self.name)
         k, s, d = a["k"], a["s"], a["d"]
         pads = resolve_padding(a["p"], n, k, s, d)
         k_eff = tuple(effective(ki, di) for ki, di in zip(k, d))
         return c, n, k_eff, pads
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         c, n, k_eff, pads = self.geometry(a, x)
         out, groups = self.channels(a, c)
         check_groups(c, out, groups)
@@ -60,28 +62,28 @@ class ConvFamily(Kind):
             sizes_.append(window_out(ni, ki, si, left, right))
         return (out, *sizes_)
 
-    def fan_in(self, a, c: int) -> int:
+    def fan_in(self, a: Args, c: int) -> int:
         """Weights per filter: (C/groups) * prod(k), the notes' F*F*C (for input channels c)."""
         return named("fan_in", per_group(c, self.channels(a, c)[1]) * prod(a["k"]))
 
-    def params(self, a, x, y):
+    def params(self, a: Args, x: Shape, y: Shape) -> int:
         # K filters of fan_in weights and a bias each: the notes' K*(F*F*C/g + 1)
         return self.channels(a, x[0])[0] * (self.fan_in(a, x[0]) + (1 if a["bias"] else 0))
 
-    def tensors(self, a, x, y):
+    def tensors(self, a: Args, x: Shape, y: Shape) -> tuple[int, ...]:
         out, groups = self.channels(a, x[0])
         return (out * (x[0] // groups) * prod(a["k"]),) + ((out,) if a["bias"] else ())
 
-    def macs(self, a, x, y):
+    def macs(self, a: Args, x: Shape, y: Shape) -> int:
         return numel(y) * self.fan_in(a, x[0])  # one MAC per weight per output position
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return 2 * self.macs(a, x, y) + (numel(y) if a["bias"] else 0)
 
-    def fvcore(self, a, x, y):
+    def fvcore(self, a: Args, x: Shape, y: Shape) -> int:
         return self.macs(a, x, y)  # one per multiply-add, bias ignored
 
-    def read_input(self, a, x) -> Keep:
+    def read_input(self, a: Args, x: Shape) -> Keep:
         """The input as the convolution reads it: uneven padding is a pad layer before it
         (torch_ops.conv), and the conv keeps the padded copy."""
         c, n, _, pads = self.geometry(a, x)
@@ -89,25 +91,25 @@ class ConvFamily(Kind):
             return KEEP_INPUT
         return new(c * prod(ni + left + right for ni, (left, right) in zip(n, pads)), name="padded")
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         out, groups = self.channels(a, x[0])
         return (self.read_input(a, x), weight(out * (x[0] // groups) * prod(a["k"])))
 
     # dL/dx: a transposed convolution of the output gradient with the same weights; dL/dw: a
     # convolution of the input with the output gradient: each one multiply-add per weight use,
     # as the forward (groups respected); dL/db: one add per output element.
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         macs = self.macs(a, x, y)
         return 2 * macs, 2 * macs + (numel(y) if a["bias"] else 0)
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         return LOW
 
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         _, _, k_eff, pads = self.geometry(a, x)
         return rf_window(r, k_eff, a["s"], tuple(left for left, _ in pads))
 
-    def warnings(self, a, x, y):
+    def warnings(self, a: Args, x: Shape, y: Shape) -> tuple[Note, ...]:
         _, n, k_eff, pads = self.geometry(a, x)
         notes = uncovered_warnings(self.name, n, k_eff, a["s"], pads, y[1:])
         # Only where the padding really is uneven: a dilated even kernel can span an odd width
@@ -116,14 +118,14 @@ class ConvFamily(Kind):
             notes += (Note("even-kernel-same", f"even kernel {dims(a['k'])} with 'same' padding pads unevenly: {pads}"),)
         return notes
 
-    def window(self, a, x):
+    def window(self, a: Args, x: Shape) -> tuple[Window, ...] | None:
         _, _, _, pads = self.geometry(a, x)
         return tuple(Window(k, s, d, left, right) for k, s, d, (left, right) in zip(a["k"], a["s"], a["d"], pads))
 
-    def regular_equivalent(self, a, x):
+    def regular_equivalent(self, a: Args, x: Shape) -> tuple[str, Args] | None:
         return ("grouped", {**a, "groups": 1}) if a.get("groups", 1) > 1 else None
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         out, groups = self.channels(a, x[0])
         _, _, _, pads = self.geometry(a, x)
         return self.torch("conv", len(x) - 1, x[0], out, a["k"], a["s"], pads, a["d"], groups, a["bias"])
@@ -158,10 +160,10 @@ class DepthwiseConv(ConvFamily):
     positional = ("k",)
     args = (K, S1, P_CONV, D1, Arg("multiplier", integer(), 1, "output channels per input channel"), BIAS)
 
-    def channels(self, a, c):
+    def channels(self, a: Args, c):
         return c * a["multiplier"], named("g", c)  # groups = C
 
-    def regular_equivalent(self, a, x):
+    def regular_equivalent(self, a: Args, x: Shape) -> tuple[str, Args] | None:
         return "depthwise", {**a, "out": x[0] * a["multiplier"], "groups": 1}
 
 
@@ -174,7 +176,7 @@ class PointwiseConv(ConvFamily):
     draws = ("pwconv {c}",)
     args = (OUT, BIAS, Arg("groups", integer(), 1))
 
-    def prepare(self, a, nd):
+    def prepare(self, a: Args, nd: int) -> Args:
         return {**a, "k": (1,) * nd, "s": (1,) * nd, "d": (1,) * nd, "p": ((0, 0),) * nd}
 
 
@@ -195,44 +197,45 @@ class SeparableConv(ConvFamily):
     saves = "its input (padded copy when uneven), the depthwise output C·P, and both weights"
     backward_costs = ("2·C·prod(k)·P (the depthwise input gradient)", "2·MACs + 2·out·C·P + Y·bias")
 
-    def channels(self, a, c):
+    def channels(self, a: Args, c):
         return a["out"], 1
 
-    def regular_equivalent(self, a, x):
+    def regular_equivalent(self, a: Args, x: Shape) -> tuple[str, Args] | None:
         return "depthwise-separable", {**a, "groups": 1}
 
-    def params(self, a, x, y):
+    def params(self, a: Args, x: Shape, y: Shape) -> int:
         c = x[0]
         return c * prod(a["k"]) + a["out"] * c + (a["out"] if a["bias"] else 0)
 
-    def tensors(self, a, x, y):
+    def tensors(self, a: Args, x: Shape, y: Shape) -> tuple[int, ...]:
         return (x[0] * prod(a["k"]), a["out"] * x[0]) + ((a["out"],) if a["bias"] else ())
 
-    def macs(self, a, x, y):
+    def macs(self, a: Args, x: Shape, y: Shape) -> int:
         c, positions = x[0], numel(y[1:])
         return c * prod(a["k"]) * positions + a["out"] * c * positions
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         c = x[0]
         return (self.read_input(a, x), weight(c * prod(a["k"])), new(c * numel(y[1:])), weight(a["out"] * c))
 
-    def flop_counter_backward(self, a, x, y, input_grad):
+    def flop_counter_backward(self, a: Args, x: Shape, y: Shape, input_grad: bool) -> int:
         c, positions = x[0], numel(y[1:])
         depthwise, pointwise = c * prod(a["k"]) * positions, a["out"] * c * positions
         return 2 * (depthwise + pointwise) + 2 * pointwise + (2 * depthwise if input_grad else 0)
 
     # The depthwise input gradient only for the input; both weight gradients, and the pointwise
     # input gradient that the depthwise weights need, always.
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         c, positions = x[0], numel(y[1:])
         return (2 * c * prod(a["k"]) * positions,
                 2 * self.macs(a, x, y) + 2 * a["out"] * c * positions + (numel(y) if a["bias"] else 0))
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         _, _, _, pads = self.geometry(a, x)
         nd = len(x) - 1
         depthwise = self.torch("conv", nd, x[0], x[0], a["k"], a["s"], pads, a["d"], x[0], False)
-        pointwise = self.torch("conv", nd, x[0], a["out"], (1,) * nd, (1,) * nd, ((0, 0),) * nd, (1,) * nd, 1, a["bias"])
+        pointwise = self.torch("conv", nd, x[0], a["out"], (1,) * nd, (1,) * nd, ((0, 0),) * nd, (1,) * nd, 1,
+                               a["bias"])
         return self.torch("Sequential", depthwise, pointwise)
 
 
@@ -266,7 +269,7 @@ class TransposedConv(Kind):
     args = (OUT, K, S1, Arg("p", symmetric_padding, 0), Arg("output_padding", axes(0), 0), D1,
             Arg("groups", integer(), 1), BIAS)
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         c, n = spatial(x, self.name)
         check_groups(c, a["out"], a["groups"])
         sizes_ = []
@@ -299,35 +302,35 @@ class TransposedConv(Kind):
                              f"takes output_padding only below its stride {s}")
         return pad, extra
 
-    def params(self, a, x, y):
+    def params(self, a: Args, x: Shape, y: Shape) -> int:
         return x[0] * per_group(a["out"], a["groups"]) * prod(a["k"]) + (a["out"] if a["bias"] else 0)
 
-    def tensors(self, a, x, y):
+    def tensors(self, a: Args, x: Shape, y: Shape) -> tuple[int, ...]:
         return (x[0] * (a["out"] // a["groups"]) * prod(a["k"]),) + ((a["out"],) if a["bias"] else ())
 
-    def macs(self, a, x, y):
+    def macs(self, a: Args, x: Shape, y: Shape) -> int:
         return numel(x) * per_group(a["out"], a["groups"]) * prod(a["k"])
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return 2 * self.macs(a, x, y) + (numel(y) if a["bias"] else 0)
 
-    def fvcore(self, a, x, y):
+    def fvcore(self, a: Args, x: Shape, y: Shape) -> int:
         return self.macs(a, x, y)  # fvcore also counts a transposed conv over input positions
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return (KEEP_INPUT, weight(x[0] * (a["out"] // a["groups"]) * prod(a["k"])))
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         macs = self.macs(a, x, y)
         return 2 * macs, 2 * macs + (numel(y) if a["bias"] else 0)
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         return LOW
 
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         return rf_transposed(r, a["k"], a["s"], a["p"], a["d"])
 
-    def zero_stuffed(self, a, x):
+    def zero_stuffed(self, a: Args, x: Shape):
         # n inputs with s - 1 zeros between neighbours: (n - 1)*s + 1 positions; a stride-1
         # window of span d*(k - 1) + 1 over them, padded by span - 1 - p (a crop where negative),
         # output_padding more on the right, gives the output size above.
@@ -337,7 +340,7 @@ class TransposedConv(Kind):
             out.append(((ni - 1) * si + 1, span - 1 - pi, span - 1 - pi + oi, span))
         return tuple(out)
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("deconv", len(x) - 1, x[0], a["out"], a["k"], a["s"], a["p"], a["output_padding"],
                                     a["groups"], a["d"], a["bias"])
 
@@ -389,55 +392,55 @@ class FftConv(ConvFamily):
     saves = "the padded input C·N and kernels out·C·N (not per sample), and both spectra (complex: C·M, out·C·M)"
     backward_costs = ("C·2.5·N·log2 N + 8·out·C·M", "(out + out·C)·2.5·N·log2 N + 8·out·C·M + Y·bias")
 
-    def prepare(self, a, nd):
+    def prepare(self, a: Args, nd: int) -> Args:
         return {**a, "s": (1,) * nd, "d": (1,) * nd, "groups": 1}
 
-    def fft_size(self, a, x) -> tuple[int, ...]:
+    def fft_size(self, a: Args, x: Shape) -> tuple[int, ...]:
         _, n, _, pads = self.geometry(a, x)
         return tuple(ni + left + right for ni, (left, right) in zip(n, pads))
 
-    def bins(self, a, x) -> int:
+    def bins(self, a: Args, x: Shape) -> int:
         size = self.fft_size(a, x)
         return prod(size[:-1]) * (size[-1] // 2 + 1)
 
-    def macs(self, a, x, y):
+    def macs(self, a: Args, x: Shape, y: Shape) -> int:
         return 4 * a["out"] * x[0] * self.bins(a, x)
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         n = prod(self.fft_size(a, x))
         transforms = x[0] + a["out"] * x[0] + a["out"]
         return round(transforms * fft_flops(n)) + 8 * a["out"] * x[0] * self.bins(a, x) + (numel(y) if a["bias"] else 0)
 
-    def fvcore(self, a, x, y):
+    def fvcore(self, a: Args, x: Shape, y: Shape) -> int:
         return 0  # fvcore has no rule for FFTs or complex products
 
-    def flop_counter(self, a, x, y):
+    def flop_counter(self, a: Args, x: Shape, y: Shape) -> int:
         return 0  # nor has FlopCounterMode
 
-    def flop_counter_backward(self, a, x, y, input_grad):
+    def flop_counter_backward(self, a: Args, x: Shape, y: Shape, input_grad: bool) -> int:
         return 0
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         n, bins = prod(self.fft_size(a, x)), self.bins(a, x)
         return (new(x[0] * n), new(a["out"] * x[0] * n, batched=False),
                 new(a["out"] * x[0] * bins, COMPLEX, batched=False), new(x[0] * bins, COMPLEX))
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         n, bins, c, out = prod(self.fft_size(a, x)), self.bins(a, x), x[0], a["out"]
         return (round(c * fft_flops(n)) + 8 * out * c * bins,
                 round((out + out * c) * fft_flops(n)) + 8 * out * c * bins + (numel(y) if a["bias"] else 0))
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         return SAME  # no autocast rule for FFTs
 
-    def scratch(self, a, x, y):
+    def scratch(self, a: Args, x: Shape, y: Shape) -> tuple[tuple[Keep, ...], tuple[Keep, ...]]:
         # the product of the spectra before its sum over the input channels, in the forward and
         # again in the backward, and the conjugated kernels' copy (not per sample)
         product = new(a["out"] * x[0] * self.bins(a, x), COMPLEX)
         conjugate = new(a["out"] * x[0] * self.bins(a, x), COMPLEX, batched=False)
         return (product, conjugate), (product,)
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         _, _, _, pads = self.geometry(a, x)
         return self.torch("FftConv", len(x) - 1, x[0], a["out"], a["k"], pads, a["bias"])
 
@@ -495,64 +498,64 @@ class DeformConv(ConvFamily):
     backward_costs = ("2·MACs + 7·C·prod(k)·P", "2·MACs + Y·bias + P·O + 14·C·prod(k)·P")
     args = (OUT, K, S1, P_CONV, D1, Arg("groups", integer(), 1), Arg("offset_groups", integer(), 1), BIAS)
 
-    def prepare(self, a, nd):
+    def prepare(self, a: Args, nd: int) -> Args:
         if nd != 2:
             raise LayerError(f"deform_conv is 2-D only, as torchvision's DeformConv2d: it needs an input "
                              f"[C, H, W], not a {'flat' if nd == 0 else f'{nd}-D'} one")
         return a
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         if x[0] % a["offset_groups"]:
             raise LayerError(f"input channels {x[0]} are not divisible by offset_groups {a['offset_groups']}")
         return super().shape(a, x)
 
-    def offset_channels(self, a) -> int:
+    def offset_channels(self, a: Args) -> int:
         return 2 * a["offset_groups"] * prod(a["k"])
 
-    def params(self, a, x, y):
+    def params(self, a: Args, x: Shape, y: Shape) -> int:
         off = self.offset_channels(a)
         return super().params(a, x, y) + off * x[0] * prod(a["k"]) + off
 
-    def tensors(self, a, x, y):
+    def tensors(self, a: Args, x: Shape, y: Shape) -> tuple[int, ...]:
         off = self.offset_channels(a)
         return super().tensors(a, x, y) + (off * x[0] * prod(a["k"]), off)  # its own, then the offset conv's
 
-    def macs(self, a, x, y):
+    def macs(self, a: Args, x: Shape, y: Shape) -> int:
         return super().macs(a, x, y) + numel(y[1:]) * self.offset_channels(a) * x[0] * prod(a["k"])
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         positions, taps = numel(y[1:]), prod(a["k"])
         points = a["offset_groups"] * taps * positions
         samples = x[0] * taps * positions
         return (2 * self.macs(a, x, y) + (numel(y) if a["bias"] else 0) + self.offset_channels(a) * positions
                 + 10 * points + 7 * samples)
 
-    def fvcore(self, a, x, y):
+    def fvcore(self, a: Args, x: Shape, y: Shape) -> int:
         # the offset conv (aten::_convolution) and the main product (aten::bmm), one per multiply-add;
         # the sampling's gather and floor are ignored, its arithmetic unsupported
         return self.macs(a, x, y)
 
-    def flop_counter_backward(self, a, x, y, input_grad):
+    def flop_counter_backward(self, a: Args, x: Shape, y: Shape, input_grad: bool) -> int:
         # convcalc's stand-in builder: the offset conv's gradients, and the product of the columns
         # and the weight (both its gradients: the columns' carries the offsets' gradient)
         offset = numel(y[1:]) * self.offset_channels(a) * x[0] * prod(a["k"])
         main = self.macs(a, x, y) - offset
         return 2 * offset * (2 if input_grad else 1) + 4 * main
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         off, positions, taps = self.offset_channels(a), numel(y[1:]), prod(a["k"])
         return (KEEP_INPUT, weight(off * x[0] * taps), new(off * positions), new(1),
                 weight(a["out"] * (x[0] // a["groups"]) * taps))
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         macs, samples = self.macs(a, x, y), x[0] * prod(a["k"]) * numel(y[1:])
         return (2 * macs + 7 * samples,
                 2 * macs + (numel(y) if a["bias"] else 0) + self.offset_channels(a) * numel(y[1:]) + 14 * samples)
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         return FLOAT32  # torchvision registers deform_conv2d to run in float32 under autocast
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         _, _, _, pads = self.geometry(a, x)
         return self.torch("DeformConv2d", x[0], a["out"], a["k"], a["s"], pads, a["d"], a["groups"],
                                           a["offset_groups"], a["bias"])

@@ -5,11 +5,12 @@ identity). They sit together because the registry's order does (docs/spec.md's t
 from __future__ import annotations
 
 from math import prod
+from typing import Any
 
 from ..args import Arg, int_list, integer, number
 from ..errors import LayerError
 from .geometry import BIAS, OUT, dims, numel, rf_collapse, same_field, spread
-from .kind import KEEP_INPUT, LOW, MASK, Kind, Movement, new, register, weight
+from .kind import KEEP_INPUT, LOW, MASK, RF, Args, Keep, Kind, Movement, Shape, new, register, weight
 
 # --------------------------------------------------------------------------------------------
 # Dense, reshaping and lookup layers
@@ -30,42 +31,42 @@ class Linear(Kind):
     positional = ("out",)
     args = (OUT, BIAS)
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         if len(x) != 1:
             raise LayerError(f"linear needs a flat input, got the feature map [{dims(x)}]: add `flatten` before it")
         return (a["out"],)
 
-    def params(self, a, x, y):
+    def params(self, a: Args, x: Shape, y: Shape) -> int:
         return x[0] * a["out"] + (a["out"] if a["bias"] else 0)
 
-    def tensors(self, a, x, y):
+    def tensors(self, a: Args, x: Shape, y: Shape) -> tuple[int, ...]:
         return (x[0] * a["out"],) + ((a["out"],) if a["bias"] else ())
 
-    def macs(self, a, x, y):
+    def macs(self, a: Args, x: Shape, y: Shape) -> int:
         return x[0] * a["out"]
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return 2 * self.macs(a, x, y) + (a["out"] if a["bias"] else 0)
 
-    def fvcore(self, a, x, y):
+    def fvcore(self, a: Args, x: Shape, y: Shape) -> int:
         return self.macs(a, x, y)
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return KEEP_INPUT, weight(x[0] * a["out"])
 
     # dL/dx = dL/dy W and dL/dW = dL/dy^T x: one multiply-add per weight each; dL/db: out adds
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         macs = self.macs(a, x, y)
         return 2 * macs, 2 * macs + (a["out"] if a["bias"] else 0)
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         return LOW
 
     # A flat input has no positions left: what made it flat (flatten, gap) kept one position's
     # field and marked the rest global context, which every output here reads.
     rf = same_field
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("nn").Linear(x[0], a["out"], bias=a["bias"])
 
 
@@ -80,21 +81,21 @@ class Flatten(Movement):
     draws = ("flatten",)
     view = train_view = True
 
-    def grad_view(self, a, x, y, i):
+    def grad_view(self, a: Args, x: Shape, y: Shape, i: int) -> bool:
         return True  # the gradient is viewed back to the input's shape
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         return (numel(x),)
 
     # The flat output has no positions to place a unit at: its field is one position's, and the
     # positions side by side in it are global context (a linear after it reads them all).
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         return rf_collapse(r, x[1:]) if len(x) > 1 else r
 
-    def sees_all(self, a, x, y):
+    def sees_all(self, a: Args, x: Shape, y: Shape) -> bool:
         return spread(x[1:])
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("nn").Flatten(1)
 
 
@@ -109,11 +110,11 @@ class Reshape(Movement):
     backward_costs = ("", "")
     view = train_view = True
 
-    def grad_view(self, a, x, y, i):
+    def grad_view(self, a: Args, x: Shape, y: Shape, i: int) -> bool:
         return True  # the gradient is viewed back to the input's shape
     args = (Arg("shape", int_list, doc="the new per-sample shape"),)
 
-    def prepare(self, a, nd):
+    def prepare(self, a: Args, nd: int) -> Args:
         target = a["shape"]
         if len(target) not in (1, nd + 1):
             raise LayerError(f"reshape must give a flat shape or a feature map of rank {nd + 1}, got {list(target)}")
@@ -121,7 +122,7 @@ class Reshape(Movement):
             raise LayerError(f"reshape sizes must be positive, with at most one -1, got {list(target)}")
         return a
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         target = list(a["shape"])
         known = prod(v for v in target if v != -1)
         total = numel(x)
@@ -135,13 +136,13 @@ class Reshape(Movement):
 
     # New spatial axes reorder the positions: a unit no longer sits where its input did, so the
     # field is one position's and the rest is global context, as after a flatten.
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         return rf_collapse(r, x[1:]) if self.sees_all(a, x, y) else r
 
-    def sees_all(self, a, x, y):
+    def sees_all(self, a: Args, x: Shape, y: Shape) -> bool:
         return len(x) > 1 and x[1:] != y[1:] and spread(x[1:])
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("Reshape", y)
 
 
@@ -157,26 +158,26 @@ class Embedding(Kind):
     positional = ("vocab", "dim")
     args = (Arg("vocab", integer(), doc="vocabulary size"), Arg("dim", integer(), doc="embedding size"))
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         if len(x) != 2 or x[0] != 1:
             raise LayerError(f"embedding needs token ids shaped [1, L], got [{dims(x)}]")
         return (a["dim"], x[1])
 
-    def params(self, a, x, y):
+    def params(self, a: Args, x: Shape, y: Shape) -> int:
         return a["vocab"] * a["dim"]
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return 0  # a table lookup
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return (KEEP_INPUT,)  # embedding_backward scatters by the ids
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return 0, numel(y)
 
     rf = same_field
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("TokenEmbedding", a["vocab"], a["dim"])
 
 
@@ -198,24 +199,24 @@ class Dropout(Kind):
     positional = ("p",)
     args = (Arg("p", number(0, 1), 0.5, "drop probability"),)
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         return x
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return 0  # inference: the input passes through
 
-    def train_flops(self, a, x, y):
+    def train_flops(self, a: Args, x: Shape, y: Shape) -> int:
         return numel(x)  # one multiply by the scaled mask per element (drawing the mask not counted)
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return (new(numel(x), MASK),)
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return numel(x), 0
 
     rf = same_field
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("nn").Dropout(a["p"])
 
 
@@ -230,13 +231,13 @@ class Identity(Movement):
     draws = ("identity",)
     view = train_view = True
 
-    def grad_view(self, a, x, y, i):
+    def grad_view(self, a: Args, x: Shape, y: Shape, i: int) -> bool:
         return True  # the gradient is viewed back to the input's shape
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         return x
 
     rf = same_field
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("nn").Identity()

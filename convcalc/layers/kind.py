@@ -12,7 +12,9 @@ from typing import Any, NamedTuple
 from ..args import REQUIRED, Arg
 from ..errors import LayerError
 
-Shape = tuple[int, ...]
+Args = dict[str, Any]  # a layer's normalized arguments (args.py's schema, filled by `prepare`)
+Shape = tuple[int, ...]  # per sample, channels first: (C, *spatial), or (F,) once flat
+Shapes = tuple[Shape, ...]  # a merge's input shapes
 Axis = tuple[Any, Any, Any]  # receptive field on one axis: (size, jump, start), ints or Fractions
 RF = tuple[Axis, ...]
 
@@ -134,23 +136,23 @@ class Kind:
         and check what the schema alone cannot; `nd` is the spec's number of spatial axes."""
         return a
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         raise NotImplementedError
 
-    def params(self, a, x, y) -> int:
+    def params(self, a: Args, x: Shape, y: Shape) -> int:
         return 0
 
-    def buffers(self, a, x, y) -> int:
+    def buffers(self, a: Args, x: Shape, y: Shape) -> int:
         return 0
 
-    def tensors(self, a, x, y) -> tuple[int, ...]:
+    def tensors(self, a: Args, x: Shape, y: Shape) -> tuple[int, ...]:
         """Its parameter tensors' sizes, in the order PyTorch's parameters() yields them (Adam's
         for-loop step allocates per tensor). One tensor or none unless the kind says otherwise
         (a bias is a second tensor); tests/test_training.py checks every kind against PyTorch."""
         params = self.params(a, x, y)
         return (params,) if params else ()
 
-    def check_sides(self, a, x, sides: dict[str, "Side"]) -> None:
+    def check_sides(self, a: Args, x: Shape, sides: dict[str, "Side"]) -> None:
         """Check the layers its side inputs name (`sides`: argument -> that layer's kind, arguments
         and output shape); LayerError when they cannot serve."""
 
@@ -159,39 +161,39 @@ class Kind:
         reads from it (maxunpool: the pool's indices)."""
         raise NotImplementedError
 
-    def counters(self, a, x, y) -> int:
+    def counters(self, a: Args, x: Shape, y: Shape) -> int:
         """How many of its buffers are int64 counters (BN's num_batches_tracked): 8 bytes each in
         memory, whatever the spec's dtype."""
         return 0
 
-    def macs(self, a, x, y) -> int:
+    def macs(self, a: Args, x: Shape, y: Shape) -> int:
         return 0
 
-    def flops(self, a, x, y) -> int:
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         raise NotImplementedError
 
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         raise NotImplementedError
 
-    def sees_all(self, a, x, y) -> bool:
+    def sees_all(self, a: Args, x: Shape, y: Shape) -> bool:
         """Local by declaration: each output unit reads a window of positions, not all of them."""
         return False
 
-    def warnings(self, a, x, y) -> tuple["Note", ...]:
+    def warnings(self, a: Args, x: Shape, y: Shape) -> tuple["Note", ...]:
         return ()
 
-    def window(self, a, x) -> tuple["Window", ...] | None:
+    def window(self, a: Args, x: Shape) -> tuple["Window", ...] | None:
         """Per spatial axis, the window it slides over its input (`convcalc explain --draw`); None
         for kinds that have none."""
         return None
 
-    def zero_stuffed(self, a, x) -> tuple[tuple[Any, Any, Any, Any], ...] | None:
+    def zero_stuffed(self, a: Args, x: Shape) -> tuple[tuple[Any, Any, Any, Any], ...] | None:
         """A transposed kind as the stride-1 convolution it equals: per axis (positions after
         inserting s - 1 zeros between neighbouring inputs, left padding, right padding, kernel
         span), for `convcalc explain`; None for every other kind."""
         return None
 
-    def regular_equivalent(self, a, x) -> tuple[str, dict[str, Any]] | None:
+    def regular_equivalent(self, a: Args, x: Shape) -> tuple[str, dict[str, Any]] | None:
         """For a cheaper convolution (grouped, depthwise, separable): its `convcalc compare`
         variant and the arguments of the `conv` (groups 1) that maps the same input to the same
         output, which explain's MACs divide by; None for every other kind."""
@@ -219,7 +221,7 @@ class Kind:
             parts.append(f"{short}{written}" if short and written.replace("x", "").isdigit() else f"{arg.name}={written}")
         return " ".join(parts)
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         raise NotImplementedError
 
     @staticmethod
@@ -231,41 +233,41 @@ class Kind:
 
         return getattr(torch_ops, builder)(*args, **kwargs)
 
-    def fvcore(self, a, x, y) -> int:
+    def fvcore(self, a: Args, x: Shape, y: Shape) -> int:
         """fvcore ignores or does not support most ops: it counts nothing for them."""
         return 0
 
-    def flop_counter(self, a, x, y) -> int:
+    def flop_counter(self, a: Args, x: Shape, y: Shape) -> int:
         """FlopCounterMode counts 2 per multiply-add of conv, transposed conv and matmul, the ops
         convcalc's MACs count; a kind whose products it does not see (fftconv's) overrides this."""
         return 2 * self.macs(a, x, y)
 
-    def flop_counter_backward(self, a, x, y, input_grad: bool) -> int:
+    def flop_counter_backward(self, a: Args, x: Shape, y: Shape, input_grad: bool) -> int:
         """What FlopCounterMode should count for its backward (for `convcalc verify --train`): 2 per
         multiply-add of the convolutions and matmuls, one per gradient (the input's only when it
         needs one), groups respected; nothing for the other kinds (their MACs are 0)."""
         return 2 * self.macs(a, x, y) * (2 if input_grad else 1)
 
-    def saved(self, a, x, y) -> tuple[Keep, ...]:
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         raise NotImplementedError
 
-    def backward_flops(self, a, x, y) -> tuple[int, int]:
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         raise NotImplementedError
 
-    def train_flops(self, a, x, y) -> int:
+    def train_flops(self, a: Args, x: Shape, y: Shape) -> int:
         """Training runs the same forward as inference, unless the kind says otherwise."""
         return self.flops(a, x, y)
 
-    def autocast(self, a, x, device: str) -> str:
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         """PyTorch's autocast leaves ops on none of its lists alone: they run in their inputs' dtype."""
         return SAME
 
-    def grad_view(self, a, x, y, i: int) -> bool:
+    def grad_view(self, a: Args, x: Shape, y: Shape, i: int) -> bool:
         """Whether its backward hands input i the output's gradient itself (or a view of it), making
         no new tensor: no, it computes a new input gradient, unless the kind says otherwise."""
         return False
 
-    def scratch(self, a, x, y) -> tuple[tuple[Keep, ...], tuple[Keep, ...]]:
+    def scratch(self, a: Args, x: Shape, y: Shape) -> tuple[tuple[Keep, ...], tuple[Keep, ...]]:
         """The short-lived tensors (NEW Keeps: elements and dtype) alive beside its output, and
         beside its input gradients, at the busiest moment of its forward and of its backward:
         none (it makes only its output and what it keeps, then only its gradients), unless the
@@ -352,11 +354,11 @@ class Movement(Kind):
     shuffle, a crop): no arithmetic, nothing autograd keeps, no backward arithmetic. The records
     below add their own rules (shape, field, scratch); their `costs` say what the movement is."""
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return 0
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return ()
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return 0, 0

@@ -3,10 +3,12 @@ global context) and add, mul and concat."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..args import Arg, boolean
 from ..errors import LayerError
 from .geometry import dims, numel, rf_union
-from .kind import INPUT, PROMOTE, Keep, Kind, Shape, new, register
+from .kind import INPUT, PROMOTE, RF, Args, Keep, Kind, Shape, Shapes, new, register
 
 # --------------------------------------------------------------------------------------------
 # Merges: two or more inputs
@@ -20,10 +22,10 @@ def broadcast(u: Shape, v: Shape) -> Shape:
 class Merge(Kind):
     merge = True
 
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shapes, y: Shape, r: tuple[RF, ...]) -> RF:
         return rf_union(r, x, y)
 
-    def sees_all(self, a, xs, y):
+    def sees_all(self, a: Args, xs: Shapes, y: Shape) -> bool:
         """An input broadcast along an axis (size 1 there, an SE gate [C, 1, 1]) is read whole by
         every output position: global context, not part of the local field (see rf_union)."""
         return any(xi == 1 < yi for x in xs for xi, yi in zip(x[1:], y[1:]))
@@ -38,31 +40,31 @@ class Add(Merge):
     saves = "nothing (its backward hands the gradient on to every input)"
     backward_costs = ("", "")
 
-    def grad_view(self, a, x, y, i):
+    def grad_view(self, a: Args, x: Shapes, y: Shape, i: int) -> bool:
         return True
 
-    def scratch(self, a, xs, y):
+    def scratch(self, a: Args, xs: Shapes, y: Shape) -> tuple[tuple[Keep, ...], tuple[Keep, ...]]:
         # torch_ops.Add sums left to right: with three or more inputs, the next partial sum is
         # made while the previous one is alive
         return ((new(numel(y)),) if len(xs) > 2 else ()), ()
 
-    def shape(self, a, xs):
+    def shape(self, a: Args, xs: Shapes) -> Shape:
         for other in xs[1:]:
             if other != xs[0]:
                 raise LayerError(f"add needs equal shapes, got {' and '.join('[' + dims(s) + ']' for s in xs)}")
         return xs[0]
 
     # (inputs - 1) adds per output element
-    def flops(self, a, xs, y):
+    def flops(self, a: Args, xs: Shapes, y: Shape) -> int:
         return (len(xs) - 1) * numel(y)
 
-    def saved(self, a, xs, y):
+    def saved(self, a: Args, xs: Shapes, y: Shape) -> tuple[Keep, ...]:
         return ()
 
-    def backward_flops(self, a, xs, y):
+    def backward_flops(self, a: Args, xs: Shapes, y: Shape) -> tuple[int, int]:
         return 0, 0
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shapes, y: Shape) -> Any:
         return self.torch("Add")
 
 
@@ -75,7 +77,7 @@ class Mul(Merge):
     saves = "each factor, for the other's gradient (with three or more, the running products)"
     backward_costs = ("per input: Y multiplies, and Y − X adds to sum a broadcast one back", "")
 
-    def shape(self, a, xs):
+    def shape(self, a: Args, xs: Shapes) -> Shape:
         out = list(xs[0])
         for other in xs[1:]:
             if len(other) != len(out):
@@ -87,12 +89,12 @@ class Mul(Merge):
         return tuple(out)
 
     # (inputs - 1) multiplies per output element
-    def flops(self, a, xs, y):
+    def flops(self, a: Args, xs: Shapes, y: Shape) -> int:
         return (len(xs) - 1) * numel(y)
 
     # torch_ops.Mul multiplies left to right: product i = product i-1 times input i keeps both
     # factors, each for the other's gradient (the first product's left factor is input 0)
-    def saved(self, a, xs, y):
+    def saved(self, a: Args, xs: Shapes, y: Shape) -> tuple[Keep, ...]:
         keeps: list[Keep] = [Keep(INPUT, index=0, grad_of=1), Keep(INPUT, index=1, grad_of=0)]
         running = broadcast(xs[0], xs[1])
         for i in range(2, len(xs)):
@@ -102,10 +104,10 @@ class Mul(Merge):
 
     # the gradient of each input: the output gradient times the other factors (one multiply per
     # output element), summed back over the axes it was broadcast along (Y - X adds)
-    def backward_flops(self, a, xs, y):
+    def backward_flops(self, a: Args, xs: Shapes, y: Shape) -> tuple[int, int]:
         return sum(numel(y) + numel(y) - numel(x) for x in xs), 0
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shapes, y: Shape) -> Any:
         return self.torch("Mul")
 
 
@@ -125,19 +127,19 @@ class Concat(Merge):
     saves = "nothing (its backward hands each input its slice of the gradient)"
     backward_costs = ("", "")
 
-    def grad_view(self, a, xs, y, i):
+    def grad_view(self, a: Args, xs: Shapes, y: Shape, i: int) -> bool:
         # a slice of the output's gradient; an input cropped first gets a new gradient of its
         # whole size (zeros around the slice)
         return xs[i][1:] == y[1:]
 
-    def scratch(self, a, xs, y):
+    def scratch(self, a: Args, xs: Shapes, y: Shape) -> tuple[tuple[Keep, ...], tuple[Keep, ...]]:
         # a crop slices one axis after the other, so its gradient is rebuilt one axis at a time:
         # beside the whole-size gradient, the one still cropped on the first axis
         cropped = [x[0] * y[1] * numel(x[2:]) for x in xs if x[1:] != y[1:]]
         return (), ((new(max(cropped)),) if cropped else ())
     args = (Arg("crop", boolean, False),)
 
-    def shape(self, a, xs):
+    def shape(self, a: Args, xs: Shapes) -> Shape:
         ranks = {len(s) for s in xs}
         if len(ranks) > 1:
             raise LayerError(f"concat needs equal ranks, got {' and '.join('[' + dims(s) + ']' for s in xs)}")
@@ -153,24 +155,24 @@ class Concat(Merge):
                 )
         return (sum(s[0] for s in xs), *target)
 
-    def flops(self, a, xs, y):
+    def flops(self, a: Args, xs: Shapes, y: Shape) -> int:
         return 0  # a copy
 
-    def saved(self, a, xs, y):
+    def saved(self, a: Args, xs: Shapes, y: Shape) -> tuple[Keep, ...]:
         return ()
 
-    def backward_flops(self, a, xs, y):
+    def backward_flops(self, a: Args, xs: Shapes, y: Shape) -> tuple[int, int]:
         return 0, 0
 
-    def autocast(self, a, xs, device):
+    def autocast(self, a: Args, xs: Shapes, device: str) -> str:
         return PROMOTE  # cat is on autocast's promote lists
 
-    def rf(self, a, xs, y, r):
+    def rf(self, a: Args, xs: Shapes, y: Shape, r: tuple[RF, ...]) -> RF:
         shifted = []
         for s, field in zip(xs, r):
             shifted.append(tuple((size, jump, start + ((n - m) // 2) * jump)
                                  for (size, jump, start), n, m in zip(field, s[1:], y[1:])))
         return rf_union(tuple(shifted), tuple((s[0], *y[1:]) for s in xs), y)
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shapes, y: Shape) -> Any:
         return self.torch("Concat", y[1:] if a["crop"] else None)

@@ -5,11 +5,12 @@ copy into a larger tensor."""
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 from ..args import Arg, axes, choice, integer, number, pad_amounts
 from ..errors import LayerError
 from .geometry import axis_name, numel, rf_window, same_field, spatial
-from .kind import FLOAT32, KEEP_INPUT, SAME, Kind, Movement, Shape, new, register
+from .kind import FLOAT32, KEEP_INPUT, RF, SAME, Args, Keep, Kind, Movement, Shape, new, register
 
 # --------------------------------------------------------------------------------------------
 # Channel and spatial rearrangements (no arithmetic)
@@ -26,13 +27,13 @@ class PixelShuffleFamily(Movement):
     positional = ("factor",)
     args = (Arg("factor", integer(), doc="r: the upscale (shuffle) or downscale (unshuffle) factor"),)
 
-    def prepare(self, a, nd):
+    def prepare(self, a: Args, nd: int) -> Args:
         if nd != 2:
             raise LayerError(f"{self.name} rearranges a 2-D map [C, H, W], as PyTorch's: not a "
                              f"{'flat' if nd == 0 else f'{nd}-D'} one")
         return a
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         module = self.torch("nn").PixelShuffle if self.name == "pixel_shuffle" else self.torch("nn").PixelUnshuffle
         return module(a["factor"])
 
@@ -46,14 +47,14 @@ class PixelShuffle(PixelShuffleFamily):
     draws = ("conv {m}x4 k1 | pixel_shuffle 2", "pixel_shuffle 1")
     costs = ("", "", "", "0 (data movement only)")
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         c, n = spatial(x, self.name)
         r = a["factor"]
         if c % (r * r):
             raise LayerError(f"channels {c} are not divisible by factor² = {r}² = {r * r}")
         return (c // (r * r), *(ni * r for ni in n))
 
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         # Output position o reads the input position o // r: like nearest upsampling by r.
         return tuple((size, jump / a["factor"] if type(jump) is not int else Fraction(jump, a["factor"]), start)
                      for size, jump, start in r)
@@ -67,7 +68,7 @@ class PixelUnshuffle(PixelShuffleFamily):
     draws = ("pixel_unshuffle 1", "pad {pp} | crop 2 | pixel_unshuffle 2")
     costs = ("", "", "", "0 (data movement only)")
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         c, n = spatial(x, self.name)
         r = a["factor"]
         for i, ni in enumerate(n):
@@ -75,7 +76,7 @@ class PixelUnshuffle(PixelShuffleFamily):
                 raise LayerError(f"axis {axis_name(i, len(n))} of {ni} is not divisible by factor {r}")
         return (c * r * r, *(ni // r for ni in n))
 
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         # Output position o reads the r input positions r·o ... r·o + r - 1: a window r wide at stride r.
         k = (a["factor"],) * len(r)
         return rf_window(r, k, k, (0,) * len(r))
@@ -93,14 +94,14 @@ class ChannelShuffle(Movement):
     positional = ("groups",)
     args = (Arg("groups", integer()),)
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         if x[0] % a["groups"]:
             raise LayerError(f"channels {x[0]} are not divisible by groups {a['groups']}")
         return x
 
     rf = same_field
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("ChannelShuffle", a["groups"])
 
 
@@ -120,19 +121,19 @@ class Shift(Movement):
     positional = ("k",)
     args = (Arg("k", axes(), 3, "shift window"),)
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         spatial(x, self.name)
         return x
 
-    def scratch(self, a, x, y):
+    def scratch(self, a: Args, x: Shape, y: Shape) -> tuple[tuple[Keep, ...], tuple[Keep, ...]]:
         # torch_ops.Shift copies slices into zeros: each copy's backward makes a gradient of the
         # whole input (zeros around its slice), summed into the others' into a new tensor
         return (), (new(2 * numel(x)),)
 
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         return rf_window(r, a["k"], (1,) * len(a["k"]), tuple(k // 2 for k in a["k"]))
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("Shift", a["k"], x[0])
 
 
@@ -157,7 +158,7 @@ class Slice(ChannelView):
     positional = ("begin", "end")
     args = (Arg("begin", integer(0)), Arg("end", integer(1)))
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         if len(x) < 2:
             raise LayerError(f"slice needs a feature map [C, ...], got the flat [{x[0]}]" if x else
                              "slice needs a feature map [C, ...]")
@@ -165,7 +166,7 @@ class Slice(ChannelView):
             raise LayerError(f"channels {a['begin']}:{a['end']} are not a range within the {x[0]} channels")
         return (a["end"] - a["begin"], *x[1:])
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("ChannelSlice", a["begin"], a["end"])
 
 
@@ -178,14 +179,14 @@ class Split(ChannelView):
     positional = ("parts", "index")
     args = (Arg("parts", integer()), Arg("index", integer(0), 0))
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         if x[0] % a["parts"]:
             raise LayerError(f"channels {x[0]} are not divisible into {a['parts']} parts")
         if a["index"] >= a["parts"]:
             raise LayerError(f"index {a['index']} is out of range for {a['parts']} parts")
         return (x[0] // a["parts"], *x[1:])
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("Split", a["parts"], a["index"])
 
 
@@ -238,13 +239,13 @@ class Pad(Kind):
             Arg("value", number(infinite=True), 0.0,
                 "fill value of constant padding (-.inf before a max pool: TensorFlow's uneven SAME padding)"))
 
-    def prepare(self, a, nd):
+    def prepare(self, a: Args, nd: int) -> Args:
         if a["mode"] != "constant" and a["value"] != 0:
             raise LayerError(f"value {a['value']} only applies to constant padding, not {a['mode']} "
                              f"(PyTorch refuses it too)")
         return a
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         c, n = spatial(x, self.name)
         for i, (ni, (left, right)) in enumerate(zip(n, a["p"])):
             if a["mode"] == "reflect" and max(left, right) >= ni:
@@ -255,34 +256,34 @@ class Pad(Kind):
                                  f"on axis {axis_name(i, len(n))}: it would wrap around more than once")
         return (c, *(left + ni + right for ni, (left, right) in zip(n, a["p"])))
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return 0  # a copy into a larger tensor
 
     # constant padding's backward is a slice and circular's (a cat of slices) one per piece;
     # reflection_pad and replication_pad keep their input
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return (KEEP_INPUT,) if a["mode"] in ("reflect", "replicate") else ()
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return (0 if a["mode"] == "constant" else numel(y) - numel(x)), 0
 
-    def scratch(self, a, x, y):
+    def scratch(self, a: Args, x: Shape, y: Shape) -> tuple[tuple[Keep, ...], tuple[Keep, ...]]:
         # circular padding copies the input and its wrapped edges into slices of a new tensor: the
         # backward clones the output's gradient, and each copy's gradient is a whole-input tensor
         # summed into the others'
         return (), ((new(numel(y)), new(2 * numel(x))) if a["mode"] == "circular" else ())
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         # the CPU's float32 list has reflection_pad1d/2d and replication_pad1d/2d/3d
         if device == "cpu" and (a["mode"] == "replicate" or (a["mode"] == "reflect" and len(x) < 4)):
             return FLOAT32
         return SAME
 
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         # output position i is input position i - left: start moves left by left * jump
         return tuple((size, jump, start - left * jump) for (size, jump, start), (left, _) in zip(r, a["p"]))
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("SpatialPad", a["p"], a["mode"], a["value"])
 
 
@@ -312,12 +313,12 @@ class Crop(Movement):
     args = (Arg("size", axes(), doc="output size per spatial axis"),
             Arg("offset", axes(0), None, "first kept position per axis (default: centred)"))
 
-    def offsets(self, a, x: Shape) -> Shape:
+    def offsets(self, a: Args, x: Shape) -> Shape:
         if a["offset"] is not None:
             return a["offset"]
         return tuple((ni - si) // 2 for ni, si in zip(x[1:], a["size"]))
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         c, n = spatial(x, self.name)
         for i, (ni, si) in enumerate(zip(n, a["size"])):
             if si > ni:
@@ -328,16 +329,16 @@ class Crop(Movement):
                                  f"on axis {axis_name(i, len(n))}")
         return (c, *a["size"])
 
-    def scratch(self, a, x, y):
+    def scratch(self, a: Args, x: Shape, y: Shape) -> tuple[tuple[Keep, ...], tuple[Keep, ...]]:
         # slicing one axis after the other, its backward rebuilds the input's gradient one axis at
         # a time: beside the whole, the one still cropped on the first axis (the output's gradient
         # is gone by then)
         extra = x[0] * y[1] * numel(x[2:]) - numel(y) if len(x) > 2 else 0
         return (), ((new(extra),) if extra > 0 else ())
 
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         # output position i is input position i + offset: start moves right by offset * jump
         return tuple((size, jump, start + o * jump) for (size, jump, start), o in zip(r, self.offsets(a, x)))
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("Crop", self.offsets(a, x), a["size"])

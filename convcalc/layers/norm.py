@@ -3,10 +3,12 @@ batch norm in eval mode, local response normalization and the learnable per-chan
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..args import Arg, boolean, choice, integer, number
 from ..errors import LayerError
 from .geometry import numel, same_field, spatial, spread
-from .kind import ACT, BUFFER, FLOAT32, KEEP_INPUT, MIXED, PARAM, SAME, Keep, Kind, new, register
+from .kind import ACT, BUFFER, FLOAT32, KEEP_INPUT, MIXED, PARAM, SAME, Args, Keep, Kind, Shape, new, register
 
 # --------------------------------------------------------------------------------------------
 # Normalization
@@ -30,26 +32,26 @@ class Norm(Kind):
 
     backward_costs = ("4·X", "5·X (x̂ recomputed, Σdy and Σdy·x̂)")
 
-    def norm_flops(self, x, groups: int, affine: bool) -> int:
+    def norm_flops(self, x: Shape, groups: int, affine: bool) -> int:
         return numel(x) * (5 + (2 if affine else 0)) + 4 * groups
 
-    def stats_dtype(self, a) -> str:
+    def stats_dtype(self, a: Args) -> str:
         return PARAM if a.get("affine") else ACT
 
-    def tensors(self, a, x, y):
+    def tensors(self, a: Args, x: Shape, y: Shape) -> tuple[int, ...]:
         half = self.params(a, x, y) // 2
         return (half, half) if half else ()  # weight and bias
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return 4 * numel(x), 5 * numel(x)
 
-    def sees_all(self, a, x, y):
+    def sees_all(self, a: Args, x: Shape, y: Shape) -> bool:
         return spread(x[1:])
 
-    def fvcore(self, a, x, y):
+    def fvcore(self, a: Args, x: Shape, y: Shape) -> int:
         return numel(x) * (5 if a["affine"] else 4)  # fvcore's rough estimate for the norms
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         return x
 
     rf = same_field
@@ -75,44 +77,44 @@ class BatchNorm(Kind):
     draws = ("bn",)
     args = (Arg("affine", boolean, True), Arg("eps", number(0), 1e-5), Arg("momentum", number(0, 1), 0.1))
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         return x
 
-    def params(self, a, x, y):
+    def params(self, a: Args, x: Shape, y: Shape) -> int:
         return 2 * x[0] if a["affine"] else 0
 
-    def tensors(self, a, x, y):
+    def tensors(self, a: Args, x: Shape, y: Shape) -> tuple[int, ...]:
         return (x[0], x[0]) if a["affine"] else ()  # weight and bias
 
-    def buffers(self, a, x, y):
+    def buffers(self, a: Args, x: Shape, y: Shape) -> int:
         return 2 * x[0] + 1
 
-    def counters(self, a, x, y):
+    def counters(self, a: Args, x: Shape, y: Shape) -> int:
         return 1  # num_batches_tracked
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return 2 * numel(x)
 
-    def fvcore(self, a, x, y):
+    def fvcore(self, a: Args, x: Shape, y: Shape) -> int:
         return numel(x) * (2 if a["affine"] else 1)  # fvcore's eval-mode rule
 
     # training: mean (1 add), variance (subtract, square, add), normalize (1 multiply), and the
     # affine scale and shift; the per-channel arithmetic on the C statistics is not counted
-    def train_flops(self, a, x, y):
+    def train_flops(self, a: Args, x: Shape, y: Shape) -> int:
         return numel(x) * (5 + (2 if a["affine"] else 0))
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         c = x[0]
         stats = PARAM if a["affine"] else ACT  # the weight's dtype, or without one the input's
         return (KEEP_INPUT, Keep(BUFFER, c, PARAM, batched=False), Keep(BUFFER, c, PARAM, batched=False),
                 new(c, stats, batched=False), new(c, stats, batched=False))
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return 4 * numel(x), 5 * numel(x)
 
     rf = same_field
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("batch_norm", len(x) - 1, x[0], a["eps"], a["momentum"], a["affine"])
 
 
@@ -127,26 +129,26 @@ class LayerNorm(Norm):
     draws = ("ln", "ln over=all")
     args = (Arg("over", choice("channels", "all"), "channels"), Arg("affine", boolean, True), Arg("eps", number(0), 1e-5))
 
-    def params(self, a, x, y):
+    def params(self, a: Args, x: Shape, y: Shape) -> int:
         if not a["affine"]:
             return 0
         return 2 * (x[0] if a["over"] == "channels" else numel(x))
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         groups = numel(x[1:]) if a["over"] == "channels" else 1
         return self.norm_flops(x, groups, a["affine"])
 
-    def sees_all(self, a, x, y):
+    def sees_all(self, a: Args, x: Shape, y: Shape) -> bool:
         return a["over"] == "all" and spread(x[1:])
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         groups = numel(x) // x[0] if a["over"] == "channels" else 1
         return KEEP_INPUT, new(groups, self.stats_dtype(a)), new(groups, self.stats_dtype(a))
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         return FLOAT32 if device == "cuda" else SAME  # layer_norm is on CUDA's float32 list
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         if a["over"] == "channels":
             return self.torch("ChannelLayerNorm", x[0], a["eps"], a["affine"])
         return self.torch("nn").LayerNorm(list(x), eps=a["eps"], elementwise_affine=a["affine"])
@@ -168,46 +170,46 @@ class InstanceNorm(Norm):
     draws = ("in affine=true",)
     args = (Arg("affine", boolean, False), Arg("track_running_stats", boolean, False), Arg("eps", number(0), 1e-5))
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         _, n = spatial(x, self.name)
         if not a["track_running_stats"] and numel(n) == 1:
             raise LayerError("instance norm over a single position has no variance (PyTorch refuses it): "
                              "use track_running_stats or a larger input")
         return x
 
-    def params(self, a, x, y):
+    def params(self, a: Args, x: Shape, y: Shape) -> int:
         return 2 * x[0] if a["affine"] else 0
 
-    def buffers(self, a, x, y):
+    def buffers(self, a: Args, x: Shape, y: Shape) -> int:
         return 2 * x[0] + 1 if a["track_running_stats"] else 0
 
-    def counters(self, a, x, y):
+    def counters(self, a: Args, x: Shape, y: Shape) -> int:
         return 1 if a["track_running_stats"] else 0  # num_batches_tracked
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         if a["track_running_stats"]:  # eval mode with running stats: a scale and a shift, like bn
             return 2 * numel(x) + (2 * numel(x) if a["affine"] else 0)
         return self.norm_flops(x, x[0], a["affine"])
 
-    def sees_all(self, a, x, y):
+    def sees_all(self, a: Args, x: Shape, y: Shape) -> bool:
         return not a["track_running_stats"] and spread(x[1:])  # running stats are constants
 
-    def train_flops(self, a, x, y):
+    def train_flops(self, a: Args, x: Shape, y: Shape) -> int:
         return self.norm_flops(x, x[0], a["affine"])  # training normalizes by the sample's own statistics
 
     # instance_norm runs batch norm over [1, N*C, ...] with the weight and running stats repeated
     # N times (new tensors batch norm keeps); the statistics are in the weight's dtype when there
     # is a weight or running stats, else in the input's
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         c = x[0]
         stats = PARAM if a["affine"] or a["track_running_stats"] else ACT
         repeats = (1 if a["affine"] else 0) + (2 if a["track_running_stats"] else 0)
         return (KEEP_INPUT, *(new(c, PARAM) for _ in range(repeats)), new(c, stats), new(c, stats))
 
-    def scratch(self, a, x, y):
+    def scratch(self, a: Args, x: Shape, y: Shape) -> tuple[tuple[Keep, ...], tuple[Keep, ...]]:
         return (), ((new(x[0], PARAM),) if a["affine"] else ())  # the repeated weight's gradient (N·C), then summed
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("instance_norm", len(x) - 1, x[0], a["eps"], a["affine"], a["track_running_stats"])
 
 
@@ -222,7 +224,7 @@ class GroupNorm(Norm):
     positional = ("groups",)
     args = (Arg("groups", integer()), Arg("affine", boolean, True), Arg("eps", number(0), 1e-5))
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         if x[0] % a["groups"]:
             raise LayerError(f"channels {x[0]} are not divisible by groups {a['groups']}")
         if x[0] // a["groups"] * numel(x[1:]) == 1:
@@ -230,19 +232,19 @@ class GroupNorm(Norm):
             raise LayerError(f"each of the {a['groups']} groups holds a single value, which has no variance")
         return x
 
-    def params(self, a, x, y):
+    def params(self, a: Args, x: Shape, y: Shape) -> int:
         return 2 * x[0] if a["affine"] else 0
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return self.norm_flops(x, a["groups"], a["affine"])
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return KEEP_INPUT, new(a["groups"], self.stats_dtype(a)), new(a["groups"], self.stats_dtype(a))
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         return FLOAT32 if device == "cuda" else SAME  # group_norm is on CUDA's float32 list
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("nn").GroupNorm(a["groups"], x[0], eps=a["eps"], affine=a["affine"])
 
 
@@ -291,34 +293,34 @@ class LocalResponseNorm(Kind):
     args = (Arg("size", integer(), doc="channels in the window"), Arg("alpha", number(), 1e-4),
             Arg("beta", number(), 0.75), Arg("k", number(), 1.0, "additive constant"))
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         spatial(x, self.name)  # PyTorch needs [N, C, ...]: a flat input is refused
         return x
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return numel(x) * (a["size"] + 4)
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         positions = numel(x) // x[0]
         return KEEP_INPUT, new((x[0] + a["size"] - 1) * positions), new(numel(x)), new(numel(x))
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return numel(x) * (a["size"] + 5), 0
 
-    def scratch(self, a, x, y):
+    def scratch(self, a: Args, x: Shape, y: Shape) -> tuple[tuple[Keep, ...], tuple[Keep, ...]]:
         # F.local_response_norm is a chain of elementwise ops: its forward's intermediates die as
         # the next is made (fewer than its output and what it keeps); its backward has three
         # beside the input gradient at its busiest
         return (), (new(3 * numel(x)),)
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         # its power runs in float32 on CUDA, and the output with it; on the CPU the 3-D average
         # pool (over [C, positions...] of a 2-D or 3-D map) does; a 1-D map's 2-D pool does not
         return SAME if device == "cpu" and len(x) == 2 else MIXED
 
     rf = same_field
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("nn").LocalResponseNorm(a["size"], alpha=a["alpha"], beta=a["beta"], k=a["k"])
 
 
@@ -333,25 +335,25 @@ class LayerScale(Kind):
     draws = ("layer_scale",)
     args = (Arg("init", number(), 1e-6, "initial value"),)
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         return x
 
-    def params(self, a, x, y):
+    def params(self, a: Args, x: Shape, y: Shape) -> int:
         return x[0]
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return numel(x)
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return (KEEP_INPUT,)  # x * gamma keeps x for gamma's gradient (gamma is a parameter)
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return numel(x), 2 * numel(x)
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         return MIXED  # a low-precision input times a float32 parameter is float32
 
     rf = same_field
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("LayerScale", x[0], len(x) - 1, a["init"])

@@ -3,9 +3,11 @@ and parameters come from the model and whose counts are unknown, never zero."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..args import Arg, int_list, integer, text
 from ..errors import LayerError
-from .kind import Kind, register
+from .kind import RF, Args, Keep, Kind, Shape, register
 
 # --------------------------------------------------------------------------------------------
 # Operators an importer could not map (`convcalc import --allow-unknown`)
@@ -25,42 +27,42 @@ class Opaque(Kind):
             Arg("params", integer(0), 0, "the operator's parameters"),
             Arg("buffers", integer(0), 0, "the operator's buffers"))
 
-    def prepare(self, a, nd):
+    def prepare(self, a: Args, nd: int) -> Args:
         if any(v < 1 for v in a["shape"]):
             raise LayerError(f"shape sizes must be positive, got {list(a['shape'])}")
         return a
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         return tuple(a["shape"])
 
-    def params(self, a, x, y):
+    def params(self, a: Args, x: Shape, y: Shape) -> int:
         return a["params"]
 
-    def buffers(self, a, x, y):
+    def buffers(self, a: Args, x: Shape, y: Shape) -> int:
         return a["buffers"]
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return 0  # unknown: `uncounted` says so
 
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         first = r[0] if self.merge else r
         return tuple((size, 0, start) for size, _, start in first)
 
-    def sees_all(self, a, x, y):
+    def sees_all(self, a: Args, x: Shape, y: Shape) -> bool:
         return True
 
     saves = "unknown: `convcalc memory` refuses a spec with an opaque layer"
     backward_costs = ("unknown", "unknown")
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         # Never a silent zero: what an unknown operator keeps for the backward is unknown.
         raise LayerError(f"what the imported operator '{a['op']}' keeps for the backward is unknown, so training "
                          "memory cannot be counted (map the operator, or leave it out of the model)")
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         raise LayerError(f"the backward of the imported operator '{a['op']}' is unknown")
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("Opaque", tuple(a["shape"]), a["params"], a["buffers"])
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import gcd, prod
+from typing import Any
 
 from .. import limits
 from ..args import Arg, axes, boolean, choice, number, scales, sizes, symmetric_padding, text
 from ..errors import LayerError
 from .geometry import (D1, K, axis_name, dims, effective, numel, pool_out, rf_collapse, rf_transposed, rf_window,
                        spatial, spread, uncovered_warnings)
-from .kind import FLOAT32, INT64, KEEP_INPUT, SAME, SIDE, Keep, Kind, Shape, Window, new, register
+from .kind import FLOAT32, INT64, KEEP_INPUT, RF, SAME, SIDE, Args, Keep, Kind, Note, Shape, Window, new, register
 
 # --------------------------------------------------------------------------------------------
 # Pooling
@@ -26,13 +27,13 @@ class Pool(Kind):
     dilated = False
     averaging_3d = False  # PyTorch's 3-D average pool (and LPPool3d, built on it) needs input >= kernel
 
-    def prepare(self, a, nd):
+    def prepare(self, a: Args, nd: int) -> Args:
         return {**a, "s": a["s"] if a["s"] is not None else a["k"]}
 
-    def dilation(self, a) -> Shape:
+    def dilation(self, a: Args) -> Shape:
         return a["d"] if self.dilated else (1,) * len(a["k"])
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         c, n = spatial(x, self.name)
         out = []
         d = self.dilation(a)
@@ -52,14 +53,14 @@ class Pool(Kind):
                     raise LayerError(f"input {ni} is smaller than the kernel {ki} on axis {axis_name(i, 3)}")
         return (c, *out)
 
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         k_eff = tuple(effective(k, d) for k, d in zip(a["k"], self.dilation(a)))
         return rf_window(r, k_eff, a["s"], a["p"])
 
-    def window(self, a, x):
+    def window(self, a: Args, x: Shape) -> tuple[Window, ...] | None:
         return tuple(Window(k, s, d, p, p) for k, s, d, p in zip(a["k"], a["s"], self.dilation(a), a["p"]))
 
-    def warnings(self, a, x, y):
+    def warnings(self, a: Args, x: Shape, y: Shape) -> tuple[Note, ...]:
         if a.get("ceil_mode"):
             return ()
         k_eff = tuple(effective(k, d) for k, d in zip(a["k"], self.dilation(a)))
@@ -88,20 +89,20 @@ class MaxPool(Pool):
     args = POOL_ARGS + (D1, CEIL)
 
     # per output: prod(k) - 1 comparisons
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return numel(y) * (prod(a["k"]) - 1)
 
     # max_pool*_with_indices saves its input and the indices (int64), which maxunpool may reuse
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return KEEP_INPUT, new(numel(y), INT64, name="indices")
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return numel(y), 0  # each output gradient added at its maximum's position
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         return FLOAT32 if device == "cpu" and len(x) == 4 else SAME  # max_pool3d is on the CPU's float32 list
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("max_pool", len(x) - 1, a["k"], a["s"], a["p"], a["d"], a["ceil_mode"])
 
 
@@ -123,19 +124,19 @@ class AvgPool(Pool):
     averaging_3d = True
 
     # per output: prod(k) - 1 adds and 1 divide
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return numel(y) * prod(a["k"])
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return (KEEP_INPUT,)  # avg_pool*d's backward reads its input (for the shape checks and the padding)
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return numel(y) * prod(a["k"]), 0
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         return FLOAT32 if device == "cpu" and len(x) == 4 else SAME  # avg_pool3d: the CPU's float32 list
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("avg_pool", len(x) - 1, a["k"], a["s"], a["p"], a["ceil_mode"], a["count_include_pad"])
 
 
@@ -152,26 +153,26 @@ class LpPool(Pool):
     positional = ("norm", "k")
     args = (Arg("norm", number(), doc="the power p"), K, Arg("s", axes(), None, "stride (default: k)"), CEIL)
 
-    def prepare(self, a, nd):
+    def prepare(self, a: Args, nd: int) -> Args:
         a = super().prepare(a, nd)
         return {**a, "p": (0,) * len(a["k"])}
 
     # x^p once per input element, prod(k) - 1 adds per window, one root per output
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return numel(x) + numel(y) * (prod(a["k"]) - 1) + numel(y)
 
     # F.lp_pool*d: avg_pool(x.pow(p)), then sign(out) * relu(abs(out)) * prod(k), then pow(1/p):
     # pow keeps x, avg_pool keeps x^p, abs keeps out, relu its result, the product both factors,
     # the root its input and result (which is the product): 4 distinct Y-sized tensors.
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return KEEP_INPUT, new(numel(x)), new(4 * numel(y))
 
     # per output: the root's derivative (3), the sign-relu product (2), the scale (1); the
     # average's gradient over its window (Y * prod(k)); per input the power's derivative (3)
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return 3 * numel(x) + numel(y) * prod(a["k"]) + 6 * numel(y), 0
 
-    def scratch(self, a, x, y):
+    def scratch(self, a: Args, x: Shape, y: Shape) -> tuple[tuple[Keep, ...], tuple[Keep, ...]]:
         # the backward's busiest moment, measured on F.lp_pool2d/3d's chain: the pool's input
         # gradient, the power's derivative and their product (X each, one counted as the input
         # gradient), beside the Y-sized gradients of its tail (4 in 2-D, 3 in 3-D; lp_pool1d has none)
@@ -179,12 +180,12 @@ class LpPool(Pool):
             return (), ()
         return (), (new(numel(x) + (4 if len(x) == 3 else 3) * numel(y)),)
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         if device == "cpu":
             return SAME if len(x) < 4 else FLOAT32  # avg_pool3d: the CPU's float32 list
         return FLOAT32  # pow is on CUDA's float32 list
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("lp_pool", len(x) - 1, a["norm"], a["k"], a["s"], a["ceil_mode"])
 
 
@@ -198,33 +199,33 @@ class GlobalAvgPool(Kind):
     backward_costs = ("X (each input gets its channel's gradient over the positions)", "")
     draws = ("gap",)
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         c, n = spatial(x, self.name)
         return (c,) + (1,) * len(n)
 
     # per channel: (positions - 1) adds and 1 divide
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return numel(x)
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return ()  # adaptive_avg_pool to size 1 is a mean: its backward needs only the shape
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return numel(x), 0
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         return FLOAT32 if device == "cpu" and len(x) == 4 else SAME  # adaptive_avg_pool3d: CPU float32 list
 
-    def fvcore(self, a, x, y):
+    def fvcore(self, a: Args, x: Shape, y: Shape) -> int:
         return numel(x) if len(x) == 3 else 0  # fvcore handles adaptive_avg_pool2d only: 1 per input
 
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         return rf_collapse(r, x[1:])
 
-    def sees_all(self, a, x, y):
+    def sees_all(self, a: Args, x: Shape, y: Shape) -> bool:
         return spread(x[1:])
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("adaptive_avg_pool", len(x) - 1, (1,) * (len(x) - 1))
 
 
@@ -250,11 +251,11 @@ class AdaptivePool(Kind):
     positional = ("size",)
     args = (Arg("size", sizes, doc="output size per axis (null keeps the input's)"),)
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         c, n = spatial(x, self.name)
         return (c, *(ni if si is None else si for ni, si in zip(n, a["size"])))
 
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         out = []
         for (size, jump, start), ni, oi in zip(r, x[1:], y[1:]):
             if oi == 1 < ni:  # pooled whole, as gap: one position's field, no longer moving
@@ -265,10 +266,10 @@ class AdaptivePool(Kind):
             out.append((size + (largest - 1) * jump, jump * (step if step.denominator > 1 else int(step)), start))
         return tuple(out)
 
-    def sees_all(self, a, x, y):
+    def sees_all(self, a: Args, x: Shape, y: Shape) -> bool:
         return any(oi == 1 < ni for ni, oi in zip(x[1:], y[1:]))
 
-    def window_sum(self, x, y) -> int:
+    def window_sum(self, x: Shape, y: Shape) -> int:
         """Sum over output positions of the window size (product over axes)."""
         return prod(adaptive_windows(ni, oi)[0] for ni, oi in zip(x[1:], y[1:]))
 
@@ -284,22 +285,22 @@ class AdaptiveAvgPool(AdaptivePool):
     draws = ("adaptive_avgpool {k}",)
 
     # per output: window - 1 adds and 1 divide, i.e. the window size
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return x[0] * self.window_sum(x, y)
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return () if all(o == 1 for o in y[1:]) else (KEEP_INPUT,)  # to size 1 PyTorch takes a mean
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return self.flops(a, x, y), 0
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         return FLOAT32 if device == "cpu" and len(x) == 4 else SAME  # adaptive_avg_pool3d: CPU float32 list
 
-    def fvcore(self, a, x, y):
+    def fvcore(self, a: Args, x: Shape, y: Shape) -> int:
         return numel(x) if len(x) == 3 else 0  # fvcore handles adaptive_avg_pool2d only: 1 per input
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("adaptive_avg_pool", len(x) - 1, a["size"])
 
 
@@ -314,16 +315,16 @@ class AdaptiveMaxPool(AdaptivePool):
     draws = ("adaptive_maxpool {k}",)
 
     # per output: window - 1 comparisons
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return x[0] * self.window_sum(x, y) - numel(y)
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return KEEP_INPUT, new(numel(y), INT64)
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return numel(y), 0
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("adaptive_max_pool", len(x) - 1, a["size"])
 
 
@@ -363,14 +364,14 @@ class Upsample(Kind):
             Arg("mode", choice("nearest", "bilinear", "linear", "trilinear"), "nearest"),
             Arg("align_corners", boolean, False))
 
-    def prepare(self, a, nd):
+    def prepare(self, a: Args, nd: int) -> Args:
         if (a["scale"] is None) == (a["size"] is None):
             raise LayerError("upsample takes exactly one of scale and size")
         if a["align_corners"] and a["mode"] == "nearest":
             raise LayerError("align_corners only applies to linear interpolation modes")
         return a
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         c, n = spatial(x, self.name)
         if a["size"] is not None:
             return (c, *a["size"])
@@ -384,31 +385,31 @@ class Upsample(Kind):
             raise LayerError(f"output size {dims(out)} is below 1")
         return (c, *out)
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         if a["mode"] == "nearest":
             return 0
         return numel(y) * 3 * (2 ** (len(x) - 1) - 1)
 
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return ()
 
     # each output gradient is added to the input it copied (nearest), or weighted and added to
     # the 2^nd inputs it interpolated (linear)
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return (numel(y) if a["mode"] == "nearest" else 2 * numel(y) * 2 ** (len(x) - 1)), 0
 
-    def fvcore(self, a, x, y):
+    def fvcore(self, a: Args, x: Shape, y: Shape) -> int:
         if len(x) != 3:
             return 0  # fvcore has rules for the 2-D upsampling ops only
         return numel(y) * (1 if a["mode"] == "nearest" else 4)
 
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         # Each output reads the input position it maps to (nearest) or the two around it (linear).
         extra = 0 if a["mode"] == "nearest" else 1
         return tuple((size + extra * jump, jump * Fraction(ni, oi), start)
                      for (size, jump, start), ni, oi in zip(r, x[1:], y[1:]))
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("upsample", len(x) - 1, a["size"], a["scale"], a["mode"], a["align_corners"])
 
 
@@ -436,7 +437,7 @@ class MaxUnpool(Kind):
             Arg("indices", text, None, "name of the maxpool whose argmax positions to use"))
     side_inputs = ("indices",)
 
-    def check_sides(self, a, x, sides):
+    def check_sides(self, a: Args, x: Shape, sides) -> None:
         pool = sides["indices"]
         if pool.kind != "maxpool":
             raise LayerError(f"indices must name a maxpool, '{a['indices']}' is a {pool.kind}")
@@ -445,49 +446,49 @@ class MaxUnpool(Kind):
         if pool.shape != x:
             raise LayerError(f"the input must have the shape of the maxpool '{a['indices']}' output")
 
-    def side_source(self, module):
+    def side_source(self, module) -> None:
         module.return_indices = True  # the pool also returns where each maximum was
 
-    def prepare(self, a, nd):
+    def prepare(self, a: Args, nd: int) -> Args:
         return {**a, "s": a["s"] if a["s"] is not None else a["k"]}
 
-    def shape(self, a, x):
+    def shape(self, a: Args, x: Shape) -> Shape:
         c, n = spatial(x, self.name)
         out = tuple((ni - 1) * si - 2 * pi + ki for ni, si, pi, ki in zip(n, a["s"], a["p"], a["k"]))
         if any(o < 1 for o in out):
             raise LayerError(f"output size {dims(out)} is below 1")
         return (c, *out)
 
-    def flops(self, a, x, y):
+    def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return 0  # a scatter: no arithmetic
 
     # max_unpool*d's backward gathers with the indices: the pool's, or the bed of nails' own
-    def saved(self, a, x, y):
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         if a["indices"]:
             return (Keep(SIDE, name="indices"),)
         return (new(numel(x), INT64),)
 
-    def backward_flops(self, a, x, y):
+    def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
         return 0, 0
 
-    def scratch(self, a, x, y):
+    def scratch(self, a: Args, x: Shape, y: Shape) -> tuple[tuple[Keep, ...], tuple[Keep, ...]]:
         # without a pool's indices, torch_ops.MaxUnpool builds them: a position grid over the input's
         # positions and the last axis's offsets (int64, not per sample) before the expanded copy
         if a["indices"]:
             return (), ()
         return (new(numel(x[1:]) + x[-1], INT64, batched=False),), ()
 
-    def autocast(self, a, x, device):
+    def autocast(self, a: Args, x: Shape, device: str) -> str:
         return FLOAT32 if device == "cpu" else SAME  # max_unpool2d/3d: the CPU's float32 list
 
-    def rf(self, a, x, y, r):
+    def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         return rf_transposed(r, a["k"], a["s"], a["p"], (1,) * len(a["k"]))
 
-    def zero_stuffed(self, a, x):
+    def zero_stuffed(self, a: Args, x: Shape):
         # as a transposed convolution with dilation 1 and no output padding: each value lands in
         # a k-window, windows s apart
         return tuple(((ni - 1) * si + 1, ki - 1 - pi, ki - 1 - pi, ki)
                      for ni, ki, si, pi in zip(x[1:], a["k"], a["s"], a["p"]))
 
-    def build(self, a, x, y):
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
         return self.torch("MaxUnpool", len(x) - 1, a["k"], a["s"], a["p"])
