@@ -11,8 +11,8 @@ from ..args import Arg, axes, integer, symmetric_padding
 from ..errors import LayerError
 from .geometry import (BIAS, D1, K, OUT, P_CONV, S1, axis_name, check_groups, dims, effective, named, numel, per_group,
                        resolve_padding, rf_transposed, rf_window, spatial, uncovered_warnings, window_out)
-from .kind import (COMPLEX, FLOAT32, KEEP_INPUT, LOW, RF, SAME, Args, Keep, Kind, Note, Shape, Window, new, register,
-                   weight)
+from .kind import (COMPLEX, FLOAT32, KEEP_INPUT, LOW, REGISTRY, RF, SAME, Args, Keep, Kind, Note, Shape, Window, new,
+                   register, weight)
 
 # --------------------------------------------------------------------------------------------
 # Convolutions
@@ -102,6 +102,10 @@ class ConvFamily(Kind):
         macs = self.macs(a, x, y)
         return 2 * macs, 2 * macs + (numel(y) if a["bias"] else 0)
 
+    def flop_counter_backward_ungrouped(self, a: Args, x: Shape, y: Shape, input_grad: bool) -> int | None:
+        groups = self.channels(a, x[0])[1]  # both gradients counted as if groups were 1: groups times the MACs
+        return 2 * self.macs(a, x, y) * (groups + (1 if input_grad else 0)) if groups > 1 else None
+
     def autocast(self, a: Args, x: Shape, device: str) -> str:
         return LOW
 
@@ -144,6 +148,7 @@ class Conv(ConvFamily):
     costs = ("out·(C/g)·prod(k) + out·bias", "", "Y·(C/g)·prod(k)", "2·MACs + Y·bias")
     draws = ("conv {c} k{k} s{s} p={p} d{d}",)
     args = (OUT, K, S1, P_CONV, D1, Arg("groups", integer(), 1), BIAS)
+    textbook_flops = True
 
 
 @register
@@ -159,6 +164,7 @@ class DepthwiseConv(ConvFamily):
     draws = ("dwconv {k} s{s} p={p} multiplier={m}",)
     positional = ("k",)
     args = (K, S1, P_CONV, D1, Arg("multiplier", integer(), 1, "output channels per input channel"), BIAS)
+    textbook_flops = True
 
     def channels(self, a: Args, c):
         return c * a["multiplier"], named("g", c)  # groups = C
@@ -175,6 +181,7 @@ class PointwiseConv(ConvFamily):
     costs = ("out·(C/g) + out·bias", "", "Y·(C/g)", "2·MACs + Y·bias")
     draws = ("pwconv {c}",)
     args = (OUT, BIAS, Arg("groups", integer(), 1))
+    textbook_flops = True
 
     def prepare(self, a: Args, nd: int) -> Args:
         return {**a, "k": (1,) * nd, "s": (1,) * nd, "d": (1,) * nd, "p": ((0, 0),) * nd}
@@ -223,6 +230,11 @@ class SeparableConv(ConvFamily):
         depthwise, pointwise = c * prod(a["k"]) * positions, a["out"] * c * positions
         return 2 * (depthwise + pointwise) + 2 * pointwise + (2 * depthwise if input_grad else 0)
 
+    def flop_counter_backward_ungrouped(self, a: Args, x: Shape, y: Shape, input_grad: bool) -> int | None:
+        # its depthwise convolution is grouped (C groups), the pointwise not
+        depthwise = x[0] * prod(a["k"]) * numel(y[1:])
+        return 2 * depthwise * (x[0] + (1 if input_grad else 0)) + 4 * (self.macs(a, x, y) - depthwise)
+
     # The depthwise input gradient only for the input; both weight gradients, and the pointwise
     # input gradient that the depthwise weights need, always.
     def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
@@ -266,6 +278,9 @@ class TransposedConv(Kind):
     draws = ("deconv {c} k{k} s{s} p{pp} output_padding={op}",)
     positional = ("out",)
     aligned = True
+    stuffed_note = ("a transposed convolution is a stride-1 convolution (the kernel flipped) over its input with s - 1 "
+                    "zeros inserted between neighbouring values and d*(k - 1) - p zeros around it, output_padding more "
+                    "after: the same output size as its own rule, checked here")
     args = (OUT, K, S1, Arg("p", symmetric_padding, 0), Arg("output_padding", axes(0), 0), D1,
             Arg("groups", integer(), 1), BIAS)
 
@@ -316,6 +331,13 @@ class TransposedConv(Kind):
 
     def fvcore(self, a: Args, x: Shape, y: Shape) -> int:
         return self.macs(a, x, y)  # fvcore also counts a transposed conv over input positions
+
+    def macs_over_outputs(self, a: Args, x: Shape, y: Shape) -> int | None:
+        return REGISTRY["conv"].macs(a, x, y)  # Y·(C/g)·prod(k): the forward formula, over output positions
+
+    def flop_counter_backward_ungrouped(self, a: Args, x: Shape, y: Shape, input_grad: bool) -> int | None:
+        groups = a["groups"]
+        return 2 * self.macs(a, x, y) * (groups + (1 if input_grad else 0)) if groups > 1 else None
 
     def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         return (KEEP_INPUT, weight(x[0] * (a["out"] // a["groups"]) * prod(a["k"])))
@@ -541,6 +563,11 @@ class DeformConv(ConvFamily):
         offset = numel(y[1:]) * self.offset_channels(a) * x[0] * prod(a["k"])
         main = self.macs(a, x, y) - offset
         return 2 * offset * (2 if input_grad else 1) + 4 * main
+
+    def flop_counter_backward_ungrouped(self, a: Args, x: Shape, y: Shape, input_grad: bool) -> int | None:
+        # the offset conv has no groups, and the grouped product is a bmm per group
+        # (torch_ops.deform_conv2d): FlopCounterMode counts both right
+        return None
 
     def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         off, positions, taps = self.offset_channels(a), numel(y[1:]), prod(a["k"])

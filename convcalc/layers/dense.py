@@ -30,6 +30,8 @@ class Linear(Kind):
     aligned = True
     positional = ("out",)
     args = (OUT, BIAS)
+    symbols = {"out": "out"}  # explain: its outputs are `out`, not the filters' K
+    fully_connected = True
 
     def shape(self, a: Args, x: Shape) -> Shape:
         if len(x) != 1:

@@ -7,6 +7,7 @@ docstring."""
 
 from __future__ import annotations
 
+from math import ceil
 from typing import Any, NamedTuple
 
 from ..args import REQUIRED, Arg
@@ -129,9 +130,18 @@ class Kind:
     # nothing), and the backward's FLOPs (input gradient; the rest), '' for 0.
     saves = ""
     backward_costs: tuple[str, str] = ("", "")
+    # What `convcalc explain` shows beside its working: argument symbols of its own (linear's `out`
+    # is out, not the filters' K), whether the textbook's FLOP count of one convolution applies
+    # (k multiplies, k - 1 adds per output), whether it is already fully connected (no dense
+    # equivalent to compare with), and the sentence on the stride-1 convolution it equals (the
+    # kinds with `zero_stuffed`).
+    symbols: dict[str, str] = {}
+    textbook_flops = False
+    fully_connected = False
+    stuffed_note = ""
     schema: dict[str, Arg]
 
-    def prepare(self, a: dict[str, Any], nd: int) -> dict[str, Any]:
+    def prepare(self, a: Args, nd: int) -> Args:
         """Fill defaults that depend on other arguments (a pool's stride defaults to its kernel)
         and check what the schema alone cannot; `nd` is the spec's number of spatial axes."""
         return a
@@ -175,6 +185,15 @@ class Kind:
     def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
         raise NotImplementedError
 
+    def field(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
+        """The receptive field as reported: `rf`, each size made a whole number of input positions
+        (after fractional jumps a window spans a fractional width; it can touch at most its
+        ceiling). Jumps and starts stay exact fractions."""
+        field = self.rf(a, x, y, r)
+        if all(type(axis[0]) is int for axis in field):
+            return field
+        return tuple((size if type(size) is int else ceil(size), jump, start) for size, jump, start in field)
+
     def sees_all(self, a: Args, x: Shape, y: Shape) -> bool:
         """Local by declaration: each output unit reads a window of positions, not all of them."""
         return False
@@ -193,7 +212,7 @@ class Kind:
         span), for `convcalc explain`; None for every other kind."""
         return None
 
-    def regular_equivalent(self, a: Args, x: Shape) -> tuple[str, dict[str, Any]] | None:
+    def regular_equivalent(self, a: Args, x: Shape) -> tuple[str, Args] | None:
         """For a cheaper convolution (grouped, depthwise, separable): its `convcalc compare`
         variant and the arguments of the `conv` (groups 1) that maps the same input to the same
         output, which explain's MACs divide by; None for every other kind."""
@@ -247,6 +266,20 @@ class Kind:
         multiply-add of the convolutions and matmuls, one per gradient (the input's only when it
         needs one), groups respected; nothing for the other kinds (their MACs are 0)."""
         return 2 * self.macs(a, x, y) * (2 if input_grad else 1)
+
+    def flop_counter_backward_ungrouped(self, a: Args, x: Shape, y: Shape, input_grad: bool) -> int | None:
+        """What FlopCounterMode in torch 2.13 counts for its backward, which takes every output
+        channel of a grouped convolution to read every input channel (docs/costs.md): `convcalc
+        verify --train` shows that disagreement as known. None for kinds with no grouped
+        convolution, whose count it gets right."""
+        return None
+
+    def macs_over_outputs(self, a: Args, x: Shape, y: Shape) -> int | None:
+        """The MACs that the forward convolution's formula gives over its output positions, for a
+        kind whose own count runs over its inputs (a transposed convolution: tools that reuse the
+        forward formula count the inserted zeros; `convcalc explain` shows the two); None for
+        every other kind."""
+        return None
 
     def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
         raise NotImplementedError

@@ -436,6 +436,8 @@ class MaxUnpool(Kind):
     args = (K, Arg("s", axes(), None, "stride (default: k)"), Arg("p", symmetric_padding, 0),
             Arg("indices", text, None, "name of the maxpool whose argmax positions to use"))
     side_inputs = ("indices",)
+    stuffed_note = ("max unpooling scatters each value into its k-window, windows s apart: the geometry of a "
+                    "transposed convolution (dilation 1, no output padding)")
 
     def check_sides(self, a: Args, x: Shape, sides) -> None:
         pool = sides["indices"]
