@@ -1,7 +1,7 @@
 """`convcalc explain`: every number a layer's row reports, with its derivation.
 
 An explanation is the record's rule with its working shown. For each layer asked, the rules of
-its registry record (layers.py) run again, on `working.Term`s in place of ints: the inputs are
+its registry record (convcalc/layers/) run again, on `working.Term`s in place of ints: the inputs are
 named in the course notes' notation (input C x H x W, or m per axis; kernel k; padding p; stride
 s; dilation d; groups g; filters K), so each rule returns its formula, the formula with the
 values substituted, and the value. The value is then checked against the one the Report holds:
