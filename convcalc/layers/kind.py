@@ -385,7 +385,8 @@ def _default(arg: Arg, nd: int) -> Any:
 class Movement(Kind):
     """A kind that only moves or views values (flatten, reshape, a part of the channels, a
     shuffle, a crop): no arithmetic, nothing autograd keeps, no backward arithmetic. The records
-    below add their own rules (shape, field, scratch); their `costs` say what the movement is."""
+    on it (dense.py's views, movement.py's rearrangements) add their own rules (shape, field,
+    scratch); their `costs` say what the movement is."""
 
     def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return 0
