@@ -12,7 +12,7 @@ identity, dropout, split, reshape) share their input's memory; the final output 
 
 from __future__ import annotations
 
-from math import ceil, prod
+from math import prod
 from typing import Any
 
 from . import limits
@@ -52,9 +52,7 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
             buffers = record.buffers(a, x, y)
             macs = record.macs(a, x, y) * batch
             flops = record.flops(a, x, y) * batch
-            field = record.rf(a, x, y, r)
-            if not all(type(axis[0]) is int for axis in field):
-                field = _whole(field)
+            field = record.field(a, x, y, r)
             global_ = seen or record.sees_all(a, x, y)
             warnings = record.warnings(a, x, y)
         except LayerError as exc:
@@ -93,13 +91,6 @@ def output_memory(y: tuple[int, ...], batch: int, itemsize: int) -> int:
 def weight_memory(params: int, buffers: int, counters: int, itemsize: int) -> int:
     """Bytes of a layer's parameters and buffers: each in the dtype, except int64 counters (8 bytes)."""
     return (params + buffers - counters) * itemsize + counters * COUNTER_BYTES
-
-
-def _whole(field: Any) -> Any:
-    """A field's size counts input positions: after fractional jumps (upsampling, transposed
-    conv, adaptive pools) a window spans a fractional width, and the positions it can touch are
-    at most its ceiling. Jumps and starts stay exact fractions."""
-    return tuple((size if type(size) is int else ceil(size), jump, start) for size, jump, start in field)
 
 
 def _side(value: Any) -> Side:

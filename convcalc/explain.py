@@ -1,7 +1,7 @@
 """`convcalc explain`: every number a layer's row reports, with its derivation.
 
 An explanation is the record's rule with its working shown. For each layer asked, the rules of
-its registry record (layers.py) run again, on `working.Term`s in place of ints: the inputs are
+its registry record (convcalc/layers/) run again, on `working.Term`s in place of ints: the inputs are
 named in the course notes' notation (input C x H x W, or m per axis; kernel k; padding p; stride
 s; dilation d; groups g; filters K), so each rule returns its formula, the formula with the
 values substituted, and the value. The value is then checked against the one the Report holds:
@@ -27,7 +27,7 @@ from fractions import Fraction
 from typing import Any, NamedTuple, Sequence
 
 from . import working
-from .analysis import _whole, output_memory, weight_memory
+from .analysis import output_memory, weight_memory
 from .errors import UsageError, did_you_mean
 from .graph import walk
 from .layers import AXIS_NAMES, REGISTRY, Kind, numel, resolve_padding, same_field, window_out, effective
@@ -38,9 +38,7 @@ from .working import Term, sym
 # Argument symbols in the course notes' notation (the rest keep their names: `pieces`, `size`).
 SYMBOLS = {"out": "K", "groups": "g", "output_padding": "op", "multiplier": "mult", "offset_groups": "og",
            "factor": "r"}
-KIND_SYMBOLS = {"linear": {"out": "out"}}
 NOT_TRACED = {"shape"}  # reshape's target shape: a list of sizes, not one value per axis
-TEXTBOOK_FLOPS = ("conv", "dwconv", "pwconv")  # single convolutions the textbook's count applies to
 
 
 class Quantity(NamedTuple):
@@ -281,7 +279,7 @@ def _is_number(v: Any) -> bool:
 
 def trace_args(record: Kind, a: dict[str, Any], nd: int) -> dict[str, Any]:
     """The layer's normalized arguments with every number a named symbol."""
-    names = {**SYMBOLS, **KIND_SYMBOLS.get(record.name, {})}
+    names = {**SYMBOLS, **record.symbols}
     traced = {}
     for key, value in a.items():
         traced[key] = value if key in NOT_TRACED else _trace_value(names.get(key, key), value, nd)
@@ -405,10 +403,10 @@ def _explain_layer(record: Kind, a: dict[str, Any], input_names: tuple[str, ...]
         shapes = (x,)
     out_symbol = "C"
     if "out" in a and len(y) > 1 and y[0] == a["out"]:
-        out_symbol = {**SYMBOLS, **KIND_SYMBOLS.get(record.name, {})}["out"]
+        out_symbol = {**SYMBOLS, **record.symbols}["out"]
     ty = trace_shape(y, prime="'", channels=out_symbol)
     if len(y) == 1 and "out" in a and y[0] == a["out"]:
-        ty = (sym(KIND_SYMBOLS.get(record.name, SYMBOLS)["out"], y[0]),)
+        ty = (sym({**SYMBOLS, **record.symbols}["out"], y[0]),)
     c = _Layer(record, a, trace_args(record, a, max(nd, 0)), x, tx, y, ty, nd, layer, report, saved)
     sections = [_shape_section(c)]
     if isinstance(a.get("p"), str) and record.window(a, x) is not None:
@@ -523,12 +521,7 @@ def _transposed_section(c: _Layer) -> Section:
         out = window_out(z, span, 1, q_l, q_r)
         quantities.append(quantity(c.ty[i + 1].name, "the stride-1 convolution over it", out,
                                    c.y[i + 1], skip=(z.name, "q_l", "q_r")))
-    notes = ("a transposed convolution is a stride-1 convolution (the kernel flipped) over its input with s - 1 "
-             "zeros inserted between neighbouring values and d*(k - 1) - p zeros around it, output_padding more "
-             "after: the same output size as its own rule, checked here"
-             if c.record.name == "deconv" else
-             "max unpooling scatters each value into its k-window, windows s apart: the geometry of a transposed "
-             "convolution (dilation 1, no output padding)",)
+    notes = (c.record.stuffed_note,) if c.record.stuffed_note else ()
     return Section("transposed", tuple(quantities), notes)
 
 
@@ -562,8 +555,8 @@ def _macs_section(c: _Layer) -> tuple[Section, Any]:
         named = macs.named("MACs") if isinstance(macs, Term) else macs
         quantities.append(quantity("MACs x batch", "for the whole batch", named * sym("batch", batch), layer.macs,
                                    skip=("MACs",)))
-    if c.record.zero_stuffed(c.a, c.x) is not None and record.name == "deconv":
-        direct = REGISTRY["conv"].macs(c.ta, c.tx, c.ty)  # the forward formula, over output positions
+    direct = record.macs_over_outputs(c.ta, c.tx, c.ty)  # the forward formula, over output positions
+    if direct is not None:
         ratio = Fraction(direct.value, macs.value)
         quantities.append(quantity("MACs over outputs", "as a conv over the zero-stuffed input would count", direct,
                                    reported=False,
@@ -618,7 +611,7 @@ def _flops_section(c: _Layer, macs: Any) -> Section:
     if batch > 1:
         quantities.append(quantity("FLOPs x batch", "for the whole batch", flops.named("FLOPs") * sym("batch", batch)
                                    if isinstance(flops, Term) else flops * batch, layer.flops, skip=("FLOPs",)))
-    if record.name in TEXTBOOK_FLOPS and not c.a.get("bias") and isinstance(named, Term):
+    if record.textbook_flops and not c.a.get("bias") and isinstance(named, Term):
         textbook = 2 * named - numel(c.ty)
         quantities.append(quantity("FLOPs textbook", "k multiplies and k - 1 adds per output", textbook,
                                    reported=False, skip=("MACs",),
@@ -630,7 +623,7 @@ def _flops_section(c: _Layer, macs: Any) -> Section:
 def _dense_section(c: _Layer) -> Section | None:
     """The fully connected layer that maps the same input to the same output (the notes'
     (W*H*C + 1)*(W'*H'*K)), through the linear record's own rules."""
-    if not _overrides(c.record, "macs") or c.record.name == "linear" or c.record.merge or len(c.x) < 2 or len(c.y) < 2:
+    if not _overrides(c.record, "macs") or c.record.fully_connected or c.record.merge or len(c.x) < 2 or len(c.y) < 2:
         return None
     linear = REGISTRY["linear"]
     a = {"out": numel(c.ty), "bias": c.a.get("bias", True)}
@@ -654,7 +647,7 @@ def _dense_section(c: _Layer) -> Section | None:
 
 def _field_section(c: _Layer, tr: Any, inherited: list[str]) -> Section:
     record, layer = c.record, c.layer
-    field = _whole(record.rf(c.ta, c.tx, c.ty, tr))
+    field = record.field(c.ta, c.tx, c.ty, tr)
     quantities = []
     nf = len(field)  # the input's spatial axes, also after a flatten
     for i, ((size, jump, start), reported) in enumerate(zip(field, layer.receptive_field)):

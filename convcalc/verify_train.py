@@ -103,8 +103,9 @@ def verify_train(spec: Spec, batch: int | None = None) -> TrainVerification:
         runs = needs[node.name]
         expected = record.flop_counter_backward(node.args, x, shapes[node.name], input_grad) * batch if runs else 0
         known = ""
-        if runs and flops[node.name] != expected and flops[node.name] == _groups_ignored(record, node.args, x, row,
-                                                                                        batch, input_grad):
+        # FlopCounterMode's grouped-backward quirk (Kind.flop_counter_backward_ungrouped), per sample
+        ungrouped = record.flop_counter_backward_ungrouped(node.args, x, shapes[node.name], input_grad)
+        if runs and ungrouped is not None and flops[node.name] != expected and flops[node.name] == ungrouped * batch:
             known = GROUPS_IGNORED
         layers.append(TrainLayerCheck(row.index, node.name, node.kind, (
             TrainCheck("saved_bytes", fact.saved_bytes, saved[node.name]),
@@ -117,20 +118,3 @@ def verify_train(spec: Spec, batch: int | None = None) -> TrainVerification:
              "the second SGD iteration, which convcalc may exceed by the output's gradient (a sum's is a view)",)
     return TrainVerification(spec.name, spec.source, batch, tuple(layers),
                              TrainCheck("peak_bytes", mine.total.peak_bytes, peak), output_gradient, notes)
-
-
-def _groups_ignored(record: Any, a: dict[str, Any], x: Any, row: Any, batch: int, input_grad: bool) -> int | None:
-    """What FlopCounterMode counts for a grouped convolution's backward in torch 2.13, which takes
-    every output channel to read every input channel: the forward's 2 per multiply-add times
-    `groups` for the weight gradient and once more for the input's; None for other layers."""
-    if record.name == "sepconv":  # its depthwise convolution is grouped (C groups), the pointwise not
-        depthwise = x[0] * prod(a["k"]) * prod(row.output[2:]) * batch
-        return 2 * depthwise * (x[0] + (1 if input_grad else 0)) + 4 * (row.macs - depthwise)
-    if record.name in ("conv", "dwconv", "pwconv"):
-        groups = record.channels(a, x[0])[1]
-    elif record.name == "deconv":
-        groups = a["groups"]
-    else:
-        return None
-    return 2 * row.macs * (groups + (1 if input_grad else 0)) if groups > 1 else None
-

@@ -1,7 +1,7 @@
 """Numbers that carry their working: how `convcalc explain` shows a rule's derivation.
 
 A `Term` is a number (an int, a Fraction or a float) together with the expression that made it.
-The registry's rules (layers.py) are plain arithmetic on ints and tuples, so the very same code,
+The registry's rules (convcalc/layers/) are plain arithmetic on ints and tuples, so the very same code,
 called with Terms in place of ints, returns Terms: the value is the one the rule computes for
 `convcalc shapes`, by construction, and the expression is the rule's formula, which renders with
 its symbols (`floor((H + p + p - d*(k - 1) - 1) / s) + 1`) or with the values substituted
@@ -10,7 +10,7 @@ string beside the code that could drift from it. `convcalc shapes` never builds 
 module is imported only by the explain path.
 
 What a Term records: + - * / // % and unary minus; math.floor, math.ceil and round; the
-`at_least` and `named` hooks of layers.py (a max with a bound, a named intermediate such as a
+`at_least` and `named` hooks of layers/geometry.py (a max with a bound, a named intermediate such as a
 padding total, shown as a "where" line). Comparisons, `bool`, `int`, `float` and `__index__`
 use the value, so a rule's branches and checks behave exactly as they do on ints; what goes
 through them (gcd, a modular inverse) comes back as a plain number, which the working shows as
@@ -188,7 +188,7 @@ class Term:
     def denominator(self) -> int:
         return Fraction(self.value).denominator
 
-    # -- the hooks layers.py calls ----------------------------------------------------------
+    # -- the hooks layers/geometry.py calls -------------------------------------------------
 
     def at_least(self, low: Any) -> "Term":
         """max(self, low), kept in the working."""

@@ -3,7 +3,7 @@
     python scripts/kind_tables.py           # print both tables
     python scripts/kind_tables.py --write   # rewrite them in the docs, between their markers
 
-Each record in convcalc/layers.py states its arguments (its schema), what it is (`doc`) and its
+Each record in convcalc/layers/ states its arguments (its schema), what it is (`doc`) and its
 cost formulas (`costs`), what it keeps for the backward and what its backward costs (`saves`,
 `backward_costs`); the docs show exactly that, so a new kind is documented by its record
 alone. tests/test_registry.py fails when a doc's table differs from what this prints.
