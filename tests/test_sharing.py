@@ -129,3 +129,34 @@ def test_a_tied_initializer_in_onnx_is_counted_once(exporter, tmp_path, torch):
     report = convcalc.analyze(read(export("build_param_reuse", exporter, str(tmp_path))).spec())
     assert report.total.params == 100 * 100 * 3 * 3 + 100 + 100
     assert report.layer("conv2").shares == (("weight", "conv1"),)
+
+
+LOOP = """
+input: [4, 8, 8]
+layers:
+  - conv: {out: 4, k: 3, p: 1, name: step}
+  - relu
+  - conv: {out: 4, k: 3, p: 1, name: again, repeat: 3, shares: step}
+"""
+
+
+def test_training_keeps_one_gradient_and_one_optimizer_state_per_shared_tensor():
+    from convcalc.training import Setup, train
+
+    report = train(convcalc.loads(LOOP), Setup(optimizer="adam"), 2)
+    weights = 4 * 4 * 3 * 3 + 4  # step's weight and bias, used four times
+    assert report.total.weight_bytes == weights * 4
+    assert report.total.grad_bytes == weights * 4
+    assert report.total.optimizer_bytes == 2 * weights * 4  # Adam: exp_avg and exp_avg_sq, once
+    assert sum(layer.grad_bytes for layer in report.layers) == report.total.grad_bytes
+
+
+@pytest.mark.parametrize("text", [SHARED, LOOP], ids=["shared", "loop"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_the_training_peak_of_a_shared_weight_spec_agrees_with_memtracker(text, optimizer, batch, torch):
+    """tests/test_training.py's procedure: MemTracker over the second iteration of a model whose
+    shared layers hold one Parameter object (torch_bridge), on fake CPU tensors."""
+    from tests.test_training import _peak_agrees
+
+    _peak_agrees(convcalc.loads(text), batch, optimizer)
