@@ -20,6 +20,7 @@ from .errors import LayerError, ShapeError
 from .graph import plan, walk
 from .layers import REGISTRY, Side
 from .report import LayerReport, Report, Totals
+from .sharing import NONE, held, resolve
 from .spec.model import DTYPE_BYTES, Spec
 
 COUNTER_BYTES = 8  # BN's num_batches_tracked is an int64, whatever the dtype
@@ -34,6 +35,7 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
     values: dict[str, Any] = {"input": (spec.input, tuple((1, 1, 0) for _ in spec.input[1:]), False, None)}
     layers = []
     weight_bytes = 0
+    holding: dict = {}  # layer -> its parameter tensors and buffers, and who owns each (sharing.Held)
     for step, inputs in walk(spec.nodes, values):
         node, record, a = step.node, step.record, step.node.args
         try:
@@ -55,15 +57,25 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
             field = record.field(a, x, y, r)
             global_ = seen or record.sees_all(a, x, y)
             warnings = record.warnings(a, x, y)
+            counters = record.counters(a, x, y)
+            shared = NONE
+            if params or buffers or node.shares:
+                mine = held(node.name, node.kind, a, record.tensors(a, x, y) if params else (), buffers)
+                if node.shares:  # counted once, at the layer that has them first (sharing.py)
+                    mine, shared = resolve(node.name, node.shares, mine, holding)
+                    params -= shared.params
+                    buffers -= shared.buffers
+                    counters = counters if buffers else 0
+                holding[node.name] = mine
         except LayerError as exc:
             raise ShapeError(str(exc), file=spec.source, line=node.line, layer=node.name, kind=node.kind) from None
         values[node.name] = (y, field, global_, node)
-        layer_weight_bytes = weight_memory(params, buffers, record.counters(a, x, y), itemsize)
+        layer_weight_bytes = weight_memory(params, buffers, counters, itemsize)
         weight_bytes += layer_weight_bytes
         layers.append(LayerReport(  # positional: this runs once per layer of 10,000-layer specs
             step.index, node.name, node.kind, node.inputs, (batch, *y), params, buffers, macs, flops,
             output_memory(y, batch, itemsize), layer_weight_bytes, field, warnings, node.line, a, global_,
-            record.uncounted))
+            record.uncounted, shared.pairs, shared.params, shared.buffers))
     # The input is in the spec's dtype, unless the layers reading it take another (token ids).
     first = REGISTRY[spec.nodes[0].kind]
     input_itemsize = INPUT_BYTES.get(first.input_dtype, itemsize) if first.input_dtype else itemsize

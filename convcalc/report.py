@@ -57,9 +57,18 @@ class LayerReport(NamedTuple):
     args: dict[str, Any]
     global_context: bool = False  # also sees every position along some axis, beyond the local field
     unknown: tuple[str, ...] = ()  # counts its kind cannot give ("macs", "flops"): their fields hold 0
+    # tensors it shares with earlier layers (`shares:`): (its tensor, the layer owning it); their
+    # parameters and buffers are counted there, not in this row's params, buffers and weight_bytes
+    shares: tuple[tuple[str, str], ...] = ()
+    shared_params: int = 0
+    shared_buffers: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        extra = {"unknown": list(self.unknown)} if self.unknown else {}
+        extra: dict[str, Any] = {"unknown": list(self.unknown)} if self.unknown else {}
+        if self.shares or self.shared_buffers:
+            extra["shares"] = {tensor: owner for tensor, owner in self.shares}
+            extra["shared_params"] = self.shared_params
+            extra["shared_buffers"] = self.shared_buffers
         return {
             "name": self.name,
             "kind": self.kind,

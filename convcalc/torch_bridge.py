@@ -18,6 +18,7 @@ from .analysis import analyze
 from .graph import gather, plan, walk
 from .layers import REGISTRY
 from .report import Report
+from .sharing import WHOLE, tensor_names
 from .spec.model import Spec
 
 
@@ -41,16 +42,41 @@ class SpecModel(nn.Module):
         self.steps = plan(spec.nodes)
         readers = {name: step.record for step in self.steps for _, name in step.side}  # side source -> its reader
         shapes: dict[str, Any] = {"input": spec.input}
+        owners = {owner for node in spec.nodes for _, owner in node.shares}
+        made: dict[str, tuple[nn.Module, dict[str, str]]] = {}  # owner -> its module, its tensors' attribute paths
         for (step, x), layer in zip(walk(spec.nodes, shapes), report.layers):
             y = layer.output[1:]
             module = step.record.build(step.node.args, x, y)
             if step.node.name in readers:
                 readers[step.node.name].side_source(module)
+            if step.node.shares:
+                self._tie(module, step, x, y, made)
+            if step.node.name in owners:
+                made[step.node.name] = (module, _tensors(module, step.node, step.record.tensors(step.node.args, x, y)))
             self._place(module_path(step.node.name), module)
             shapes[step.node.name] = y
         self.paths = tuple(module_path(step.node.name) for step in self.steps)
         self.side_sources = frozenset(readers)
         self.output_name = spec.nodes[-1].name
+
+    def _tie(self, module: nn.Module, step: Any, x: Any, y: Any, made: dict[str, tuple[nn.Module, Any]]) -> None:
+        """Make a sharing layer's module hold the Parameter objects of the layers it names
+        (`shares:`), so that `parameters()` yields each once, as convcalc counts them. The i-th of
+        a kind's `sharing.tensor_names` is the i-th of its module's `named_parameters()` (the
+        record's order, which tests/test_training.py holds against PyTorch's); `shares: LAYER`
+        ties the buffers too."""
+        node = step.node
+        mine = _tensors(module, node, step.record.tensors(node.args, x, y))
+        for tensor, owner in node.shares:
+            theirs, their_names = made[owner]
+            if tensor == WHOLE:
+                pairs = [(mine[t], their_names[t]) for t in mine]
+                for (name, _), (_, buffer) in zip(list(module.named_buffers()), list(theirs.named_buffers())):
+                    _set(module, name, buffer)
+            else:
+                pairs = [(mine[tensor], their_names[tensor])]
+            for name, their in pairs:
+                _set(module, name, theirs.get_parameter(their))
 
     def _place(self, path: str, module: nn.Module) -> None:
         parent: nn.Module = self
@@ -77,6 +103,22 @@ class SpecModel(nn.Module):
                 values.pop(done, None)
                 sides.pop(done, None)
         return values[self.output_name]
+
+
+def _tensors(module: nn.Module, node: Any, sizes: tuple[int, ...]) -> dict[str, str]:
+    """A layer's tensor names (sharing.tensor_names) -> their paths in its module."""
+    names = [n for n, _ in module.named_parameters(remove_duplicate=False)]
+    return dict(zip(tensor_names(node.kind, node.args, len(sizes)), names))
+
+
+def _set(module: nn.Module, path: str, tensor: Any) -> None:
+    """Put `tensor` (a Parameter or a buffer) at `path` in `module`, in place of its own."""
+    *heads, leaf = path.split(".")
+    holder = module.get_submodule(".".join(heads)) if heads else module
+    if isinstance(tensor, nn.Parameter):
+        holder._parameters[leaf] = tensor
+    else:
+        holder._buffers[leaf] = tensor
 
 
 def build(spec: Spec, report: Report | None = None) -> SpecModel:

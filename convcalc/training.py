@@ -32,6 +32,7 @@ from .graph import plan
 from .layers import (ACT, BOOL, BUFFER, COMPLEX, FLOAT32, INPUT, INT64, LOW, MASK, MIXED, NEW, OUTPUT, PARAM,
                      PROMOTE, SIDE, WEIGHT, Keep)
 from .report import Fit, TrainLayer, TrainTotals, TrainingReport
+from .sharing import tensor_names
 from .spec.model import Spec
 
 ITEMSIZE = {"float32": 4, "bfloat16": 2, "float16": 2, "float64": 8, "int64": 8, "bool": 1}
@@ -194,7 +195,7 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
     needs: dict[str, bool] = {"input": input_grad and not steps[0].record.input_dtype}
     runs: dict[str, bool] = {}
     for step, layer in zip(steps, report.layers):
-        runs[layer.name] = layer.params > 0 or any(needs[n] for n in step.node.inputs)
+        runs[layer.name] = layer.params + layer.shared_params > 0 or any(needs[n] for n in step.node.inputs)
         needs[layer.name] = runs[layer.name]
     reaches = {spec.nodes[-1].name}
     for step in reversed(steps):
@@ -206,10 +207,11 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
     weight_bytes = params * msize
     buffer_bytes = 0
     for step, layer in zip(steps, report.layers):
-        counters = step.record.counters(step.node.args, _x(step, shapes), shapes[layer.name])
+        counters = step.record.counters(step.node.args, _x(step, shapes), shapes[layer.name]) if layer.buffers else 0
         buffer_bytes += (layer.buffers - counters) * msize + counters * COUNTER_BYTES
-    tensors = [t for step, layer in zip(steps, report.layers) if layer.params
-               for t in step.record.tensors(step.node.args, _x(step, shapes), shapes[layer.name])]
+    # every parameter tensor once, at the layer that owns it (a shared one is its owner's: sharing.py)
+    uses = {step.node.name: _uses(step, layer, shapes) for step, layer in zip(steps, report.layers)}
+    tensors = [size for step in steps for key, size in uses[step.node.name] if key[0] == step.node.name]
     optimizer_bytes = STATE[setup.optimizer] * weight_bytes
     if setup.optimizer in ("adam", "adamw") and (device == "cpu" or setup.implementation == "fused"):
         # Adam counts its steps in a float32 scalar per parameter tensor, on the parameters' device
@@ -357,6 +359,7 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
     sliced: set[str] = set()  # values whose gradient is still a slice of another's storage
     mem.mark("backward", out)
     param_grads: list[int] = []
+    grad_of: dict[tuple[str, str], int] = {}  # (owner, tensor) -> the storage holding its gradient
     for step, layer in zip(reversed(steps), reversed(report.layers)):
         node, record = step.node, step.record
         if not runs[node.name] or node.name not in grads:
@@ -385,14 +388,21 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
             else:
                 new_grads.append((n, mem.alloc(*_bytes(prod(xs[i]), ITEMSIZE[dtype_of[n]]))))
         copied = low is not None and compute != master
-        if layer.params and copied:  # gradients of the weights' copies, each cast to the master's dtype later
-            weights = record.tensors(node.args, x, shapes[node.name])
-            recasts += [(mem.alloc(t * ITEMSIZE[compute]), (t * msize, 0), "") for t in weights]
-        elif layer.params:
-            param_grads.append(mem.alloc(layer.params * msize))
+        # A parameter's gradient: the first one made (at its last use in the forward) is kept as its
+        # .grad; one made at an earlier use of a shared tensor is added into it and let go (sharing.py)
+        later: list[int] = []
+        if copied:  # gradients of the weights' copies, each cast to the master's dtype later
+            recasts += [(mem.alloc(t * ITEMSIZE[compute]), (t * msize, 0), key) for key, t in uses[node.name]]
+        elif uses[node.name]:
+            first = [(key, t) for key, t in uses[node.name] if key not in grad_of]
+            later = [mem.alloc(t * msize) for key, t in uses[node.name] if key in grad_of]
+            if first:
+                sid = mem.alloc(sum(t for _, t in first) * msize)
+                param_grads.append(sid)
+                grad_of.update((key, sid) for key, _ in first)
         temps += [mem.alloc(*pair) for pair in scratches[node.name]]
         mem.mark("backward", node.name)
-        for sid in temps:
+        for sid in temps + later:
             mem.drop(sid)
         mem.drop(g)
         for sid in kept.pop(node.name, ()):
@@ -402,10 +412,13 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
             cast = mem.alloc(*size)
             mem.mark("backward", node.name)
             mem.drop(sid)
-            if n:
+            if isinstance(n, str):
                 new_grads.append((n, cast))
-            else:
+            elif n not in grad_of:
+                grad_of[n] = cast
                 param_grads.append(cast)
+            else:
+                mem.drop(cast)  # added into the shared tensor's gradient
         for n, sid in new_grads:
             whole = sid not in slices
             if n not in grads:
@@ -459,6 +472,18 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
     return Timeline(spec.name, spec.source, setup, spec.input, spec.batch, layers, tuple(mem.events),
                     weight_bytes, buffer_bytes, weight_bytes, optimizer_bytes, tuple(saved_total), input_bytes,
                     inference)
+
+
+def _uses(step: Any, layer: Any, shapes: dict[str, tuple[int, ...]]) -> list[tuple[tuple[str, str], int]]:
+    """The parameter tensors a layer reads, each as ((the layer owning it, its name), elements):
+    its own, and those it shares with an earlier layer (`shares:`)."""
+    if not layer.params and not layer.shared_params:
+        return []
+    node = step.node
+    sizes = step.record.tensors(node.args, _x(step, shapes), shapes[node.name])
+    owner = dict(layer.shares)
+    return [((owner.get(name, node.name), name), size)
+            for name, size in zip(tensor_names(node.kind, node.args, len(sizes)), sizes)]
 
 
 def _x(step: Any, shapes: dict[str, tuple[int, ...]]) -> Any:

@@ -125,6 +125,8 @@ class _Run(NamedTuple):
     params: dict[str, int]
     buffers: dict[str, int]
     flops: dict[str, int]  # FlopCounterMode per layer, and "" for the whole model
+    total_params: int = 0  # the model's parameters() and buffers(): each tensor once, as torch counts
+    total_buffers: int = 0
 
 
 # Up to this many MACs (batch included) a network runs on the CPU model fvcore traces anyway,
@@ -223,11 +225,12 @@ def _run(spec: Spec, model: Any, x: torch.Tensor) -> _Run:
         return record
 
     params, buffers, handles = {}, {}, []
+    counted: set[int] = set()  # tensors already counted: a shared one (`shares:`) at its first layer, as torch's parameters() does
     for node in spec.nodes:
         module = model.get_submodule(module_path(node.name))
         handles.append(module.register_forward_hook(hook(node.name)))
-        params[node.name] = sum(p.numel() for p in module.parameters())
-        buffers[node.name] = sum(b.numel() for b in module.buffers())
+        params[node.name] = sum(p.numel() for p in module.parameters() if _first(p, counted))
+        buffers[node.name] = sum(b.numel() for b in module.buffers() if _first(b, counted))
     try:
         with torch.no_grad(), _flop_counter() as counter:
             model(x)
@@ -240,7 +243,16 @@ def _run(spec: Spec, model: Any, x: torch.Tensor) -> _Run:
     for key, ops in counts.items():
         if key.startswith(root + "."):
             flops[key[len(root) + 1:]] = sum(ops.values())
-    return _Run(shapes, params, buffers, flops)
+    return _Run(shapes, params, buffers, flops, sum(p.numel() for p in model.parameters()),
+                sum(b.numel() for b in model.buffers()))
+
+
+def _first(tensor: torch.Tensor, counted: set[int]) -> bool:
+    """Whether `tensor` is met here for the first time (and mark it met)."""
+    if id(tensor) in counted:
+        return False
+    counted.add(id(tensor))
+    return True
 
 
 def _fvcore(spec: Spec, model: Any, x: torch.Tensor) -> tuple[dict[str, int], dict[str, dict[str, int]], int]:
@@ -332,8 +344,8 @@ def _verify(spec: Spec, batch: int, use_fvcore: bool) -> Verification:
         layers.append(LayerCheck(row.index, node.name, node.kind, checks, fv_unsupported.get(node.name, {}),
                                  row.macs))
     total = (
-        Agreement("params", report.total.params, sum(run.params.values())),
-        Agreement("buffers", report.total.buffers, sum(run.buffers.values())),
+        Agreement("params", report.total.params, run.total_params),
+        Agreement("buffers", report.total.buffers, run.total_buffers),
         Agreement("fvcore", fv_expected_total, fv_total),
         Agreement("flop_counter", fc_expected_total, run.flops.get("", 0)),
     )

@@ -65,11 +65,27 @@ def initializer_dims(graph) -> dict[str, list[int]]:
 
 
 def file_params(graph) -> int:
-    """The parameters a file holds: the elements of the initializers its weighted nodes read, each
-    read counted (exporters share equal ones); a stored single number (a scalar operand) is not one."""
+    """The parameters a file holds: the elements of the initializers its weighted nodes read; a
+    stored single number (a scalar operand) is not one. A tensor several nodes read is counted once
+    when its values differ (a module called twice, a tied weight: one parameter), but at each read
+    when it is one value repeated (exporters store equal tensors once: a fresh model's batch norms)."""
+    from onnx import numpy_helper
+
     size = {name: math.prod(dims) for name, dims in initializer_dims(graph).items()}
-    return sum(size[node.input[i]] for node in graph.node for i in WEIGHTED.get(node.op_type, ())
-               if i < len(node.input) and node.input[i] in size and size[node.input[i]] > 1)
+    stored = {t.name: t for t in graph.initializer}
+    alias = {node.output[0]: node.input[0] for node in graph.node if node.op_type == "Identity" and node.input[0] in stored}
+    counted, total = set(), 0
+    for node in graph.node:
+        for i in WEIGHTED.get(node.op_type, ()):
+            if i >= len(node.input) or node.input[i] not in size or size[node.input[i]] <= 1:
+                continue
+            name = alias.get(node.input[i], node.input[i])
+            if name in counted:
+                continue
+            if name in stored and len(set(numpy_helper.to_array(stored[name]).flat)) > 1:
+                counted.add(name)
+            total += size[name]
+    return total
 
 
 def ours(path: str) -> dict:

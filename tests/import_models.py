@@ -450,6 +450,51 @@ def build_crop_unet() -> nn.Module:
     return CropUNet()
 
 
+class ParamReuse(nn.Module):
+    """fvcore's test_param_with_reuse: conv2's weight is conv1's tensor, its bias its own. PyTorch's
+    parameters() yields the tied tensor once: 100 * 100 * 3 * 3 + 100 + 100 = 90,200."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(100, 100, 3)
+        self.conv2 = nn.Conv2d(100, 100, 3)
+        self.conv2.weight = self.conv1.weight
+
+    def forward(self, x):
+        return self.conv2(self.conv1(x))
+
+
+class Refine(nn.Module):
+    """Recursive refinement: one conv-bn block applied three times in a loop (torchinfo's
+    `recursive`), then a siamese pair of one tower on the image and on its half-size copy
+    (`siamese`), and a head tied to the stem's weight (a separate bias)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.step = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8))
+        self.tower = nn.Sequential(nn.Conv2d(8, 6, 3), nn.ReLU())
+        self.fc = nn.Linear(12, 12)
+        self.out = nn.Linear(12, 12)
+        self.out.weight = self.fc.weight
+
+    def forward(self, x):
+        x = self.stem(x)
+        for _ in range(3):
+            x = F.relu(x + self.step(x))
+        a = self.tower(x).mean((2, 3))
+        b = self.tower(F.avg_pool2d(x, 2)).mean((2, 3))
+        return self.out(torch.relu(self.fc(torch.cat([a, b], 1))))
+
+
+def build_param_reuse() -> nn.Module:
+    return ParamReuse()
+
+
+def build_refine() -> nn.Module:
+    return Refine()
+
+
 def build_se() -> nn.Module:
     return SENet()
 
@@ -513,4 +558,8 @@ INPUTS = {
     "build_keras_order": (3, 12, 10),
     "build_tcn": (4, 24),
     "build_crop_unet": (1, 28, 31),
+
+
+    "build_param_reuse": (100, 8, 8),
+    "build_refine": (3, 16, 16),
 }

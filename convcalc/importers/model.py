@@ -26,6 +26,9 @@ class Layer(NamedTuple):
     shape: tuple[int, ...] | None = None  # the traced per-sample output shape (None: not observed)
     params: int | None = None  # the module's own parameters, when the trace knows them
     buffers: int | None = None  # and its buffers
+    # tensors it shares with earlier layers, as a spec's `shares:` writes them: (tensor, layer),
+    # or (("*", layer),) for a module called again (spec/expand.py)
+    shares: tuple[tuple[str, str], ...] = ()
 
 
 class Imported(NamedTuple):
@@ -78,7 +81,18 @@ def entry(layer: Layer, previous: str) -> LMap:
     item["name"] = layer.name
     if layer.inputs != (previous,):
         item["from"] = list(layer.inputs) if len(layer.inputs) > 1 else layer.inputs[0]
+    if layer.shares:
+        item["shares"] = shares_value(layer.shares)
     return item
+
+
+def shares_value(shares: tuple[tuple[str, str], ...]) -> Any:
+    """A layer's `shares:` as a spec writes it: the layer's name, or {tensor: layer}."""
+    if shares[0][0] == "*":
+        return shares[0][1]
+    value = LMap(None)  # type: ignore[arg-type]
+    value.update(shares)
+    return value
 
 
 def check(imported: Imported, spec: Spec) -> None:

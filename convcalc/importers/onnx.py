@@ -29,6 +29,7 @@ from .. import limits
 from ..args import normalize
 from ..errors import ConvcalcError, LayerError, SpecError, UsageError
 from ..layers import REGISTRY
+from ..sharing import tensor_names
 from .model import (Imported, Layer, LayerNames, Unsupported, pad_args, padding_arg, parents, rule_table,
                     slice_layers, spec_value, unsupported_message)
 from .protobuf import Model, Node, ProtobufError, Tensor, model as parse_model, values as tensor_values
@@ -1003,6 +1004,7 @@ class Mapper:
         self.values: dict[str, Any] = {}
         self.layers: list[Layer] = []
         self.naming = LayerNames()
+        self.init_owners: dict[str, tuple[str, int, str]] = {}  # initializer -> (layer, position, kind) reading it first
         self.unsupported: dict[str, list[str]] = {}
         self.input_shape = input_shape
         self.weighted: dict[str, int] = {}  # conv/linear operators per module path (TorchScript's names)
@@ -1137,7 +1139,8 @@ class Mapper:
 
     def base(self, node: Node) -> str:
         weight = node.inputs[1] if len(node.inputs) > 1 else ""
-        if node.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul") and weight.endswith(".weight"):
+        if node.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul") and weight.endswith(".weight") \
+                and self.readers.get(weight, 0) <= 1:  # a weight several nodes read: named by each node's module
             return weight[: -len(".weight")]
         path, op = self.scope(node)
         if path and node.metadata.get("namespace") is None and self.scopes.get(path) == 1:
@@ -1308,14 +1311,52 @@ class Mapper:
                 a = record.prepare(normalize(record.schema, args, self.nd, kind), self.nd)
                 x = shapes if record.merge else shapes[0]
                 y = record.shape(a, x)
+                tensors = record.tensors(a, x, y) if last else ()
+                shares, params = self.tied(call, kind, a, tensors, mapped.params) if last else ((), None)
             except LayerError as exc:
                 return self.unknown(call, str(exc))
+            except Unsupported as exc:
+                return self.unknown(call, str(exc))
             name = self.unique(base if last else f"{base}_{kind}")
-            self.layers.append(Layer(name, kind, args, inputs, call.node.op_type, y,
-                                     mapped.params if last and mapped.params is not None else None))
+            self.layers.append(Layer(name, kind, args, inputs, call.node.op_type, y, params, shares=shares))
+            if tensors:
+                for position, init in enumerate(self.initializers(call)):
+                    self.init_owners.setdefault(init.param, (name, position, kind))
             inputs, shapes = (name,), (y,)
             ref = Ref(name, y)
         return ref
+
+    @staticmethod
+    def initializers(call: Call) -> list[Const]:
+        return [v for v in call.inputs if isinstance(v, Const) and v.param is not None]
+
+    def tied(self, call: Call, kind: str, a: dict[str, Any], tensors: tuple[int, ...],
+             params: int | None) -> tuple[tuple[tuple[str, str], ...], int | None]:
+        """The initializers of a node that an earlier layer reads already (a module called twice, a
+        weight tied to another's: exporters store such a tensor once) as `shares:` pairs, and the
+        parameters left that are its own. The i-th initializer a node reads is its kind's i-th
+        tensor (Conv's W, B; BatchNormalization's scale, B), those after them its buffers."""
+        inits = self.initializers(call)
+        if not tensors:
+            return (), params  # shape or axes constants, not parameters
+        owners = [self.init_owners.get(init.param) if _distinct(init) else None for init in inits]
+        if not any(owners):
+            return (), params
+        first = owners[0]
+        if all(o is not None and o[0] == first[0] and o[1] == i and o[2] == kind for i, o in enumerate(owners)):
+            return (("*", first[0]),), 0 if params is not None else None  # the same node's tensors again
+        names = tensor_names(kind, a, len(tensors))
+        pairs = []
+        for i, (init, owner) in enumerate(zip(inits, owners)):
+            if owner is None:
+                continue
+            layer, position, their_kind = owner
+            if i >= len(names) or position != i or their_kind != kind:
+                raise Unsupported(f"it reads {init.param}, which {layer} (a {their_kind}) reads too in another role: "
+                                  "convcalc's shares: ties a tensor of one name between layers of one kind")
+            pairs.append((names[i], layer))
+            params = None if params is None else params - init.numel
+        return tuple(pairs), params
 
     def unknown(self, call: Call, reason: str) -> Any:
         node = call.node
@@ -1348,6 +1389,15 @@ class Mapper:
 def _named(i: int, node: Node) -> str:
     """A node as a message names it: its name and operator, or its operator and place."""
     return f"'{node.name}' ({node.op_type})" if node.name else f"node {i} ({node.op_type})"
+
+
+def _distinct(init: Const) -> bool:
+    """Whether several nodes reading this initializer read one parameter (a module called twice,
+    a tied weight): exporters also store equal tensors once, and a fresh model's batch norms all
+    hold ones and zeros, so a tensor of one repeated value is counted per reader, as PyTorch
+    counts such untied tensors (docs/import.md). A large tensor is not decoded: it is not one
+    value repeated unless it was tied."""
+    return init.data is None or len(set(init.data)) > 1
 
 
 def _activation_of(value: Any) -> Ref | None:

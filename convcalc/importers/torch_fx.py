@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConvcalcError, SpecError, UsageError
+from ..sharing import tensor_names
 from .model import (Imported, Layer, LayerNames, Unsupported, pad_args, padding_arg, parents, rule_table, slice_layers,
                     spec_value, unsupported_message)
 
@@ -256,8 +257,11 @@ def trace(model: nn.Module, shape: tuple[int, ...], source: str, name: str, allo
     except Exception as exc:
         raise _failed(source, "tracing the model with torch.fx", exc) from None
     module = fx.GraphModule(tracer.root, graph)
+    # which parameters are one tensor, before a run on the meta device makes each its own copy
+    tensor_ids = {path: id(p) for path, p in module.named_parameters(remove_duplicate=False)}
     recorder = _run(module, shape, source)
     mapper = _Mapper(module, recorder.seen, shape, source, allow_unknown)
+    mapper.tensor_ids = tensor_ids
     mapper.root = model
     fixed = _defaults(model) or {}
     try:
@@ -1202,7 +1206,9 @@ class _Mapper:
         self.layers: list[Layer] = []
         self.naming = LayerNames()
         self.unsupported: dict[str, list[str]] = {}
-        self.called: set[str] = set()  # modules with parameters already called (shared weights)
+        self.called: dict[str, str] = {}  # module path -> the layer its first call made (a second call shares it)
+        self.owners: dict[int, tuple[str, str, str]] = {}  # id(parameter) -> (layer, tensor, kind) holding it first
+        self.tensor_ids: dict[str, int] = {}  # parameter path -> id of its tensor before the run (meta breaks ties)
         self.read_params: set[str] = set()
         self.views: dict[str, Ref] = {}  # channels-last views made real by an unsupported reader
         self.root: nn.Module = module  # the traced model itself, for the modules a function runs in
@@ -1344,21 +1350,53 @@ class _Mapper:
 
     def emit(self, call: Call, mapped: Mapped, base: str) -> Ref:
         params = buffers = None
+        kind, args = mapped.layers[-1]
+        tensors: list[torch.Tensor] = []
+        shares: tuple[tuple[str, str], ...] = ()
         if call.module is not None:
-            params = sum(p.numel() for p in call.module.parameters())
-            buffers = sum(b.numel() for b in call.module.buffers())
-            if params and str(call.node.target) in self.called:
-                raise Unsupported("a module with parameters called twice (shared weights)")
-            self.called.add(str(call.node.target))
+            tensors = [n for n, _ in call.module.named_parameters(prefix=str(call.node.target), remove_duplicate=False)]
+            again = self.called.get(str(call.node.target))
+            if again is not None and (tensors or list(call.module.buffers())):
+                shares, params, buffers, tensors = (("*", again),), 0, 0, []  # the same module again
+            else:
+                shares, params = self.tied(tensors, kind, args)
+                buffers = sum(b.numel() for b in call.module.buffers())
+        else:  # a function reading parameters (F.conv2d(x, self.weight)): its own count is convcalc's
+            tensors = [v.target for v in _flat((call.args, call.kwargs))
+                       if isinstance(v, Param) and _is_parameter(self.module, v.target)]
+            shares, _ = self.tied(tensors, kind, args)
         inputs = tuple(ref.name for ref in mapped.inputs)
         name = ""
         for i, (kind, args) in enumerate(mapped.layers):
             last = i == len(mapped.layers) - 1
             name = self.unique(base if last else f"{base}_{kind}")
             self.layers.append(Layer(name, kind, args, inputs, call.what, call.out if last else None,
-                                     params if last else None, buffers if last else None))
+                                     params if last else None, buffers if last else None, shares if last else ()))
             inputs = (name,)
+        if call.module is not None:
+            self.called.setdefault(str(call.node.target), name)
+        shared = {tensor for tensor, _ in shares}
+        for tensor, path in zip(tensor_names(kind, args, len(tensors)), tensors):
+            if tensor not in shared:
+                self.owners.setdefault(self.tensor_ids[path], (name, tensor, kind))
         return Ref(name, call.out)
+
+    def tied(self, tensors: list[str], kind: str, args: dict[str, Any]) -> tuple[tuple[tuple[str, str], ...], int]:
+        """The tensors (`tensors`: their paths in the model) of a layer an earlier layer already
+        holds (`conv2.weight = conv1.weight`), as `shares:` pairs, and the parameters left that are
+        its own: PyTorch's parameters() yields a tied tensor once, and so does the spec."""
+        pairs, own = [], 0
+        for tensor, path in zip(tensor_names(kind, args, len(tensors)), tensors):
+            owner = self.owners.get(self.tensor_ids[path])
+            if owner is None:
+                own += self.module.get_parameter(path).numel()
+                continue
+            layer, theirs, their_kind = owner
+            if theirs != tensor or their_kind != kind:
+                raise Unsupported(f"its {tensor} is {layer}'s {theirs} (a {their_kind}): convcalc's shares: ties "
+                                  "a tensor of one name between layers of one kind")
+            pairs.append((tensor, layer))
+        return tuple(pairs), own
 
     def channels_last(self, call: Call, rule: Any, view: ChannelsLast, base: str) -> Any:
         """An operator reading a channels-last view: the permute back, a LayerNorm or Linear over

@@ -26,7 +26,7 @@ import re
 from collections import Counter, defaultdict
 from typing import Any, NamedTuple
 
-from .model import Imported, Layer
+from .model import Imported, Layer, shares_value
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 _WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
@@ -48,6 +48,8 @@ def scalar(value: Any) -> str:
         return text if any(c in text for c in ".eEn") else text + ".0"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(scalar(v) for v in value) + "]"
+    if isinstance(value, dict):  # a layer's `shares: {weight: conv1}`
+        return flow(list(value.items()))
     text = str(value)
     if (_PLAIN.match(text) and text.lower() not in _WORDS) or (text.startswith("$") and re.match(r"\$[A-Za-z_]\w*\Z", text)):
         return text
@@ -129,7 +131,8 @@ def groups(layers: list[Layer]) -> list[Group]:
             continue
         inside = {layer.name for layer in layers[first: last + 1]}
         outside = {name for layer in layers[first: last + 1] for name in layer.inputs if name not in inside}
-        if len(outside) == 1 and not any(layer.kind == "maxunpool" for layer in layers[first: last + 1]):
+        # a layer sharing weights names its owner by its full name: written flat, never in a template
+        if len(outside) == 1 and not any(layer.kind == "maxunpool" or layer.shares for layer in layers[first: last + 1]):
             found.append(Group(path, first, last + 1, outside.pop()))
     return found
 
@@ -258,8 +261,8 @@ def _same(built: Any, text: str, source: str) -> bool:
         written = loads(text, source)
     except Exception:  # a writer bug: fall back to the flat list, which is the document itself
         return False
-    return [(n.name, n.kind, n.args, n.inputs) for n in written.nodes] == \
-        [(n.name, n.kind, n.args, n.inputs) for n in built.nodes]
+    return [(n.name, n.kind, n.args, n.inputs, n.shares) for n in written.nodes] == \
+        [(n.name, n.kind, n.args, n.inputs, n.shares) for n in built.nodes]
 
 
 def _render(imported: Imported, templates: list[Template], uses: dict[int, Use]) -> str:
@@ -302,7 +305,8 @@ def _render(imported: Imported, templates: list[Template], uses: dict[int, Use])
         use = uses.get(i)
         if use is None:
             layer = layers[i]
-            lines.append("  " + entry_line(layer.kind, layer.name, layer.args, layer.inputs, previous))
+            extra = [("shares", shares_value(layer.shares))] if layer.shares else []
+            lines.append("  " + entry_line(layer.kind, layer.name, layer.args, layer.inputs, previous, extra))
             previous = layer.name
             i += 1
             continue

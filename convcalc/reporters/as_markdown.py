@@ -6,7 +6,7 @@ from typing import IO
 
 from ..printable import clean
 from ..report import Report
-from .common import CONVENTIONS, counter, field, row, shape, summary, total_cost, warnings
+from .common import CONVENTIONS, counter, field, row, shape, sharing_notes, summary, total_cost, warnings
 
 HEADER = ["#", "name", "kind", "output", "params", "MACs", "FLOPs", "RF", "notes"]
 RIGHT = {"#", "params", "MACs", "FLOPs", "RF"}
@@ -23,8 +23,9 @@ def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = F
         heading = report.label if report.args or report.input_given else report.name
         lines = [f"### {_escape(heading)}", "", "| " + " | ".join(HEADER) + " |",
                  "|" + "|".join("---:" if h in RIGHT else "---" for h in HEADER) + "|"]
+        shared = sharing_notes(report)
         for layer in report.layers:
-            cells = [*row(layer, exact), "; ".join(layer.warnings)]
+            cells = [*row(layer, exact), "; ".join(filter(None, (shared.get(layer.name), *layer.warnings)))]
             lines.append("| " + " | ".join(_escape(c) for c in cells) + " |")
         t = report.total
         lines.append(f"| | **total** | | {shape(report.output)} | **{fmt(t.params)}** | "

@@ -7,7 +7,7 @@ from typing import IO
 
 from ..report import Report
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
-from .common import CONVENTIONS, counter, field, row, shape, summary, total_cost, warnings
+from .common import CONVENTIONS, counter, field, row, shape, sharing_notes, summary, total_cost, warnings
 
 
 def table(report: Report, exact: bool = False) -> Table:
@@ -18,10 +18,14 @@ def table(report: Report, exact: bool = False) -> Table:
                  Column("notes", shrink=True, optional=True, min_width=6)],
         title=report.label,
     )
+    shared = sharing_notes(report)
     for layer in report.layers:
         count_ = len(layer.warnings)
         note = f"{count_} warning{'s' if count_ > 1 else ''}" if count_ else ""  # listed under the table
-        t.add_row(*row(layer, exact), (note, "yellow"))
+        if layer.name in shared:
+            t.add_row(*row(layer, exact), "; ".join(filter(None, (shared[layer.name], note))))
+        else:
+            t.add_row(*row(layer, exact), (note, "yellow"))
     t.rule()
     total = report.total
     fmt = counter(exact)

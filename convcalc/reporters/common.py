@@ -49,6 +49,9 @@ def summary(report: Report, exact: bool = False) -> str:
             f"FLOPs {total_cost(t.flops, 'flops', t.partial, fmt)} · "
             f"peak activations {nbytes(t.peak_activation_bytes)} · output receptive field "
             f"{field(report.receptive_field, report.global_context)}")
+    shared = sum(layer.shared_params for layer in report.layers)
+    if shared:
+        text += f" · {fmt(shared)} shared parameters counted once (notes)"
     if t.partial:
         opaque = sum(1 for layer in report.layers if layer.unknown)
         text += (f" · partial: {' and '.join(m.replace('macs', 'MACs').replace('flops', 'FLOPs') for m in t.partial)} "
@@ -66,3 +69,22 @@ def row(layer: LayerReport, exact: bool = False) -> tuple[str, ...]:
     return (str(layer.index), layer.name, layer.kind, shape(layer.output), fmt(layer.params),
             cost(layer.macs, "macs", layer.unknown, fmt), cost(layer.flops, "flops", layer.unknown, fmt),
             field(layer.receptive_field, layer.global_context))
+
+
+def sharing_notes(report: Report) -> dict[str, str]:
+    """Per layer, the note on the weights it shares (`shares:`): a sharer names the tensors and
+    the layer owning them ("weight of conv1"), an owner the layers sharing them ("shared by conv2")."""
+    notes: dict[str, list[str]] = {}
+    users: dict[str, list[str]] = {}
+    for layer in report.layers:
+        owners: dict[str, list[str]] = {}
+        for tensor, owner in layer.shares:
+            owners.setdefault(owner, []).append(tensor)
+        for owner, tensors in owners.items():
+            buffers = " and buffers" if layer.shared_buffers else ""
+            notes.setdefault(layer.name, []).append(f"{', '.join(tensors)}{buffers} of {owner}")
+            if layer.name not in users.setdefault(owner, []):
+                users[owner].append(layer.name)
+    for owner, sharers in users.items():
+        notes.setdefault(owner, []).append("shared by " + ", ".join(sharers))
+    return {name: "; ".join(parts) for name, parts in notes.items()}

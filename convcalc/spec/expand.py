@@ -26,7 +26,7 @@ from .model import Node
 from .source import LList, LMap
 
 CONSTRUCTS = ("block", "residual", "parallel")
-META = ("name", "from", "repeat", "start")
+META = ("name", "from", "repeat", "start", "shares")
 # Patterns are compiled on first use (re caches them): compiling at import costs start-up time.
 NAME = r"[A-Za-z_][A-Za-z0-9_-]*\Z"
 # A layer's name may be dotted, as PyTorch's module paths are (`layer1.0.conv1`, what an imported
@@ -81,6 +81,7 @@ class Expander:
         self.templates = templates
         self.args = args or {}  # the spec's `args:`, in scope everywhere (a block's own arguments shadow them)
         self.nodes: list[Node] = []
+        self.kinds: dict[str, str] = {}  # node name -> its kind (what `shares:` may name)
         self.full: dict[str, str] = {}  # every full name (layers and aliases) -> node name
         self.lines: dict[str, int | None] = {}
         self.using: list[str] = []  # block templates being instantiated, outermost first
@@ -175,6 +176,10 @@ class Expander:
                                  "(name: layer1, repeat: 2, start: 1 gives layer1.1 and layer1.2)", line, shown, kind)
         self.start = start
         inputs = self.inputs(meta.get("from"), scope, prev, line, shown, kind)
+        if "shares" in meta and kind in CONSTRUCTS:
+            raise self.error(f"shares names the layer whose weights a layer reuses; a {kind} has none of its own "
+                             "(give it to each layer inside)", line, shown, kind)
+        shares = self.shares(meta.get("shares"), scope, line, shown, kind) if "shares" in meta else ()
         if repeat == 0:  # the entry vanishes (`repeat: ${n - 1}` with n = 1); its name means its input
             if name:
                 self.alias(scope, name, inputs[0], line)
@@ -203,20 +208,48 @@ class Expander:
 
         if repeat == 1 and start is None:
             full = self.declare(scope, name or self.generate(scope, kind), line, kind)
-            self.add(full, kind, normalized, inputs, line)
+            self.add(full, kind, normalized, inputs, line, shares)
             return full
         out = inputs[0]
         for i in range(repeat):
             local = f"{name}.{(start or 0) + i}" if name else self.generate(scope, kind)
             full = self.declare(scope, local, line, kind)
-            self.add(full, kind, normalized, (out,), line)
+            self.add(full, kind, normalized, (out,), line, shares)
             out = full
         if name:
             self.alias(scope, name, out, line)
         return out
 
-    def add(self, full: str, kind: str, args: dict[str, Any], inputs: tuple[str, ...], line: int | None) -> None:
-        self.nodes.append(Node(full, kind, args, inputs, line))
+    def add(self, full: str, kind: str, args: dict[str, Any], inputs: tuple[str, ...], line: int | None,
+            shares: tuple[tuple[str, str], ...] = ()) -> None:
+        self.nodes.append(Node(full, kind, args, inputs, line, shares))
+        self.kinds[full] = kind
+
+    def shares(self, raw: Any, scope: Scope, line: int | None, layer: str, kind: str) -> tuple[tuple[str, str], ...]:
+        """`shares: conv1` (every parameter tensor and buffer of conv1) or `shares: {weight: conv1}`
+        (the named tensors only: a tied weight beside a bias of its own), resolved like `from`. The
+        layer it names must be an earlier one of the same kind; the analysis checks the sizes."""
+        if isinstance(raw, str):
+            pairs = [("*", raw)]
+        elif isinstance(raw, LMap) and raw and all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+            pairs = list(raw.items())
+        else:
+            raise self.error(f"shares takes the name of an earlier layer (shares: conv1) or its tensors "
+                             f"({{weight: conv1}}), got {_shown(raw)}", line, layer, kind)
+        found = []
+        for tensor, ref in pairs:
+            try:
+                owner = self.resolve(ref, scope, line, layer, kind)
+            except SpecError as exc:
+                raise self.error(exc.message.replace("'from: ", "'shares: "), line, layer, kind) from None
+            of = self.kinds.get(owner)
+            if of is None:
+                raise self.error(f"'shares: {ref}' names the spec's input, not a layer", line, layer, kind)
+            if of != kind:
+                raise self.error(f"'shares: {ref}' names a {of}; a layer shares the weights of a layer of its "
+                                 f"own kind ({kind})", line, layer, kind)
+            found.append((tensor, owner))
+        return tuple(found)
 
     # -- names -------------------------------------------------------------------------------
 
@@ -472,6 +505,11 @@ class Expander:
         if repeat > 1:
             self.alias(scope, group, out, line)
         return out
+
+
+def _shown(value: Any) -> str:
+    text = repr(dict(value) if isinstance(value, LMap) else value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _whence(value: Any) -> str:

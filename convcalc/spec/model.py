@@ -9,14 +9,17 @@ DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 
 
 class Node(NamedTuple):
     """One layer after expansion: a unique dotted name (`layer1.0.conv1`), its kind, its
-    normalized arguments, the names of the nodes it reads (`input` is the spec's input) and
-    the spec line it came from."""
+    normalized arguments, the names of the nodes it reads (`input` is the spec's input), the
+    spec line it came from and the weights it shares with earlier layers."""
 
     name: str
     kind: str
     args: dict[str, Any]
     inputs: tuple[str, ...]
     line: int | None
+    # parameter tensors it reuses from earlier layers (`shares:`): (its tensor, the layer whose
+    # tensor of that name it is), or ("*", layer) for all of them and its buffers (a module called twice)
+    shares: tuple[tuple[str, str], ...] = ()
 
 
 class Spec(NamedTuple):
