@@ -459,3 +459,28 @@ def test_modules_the_forward_never_runs_are_in_the_note_the_header_and_the_json(
     plain = json.loads(CliRunner().invoke(cli, ["shapes", "tests.import_models:build_se", "--input", "3x32x32",
                                                 "--format", "json"]).stdout)
     assert "not_counted" not in plain  # only where there is something to say
+
+
+@pytest.mark.parametrize("name", ["torchvision:resnet18", "timm:resnet18", "mypkg.nets:build"])
+def test_an_existing_file_named_like_a_source_is_read_as_a_file(name, tmp_path, monkeypatch):
+    """docs/import.md: a path that exists is read as a file, whatever it looks like; a file named
+    `torchvision:resnet18` in the current folder is a spec, never a model to import."""
+    import json
+
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+    from convcalc.importers import is_source
+
+    monkeypatch.chdir(tmp_path)
+    assert is_source(name)  # no such file yet: a model to import
+    (tmp_path / name).write_text("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, k: 3}\n", encoding="utf-8")
+    assert not is_source(name)
+    result = CliRunner().invoke(cli, ["shapes", name, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["source"], data["total"]["params"], data["output"]) == (name, 4 * 3 * 3 * 3 + 4, [1, 4, 6, 6])
+    result = CliRunner().invoke(cli, ["import", name])
+    assert (result.exit_code, result.output) == (2, f"convcalc: '{name}' is a file in this folder, not a model to "
+                                                    "import: an existing path is always read as a file (rename it, "
+                                                    "or run from another folder)\n")

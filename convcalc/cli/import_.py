@@ -56,6 +56,9 @@ def import_(source: str, input_: str | None, output: str | None, allow_unknown: 
     from ..importers.writer import render
 
     if not is_source(source):
+        if os.path.lexists(source):  # a path that exists is a file, whatever it looks like (docs/import.md)
+            raise UsageError(f"'{clean(source)}' is a file in this folder, not a model to import: an existing path "
+                             "is always read as a file (rename it, or run from another folder)")
         raise UsageError(f"'{clean(source)}' is not a SOURCE: give model.onnx, package.module:callable, "
                          "torchvision:NAME or timm:NAME")
     if output is not None:

@@ -33,15 +33,15 @@ def is_onnx(argument: str) -> bool:
 
 def is_source(argument: str) -> bool:
     """Whether a SPEC argument names a model to import rather than a spec: an `.onnx` path, a
-    `torchvision:`/`timm:` name, or `package.module:callable` (when no file of that name exists).
-    `library:NAME` is the spec library's, never a Python module."""
+    `torchvision:`/`timm:` name, or `package.module:callable`. A path that exists is always a
+    file (an ONNX file when it ends in `.onnx`, else a spec), whatever it looks like: a file named
+    `torchvision:resnet18` is read, never imported. `library:NAME` is the spec library's, never a
+    Python module."""
     if is_onnx(argument):
         return True
-    if argument.startswith(LIBRARY):
+    if argument.startswith(LIBRARY) or os.path.lexists(argument):
         return False
-    if argument.startswith(ZOOS):
-        return True
-    return re.match(_PYTHON, argument) is not None and not os.path.lexists(argument)
+    return argument.startswith(ZOOS) or re.match(_PYTHON, argument) is not None
 
 
 def read(argument: str, input_shape: tuple[int, ...] | None = None, allow_unknown: bool = False) -> Any:
