@@ -443,3 +443,18 @@ INPUTS = {
     "build_ghost": (3, 16, 16),
     "build_keras_order": (3, 12, 10),
 }
+
+
+# Models as a SOURCE hands them over in other forms than a plain module (tests/test_import.py)
+
+
+def build_scripted() -> nn.Module:
+    return torch.jit.script(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()))
+
+
+def build_traced() -> nn.Module:
+    import warnings
+
+    with warnings.catch_warnings():  # torch.jit.trace's deprecation
+        warnings.simplefilter("ignore")
+        return torch.jit.trace(nn.Conv2d(3, 4, 3), torch.zeros(1, 3, 8, 8))

@@ -484,3 +484,58 @@ def test_an_existing_file_named_like_a_source_is_read_as_a_file(name, tmp_path, 
     assert (result.exit_code, result.output) == (2, f"convcalc: '{name}' is a file in this folder, not a model to "
                                                     "import: an existing path is always read as a file (rename it, "
                                                     "or run from another folder)\n")
+
+
+@pytest.mark.parametrize("builder", ["build_scripted", "build_traced"])
+def test_a_torchscript_module_says_what_to_pass_instead(builder, torch):
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    result = CliRunner().invoke(cli, ["shapes", source(builder), "--input", "3x8x8"])
+    assert (result.exit_code, result.output) == (2, (
+        f"convcalc: {source(builder)}: the model is a TorchScript module (torch.jit.script or torch.jit.trace), "
+        "which torch.fx cannot trace: pass the eager torch.nn.Module it was made from, or export it to ONNX "
+        "(torch.onnx.export) and import the .onnx file\n"))
+
+
+class _BrokenTorchvision:
+    """A meta-path finder that fails importing torchvision as a torchvision built for another
+    torch does (its C++ operators are not registered): torchvision itself need not be here."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "torchvision" or name.startswith("torchvision."):
+            raise RuntimeError("operator torchvision::nms does not exist")
+        return None
+
+
+@pytest.mark.parametrize("argument, zoo", [("torchvision:resnet18", "torchvision"), ("timm:resnet18", "timm")])
+def test_a_torch_and_torchvision_that_do_not_match_is_one_line_naming_both(argument, zoo, monkeypatch, torch):
+    import importlib.metadata
+    import sys
+    import types
+
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    for name in [n for n in sys.modules if n.split(".")[0] in ("torchvision", "timm")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [_BrokenTorchvision(), *sys.meta_path])
+    if zoo == "timm":  # timm imports torchvision on its way in: a stand-in timm that does only that
+        import importlib.util
+
+        loader = types.SimpleNamespace(create_module=lambda spec: None,
+                                       exec_module=lambda module: importlib.import_module("torchvision"))
+        finder = types.SimpleNamespace(find_spec=lambda name, path=None, target=None:
+                                       importlib.util.spec_from_loader("timm", loader) if name == "timm" else None)
+        monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+    version = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda d: "0.19.1" if d == "torchvision" else version(d))
+    result = CliRunner().invoke(cli, ["shapes", argument])
+    release = torch.__version__.split("+")[0]
+    assert (result.exit_code, result.output) == (2, (
+        f"convcalc: {argument}: torchvision 0.19.1 does not match torch {torch.__version__} (importing it fails: "
+        "operator torchvision::nms does not exist): install a matching pair, such as pip install --upgrade "
+        f"torch=={release} torchvision, which picks the torchvision built for that torch (for a +cpu build add "
+        "--index-url https://download.pytorch.org/whl/cpu)\n"))

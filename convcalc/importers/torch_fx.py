@@ -106,15 +106,40 @@ def _failed(argument: str, what: str, exc: BaseException) -> ConvcalcError:
                          file=argument)
 
 
+def _zoo_import(argument: str, package: str) -> Any:
+    """`package` imported (torchvision.models, timm), or one line on why not: a torchvision built
+    for another torch fails with `RuntimeError: operator torchvision::nms does not exist`, which
+    says what to install, not what went wrong."""
+    try:
+        with warnings.catch_warnings():  # torchvision's warning about its image extension, on the way to the error
+            warnings.simplefilter("ignore")
+            return importlib.import_module(package)
+    except Exception as exc:
+        if isinstance(exc, RuntimeError) and re.search(r"operator torchvision::\w+ does not exist", str(exc)):
+            raise ConvcalcError(
+                f"torchvision {_version('torchvision')} does not match torch {torch.__version__} (importing it "
+                f"fails: {str(exc).strip().splitlines()[0][:120]}): install a matching pair, such as pip install "
+                f"--upgrade torch=={torch.__version__.split('+')[0]} torchvision, which picks the torchvision built for "
+                "that torch (for a +cpu build add --index-url https://download.pytorch.org/whl/cpu)",
+                file=argument) from None
+        raise _failed(argument, f"importing {package}", exc) from None
+
+
+def _version(distribution: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "(version unknown)"
+
+
 def _torchvision(argument: str, name: str) -> tuple[nn.Module, str, tuple[int, ...] | None]:
+    models = _zoo_import(argument, "torchvision.models")
     try:
-        import torchvision.models
-    except Exception as exc:  # no torchvision, or one built for another torch
-        raise _failed(argument, "importing torchvision", exc) from None
-    try:
-        builder = torchvision.models.get_model_builder(name)
+        builder = models.get_model_builder(name)
     except ValueError:
-        names = torchvision.models.list_models()
+        names = models.list_models()
         from ..errors import did_you_mean
 
         raise SpecError(f"torchvision has no model '{name}'{did_you_mean(name, names)}", file=argument) from None
@@ -127,7 +152,7 @@ def _torchvision(argument: str, name: str) -> tuple[nn.Module, str, tuple[int, .
             model = builder(**options)
     except Exception as exc:
         raise _failed(argument, f"torchvision.models.{name}(weights=None)", exc) from None
-    return model.eval(), name, _torchvision_input(torchvision.models, name, builder.__module__)
+    return model.eval(), name, _torchvision_input(models, name, builder.__module__)
 
 
 def _torchvision_input(models: Any, name: str, where: str) -> tuple[int, ...]:
@@ -144,10 +169,7 @@ def _torchvision_input(models: Any, name: str, where: str) -> tuple[int, ...]:
 
 
 def _timm(argument: str, name: str) -> tuple[nn.Module, str, tuple[int, ...] | None]:
-    try:
-        import timm
-    except Exception as exc:
-        raise _failed(argument, "importing timm", exc) from None
+    timm = _zoo_import(argument, "timm")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -250,6 +272,11 @@ def _has_tensor(value: Any) -> bool:
 
 def trace(model: nn.Module, shape: tuple[int, ...], source: str, name: str, allow_unknown: bool) -> Imported:
     """The layers of `model` on a per-sample input `shape`."""
+    if isinstance(model, torch.jit.ScriptModule):  # compiled: no Python forward for torch.fx to trace
+        raise SpecError("the model is a TorchScript module (torch.jit.script or torch.jit.trace), which torch.fx cannot "
+                        "trace: pass the eager "
+                        "torch.nn.Module it was made from, or export it to ONNX (torch.onnx.export) and import the "
+                        ".onnx file", file=source)
     tracer = _Tracer()
     try:
         graph = tracer.trace(model, concrete_args=_defaults(model))
