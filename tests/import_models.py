@@ -458,3 +458,18 @@ def build_traced() -> nn.Module:
     with warnings.catch_warnings():  # torch.jit.trace's deprecation
         warnings.simplefilter("ignore")
         return torch.jit.trace(nn.Conv2d(3, 4, 3), torch.zeros(1, 3, 8, 8))
+
+
+class Odd(nn.Module):
+    """A conv and an operator no rule maps (torch.erf): imports only with allow_unknown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(torch.erf(self.conv(x)))
+
+
+def build_odd() -> nn.Module:
+    return Odd()

@@ -539,3 +539,50 @@ def test_a_torch_and_torchvision_that_do_not_match_is_one_line_naming_both(argum
         "operator torchvision::nms does not exist): install a matching pair, such as pip install --upgrade "
         f"torch=={release} torchvision, which picks the torchvision built for that torch (for a +cpu build add "
         "--index-url https://download.pytorch.org/whl/cpu)\n"))
+
+
+def test_every_command_that_takes_a_spec_takes_allow_unknown():
+    """The unsupported-operator message recommends --allow-unknown: every command that takes a
+    SPEC (and so a SOURCE) has it, from the one shared option (cli/options.py)."""
+    import click
+
+    from convcalc.cli import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    without = [name for name in COMMANDS
+               if "--allow-unknown" not in [o for p in cli.get_command(ctx, name).params for o in p.opts]]
+    assert without == []
+
+
+ODD = "tests.import_models:build_odd"
+
+
+@pytest.mark.parametrize("command", [["shapes"], ["check"], ["compare", ODD], ["explain"], ["import"],
+                                     ["draw", "--format", "dot"], ["report"]])
+def test_the_unmapped_operator_message_names_a_flag_the_command_has(command, torch):
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    args = [command[0], ODD, *command[1:], "--input", "3x8x8"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0] == (  # check goes on to its table of the specs it could not check
+        f"convcalc: {ODD}: 1 operator convcalc cannot map: torch.erf ×1 (erf). --allow-unknown imports each as an "
+        "opaque layer whose costs are unknown (docs/import.md)")
+    result = CliRunner().invoke(cli, [*args, "--allow-unknown"])
+    assert result.exit_code == 0, result.output  # the opaque layer: the next test has its shape and counts
+
+
+def test_allow_unknown_on_shapes_makes_the_opaque_layer_with_the_traced_shape(torch):
+    import json
+
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    result = CliRunner().invoke(cli, ["shapes", ODD, "--input", "3x8x8", "--allow-unknown", "--format", "json"])
+    layers = json.loads(result.stdout)["layers"]
+    assert [(layer["name"], layer["kind"], layer["output"]) for layer in layers] == [
+        ("conv", "conv", [1, 4, 8 - 3 + 1, 8 - 3 + 1]), ("erf", "opaque", [1, 4, 6, 6]), ("relu", "relu", [1, 4, 6, 6])]
+    assert layers[1]["unknown"] == ["macs", "flops"]
