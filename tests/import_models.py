@@ -5,6 +5,8 @@ calls it, and INPUTS gives the input each is imported at."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -473,3 +475,70 @@ class Odd(nn.Module):
 
 def build_odd() -> nn.Module:
     return Odd()
+
+
+# A bare layer as the whole model, and transposed convolutions written with F.conv_transpose*d
+
+
+def build_bare_bn() -> nn.Module:
+    return nn.BatchNorm2d(3)
+
+
+def build_bare_bn1d() -> nn.Module:
+    return nn.BatchNorm1d(3, eps=1e-3)
+
+
+def build_bare_deconv() -> nn.Module:
+    return nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)
+
+
+def build_bare_deconv1d() -> nn.Module:
+    return nn.ConvTranspose1d(2, 3, 4, stride=3, dilation=2, bias=False)
+
+
+def build_bare_deconv3d() -> nn.Module:
+    return nn.ConvTranspose3d(2, 4, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))
+
+
+def _functional_deconv(base: type, function: Any) -> type:
+    class FunctionalDeconv(base):  # type: ignore[misc, valid-type]
+        """Its own forward, as timm's Conv2dSame has one: F.conv_transpose*d, positional."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+            return function(x, self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups,
+                            self.dilation)
+
+    return FunctionalDeconv
+
+
+FunctionalDeconv1d = _functional_deconv(nn.ConvTranspose1d, F.conv_transpose1d)
+FunctionalDeconv2d = _functional_deconv(nn.ConvTranspose2d, F.conv_transpose2d)
+FunctionalDeconv3d = _functional_deconv(nn.ConvTranspose3d, F.conv_transpose3d)
+
+
+def build_functional_deconv1d() -> nn.Module:
+    return FunctionalDeconv1d(2, 4, 3, stride=2, padding=1, output_padding=1, groups=2, bias=False)
+
+
+def build_functional_deconv3d() -> nn.Module:
+    return FunctionalDeconv3d(2, 3, 2, stride=2, dilation=(1, 2, 2))
+
+
+class DeconvNet(nn.Module):
+    """A decoder step whose upsampling is F.conv_transpose2d in a module's own forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 8, 3, padding=1)
+        self.up = FunctionalDeconv2d(8, 6, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2)
+        self.bn = nn.BatchNorm2d(6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(self.up(torch.relu(self.conv(x)))))
+
+
+def build_functional_deconv() -> nn.Module:
+    return DeconvNet()
+
+
+INPUTS["build_functional_deconv"] = (4, 7, 6)

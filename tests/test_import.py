@@ -586,3 +586,38 @@ def test_allow_unknown_on_shapes_makes_the_opaque_layer_with_the_traced_shape(to
     assert [(layer["name"], layer["kind"], layer["output"]) for layer in layers] == [
         ("conv", "conv", [1, 4, 8 - 3 + 1, 8 - 3 + 1]), ("erf", "opaque", [1, 4, 6, 6]), ("relu", "relu", [1, 4, 6, 6])]
     assert layers[1]["unknown"] == ["macs", "flops"]
+
+
+@pytest.mark.parametrize("builder, shape, kind", [
+    ("build_bare_bn", (3, 5, 5), "bn"),
+    ("build_bare_bn1d", (3, 10), "bn"),
+    ("build_bare_deconv", (4, 5, 5), "deconv"),
+    ("build_bare_deconv1d", (2, 7), "deconv"),
+    ("build_bare_deconv3d", (2, 3, 5, 4), "deconv"),
+    ("build_functional_deconv1d", (2, 9), "deconv"),  # its own forward: traced through, F.conv_transpose1d
+    ("build_functional_deconv3d", (2, 3, 4, 5), "deconv"),
+])
+def test_a_bare_layer_as_the_whole_model_is_that_layer(builder, shape, kind, torch):
+    """A SOURCE whose callable returns one layer (nn.BatchNorm2d, nn.ConvTranspose2d) imports as
+    that layer, named after the callable; shape, parameters, buffers and MACs are PyTorch's."""
+    import convcalc
+    from convcalc.importers import read
+
+    model = getattr(import_models, builder)().eval()
+    report = convcalc.analyze(read(source(builder), shape).spec())
+    params, buffers, macs, out = model_counts(model, shape)
+    assert [layer.kind for layer in report.layers] == [kind]
+    assert (report.total.params, report.total.buffers, report.total.macs, report.output[1:]) == \
+        (params, buffers, macs, out)
+    if builder.startswith("build_bare"):
+        assert report.layers[0].name == builder
+
+
+def test_f_conv_transpose_maps_with_its_arguments_in_torch_order(torch):
+    """F.conv_transpose2d(x, w, b, stride, padding, output_padding, groups, dilation): groups
+    comes before dilation, and out is the weight's dim 1 times groups."""
+    from convcalc.importers import read
+
+    layers = read(source("build_functional_deconv"), (4, 7, 6)).layers
+    assert [(layer.name, layer.kind, layer.args) for layer in layers if layer.kind == "deconv"] == [
+        ("up", "deconv", {"out": 3 * 2, "k": 3, "s": 2, "p": 1, "output_padding": 1, "d": 2, "groups": 2})]

@@ -278,6 +278,8 @@ def trace(model: nn.Module, shape: tuple[int, ...], source: str, name: str, allo
                         "torch.nn.Module it was made from, or export it to ONNX (torch.onnx.export) and import the "
                         ".onnx file", file=source)
     tracer = _Tracer()
+    if _mapped_type(model) is not None:  # a bare layer as the whole model: one layer, not its forward traced
+        model = _Whole(name, model)
     try:
         graph = tracer.trace(model, concrete_args=_defaults(model))
     except Exception as exc:
@@ -301,6 +303,20 @@ def trace(model: nn.Module, shape: tuple[int, ...], source: str, name: str, allo
 
 
 _NOT_FIXED = object()
+
+
+class _Whole(nn.Module):
+    """A layer convcalc maps (nn.BatchNorm2d, nn.ConvTranspose2d) returned as the whole model, held
+    as its one child, named after the SOURCE's callable: a leaf like any other, where tracing the
+    layer's own forward would meet batch norm's control flow or a functional call."""
+
+    def __init__(self, name: str, layer: nn.Module) -> None:
+        super().__init__()
+        self.child = re.sub(r"\W", "_", name) or "layer"
+        self.add_module(self.child, layer)
+
+    def forward(self, x: torch.Tensor) -> Any:
+        return getattr(self, self.child)(x)
 
 
 def _defaults(model: nn.Module) -> dict[str, Any] | None:
@@ -996,6 +1012,26 @@ def _conv_function(c: Call) -> Mapped:
     if b["bias"] is None:
         args["bias"] = False
     return one("conv", args, x)
+
+
+@function(F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)
+def _deconv_function(c: Call) -> Mapped:
+    """F.conv_transpose*d with a parameter as its weight, [C_in, out / groups, *k]."""
+    b = c.bind("input", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation", bias=None,
+               stride=1, padding=0, output_padding=0, groups=1, dilation=1)
+    x, weight = c.x(), b.get("weight")
+    if not isinstance(weight, Param) or len(weight.shape) != c.nd + 2:
+        raise Unsupported("a transposed convolution whose weight is not a parameter (computed in the forward pass)")
+    args: dict[str, Any] = {"out": weight.shape[1] * b["groups"], "k": _v(list(weight.shape[2:]))}
+    for key, default in (("stride", 1), ("padding", 0), ("output_padding", 0), ("dilation", 1)):
+        value = _v(_per_axis(b[key], c.nd))
+        if value != default:
+            args[{"stride": "s", "padding": "p", "dilation": "d"}.get(key, key)] = value
+    if b["groups"] != 1:
+        args["groups"] = b["groups"]
+    if b["bias"] is None:
+        args["bias"] = False
+    return one("deconv", args, x)
 
 
 @function(F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout)
