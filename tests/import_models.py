@@ -542,3 +542,28 @@ def build_functional_deconv() -> nn.Module:
 
 
 INPUTS["build_functional_deconv"] = (4, 7, 6)
+
+
+class UnpoolAutoencoder(nn.Module):
+    """torchinfo's autoencoder: the encoder's MaxPool2d(return_indices=True), the decoder's
+    MaxUnpool2d(x, indices); and a functional pair inside (F.max_pool2d / F.max_unpool2d)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encode = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+        self.pool = nn.MaxPool2d(2, return_indices=True)
+        self.unpool = nn.MaxUnpool2d(2)
+        self.decode = nn.Sequential(nn.ConvTranspose2d(8, 3, 3, padding=1), nn.Sigmoid())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, indices = self.pool(self.encode(x))
+        z, inner = F.max_pool2d(y, 3, 2, 1, return_indices=True)
+        y = F.max_unpool2d(torch.relu(z), inner, 3, 2, 1, output_size=y.shape[-2:])
+        return self.decode(self.unpool(y, indices))
+
+
+def build_unpool() -> nn.Module:
+    return UnpoolAutoencoder()
+
+
+INPUTS["build_unpool"] = (3, 10, 14)

@@ -52,6 +52,7 @@ def test_the_import_agrees_with_the_module(builder, torch):
     seen = {}
     def hook(name):
         def record(module, inputs, output):
+            output = output[0] if isinstance(output, tuple) else output  # a max pool's (values, indices)
             seen.setdefault(name, tuple(output.shape))  # the first call (a module may be called twice)
 
         return record
@@ -621,3 +622,54 @@ def test_f_conv_transpose_maps_with_its_arguments_in_torch_order(torch):
     layers = read(source("build_functional_deconv"), (4, 7, 6)).layers
     assert [(layer.name, layer.kind, layer.args) for layer in layers if layer.kind == "deconv"] == [
         ("up", "deconv", {"out": 3 * 2, "k": 3, "s": 2, "p": 1, "output_padding": 1, "d": 2, "groups": 2})]
+
+
+@pytest.mark.parametrize("nd, shape", [(1, (2, 11)), (2, (2, 9, 7)), (3, (2, 5, 7, 9))])
+def test_max_pool_indices_and_max_unpool_import_as_maxpool_and_maxunpool(nd, shape, torch):
+    """MaxPool*d(return_indices=True) then MaxUnpool*d(x, indices): a maxpool, and a maxunpool
+    naming it in `indices:` (its side input); the output is PyTorch's, (in - 1)·s - 2p + k."""
+    import convcalc
+    from convcalc.importers.torch_fx import trace
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pool = getattr(nn, f"MaxPool{nd}d")(3, 2, 1, return_indices=True)
+            self.unpool = getattr(nn, f"MaxUnpool{nd}d")(3, 2, 1)
+
+        def forward(self, x):
+            y, indices = self.pool(x)
+            return self.unpool(torch.relu(y), indices)
+
+    model = Net().eval()
+    imported = trace(model, shape, "net", "net", False)
+    assert [(layer.name, layer.kind, layer.args) for layer in imported.layers] == [
+        ("pool", "maxpool", {"k": 3, "s": 2, "p": 1}), ("relu", "relu", {}),
+        ("unpool", "maxunpool", {"k": 3, "s": 2, "p": 1, "indices": "pool"})]
+    report = convcalc.analyze(imported.spec())
+    pooled = [(n + 2 * 1 - 3) // 2 + 1 for n in shape[1:]]
+    assert report.layer("pool").output[2:] == tuple(pooled)
+    assert report.output[2:] == tuple((n - 1) * 2 - 2 * 1 + 3 for n in pooled) == model(torch.randn(1, *shape)).shape[2:]
+
+
+def test_max_unpool_with_another_window_or_output_size_is_listed(torch):
+    """torch unpools any indices to any output_size that holds them; convcalc's maxunpool shares
+    its pool's window and gives (in - 1)·s - 2p + k: anything else is unsupported, never wrong."""
+    from convcalc.errors import ConvcalcError
+    from convcalc.importers.torch_fx import trace
+    from torch import nn
+    import torch.nn.functional as F
+
+    class Net(nn.Module):
+        def forward(self, x):
+            y, i = F.max_pool2d(x, 2, return_indices=True)
+            a = F.max_unpool2d(y, i, 2, output_size=(9, 9))  # 9x9 holds a 2-window's positions of 9x9
+            b = F.max_unpool2d(y, i, 3, 2)
+            return a[:, :, :8, :8] + b[:, :, :8, :8]
+
+    with pytest.raises(ConvcalcError) as error:
+        trace(Net().eval(), (2, 9, 9), "net", "net", False)
+    message = str(error.value)
+    assert "max unpooling to an output_size other than (in - 1)·s - 2p + k = [8, 8]" in message
+    assert "max unpooling with k, s, p ([3, 3], [2, 2], [0, 0]) on the indices of a max pool with ([2, 2], [2, 2], [0, 0])" in message

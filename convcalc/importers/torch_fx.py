@@ -591,17 +591,58 @@ def _pool_args(c: Call, k: Any, s: Any, p: Any) -> dict[str, Any]:
     return args
 
 
-def _maxpool(c: Call, k: Any, s: Any, p: Any, d: Any, ceil_mode: bool, return_indices: bool, nd: int | None) -> Mapped:
+class Indices:
+    """The positions a max pool returns with return_indices=True (its second output): the pool's
+    layer, and its window per axis, which a max unpool reading them must share. Not a tuple, so
+    that it stays one value where arguments are flattened."""
+
+    def __init__(self, pool: str, window: tuple[list[int], list[int], list[int]]) -> None:
+        self.pool = pool  # the maxpool layer's name
+        self.window = window  # (k, s, p) per axis
+
+
+class WithIndices(NamedTuple):
+    """A max pool that also returns its indices: the maxpool layer, then the pair (values, indices)."""
+
+    mapped: Mapped
+    window: tuple[list[int], list[int], list[int]]
+
+
+def _window(c: Call, k: Any, s: Any, p: Any) -> tuple[list[int], list[int], list[int]]:
+    return _per_axis(k, c.nd), _per_axis(s if s not in (None, []) else k, c.nd), _per_axis(p, c.nd)
+
+
+def _maxpool(c: Call, k: Any, s: Any, p: Any, d: Any, ceil_mode: bool, return_indices: bool,
+             nd: int | None) -> Mapped | WithIndices:
     if nd is not None:
         _check_nd(c, nd)
-    if return_indices:
-        raise Unsupported("max pooling that returns its indices")
     args = _pool_args(c, k, s, p)
     if _v(_per_axis(d, c.nd)) != 1:
         args["d"] = _v(_per_axis(d, c.nd))
     if ceil_mode:
         args["ceil_mode"] = True
+    if return_indices:  # the maxpool kind keeps its argmax positions for a maxunpool that names it
+        return WithIndices(one("maxpool", args, c.x()), _window(c, k, s, p))
     return one("maxpool", args, c.x())
+
+
+def _maxunpool(c: Call, k: Any, s: Any, p: Any, nd: int | None) -> Mapped:
+    """Max unpooling with the indices of a max pool of the same window: `maxunpool` naming it."""
+    if nd is not None:
+        _check_nd(c, nd)
+    b = c.bind("input", "indices", "output_size", output_size=None)
+    x, indices = c.x(), b.get("indices")
+    if not isinstance(indices, Indices):
+        raise Unsupported("max unpooling whose indices are not a max pool's")
+    window = _window(c, k, s, p)
+    if window != indices.window:
+        raise Unsupported(f"max unpooling with k, s, p {window} on the indices of a max pool with {indices.window}")
+    size = [(n - 1) * si - 2 * pi + ki for n, ki, si, pi in zip(x.shape[1:], *window)]
+    if c.out is None or list(c.out[1:]) != size:
+        raise Unsupported(f"max unpooling to an output_size other than (in - 1)·s - 2p + k = {size}")
+    args = _pool_args(c, k, s, p)
+    args["indices"] = indices.pool
+    return one("maxunpool", args, x)
 
 
 def _avgpool(c: Call, k: Any, s: Any, p: Any, ceil_mode: bool, count_include_pad: bool, divisor: Any,
@@ -618,7 +659,8 @@ def _avgpool(c: Call, k: Any, s: Any, p: Any, ceil_mode: bool, count_include_pad
     return one("avgpool", args, c.x())
 
 
-_ND = {nn.MaxPool1d: 1, nn.MaxPool2d: 2, nn.MaxPool3d: 3, nn.AvgPool1d: 1, nn.AvgPool2d: 2, nn.AvgPool3d: 3,
+_ND = {nn.MaxPool1d: 1, nn.MaxPool2d: 2, nn.MaxPool3d: 3, nn.MaxUnpool1d: 1, nn.MaxUnpool2d: 2, nn.MaxUnpool3d: 3,
+       nn.AvgPool1d: 1, nn.AvgPool2d: 2, nn.AvgPool3d: 3,
        nn.AdaptiveAvgPool1d: 1, nn.AdaptiveAvgPool2d: 2, nn.AdaptiveAvgPool3d: 3, nn.AdaptiveMaxPool1d: 1,
        nn.AdaptiveMaxPool2d: 2, nn.AdaptiveMaxPool3d: 3, nn.LPPool1d: 1, nn.LPPool2d: 2}
 
@@ -627,6 +669,12 @@ _ND = {nn.MaxPool1d: 1, nn.MaxPool2d: 2, nn.MaxPool3d: 3, nn.AvgPool1d: 1, nn.Av
 def _maxpool_module(c: Call) -> Mapped:
     m = c.module
     return _maxpool(c, m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode, m.return_indices, _ND[_mapped_type(m)])
+
+
+@module(nn.MaxUnpool1d, nn.MaxUnpool2d, nn.MaxUnpool3d)
+def _maxunpool_module(c: Call) -> Mapped:
+    m = c.module
+    return _maxunpool(c, m.kernel_size, m.stride, m.padding, _ND[_mapped_type(m)])
 
 
 @module(nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)
@@ -1116,12 +1164,22 @@ def _adaptive_max_function(c: Call) -> Mapped:
                                                    return_indices=False)["return_indices"])
 
 
-@function(F.max_pool1d, F.max_pool2d, F.max_pool3d)
-def _maxpool_function(c: Call) -> Mapped:
+_WITH_INDICES = (F.max_pool1d_with_indices, F.max_pool2d_with_indices, F.max_pool3d_with_indices)
+
+
+@function(F.max_pool1d, F.max_pool2d, F.max_pool3d, *_WITH_INDICES)
+def _maxpool_function(c: Call) -> Mapped | WithIndices:
     b = c.bind("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices",
                stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False)
+    # F.max_pool2d(..., return_indices=True) is traced as max_pool2d_with_indices, which returns them whatever it is passed
     return _maxpool(c, b["kernel_size"], b["stride"], b["padding"], b["dilation"], b["ceil_mode"],
-                    b["return_indices"], None)
+                    b["return_indices"] or c.node.target in _WITH_INDICES, None)
+
+
+@function(F.max_unpool1d, F.max_unpool2d, F.max_unpool3d)
+def _maxunpool_function(c: Call) -> Mapped:
+    b = c.bind("input", "indices", "kernel_size", "stride", "padding", stride=None, padding=0)
+    return _maxunpool(c, b["kernel_size"], b["stride"], b["padding"], None)
 
 
 @function(F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)
@@ -1375,6 +1433,9 @@ class _Mapper:
                 return result
             if isinstance(result, LayerScale):
                 return self.layer_scale(call, result, base)
+            if isinstance(result, WithIndices):  # (values, indices): the pool's layer, then its positions
+                ref = self.emit(call._replace(out=seen[0].shape[1:]), result.mapped, base)
+                return (ref, Indices(ref.name, result.window))
             return self.emit(call, result, base)
         except Unsupported as exc:
             return self.unknown(call, str(exc), base, seen)
