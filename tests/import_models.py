@@ -567,3 +567,33 @@ def build_unpool() -> nn.Module:
 
 
 INPUTS["build_unpool"] = (3, 10, 14)
+
+
+# Weights a module computes in its forward: pruned (torch.nn.utils.prune) and parametrized
+
+
+class PrunedNet(nn.Module):
+    """Every kind of reparametrized weight on the layers convcalc maps: an L1-unstructured prune
+    (half of conv1's weight masked), a structured prune twice on one tensor (a PruningContainer),
+    weight norm, spectral norm (u, v buffers) and an orthogonal Linear."""
+
+    def __init__(self) -> None:
+        from torch.nn.utils import parametrizations, prune
+
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv1 = prune.l1_unstructured(nn.Conv2d(3, 8, 3, padding=1), "weight", amount=0.5)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        prune.ln_structured(self.conv2, "weight", amount=2, n=2, dim=0)  # 2 of 8 filters
+        prune.ln_structured(self.conv2, "weight", amount=1, n=2, dim=0)  # and one more: a PruningContainer
+        self.conv3 = parametrizations.weight_norm(nn.Conv2d(8, 4, 3))
+        self.conv4 = parametrizations.spectral_norm(nn.Conv2d(4, 4, 1))
+        self.fc = parametrizations.orthogonal(nn.Linear(4 * 6 * 6, 4 * 6 * 6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.conv2(torch.relu(self.conv1(x))))
+        return self.fc(self.conv4(self.conv3(x)).flatten(1))
+
+
+def build_pruned() -> nn.Module:
+    return PrunedNet()

@@ -673,3 +673,48 @@ def test_max_unpool_with_another_window_or_output_size_is_listed(torch):
     message = str(error.value)
     assert "max unpooling to an output_size other than (in - 1)·s - 2p + k = [8, 8]" in message
     assert "max unpooling with k, s, p ([3, 3], [2, 2], [0, 0]) on the indices of a max pool with ([2, 2], [2, 2], [0, 0])" in message
+
+
+def test_pruned_and_parametrized_weights_count_dense_with_the_mask_and_sparsity_stated(torch):
+    """torch.nn.utils.prune keeps `weight_orig` (a parameter) and `weight_mask` (a buffer) and
+    computes the weight in a forward pre-hook; parametrize keeps `parametrizations.weight.original*`.
+    Each layer counts the dense weight it computes (the mask is no parameter); the mask's sparsity
+    and each parametrization's own tensors are stated: in the JSON, on stderr."""
+    import json
+
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    model = import_models.build_pruned().eval()
+    shape = (3, 8, 8)
+    result = CliRunner().invoke(cli, ["shapes", source("build_pruned"), "--input", "3x8x8", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    params = {layer["name"]: layer["params"] for layer in document["layers"]}
+    for name in ("conv1", "conv2", "conv3", "conv4", "fc"):
+        module = model.get_submodule(name)
+        assert params[name] == module.weight.numel() + module.bias.numel(), name  # the dense weight it computes
+    assert document["total"]["params"] == (8 * 27 + 8) + (8 * 72 + 8) + (4 * 72 + 4) + (4 * 4 + 4) + (144 * 144 + 144)
+    assert document["total"]["buffers"] == 0
+    assert document["output"] == [1, *model(torch.randn(1, *shape)).shape[1:]]
+    masks = {name: getattr(model.get_submodule(name), "weight_mask") for name in ("conv1", "conv2")}
+    assert document["pruned"] == [
+        {"layer": name, "tensor": "weight", "mask": mask.numel(), "zeros": int((mask == 0).sum()),
+         "sparsity": float((mask == 0).float().mean())} for name, mask in masks.items()]
+    assert [entry["zeros"] for entry in document["pruned"]] == [216 // 2, 3 * 72]  # half; 3 of 8 filters
+    assert document["parametrized"] == [
+        {"layer": "conv3", "tensor": "weight", "by": ["_WeightNorm"], "params": 4 + 4 * 72, "buffers": 0,
+         "dense": 4 * 72},
+        {"layer": "conv4", "tensor": "weight", "by": ["_SpectralNorm"], "params": 16, "buffers": 4 + 4, "dense": 16},
+        {"layer": "fc", "tensor": "weight", "by": ["_Orthogonal"], "params": 144 * 144, "buffers": 144 * 144,
+         "dense": 144 * 144}]
+    notes = result.stderr.splitlines()
+    assert notes[0] == (f"convcalc: note: {source('build_pruned')}: conv1.weight is pruned (torch.nn.utils.prune): "
+                        "50.0% zeros (108 of 216 in its weight_mask); counted dense, as weight_orig, and the mask "
+                        "is no parameter")
+    assert notes[2].endswith("conv3.weight is parametrized (torch.nn.utils.parametrize: _WeightNorm): counted as the "
+                             "dense weight's 288 parameters; the parametrization holds 292 parameters and 0 buffer "
+                             "values")
+    written = CliRunner().invoke(cli, ["import", source("build_pruned"), "--input", "3x8x8"]).stdout
+    assert "# conv2.weight is pruned (torch.nn.utils.prune): 37.5% zeros (216 of 576 in its weight_mask)" in written

@@ -53,13 +53,12 @@ def read(argument: str, input_shape: tuple[int, ...] | None = None, allow_unknow
     from . import torch_fx
 
     imported = torch_fx.read(argument, input_shape, allow_unknown)
-    note = imported.not_run_note()
-    if note:  # on stderr, as every diagnostic: the report on stdout stays what the spec gives
+    for note in imported.notes():  # on stderr, as every diagnostic: the report on stdout stays what the spec gives
         import sys
 
         from ..printable import clean
 
-        sys.stderr.write(f"convcalc: note: {clean(argument)}: {note}\n")
+        sys.stderr.write(f"convcalc: note: {clean(argument)}: {clean(note)}\n")
     return imported
 
 

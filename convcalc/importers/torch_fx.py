@@ -285,8 +285,10 @@ def trace(model: nn.Module, shape: tuple[int, ...], source: str, name: str, allo
     except Exception as exc:
         raise _failed(source, "tracing the model with torch.fx", exc) from None
     module = fx.GraphModule(tracer.root, graph)
+    weights = _reparametrized(model)  # before the run: on the meta device the masks' values are gone
     recorder = _run(module, shape, source)
     mapper = _Mapper(module, recorder.seen, shape, source, allow_unknown)
+    mapper.weights = weights
     mapper.root = model
     fixed = _defaults(model) or {}
     try:
@@ -299,7 +301,44 @@ def trace(model: nn.Module, shape: tuple[int, ...], source: str, name: str, allo
               f"input {'x'.join(map(str, shape))} per sample, channels first")
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "model"
     modules = tuple((path, type(m).__name__) for path, m in model.named_modules() if path)
-    return Imported(safe, source, tuple(shape), tuple(layers), origin, modules, _not_run(model, graph))
+    return Imported(safe, source, tuple(shape), tuple(layers), origin, modules, _not_run(model, graph),
+                    tuple(mapper.pruned), tuple(mapper.parametrized))
+
+
+class Reparametrized(NamedTuple):
+    """A module's tensor that its forward computes from others: pruned (torch.nn.utils.prune:
+    `weight_orig` times the `weight_mask` buffer, in a forward pre-hook) or parametrized
+    (torch.nn.utils.parametrize: `parametrizations.weight.original*`). The layer counts the dense
+    tensor; these are the module's parameters and buffers that stand for it."""
+
+    tensor: str
+    size: int  # the dense tensor's values
+    params: int  # the module's parameters that stand for it (weight_orig; the parametrization's)
+    buffers: int  # and buffers (the mask; spectral norm's u and v)
+    zeros: int | None  # pruned: the mask's zeros
+    names: tuple[str, ...]  # parametrized: the parametrizations' classes
+
+
+def _reparametrized(model: nn.Module) -> dict[str, list[Reparametrized]]:
+    """Module path -> its pruned and parametrized tensors."""
+    from torch.nn.utils import parametrize, prune
+
+    found: dict[str, list[Reparametrized]] = {}
+    for path, m in model.named_modules():
+        for hook in m._forward_pre_hooks.values():
+            methods = getattr(hook, "_pruning_methods", (hook,)) if isinstance(hook, prune.BasePruningMethod) else ()
+            for name in dict.fromkeys(method._tensor_name for method in methods):
+                mask, orig = getattr(m, f"{name}_mask"), getattr(m, f"{name}_orig")
+                found.setdefault(path, []).append(Reparametrized(name, orig.numel(), orig.numel(), mask.numel(),
+                                                                 int((mask == 0).sum()), ()))
+        if parametrize.is_parametrized(m):
+            for name, held in m.parametrizations.items():
+                with torch.no_grad():
+                    size = getattr(m, name).numel()
+                found.setdefault(path, []).append(Reparametrized(
+                    name, size, sum(p.numel() for p in held.parameters()), sum(b.numel() for b in held.buffers()),
+                    None, tuple(type(p).__name__ for p in held)))
+    return found
 
 
 _NOT_FIXED = object()
@@ -1332,6 +1371,23 @@ class _Mapper:
         self.views: dict[str, Ref] = {}  # channels-last views made real by an unsupported reader
         self.root: nn.Module = module  # the traced model itself, for the modules a function runs in
         self.fixed: list[Any] = []  # per forward argument after the input: its default, or _NOT_FIXED
+        self.weights: dict[str, list[Reparametrized]] = {}  # module path -> its pruned and parametrized tensors
+        self.pruned: list[tuple[str, str, int, int]] = []
+        self.parametrized: list[tuple[str, str, tuple[str, ...], int, int, int]] = []
+
+    def counts(self, call: Call, layer: str | None) -> tuple[int, int]:
+        """A module's parameters and buffers as its layer counts them: a pruned or parametrized tensor
+        as the dense tensor it computes (the mask and the parametrization's own are stated, for `layer`)."""
+        params = sum(p.numel() for p in call.module.parameters())
+        buffers = sum(b.numel() for b in call.module.buffers())
+        for w in self.weights.get(str(call.node.target), ()):
+            params += w.size - w.params
+            buffers -= w.buffers
+            if layer is not None and w.zeros is not None:
+                self.pruned.append((layer, w.tensor, w.zeros, w.buffers))
+            elif layer is not None:
+                self.parametrized.append((layer, w.tensor, w.names, w.params, w.buffers, w.size))
+        return params, buffers
 
     def run(self) -> list[Layer]:
         output: Any = None
@@ -1473,8 +1529,7 @@ class _Mapper:
     def emit(self, call: Call, mapped: Mapped, base: str) -> Ref:
         params = buffers = None
         if call.module is not None:
-            params = sum(p.numel() for p in call.module.parameters())
-            buffers = sum(b.numel() for b in call.module.buffers())
+            params, buffers = self.counts(call, None)
             if params and str(call.node.target) in self.called:
                 raise Unsupported("a module with parameters called twice (shared weights)")
             self.called.add(str(call.node.target))
@@ -1486,6 +1541,8 @@ class _Mapper:
             self.layers.append(Layer(name, kind, args, inputs, call.what, call.out if last else None,
                                      params if last else None, buffers if last else None))
             inputs = (name,)
+        if call.module is not None:
+            self.counts(call, name)  # its pruned and parametrized tensors, stated for the layer that counts them
         return Ref(name, call.out)
 
     def channels_last(self, call: Call, rule: Any, view: ChannelsLast, base: str) -> Any:
@@ -1599,8 +1656,7 @@ class _Mapper:
         inputs = tuple(dict.fromkeys(ref.name for ref in _refs((call.args, call.kwargs)))) or ("input",)
         params = buffers = 0
         if call.module is not None:
-            params = sum(p.numel() for p in call.module.parameters())
-            buffers = sum(b.numel() for b in call.module.buffers())
+            params, buffers = self.counts(call, base)
         for value in _flat((call.args, call.kwargs)):
             if isinstance(value, Param) and value.target not in self.read_params:
                 self.read_params.add(value.target)
