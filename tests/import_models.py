@@ -558,7 +558,7 @@ class UnpoolAutoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y, indices = self.pool(self.encode(x))
         z, inner = F.max_pool2d(y, 3, 2, 1, return_indices=True)
-        y = F.max_unpool2d(torch.relu(z), inner, 3, 2, 1, output_size=y.shape[-2:])
+        y = F.max_unpool2d(torch.relu(z), inner, 3, 2, 1)  # back to the 5x7 the pool made
         return self.decode(self.unpool(y, indices))
 
 
@@ -566,7 +566,9 @@ def build_unpool() -> nn.Module:
     return UnpoolAutoencoder()
 
 
-INPUTS["build_unpool"] = (3, 10, 14)
+# Held against PyTorch by tests/test_import.py only: torch's ONNX exporters write a max unpool as a
+# ScatterND of computed positions, which the ONNX reader does not map (docs/import.md)
+TORCH_ONLY = {"build_unpool": (3, 10, 14)}
 
 
 # Weights a module computes in its forward: pruned (torch.nn.utils.prune) and parametrized

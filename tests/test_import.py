@@ -12,7 +12,8 @@ import pytest
 
 from tests import import_models
 
-BUILDERS = list(import_models.INPUTS)
+SHAPES = {**import_models.INPUTS, **import_models.TORCH_ONLY}
+BUILDERS = list(SHAPES)
 
 
 def source(builder: str) -> str:
@@ -37,7 +38,7 @@ def test_the_import_agrees_with_the_module(builder, torch):
     import convcalc
     from convcalc.importers import read
 
-    shape = import_models.INPUTS[builder]
+    shape = SHAPES[builder]
     model = getattr(import_models, builder)().eval()
     imported = read(source(builder), shape)
     report = convcalc.analyze(imported.spec())
@@ -81,7 +82,7 @@ def test_the_written_spec_verifies_and_reads_back_as_the_import(builder, torch):
     from convcalc.importers.writer import render
     from convcalc.verify import verify
 
-    imported = read(source(builder), import_models.INPUTS[builder])
+    imported = read(source(builder), SHAPES[builder])
     text = render(imported)
     written = convcalc.loads(text, "written.yaml")
     assert [tuple(n) [:4] for n in written.nodes] == [tuple(n)[:4] for n in imported.spec().nodes]
@@ -403,7 +404,7 @@ def test_a_large_input_is_traced_on_the_meta_device_with_the_same_result(builder
     from convcalc.importers import torch_fx
     from convcalc.importers import read
 
-    shape = import_models.INPUTS[builder]
+    shape = SHAPES[builder]
     on_cpu = convcalc.analyze(read(source(builder), shape).spec())
     monkeypatch.setattr(torch_fx, "META_ABOVE", 0)
     devices = []
