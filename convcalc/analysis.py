@@ -92,7 +92,7 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
     )
     return Report(name=spec.name, source=spec.source, input=(batch, *spec.input), batch=batch,
                   dtype=spec.dtype, layers=tuple(layers), total=total, args=spec.args, input_given=spec.input_given,
-                  not_counted=spec.not_counted)
+                  not_counted=spec.not_counted, pruned=spec.pruned, parametrized=spec.parametrized)
 
 
 def output_memory(y: tuple[int, ...], batch: int, itemsize: int) -> int:

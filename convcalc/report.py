@@ -123,6 +123,8 @@ class Report(NamedTuple):
     args: dict[str, Any] = {}  # the spec's `args:` values it was analyzed with (--set), in declared order
     input_given: bool = False  # the input came from --input, not from the spec
     not_counted: tuple[tuple[str, int, int], ...] = ()  # an imported model's modules its forward never runs
+    pruned: tuple[tuple[str, str, int, int], ...] = ()  # (layer, tensor, zeros, mask size): counted dense
+    parametrized: tuple[tuple[str, str, tuple[str, ...], int, int, int], ...] = ()  # counted as the dense tensor
 
     @property
     def label(self) -> str:
@@ -165,6 +167,13 @@ class Report(NamedTuple):
             # auxiliary heads): their parameters are in PyTorch's count, not in these totals
             **({"not_counted": [{"module": path, "params": p, "buffers": b} for path, p, b in self.not_counted]}
                if self.not_counted else {}),
+            # an imported model's pruned weights (counted dense; the mask is no parameter) and parametrized ones
+            **({"pruned": [{"layer": layer, "tensor": tensor, "mask": size, "zeros": zeros, "sparsity": zeros / max(size, 1)}
+                           for layer, tensor, zeros, size in self.pruned]} if self.pruned else {}),
+            **({"parametrized": [{"layer": layer, "tensor": tensor, "by": list(names), "params": params,
+                                  "buffers": buffers, "dense": size}
+                                 for layer, tensor, names, params, buffers, size in self.parametrized]}
+               if self.parametrized else {}),
         }
 
 

@@ -5,6 +5,8 @@ calls it, and INPUTS gives the input each is imported at."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -563,3 +565,157 @@ INPUTS = {
     "build_param_reuse": (100, 8, 8),
     "build_refine": (3, 16, 16),
 }
+
+
+# Models as a SOURCE hands them over in other forms than a plain module (tests/test_import.py)
+
+
+def build_scripted() -> nn.Module:
+    return torch.jit.script(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()))
+
+
+def build_traced() -> nn.Module:
+    import warnings
+
+    with warnings.catch_warnings():  # torch.jit.trace's deprecation
+        warnings.simplefilter("ignore")
+        return torch.jit.trace(nn.Conv2d(3, 4, 3), torch.zeros(1, 3, 8, 8))
+
+
+class Odd(nn.Module):
+    """A conv and an operator no rule maps (torch.erf): imports only with allow_unknown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(torch.erf(self.conv(x)))
+
+
+def build_odd() -> nn.Module:
+    return Odd()
+
+
+# A bare layer as the whole model, and transposed convolutions written with F.conv_transpose*d
+
+
+def build_bare_bn() -> nn.Module:
+    return nn.BatchNorm2d(3)
+
+
+def build_bare_bn1d() -> nn.Module:
+    return nn.BatchNorm1d(3, eps=1e-3)
+
+
+def build_bare_deconv() -> nn.Module:
+    return nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)
+
+
+def build_bare_deconv1d() -> nn.Module:
+    return nn.ConvTranspose1d(2, 3, 4, stride=3, dilation=2, bias=False)
+
+
+def build_bare_deconv3d() -> nn.Module:
+    return nn.ConvTranspose3d(2, 4, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))
+
+
+def _functional_deconv(base: type, function: Any) -> type:
+    class FunctionalDeconv(base):  # type: ignore[misc, valid-type]
+        """Its own forward, as timm's Conv2dSame has one: F.conv_transpose*d, positional."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+            return function(x, self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups,
+                            self.dilation)
+
+    return FunctionalDeconv
+
+
+FunctionalDeconv1d = _functional_deconv(nn.ConvTranspose1d, F.conv_transpose1d)
+FunctionalDeconv2d = _functional_deconv(nn.ConvTranspose2d, F.conv_transpose2d)
+FunctionalDeconv3d = _functional_deconv(nn.ConvTranspose3d, F.conv_transpose3d)
+
+
+def build_functional_deconv1d() -> nn.Module:
+    return FunctionalDeconv1d(2, 4, 3, stride=2, padding=1, output_padding=1, groups=2, bias=False)
+
+
+def build_functional_deconv3d() -> nn.Module:
+    return FunctionalDeconv3d(2, 3, 2, stride=2, dilation=(1, 2, 2))
+
+
+class DeconvNet(nn.Module):
+    """A decoder step whose upsampling is F.conv_transpose2d in a module's own forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 8, 3, padding=1)
+        self.up = FunctionalDeconv2d(8, 6, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2)
+        self.bn = nn.BatchNorm2d(6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(self.up(torch.relu(self.conv(x)))))
+
+
+def build_functional_deconv() -> nn.Module:
+    return DeconvNet()
+
+
+INPUTS["build_functional_deconv"] = (4, 7, 6)
+
+
+class UnpoolAutoencoder(nn.Module):
+    """torchinfo's autoencoder: the encoder's MaxPool2d(return_indices=True), the decoder's
+    MaxUnpool2d(x, indices); and a functional pair inside (F.max_pool2d / F.max_unpool2d)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encode = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+        self.pool = nn.MaxPool2d(2, return_indices=True)
+        self.unpool = nn.MaxUnpool2d(2)
+        self.decode = nn.Sequential(nn.ConvTranspose2d(8, 3, 3, padding=1), nn.Sigmoid())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, indices = self.pool(self.encode(x))
+        z, inner = F.max_pool2d(y, 3, 2, 1, return_indices=True)
+        y = F.max_unpool2d(torch.relu(z), inner, 3, 2, 1)  # back to the 5x7 the pool made
+        return self.decode(self.unpool(y, indices))
+
+
+def build_unpool() -> nn.Module:
+    return UnpoolAutoencoder()
+
+
+# Held against PyTorch by tests/test_import.py only: torch's ONNX exporters write a max unpool as a
+# ScatterND of computed positions, which the ONNX reader does not map (docs/import.md)
+TORCH_ONLY = {"build_unpool": (3, 10, 14)}
+
+
+# Weights a module computes in its forward: pruned (torch.nn.utils.prune) and parametrized
+
+
+class PrunedNet(nn.Module):
+    """Every kind of reparametrized weight on the layers convcalc maps: an L1-unstructured prune
+    (half of conv1's weight masked), a structured prune twice on one tensor (a PruningContainer),
+    weight norm, spectral norm (u, v buffers) and an orthogonal Linear."""
+
+    def __init__(self) -> None:
+        from torch.nn.utils import parametrizations, prune
+
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv1 = prune.l1_unstructured(nn.Conv2d(3, 8, 3, padding=1), "weight", amount=0.5)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        prune.ln_structured(self.conv2, "weight", amount=2, n=2, dim=0)  # 2 of 8 filters
+        prune.ln_structured(self.conv2, "weight", amount=1, n=2, dim=0)  # and one more: a PruningContainer
+        self.conv3 = parametrizations.weight_norm(nn.Conv2d(8, 4, 3))
+        self.conv4 = parametrizations.spectral_norm(nn.Conv2d(4, 4, 1))
+        self.fc = parametrizations.orthogonal(nn.Linear(4 * 6 * 6, 4 * 6 * 6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.conv2(torch.relu(self.conv1(x))))
+        return self.fc(self.conv4(self.conv3(x)).flatten(1))
+
+
+def build_pruned() -> nn.Module:
+    return PrunedNet()

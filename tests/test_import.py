@@ -12,7 +12,8 @@ import pytest
 
 from tests import import_models
 
-BUILDERS = list(import_models.INPUTS)
+SHAPES = {**import_models.INPUTS, **import_models.TORCH_ONLY}
+BUILDERS = list(SHAPES)
 
 
 def source(builder: str) -> str:
@@ -37,7 +38,7 @@ def test_the_import_agrees_with_the_module(builder, torch):
     import convcalc
     from convcalc.importers import read
 
-    shape = import_models.INPUTS[builder]
+    shape = SHAPES[builder]
     model = getattr(import_models, builder)().eval()
     imported = read(source(builder), shape)
     report = convcalc.analyze(imported.spec())
@@ -52,6 +53,7 @@ def test_the_import_agrees_with_the_module(builder, torch):
     seen = {}
     def hook(name):
         def record(module, inputs, output):
+            output = output[0] if isinstance(output, tuple) else output  # a max pool's (values, indices)
             seen.setdefault(name, tuple(output.shape))  # the first call (a module may be called twice)
 
         return record
@@ -85,7 +87,7 @@ def test_the_written_spec_verifies_and_reads_back_as_the_import(builder, torch):
     from convcalc.importers.writer import render
     from convcalc.verify import verify
 
-    imported = read(source(builder), import_models.INPUTS[builder])
+    imported = read(source(builder), SHAPES[builder])
     text = render(imported)
     written = convcalc.loads(text, "written.yaml")
     assert [tuple(n) [:4] for n in written.nodes] == [tuple(n)[:4] for n in imported.spec().nodes]
@@ -434,7 +436,7 @@ def test_a_large_input_is_traced_on_the_meta_device_with_the_same_result(builder
     from convcalc.importers import torch_fx
     from convcalc.importers import read
 
-    shape = import_models.INPUTS[builder]
+    shape = SHAPES[builder]
     on_cpu = convcalc.analyze(read(source(builder), shape).spec())
     monkeypatch.setattr(torch_fx, "META_ABOVE", 0)
     devices = []
@@ -492,3 +494,261 @@ def test_modules_the_forward_never_runs_are_in_the_note_the_header_and_the_json(
     plain = json.loads(CliRunner().invoke(cli, ["shapes", "tests.import_models:build_se", "--input", "3x32x32",
                                                 "--format", "json"]).stdout)
     assert "not_counted" not in plain  # only where there is something to say
+
+
+@pytest.mark.parametrize("name", ["torchvision:resnet18", "timm:resnet18", "mypkg.nets:build"])
+def test_an_existing_file_named_like_a_source_is_read_as_a_file(name, tmp_path, monkeypatch):
+    """docs/import.md: a path that exists is read as a file, whatever it looks like; a file named
+    `torchvision:resnet18` in the current folder is a spec, never a model to import."""
+    import json
+
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+    from convcalc.importers import is_source
+
+    monkeypatch.chdir(tmp_path)
+    assert is_source(name)  # no such file yet: a model to import
+    (tmp_path / name).write_text("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, k: 3}\n", encoding="utf-8")
+    assert not is_source(name)
+    result = CliRunner().invoke(cli, ["shapes", name, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["source"], data["total"]["params"], data["output"]) == (name, 4 * 3 * 3 * 3 + 4, [1, 4, 6, 6])
+    result = CliRunner().invoke(cli, ["import", name])
+    assert (result.exit_code, result.output) == (2, f"convcalc: '{name}' is a file in this folder, not a model to "
+                                                    "import: an existing path is always read as a file (rename it, "
+                                                    "or run from another folder)\n")
+
+
+@pytest.mark.parametrize("builder", ["build_scripted", "build_traced"])
+def test_a_torchscript_module_says_what_to_pass_instead(builder, torch):
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    result = CliRunner().invoke(cli, ["shapes", source(builder), "--input", "3x8x8"])
+    assert (result.exit_code, result.output) == (2, (
+        f"convcalc: {source(builder)}: the model is a TorchScript module (torch.jit.script or torch.jit.trace), "
+        "which torch.fx cannot trace: pass the eager torch.nn.Module it was made from, or export it to ONNX "
+        "(torch.onnx.export) and import the .onnx file\n"))
+
+
+class _BrokenTorchvision:
+    """A meta-path finder that fails importing torchvision as a torchvision built for another
+    torch does (its C++ operators are not registered): torchvision itself need not be here."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "torchvision" or name.startswith("torchvision."):
+            raise RuntimeError("operator torchvision::nms does not exist")
+        return None
+
+
+@pytest.mark.parametrize("argument, zoo", [("torchvision:resnet18", "torchvision"), ("timm:resnet18", "timm")])
+def test_a_torch_and_torchvision_that_do_not_match_is_one_line_naming_both(argument, zoo, monkeypatch, torch):
+    import importlib.metadata
+    import sys
+    import types
+
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    for name in [n for n in sys.modules if n.split(".")[0] in ("torchvision", "timm")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [_BrokenTorchvision(), *sys.meta_path])
+    if zoo == "timm":  # timm imports torchvision on its way in: a stand-in timm that does only that
+        import importlib.util
+
+        loader = types.SimpleNamespace(create_module=lambda spec: None,
+                                       exec_module=lambda module: importlib.import_module("torchvision"))
+        finder = types.SimpleNamespace(find_spec=lambda name, path=None, target=None:
+                                       importlib.util.spec_from_loader("timm", loader) if name == "timm" else None)
+        monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+    version = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda d: "0.19.1" if d == "torchvision" else version(d))
+    result = CliRunner().invoke(cli, ["shapes", argument])
+    release = torch.__version__.split("+")[0]
+    assert (result.exit_code, result.output) == (2, (
+        f"convcalc: {argument}: torchvision 0.19.1 does not match torch {torch.__version__} (importing it fails: "
+        "operator torchvision::nms does not exist): install a matching pair, such as pip install --upgrade "
+        f"torch=={release} torchvision, which picks the torchvision built for that torch (for a +cpu build add "
+        "--index-url https://download.pytorch.org/whl/cpu)\n"))
+
+
+def test_every_command_that_takes_a_spec_takes_allow_unknown():
+    """The unsupported-operator message recommends --allow-unknown: every command that takes a
+    SPEC (and so a SOURCE) has it, from the one shared option (cli/options.py)."""
+    import click
+
+    from convcalc.cli import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    without = [name for name in COMMANDS
+               if "--allow-unknown" not in [o for p in cli.get_command(ctx, name).params for o in p.opts]]
+    assert without == []
+
+
+ODD = "tests.import_models:build_odd"
+
+
+@pytest.mark.parametrize("command", [["shapes"], ["check"], ["compare", ODD], ["explain"], ["import"],
+                                     ["draw", "--format", "dot"], ["report"]])
+def test_the_unmapped_operator_message_names_a_flag_the_command_has(command, torch):
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    args = [command[0], ODD, *command[1:], "--input", "3x8x8"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0] == (  # check goes on to its table of the specs it could not check
+        f"convcalc: {ODD}: 1 operator convcalc cannot map: torch.erf ×1 (erf). --allow-unknown imports each as an "
+        "opaque layer whose costs are unknown (docs/import.md)")
+    result = CliRunner().invoke(cli, [*args, "--allow-unknown"])
+    assert result.exit_code == 0, result.output  # the opaque layer: the next test has its shape and counts
+
+
+def test_allow_unknown_on_shapes_makes_the_opaque_layer_with_the_traced_shape(torch):
+    import json
+
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    result = CliRunner().invoke(cli, ["shapes", ODD, "--input", "3x8x8", "--allow-unknown", "--format", "json"])
+    layers = json.loads(result.stdout)["layers"]
+    assert [(layer["name"], layer["kind"], layer["output"]) for layer in layers] == [
+        ("conv", "conv", [1, 4, 8 - 3 + 1, 8 - 3 + 1]), ("erf", "opaque", [1, 4, 6, 6]), ("relu", "relu", [1, 4, 6, 6])]
+    assert layers[1]["unknown"] == ["macs", "flops"]
+
+
+@pytest.mark.parametrize("builder, shape, kind", [
+    ("build_bare_bn", (3, 5, 5), "bn"),
+    ("build_bare_bn1d", (3, 10), "bn"),
+    ("build_bare_deconv", (4, 5, 5), "deconv"),
+    ("build_bare_deconv1d", (2, 7), "deconv"),
+    ("build_bare_deconv3d", (2, 3, 5, 4), "deconv"),
+    ("build_functional_deconv1d", (2, 9), "deconv"),  # its own forward: traced through, F.conv_transpose1d
+    ("build_functional_deconv3d", (2, 3, 4, 5), "deconv"),
+])
+def test_a_bare_layer_as_the_whole_model_is_that_layer(builder, shape, kind, torch):
+    """A SOURCE whose callable returns one layer (nn.BatchNorm2d, nn.ConvTranspose2d) imports as
+    that layer, named after the callable; shape, parameters, buffers and MACs are PyTorch's."""
+    import convcalc
+    from convcalc.importers import read
+
+    model = getattr(import_models, builder)().eval()
+    report = convcalc.analyze(read(source(builder), shape).spec())
+    params, buffers, macs, out = model_counts(model, shape)
+    assert [layer.kind for layer in report.layers] == [kind]
+    assert (report.total.params, report.total.buffers, report.total.macs, report.output[1:]) == \
+        (params, buffers, macs, out)
+    if builder.startswith("build_bare"):
+        assert report.layers[0].name == builder
+
+
+def test_f_conv_transpose_maps_with_its_arguments_in_torch_order(torch):
+    """F.conv_transpose2d(x, w, b, stride, padding, output_padding, groups, dilation): groups
+    comes before dilation, and out is the weight's dim 1 times groups."""
+    from convcalc.importers import read
+
+    layers = read(source("build_functional_deconv"), (4, 7, 6)).layers
+    assert [(layer.name, layer.kind, layer.args) for layer in layers if layer.kind == "deconv"] == [
+        ("up", "deconv", {"out": 3 * 2, "k": 3, "s": 2, "p": 1, "output_padding": 1, "d": 2, "groups": 2})]
+
+
+@pytest.mark.parametrize("nd, shape", [(1, (2, 11)), (2, (2, 9, 7)), (3, (2, 5, 7, 9))])
+def test_max_pool_indices_and_max_unpool_import_as_maxpool_and_maxunpool(nd, shape, torch):
+    """MaxPool*d(return_indices=True) then MaxUnpool*d(x, indices): a maxpool, and a maxunpool
+    naming it in `indices:` (its side input); the output is PyTorch's, (in - 1)·s - 2p + k."""
+    import convcalc
+    from convcalc.importers.torch_fx import trace
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pool = getattr(nn, f"MaxPool{nd}d")(3, 2, 1, return_indices=True)
+            self.unpool = getattr(nn, f"MaxUnpool{nd}d")(3, 2, 1)
+
+        def forward(self, x):
+            y, indices = self.pool(x)
+            return self.unpool(torch.relu(y), indices)
+
+    model = Net().eval()
+    imported = trace(model, shape, "net", "net", False)
+    assert [(layer.name, layer.kind, layer.args) for layer in imported.layers] == [
+        ("pool", "maxpool", {"k": 3, "s": 2, "p": 1}), ("relu", "relu", {}),
+        ("unpool", "maxunpool", {"k": 3, "s": 2, "p": 1, "indices": "pool"})]
+    report = convcalc.analyze(imported.spec())
+    pooled = [(n + 2 * 1 - 3) // 2 + 1 for n in shape[1:]]
+    assert report.layer("pool").output[2:] == tuple(pooled)
+    assert report.output[2:] == tuple((n - 1) * 2 - 2 * 1 + 3 for n in pooled) == model(torch.randn(1, *shape)).shape[2:]
+
+
+def test_max_unpool_with_another_window_or_output_size_is_listed(torch):
+    """torch unpools any indices to any output_size that holds them; convcalc's maxunpool shares
+    its pool's window and gives (in - 1)·s - 2p + k: anything else is unsupported, never wrong."""
+    from convcalc.errors import ConvcalcError
+    from convcalc.importers.torch_fx import trace
+    from torch import nn
+    import torch.nn.functional as F
+
+    class Net(nn.Module):
+        def forward(self, x):
+            y, i = F.max_pool2d(x, 2, return_indices=True)
+            a = F.max_unpool2d(y, i, 2, output_size=(9, 9))  # 9x9 holds a 2-window's positions of 9x9
+            b = F.max_unpool2d(y, i, 3, 2)
+            return a[:, :, :8, :8] + b[:, :, :8, :8]
+
+    with pytest.raises(ConvcalcError) as error:
+        trace(Net().eval(), (2, 9, 9), "net", "net", False)
+    message = str(error.value)
+    assert "max unpooling to an output_size other than (in - 1)·s - 2p + k = [8, 8]" in message
+    assert "max unpooling with k, s, p ([3, 3], [2, 2], [0, 0]) on the indices of a max pool with ([2, 2], [2, 2], [0, 0])" in message
+
+
+def test_pruned_and_parametrized_weights_count_dense_with_the_mask_and_sparsity_stated(torch):
+    """torch.nn.utils.prune keeps `weight_orig` (a parameter) and `weight_mask` (a buffer) and
+    computes the weight in a forward pre-hook; parametrize keeps `parametrizations.weight.original*`.
+    Each layer counts the dense weight it computes (the mask is no parameter); the mask's sparsity
+    and each parametrization's own tensors are stated: in the JSON, on stderr."""
+    import json
+
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    model = import_models.build_pruned().eval()
+    shape = (3, 8, 8)
+    result = CliRunner().invoke(cli, ["shapes", source("build_pruned"), "--input", "3x8x8", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    params = {layer["name"]: layer["params"] for layer in document["layers"]}
+    for name in ("conv1", "conv2", "conv3", "conv4", "fc"):
+        module = model.get_submodule(name)
+        assert params[name] == module.weight.numel() + module.bias.numel(), name  # the dense weight it computes
+    assert document["total"]["params"] == (8 * 27 + 8) + (8 * 72 + 8) + (4 * 72 + 4) + (4 * 4 + 4) + (144 * 144 + 144)
+    assert document["total"]["buffers"] == 0
+    assert document["output"] == [1, *model(torch.randn(1, *shape)).shape[1:]]
+    masks = {name: getattr(model.get_submodule(name), "weight_mask") for name in ("conv1", "conv2")}
+    assert document["pruned"] == [
+        {"layer": name, "tensor": "weight", "mask": mask.numel(), "zeros": int((mask == 0).sum()),
+         "sparsity": float((mask == 0).float().mean())} for name, mask in masks.items()]
+    assert [entry["zeros"] for entry in document["pruned"]] == [216 // 2, 3 * 72]  # half; 3 of 8 filters
+    assert document["parametrized"] == [
+        {"layer": "conv3", "tensor": "weight", "by": ["_WeightNorm"], "params": 4 + 4 * 72, "buffers": 0,
+         "dense": 4 * 72},
+        {"layer": "conv4", "tensor": "weight", "by": ["_SpectralNorm"], "params": 16, "buffers": 4 + 4, "dense": 16},
+        {"layer": "fc", "tensor": "weight", "by": ["_Orthogonal"], "params": 144 * 144, "buffers": 144 * 144,
+         "dense": 144 * 144}]
+    notes = result.stderr.splitlines()
+    assert notes[0] == (f"convcalc: note: {source('build_pruned')}: conv1.weight is pruned (torch.nn.utils.prune): "
+                        "50.0% zeros (108 of 216 in its weight_mask); counted dense, as weight_orig, and the mask "
+                        "is no parameter")
+    assert notes[2].endswith("conv3.weight is parametrized (torch.nn.utils.parametrize: _WeightNorm): counted as the "
+                             "dense weight's 288 parameters; the parametrization holds 292 parameters and 0 buffer "
+                             "values")
+    written = CliRunner().invoke(cli, ["import", source("build_pruned"), "--input", "3x8x8"]).stdout
+    assert "# conv2.weight is pruned (torch.nn.utils.prune): 37.5% zeros (216 of 576 in its weight_mask)" in written

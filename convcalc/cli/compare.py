@@ -18,7 +18,7 @@ from ..errors import ConvcalcError, UsageError, did_you_mean
 from ..importers import is_source
 from ..reporters.comparison import CompareFormat, check_plot_path, plot, render
 from ..spec import DTYPE_BYTES, is_text_form, parse_input
-from .options import BATCH, WholeNumber, format_option, load_specs, overrides
+from .options import BATCH, WholeNumber, allow_unknown_option, format_option, load_specs, overrides
 
 VARIANT_LIST = "\n".join(f"  {name:<20} {record.doc}" for name, record in VARIANTS.items())
 PAD_WORDS = ("valid", "same", "full")
@@ -135,6 +135,7 @@ def spec_batches(count: int, batches: tuple[int, ...]) -> tuple[int | None, int 
 @format_option(tuple(f.value for f in CompareFormat))
 @click.option("--plot", "plot_path", metavar="FILE.png|FILE.svg",
               help="Also draw params and MACs per variant on a log scale (needs matplotlib).")
+@allow_unknown_option
 def compare(items: tuple[str, ...], all_variants: bool, input_: str | None, sets: tuple[str, ...], out: int | None,
             k: int | None,
             s: int | None, p: str | None, d: int | None, groups: int | None, width: int | None, bias: bool | None,

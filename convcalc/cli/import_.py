@@ -8,7 +8,7 @@ import click
 
 from ..errors import UsageError
 from ..printable import clean
-from .options import parse_shape, write_output
+from .options import allow_unknown, allow_unknown_option, parse_shape, write_output
 
 
 MARK = "# imported from "  # the first line of every spec convcalc import writes
@@ -39,10 +39,9 @@ def check_target(path: str, source: str) -> None:
               "needed for a PyTorch module; for an ONNX file, it sets a dynamic input's sizes.")
 @click.option("-o", "--output", metavar="FILE", help="Write the spec to FILE (a new file, or one convcalc import "
               "wrote) instead of standard output.")
-@click.option("--allow-unknown", is_flag=True, help="Import operators convcalc cannot map as opaque layers (shape "
-              "from the model, costs unknown, totals partial) instead of failing.")
+@allow_unknown_option
 @click.option("--flat", is_flag=True, help="Write every layer, without folding repeated structure into blocks.")
-def import_(source: str, input_: str | None, output: str | None, allow_unknown: bool, flat: bool) -> None:
+def import_(source: str, input_: str | None, output: str | None, flat: bool) -> None:
     """Write a convcalc spec equivalent to SOURCE: an ONNX file (model.onnx), a Python callable
     that returns a torch.nn.Module (package.module:build_net, or an nn.Module class), or
     torchvision:NAME / timm:NAME.
@@ -56,9 +55,12 @@ def import_(source: str, input_: str | None, output: str | None, allow_unknown: 
     from ..importers.writer import render
 
     if not is_source(source):
+        if os.path.lexists(source):  # a path that exists is a file, whatever it looks like (docs/import.md)
+            raise UsageError(f"'{clean(source)}' is a file in this folder, not a model to import: an existing path "
+                             "is always read as a file (rename it, or run from another folder)")
         raise UsageError(f"'{clean(source)}' is not a SOURCE: give model.onnx, package.module:callable, "
                          "torchvision:NAME or timm:NAME")
     if output is not None:
         check_target(output, source)
-    imported = read(source, parse_shape(input_) if input_ is not None else None, allow_unknown)
+    imported = read(source, parse_shape(input_) if input_ is not None else None, allow_unknown())
     write_output(output, render(imported, folded=not flat), f"{len(imported.layers)} layers from {clean(source)}")

@@ -104,8 +104,33 @@ def parse_set(text: str, option: str = "--set") -> tuple[str, Any]:
     return name, arg_value(value)
 
 
+ALLOW_UNKNOWN = "convcalc.allow_unknown"  # where --allow-unknown is kept: the click context's meta
+
+
+def allow_unknown_option(f: Any) -> Any:
+    """--allow-unknown, for every command that takes a SOURCE: an operator an importer cannot map
+    becomes an opaque layer instead of failing the import (docs/import.md). The flag is kept in the
+    click context, so `overrides()` carries it to the importer without each command passing it on."""
+
+    def keep(ctx: click.Context, param: Any, value: bool) -> bool:
+        ctx.meta[ALLOW_UNKNOWN] = value
+        return value
+
+    return click.option("--allow-unknown", is_flag=True, expose_value=False, callback=keep,
+                        help="For a model to import (a SOURCE): import operators convcalc cannot map as opaque "
+                             "layers (shape from the model, costs unknown, totals partial) instead of failing.")(f)
+
+
+def allow_unknown() -> bool:
+    """Whether the command at hand was given --allow-unknown."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get(ALLOW_UNKNOWN))
+
+
 def spec_options(f: Any) -> Any:
-    """--input and --set: change a spec before it is analyzed (docs/spec.md, "Arguments")."""
+    """--input, --set and --allow-unknown: change a spec before it is analyzed (docs/spec.md,
+    "Arguments"), and say how a SOURCE imports."""
+    f = allow_unknown_option(f)
     f = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
                      help="Set an argument the spec declares in `args:` (repeatable): --set width=0.75.")(f)
     return click.option("--input", "input_", metavar="SHAPE",
@@ -114,13 +139,14 @@ def spec_options(f: Any) -> Any:
 
 
 def overrides(input_: str | None, sets: tuple[str, ...]) -> Overrides:
-    """The command line's --input and --set, checked, as the change they make to every spec."""
+    """The command line's --input and --set, checked, as the change they make to every spec, and
+    its --allow-unknown for the SOURCEs among them."""
     pairs = tuple(parse_set(text) for text in sets)
     names = [name for name, _ in pairs]
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
         raise UsageError(f"--set {twice[0]} is given twice")
-    return Overrides(parse_shape(input_) if input_ is not None else None, pairs)
+    return Overrides(parse_shape(input_) if input_ is not None else None, pairs, allow_unknown())
 
 
 def load_specs(paths: tuple[str, ...], expressions: tuple[str, ...], changes: Overrides | None = None) -> list[Spec]:

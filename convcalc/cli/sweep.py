@@ -6,7 +6,7 @@ import click
 
 from ..errors import UsageError
 from ..printable import clean
-from .options import overrides
+from .options import allow_unknown_option, overrides
 
 
 @click.command()
@@ -23,6 +23,7 @@ from .options import overrides
 @click.option("--exact", is_flag=True, help="Exact counts in the table and markdown instead of rounded ones.")
 @click.option("--plot", "plot_path", metavar="FILE.png|FILE.svg",
               help="Also draw params, MACs, FLOPs and peak activations against the swept size, log-log.")
+@allow_unknown_option
 def sweep(spec: str, inputs: str | None, batches: str | None, sets: tuple[str, ...], fmt: str, exact: bool,
           plot_path: str | None) -> None:
     """Analyze SPEC at every point of the product of the axes given (--input, --batch, --set with

@@ -33,15 +33,15 @@ def is_onnx(argument: str) -> bool:
 
 def is_source(argument: str) -> bool:
     """Whether a SPEC argument names a model to import rather than a spec: an `.onnx` path, a
-    `torchvision:`/`timm:` name, or `package.module:callable` (when no file of that name exists).
-    `library:NAME` is the spec library's, never a Python module."""
+    `torchvision:`/`timm:` name, or `package.module:callable`. A path that exists is always a
+    file (an ONNX file when it ends in `.onnx`, else a spec), whatever it looks like: a file named
+    `torchvision:resnet18` is read, never imported. `library:NAME` is the spec library's, never a
+    Python module."""
     if is_onnx(argument):
         return True
-    if argument.startswith(LIBRARY):
+    if argument.startswith(LIBRARY) or os.path.lexists(argument):
         return False
-    if argument.startswith(ZOOS):
-        return True
-    return re.match(_PYTHON, argument) is not None and not os.path.lexists(argument)
+    return argument.startswith(ZOOS) or re.match(_PYTHON, argument) is not None
 
 
 def read(argument: str, input_shape: tuple[int, ...] | None = None, allow_unknown: bool = False) -> Any:
@@ -53,13 +53,12 @@ def read(argument: str, input_shape: tuple[int, ...] | None = None, allow_unknow
     from . import torch_fx
 
     imported = torch_fx.read(argument, input_shape, allow_unknown)
-    note = imported.not_run_note()
-    if note:  # on stderr, as every diagnostic: the report on stdout stays what the spec gives
+    for note in imported.notes():  # on stderr, as every diagnostic: the report on stdout stays what the spec gives
         import sys
 
         from ..printable import clean
 
-        sys.stderr.write(f"convcalc: note: {clean(argument)}: {note}\n")
+        sys.stderr.write(f"convcalc: note: {clean(argument)}: {clean(note)}\n")
     return imported
 
 

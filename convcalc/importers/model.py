@@ -39,6 +39,23 @@ class Imported(NamedTuple):
     origin: tuple[str, ...]  # what the written spec's header says: source, input, versions
     modules: tuple[tuple[str, str], ...] = ()  # (module path, its class name): block templates' names
     not_run: tuple[tuple[str, int, int], ...] = ()  # (module path, params, buffers) the forward never runs
+    # torch.nn.utils.prune: (layer, tensor, zeros in its mask, the mask's size); the layer counts the dense tensor
+    pruned: tuple[tuple[str, str, int, int], ...] = ()
+    # torch.nn.utils.parametrize: (layer, tensor, parametrizations, their params, their buffers, the tensor's size)
+    parametrized: tuple[tuple[str, str, tuple[str, ...], int, int, int], ...] = ()
+
+    def notes(self) -> list[str]:
+        """The lines on what the layers do not show: modules never run, pruned and parametrized weights."""
+        lines = [self.not_run_note()] if self.not_run else []
+        for layer, tensor, zeros, size in self.pruned:
+            lines.append(f"{layer}.{tensor} is pruned (torch.nn.utils.prune): {zeros / max(size, 1):.1%} zeros ({zeros:,} of "
+                         f"{size:,} in its {tensor}_mask); counted dense, as {tensor}_orig, and the mask is no "
+                         "parameter")
+        for layer, tensor, names, params, buffers, size in self.parametrized:
+            lines.append(f"{layer}.{tensor} is parametrized (torch.nn.utils.parametrize: {', '.join(names)}): counted "
+                         f"as the dense {tensor}'s {size:,} parameters; the parametrization holds {params:,} "
+                         f"parameters and {buffers:,} buffer values")
+        return lines
 
     def not_run_note(self) -> str | None:
         """One line on what the model holds but its forward pass never runs (not in the spec)."""
@@ -69,7 +86,7 @@ class Imported(NamedTuple):
     def spec(self) -> Spec:
         built = build(self.document(), self.source, self.name)
         check(self, built)
-        return built._replace(not_counted=self.not_run)
+        return built._replace(not_counted=self.not_run, pruned=self.pruned, parametrized=self.parametrized)
 
 
 def entry(layer: Layer, previous: str) -> LMap:

@@ -107,15 +107,40 @@ def _failed(argument: str, what: str, exc: BaseException) -> ConvcalcError:
                          file=argument)
 
 
+def _zoo_import(argument: str, package: str) -> Any:
+    """`package` imported (torchvision.models, timm), or one line on why not: a torchvision built
+    for another torch fails with `RuntimeError: operator torchvision::nms does not exist`, which
+    says what to install, not what went wrong."""
+    try:
+        with warnings.catch_warnings():  # torchvision's warning about its image extension, on the way to the error
+            warnings.simplefilter("ignore")
+            return importlib.import_module(package)
+    except Exception as exc:
+        if isinstance(exc, RuntimeError) and re.search(r"operator torchvision::\w+ does not exist", str(exc)):
+            raise ConvcalcError(
+                f"torchvision {_version('torchvision')} does not match torch {torch.__version__} (importing it "
+                f"fails: {str(exc).strip().splitlines()[0][:120]}): install a matching pair, such as pip install "
+                f"--upgrade torch=={torch.__version__.split('+')[0]} torchvision, which picks the torchvision built for "
+                "that torch (for a +cpu build add --index-url https://download.pytorch.org/whl/cpu)",
+                file=argument) from None
+        raise _failed(argument, f"importing {package}", exc) from None
+
+
+def _version(distribution: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "(version unknown)"
+
+
 def _torchvision(argument: str, name: str) -> tuple[nn.Module, str, tuple[int, ...] | None]:
+    models = _zoo_import(argument, "torchvision.models")
     try:
-        import torchvision.models
-    except Exception as exc:  # no torchvision, or one built for another torch
-        raise _failed(argument, "importing torchvision", exc) from None
-    try:
-        builder = torchvision.models.get_model_builder(name)
+        builder = models.get_model_builder(name)
     except ValueError:
-        names = torchvision.models.list_models()
+        names = models.list_models()
         from ..errors import did_you_mean
 
         raise SpecError(f"torchvision has no model '{name}'{did_you_mean(name, names)}", file=argument) from None
@@ -128,7 +153,7 @@ def _torchvision(argument: str, name: str) -> tuple[nn.Module, str, tuple[int, .
             model = builder(**options)
     except Exception as exc:
         raise _failed(argument, f"torchvision.models.{name}(weights=None)", exc) from None
-    return model.eval(), name, _torchvision_input(torchvision.models, name, builder.__module__)
+    return model.eval(), name, _torchvision_input(models, name, builder.__module__)
 
 
 def _torchvision_input(models: Any, name: str, where: str) -> tuple[int, ...]:
@@ -145,10 +170,7 @@ def _torchvision_input(models: Any, name: str, where: str) -> tuple[int, ...]:
 
 
 def _timm(argument: str, name: str) -> tuple[nn.Module, str, tuple[int, ...] | None]:
-    try:
-        import timm
-    except Exception as exc:
-        raise _failed(argument, "importing timm", exc) from None
+    timm = _zoo_import(argument, "timm")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -251,7 +273,14 @@ def _has_tensor(value: Any) -> bool:
 
 def trace(model: nn.Module, shape: tuple[int, ...], source: str, name: str, allow_unknown: bool) -> Imported:
     """The layers of `model` on a per-sample input `shape`."""
+    if isinstance(model, torch.jit.ScriptModule):  # compiled: no Python forward for torch.fx to trace
+        raise SpecError("the model is a TorchScript module (torch.jit.script or torch.jit.trace), which torch.fx cannot "
+                        "trace: pass the eager "
+                        "torch.nn.Module it was made from, or export it to ONNX (torch.onnx.export) and import the "
+                        ".onnx file", file=source)
     tracer = _Tracer()
+    if _mapped_type(model) is not None:  # a bare layer as the whole model: one layer, not its forward traced
+        model = _Whole(name, model)
     try:
         graph = tracer.trace(model, concrete_args=_defaults(model))
     except Exception as exc:
@@ -259,9 +288,11 @@ def trace(model: nn.Module, shape: tuple[int, ...], source: str, name: str, allo
     module = fx.GraphModule(tracer.root, graph)
     # which parameters are one tensor, before a run on the meta device makes each its own copy
     tensor_ids = {path: id(p) for path, p in module.named_parameters(remove_duplicate=False)}
+    weights = _reparametrized(model)  # before the run: on the meta device the masks' values are gone
     recorder = _run(module, shape, source)
     mapper = _Mapper(module, recorder.seen, shape, source, allow_unknown)
     mapper.tensor_ids = tensor_ids
+    mapper.weights = weights
     mapper.root = model
     fixed = _defaults(model) or {}
     try:
@@ -274,10 +305,61 @@ def trace(model: nn.Module, shape: tuple[int, ...], source: str, name: str, allo
               f"input {'x'.join(map(str, shape))} per sample, channels first")
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "model"
     modules = tuple((path, type(m).__name__) for path, m in model.named_modules() if path)
-    return Imported(safe, source, tuple(shape), tuple(layers), origin, modules, _not_run(model, graph))
+    return Imported(safe, source, tuple(shape), tuple(layers), origin, modules, _not_run(model, graph),
+                    tuple(mapper.pruned), tuple(mapper.parametrized))
+
+
+class Reparametrized(NamedTuple):
+    """A module's tensor that its forward computes from others: pruned (torch.nn.utils.prune:
+    `weight_orig` times the `weight_mask` buffer, in a forward pre-hook) or parametrized
+    (torch.nn.utils.parametrize: `parametrizations.weight.original*`). The layer counts the dense
+    tensor; these are the module's parameters and buffers that stand for it."""
+
+    tensor: str
+    size: int  # the dense tensor's values
+    params: int  # the module's parameters that stand for it (weight_orig; the parametrization's)
+    buffers: int  # and buffers (the mask; spectral norm's u and v)
+    zeros: int | None  # pruned: the mask's zeros
+    names: tuple[str, ...]  # parametrized: the parametrizations' classes
+
+
+def _reparametrized(model: nn.Module) -> dict[str, list[Reparametrized]]:
+    """Module path -> its pruned and parametrized tensors."""
+    from torch.nn.utils import parametrize, prune
+
+    found: dict[str, list[Reparametrized]] = {}
+    for path, m in model.named_modules():
+        for hook in m._forward_pre_hooks.values():
+            methods = getattr(hook, "_pruning_methods", (hook,)) if isinstance(hook, prune.BasePruningMethod) else ()
+            for name in dict.fromkeys(method._tensor_name for method in methods):
+                mask, orig = getattr(m, f"{name}_mask"), getattr(m, f"{name}_orig")
+                found.setdefault(path, []).append(Reparametrized(name, orig.numel(), orig.numel(), mask.numel(),
+                                                                 int((mask == 0).sum()), ()))
+        if parametrize.is_parametrized(m):
+            for name, held in m.parametrizations.items():
+                with torch.no_grad():
+                    size = getattr(m, name).numel()
+                found.setdefault(path, []).append(Reparametrized(
+                    name, size, sum(p.numel() for p in held.parameters()), sum(b.numel() for b in held.buffers()),
+                    None, tuple(type(p).__name__ for p in held)))
+    return found
 
 
 _NOT_FIXED = object()
+
+
+class _Whole(nn.Module):
+    """A layer convcalc maps (nn.BatchNorm2d, nn.ConvTranspose2d) returned as the whole model, held
+    as its one child, named after the SOURCE's callable: a leaf like any other, where tracing the
+    layer's own forward would meet batch norm's control flow or a functional call."""
+
+    def __init__(self, name: str, layer: nn.Module) -> None:
+        super().__init__()
+        self.child = re.sub(r"\W", "_", name) or "layer"
+        self.add_module(self.child, layer)
+
+    def forward(self, x: torch.Tensor) -> Any:
+        return getattr(self, self.child)(x)
 
 
 def _defaults(model: nn.Module) -> dict[str, Any] | None:
@@ -552,17 +634,58 @@ def _pool_args(c: Call, k: Any, s: Any, p: Any) -> dict[str, Any]:
     return args
 
 
-def _maxpool(c: Call, k: Any, s: Any, p: Any, d: Any, ceil_mode: bool, return_indices: bool, nd: int | None) -> Mapped:
+class Indices:
+    """The positions a max pool returns with return_indices=True (its second output): the pool's
+    layer, and its window per axis, which a max unpool reading them must share. Not a tuple, so
+    that it stays one value where arguments are flattened."""
+
+    def __init__(self, pool: str, window: tuple[list[int], list[int], list[int]]) -> None:
+        self.pool = pool  # the maxpool layer's name
+        self.window = window  # (k, s, p) per axis
+
+
+class WithIndices(NamedTuple):
+    """A max pool that also returns its indices: the maxpool layer, then the pair (values, indices)."""
+
+    mapped: Mapped
+    window: tuple[list[int], list[int], list[int]]
+
+
+def _window(c: Call, k: Any, s: Any, p: Any) -> tuple[list[int], list[int], list[int]]:
+    return _per_axis(k, c.nd), _per_axis(s if s not in (None, []) else k, c.nd), _per_axis(p, c.nd)
+
+
+def _maxpool(c: Call, k: Any, s: Any, p: Any, d: Any, ceil_mode: bool, return_indices: bool,
+             nd: int | None) -> Mapped | WithIndices:
     if nd is not None:
         _check_nd(c, nd)
-    if return_indices:
-        raise Unsupported("max pooling that returns its indices")
     args = _pool_args(c, k, s, p)
     if _v(_per_axis(d, c.nd)) != 1:
         args["d"] = _v(_per_axis(d, c.nd))
     if ceil_mode:
         args["ceil_mode"] = True
+    if return_indices:  # the maxpool kind keeps its argmax positions for a maxunpool that names it
+        return WithIndices(one("maxpool", args, c.x()), _window(c, k, s, p))
     return one("maxpool", args, c.x())
+
+
+def _maxunpool(c: Call, k: Any, s: Any, p: Any, nd: int | None) -> Mapped:
+    """Max unpooling with the indices of a max pool of the same window: `maxunpool` naming it."""
+    if nd is not None:
+        _check_nd(c, nd)
+    b = c.bind("input", "indices", "output_size", output_size=None)
+    x, indices = c.x(), b.get("indices")
+    if not isinstance(indices, Indices):
+        raise Unsupported("max unpooling whose indices are not a max pool's")
+    window = _window(c, k, s, p)
+    if window != indices.window:
+        raise Unsupported(f"max unpooling with k, s, p {window} on the indices of a max pool with {indices.window}")
+    size = [(n - 1) * si - 2 * pi + ki for n, ki, si, pi in zip(x.shape[1:], *window)]
+    if c.out is None or list(c.out[1:]) != size:
+        raise Unsupported(f"max unpooling to an output_size other than (in - 1)·s - 2p + k = {size}")
+    args = _pool_args(c, k, s, p)
+    args["indices"] = indices.pool
+    return one("maxunpool", args, x)
 
 
 def _avgpool(c: Call, k: Any, s: Any, p: Any, ceil_mode: bool, count_include_pad: bool, divisor: Any,
@@ -579,7 +702,8 @@ def _avgpool(c: Call, k: Any, s: Any, p: Any, ceil_mode: bool, count_include_pad
     return one("avgpool", args, c.x())
 
 
-_ND = {nn.MaxPool1d: 1, nn.MaxPool2d: 2, nn.MaxPool3d: 3, nn.AvgPool1d: 1, nn.AvgPool2d: 2, nn.AvgPool3d: 3,
+_ND = {nn.MaxPool1d: 1, nn.MaxPool2d: 2, nn.MaxPool3d: 3, nn.MaxUnpool1d: 1, nn.MaxUnpool2d: 2, nn.MaxUnpool3d: 3,
+       nn.AvgPool1d: 1, nn.AvgPool2d: 2, nn.AvgPool3d: 3,
        nn.AdaptiveAvgPool1d: 1, nn.AdaptiveAvgPool2d: 2, nn.AdaptiveAvgPool3d: 3, nn.AdaptiveMaxPool1d: 1,
        nn.AdaptiveMaxPool2d: 2, nn.AdaptiveMaxPool3d: 3, nn.LPPool1d: 1, nn.LPPool2d: 2}
 
@@ -588,6 +712,12 @@ _ND = {nn.MaxPool1d: 1, nn.MaxPool2d: 2, nn.MaxPool3d: 3, nn.AvgPool1d: 1, nn.Av
 def _maxpool_module(c: Call) -> Mapped:
     m = c.module
     return _maxpool(c, m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode, m.return_indices, _ND[_mapped_type(m)])
+
+
+@module(nn.MaxUnpool1d, nn.MaxUnpool2d, nn.MaxUnpool3d)
+def _maxunpool_module(c: Call) -> Mapped:
+    m = c.module
+    return _maxunpool(c, m.kernel_size, m.stride, m.padding, _ND[_mapped_type(m)])
 
 
 @module(nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)
@@ -971,6 +1101,26 @@ def _conv_function(c: Call) -> Mapped:
     return one("conv", args, x)
 
 
+@function(F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)
+def _deconv_function(c: Call) -> Mapped:
+    """F.conv_transpose*d with a parameter as its weight, [C_in, out / groups, *k]."""
+    b = c.bind("input", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation", bias=None,
+               stride=1, padding=0, output_padding=0, groups=1, dilation=1)
+    x, weight = c.x(), b.get("weight")
+    if not isinstance(weight, Param) or len(weight.shape) != c.nd + 2:
+        raise Unsupported("a transposed convolution whose weight is not a parameter (computed in the forward pass)")
+    args: dict[str, Any] = {"out": weight.shape[1] * b["groups"], "k": _v(list(weight.shape[2:]))}
+    for key, default in (("stride", 1), ("padding", 0), ("output_padding", 0), ("dilation", 1)):
+        value = _v(_per_axis(b[key], c.nd))
+        if value != default:
+            args[{"stride": "s", "padding": "p", "dilation": "d"}.get(key, key)] = value
+    if b["groups"] != 1:
+        args["groups"] = b["groups"]
+    if b["bias"] is None:
+        args["bias"] = False
+    return one("deconv", args, x)
+
+
 @function(F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout)
 def _dropout_function(c: Call) -> Mapped:
     p = c.bind("input", "p", p=0.5)["p"]
@@ -1053,12 +1203,22 @@ def _adaptive_max_function(c: Call) -> Mapped:
                                                    return_indices=False)["return_indices"])
 
 
-@function(F.max_pool1d, F.max_pool2d, F.max_pool3d)
-def _maxpool_function(c: Call) -> Mapped:
+_WITH_INDICES = (F.max_pool1d_with_indices, F.max_pool2d_with_indices, F.max_pool3d_with_indices)
+
+
+@function(F.max_pool1d, F.max_pool2d, F.max_pool3d, *_WITH_INDICES)
+def _maxpool_function(c: Call) -> Mapped | WithIndices:
     b = c.bind("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices",
                stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False)
+    # F.max_pool2d(..., return_indices=True) is traced as max_pool2d_with_indices, which returns them whatever it is passed
     return _maxpool(c, b["kernel_size"], b["stride"], b["padding"], b["dilation"], b["ceil_mode"],
-                    b["return_indices"], None)
+                    b["return_indices"] or c.node.target in _WITH_INDICES, None)
+
+
+@function(F.max_unpool1d, F.max_unpool2d, F.max_unpool3d)
+def _maxunpool_function(c: Call) -> Mapped:
+    b = c.bind("input", "indices", "kernel_size", "stride", "padding", stride=None, padding=0)
+    return _maxunpool(c, b["kernel_size"], b["stride"], b["padding"], None)
 
 
 @function(F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)
@@ -1213,6 +1373,23 @@ class _Mapper:
         self.views: dict[str, Ref] = {}  # channels-last views made real by an unsupported reader
         self.root: nn.Module = module  # the traced model itself, for the modules a function runs in
         self.fixed: list[Any] = []  # per forward argument after the input: its default, or _NOT_FIXED
+        self.weights: dict[str, list[Reparametrized]] = {}  # module path -> its pruned and parametrized tensors
+        self.pruned: list[tuple[str, str, int, int]] = []
+        self.parametrized: list[tuple[str, str, tuple[str, ...], int, int, int]] = []
+
+    def counts(self, call: Call, layer: str | None) -> tuple[int, int]:
+        """A module's parameters and buffers as its layer counts them: a pruned or parametrized tensor
+        as the dense tensor it computes (the mask and the parametrization's own are stated, for `layer`)."""
+        params = sum(p.numel() for p in call.module.parameters())
+        buffers = sum(b.numel() for b in call.module.buffers())
+        for w in self.weights.get(str(call.node.target), ()):
+            params += w.size - w.params
+            buffers -= w.buffers
+            if layer is not None and w.zeros is not None:
+                self.pruned.append((layer, w.tensor, w.zeros, w.buffers))
+            elif layer is not None:
+                self.parametrized.append((layer, w.tensor, w.names, w.params, w.buffers, w.size))
+        return params, buffers
 
     def run(self) -> list[Layer]:
         output: Any = None
@@ -1314,6 +1491,9 @@ class _Mapper:
                 return result
             if isinstance(result, LayerScale):
                 return self.layer_scale(call, result, base)
+            if isinstance(result, WithIndices):  # (values, indices): the pool's layer, then its positions
+                ref = self.emit(call._replace(out=seen[0].shape[1:]), result.mapped, base)
+                return (ref, Indices(ref.name, result.window))
             return self.emit(call, result, base)
         except Unsupported as exc:
             return self.unknown(call, str(exc), base, seen)
@@ -1353,11 +1533,17 @@ class _Mapper:
         kind, args = mapped.layers[-1]
         tensors: list[torch.Tensor] = []
         shares: tuple[tuple[str, str], ...] = ()
+        again = None
         if call.module is not None:
             tensors = [n for n, _ in call.module.named_parameters(prefix=str(call.node.target), remove_duplicate=False)]
             again = self.called.get(str(call.node.target))
             if again is not None and (tensors or list(call.module.buffers())):
                 shares, params, buffers, tensors = (("*", again),), 0, 0, []  # the same module again
+            elif str(call.node.target) in self.weights:
+                # pruned or parametrized: the dense tensors it computes (docs/import.md: ties of such
+                # tensors are not followed)
+                params, buffers = self.counts(call, None)
+                tensors = []
             else:
                 shares, params = self.tied(tensors, kind, args)
                 buffers = sum(b.numel() for b in call.module.buffers())
@@ -1374,6 +1560,8 @@ class _Mapper:
                                      params if last else None, buffers if last else None, shares if last else ()))
             inputs = (name,)
         if call.module is not None:
+            if again is None:
+                self.counts(call, name)  # its pruned and parametrized tensors, stated for the layer that counts them
             self.called.setdefault(str(call.node.target), name)
         shared = {tensor for tensor, _ in shares}
         for tensor, path in zip(tensor_names(kind, args, len(tensors)), tensors):
@@ -1509,8 +1697,7 @@ class _Mapper:
         inputs = tuple(dict.fromkeys(ref.name for ref in _refs((call.args, call.kwargs)))) or ("input",)
         params = buffers = 0
         if call.module is not None:
-            params = sum(p.numel() for p in call.module.parameters())
-            buffers = sum(b.numel() for b in call.module.buffers())
+            params, buffers = self.counts(call, base)
         for value in _flat((call.args, call.kwargs)):
             if isinstance(value, Param) and value.target not in self.read_params:
                 self.read_params.add(value.target)

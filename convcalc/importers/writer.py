@@ -267,8 +267,7 @@ def _same(built: Any, text: str, source: str) -> bool:
 
 def _render(imported: Imported, templates: list[Template], uses: dict[int, Use]) -> str:
     lines = [f"# {line}" for line in imported.origin]
-    if imported.not_run_note():
-        lines.append(f"# {imported.not_run_note()}")
+    lines += [f"# {note}" for note in imported.notes()]
     layers = list(imported.layers)
     if uses:
         folded = sum(use.group.stop - use.group.start for use in uses.values())

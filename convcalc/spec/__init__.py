@@ -33,6 +33,7 @@ class Overrides(NamedTuple):
 
     input: tuple[int, ...] | None = None
     sets: tuple[tuple[str, Any], ...] = ()
+    allow_unknown: bool = False  # a SOURCE's operators no rule maps become opaque layers (`--allow-unknown`)
 
     def __bool__(self) -> bool:
         return self.input is not None or bool(self.sets)
@@ -299,7 +300,8 @@ def load_argument(argument: str, overrides: Overrides | None = None) -> Spec:
             raise SpecError("--set sets a spec's `args:`; an imported model has none", file=argument)
         from ..importers import load as load_source
 
-        return load_source(argument, overrides.input if overrides else None)
+        return load_source(argument, overrides.input if overrides else None,
+                           overrides.allow_unknown if overrides is not None else False)
     return read_argument(argument).build(overrides)
 
 

@@ -38,6 +38,9 @@ class Spec(NamedTuple):
     input_given: bool = False  # the input came from --input, not from the spec
     # an imported model's modules its forward never runs: (module path, params, buffers), not layers
     not_counted: tuple[tuple[str, int, int], ...] = ()
+    # an imported model's pruned and parametrized weights, counted dense (importers.model.Imported)
+    pruned: tuple[tuple[str, str, int, int], ...] = ()
+    parametrized: tuple[tuple[str, str, tuple[str, ...], int, int, int], ...] = ()
 
     @property
     def nd(self) -> int:
