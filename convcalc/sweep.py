@@ -108,8 +108,9 @@ def numbers(text: str, option: str) -> list[Any]:
         # denormal) makes the quotient infinite, and a huge one no float can turn into an integer.
         steps = (stop - start) / step
         if not steps < limits.MAX_SWEEP_POINTS:
-            raise UsageError(f"{option}: the range '{part}' has more than {limits.MAX_SWEEP_POINTS:,} values, "
-                             f"over the limit of {limits.MAX_SWEEP_POINTS:,} points")
+            many = f"{math.floor(steps + 1e-9) + 1:,}" if steps < 1e18 else "more than 10^18"
+            raise UsageError(f"{option}: the range '{part}' has {many} values, over the limit of "
+                             f"{limits.MAX_SWEEP_POINTS:,} points")
         count = math.floor(steps + 1e-9) + 1
         if len(out) + count > limits.MAX_SWEEP_POINTS:
             raise UsageError(f"{option}: '{text if len(text) <= 40 else text[:37] + '...'}' has "

@@ -21,6 +21,8 @@ def output_format(path: str | None, fmt: str | None, choices: tuple[str, ...] = 
     from ..reporters.drawing import SUFFIXES
 
     suffix = os.path.splitext(path)[1].lower() if path else ""
+    if path == "":
+        raise UsageError("-o needs a file name, got ''")
     if path is not None:
         if suffix in (".yaml", ".yml") or os.path.splitext(os.path.realpath(path))[1].lower() in (".yaml", ".yml"):
             raise UsageError("refusing to write a drawing over a YAML file (is the spec named twice?); "
