@@ -20,7 +20,6 @@ over the spatial axes) take the block's largest.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
@@ -262,20 +261,25 @@ def build(report: Report, expand: bool = False, depth: int | None = None, metric
                    metric, largest, smallest)
 
 
+MAX_PROFILE_BYTES = 64 << 20  # a --profile file: far above any profile's JSON
+
+
 def read_profile_times(path: str, report: Report) -> dict[str, float]:
     """Median seconds per layer name from `convcalc profile --format json` (its first batch),
     for `--by time`; a file that is not such a profile, or one of another network, is refused."""
+    from .fileio import NotAFile, parse_json, read_bounded
+
+    if not path:
+        raise UsageError("--profile needs a file name, got ''")
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(64 * 1024 * 1024 + 1)
+        data = read_bounded(path, MAX_PROFILE_BYTES)  # a FIFO once its writer is there, never a hang
+    except FileNotFoundError:
+        raise UsageError("--profile: no such file", file=path) from None
+    except NotAFile as exc:
+        raise UsageError(f"--profile: {exc.strerror}", file=path) from None
     except OSError as exc:
         raise UsageError(f"--profile: cannot read it: {exc.strerror or exc}", file=path) from None
-    if len(data) > 64 * 1024 * 1024:
-        raise UsageError("--profile: larger than 64 MiB; give the JSON of convcalc profile --format json", file=path)
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--profile: not JSON ({exc})", file=path) from None
+    doc = parse_json(data, path, "--profile", MAX_PROFILE_BYTES, "the JSON of convcalc profile --format json")
     docs = doc if isinstance(doc, list) else [doc]
     profiles = [d for d in docs if isinstance(d, dict) and isinstance(d.get("batches"), list) and d["batches"]]
     if not profiles:

@@ -13,3 +13,4 @@ MAX_EXPR_VALUE = 1 << 96  # any value in a ${...} expression, intermediate ones 
 MAX_SIZE = 1 << 48  # any size: channels, spatial extent, kernel; keeps float-based rules exact
 MAX_NUMBER_CHARS = 40  # digits of one number as written (sizes stay below 2^48, 15 digits)
 MAX_SWEEP_POINTS = 10_000  # points of one `convcalc sweep` (the product of its axes), and of one `scale --search` grid
+FIFO_WAIT_S = 5  # seconds a FIFO named as a file waits for its writer (to read) or reader (to write)

@@ -100,14 +100,25 @@ def numbers(text: str, option: str) -> list[Any]:
         step = arg_value(match.group(3)) if match.group(3) else 1
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, stop, step)) or step <= 0:
             raise UsageError(f"{option}: '{part}' is not a range START..STOP[:STEP] of numbers with a positive step")
-        count = math.floor((stop - start) / step + 1e-9) + 1
-        if count < 1:
+        if not all(math.isfinite(v) for v in (start, stop, step)):
+            raise UsageError(f"{option}: the range '{part}' needs finite numbers")
+        if stop < start:
             raise UsageError(f"{option}: the range '{part}' is empty (STOP below START)")
-        if count > limits.MAX_SWEEP_POINTS:
-            raise UsageError(f"{option}: the range '{part}' has {count:,} values, over the limit of "
+        # How many steps fit, without ever making a count too large to hold: a tiny step (1e-320, a
+        # denormal) makes the quotient infinite, and a huge one no float can turn into an integer.
+        steps = (stop - start) / step
+        if not steps < limits.MAX_SWEEP_POINTS:
+            many = f"{math.floor(steps + 1e-9) + 1:,}" if steps < 1e18 else "more than 10^18"
+            raise UsageError(f"{option}: the range '{part}' has {many} values, over the limit of "
                              f"{limits.MAX_SWEEP_POINTS:,} points")
+        count = math.floor(steps + 1e-9) + 1
+        if len(out) + count > limits.MAX_SWEEP_POINTS:
+            raise UsageError(f"{option}: '{text if len(text) <= 40 else text[:37] + '...'}' has "
+                             f"{len(out) + count:,} values, over the limit of {limits.MAX_SWEEP_POINTS:,} points")
         whole = all(type(v) is int for v in (start, stop, step))
         out.extend(start + i * step if whole else round(start + i * step, 12) for i in range(count))
+    if len(out) > limits.MAX_SWEEP_POINTS:
+        raise UsageError(f"{option}: {len(out):,} values, over the limit of {limits.MAX_SWEEP_POINTS:,} points")
     return out
 
 

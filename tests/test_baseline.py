@@ -1,12 +1,12 @@
 """Baselines that never lose a file and never hang: `check --write-baseline` and `--baseline`.
 
 Writing refuses a target that is not a convcalc baseline (the `--write-baseline specs/*.yaml`
-mistake, where the shell puts the first spec there), a YAML name, a directory, FIFO or device,
-and replaces the file in one rename, so that a failed write keeps the old baseline. Reading
-refuses what cannot be compared (an entry without every total, a misspelled total, a repeated
-key, a schema that is not the number 1) and anything that is not a regular file, before opening
-it: a FIFO with no writer would block forever. Tests that could hang run in a subprocess with a
-timeout.
+mistake, where the shell puts the first spec there), a YAML name, a directory, and replaces the
+file in one rename, so that a failed write keeps the old baseline; a device or FIFO is written as
+a stream, never replaced (fileio's rule for every output). Reading refuses what cannot be
+compared (an entry without every total, a misspelled total, a repeated key, a schema that is not
+the number 1), a directory or device, and a FIFO whose writer does not come: it never blocks
+forever. Tests that could hang run in a subprocess with a timeout.
 """
 
 from __future__ import annotations
@@ -144,9 +144,10 @@ def test_a_directory_is_refused(tmp_path):
 
 
 @POSIX
-def test_a_device_is_refused():
-    one_line_exit_2(check(CLEAN, "--write-baseline", os.devnull), f"convcalc: {os.devnull}: ",
-                    "refusing to write the baseline over a device")
+def test_a_device_is_written_as_a_stream_never_replaced():
+    result = check(CLEAN, "--write-baseline", os.devnull)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
 
 
 def run_convcalc(*args: str, limit: str = "", timeout: float = 10) -> subprocess.CompletedProcess:
@@ -160,13 +161,18 @@ def run_convcalc(*args: str, limit: str = "", timeout: float = 10) -> subprocess
 
 
 @POSIX
-def test_a_fifo_is_refused_without_blocking(tmp_path):
+def test_a_fifo_with_a_reader_gets_the_baseline_and_stays_a_fifo(tmp_path):
+    import threading
+
     fifo = tmp_path / "costs.json"
     os.mkfifo(fifo)
-    done = run_convcalc("check", CLEAN, "--write-baseline", str(fifo))
-    assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr == (f"convcalc: {fifo}: refusing to write the baseline over a FIFO (named pipe); give a file "
-                           "name, as in --write-baseline costs.json\n")
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    done = run_convcalc("check", CLEAN, "--write-baseline", str(fifo), timeout=60)
+    reader.join(60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(received[0]) == baseline_doc()
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
@@ -396,18 +402,19 @@ def test_a_device_as_baseline_is_refused():
 def test_a_fifo_with_no_writer_as_baseline_does_not_block(tmp_path):
     fifo = tmp_path / "costs.json"
     os.mkfifo(fifo)
-    done = run_convcalc("check", CLEAN, "--baseline", str(fifo))
+    done = run_convcalc("check", CLEAN, "--baseline", str(fifo), timeout=60)  # it waits 5 s for a writer
     assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr == f"convcalc: {fifo}: baseline is a FIFO (named pipe), not a file\n"
+    assert done.stderr == f"convcalc: {fifo}: baseline is a FIFO with no writer (none came in 5 seconds), not a file\n"
 
 
 @POSIX
 def test_a_fifo_swapped_in_after_the_check_is_opened_without_blocking(tmp_path):
     # os.stat says "regular file" (as if the FIFO replaced the file just after): the non-blocking
-    # open and the second look at the open file still refuse it
+    # open and the second look at the open file still see the FIFO, and wait for its writer only so long
     fifo = tmp_path / "costs.json"
     os.mkfifo(fifo)
     code = ("import os, stat, sys\nfrom convcalc.check import baseline\nfrom convcalc.errors import UsageError\n"
+            "from convcalc import limits\nlimits.FIFO_WAIT_S = 0.5\n"
             "real = os.stat\n"
             "class Regular:\n    st_mode = stat.S_IFREG | 0o644\n"
             "os.stat = lambda path, *a, **k: Regular() if path == sys.argv[1] else real(path, *a, **k)\n"
@@ -415,4 +422,4 @@ def test_a_fifo_swapped_in_after_the_check_is_opened_without_blocking(tmp_path):
     done = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=HANG_GUARD_S,
                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout == f"{fifo}: baseline is a FIFO (named pipe), not a file\n"
+    assert done.stdout == f"{fifo}: baseline is a FIFO with no writer (none came in 0.5 seconds), not a file\n"

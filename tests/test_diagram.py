@@ -158,7 +158,7 @@ def test_profile_times(tmp_path, resnet50):
     with pytest.raises(UsageError, match="none of its layers is a layer of 'resnet50'"):
         read_profile_times(str(path), resnet50)
     path.write_text("{not json")
-    with pytest.raises(UsageError, match="not JSON"):
+    with pytest.raises(UsageError, match="not valid JSON"):
         read_profile_times(str(path), resnet50)
     path.write_text(json.dumps({"schema": 1, "name": "resnet50"}))
     with pytest.raises(UsageError, match="no batches"):

@@ -205,7 +205,7 @@ def test_format_to_stdout():
     (["lenet5", "--format", "dot", "--by", "time"],
      "--by time needs --profile PROFILE.json (from convcalc profile SPEC --format json)"),
     (["lenet5", "resnet50", "--format", "dot"], "draw takes one spec, got 2"),
-    (["lenet5", "-o", "nowhere/net.html"], "nowhere/net.html: cannot write it: there is no folder nowhere"),
+    (["lenet5", "-o", "nowhere/net.html"], "-o nowhere/net.html: there is no folder nowhere"),
 ])
 def test_refusals_are_one_line(args, message, monkeypatch):
     monkeypatch.chdir(ROOT)

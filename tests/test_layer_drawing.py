@@ -188,7 +188,7 @@ def test_a_large_layer_animates_its_first_64_positions(tmp_path):
 
 @pytest.mark.parametrize("argument, message", [
     ("layer.png", "--animate writes a .gif file, got 'layer.png'"),
-    ("missing/layer.gif", "--animate missing/layer.png: there is no folder missing"),
+    ("missing/layer.gif", "--animate missing/layer.gif: there is no folder missing"),
 ])
 def test_animate_refuses_what_it_cannot_write_before_any_work(argument, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

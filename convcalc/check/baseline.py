@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 from ..errors import UsageError, did_you_mean
+from ..fileio import NotAFile
 from ..report import SCHEMAS, Totals, arg_text
 from ..spec import is_text_form
 from ..units import percent
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 BASELINE_METRICS = ("params", "buffers", "macs", "flops", "peak_activation_bytes", "weight_bytes")
 ENTRY_KEYS = ("name", *BASELINE_METRICS)
 BASELINE_SCHEMA = SCHEMAS["baseline"]
-MAX_BASELINE_BYTES = 16 << 20  # baselines come from pull requests too
+MAX_BASELINE_BYTES = 16 << 20  # baselines come from pull requests too; the limit of reading and of writing
+MAX_BASELINE_NAME = 200  # characters of a spec's name kept in its entry (the name is for people; the key matches)
 MAX_BASELINE_VALUE = 10**1000  # far above any total (sizes are below 2^48), far below Python's digit limit
 _TOLERANCE = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,12})?)%\Z|0+(?:\.0+)?\Z")
 
@@ -109,11 +110,13 @@ def baseline_key(argument: str, overrides: Any = None) -> str:
 
 
 def baseline_text(results: Sequence[SpecResult]) -> str:
-    """The baseline JSON of the valid results: sorted keys, one total per line, a final newline."""
+    """The baseline JSON of the valid results: sorted keys, one total per line, a final newline;
+    a name longer than MAX_BASELINE_NAME characters is cut there (ending in '...')."""
     specs = {}
     for r in results:
         if r.totals is not None:
-            specs[r.key] = {"name": r.name, **{m: getattr(r.totals, m) for m in BASELINE_METRICS}}
+            name = r.name if len(r.name) <= MAX_BASELINE_NAME else r.name[:MAX_BASELINE_NAME - 3] + "..."
+            specs[r.key] = {"name": name, **{m: getattr(r.totals, m) for m in BASELINE_METRICS}}
     return json.dumps({"schema": BASELINE_SCHEMA, "specs": specs}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -126,20 +129,30 @@ def write_baseline(path: str, run_: CheckRun) -> None:
         raise UsageError(f"baseline not written: {len(invalid)} spec{'s are' if len(invalid) > 1 else ' is'} "
                          f"invalid ({', '.join(invalid)})", file=path)
     check_target(path)
-    from ..fileio import write_atomic  # tempfile's imports, on the rare path only
+    from ..fileio import write_atomic
 
+    text = baseline_text(run_.results)
+    size = len(text.encode("utf-8"))
+    if size > MAX_BASELINE_BYTES:  # never write a baseline that --baseline would refuse to read
+        raise UsageError(f"baseline not written: it would be {size:,} bytes, over the limit of "
+                         f"{MAX_BASELINE_BYTES:,} bytes that --baseline reads; check fewer specs per baseline",
+                         file=path)
     try:
-        write_atomic(path, baseline_text(run_.results))
+        write_atomic(path, text)
     except OSError as exc:
         raise UsageError(f"cannot write the baseline: {exc.strerror or exc}; the file is as it was",
                          file=path) from None
 
 
-def check_target(path: str) -> None:
+def check_target(path: str, inputs: Sequence[str] = ()) -> None:
     """Refuse a --write-baseline target that is not ours to replace: a name ending in .yaml or
-    .yml (`--write-baseline specs/*.yaml` puts the shell's first spec there), a directory, FIFO or
-    device, or an existing file that is not a convcalc baseline. A missing file is fine; a
-    symbolic link is judged by the file it points to, which is the one written."""
+    .yml (`--write-baseline specs/*.yaml` puts the shell's first spec there), one of the specs
+    (`inputs`), a directory, socket or other special file, or an existing file that is not a
+    convcalc baseline. A missing file is fine, and so is a device or FIFO, which is written as a
+    stream and never replaced (fileio's rule for every output); a symbolic link is judged by the
+    file it points to, which is the one written."""
+    from ..fileio import check_output, target_kind
+
     if not path or path.endswith(tuple(filter(None, (os.sep, os.altsep)))):
         raise UsageError(f"--write-baseline needs a file name, as in --write-baseline costs.json, got '{path}'")
     for name in (path, os.path.realpath(path)):
@@ -147,13 +160,21 @@ def check_target(path: str) -> None:
             raise UsageError("refusing to write the baseline over a YAML file; name the baseline first, as in "
                              "--write-baseline costs.json specs/*.yaml", file=path)
     try:
-        data = _read_regular(path)
-    except FileNotFoundError:
-        if not os.path.isdir(os.path.dirname(os.path.realpath(path))):
-            raise UsageError("cannot write the baseline: its folder does not exist", file=path) from None
+        kind = target_kind(path)
+    except NotAFile as exc:
+        raise UsageError(f"refusing to write the baseline over {exc.kind}; give a file name, as in "
+                         "--write-baseline costs.json", file=path) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write the baseline: {exc.strerror or exc}", file=path) from None
+    if kind == "new" and not os.path.isdir(os.path.dirname(os.path.realpath(path))):
+        raise UsageError("cannot write the baseline: its folder does not exist", file=path)
+    check_output(path, "--write-baseline", inputs)
+    if kind != "file":
         return
-    except _Irregular as exc:
-        raise UsageError(f"refusing to write the baseline over {exc}; give a file name, as in "
+    try:
+        data = _read_regular(path)
+    except NotAFile as exc:
+        raise UsageError(f"refusing to write the baseline over {exc.kind}; give a file name, as in "
                          "--write-baseline costs.json", file=path) from None
     except OSError as exc:
         raise UsageError(f"cannot write the baseline: {exc.strerror or exc}", file=path) from None
@@ -170,36 +191,12 @@ def check_target(path: str) -> None:
 # Reading
 
 
-class _Irregular(Exception):
-    """A path that is not a regular file; str() says what it is: 'a directory'."""
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "something other than a regular file"
-
-
 def _read_regular(path: str) -> bytes:
-    """The first MAX_BASELINE_BYTES + 1 bytes of a regular file. A directory, FIFO or device is
-    refused (_Irregular) before it is opened, since opening a FIFO with no writer blocks forever;
-    it is opened non-blocking and checked again, in case it was swapped in between. OSError when
-    it cannot be read."""
-    mode = os.stat(path).st_mode
-    if not stat.S_ISREG(mode):
-        raise _Irregular(_kind(mode))
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(handle.fileno()).st_mode
-        if not stat.S_ISREG(mode):
-            raise _Irregular(_kind(mode))
-        return handle.read(MAX_BASELINE_BYTES + 1)
+    """The first MAX_BASELINE_BYTES + 1 bytes of the file (fileio.read_bounded: a FIFO once its
+    writer is there, never waiting forever; a directory, device or socket refused with NotAFile)."""
+    from ..fileio import read_bounded
+
+    return read_bounded(path, MAX_BASELINE_BYTES)
 
 
 class _Pairs(dict):
@@ -223,18 +220,10 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _parse(data: bytes, path: str) -> Any:
-    """A baseline's bytes as JSON (a BOM allowed), objects with a repeated key marked; UsageError."""
-    if len(data) > MAX_BASELINE_BYTES:
-        raise UsageError(f"baseline is larger than the limit of {MAX_BASELINE_BYTES} bytes", file=path)
-    try:
-        return json.loads(data.decode("utf-8-sig"), object_pairs_hook=_object)
-    except UnicodeDecodeError:
-        raise UsageError("baseline is not UTF-8 text", file=path) from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"baseline is not valid JSON: {exc.msg}", file=path, line=exc.lineno) from None
-    except (ValueError, RecursionError):  # a number beyond Python's digit limit; absurd nesting
-        raise UsageError("baseline is not a convcalc baseline (numbers too long or nesting too deep)",
-                         file=path) from None
+    """A baseline's bytes as JSON (fileio.parse_json), objects with a repeated key marked; UsageError."""
+    from ..fileio import parse_json
+
+    return parse_json(data, path, "baseline", MAX_BASELINE_BYTES, "a convcalc baseline", object_pairs_hook=_object)
 
 
 def read_baseline(path: str) -> Baseline:
@@ -246,8 +235,8 @@ def read_baseline(path: str) -> Baseline:
         data = _read_regular(path)
     except FileNotFoundError:
         raise UsageError("no such baseline file; record one with --write-baseline", file=path) from None
-    except _Irregular as exc:
-        raise UsageError(f"baseline is {exc}, not a file", file=path) from None
+    except NotAFile as exc:
+        raise UsageError(f"baseline is {exc.kind}, not a file", file=path) from None
     except OSError as exc:
         raise UsageError(f"cannot read the baseline: {exc.strerror or exc}", file=path) from None
     doc = _parse(data, path)

@@ -8,7 +8,9 @@ option, a value of the wrong type); anything else is a bug and keeps its traceba
 
 from __future__ import annotations
 
+import errno
 import importlib
+import io
 import os
 import signal
 import sys
@@ -85,6 +87,8 @@ def main() -> None:
     shells and CI systems expect of SIGINT), and one line, never a traceback, when the report
     cannot be written (a full disk, a closed pipe)."""
     signal.signal(signal.SIGINT, _interrupted)  # past click, which would print a blank line and exit 1
+    if sys.stdout is None:  # started with stdout closed (`>&-`): writing the report is what fails
+        sys.stdout = _ClosedStdout()
     try:
         try:
             code = cli.main(prog_name="convcalc", standalone_mode=False)
@@ -107,6 +111,20 @@ def main() -> None:
         click.echo(f"convcalc: cannot write the report: {exc.strerror or exc}", err=True)
         sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+class _ClosedStdout(io.TextIOBase):
+    """Standard output when the process started without one: writing to it is an OSError (as
+    writing to a closed descriptor is), which main reports in one line; flushing it is nothing."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
 
 
 class Interrupted(BaseException):

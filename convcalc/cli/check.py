@@ -53,7 +53,7 @@ def check(specs: tuple[str, ...], max_params: str | None, max_macs: str | None, 
              "peak_activation_bytes": max_peak_memory, "weight_bytes": max_weight_bytes}
     flags = [flag_limit(key, text) for key, text in given.items() if text is not None]
     if write_path is not None:
-        check_target(write_path)  # before the run: `--write-baseline specs/*.yaml` is refused at once
+        check_target(write_path, specs)  # before the run: `--write-baseline specs/*.yaml` is refused at once
     baseline = read_baseline(baseline_path) if baseline_path is not None else None
     result = run(specs, flags=flags, align=align, strict=strict, baseline=baseline, tolerance=tolerance,
                  overrides=overrides(input_, sets))

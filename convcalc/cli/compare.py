@@ -154,8 +154,8 @@ def compare(items: tuple[str, ...], all_variants: bool, input_: str | None, sets
 
     Exit codes: 0 done, 1 no variant applies, 2 bad input or usage."""
     mode, names = classify(items, all_variants)
-    if plot_path:
-        check_plot_path(plot_path)
+    if plot_path is not None:
+        check_plot_path(plot_path, inputs=names if mode == "specs" else ())
     if mode == "variants":
         if len(batches) > 1:
             raise UsageError("--batch is given twice; variants take one batch")
@@ -175,7 +175,7 @@ def compare(items: tuple[str, ...], all_variants: bool, input_: str | None, sets
         a, b = (specs[0], specs[0]) if itself else (specs[0], specs[1])
         result = compare_specs(a, b, batch_a, batch_b)
     click.echo(render(result, fmt), nl=False, color=True)  # the reporter already decided on colour
-    if plot_path and (mode == "specs" or result.applicable):
+    if plot_path is not None and (mode == "specs" or result.applicable):
         plot(result, plot_path)
         click.echo(f"convcalc: wrote {plot_path}", err=True)
     if mode == "variants" and not result.applicable:

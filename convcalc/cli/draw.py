@@ -21,6 +21,8 @@ def output_format(path: str | None, fmt: str | None, choices: tuple[str, ...] = 
     from ..reporters.drawing import SUFFIXES
 
     suffix = os.path.splitext(path)[1].lower() if path else ""
+    if path == "":
+        raise UsageError("-o needs a file name, got ''")
     if path is not None:
         if suffix in (".yaml", ".yml") or os.path.splitext(os.path.realpath(path))[1].lower() in (".yaml", ".yml"):
             raise UsageError("refusing to write a drawing over a YAML file (is the spec named twice?); "
@@ -38,15 +40,12 @@ def output_format(path: str | None, fmt: str | None, choices: tuple[str, ...] = 
     return by_suffix
 
 
-def check_output(path: str) -> None:
-    """Fail before any work when the output cannot be written."""
-    folder = os.path.dirname(path) or "."
-    if os.path.isdir(path):
-        raise UsageError("is a folder; give a file name", file=path)
-    if not os.path.isdir(folder):
-        raise UsageError(f"cannot write it: there is no folder {clean(folder)}", file=path)
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write it: the folder {clean(folder)} is not writable", file=path)
+def check_output(path: str, inputs: tuple[str, ...] = ()) -> None:
+    """Fail before any work when -o cannot be written (fileio.check_output: the one rule for
+    every output, which also refuses one of the `inputs`)."""
+    from ..fileio import check_output as check
+
+    check(path, "-o", inputs)
 
 
 def metric_and_times(by: str | None, profile_path: str | None, report: object) -> tuple[object, object]:
@@ -97,7 +96,7 @@ def draw(specs: tuple[str, ...], expressions: tuple[str, ...], path: str | None,
         raise UsageError("--expand draws every layer; --depth collapses blocks: give one of them")
     chosen = output_format(path, fmt)
     if path is not None:
-        check_output(path)
+        check_output(path, (*specs, *((profile_path,) if profile_path else ())))
     loaded = load_specs(specs, expressions, overrides(input_, sets))
     if len(loaded) != 1:
         raise UsageError(f"draw takes one spec, got {len(loaded)}")

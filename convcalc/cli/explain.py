@@ -49,11 +49,11 @@ def explain(arguments: tuple[str, ...], expression: str | None, fmt: str, batch:
     if draw is not None:
         from ..reporters.layer_drawing import check_draw_path
 
-        check_draw_path(draw)
+        check_draw_path(draw, arguments[:1] if expression is None else ())
     if animate is not None:
         from ..reporters.layer_drawing import check_animate_path
 
-        check_animate_path(animate)
+        check_animate_path(animate, arguments[:1] if expression is None else ())
     spec = specs[0]
     report = analyze(spec, batch)
     result = explaining.explain(spec, report, names)

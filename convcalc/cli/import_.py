@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from ..errors import UsageError
@@ -15,13 +13,12 @@ MARK = "# imported from "  # the first line of every spec convcalc import writes
 
 
 def check_target(path: str, source: str) -> None:
-    """-o may name a new file, or a spec this command wrote before (its first line says so);
-    never the SOURCE itself, a folder, or any other file."""
-    if os.path.abspath(path) == os.path.abspath(source):
-        raise UsageError(f"-o {clean(path)} is the model being imported; choose another file")
-    if os.path.isdir(path):
-        raise UsageError(f"-o {clean(path)} is a folder; give a file name such as net.yaml")
-    if not os.path.lexists(path):
+    """-o may name a new file, a spec this command wrote before (its first line says so), or a
+    device or FIFO to stream to (fileio.check_output, the rule every output follows); never the
+    SOURCE itself, a folder, or any other file."""
+    from ..fileio import check_output
+
+    if check_output(path, "-o", (source,)) != "file":
         return
     try:
         with open(path, "rb") as handle:

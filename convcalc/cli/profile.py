@@ -46,7 +46,7 @@ def profile(specs, expressions, device, dtype, batch_text, warmup, iters, thread
     from ..reporters.plots import check_plot_path
 
     if plot_path is not None:
-        check_plot_path(plot_path)  # before the run, which can take minutes
+        check_plot_path(plot_path, inputs=specs)  # before the run, which can take minutes
     sizes = batches(batch_text)
     changes = overrides(input_, sets)
     require_torch("profile")

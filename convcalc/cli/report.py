@@ -35,10 +35,10 @@ def report(specs: tuple[str, ...], expressions: tuple[str, ...], path: str | Non
     from ..reporters.html_page import render
 
     if path is not None:
+        check_output(path, specs)
         if not path.lower().endswith((".html", ".htm")):
             raise UsageError("the report is an HTML page: give -o NAME.html", file=path)
         output_format(path, "html", ("html",))  # refuses a YAML file behind a link
-        check_output(path)
     loaded = load_specs(specs, expressions, overrides(input_, sets))
     if len(loaded) > 2:
         raise UsageError(f"report takes one spec, or two to compare, got {len(loaded)}")

@@ -37,10 +37,10 @@ def sweep(spec: str, inputs: str | None, batches: str | None, sets: tuple[str, .
     from ..spec import read_argument
     from ..sweep import batch_axis, input_axis, run, set_axis
 
-    if plot_path:
+    if plot_path is not None:
         from ..reporters.plots import check_plot_path
 
-        check_plot_path(plot_path)
+        check_plot_path(plot_path, inputs=(spec,))
     axes = []
     if inputs is not None:
         axes.append(input_axis(inputs))
@@ -57,6 +57,6 @@ def sweep(spec: str, inputs: str | None, batches: str | None, sets: tuple[str, .
         raise UsageError("give an axis to sweep: --input 3x128x128,3x224x224, --batch 1,8,64 or --set width=0.5,1.0")
     result = run(read_argument(spec), axes, overrides(None, tuple(fixed)))
     click.echo(render(result, fmt, exact=exact), nl=False, color=True)
-    if plot_path:
+    if plot_path is not None:
         plot(result, plot_path)
         click.echo(f"convcalc: wrote {clean(plot_path)}", err=True)

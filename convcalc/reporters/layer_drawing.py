@@ -17,7 +17,6 @@ records' `window` and `zero_stuffed` facts, through explain.
 
 from __future__ import annotations
 
-import os
 from typing import Any, NamedTuple
 
 from ..explain import DrawAxis, LayerExplanation
@@ -490,27 +489,27 @@ def gif(layer: LayerExplanation) -> bytes:
 # Files
 
 
-def check_draw_path(path: str) -> None:
+def check_draw_path(path: str, inputs: tuple[str, ...] = ()) -> None:
     """Fail before any work when the drawing cannot be written (plots.check_plot_path's checks;
     matplotlib is needed for .png only)."""
     from .plots import check_plot_path
 
-    check_plot_path(path, "--draw", matplotlib_for=(".png",))
+    check_plot_path(path, "--draw", matplotlib_for=(".png",), inputs=inputs)
 
 
-def check_animate_path(path: str) -> None:
+def check_animate_path(path: str, inputs: tuple[str, ...] = ()) -> None:
     """Fail before any work when the animation cannot be written: a .gif, in a folder that is
     there and writable, with matplotlib (and so Pillow) installed."""
     import importlib.util
 
     from ..errors import UsageError
-    from .plots import check_plot_path
+    from ..fileio import check_output
 
     if not path.lower().endswith(".gif"):
         raise UsageError(f"--animate writes a .gif file, got '{path}'")
-    check_plot_path(path[:-4] + ".png", "--animate", matplotlib_for=(".png",))  # the folder's checks
-    if os.path.isdir(path):
-        raise UsageError(f"--animate {path}: is a folder, not a file")
+    check_output(path, "--animate", inputs)
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError("--animate needs matplotlib: pip install 'convcalc[plot]'")
     if importlib.util.find_spec("PIL") is None:
         raise UsageError("--animate needs Pillow, which matplotlib installs: pip install 'convcalc[plot]'")
 

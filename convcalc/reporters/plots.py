@@ -17,21 +17,19 @@ from ..errors import UsageError
 PLOT_SUFFIXES = (".png", ".svg")
 
 
-def check_plot_path(path: str, option: str = "--plot", matplotlib_for: tuple[str, ...] = PLOT_SUFFIXES) -> None:
+def check_plot_path(path: str, option: str = "--plot", matplotlib_for: tuple[str, ...] = PLOT_SUFFIXES,
+                    inputs: tuple[str, ...] = ()) -> None:
     """Fail before any work when the plot cannot be written: wrong suffix, a folder that is not
     there or not writable, a folder in the file's place, or no matplotlib where the suffix needs
-    it (`explain --draw` writes SVG itself and needs matplotlib for PNG only)."""
+    it (`explain --draw` writes SVG itself and needs matplotlib for PNG only), or one of the
+    command's `inputs` (fileio.check_output, the rule every output follows)."""
     import importlib.util
+
+    from ..fileio import check_output
 
     if not path.lower().endswith(PLOT_SUFFIXES):
         raise UsageError(f"{option} writes a .png or .svg file, got '{path}'")
-    folder = os.path.dirname(path) or "."
-    if not os.path.isdir(folder):
-        raise UsageError(f"{option} {path}: there is no folder {folder}")
-    if os.path.isdir(path):
-        raise UsageError(f"{option} {path}: is a folder, not a file")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"{option} {path}: the folder {folder} is not writable")
+    check_output(path, option, inputs)
     if path.lower().endswith(matplotlib_for) and importlib.util.find_spec("matplotlib") is None:
         raise UsageError(f"{option} needs matplotlib: pip install 'convcalc[plot]'")
 

@@ -13,8 +13,6 @@ line of themselves and of each key or item, so later errors can point at the lin
 
 from __future__ import annotations
 
-import os
-import stat
 from typing import Any
 
 import yaml
@@ -60,29 +58,24 @@ _CONTAINER_TAGS = {None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
 _MERGE_KEY = "<<"
 
 
-# Paths that name a descriptor this process already holds (`convcalc shapes /dev/stdin < x`,
-# `convcalc shapes <(make-spec)`): a pipe or terminal there has its writer, so reading it ends.
-_OWN_DESCRIPTOR = r"/dev/(stdin|fd/[0-9]+)\Z|/proc/self/fd/[0-9]+\Z"
-
-
 def read_text(path: str) -> str:
-    """Read a spec file: size-limited, UTF-8, text.
-
-    Only a regular file is opened (or a descriptor of this process, such as /dev/stdin): opening
-    a FIFO waits for a writer, forever if none comes, and a device such as /dev/zero never ends."""
-    import re
+    """Read a spec file: size-limited, UTF-8, text, never waiting forever (fileio.read_bounded:
+    a regular file, a FIFO once its writer is there, or a descriptor of this process such as
+    /dev/stdin; a directory, device or socket is refused)."""
+    from ..fileio import NotAFile, read_bounded
 
     try:
-        mode = os.stat(path).st_mode
-        if stat.S_ISDIR(mode):
-            raise SpecError("is a directory, not a spec file", file=path)
-        if not stat.S_ISREG(mode) and not re.match(_OWN_DESCRIPTOR, path):
-            what = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
-            raise SpecError(f"not a regular file ({what}); give a spec file, or '-' for standard input", file=path)
-        with open(path, "rb") as handle:
-            data = handle.read(limits.MAX_FILE_BYTES + 1)
+        data = read_bounded(path, limits.MAX_FILE_BYTES)
     except FileNotFoundError:
         raise SpecError("no such file", file=path) from None
+    except NotAFile as exc:
+        if exc.kind == "a directory":
+            raise SpecError("is a directory, not a spec file", file=path) from None
+        if exc.kind.startswith("a FIFO"):
+            raise SpecError(f"is {exc.kind}; start the program that writes it first, or pipe the spec "
+                            "into '-'", file=path) from None
+        raise SpecError(f"not a regular file ({exc.kind}); give a spec file, or '-' for standard input",
+                        file=path) from None
     except IsADirectoryError:
         raise SpecError("is a directory, not a spec file", file=path) from None
     except OSError as exc:
