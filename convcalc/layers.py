@@ -91,6 +91,9 @@ MASK = "mask"  # dropout's mask: bool on CUDA (native_dropout), the activation d
 COMPLEX = "complex"  # complex of ACT (complex64 for float32)
 INT64 = "int64"
 BOOL = "bool"
+UPCAST = "upcast"  # float32 where the layer computes in a lower precision on the CPU (attention's math path), else ACT
+# Keep.name tags of a Keep that only one side of that upcast keeps (the math path keeps v itself, or its float32 copy)
+WHEN_NATIVE, WHEN_UPCAST = "when-native", "when-upcast"
 # What autocast (--amp) does with a kind: PyTorch's lists (torch/csrc/autograd/autocast_mode.cpp)
 LOW = "low"  # on the lower-precision list: inputs cast to the low dtype, output in it (conv, linear)
 FLOAT32 = "float32"  # on the float32 list: inputs cast to float32, output float32 (layer norm on CUDA)
@@ -2016,28 +2019,35 @@ class BatchNorm(Kind):
 @register
 class LayerNorm(Norm):
     doc = ("layer norm over the channels at each position (ConvNeXt); `all` normalizes [C, H, W] whole, like "
-           "`nn.LayerNorm([C, H, W])`")
+           "`nn.LayerNorm([C, H, W])`; `last` over the last axis, like `nn.LayerNorm(C)` on tokens [N, C] (ViT)")
     name = "ln"
-    examples = ("8x5x5 | ln", "8x5x5 | ln over=all", "8x10 | ln affine=false", "12 | ln")
-    costs = ("2C (affine; `over: all`: 2X)", "", "", "5·X + 2·X (affine) + 4 per normalized group")
-    saves = "its input and 2 statistics per position (`over: all`: per sample)"
-    draws = ("ln", "ln over=all")
-    args = (Arg("over", choice("channels", "all"), "channels"), Arg("affine", boolean, True), Arg("eps", number(0), 1e-5))
+    examples = ("8x5x5 | ln", "8x5x5 | ln over=all", "8x10 | ln affine=false", "12 | ln", "6x10 | ln over=last",
+                "3x4x5 | ln over=last affine=false")
+    costs = ("2C (affine; `over: all`: 2X; `over: last`: 2·last axis)", "", "",
+             "5·X + 2·X (affine) + 4 per normalized group")
+    saves = "its input and 2 statistics per position (`over: all`: per sample; `over: last`: per row)"
+    draws = ("ln", "ln over=all", "ln over=last")
+    args = (Arg("over", choice("channels", "all", "last"), "channels"), Arg("affine", boolean, True), Arg("eps", number(0), 1e-5))
 
     def params(self, a, x, y):
         if not a["affine"]:
             return 0
-        return 2 * (x[0] if a["over"] == "channels" else numel(x))
+        return 2 * {"channels": x[0], "all": numel(x), "last": x[-1]}[a["over"]]
+
+    def groups(self, a, x) -> int:
+        """How many groups it normalizes per sample: one per position, one in all, one per row."""
+        return {"channels": numel(x[1:]), "all": 1, "last": numel(x[:-1])}[a["over"]]
 
     def flops(self, a, x, y):
-        groups = numel(x[1:]) if a["over"] == "channels" else 1
-        return self.norm_flops(x, groups, a["affine"])
+        return self.norm_flops(x, self.groups(a, x), a["affine"])
 
+    # `last` over a spatial axis (a [C, L] map) mixes its positions; over tokens [N, C] it reads
+    # one token's channels (tokens are already global context: see layers_attention)
     def sees_all(self, a, x, y):
-        return a["over"] == "all" and spread(x[1:])
+        return (a["over"] == "all" and spread(x[1:])) or (a["over"] == "last" and len(x) > 1 and x[-1] > 1)
 
     def saved(self, a, x, y):
-        groups = numel(x) // x[0] if a["over"] == "channels" else 1
+        groups = self.groups(a, x)
         return KEEP_INPUT, new(groups, self.stats_dtype(a)), new(groups, self.stats_dtype(a))
 
     def autocast(self, a, x, device):
@@ -2048,7 +2058,8 @@ class LayerNorm(Norm):
 
         if a["over"] == "channels":
             return torch_ops.ChannelLayerNorm(x[0], a["eps"], a["affine"])
-        return torch_ops.nn().LayerNorm(list(x), eps=a["eps"], elementwise_affine=a["affine"])
+        shape = [x[-1]] if a["over"] == "last" else list(x)
+        return torch_ops.nn().LayerNorm(shape, eps=a["eps"], elementwise_affine=a["affine"])
 
 
 @register
@@ -2336,8 +2347,39 @@ activation("hardswish", "Hardswish", 5, "x*relu6(x+3)/6: add, 2 clamps, mul, div
 activation("hardsigmoid", "Hardsigmoid", 4, "relu6(x+3)/6: add, 2 clamps, div", back=(3, "2 compares, dy/6"))
 activation("mish", "Mish", 5, "x*tanh(softplus(x)): exp, add, log, tanh, mul",
            back=(14, "softplus 3, tanh, sigmoid 4, 1 − tanh² 2, products and sum 4"))
-activation("softmax", "Softmax", 5, "over channels: max (compare), sub, exp, sum (add), div", keeps=OUTPUT,
-           back=(4, "y·(dy − Σ dy·y): multiply, sum, subtract, multiply"), cuda_float32=True)
+
+
+@register
+class Softmax(Activation):
+    """Softmax over one axis, as nn.Softmax(dim) computes it: dim 1 (the default) is the channels,
+    -1 the last axis (attention's scores over the keys); the batch (dim 0) is refused. Per
+    element: max (compare), subtract, exp, sum (add), divide: 5·X whatever the axis."""
+
+    doc = ("over axis `dim` (PyTorch's numbering, the batch is 0: 1, the default, is the channels, -1 the last): "
+           "max (compare), sub, exp, sum (add), div")
+    name = "softmax"
+    torch_name = "Softmax"
+    per_element = 5
+    per_element_backward = 4
+    keeps = OUTPUT
+    cuda_float32 = True
+    examples = ("3x4x4 | softmax", "5x7 | softmax dim=-1", "2x5x7 | softmax dim=2")
+    draws = ("softmax", "softmax dim=-1")
+    costs = ("", "", "", "5·X (max (compare), sub, exp, sum (add), div)")
+    saves = "its output"
+    backward_costs = ("4·X (y·(dy − Σ dy·y): multiply, sum, subtract, multiply)", "")
+    args = (Arg("dim", integer(-8, 8), 1, "the axis, as nn.Softmax(dim) numbers it (batch 0, −1 the last)"),)
+
+    def shape(self, a, x):
+        rank = len(x) + 1
+        if not -rank <= a["dim"] < rank or a["dim"] % rank == 0:
+            raise LayerError(f"softmax dim {a['dim']} is not an axis of [N, {dims(x)}] other than the batch (0)")
+        return x
+
+    def sees_all(self, a, x, y):
+        """The sum runs along its axis: over a spatial axis, every position reads them all."""
+        axis = a["dim"] % (len(x) + 1) - 1
+        return axis > 0 and x[axis] > 1
 
 
 @register
@@ -3052,3 +3094,6 @@ class OpaqueMerge(Opaque):
     name = "opaque_merge"
     merge = True
     examples = ("4x6x6 | conv 4 k3 p1 name=a | opaque_merge from=a,input shape=8,6,6 op=mystery",)
+
+
+from . import layers_attention  # noqa: E402,F401  attention and token kinds (registered after the above)
