@@ -66,7 +66,7 @@ class MultiheadAttention(Kind):
            "with q = k = v; `add_bias_kv` appends a learned key and value")
     name = "mha"
     examples = ("5x8 | mha 2", "7x12 | mha 3 bias=false", "6x8 | mha 4 add_bias_kv=true",
-                "3x4x4 | conv 8 k2 s2 | tokens | mha 2 | ln over=last")
+                "3x4x4 | conv 8 k2 s2 | tokens | mha 2 | add from=tokens1,mha1")
     costs = ("4E² + 4E (bias) + 2E (add_bias_kv)", "", "4·N·E² + 2·N·S·E (S = N, + 1 with add_bias_kv)",
              "2·MACs + 4·N·E (bias) + (N + S)·E (scaling) + 5·H·N·S (softmax)")
     saves = ("its input copied, the scaled q and k, the H·N·S probabilities, v (the packed projection's storage; "
@@ -127,6 +127,10 @@ class MultiheadAttention(Kind):
         bias = 4 * n * e if a["bias"] else 0
         return 6 * n * e * e, 4 * n * e * e + 8 * n * s * e + 4 * h * n * s + (n + s) * e + 6 * n * e * e + bias
 
+    def fvcore(self, a, x, y):
+        n, e, _, _ = self._sizes(a, x)
+        return 4 * n * e * e  # its linear projections; it traces the products as scaled_dot_product_attention, unsupported
+
     def flop_counter_backward(self, a, x, y, input_grad):
         n, e, _, s = self._sizes(a, x)
         return 2 * (3 * n * e * e * (2 if input_grad else 1) + 2 * n * e * e + 4 * n * s * e)
@@ -156,7 +160,7 @@ class ScaledDotProductAttention(Merge):
            "broadcasting to [..., L, S]): q [..., L, E], k [..., S, E], v [..., S, Ev] → [..., L, Ev]; `causal`")
     name = "sdpa"
     examples = ("2x5x4 | identity name=q | sdpa from=q,input,input",
-                "2x6x4 | conv 2 k1 name=q | conv 2 k1 from=input name=k | sdpa from=q,k,input causal=true",
+                "2x6x4 | relu name=x | conv 2 k1 name=q | conv 2 k1 from=x name=k | sdpa from=q,k,x causal=true",
                 "3x5x4 | matmul from=input,input transpose_b=true name=s | sdpa from=input,input,input,s")
     costs = ("", "", "H·L·S·E (QKᵀ) + H·L·S·Ev (times V)",
              "2·MACs + H·(L + S)·E (scaling) + 5·H·L·S (softmax) + H·L·S (mask or causal)")
@@ -239,7 +243,7 @@ class MatMul(Merge):
     name = "matmul"
     examples = ("2x5x4 | matmul from=input,input transpose_b=true",
                 "2x3x4 | conv 2 k1 name=a | reshape shape=2,4,3 name=b | matmul from=a,b",
-                "2x3x4 | conv 1 k1 | reshape shape=1,4,3 name=b | matmul from=input,b")
+                "2x3x4 | relu name=a | conv 1 k1 | reshape shape=1,4,3 name=b | matmul from=a,b")
     costs = ("", "", "n·m·p per output matrix", "2·MACs")
     saves = "each factor, for the other's gradient (a broadcast one as its expanded copy)"
     backward_costs = ("2·MACs per input that needs a gradient", "")
@@ -270,6 +274,9 @@ class MatMul(Merge):
 
     def flops(self, a, xs, y):
         return 2 * self.macs(a, xs, y)
+
+    def fvcore(self, a, xs, y):
+        return self.macs(a, xs, y)  # fvcore's matmul rule: one per multiply-add
 
     # matmul keeps each factor for the other's gradient: the input itself, or, broadcast along a
     # leading axis, the expanded copy it multiplies
