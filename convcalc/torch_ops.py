@@ -4,12 +4,14 @@ Where PyTorch has a module, the factory functions here pick the 1-D/2-D/3-D vari
 has none, the modules below build the exact equivalent from functional pieces: TensorFlow-style
 "same" padding (an explicit asymmetric pad before the conv), padding in F.pad's modes, cropping,
 U-Net's crop-and-concat, channel split, ShiftNet's shift, maxout, layer scale, channels-only layer
-norm, bed-of-nails unpooling, a token embedding laid out channels first, and the merges.
+norm, bed-of-nails unpooling, a token embedding laid out channels first, and the merges; and attention
+on PyTorch's math path (layers/attention.py), the path FlopCounterMode counts.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import contextlib
+from typing import Any, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -125,7 +127,7 @@ def activation(torch_name: str, a: dict[str, Any]) -> _nn.Module:
     if torch_name == "GELU":
         return _nn.GELU(approximate=a["approximate"])
     if torch_name == "Softmax":
-        return _nn.Softmax(dim=1)
+        return _nn.Softmax(dim=a["dim"])
     return getattr(_nn, torch_name)()
 
 
@@ -397,6 +399,93 @@ class DeformConv2d(_nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return deform_conv2d(x, self.offset(x), self.weight, self.bias, self.s, self.pads, self.d, self.groups,
                              self.offset_groups)
+
+
+@contextlib.contextmanager
+def _math_attention() -> Iterator[None]:
+    """scaled_dot_product_attention on its math backend and nn.MultiheadAttention's fused fast
+    path off while the block runs (the caller's settings are restored after): the fused CPU
+    kernels are what FlopCounterMode counts 0 for in torch 2.13, the math path its two products."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    fast = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with sdpa_kernel(SDPBackend.MATH):
+            yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fast)
+
+
+class SelfAttention(_nn.MultiheadAttention):
+    """nn.MultiheadAttention(batch_first=True) on tokens [B, N, E] as self-attention (q = k = v),
+    on the math path; its parameters are nn.MultiheadAttention's own."""
+
+    def __init__(self, embed: int, heads: int, bias: bool, add_bias_kv: bool) -> None:
+        super().__init__(embed, heads, bias=bias, add_bias_kv=add_bias_kv, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        with _math_attention():
+            return super().forward(x, x, x, need_weights=False)[0]
+
+
+class Sdpa(_nn.Module):
+    """F.scaled_dot_product_attention(q, k, v, attn_mask, is_causal) on the math path."""
+
+    def __init__(self, causal: bool) -> None:
+        super().__init__()
+        self.causal = causal
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Any = None) -> torch.Tensor:
+        with _math_attention():
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=self.causal)
+
+
+class MatMul(_nn.Module):
+    def __init__(self, transpose_b: bool) -> None:
+        super().__init__()
+        self.transpose_b = transpose_b
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(a, b.transpose(-2, -1) if self.transpose_b else b)
+
+
+class Tokens(_nn.Module):
+    """[B, C, *spatial] -> [B, H·W·…, C]: ViT's x.flatten(2).transpose(1, 2)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(2).transpose(1, 2)
+
+
+class Transpose(_nn.Module):
+    def __init__(self, dim0: int, dim1: int) -> None:
+        super().__init__()
+        self.dims = (dim0, dim1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.transpose(*self.dims)
+
+
+class ClsToken(_nn.Module):
+    """ViT's class token: a [1, 1, C] parameter put in front of the tokens of every sample."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.token = _nn.Parameter(torch.zeros(1, 1, channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class PosEmbed(_nn.Module):
+    """A learned position embedding [1, *shape], added (ViT's pos_embedding)."""
+
+    def __init__(self, shape: Sequence[int]) -> None:
+        super().__init__()
+        self.pos = _nn.Parameter(torch.zeros(1, *shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.pos
 
 
 class Opaque(_nn.Module):

@@ -30,7 +30,7 @@ from .analysis import COUNTER_BYTES, analyze
 from .errors import LayerError, ShapeError, UsageError
 from .graph import plan
 from .layers import (ACT, BOOL, BUFFER, COMPLEX, FLOAT32, INPUT, INT64, LOW, MASK, MIXED, NEW, OUTPUT, PARAM,
-                     PROMOTE, SIDE, WEIGHT, Keep)
+                     PROMOTE, SIDE, UPCAST, WEIGHT, WHEN_NATIVE, WHEN_UPCAST, Keep)
 from .report import Fit, TrainLayer, TrainTotals, TrainingReport
 from .sharing import tensor_names
 from .spec.model import Spec
@@ -263,7 +263,8 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
         computes[node.name] = compute
         csize = ITEMSIZE[compute]
         size = {ACT: csize, PARAM: msize, MASK: 1 if device == "cuda" else csize, COMPLEX: 2 * csize,
-                INT64: 8, BOOL: 1}
+                INT64: 8, BOOL: 1, UPCAST: max(csize, 4) if device == "cpu" else csize}
+        upcast = size[UPCAST] > csize  # attention's math path computes a low-precision input in float32
 
         keeps = record.saved(a, x, y) if runs[node.name] else ()
         padded = next((k for k in record.saved(a, x, y) if k.name == "padded"), None)
@@ -304,6 +305,8 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
         w = 0
         for k in keeps:
             if k.grad_of is not None and not needs[node.inputs[k.grad_of]]:
+                continue
+            if k.name in (WHEN_NATIVE, WHEN_UPCAST) and (k.name == WHEN_UPCAST) != upcast:
                 continue
             sid = _keep(k, step, values, copies, named, weight_copies[w:w + 1], mem, size)
             if k.source == NEW:

@@ -247,7 +247,7 @@ def test_part_b_draws_every_kind():
     (tests/test_registry.py verifies it)."""
     drawn = {part.split()[0] for template in KINDS.elements for part in template.split("|")}
     elsewhere = {kind for kind, record in REGISTRY.items() if record.merge or record.input_dtype}
-    assert elsewhere == {"add", "mul", "concat", "embedding", "opaque_merge"}
+    assert elsewhere == {"add", "mul", "concat", "embedding", "opaque_merge", "sdpa", "matmul"}
     assert drawn | elsewhere == set(REGISTRY)
 
 

@@ -118,7 +118,7 @@ WORDED = {
 COLUMNS = ("params", "buffers", "macs", "flops")  # the order of Kind.costs
 
 
-def _cost_formula(cost: str, known: set[str]) -> str | None:
+def _cost_formula(cost: str, known: set[str], flags: tuple[str, ...] = ("affine",)) -> str | None:
     """The leading formula of a cost string as Python (`2·MACs + Y·bias` -> `2*MACs + Y*bias`),
     without what follows it in words (`Y·(prod(k) − 1) compares`, `4·out·C·M (a complex MAC is
     4 real ones)`); None when no prefix is a formula in the symbols `known`."""
@@ -127,7 +127,9 @@ def _cost_formula(cost: str, known: set[str]) -> str | None:
 
     s = cost.replace("**", "").replace("`", "").replace("·", "*").replace("−", "-").replace("log2 N", "log2(N)")
     s = re.sub(r"(?<![\w.])(\d+)(?=[A-Za-z(])", r"\1*", s)  # 2C -> 2*C
-    s = s.replace(" (affine)", "*affine")  # a term counted only with the affine parameters
+    s = s.replace("²", "**2")
+    for flag in flags:  # a term counted only with a flag: 4E (bias), X (affine)
+        s = s.replace(f" ({flag})", f"*{flag}")
     s = re.sub(r" \([a-z ]+\)", "", s)  # a word naming the term beside it: X (powers)
     for end in range(len(s), 0, -1):
         if end < len(s) and s[end] not in " (:;":
@@ -159,6 +161,7 @@ def _cost_symbols(record, a, x, y) -> dict:
         env.update(og=a["offset_groups"], O=2 * a["offset_groups"] * prod(a["k"]))
     if hasattr(record, "fft_size"):
         env.update(N=prod(record.fft_size(a, x)), M=record.bins(a, x))
+    env.update(record.cost_symbols(a, x, y))
     return env
 
 
@@ -197,7 +200,8 @@ def test_every_cost_formula_is_what_its_rule_computes():
                 elif cost == "":
                     ok = value == 0 and column not in record.uncounted
                 else:
-                    formula = _cost_formula(cost, set(env) | set(functions))
+                    flags = tuple(key for key, value in env.items() if value in (0, 1) and key.isidentifier())
+                    formula = _cost_formula(cost, set(env) | set(functions), flags)
                     if formula is None:
                         ok = False
                     else:

@@ -78,19 +78,18 @@ from .geometry import (AXIS_NAMES, BIAS, D1, K, OUT, P_CONV, S1, at_least, axis_
                        named, numel, per_group, pool_out, resolve_padding, rf_collapse, rf_transposed, rf_union,
                        rf_window, same_field, spatial, spread, uncovered_warnings, window_out)
 from .kind import (ACT, BOOL, BUFFER, COMPLEX, FLOAT32, INPUT, INT64, KEEP_INPUT, KEEP_OUTPUT, LOW, MASK, MIXED, NEW,
-                   NOTE_LABELS, OUTPUT, PARAM, PROMOTE, REGISTRY, RF, SAME, SHORT, SIDE, WEIGHT, Args, Axis, Keep, Kind,
-                   Movement, Note, Shape, Shapes, Side, Window, new, register, weight)
+                   NOTE_LABELS, OUTPUT, PARAM, PROMOTE, REGISTRY, RF, SAME, SHORT, SIDE, UPCAST, WEIGHT, WHEN_NATIVE,
+                   WHEN_UPCAST, Args, Axis, Keep, Kind, Movement, Note, Shape, Shapes, Side, Window, new, register, weight)
 
 # The families, imported in the registry's order (the docs' tables and every JSON list of kinds
-# follow it). A new family is a module here, imported after the last whose kinds precede its own:
-# attention.py, the next, goes after merge.
-from . import conv, pool, dense, norm, activation, movement, merge, opaque  # noqa: I001 (the order is the point)
+# follow it). A new family is a module here, imported after the last whose kinds precede its own.
+from . import conv, pool, dense, norm, activation, movement, merge, opaque, attention  # noqa: F401, I001 (the order is the point)
 from .pool import adaptive_windows
 
 __all__ = [
     "ACT", "AXIS_NAMES", "BIAS", "BOOL", "BUFFER", "COMPLEX", "D1", "FLOAT32", "INPUT", "INT64", "K", "KEEP_INPUT",
     "KEEP_OUTPUT", "LOW", "MASK", "MIXED", "NEW", "NOTE_LABELS", "OUT", "OUTPUT", "PARAM", "PROMOTE", "P_CONV",
-    "REGISTRY", "RF", "S1", "SAME", "SHORT", "SIDE", "WEIGHT", "Args", "Axis", "Keep", "Kind", "Movement", "Note",
+    "REGISTRY", "RF", "S1", "SAME", "SHORT", "SIDE", "UPCAST", "WEIGHT", "WHEN_NATIVE", "WHEN_UPCAST", "Args", "Axis", "Keep", "Kind", "Movement", "Note",
     "Shape", "Shapes", "Side", "Window", "activation", "adaptive_windows", "at_least", "axis_name", "check_groups",
     "conv", "dense", "dims", "effective", "merge", "movement", "named", "new", "norm", "numel", "opaque",
     "per_group", "pool", "pool_out", "register", "resolve_padding", "rf_collapse", "rf_transposed", "rf_union",

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..args import Arg, boolean, choice, integer, number
 from ..errors import LayerError
-from .geometry import numel, same_field
+from .geometry import dims, numel, same_field
 from .kind import (BOOL, FLOAT32, INPUT, INT64, KEEP_INPUT, KEEP_OUTPUT, LOW, OUTPUT, SAME, Args, Keep, Kind, Shape,
                    new, register, weight)
 
@@ -82,8 +82,40 @@ activation("hardswish", "Hardswish", 5, "x*relu6(x+3)/6: add, 2 clamps, mul, div
 activation("hardsigmoid", "Hardsigmoid", 4, "relu6(x+3)/6: add, 2 clamps, div", back=(3, "2 compares, dy/6"))
 activation("mish", "Mish", 5, "x*tanh(softplus(x)): exp, add, log, tanh, mul",
            back=(14, "softplus 3, tanh, sigmoid 4, 1 − tanh² 2, products and sum 4"))
-activation("softmax", "Softmax", 5, "over channels: max (compare), sub, exp, sum (add), div", keeps=OUTPUT,
-           back=(4, "y·(dy − Σ dy·y): multiply, sum, subtract, multiply"), cuda_float32=True)
+
+
+@register
+class Softmax(Activation):
+    """Softmax over one axis, as nn.Softmax(dim) computes it: dim 1 (the default) is the channels,
+    -1 the last axis (attention's scores over the keys); the batch (dim 0) is refused. Per
+    element: max (compare), subtract, exp, sum (add), divide: 5·X whatever the axis."""
+
+    doc = ("over axis `dim` (PyTorch's numbering, the batch is 0: 1, the default, is the channels, -1 the last): "
+           "max (compare), sub, exp, sum (add), div")
+    name = "softmax"
+    torch_name = "Softmax"
+    per_element = 5
+    per_element_backward = 4
+    keeps = OUTPUT
+    cuda_float32 = True
+    examples = ("3x4x4 | softmax", "5x7 | softmax dim=-1", "2x5x7 | softmax dim=2")
+    draws = ("softmax", "softmax dim=-1")
+    costs = ("", "", "", "5·X: max (compare), sub, exp, sum (add), div")
+    saves = "its output"
+    backward_costs = ("4·X (y·(dy − Σ dy·y): multiply, sum, subtract, multiply)", "")
+    args = (Arg("dim", integer(-8, 8), 1, "the axis, as nn.Softmax(dim) numbers it (batch 0, −1 the last)"),)
+
+    def shape(self, a: Args, x: Shape) -> Shape:
+        rank = len(x) + 1
+        if not -rank <= a["dim"] < rank or a["dim"] % rank == 0:
+            raise LayerError(f"softmax dim {a['dim']} is not an axis of [N, {dims(x)}] other than the batch (0)")
+        return x
+
+    def sees_all(self, a: Args, x: Shape, y: Shape) -> bool:
+        """The sum runs along its axis: over a spatial axis, every position reads them all."""
+        axis = a["dim"] % (len(x) + 1) - 1
+        return axis > 0 and x[axis] > 1
+
 
 
 @register

@@ -48,6 +48,9 @@ MASK = "mask"  # dropout's mask: bool on CUDA (native_dropout), the activation d
 COMPLEX = "complex"  # complex of ACT (complex64 for float32)
 INT64 = "int64"
 BOOL = "bool"
+UPCAST = "upcast"  # float32 where the layer computes in a lower precision on the CPU (attention's math path), else ACT
+# Keep.name tags of a Keep that only one side of that upcast keeps (the math path keeps v itself, or its float32 copy)
+WHEN_NATIVE, WHEN_UPCAST = "when-native", "when-upcast"
 # What autocast (--amp) does with a kind: PyTorch's lists (torch/csrc/autograd/autocast_mode.cpp)
 LOW = "low"  # on the lower-precision list: inputs cast to the low dtype, output in it (conv, linear)
 FLOAT32 = "float32"  # on the float32 list: inputs cast to float32, output float32 (layer norm on CUDA)
@@ -251,6 +254,12 @@ class Kind:
         from .. import torch_ops
 
         return getattr(torch_ops, builder)(*args, **kwargs)
+
+    def cost_symbols(self, a: Args, x: Shape | Shapes, y: Shape) -> dict[str, int]:
+        """The symbols its `costs` strings use beyond docs/costs.md's common ones (C, X, F, Y, P and
+        its arguments by name), with their values for this layer: tests/test_registry.py evaluates
+        each string with them against the rule, so a formula cannot drift from the code."""
+        return {}
 
     def fvcore(self, a: Args, x: Shape, y: Shape) -> int:
         """fvcore ignores or does not support most ops: it counts nothing for them."""

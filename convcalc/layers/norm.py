@@ -121,28 +121,35 @@ class BatchNorm(Kind):
 @register
 class LayerNorm(Norm):
     doc = ("layer norm over the channels at each position (ConvNeXt); `all` normalizes [C, H, W] whole, like "
-           "`nn.LayerNorm([C, H, W])`")
+           "`nn.LayerNorm([C, H, W])`; `last` over the last axis, like `nn.LayerNorm(C)` on tokens [N, C] (ViT)")
     name = "ln"
-    examples = ("8x5x5 | ln", "8x5x5 | ln over=all", "8x10 | ln affine=false", "12 | ln")
-    costs = ("2C (affine; `over: all`: 2X)", "", "", "5·X + 2·X (affine) + 4 per normalized group")
-    saves = "its input and 2 statistics per position (`over: all`: per sample)"
-    draws = ("ln", "ln over=all")
-    args = (Arg("over", choice("channels", "all"), "channels"), Arg("affine", boolean, True), Arg("eps", number(0), 1e-5))
+    examples = ("8x5x5 | ln", "8x5x5 | ln over=all", "8x10 | ln affine=false", "12 | ln", "6x10 | ln over=last",
+                "3x4x5 | ln over=last affine=false")
+    costs = ("2C (affine; `over: all`: 2X; `over: last`: 2·last axis)", "", "",
+             "5·X + 2·X (affine) + 4 per normalized group")
+    saves = "its input and 2 statistics per position (`over: all`: per sample; `over: last`: per row)"
+    draws = ("ln", "ln over=all", "ln over=last")
+    args = (Arg("over", choice("channels", "all", "last"), "channels"), Arg("affine", boolean, True), Arg("eps", number(0), 1e-5))
 
     def params(self, a: Args, x: Shape, y: Shape) -> int:
         if not a["affine"]:
             return 0
-        return 2 * (x[0] if a["over"] == "channels" else numel(x))
+        return 2 * {"channels": x[0], "all": numel(x), "last": x[-1]}[a["over"]]
+
+    def groups(self, a: Args, x: Shape) -> int:
+        """How many groups it normalizes per sample: one per position, one in all, one per row."""
+        return {"channels": numel(x[1:]), "all": 1, "last": numel(x[:-1])}[a["over"]]
 
     def flops(self, a: Args, x: Shape, y: Shape) -> int:
-        groups = numel(x[1:]) if a["over"] == "channels" else 1
-        return self.norm_flops(x, groups, a["affine"])
+        return self.norm_flops(x, self.groups(a, x), a["affine"])
 
+    # `last` over a spatial axis (a [C, L] map) mixes its positions; over tokens [N, C] it reads
+    # one token's channels (tokens are already global context: see layers/attention.py)
     def sees_all(self, a: Args, x: Shape, y: Shape) -> bool:
-        return a["over"] == "all" and spread(x[1:])
+        return (a["over"] == "all" and spread(x[1:])) or (a["over"] == "last" and len(x) > 1 and x[-1] > 1)
 
     def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
-        groups = numel(x) // x[0] if a["over"] == "channels" else 1
+        groups = self.groups(a, x)
         return KEEP_INPUT, new(groups, self.stats_dtype(a)), new(groups, self.stats_dtype(a))
 
     def autocast(self, a: Args, x: Shape, device: str) -> str:
@@ -151,7 +158,8 @@ class LayerNorm(Norm):
     def build(self, a: Args, x: Shape, y: Shape) -> Any:
         if a["over"] == "channels":
             return self.torch("ChannelLayerNorm", x[0], a["eps"], a["affine"])
-        return self.torch("nn").LayerNorm(list(x), eps=a["eps"], elementwise_affine=a["affine"])
+        shape = [x[-1]] if a["over"] == "last" else list(x)
+        return self.torch("nn").LayerNorm(shape, eps=a["eps"], elementwise_affine=a["affine"])
 
 
 @register
