@@ -58,7 +58,7 @@ def test_external_data_is_read_only_from_a_real_file_inside_the_models_real_fold
 def test_a_symlinked_external_pad_amount_never_reaches_the_spec(tmp_path):
     """A Pad whose amounts are in `pads.bin -> ../secret.bin`: the secret's values are not read,
     so the Pad is unsupported (its amounts unknown), and they appear in no message."""
-    (tmp_path / "secret.bin").write_bytes(struct.pack("<6q", 0, 0, 7, 0, 0, 9))
+    (tmp_path / "secret.bin").write_bytes(struct.pack("<6q", 0, 0, 7013, 0, 0, 9029))
     model = tmp_path / "model"
     model.mkdir()
     (model / "pads.bin").symlink_to("../secret.bin")
@@ -70,7 +70,8 @@ def test_a_symlinked_external_pad_amount_never_reaches_the_spec(tmp_path):
     path = _save(model / "m.onnx", [helper.make_node("Pad", ["x", "pads"], ["y"])], [1, 2, 10], initializers=[pads])
     with pytest.raises(ConvcalcError, match="cannot map: Pad") as error:
         read(path).spec()
-    assert "7" not in str(error.value) and "9" not in str(error.value)
+    message = str(error.value).replace(str(tmp_path), "TMP")  # the folder's name may hold any digit
+    assert "7013" not in message and "9029" not in message
 
 
 # -- limits and malformed graphs ---------------------------------------------------------------
