@@ -25,14 +25,24 @@ _QUANTITY = r"(?a)\s*([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([A-Za-z]*)\s*\Z"  # compi
 
 
 def _scaled(value: float, step: int, prefixes: tuple[str, ...]) -> str:
+    """`value` in the largest unit it reaches, three significant digits (four below 1024 of a
+    binary unit). The rounding decides the unit: 999,556 rounds to 1000 k, which is 1.00 M, so
+    the digits and the unit are chosen for the rounded mantissa, never the raw one."""
     i = 0
     while abs(value) >= step and i < len(prefixes) - 1:
         value /= step
         i += 1
     if i == 0:
         return f"{value:.0f}{prefixes[0]}"
-    digits = 2 if abs(value) < 10 else 1 if abs(value) < 100 else 0
-    return f"{value:.{digits}f}{prefixes[i]}"
+    while True:
+        for digits, below in ((2, 10), (1, 100), (0, None)):
+            # the first precision whose rounded mantissa stays under its decade (9.996 -> 10.0)
+            if below is None or abs(round(value, digits)) < below:
+                break
+        if abs(round(value, digits)) < step or i == len(prefixes) - 1:
+            return f"{value:.{digits}f}{prefixes[i]}"
+        value /= step  # rounding reached the next unit: 999.6 k is 1.00 M
+        i += 1
 
 
 def count(n: int) -> str:
