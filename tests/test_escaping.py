@@ -81,3 +81,35 @@ def test_an_onnx_file_cannot_forge_the_spec_it_imports_to(brk, tmp_path):
     assert (spec.budget, spec.batch, spec.dtype) == (None, 1, "float32")
     assert text.splitlines() == text.split("\n")[:-1]
     assert sum(line.startswith("#") for line in text.splitlines()) == 2  # the two origin lines, each one line
+
+
+def _page(kind: str) -> str:
+    import convcalc
+    from convcalc import library
+    from convcalc.diagram import model
+    from convcalc.reporters import html_page
+    from convcalc.reporters.drawing import render
+
+    report = convcalc.analyze(convcalc.load(library.path("resnet18")))
+    return render(model(report), "html") if kind == "draw" else html_page.render([model(report)])
+
+
+@pytest.mark.parametrize("kind", ["draw", "report"])
+def test_the_html_policy_lists_exactly_the_pages_scripts_and_style_by_hash(kind):
+    import base64
+    import hashlib
+    import re
+
+    html = _page(kind)
+    policy = dict(part.strip().split(" ", 1) for part in
+                  re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', html).group(1).split(";"))
+
+    def hashes(bodies):  # type: ignore[no-untyped-def]
+        return {"'sha256-" + base64.b64encode(hashlib.sha256(b.encode()).digest()).decode() + "'" for b in bodies}
+
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)  # the executable ones: no type attribute
+    assert len(scripts) == (2 if kind == "draw" else 3)  # dagre, graph.js (and the report's page.js)
+    assert set(policy["script-src"].split()) == hashes(scripts)
+    assert set(policy["style-src"].split()) == hashes(re.findall(r"<style>(.*?)</style>", html, re.S))
+    assert policy["default-src"] == "'none'" and "unsafe" not in html.split("</head>")[0]
+    assert " style=" not in html  # a style attribute would need 'unsafe-inline'
