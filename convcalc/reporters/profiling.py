@@ -3,13 +3,12 @@ figures, then a per-layer roofline table per batch size; or JSON, CSV, Markdown;
 
 from __future__ import annotations
 
-import csv
 import io
 import sys
 from enum import Enum
 from typing import IO, Any, Callable
 
-from ..printable import clean
+from ..printable import clean, csv_writer, markdown
 from ..textable import Column, Table, bar, cut_middle, render as render_table, terminal_width, wants_color
 from ..units import nbytes
 from .jsonout import dumps_all
@@ -26,10 +25,6 @@ def _rate(value: float, unit: str) -> str:
             return f"{value / scale:.3g} {prefix}{unit}"
     return f"{value:.3g} {unit}"
 
-
-def _md(text: str) -> str:
-    """Spec text in a Markdown table cell: printable, with '|' escaped."""
-    return clean(text).replace("|", "\\|")
 
 
 def header(p: Any) -> str:
@@ -88,7 +83,7 @@ def as_json(profiles: list[Any], stream: IO[str] | None = None) -> str:
 
 def as_csv(profiles: list[Any], stream: IO[str] | None = None) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(["spec", "device", "dtype", "batch", "index", "name", "kind", "median_s", "q1_s", "q3_s",
                      "share", "flops", "bytes", "intensity", "achieved_flops_per_s", "bound", "roofline"])
     for p in profiles:
@@ -103,12 +98,12 @@ def as_csv(profiles: list[Any], stream: IO[str] | None = None) -> str:
 def as_markdown(profiles: list[Any], stream: IO[str] | None = None) -> str:
     parts = []
     for p in profiles:
-        parts.append(f"### {_md(p.name)}\n\n```\n{header(p)}```\n")
+        parts.append(f"### {markdown(p.name)}\n\n```\n{header(p)}```\n")
         for b in p.batches:
             parts.append(f"```\n{batch_lines(b)}```\n\n| # | name | kind | time ms | share | achieved | FLOP/B "
                          f"| bound | roofline |\n|---:|---|---|---:|---:|---:|---:|---|---:|")
             for i, layer in enumerate(b.layers):
-                parts.append(f"| {i} | {_md(layer.name)} | {_md(layer.kind)} | {_ms(layer.median_s)} | "
+                parts.append(f"| {i} | {markdown(layer.name)} | {markdown(layer.kind)} | {_ms(layer.median_s)} | "
                              f"{100 * layer.share:.1f}% | {_rate(layer.achieved, 'FLOP/s')} | "
                              f"{layer.intensity:.1f} | {layer.bound} | {100 * layer.roofline:.1f}% |")
             parts.append("")
