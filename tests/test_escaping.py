@@ -222,3 +222,39 @@ def test_markdown_reports_show_hostile_names_as_text(command, tmp_path, plain_te
             assert tag not in rendered
         assert "&lt;img src=x&gt;" in rendered  # the name is there, as text
         assert "a\\|b" in line  # the pipe inside the name splits no table row
+
+
+# --------------------------------------------------------------------------------------------
+# Drawings: the graph's name as escaped as its labels (issue 21 #34)
+
+BIDI_NAME = "net\u202e\"]; evil [label=x]\n\u2066graph\u2069\u202a\u2028"
+
+
+@pytest.mark.parametrize("fmt", ["dot", "mermaid", "svg", "html"])
+def test_a_drawings_name_and_titles_hold_no_raw_bidi_or_newline(fmt, tmp_path):
+    import re
+
+    import convcalc
+    from convcalc.diagram import build, model
+    from convcalc.printable import _UNSAFE, clean
+    from convcalc.reporters.drawing import render
+
+    if fmt == "svg":
+        pytest.importorskip("grandalf")
+    report = convcalc.analyze(convcalc.load(_hostile_spec(tmp_path, BIDI_NAME)))
+    text = render(model(report) if fmt == "html" else build(report), fmt)
+    written = text.split("<script>")[0]  # what the page writes (dagre's minified code holds a \x01 of its own)
+    assert not _UNSAFE.search(written.replace("\n", ""))  # no bidi control, no separator, no stray control
+    shown = clean(BIDI_NAME)
+    if fmt == "dot":
+        first = text.split("\n", 1)[0]
+        assert first == 'digraph "' + shown.replace("\\", "\\\\").replace('"', '\\"') + '" {'
+        from tests.test_draw import dot_check
+
+        dot_check(text)
+    elif fmt == "mermaid":
+        assert text.split("\n", 1)[0].startswith("%% net\\u202e#quot;]; evil [label=x]\\n\\u2066graph")
+    else:
+        title = re.search(r"<title>(.*?)</title>", text).group(1)
+        quote = "&quot;" if fmt == "html" else '"'  # html.escape writes quotes as entities; SVG's escape need not
+        assert title.startswith(f"net\\u202e{quote}]; evil [label=x]\\n\\u2066graph")
