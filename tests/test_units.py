@@ -118,3 +118,27 @@ def test_printed_numbers_read_back_within_their_rounding(n, scale):
     assert abs(mantissa) < step  # never "1000 k" or "1024 KiB"
     if power:
         assert 3 <= len(mantissa_text.lstrip("-").replace(".", "")) <= 4  # 3 significant digits (4 for 1000-1023)
+
+
+@pytest.mark.parametrize("value, unit, text", [
+    (999.96e9, "FLOP/s", "1 TFLOP/s"),  # 0.99996 T: the rounding carries into the prefix
+    (999.4e9, "FLOP/s", "999 GFLOP/s"),
+    (9.996e12, "FLOP/s", "10 TFLOP/s"),  # 9.996 rounds to 10.0; the trailing zero left out, as %.3g does
+    (1.234e12, "B/s", "1.23 TB/s"),
+    (1.5e12, "B/s", "1.5 TB/s"),
+    (512.0, "B/s", "512 B/s"),
+    (999.7, "B/s", "1 kB/s"),  # 999.7 rounds to 1000 at three digits
+    (0.25, "B/s", "0.25 B/s"),
+])
+def test_rate_keeps_up_to_three_significant_digits_and_carries(value, unit, text):
+    from convcalc.units import rate
+
+    assert rate(value, unit) == text
+
+
+@pytest.mark.parametrize("seconds, text", [(0.9994, "999 ms"), (0.9996, "1,000 ms"), (12.5, "12,500 ms")])
+def test_a_drawings_time_is_never_in_e_notation(seconds, text):
+    from convcalc.diagram import Metric
+    from convcalc.reporters.drawing import value_text
+
+    assert value_text(Metric.TIME, seconds) == text
