@@ -11,7 +11,7 @@ import sys
 from typing import IO
 
 from ..library import Entry
-from ..printable import csv_writer
+from ..printable import csv_writer, markdown, markdown_code
 from ..report import SCHEMAS
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import count
@@ -38,7 +38,7 @@ def render(entries: list[Entry], fmt: str, stream: IO[str] | None = None) -> str
         return out.getvalue()
     if fmt == "markdown":
         lines = ["| name | network | input | params | MACs |", "|---|---|---|---:|---:|"]
-        lines += [f"| `{e.name}` | {e.network.replace('|', '/')} | {shape(e.report.input[1:])} "
+        lines += [f"| {markdown_code(e.name, table=True)} | {markdown(e.network)} | {shape(e.report.input[1:])} "
                   f"| {e.report.total.params:,} | {e.report.total.macs:,} |" for e in entries]
         return "\n".join(lines) + "\n"
     width, color = terminal_width(stream) or PIPE_WIDTH, wants_color(stream)
