@@ -50,7 +50,7 @@ from .printable import clean
 from .report import SCHEMAS, args_dict, spec_label
 from .spec.model import DTYPE_BYTES, Spec
 from .torch_bridge import build, example_input, module_path
-from .units import nbytes
+from .units import nbytes, rate
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 NOISY = 0.10  # interquartile range above 10% of the median: the run is too noisy to trust
@@ -708,7 +708,5 @@ def _load() -> tuple[float, int] | None:
 
 
 def _rate(value: float) -> str:
-    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if value >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value:.3g} "
+    """'1.23 T' (the unit follows): three significant digits, the rounding carrying into the prefix."""
+    return rate(value)

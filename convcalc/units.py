@@ -24,15 +24,25 @@ _UNITS = {
 _QUANTITY = r"(?a)\s*([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([A-Za-z]*)\s*\Z"  # compiled on first use
 
 
-def _scaled(value: float, step: int, prefixes: tuple[str, ...]) -> str:
+def _scaled(value: float, step: int, prefixes: tuple[str, ...], whole: bool = True) -> str:
+    """`value` in the largest unit it reaches, three significant digits (four below 1024 of a
+    binary unit). The rounding decides the unit: 999,556 rounds to 1000 k, which is 1.00 M, so
+    the digits and the unit are chosen for the rounded mantissa, never the raw one."""
     i = 0
     while abs(value) >= step and i < len(prefixes) - 1:
         value /= step
         i += 1
-    if i == 0:
-        return f"{value:.0f}{prefixes[0]}"
-    digits = 2 if abs(value) < 10 else 1 if abs(value) < 100 else 0
-    return f"{value:.{digits}f}{prefixes[i]}"
+    if i == 0 and (whole or abs(value) < 1):  # a count's exact ones; a rate below 1, three digits
+        return f"{value:.0f}{prefixes[0]}" if whole else f"{value:.3g}{prefixes[0]}"
+    while True:
+        for digits, below in ((2, 10), (1, 100), (0, None)):
+            # the first precision whose rounded mantissa stays under its decade (9.996 -> 10.0)
+            if below is None or abs(round(value, digits)) < below:
+                break
+        if abs(round(value, digits)) < step or i == len(prefixes) - 1:
+            return f"{value:.{digits}f}{prefixes[i]}"
+        value /= step  # rounding reached the next unit: 999.6 k is 1.00 M
+        i += 1
 
 
 def count(n: int) -> str:
@@ -43,6 +53,17 @@ def count(n: int) -> str:
 def nbytes(n: int) -> str:
     """Bytes with binary prefixes: 1536 -> '1.50 KiB'."""
     return _scaled(n, 1024, _BYTE_PREFIXES)
+
+
+def rate(value: float, unit: str = "") -> str:
+    """A measured rate with an SI prefix and up to three significant digits, trailing zeros left
+    out as `%.3g` does: 1.23 TFLOP/s, 1.5 TB/s, 512 B/s; the rounding carries like a count's
+    (999.96 GFLOP/s is 1 TFLOP/s, never 1e+03 GFLOP/s)."""
+    mantissa, _, prefix = _scaled(value, 1000, tuple(f" {p}" for p in ("", "k", "M", "G", "T", "P")),
+                                  whole=False).partition(" ")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa} {prefix}{unit}"
 
 
 def number(value: Any) -> str:

@@ -270,3 +270,29 @@ def test_mermaid_itself_renders_the_drawing(browser, name):
         assert isinstance(result, int) and result > 1000, result
     finally:
         page.close()
+
+
+def test_the_policy_runs_the_pages_own_scripts_and_styles_and_nothing_else(browser, tmp_path):
+    """The Content-Security-Policy lists the bundled scripts and the style sheet by sha256, with no
+    'unsafe-inline': the drawing still renders its nodes and colours its legend, while an inline
+    script, an event handler and a style attribute slipped into the page (as a name would be if an
+    escape ever failed) are refused."""
+    report, path = write(tmp_path, "lenet5")
+    html = path.read_text(encoding="utf-8")
+    assert "unsafe-inline" not in html
+    planted = ('<script>document.title = "ran"</script><img src="data:," onerror="document.title = \'ran\'">'
+               '<b id="planted" style="color: rgb(255, 0, 0)">x</b>')
+    path.write_text(html.replace('<div class="tip" hidden></div>', '<div class="tip" hidden></div>' + planted, 1),
+                    encoding="utf-8")
+    page = Page(browser, path)
+    try:
+        assert page.names() == ["input"] + [layer.name for layer in report.layers]  # lenet5 has no blocks
+        assert page.page.title() != "ran"
+        colour = page.page.evaluate("getComputedStyle(document.querySelector('.legend i.swatch-compute')).backgroundColor")
+        assert colour == "rgb(207, 226, 243)"  # KIND_COLOURS["compute"], #cfe2f3, from the hashed style sheet
+        assert page.page.evaluate("getComputedStyle(document.getElementById('planted')).color") != "rgb(255, 0, 0)"
+        refused = [p for p in page.problems if "Content Security Policy" in p]
+        assert len(refused) == len(page.problems) >= 2  # the planted ones, and only they
+        assert page.requests == [page.url]
+    finally:
+        page.close()

@@ -195,3 +195,42 @@ def test_animate_refuses_what_it_cannot_write_before_any_work(argument, message,
     result = CliRunner().invoke(cli, ["explain", "-e", "1x7x7 | conv 1 k3", "--animate", argument])
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert message in result.output
+
+
+def _lines_run(layer, window) -> int:  # type: ignore[no-untyped-def]
+    """How many lines of layer_drawing.py drawing one frame runs: the work, counted, not timed."""
+    import sys
+
+    from convcalc.reporters import layer_drawing
+
+    count = 0
+
+    def local(frame, event, arg):  # type: ignore[no-untyped-def]
+        nonlocal count
+        count += event == "line"
+        return local
+
+    def calls(frame, event, arg):  # type: ignore[no-untyped-def]
+        return local if frame.f_code.co_filename == layer_drawing.__file__ else None
+
+    previous = sys.gettrace()
+    sys.settrace(calls)
+    try:
+        layer_drawing.scene(layer, window)
+    finally:
+        sys.settrace(previous)
+    return count
+
+
+def test_a_frames_work_is_what_it_draws_not_the_kernel_or_the_input():
+    """explain --animate on a 4096x4096 input: a frame's cost follows the drawn window (at most
+    MAX_WINDOW positions per axis), so a 301-wide kernel costs what a 39-wide one does; before, each
+    frame walked the whole footprint (301 x 301 positions, 4096 x 4096 for a kernel that wide)."""
+    from convcalc.reporters.layer_drawing import MAX_WINDOW, frames, scene
+
+    small, big = _layer("1x4096x4096 | conv 1 k39"), _layer("1x4096x4096 | conv 1 k301")
+    for layer in (small, big):  # both draw the same window of the input: 40 x 40 positions
+        groups = {item.id: item for item in scene(layer, frames(layer)[-1])[2] if hasattr(item, "id")}
+        assert len(groups["input"].items) == MAX_WINDOW * MAX_WINDOW
+        assert len(groups["footprint"].items) <= MAX_WINDOW * MAX_WINDOW + 1  # the cells shown, and the span box
+    assert _lines_run(big, frames(big)[-1]) <= 2 * _lines_run(small, frames(small)[-1])

@@ -1,4 +1,4 @@
-"""The YAML writer: an imported model's layers as a spec a person reads and edits.
+r"""The YAML writer: an imported model's layers as a spec a person reads and edits.
 
 It renders `Imported.layers` (it computes nothing about the network): layer names are the module
 paths, `from:` is written only where a layer does not read the one before it, and repeated
@@ -14,9 +14,19 @@ argument). Consecutive uses of one template with the same arguments, numbered k,
 one parent and each reading the previous one, become one use with `repeat:` (and `start: k`, so
 the names stay the module paths). What is not folded is written flat.
 
+Escaping. Every line is written for YAML: the header comments' text (an ONNX file's producer
+name, a file name) passes through `printable.clean`, so a newline, `\r`, NEL (U+0085) or U+2028/
+U+2029 in it shows as `\n`, `\x85`, `\u2028` and cannot end the comment and start a forged
+`budget:` or `dtype:` line; a quoted scalar is JSON's escaping plus `printable.json_safe` (the
+same line breaks and reordering characters as `\u` escapes, which YAML reads back as themselves).
+
 The result is checked before it is returned: the text is parsed and expanded as any spec is, and
-must give exactly the imported layers (names, kinds, arguments, inputs); if folding ever fails that,
-the flat list is written instead, which is the imported document itself.
+must give the whole document that was meant, not only its layers: exactly the top-level keys the
+writer put there (`name`, `input`, `layers`, `blocks` when folded) with the import's name and
+input, the same built spec (batch, dtype, budget, arguments: all their defaults), the imported
+layers (names, kinds, arguments, inputs), and no line break but `\n`, so every comment is the
+one line it was written as. If folding ever fails that, the flat list is written instead, which
+is the imported document itself; if that fails too, the import is refused.
 """
 
 from __future__ import annotations
@@ -26,6 +36,8 @@ import re
 from collections import Counter, defaultdict
 from typing import Any, NamedTuple
 
+from ..errors import ConvcalcError
+from ..printable import clean, json_safe
 from .model import Imported, Layer, shares_value
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
@@ -53,7 +65,12 @@ def scalar(value: Any) -> str:
     text = str(value)
     if (_PLAIN.match(text) and text.lower() not in _WORDS) or (text.startswith("$") and re.match(r"\$[A-Za-z_]\w*\Z", text)):
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return json_safe(json.dumps(text, ensure_ascii=False))
+
+
+def comment(text: str) -> str:
+    """`# text` as one YAML comment line, whatever `text` holds (see Escaping above)."""
+    return f"# {clean(text)}"
 
 
 def flow(items: list[tuple[str, Any]]) -> str:
@@ -248,31 +265,56 @@ def render(imported: Imported, folded: bool = True) -> str:
     The import itself is checked against the model first (`Imported.spec`), folded or not."""
     built = imported.spec()
     if folded:
-        text = _render(imported, *fold(imported))
-        if _same(built, text, imported.source):
+        templates, uses = fold(imported)
+        text = _render(imported, templates, uses)
+        if not _differs(imported, built, text, bool(templates)):
             return text
-    return _render(imported, [], {})
+    text = _render(imported, [], {})
+    problem = _differs(imported, built, text, False)
+    if problem:
+        raise ConvcalcError(f"cannot write a spec that reads back as the import: {problem}", file=imported.source)
+    return text
 
 
-def _same(built: Any, text: str, source: str) -> bool:
-    from ..spec import loads
+_SPEC_FIELDS = ("name", "input", "batch", "dtype", "budget", "args", "input_given", "not_counted")
 
+
+def _differs(imported: Imported, built: Any, text: str, has_blocks: bool) -> str | None:
+    """What in the written `text`, read back as any spec is, is not the document that was meant
+    (None: nothing). The whole document: its lines, its top-level keys, every field of the spec
+    it builds, and its layers."""
+    from ..spec import loads, reads
+
+    if text.splitlines() != text.split("\n")[:-1]:  # \r, NEL, U+2028 ... would end a comment early
+        return "a line break other than \\n in the text"
     try:
-        written = loads(text, source)
-    except Exception:  # a writer bug: fall back to the flat list, which is the document itself
-        return False
-    return [(n.name, n.kind, n.args, n.inputs, n.shares) for n in written.nodes] == \
-        [(n.name, n.kind, n.args, n.inputs, n.shares) for n in built.nodes]
+        document = reads(text, imported.source).doc
+        written = loads(text, imported.source)
+    except Exception as exc:  # noqa: BLE001 - a writer bug: the caller falls back to the flat list, or refuses
+        return f"it does not read back ({exc})"
+    keys = ["name", "input", *(["blocks"] if has_blocks else []), "layers"]
+    if list(document) != keys:
+        return f"its top-level keys are {', '.join(map(str, document))}, not {', '.join(keys)}"
+    if document["name"] != imported.name or document["input"] != list(imported.input):
+        return "its name or input is not the import's"
+    written = written._replace(not_counted=imported.not_run)  # what no YAML key holds: beside the spec
+    for field in _SPEC_FIELDS:
+        if getattr(written, field) != getattr(built, field):
+            return f"its {field} is {getattr(written, field)!r}, not {getattr(built, field)!r}"
+    if [(n.name, n.kind, n.args, n.inputs, n.shares) for n in written.nodes] != \
+            [(n.name, n.kind, n.args, n.inputs, n.shares) for n in built.nodes]:
+        return "its layers are not the import's"
+    return None
 
 
 def _render(imported: Imported, templates: list[Template], uses: dict[int, Use]) -> str:
-    lines = [f"# {line}" for line in imported.origin]
-    lines += [f"# {note}" for note in imported.notes()]
+    lines = [comment(line) for line in imported.origin]
+    lines += [comment(note) for note in imported.notes()]
     layers = list(imported.layers)
     if uses:
         folded = sum(use.group.stop - use.group.start for use in uses.values())
-        lines.append(f"# {folded} of {len(layers)} layers are folded into {len(uses)} uses of {len(templates)} "
-                     f"block template{'s' if len(templates) != 1 else ''} (docs/import.md)")
+        lines.append(comment(f"{folded} of {len(layers)} layers are folded into {len(uses)} uses of {len(templates)} "
+                     f"block template{'s' if len(templates) != 1 else ''} (docs/import.md)"))
     lines += [f"name: {scalar(imported.name)}", f"input: {scalar(list(imported.input))}"]
     if templates:
         lines += ["", "blocks:"]

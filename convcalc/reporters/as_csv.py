@@ -6,12 +6,11 @@ opaque layer's MACs and FLOPs) is an empty cell, never 0; the JSON says which to
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from typing import IO
 
-from ..printable import clean
+from ..printable import clean, csv_writer
 from ..report import Report
 
 HEADER = ["spec", "index", "name", "kind", "inputs", "output", "params", "buffers", "macs", "flops",
@@ -20,7 +19,7 @@ HEADER = ["spec", "index", "name", "kind", "inputs", "output", "params", "buffer
 
 def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = True) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(HEADER)
     for report in reports:
         for layer in report.layers:

@@ -15,7 +15,6 @@ matplotlib, imported only there (the `plot` extra).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sys
@@ -25,7 +24,7 @@ from fractions import Fraction
 from typing import IO, Any, Callable
 
 from ..compare import SpecComparison, VariantComparison, VariantRow
-from ..printable import clean
+from ..printable import csv_writer, markdown, markdown_code
 from ..report import Report
 from ..textable import (BAR_WIDTH, Column, Row, bar, fit_layouts, render as render_table, terminal_width, wants_color,
                         wrap_lines)
@@ -189,7 +188,7 @@ VARIANT_CSV = ["variant", "applicable", "reason", "layers", "output", "params", 
 
 def variants_csv(result: VariantComparison, stream: IO[str] | None = None) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(VARIANT_CSV)
     for row in result.rows:
         form = row.closed_form
@@ -205,27 +204,26 @@ def variants_csv(result: VariantComparison, stream: IO[str] | None = None) -> st
     return out.getvalue()
 
 
-def _md(text: str) -> str:
-    return clean(text).replace("|", "\\|")
-
-
 def variants_markdown(result: VariantComparison, stream: IO[str] | None = None) -> str:
     base = result.baseline or "-"
     header = ["variant", "layers", "output", "params", "MACs", f"MACs / {base}", "MACs bar", "closed form",
               f"params / {base}", "FLOPs", "RF", "weight bytes", "output bytes"]
     right = {3, 4, 5, 8, 9, 10, 11, 12}
-    lines = [f"### Convolution variants: {_md(_setup_line(result))}", "", "| " + " | ".join(header) + " |",
+    lines = [f"### Convolution variants: {markdown(_setup_line(result))}", "", "| " + " | ".join(header) + " |",
              "|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|"]
     for row in result.rows:
         if not row.applicable:
             cells = [row.variant, f"{NOT_APPLICABLE}: {row.reason}", *[""] * 11]
         else:
-            cells = [row.variant, f"`{_layers_cell(row)}`", shape(row.output), exact(row.params), _macs_cell(row),
+            cells = [row.variant, "", shape(row.output), exact(row.params), _macs_cell(row),
                      ratio(row.macs_ratio), bar(row.macs_share), _closed_form_cell(row), ratio(row.params_ratio),
                      exact(row.flops), field(row.receptive_field), exact(row.weight_bytes), exact(row.output_bytes)]
-        lines.append("| " + " | ".join(_md(cell) for cell in cells) + " |")
+        text = [markdown(cell) for cell in cells]
+        if row.applicable:  # the layers as code, which takes no escapes: a code span of its own
+            text[1] = markdown_code(_layers_cell(row), table=True)
+        lines.append("| " + " | ".join(text) + " |")
     footer = [line.strip() for line in _footer(result) if line != "notes:"]
-    return "\n".join(lines) + "\n\n" + "\n".join(f"- {_md(line)}" for line in footer) + "\n"
+    return "\n".join(lines) + "\n\n" + "\n".join(f"- {markdown(line)}" for line in footer) + "\n"
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,7 +349,7 @@ SPEC_CSV = ["section", "name_a", "name_b", "change", "metric", "a", "b", "diff",
 
 def specs_csv(result: SpecComparison, stream: IO[str] | None = None) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(SPEC_CSV)
     names = ["total", result.a.name, result.b.name, ""]
     for d in result.totals:
@@ -370,7 +368,7 @@ def specs_csv(result: SpecComparison, stream: IO[str] | None = None) -> str:
 
 def specs_markdown(result: SpecComparison, stream: IO[str] | None = None) -> str:
     la, lb = result.labels
-    lines = [f"### {_md(la)} vs {_md(lb)}", "", f"| metric | {_md(la)} | {_md(lb)} | difference | relative | ratio |",
+    lines = [f"### {markdown(la)} vs {markdown(lb)}", "", f"| metric | {markdown(la)} | {markdown(lb)} | difference | relative | ratio |",
              "|---|---:|---:|---:|---:|---:|"]
     for d in result.totals:
         lines.append(f"| {METRIC_NAMES[d.metric]} | {exact(d.a)} | {exact(d.b)} | {signed(d.diff)} | "
@@ -383,10 +381,10 @@ def specs_markdown(result: SpecComparison, stream: IO[str] | None = None) -> str
                   "|---|---|---|---|---:|---:|---:|---:|---|"]
         for c in result.layers:
             name, kind, out = _name_cells(c)
-            lines.append(f"| {_change_label(c)} | {_md(name)} | {_md(kind)} | {out} | {_side(c, 'params')} | "
+            lines.append(f"| {_change_label(c)} | {markdown(name)} | {markdown(kind)} | {out} | {_side(c, 'params')} | "
                          f"{signed(c.diff('params'))} | {_side(c, 'macs')} | {signed(c.diff('macs'))} | "
                          f"{bar(c.share)} |")
-    return "\n".join(lines) + "\n\n" + _md(_matching_line(result)) + "\n\n" + CONVENTIONS + "\n"
+    return "\n".join(lines) + "\n\n" + markdown(_matching_line(result)) + "\n\n" + CONVENTIONS + "\n"
 
 
 # --------------------------------------------------------------------------------------------

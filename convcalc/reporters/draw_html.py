@@ -1,7 +1,11 @@
 """A drawing as one self-contained HTML file: the layers and blocks as JSON, the layout library
 (dagre, MIT, convcalc/assets/dagre.min.js with its licence) and convcalc's script and styles,
 all inline. A Content-Security-Policy forbids every request, so the page works from `file://`,
-offline, forever, and cannot reach the network even if a spec's text tried.
+offline, forever, and cannot reach the network even if a spec's text tried. It allows no inline
+script or style but the page's own: each bundled script and the one style sheet is listed by its
+sha256, computed from the exact text the page carries when it is built (`csp`), so markup that
+a spec's text ever smuggled into the page would not run, and no element has a `style` attribute
+(the legend's swatches are classes).
 
 The page lays the graph out itself, because expanding or collapsing a block changes the layout;
 everything it shows (lines of text, exact numbers, colours) is written here, from the Report.
@@ -10,6 +14,8 @@ everything it shows (lines of text, exact numbers, colours) is written here, fro
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from html import escape
 from typing import Any
@@ -19,12 +25,22 @@ from ..layers import REGISTRY
 from ..printable import clean
 from ..report import LayerReport, plain
 from ..units import nbytes, number
-from .drawing import KIND_COLOURS, caption, family, fill, lines, value_text
+from .drawing import KIND_COLOURS, RAMP, caption, family, fill, lines, value_text
 from .jsonout import dumps
 
 ASSETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets")
-CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; "
-       "font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'")
+
+
+def source_hash(text: str) -> str:
+    """A CSP source for one inline <script> or <style>: the sha256 of its text, as browsers hash it."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def csp(scripts: list[str], styles: list[str]) -> str:
+    """The page's policy: nothing from anywhere, and exactly these inline scripts and styles."""
+    return (f"default-src 'none'; style-src {' '.join(map(source_hash, styles))}; "
+            f"script-src {' '.join(map(source_hash, scripts))}; img-src data:; "
+            "font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'")
 
 
 def asset(name: str) -> str:
@@ -118,10 +134,10 @@ LEGEND = (("compute", "conv / linear"), ("norm", "with params"), ("merge", "merg
 def graph_parts(model: Model, source_id: str) -> tuple[str, str]:
     """The graph's HTML (toolbar, svg, tooltip) and the <script> with its data."""
     if model.metric is None:
-        legend = "".join(f'<span><i style="background:{KIND_COLOURS[key]}"></i>{label}</span>' for key, label in LEGEND)
+        legend = "".join(f'<span><i class="swatch-{key}"></i>{label}</span>' for key, label in LEGEND)
     else:
-        legend = (f'<span>colour: {escape(METRIC_UNITS[model.metric])}, log scale: <i style="background:#fff7ec"></i>'
-                  f'{escape(value_text(model.metric, model.smallest))} to <i style="background:#ef6548"></i>'
+        legend = (f'<span>colour: {escape(METRIC_UNITS[model.metric])}, log scale: <i class="swatch-low"></i>'
+                  f'{escape(value_text(model.metric, model.smallest))} to <i class="swatch-high"></i>'
                   f'{escape(value_text(model.metric, model.largest))}; white: 0</span>')
     html = f"""<div class="convcalc-graph" data-source="{source_id}" tabindex="0">
 <div class="toolbar">
@@ -144,18 +160,31 @@ def graph_parts(model: Model, source_id: str) -> tuple[str, str]:
     return html, data
 
 
-def scripts() -> str:
-    """dagre with its licence, then convcalc's graph script."""
+def scripts() -> list[str]:
+    """The bundled scripts' text, in page order: dagre with its licence, then convcalc's graph script."""
     licence = asset("dagre.LICENSE").replace("*/", "* /")
-    return (f"<script>/*! @dagrejs/dagre 3.1.3, bundled for offline use. Its licence:\n{licence}*/\n"
-            f"{asset('dagre.min.js')}</script>\n<script>{asset('graph.js')}</script>")
+    return [f"/*! @dagrejs/dagre 3.1.3, bundled for offline use. Its licence:\n{licence}*/\n{asset('dagre.min.js')}",
+            asset("graph.js")]
 
 
-def head(title: str) -> str:
+def script_tags(bodies: list[str]) -> str:
+    return "\n".join(f"<script>{body}</script>" for body in bodies)
+
+
+def style() -> str:
+    """The page's one style sheet: page.css, and the legend's swatch colours as classes."""
+    swatches = {**{key: KIND_COLOURS[key] for key, _ in LEGEND},
+                "low": "#%02x%02x%02x" % RAMP[0], "high": "#%02x%02x%02x" % RAMP[-1]}
+    return asset("page.css") + "".join(f".swatch-{key} {{ background: {colour}; }}\n" for key, colour in swatches.items())
+
+
+def head(title: str, scripts: list[str]) -> str:
+    """The page's head; `scripts` are the inline scripts its body carries, which the policy lists."""
+    sheet = style()
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n'
-            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{csp(scripts, [sheet])}">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{escape(title)}</title>\n<style>{asset('page.css')}</style></head>\n")
+            f"<title>{escape(title)}</title>\n<style>{sheet}</style></head>\n")
 
 
 def render(model: Model, **options: Any) -> str:
@@ -163,4 +192,5 @@ def render(model: Model, **options: Any) -> str:
     title = f"{clean(model.report.name)}: convcalc draw"
     toolbar_caption = f'<span class="caption">{escape(caption(model.report, model.metric))}</span>'
     html = html.replace('<div class="toolbar">\n', f'<div class="toolbar">\n{toolbar_caption}\n', 1)
-    return f'{head(title)}<body class="drawing">\n{html}\n{data}\n{scripts()}\n</body></html>\n'
+    bodies = scripts()
+    return f'{head(title, bodies)}<body class="drawing">\n{html}\n{data}\n{script_tags(bodies)}\n</body></html>\n'

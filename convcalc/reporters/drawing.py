@@ -104,7 +104,8 @@ def costs(node: Node) -> str:
 
 def value_text(metric: Metric, value: float) -> str:
     if metric is Metric.TIME:
-        return f"{value * 1e3:.3g} ms"
+        ms = value * 1e3
+        return f"{ms:.3g} ms" if ms < 999.5 else f"{ms:,.0f} ms"  # .3g would write 1,000 as 1e+03
     if metric is Metric.MEMORY:
         return nbytes(int(value))
     if metric is Metric.RF:

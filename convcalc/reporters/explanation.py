@@ -16,7 +16,7 @@ from typing import IO
 
 from ..explain import Explanation, LayerExplanation, Quantity, Section
 from .. import working
-from ..printable import clean
+from ..printable import markdown as markdown_text, markdown_code
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
 from . import jsonout
 from .common import shape
@@ -145,9 +145,6 @@ def table(explanation: Explanation, stream: IO[str]) -> str:
 # Markdown
 
 
-def _md(text: str) -> str:
-    return clean(text).replace("|", "\\|")
-
 
 def _math(latex: str) -> str:
     return f"${latex}$" if latex else ""
@@ -155,7 +152,7 @@ def _math(latex: str) -> str:
 
 def _md_quantity(q: Quantity) -> list[str]:
     if q.symbol == "global":
-        return [f"| global context | {_md(q.formula)} | | {q.shown} |"]
+        return [f"| global context | {markdown_text(q.formula)} | | {q.shown} |"]
     formula, substituted, steps, shown = q.formula, q.substituted, q.steps, q.shown
     working_ = _math(q.latex)
     if substituted not in (formula, shown):
@@ -163,22 +160,22 @@ def _md_quantity(q: Quantity) -> list[str]:
     if steps and steps not in (substituted, shown):
         working_ += f" $= {q.latex_steps}$"
     value = shown if q.reported else f"({shown})"
-    rows = [f"| `{_md(q.symbol)}` | {working_} | {_md(q.meaning)} | {value} |"]
+    rows = [f"| {markdown_code(q.symbol, table=True)} | {working_} | {markdown_text(q.meaning)} | {value} |"]
     for w in q.where:
-        rows.append(f"| where `{_md(w.symbol)}` | {_math(w.latex)} $= {w.latex_substituted}$ | | {w.shown} |")
+        rows.append(f"| where {markdown_code(w.symbol, table=True)} | {_math(w.latex)} $= {w.latex_substituted}$ | | {w.shown} |")
     if q.note:
-        rows.append(f"| | {_md(q.note)} | | |")
+        rows.append(f"| | {markdown_text(q.note)} | | |")
     return rows
 
 
 def markdown(explanation: Explanation) -> str:
-    lines = [f"## {_md(explanation.name)} ({_md(explanation.source)})", "",
+    lines = [f"## {markdown_text(explanation.name)} ({markdown_text(explanation.source)})", "",
              f"batch {explanation.batch}, {explanation.dtype}; {FOOTER}. A value in parentheses is shown beside "
              "the report, not one it holds.", ""]
     for layer in explanation.layers:
         where = f" (line {layer.line})" if layer.line else ""
         inputs = " + ".join(shape(s) for s in layer.inputs)
-        lines += [f"### {layer.index}. {_md(layer.name)}: `{_md(layer.layer)}`{where}", "",
+        lines += [f"### {layer.index}. {markdown_text(layer.name)}: {markdown_code(layer.layer)}{where}", "",
                   f"{inputs} → {shape(layer.output)}", ""]
         for section in layer.sections:
             lines += [f"**{section.title}**", ""]
@@ -193,7 +190,7 @@ def markdown(explanation: Explanation) -> str:
                           "|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|"]
                 lines += ["| " + " | ".join(row) + " |" for row in rows]
                 lines.append("")
-            lines += [f"- {_md(note)}" for note in section.notes]
+            lines += [f"- {markdown_text(note)}" for note in section.notes]
             if section.notes:
                 lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"

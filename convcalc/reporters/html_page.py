@@ -20,7 +20,7 @@ from ..printable import clean
 from ..report import Report
 from ..units import count, nbytes, number
 from .common import CONVENTIONS, summary
-from .draw_html import asset, graph_parts, head, scripts
+from .draw_html import asset, graph_parts, head, script_tags, scripts
 
 PLOT_W, BAR_H = 460, 18
 
@@ -198,7 +198,8 @@ def render(models: Sequence[Model], comparison: Any = None) -> str:
     reports = [m.report for m in models]
     title = " vs ".join(clean(r.name) for r in reports)
     labels = comparison.labels if comparison is not None else [r.name for r in reports]
-    out = [head(f"{title}: convcalc report"), "<body>", '<header class="page">',
+    bodies = [*scripts(), asset("page.js")]  # what the policy in the head lists by hash
+    out = [head(f"{title}: convcalc report", bodies), "<body>", '<header class="page">',
            f"<h1>{_e(title)}</h1>"]
     for report in reports:
         out.append(f'<div class="summary"><b>{_e(report.name)}</b> ({_e(report.source)}): {escape(summary(report))}</div>')
@@ -215,7 +216,6 @@ def render(models: Sequence[Model], comparison: Any = None) -> str:
         out.append(f"<section><h2>layers{suffix}</h2>{layer_table(m.report, f'layers-{i}')}</section>")
     out.append("</main>")
     out.extend(data)
-    out.append(scripts())
-    out.append(f"<script>{asset('page.js')}</script>")
+    out.append(script_tags(bodies))
     out.append("</body></html>\n")
     return "\n".join(out)

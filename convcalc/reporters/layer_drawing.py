@@ -164,24 +164,14 @@ def scene(layer: LayerExplanation, window: tuple[int, int] | None = None) -> tup
                                                 ("data-shown-rows", str(n_rows)),
                                                 ("data-shown-cols", str(cols.count)))))
 
-    # the footprint at the first position: taps, dilation holes, the span; then the stride steps
-    def taps(axis: _Axis | None, window: int) -> list[int]:
-        if axis is None:
-            return [0]
-        a = axis.a
-        return [window * a.s + j * a.d - a.left for j in range(a.k)]
-
-    def visible(axis: _Axis | None, i: int) -> bool:
-        return axis is None or axis.lo <= i < axis.lo + axis.count
-
+    # the footprint at the first position: taps, dilation holes, the span; then the stride steps.
+    # Only its drawn part is visited: a kernel as wide as the input costs what the window shows.
     foot = []
-    row_taps, col_taps = taps(rows, wr), taps(cols, wc)
-    for r in range(row_taps[0], row_taps[-1] + 1):
-        for c in range(col_taps[0], col_taps[-1] + 1):
-            if not (visible(rows, r) and visible(cols, c)):
-                continue
+    (r0, r1, rd), (c0, c1, cd) = _footprint(rows, wr), _footprint(cols, wc)
+    for r in _drawn(rows, r0, r1):
+        for c in _drawn(cols, c0, c1):
             x, y = at(r, c)
-            if r in row_taps and c in col_taps:
+            if (r - r0) % rd == 0 and (c - c0) % cd == 0:  # on the dilated grid of taps
                 foot.append(Rect(x + 2, y + 2, CELL - 4, CELL - 4, "none", COLORS["tap"], 2.5, False, "tap"))
             else:
                 foot.append(Rect(x + 7, y + 7, CELL - 14, CELL - 14, "none", COLORS["tap"], 1.2, True, "hole"))
@@ -259,6 +249,22 @@ def scene(layer: LayerExplanation, window: tuple[int, int] | None = None) -> tup
     return int(width), int(bottom + MARGIN), items
 
 
+def _footprint(axis: _Axis | None, window: int) -> tuple[int, int, int]:
+    """(first, last, dilation): the input positions output position `window` reads on one axis,
+    first to last, one in every `dilation` a tap (a missing axis: the one position 0)."""
+    if axis is None:
+        return 0, 0, 1
+    a = axis.a
+    first = window * a.s - a.left
+    return first, first + a.d * (a.k - 1), a.d
+
+
+def _drawn(axis: _Axis | None, first: int, last: int) -> range:
+    """The positions of first .. last that the picture shows: at most the drawn window's."""
+    lo, hi = (0, 0) if axis is None else (axis.lo, axis.lo + axis.count - 1)
+    return range(max(first, lo), min(last, hi) + 1)
+
+
 def _text_width(text: str, size: float) -> float:
     """About how wide `text` is in a sans-serif font of `size` px (bold included)."""
     return len(text) * size * 0.6
@@ -267,13 +273,9 @@ def _text_width(text: str, size: float) -> float:
 def _span_box(rows: _Axis | None, cols: _Axis, dr: int, dc: int, at: Any) -> Rect | None:
     """The dashed box around window (dr, dc)'s span, clipped to what is drawn; None if unseen."""
     def extent(axis: _Axis | None, window: int) -> tuple[int, int] | None:
-        if axis is None:
-            return 0, 0
-        a = axis.a
-        first = window * a.s - a.left
-        last = first + a.d * (a.k - 1)
-        first, last = max(first, axis.lo), min(last, axis.lo + axis.count - 1)
-        return (first, last) if first <= last else None
+        first, last, _ = _footprint(axis, window)
+        shown = _drawn(axis, first, last)
+        return (shown.start, shown.stop - 1) if shown else None
 
     r, c = extent(rows, dr), extent(cols, dc)
     if r is None or c is None:
@@ -417,6 +419,7 @@ def svg(layer: LayerExplanation) -> str:
 def png(layer: LayerExplanation, window: tuple[int, int] | None = None) -> bytes:
     import io
 
+    from matplotlib.collections import PatchCollection
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch, Rectangle
 
@@ -428,21 +431,30 @@ def png(layer: LayerExplanation, window: tuple[int, int] | None = None) -> bytes
     ax.set_ylim(height, 0)
     ax.axis("off")
     points = 72 / dpi  # matplotlib sizes text and lines in points
+    # A run of cells is one PatchCollection, drawn in order in one call: a patch each (add_patch,
+    # which also recomputes the data limits) was most of a frame's time, for thousands of cells.
+    run: list[Any] = []
+
+    def flush() -> None:
+        if run:
+            ax.add_collection(PatchCollection(run, match_original=True), autolim=False)
+            run.clear()
 
     def draw(item: Any) -> None:
         if isinstance(item, Group):
             for sub in item.items:
                 draw(sub)
         elif isinstance(item, Rect):
-            ax.add_patch(Rectangle((item.x, item.y), item.w, item.h, facecolor=item.fill, edgecolor=item.stroke,
-                                   linewidth=item.width * points, linestyle="--" if item.dash else "-"))
+            run.append(Rectangle((item.x, item.y), item.w, item.h, facecolor=item.fill, edgecolor=item.stroke,
+                                 linewidth=item.width * points, linestyle="--" if item.dash else "-"))
             if item.label:
                 ax.text(item.x + item.w / 2, item.y + item.h / 2, item.label, fontsize=10 * points, ha="center",
                         va="center", color=COLORS["dim"])
         elif isinstance(item, Line):
-            ax.add_patch(FancyArrowPatch((item.x1, item.y1), (item.x2, item.y2), color=item.stroke,
-                                         linewidth=item.width * points, linestyle="--" if item.dash else "-",
-                                         arrowstyle="-|>" if item.arrow else "-", mutation_scale=10))
+            flush()  # the cells before it stay under it
+            ax.add_artist(FancyArrowPatch((item.x1, item.y1), (item.x2, item.y2), color=item.stroke,
+                                          linewidth=item.width * points, linestyle="--" if item.dash else "-",
+                                          arrowstyle="-|>" if item.arrow else "-", mutation_scale=10))
         else:
             ax.text(item.x, item.y, item.text, fontsize=item.size * points, color=item.fill, va="baseline",
                     ha={"start": "left", "middle": "center", "end": "right"}[item.anchor],
@@ -450,6 +462,7 @@ def png(layer: LayerExplanation, window: tuple[int, int] | None = None) -> bytes
 
     for item in items:
         draw(item)
+    flush()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
@@ -477,11 +490,16 @@ def gif(layer: LayerExplanation) -> bytes:
 
     from PIL import Image
 
-    images = [Image.open(io.BytesIO(png(layer, window))).convert("RGB") for window in frames(layer)]
-    palette = [image.quantize(colors=64, method=Image.Quantize.MEDIANCUT) for image in images]
+    def frame(window: tuple[int, int]) -> Any:  # 64 colours, a byte a pixel
+        return Image.open(io.BytesIO(png(layer, window))).convert("RGB").quantize(colors=64,
+                                                                                method=Image.Quantize.MEDIANCUT)
+
+    # The frames are made while Pillow writes them (it keeps only what changed from one to the
+    # next), so the whole animation is never in memory at once.
+    first, *rest = frames(layer)
     buffer = io.BytesIO()
-    palette[0].save(buffer, format="GIF", save_all=True, append_images=palette[1:], duration=FRAME_MS, loop=0,
-                    optimize=True)
+    frame(first).save(buffer, format="GIF", save_all=True, append_images=(frame(w) for w in rest),
+                      duration=FRAME_MS, loop=0, optimize=True)
     return buffer.getvalue()
 
 

@@ -6,12 +6,12 @@ with '…'); json, csv and markdown keep everything, with exact counts.
 
 from __future__ import annotations
 
-import csv
 import io
 import sys
 from typing import IO
 
 from ..library import Entry
+from ..printable import csv_writer, markdown, markdown_code
 from ..report import SCHEMAS
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import count
@@ -29,7 +29,7 @@ def render(entries: list[Entry], fmt: str, stream: IO[str] | None = None) -> str
         return dumps({"schema": SCHEMAS["library"], "specs": [_dict(e) for e in entries]}) + "\n"
     if fmt == "csv":
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv_writer(out)
         writer.writerow(["name", "network", "source", "input", "params", "macs", "flops", "peak_activation_bytes"])
         for e in entries:
             t = e.report.total
@@ -38,7 +38,7 @@ def render(entries: list[Entry], fmt: str, stream: IO[str] | None = None) -> str
         return out.getvalue()
     if fmt == "markdown":
         lines = ["| name | network | input | params | MACs |", "|---|---|---|---:|---:|"]
-        lines += [f"| `{e.name}` | {e.network.replace('|', '/')} | {shape(e.report.input[1:])} "
+        lines += [f"| {markdown_code(e.name, table=True)} | {markdown(e.network)} | {shape(e.report.input[1:])} "
                   f"| {e.report.total.params:,} | {e.report.total.macs:,} |" for e in entries]
         return "\n".join(lines) + "\n"
     width, color = terminal_width(stream) or PIPE_WIDTH, wants_color(stream)

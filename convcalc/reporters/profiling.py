@@ -3,33 +3,19 @@ figures, then a per-layer roofline table per batch size; or JSON, CSV, Markdown;
 
 from __future__ import annotations
 
-import csv
 import io
 import sys
 from enum import Enum
 from typing import IO, Any, Callable
 
-from ..printable import clean
+from ..printable import clean, csv_writer, markdown
 from ..textable import Column, Table, bar, cut_middle, render as render_table, terminal_width, wants_color
-from ..units import nbytes
+from ..units import nbytes, rate
 from .jsonout import dumps_all
-
 
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f}" if seconds < 0.01 else f"{seconds * 1e3:.2f}"
-
-
-def _rate(value: float, unit: str) -> str:
-    for prefix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if value >= scale:
-            return f"{value / scale:.3g} {prefix}{unit}"
-    return f"{value:.3g} {unit}"
-
-
-def _md(text: str) -> str:
-    """Spec text in a Markdown table cell: printable, with '|' escaped."""
-    return clean(text).replace("|", "\\|")
 
 
 def header(p: Any) -> str:
@@ -42,11 +28,11 @@ def header(p: Any) -> str:
         knobs.append(f"cudnn.benchmark {s.cudnn_benchmark}")
     knobs.append("channels-last" if s.channels_last else "contiguous (NCHW)")
     lines.append("settings: " + ", ".join(knobs))
-    lines.append(f"peaks ({clean(p.peaks.source)}): {_rate(p.peaks.flops, 'FLOP/s')}, {_rate(p.peaks.bandwidth, 'B/s')}, "
+    lines.append(f"peaks ({clean(p.peaks.source)}): {rate(p.peaks.flops, 'FLOP/s')}, {rate(p.peaks.bandwidth, 'B/s')}, "
                  f"ridge {p.peaks.ridge:.1f} FLOP/B")
     if p.datasheet is not None:
-        lines.append(f"peaks ({p.datasheet.source}): {_rate(p.datasheet.flops, 'FLOP/s')}, "
-                     f"{_rate(p.datasheet.bandwidth, 'B/s')}, ridge {p.datasheet.ridge:.1f} FLOP/B")
+        lines.append(f"peaks ({p.datasheet.source}): {rate(p.datasheet.flops, 'FLOP/s')}, "
+                     f"{rate(p.datasheet.bandwidth, 'B/s')}, ridge {p.datasheet.ridge:.1f} FLOP/B")
     return "\n".join(lines) + "\n"
 
 
@@ -69,7 +55,7 @@ def table(b: Any) -> Table:
     slowest = max((layer.median_s for layer in b.layers), default=0.0) or 1.0
     for i, layer in enumerate(b.layers):
         t.add_row(str(i), clean(layer.name), clean(layer.kind), _ms(layer.median_s), f"{100 * layer.share:.1f}%",
-                  (bar(layer.median_s / slowest), "cyan"), _rate(layer.achieved, "FLOP/s"),
+                  (bar(layer.median_s / slowest), "cyan"), rate(layer.achieved, "FLOP/s"),
                   f"{layer.intensity:.1f}", (layer.bound, "yellow" if layer.bound == "memory" else ""),
                   f"{100 * layer.roofline:.1f}%")
     return t
@@ -88,7 +74,7 @@ def as_json(profiles: list[Any], stream: IO[str] | None = None) -> str:
 
 def as_csv(profiles: list[Any], stream: IO[str] | None = None) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(["spec", "device", "dtype", "batch", "index", "name", "kind", "median_s", "q1_s", "q3_s",
                      "share", "flops", "bytes", "intensity", "achieved_flops_per_s", "bound", "roofline"])
     for p in profiles:
@@ -103,13 +89,13 @@ def as_csv(profiles: list[Any], stream: IO[str] | None = None) -> str:
 def as_markdown(profiles: list[Any], stream: IO[str] | None = None) -> str:
     parts = []
     for p in profiles:
-        parts.append(f"### {_md(p.name)}\n\n```\n{header(p)}```\n")
+        parts.append(f"### {markdown(p.name)}\n\n```\n{header(p)}```\n")
         for b in p.batches:
             parts.append(f"```\n{batch_lines(b)}```\n\n| # | name | kind | time ms | share | achieved | FLOP/B "
                          f"| bound | roofline |\n|---:|---|---|---:|---:|---:|---:|---|---:|")
             for i, layer in enumerate(b.layers):
-                parts.append(f"| {i} | {_md(layer.name)} | {_md(layer.kind)} | {_ms(layer.median_s)} | "
-                             f"{100 * layer.share:.1f}% | {_rate(layer.achieved, 'FLOP/s')} | "
+                parts.append(f"| {i} | {markdown(layer.name)} | {markdown(layer.kind)} | {_ms(layer.median_s)} | "
+                             f"{100 * layer.share:.1f}% | {rate(layer.achieved, 'FLOP/s')} | "
                              f"{layer.intensity:.1f} | {layer.bound} | {100 * layer.roofline:.1f}% |")
             parts.append("")
     return "\n".join(parts) + "\n"

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import sys
 from typing import IO, Any
 
-from ..printable import clean
+from ..printable import clean, csv_writer
 from ..report import SCHEMAS
 from ..scale import Scaling
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
@@ -80,7 +79,7 @@ def to_dict(s: Scaling) -> dict[str, Any]:
 
 def to_csv(s: Scaling) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(["spec", "phi", "depth", "width", "input", "params", "macs", "flops", "peak_activation_bytes",
                      "macs_ratio", "promised", "formula", "depth_used", "width_used", "resolution_used"])
     for r in s.rows:

@@ -3,13 +3,12 @@ under it, JSON, CSV and a log-log plot. They format what the `Sweep` holds and c
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sys
 from typing import IO, Any
 
-from ..printable import clean
+from ..printable import clean, csv_writer, markdown
 from ..report import SCHEMAS, arg_text, args_dict, plain
 from ..sweep import POWER_LAW, PowerFit, Sweep
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
@@ -118,10 +117,10 @@ def render(sweep: Sweep, fmt: str, stream: IO[str] | None = None, exact: bool = 
     fmt_count = counter(exact)
     if fmt == "markdown":
         header = [axis.name for axis in sweep.axes] + ["params", "MACs", "FLOPs", "peak activations", "RF"]
-        lines = [f"### {_md(title(sweep))}", "", "| " + " | ".join(_md(h) for h in header) + " |",
+        lines = [f"### {markdown(title(sweep))}", "", "| " + " | ".join(markdown(h) for h in header) + " |",
                  "|" + "|".join("---" if i < len(sweep.axes) else "---:" for i in range(len(header))) + "|"]
-        lines += ["| " + " | ".join(_md(c) for c in _cells(sweep, p, fmt_count)) + " |" for p in sweep.points]
-        lines += [""] + [f"{_md(line.strip())}  " if not line.startswith("  ") else f"- {_md(line.strip())}"
+        lines += ["| " + " | ".join(markdown(c) for c in _cells(sweep, p, fmt_count)) + " |" for p in sweep.points]
+        lines += [""] + [f"{markdown(line.strip())}  " if not line.startswith("  ") else f"- {markdown(line.strip())}"
                          for line in growth_lines(sweep, exact)]
         return "\n".join(lines) + "\n\n" + CONVENTIONS + "\n"
     stream = stream or sys.stdout
@@ -135,9 +134,6 @@ def render(sweep: Sweep, fmt: str, stream: IO[str] | None = None, exact: bool = 
     text = render_table(t, width=width, color=color, stream=stream)
     return text + wrap_lines([*growth_lines(sweep, exact), CONVENTIONS], width)
 
-
-def _md(text: str) -> str:
-    return clean(text).replace("|", "\\|")
 
 
 def to_dict(sweep: Sweep) -> dict[str, Any]:
@@ -165,7 +161,7 @@ CSV_HEADER = ["spec", "input", "batch", "args", "params", "buffers", "macs", "fl
 def to_csv(sweep: Sweep) -> str:
     """One row per point, exact; `args` is the point's arguments as JSON."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(CSV_HEADER)
     for p in sweep.points:
         t = p.total

@@ -4,13 +4,12 @@ is in the TrainingReport (convcalc.training)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import sys
 from enum import Enum
 from typing import IO, Callable
 
-from ..printable import clean
+from ..printable import clean, csv_writer, markdown
 from ..report import TrainingReport
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import nbytes
@@ -76,22 +75,19 @@ def table(r: TrainingReport, exact: bool = False) -> Table:
 def _markdown(r: TrainingReport, exact: bool) -> str:
     fmt = counter(exact)
     header = ["#", "name", "kind", "output", "dtype", "saved", "grads", "fwd FLOPs", "bwd FLOPs"]
-    lines = [f"### {_md(title(r))}", "", "| " + " | ".join(header) + " |",
+    lines = [f"### {markdown(title(r))}", "", "| " + " | ".join(header) + " |",
              "|---:|---|---|---|---|---:|---:|---:|---:|"]
     for layer in r.layers:
         cells = [str(layer.index), layer.name, layer.kind, shape(layer.output), layer.dtype, nbytes(layer.saved_bytes),
                  nbytes(layer.grad_bytes) if layer.grad_bytes else "", fmt(layer.forward_flops),
                  fmt(layer.backward_flops)]
-        lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
+        lines.append("| " + " | ".join(markdown(c) for c in cells) + " |")
     t = r.total
     lines.append(f"| | **total** | | | | **{nbytes(t.saved_bytes)}** | **{nbytes(t.grad_bytes)}** | "
                  f"**{fmt(t.forward_flops)}** | **{fmt(t.backward_flops)}** |")
-    lines += [""] + [f"- {_md(line)}" for line in summary(r, exact)]
+    lines += [""] + [f"- {markdown(line)}" for line in summary(r, exact)]
     return "\n".join(lines) + "\n"
 
-
-def _md(text: str) -> str:
-    return clean(text).replace("|", "\\|")
 
 
 CSV_HEADER = ["spec", "batch", "index", "name", "kind", "output", "dtype", "saved_bytes", "activation_bytes",
@@ -101,7 +97,7 @@ CSV_HEADER = ["spec", "batch", "index", "name", "kind", "output", "dtype", "save
 
 def _csv(reports: list[TrainingReport]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(CSV_HEADER)
     for r in reports:
         for layer in r.layers:
