@@ -125,7 +125,7 @@ def numbers(text: str, option: str) -> list[Any]:
 def input_axis(text: str) -> Axis:
     """`--input 3x128x128,3x224x224`; a dimension may be a range (`3x128..512:32x128..512:32`):
     the ranged dimensions of one shape move together."""
-    from .cli.options import parse_shape
+    from .values import parse_shape
 
     shapes: list[tuple[int, ...]] = []
     for item in text.split(","):
@@ -144,14 +144,14 @@ def input_axis(text: str) -> Axis:
 
 
 def batch_axis(text: str) -> Axis:
-    from .cli.options import parse_batch
+    from .values import parse_batch
 
     return Axis("batch", tuple(parse_batch(str(v)) for v in numbers(text, "--batch")))
 
 
 def set_axis(text: str) -> Axis:
     """`--set width=0.5,0.75,1.0` (or `width=0.5..1:0.25`): an argument and its values."""
-    from .cli.options import parse_set
+    from .values import parse_set
 
     name, _ = parse_set(text)
     values = numbers(text.partition("=")[2], f"--set {name}")

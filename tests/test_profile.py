@@ -438,7 +438,7 @@ def test_cli_json_csv_and_errors(tmp_path, fake_peaks):
     ("1,x", "x"), ("", ""), ("1,,2", ""), ("-1", "-1"), ("1_000", "1_000"), ("１", "１"), ("1e3", "1e3"),
 ])
 def test_bad_batch_lists(batch, bad_part):
-    """Each size of the list is read as every --batch is (cli/options.parse_batch), and the one
+    """Each size of the list is read as every --batch is (values.parse_batch), and the one
     that is not a whole number is named."""
     bad = invoke("-e", SPEC, "--batch", batch)
     assert (bad.exit_code, bad.stderr) == (2, f"convcalc: --batch takes a whole number like 8, got '{bad_part}'\n")

@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from convcalc.cli import cli
-from convcalc.spec import reads, read_argument
+from convcalc.sources import read_argument
+from convcalc.spec import reads
 from convcalc.scale import PAPER, phis, scale
 
 

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from convcalc.cli import cli
 from convcalc.errors import UsageError
-from convcalc.spec import Overrides, read_argument, read_line
+from convcalc.sources import read_argument
+from convcalc.spec import Overrides, read_line
 from convcalc.sweep import Axis, numbers, input_axis, run, size
 
 

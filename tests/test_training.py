@@ -18,6 +18,7 @@ from math import prod
 import pytest
 
 import convcalc
+import convcalc.sources
 from convcalc.layers import REGISTRY
 from convcalc.training import ITEMSIZE, Setup, evaluate, fit, setup_for, timeline, train
 
@@ -175,7 +176,7 @@ def test_a_dense_block_with_many_concat_inputs_agrees_with_memtracker(layers, ba
 def test_saved_bytes_of_the_library_agree_with_pytorch(name, batch, dtype, torch):
     from convcalc import train_truth
 
-    spec = convcalc.spec.load_argument(name)
+    spec = convcalc.sources.load_argument(name)
     try:
         truth = train_truth.saved(spec, batch, dtype)
     except (RuntimeError, NotImplementedError) as exc:
@@ -190,7 +191,7 @@ def test_saved_bytes_of_the_library_agree_with_pytorch(name, batch, dtype, torch
 @pytest.mark.parametrize("batch", [1, 8])
 @pytest.mark.parametrize("name", LIBRARY)
 def test_peak_of_the_library_agrees_with_memtracker(name, batch, optimizer, torch):
-    _peak_agrees(convcalc.spec.load_argument(name), batch, optimizer)
+    _peak_agrees(convcalc.sources.load_argument(name), batch, optimizer)
 
 
 # --------------------------------------------------------------------------------------------
@@ -228,7 +229,7 @@ def test_amp_keeps_low_precision_copies_of_the_input_and_weights():
 def test_the_peak_is_not_a_line_through_two_batches():
     """The peak is the largest of affine functions of the batch: convex, and not the line through
     batch 1 and 8 (ResNet-18 with Adam peaks in the optimizer step at batch 1, in the backward at 8)."""
-    spec = convcalc.spec.load_argument("resnet18")
+    spec = convcalc.sources.load_argument("resnet18")
     t = timeline(spec, setup_for(spec, optimizer="adam", device="cpu"))
     p1, e1 = t.peak(1)
     p8, e8 = t.peak(8)
@@ -241,7 +242,7 @@ def test_adams_for_loop_step_holds_two_copies_of_the_largest_tensor():
     """VGG-16's classifier weight (25088 x 4096) dominates: the for-loop step holds its square root
     and its quotient at once, beside the previous tensor's quotient (the last conv's bias, 512);
     foreach holds a square root of every parameter at once. Both peak in the step."""
-    spec = convcalc.spec.load_argument("vgg16")
+    spec = convcalc.sources.load_argument("vgg16")
     loop, foreach = (timeline(spec, setup_for(spec, optimizer="adam", impl=impl)).peak(1)
                      for impl in ("for-loop", "foreach"))
     assert loop[1].phase == foreach[1].phase == "optimizer"
@@ -249,7 +250,7 @@ def test_adams_for_loop_step_holds_two_copies_of_the_largest_tensor():
 
 
 def test_fit_is_the_largest_batch_under_the_budget():
-    spec = convcalc.spec.load_argument("resnet18")
+    spec = convcalc.sources.load_argument("resnet18")
     t = timeline(spec, setup_for(spec, optimizer="adam"))
     budget = 2 * 2**30
     found = fit(t, budget)
@@ -295,7 +296,7 @@ def test_peak_agrees_with_cuda(name, amp, torch):
         pytest.skip("needs a CUDA device")
     from convcalc.torch_bridge import SpecModel, example_input
 
-    spec = convcalc.spec.load_argument(name)
+    spec = convcalc.sources.load_argument(name)
     model = SpecModel(spec).train().cuda()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     x = example_input(spec, 64, device="cuda")
@@ -345,5 +346,5 @@ def test_verify_train_shows_flop_counters_grouped_conv_error_without_failing(tor
 def test_verify_train_agrees_on_library_specs(name, torch):
     from convcalc.verify_train import verify_train
 
-    result = verify_train(convcalc.spec.load_argument(name), 1)
+    result = verify_train(convcalc.sources.load_argument(name), 1)
     assert result.ok, [layer.name for layer in result.layers if not layer.ok]

@@ -17,7 +17,8 @@ from typing import Any, NamedTuple, Sequence
 from ..analysis import analyze
 from ..errors import ConvcalcError
 from ..report import SCHEMAS, Totals, args_dict
-from ..spec import Overrides, Spec, load_argument
+from ..sources import load_argument
+from ..spec import Overrides, Spec
 from .baseline import (BASELINE_METRICS, Baseline, Change, baseline_key, baseline_text, check_target, compare_totals,
                        parse_tolerance, read_baseline, write_baseline)
 from .budgets import (BUDGET_KEYS, BUDGET_METRICS, FLAGS, TRAINING, Finding, Limit, LimitCheck, evaluate_limits,

@@ -8,7 +8,6 @@ nothing needs them for).
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable
 
 import click
@@ -16,23 +15,14 @@ import click
 from .. import limits
 from ..errors import UsageError
 from ..reporters import Format
-from ..spec import Overrides, Spec, from_text, load_argument
+from ..sources import load_argument
+from ..values import parse_batch, parse_set, parse_shape  # noqa: F401 (the commands import them from here)
+from ..spec import Overrides, Spec, from_text
 
 
 def format_option(choices: tuple[str, ...] = tuple(f.value for f in Format)) -> Callable[[Any], Any]:
     return click.option("--format", "fmt", type=click.Choice(choices), default="table", show_default=True,
                         help="Output format: a table for people, json/csv/markdown for machines.")
-
-
-def parse_batch(text: str, option: str = "--batch") -> int:
-    """A batch size as written on the command line: ASCII digits, 1 to 2^48."""
-    text = text.strip()
-    shown = text if len(text) <= 24 else f"{text[:12]}... ({len(text)} characters)"
-    if not (text.isascii() and text.isdigit()):
-        raise UsageError(f"{option} takes a whole number like 8, got '{shown}'")
-    if len(text) > limits.MAX_NUMBER_CHARS or not 1 <= int(text) <= limits.MAX_SIZE:
-        raise UsageError(f"{option} must be from 1 to {limits.MAX_SIZE} (2^48), got {shown}")
-    return int(text)
 
 
 class BatchType(click.ParamType):
@@ -77,31 +67,6 @@ class WholeNumber(click.ParamType):
 def batch_option(f: Any) -> Any:
     return click.option("--batch", type=BATCH, default=None,
                         help="Batch size, 1 to 2^48 (overrides the spec's `batch`).")(f)
-
-
-def parse_shape(text: str, option: str = "--input") -> tuple[int, ...]:
-    """An input shape per sample as written on the command line: 3x224x224 (channels first, no
-    batch), each size from 1 to 2^48."""
-    from ..errors import SpecError
-    from ..spec import parse_input
-
-    shown = text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
-    try:
-        return parse_input(text.strip(), option, None)
-    except SpecError as exc:
-        raise UsageError(f"{option} {shown}: {exc.message}") from None
-
-
-def parse_set(text: str, option: str = "--set") -> tuple[str, Any]:
-    """NAME=VALUE as `--set` takes it: the value is an integer, a decimal, true/false or a word."""
-    from ..spec import ARG_NAME, arg_value
-
-    name, eq, value = text.partition("=")
-    name, value = name.strip(), value.strip()
-    shown = text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
-    if not eq or not re.match(ARG_NAME, name) or not value:
-        raise UsageError(f"{option} takes NAME=VALUE, like --set width=0.75, got '{shown}'")
-    return name, arg_value(value)
 
 
 ALLOW_UNKNOWN = "convcalc.allow_unknown"  # where --allow-unknown is kept: the click context's meta

@@ -13,7 +13,7 @@ from .verify import require_torch
 
 
 def batches(text: str) -> tuple[int, ...]:
-    """Batch sizes separated by commas (1,8,32), each as every --batch is read (options.parse_batch)."""
+    """Batch sizes separated by commas (1,8,32), each as every --batch is read (values.parse_batch)."""
     return tuple(parse_batch(part) for part in text.split(","))
 
 

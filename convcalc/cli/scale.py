@@ -37,7 +37,7 @@ def scale(spec: str, phi_text: str, alpha: float, beta: float, gamma: float, dep
     from ..errors import UsageError
     from ..reporters.scaling import render
     from ..scale import phis, scale as run
-    from ..spec import read_argument
+    from ..sources import read_argument
 
     for name, value in (("--alpha", alpha), ("--beta", beta), ("--gamma", gamma)):
         if not 1.0 <= value <= 4.0:

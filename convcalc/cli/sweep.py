@@ -34,7 +34,7 @@ def sweep(spec: str, inputs: str | None, batches: str | None, sets: tuple[str, .
     A point's numbers are those of `convcalc shapes SPEC --input ... --set ... --batch ...` at that
     point. docs/sweep.md has the details."""
     from ..reporters.sweeps import plot, render
-    from ..spec import read_argument
+    from ..sources import read_argument
     from ..sweep import batch_axis, input_axis, run, set_axis
 
     if plot_path is not None:

@@ -18,7 +18,7 @@ from .. import limits
 from ..errors import SpecError, did_you_mean
 from .expand import Expander, templates
 from .model import DTYPE_BYTES, Node, Spec
-from .source import LList, LMap, decode, parse, read_text
+from .source import LList, LMap, parse, read_text
 
 __all__ = ["load", "loads", "from_text", "Spec", "Node", "DTYPE_BYTES"]
 
@@ -244,66 +244,5 @@ def is_text_form(value: str) -> bool:
     return "|" in value and re.match(_TEXT_HEAD, value) is not None and not os.path.exists(value)
 
 
-def read_stdin() -> str:
-    """Standard input as spec text, under the same size limit and UTF-8 rule as files."""
-    import sys
-
-    stream = sys.stdin
-    buffer = getattr(stream, "buffer", None)
-    try:
-        if buffer is not None:
-            data = buffer.read(limits.MAX_FILE_BYTES + 1)
-        elif stream is not None:
-            data = stream.read(limits.MAX_FILE_BYTES + 1).encode("utf-8", "surrogateescape")
-        else:
-            raise SpecError("standard input is closed; give a spec file or pipe one in", file="<stdin>")
-    except (OSError, ValueError) as exc:  # a closed or unreadable descriptor
-        reason = getattr(exc, "strerror", None) or "it is closed"
-        raise SpecError(f"cannot read standard input: {reason}", file="<stdin>") from None
-    return decode(data, "<stdin>")
-
-
-def read_argument(argument: str) -> Document:
-    """A SPEC argument as every command takes it, parsed: `-` is standard input (YAML, or the
-    one-line form on one line), the one-line form itself, or the path of a YAML file (or a
-    library name). A model to import (a SOURCE) is not a document: `load_argument` imports it."""
-    if argument == "-":
-        text = read_stdin()
-        stripped = text.strip()
-        if "\n" not in stripped and re.match(_TEXT_HEAD, stripped):
-            return read_line(stripped, "<stdin>")
-        return reads(text, "<stdin>")
-    if is_text_form(argument):
-        return read_line(argument)
-    if "|" in argument and not os.path.lexists(argument):
-        raise SpecError("no such file (a one-line spec starts with its input shape, like \"3x32x32 | conv 8 k3\")",
-                        file=argument)
-    from ..importers import is_source  # a pattern match: torch and onnx load only for a SOURCE
-
-    if is_source(argument):
-        raise SpecError("a model to import, not a spec document: import it first "
-                        "(convcalc import SOURCE -o spec.yaml), then use the spec", file=argument)
-    from ..library import locate  # here: convcalc.library imports this module
-
-    path, source = locate(argument)  # a path, or a library name when no such file exists
-    return read(path, source)
-
-
-def load_argument(argument: str, overrides: Overrides | None = None) -> Spec:
-    """A SPEC argument as every command takes it (`read_argument`), built with `overrides`; or a
-    model to import (a SOURCE: `model.onnx`, `package.module:callable`, `torchvision:NAME`,
-    `timm:NAME`), traced at `overrides.input` where the model does not say its input."""
-    from ..importers import is_source  # a pattern match: torch and onnx load only for a SOURCE
-
-    if is_source(argument):
-        if overrides and overrides.sets:
-            raise SpecError("--set sets a spec's `args:`; an imported model has none", file=argument)
-        from ..importers import load as load_source
-
-        return load_source(argument, overrides.input if overrides else None,
-                           overrides.allow_unknown if overrides is not None else False)
-    return read_argument(argument).build(overrides)
-
-
-__all__ += ["LMap", "LList", "parse_input", "build", "from_layers", "is_text_form", "load_argument", "read_stdin",
-            "Overrides", "Document", "read", "reads", "read_line", "read_argument", "spec_args", "arg_value"]
+__all__ += ["LMap", "LList", "parse_input", "build", "from_layers", "is_text_form",
+            "Overrides", "Document", "read", "reads", "read_line", "spec_args", "arg_value"]
