@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Callable, NamedTuple
 
 from ..errors import ConvcalcError
-from .model import Layer, LayerNames, unsupported_message
+from .model import Layer, LayerNames
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,3 +174,14 @@ class MapperBase:
             self.layers.append(Layer(name, kind, args, inputs, where, shape, params, buffers, shares))
             inputs = (name,)
         return name
+
+
+def unsupported_message(source: str, found: dict[str, list[str]]) -> str:
+    """One line listing every unsupported operator with its count and where it is."""
+    parts = []
+    for what, places in sorted(found.items(), key=lambda item: (-len(item[1]), item[0])):
+        shown = ", ".join(places[:4]) + (f", ... ({len(places) - 4} more)" if len(places) > 4 else "")
+        parts.append(f"{what} ×{len(places)} ({shown})")
+    total = sum(len(places) for places in found.values())
+    return (f"{total} operator{'s' if total != 1 else ''} convcalc cannot map: " + "; ".join(parts)
+            + ". --allow-unknown imports each as an opaque layer whose costs are unknown (docs/import.md)")

@@ -1164,18 +1164,9 @@ class Mapper(MapperBase):
                 if out:
                     self.values[out] = Ref(f"?{self.base(node)}", ())
             return
-        if self.last_first and node.inputs and node.inputs[0] == self.last_first:
-            if node.op_type == "Transpose":  # the channels-last input made channels first
-                self.values[node.outputs[0]] = inputs[0]
-                return
-            if node.op_type == "Shape":  # the input's shape as the file has it: [N, H, W, C]
-                x = inputs[0]
-                call = Call(node, (Const((), None),), self.opset, self.nd, self.batch)
-                dims = [self.batch, *x.shape[1:], x.shape[0]]
-                start, end = call.attr("start", 0), call.attr("end")
-                dims = dims[start:end] if end is not None else dims[start:]
-                self.values[node.outputs[0]] = Const((len(dims),), dims)
-                return
+        if self.last_first and node.inputs and node.inputs[0] == self.last_first \
+                and self.read_input(node, inputs[0]):
+            return
         rule = RULES.get(node.op_type, NO_RULE)
         try:
             if node.domain not in ("", "ai.onnx"):
@@ -1219,6 +1210,21 @@ class Mapper(MapperBase):
         for extra in node.outputs[1:]:
             if extra:
                 self.values[extra] = Const((), None)
+
+    def read_input(self, node: Node, x: Ref) -> bool:
+        """A node reading the graph's channels-last input: its Transpose to channels first is the
+        input itself, its Shape the shape the file has ([N, H, W, C]); False for any other."""
+        if node.op_type == "Transpose":
+            self.values[node.outputs[0]] = x
+            return True
+        if node.op_type == "Shape":
+            call = Call(node, (Const((), None),), self.opset, self.nd, self.batch)
+            dims = [self.batch, *x.shape[1:], x.shape[0]]
+            start, end = call.attr("start", 0), call.attr("end")
+            dims = dims[start:end] if end is not None else dims[start:]
+            self.values[node.outputs[0]] = Const((len(dims),), dims)
+            return True
+        return False
 
     def channels_last(self, call: Call, rule: Rule) -> Any:
         """An operator reading a channels-last view, as its rule declares: the bias of the 1x1 conv
