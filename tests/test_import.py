@@ -752,3 +752,43 @@ def test_pruned_and_parametrized_weights_count_dense_with_the_mask_and_sparsity_
                              "values")
     written = CliRunner().invoke(cli, ["import", source("build_pruned"), "--input", "3x8x8"]).stdout
     assert "# conv2.weight is pruned (torch.nn.utils.prune): 37.5% zeros (216 of 576 in its weight_mask)" in written
+
+
+def test_a_rule_table_refuses_two_rules_for_a_key_and_declarations_its_dispatcher_does_not_read():
+    """Rules declare what they need from the dispatcher (importers/mapping.py): a key given two
+    rules, a declaration the importer's dispatcher does not read, or a word outside the declared
+    modes is refused when the rule is registered, never silently ignored."""
+    from convcalc.importers.mapping import Rule, rule_table
+
+    table: dict = {}
+    rule = rule_table(table, "param_view")
+    fn = rule("Relu", per_position=True)(lambda c: None)
+    assert table == {"Relu": Rule(fn, per_position=True)}
+    with pytest.raises(TypeError, match="Relu has two rules"):
+        rule("Relu")(lambda c: None)
+    with pytest.raises(TypeError, match="reads no folds_bias"):
+        rule("Add", folds_bias=True)
+    with pytest.raises(TypeError, match="channels_last='permute': one of keep, rule, flatten, or a function"):
+        rule("Transpose", channels_last="permute")
+    with pytest.raises(TypeError, match="shuffle='done': one of keep, rule, end"):
+        rule("Reshape", shuffle="done")
+    with pytest.raises(TypeError, match="declare one of the two"):
+        rule("Gelu", per_position=True, channels_last="keep")
+
+
+def test_the_dispatchers_read_declarations_and_never_test_which_rule_they_hold(torch):
+    """The importers' trunks (torch_fx's _Mapper, onnx's Mapper) hold no comparison against a rule
+    function (`rule is _view`, `fn in (_reshape, _transpose)`): what a rule needs is declared."""
+    import ast
+    import inspect
+
+    from convcalc.importers import onnx, torch_fx
+
+    for module, mapper in ((torch_fx, torch_fx._Mapper), (onnx, onnx.Mapper)):
+        rules = {entry.fn.__name__ for table in (getattr(module, name, {}) for name in ("MODULES", "FUNCTIONS", "RULES"))
+                 for entry in table.values()}
+        tree = ast.parse(inspect.getsource(mapper))
+        compared = [node.id for compare in ast.walk(tree) if isinstance(compare, ast.Compare)
+                    for side in [compare.left, *compare.comparators]
+                    for node in ast.walk(side) if isinstance(node, ast.Name) and node.id in rules]
+        assert len(rules) > 20 and compared == [], (module.__name__, compared)

@@ -10,7 +10,7 @@ wrongly is caught here, never shown as a number.
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from ..errors import ConvcalcError
 from ..spec import Spec, build
@@ -220,32 +220,3 @@ def _dims(shape: tuple[int, ...]) -> str:
 
 class Unsupported(Exception):
     """An operator or module an importer cannot map, with why (raised by a mapping rule)."""
-
-
-def unsupported_message(source: str, found: dict[str, list[str]]) -> str:
-    """One line listing every unsupported operator with its count and where it is."""
-    parts = []
-    for what, places in sorted(found.items(), key=lambda item: (-len(item[1]), item[0])):
-        shown = ", ".join(places[:4]) + (f", ... ({len(places) - 4} more)" if len(places) > 4 else "")
-        parts.append(f"{what} ×{len(places)} ({shown})")
-    total = sum(len(places) for places in found.values())
-    return (f"{total} operator{'s' if total != 1 else ''} convcalc cannot map: " + "; ".join(parts)
-            + ". --allow-unknown imports each as an opaque layer whose costs are unknown (docs/import.md)")
-
-
-def rule_table(table: dict[Any, Any]) -> Callable[..., Callable[[Any], Any]]:
-    """A decorator filling `table` (operator, module type or function -> its mapping rule): one rule
-    may serve several keys, and a key given two rules is refused at import, as the layer registry
-    refuses a kind registered twice."""
-
-    def keys(*targets: Any) -> Callable[[Any], Any]:
-        def register(rule: Any) -> Any:
-            for target in dict.fromkeys(targets):  # torch aliases some (F.channel_shuffle is torch.channel_shuffle)
-                if target in table:
-                    raise TypeError(f"{getattr(target, '__name__', target)} has two rules")
-                table[target] = rule
-            return rule
-
-        return register
-
-    return keys

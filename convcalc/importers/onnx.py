@@ -23,15 +23,15 @@ import os
 import re
 import stat
 import struct
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from .. import limits
 from ..args import normalize
 from ..errors import ConvcalcError, LayerError, SpecError, UsageError
 from ..layers import REGISTRY
 from ..sharing import tensor_names
-from .model import (Imported, Layer, LayerNames, Unsupported, pad_args, padding_arg, parents, rule_table,
-                    slice_layers, spec_value, unsupported_message)
+from .mapping import NO_RULE, ChannelsLast, MapperBase, Mapped, Pending, Ref, Rule, rule_table
+from .model import Imported, Layer, Unsupported, pad_args, padding_arg, parents, slice_layers, spec_value
 from .protobuf import Model, Node, ProtobufError, Tensor, model as parse_model, values as tensor_values
 
 
@@ -101,11 +101,6 @@ def _detach(found: Model, buf: Any, folder: str) -> Model:
 # Values while mapping
 
 
-class Ref(NamedTuple):
-    """An activation: the layer that made it (or "input") and its per-sample shape."""
-
-    name: str
-    shape: tuple[int, ...]
 
 
 class Const(NamedTuple):
@@ -117,21 +112,8 @@ class Const(NamedTuple):
     numel: int = 0
 
 
-class Pending(NamedTuple):
-    """Half of a channel shuffle: Reshape [N, C, ...] -> [N, g, C/g, ...], then Transpose(1, 2)."""
-
-    ref: Ref
-    groups: int
-    transposed: bool
 
 
-class ChannelsLast(NamedTuple):
-    """Transpose [N, C, ...] -> [N, ..., C] of an activation (ConvNeXt's blocks): the same values
-    with the channels last. LayerNormalization over the last axis, MatMul by a stored [C, out]
-    matrix (and the Add of its bias) and elementwise operators on it are channels-first layers
-    (ln, a 1x1 conv, the activation) until the Transpose back."""
-
-    ref: Ref
 
 
 class GeluStep(NamedTuple):
@@ -142,11 +124,6 @@ class GeluStep(NamedTuple):
     step: str  # "div", "erf", "plus1", then "times_x" or "half_plus1"; or "half" (x * 0.5)
 
 
-class Mapped(NamedTuple):
-    layers: list[tuple[str, dict[str, Any]]]  # (kind, YAML args); the last gives the value
-    inputs: list[Ref]
-    params: int | None = None  # the initializers' elements these layers hold, checked against convcalc's
-    widened: int | None = None  # the result keeps a size-1 axis put in here (Widened), as its input did
 
 
 class Call(NamedTuple):
@@ -183,13 +160,11 @@ class Call(NamedTuple):
         return value
 
 
-RULES: dict[str, Callable[[Call], Any]] = {}
+RULES: dict[str, Rule] = {}
 
 
-rule = rule_table(RULES)
+rule = rule_table(RULES, "folds_bias", "bias_follows")
 
-
-_v, _padding = spec_value, padding_arg
 
 
 def _pairs(pads: list[int], nd: int) -> list[list[int]]:
@@ -218,20 +193,20 @@ def _conv(c: Call) -> Mapped:
     s = list(c.attr("strides", [1] * c.nd))
     d = list(c.attr("dilations", [1] * c.nd))
     group = c.attr("group", 1)
-    args: dict[str, Any] = {"out": w.dims[0], "k": _v(k)}
-    if _v(s) != 1:
-        args["s"] = _v(s)
+    args: dict[str, Any] = {"out": w.dims[0], "k": spec_value(k)}
+    if spec_value(s) != 1:
+        args["s"] = spec_value(s)
     auto = c.attr("auto_pad", "NOTSET")
     if auto == "SAME_UPPER":
         args["p"] = "same"
     elif auto == "SAME_LOWER":
-        args["p"] = _padding(_same_lower(x, k, s, d))
+        args["p"] = padding_arg(_same_lower(x, k, s, d))
     elif auto in ("NOTSET", ""):
         pads = list(c.attr("pads", [0] * (2 * c.nd)))
         if any(pads):
-            args["p"] = _padding(_pairs(pads, c.nd))
-    if _v(d) != 1:
-        args["d"] = _v(d)
+            args["p"] = padding_arg(_pairs(pads, c.nd))
+    if spec_value(d) != 1:
+        args["d"] = spec_value(d)
     if group != 1:
         args["groups"] = group
     if b is None:
@@ -250,11 +225,11 @@ def _deconv(c: Call) -> Mapped:
     pairs = _pairs(list(c.attr("pads", [0] * (2 * c.nd))), c.nd)
     if any(a != e for a, e in pairs):
         raise Unsupported("uneven padding")
-    args: dict[str, Any] = {"out": w.dims[1] * group, "k": _v(w.dims[2:])}
+    args: dict[str, Any] = {"out": w.dims[1] * group, "k": spec_value(w.dims[2:])}
     for key, value, default in (("s", c.attr("strides"), 1), ("p", [a for a, _ in pairs], 0),
                                 ("output_padding", c.attr("output_padding"), 0), ("d", c.attr("dilations"), 1)):
-        if value is not None and _v(value) != default:
-            args[key] = _v(value)
+        if value is not None and spec_value(value) != default:
+            args[key] = spec_value(value)
     if group != 1:
         args["groups"] = group
     if b is None:
@@ -280,7 +255,16 @@ def _gemm(c: Call) -> Mapped:
     return _linear(x, out, w.numel + (b.numel if b else 0), b is not None)
 
 
-@rule("MatMul")
+def _matmul_channels_last(mapper: Any, c: Call, x: Ref) -> Mapped:
+    """A product of a channels-last view by a stored [C, out] matrix (nn.Linear on it): a 1x1 conv,
+    whose bias the next Add may be."""
+    w = c.param(1, "weight")
+    if len(w.dims) != 2 or w.dims[0] != x.shape[0]:
+        raise Unsupported("a matrix product of a channels-last view by other than a [C, out] matrix")
+    return Mapped([("conv", {"out": w.dims[1], "k": 1, "bias": False})], [x], w.numel)
+
+
+@rule("MatMul", channels_last=_matmul_channels_last, bias_follows=True)
 def _matmul(c: Call) -> Mapped:
     x, w = c.x(), c.param(1, "weight")
     if len(w.dims) != 2 or w.dims[0] != x.shape[-1]:
@@ -315,7 +299,18 @@ def _in(c: Call) -> Mapped:
     return Mapped([("in", args)], [c.x()], scale.numel + bias.numel)
 
 
-@rule("LayerNormalization")
+def _ln_channels_last(mapper: Any, c: Call, x: Ref) -> Mapped:
+    """A layer norm over the last axis of a channels-last view: convcalc's ln over the channels."""
+    scale, bias = c.param(1, "scale"), c.param(2, "bias")
+    if c.attr("axis", -1) % (len(x.shape) + 1) != len(x.shape) or bias is None or scale.numel != x.shape[0]:
+        raise Unsupported("a layer norm of a channels-last view over other than the channels, or without a bias")
+    args: dict[str, Any] = {}
+    if abs(c.attr("epsilon", 1e-5) - 1e-5) > 1e-12:
+        args["eps"] = _float(c.attr("epsilon"))
+    return Mapped([("ln", args)], [x], scale.numel + bias.numel)
+
+
+@rule("LayerNormalization", channels_last=_ln_channels_last)
 def _ln(c: Call) -> Mapped:
     x = c.x()
     axis = c.attr("axis", -1) % (len(x.shape) + 1)
@@ -352,31 +347,31 @@ def _lrn(c: Call) -> Mapped:
 _SIMPLE = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish": "hardswish", "Mish": "mish"}
 
 
-@rule(*_SIMPLE)
+@rule(*_SIMPLE, per_position=True)
 def _simple(c: Call) -> Mapped:
     return Mapped([(_SIMPLE[c.node.op_type], {})], [c.x()])
 
 
-@rule("LeakyRelu")
+@rule("LeakyRelu", per_position=True)
 def _leaky(c: Call) -> Mapped:
     alpha = _float(c.attr("alpha", 0.01))
     return Mapped([("leakyrelu", {} if alpha == 0.01 else {"slope": alpha})], [c.x()])
 
 
-@rule("Elu")
+@rule("Elu", per_position=True)
 def _elu(c: Call) -> Mapped:
     alpha = _float(c.attr("alpha", 1.0))
     return Mapped([("elu", {} if alpha == 1.0 else {"alpha": alpha})], [c.x()])
 
 
-@rule("HardSigmoid")
+@rule("HardSigmoid", per_position=True)
 def _hardsigmoid(c: Call) -> Mapped:
     if abs(c.attr("alpha", 0.2) - 1 / 6) > 1e-6 or abs(c.attr("beta", 0.5) - 0.5) > 1e-6:
         raise Unsupported("a hard sigmoid other than relu6(x + 3) / 6")
     return Mapped([("hardsigmoid", {})], [c.x()])
 
 
-@rule("Clip")
+@rule("Clip", per_position=True)
 def _clip(c: Call) -> Any:
     if isinstance(c.inputs[0], Const):  # max(pad, 0) on sizes (timm's pad_same as TorchScript exports it)
         data = c.const(0, "input")
@@ -397,7 +392,7 @@ def _clip(c: Call) -> Any:
     raise Unsupported(f"a clip to [{low}, {high}] (convcalc has relu and relu6)")
 
 
-@rule("Gelu")
+@rule("Gelu", per_position=True)
 def _gelu(c: Call) -> Mapped:
     approximate = c.attr("approximate", "none")
     return Mapped([("gelu", {} if approximate == "none" else {"approximate": approximate})], [c.x()])
@@ -432,7 +427,8 @@ def _log_softmax_rule(c: Call) -> Mapped:
 # -- merges and elementwise -------------------------------------------------------------------
 
 
-@rule("Add", "Mul", "Sub", "Div")
+@rule("Add", channels_last="rule", folds_bias=True)
+@rule("Mul", "Sub", "Div", channels_last="rule")
 def _binary(c: Call) -> Any:
     a, b = c.inputs[0], c.inputs[1]
     op = c.node.op_type
@@ -491,7 +487,7 @@ def _gelu_step(op: str, a: Any, b: Any) -> Any:
     return Mapped([("gelu", {})], [gelu]) if gelu is not None else None
 
 
-@rule("Erf")
+@rule("Erf", channels_last="rule")
 def _erf(c: Call) -> GeluStep:
     x = c.inputs[0]
     if isinstance(x, GeluStep) and x.step == "div":
@@ -564,19 +560,19 @@ def _pool(c: Call, kind: str) -> Mapped:
         # TensorFlow's SAME padding of a stride-2 pool pads one more at the end: a pad layer first,
         # filled with -inf for a max pool (never the maximum), zeros for an average that counts them
         if kind == "maxpool":
-            before = [("pad", {"p": _padding(pairs), "value": float("-inf")})]
+            before = [("pad", {"p": padding_arg(pairs), "value": float("-inf")})]
         elif c.attr("count_include_pad", 0):
-            before = [("pad", {"p": _padding(pairs)})]
+            before = [("pad", {"p": padding_arg(pairs)})]
         else:
             raise Unsupported("an average pool with uneven padding that it does not count")
         pairs = [[0, 0]] * c.nd
-    args: dict[str, Any] = {"k": _v(k)}
+    args: dict[str, Any] = {"k": spec_value(k)}
     if s != k:
-        args["s"] = _v(s)
+        args["s"] = spec_value(s)
     if any(a for a, _ in pairs):
-        args["p"] = _v([a for a, _ in pairs])
-    if kind == "maxpool" and _v(c.attr("dilations", [1] * c.nd)) != 1:
-        args["d"] = _v(c.attr("dilations"))
+        args["p"] = spec_value([a for a, _ in pairs])
+    if kind == "maxpool" and spec_value(c.attr("dilations", [1] * c.nd)) != 1:
+        args["d"] = spec_value(c.attr("dilations"))
     if c.attr("ceil_mode", 0):
         args["ceil_mode"] = True
     if kind == "avgpool" and not c.attr("count_include_pad", 0) and any(a for a, _ in pairs):
@@ -652,7 +648,7 @@ def _as_shape(c: Call, x: Ref, full: list[int]) -> Any:
     return Mapped([("reshape", {"shape": list(out)})], [x])
 
 
-@rule("Reshape")
+@rule("Reshape", shuffle="rule", channels_last="flatten")
 def _reshape(c: Call) -> Any:
     data = c.inputs[0]
     target = c.const(1, "shape")
@@ -696,7 +692,7 @@ def _resolve_reshape(dims: list[int], target: list[int], allowzero: int) -> list
     return out
 
 
-@rule("Flatten")
+@rule("Flatten", channels_last="flatten")
 def _flatten(c: Call) -> Any:
     x = c.x()
     axis = c.attr("axis", 1) % (len(x.shape) + 1)
@@ -739,7 +735,7 @@ def _squeeze(c: Call) -> Any:
     return _as_shape(c, c.x(), dims)
 
 
-@rule("Transpose")
+@rule("Transpose", shuffle="rule", channels_last="rule")
 def _transpose(c: Call) -> Any:
     data = c.inputs[0]
     perm = list(c.attr("perm", []))
@@ -903,12 +899,12 @@ def _constant_of_shape(c: Call) -> Const:
     return Const(tuple(dims), [fill] * n if n <= 4096 else None)
 
 
-@rule("Identity")
+@rule("Identity", channels_last="rule")
 def _identity(c: Call) -> Any:
     return c.inputs[0]
 
 
-@rule("Dropout")
+@rule("Dropout", per_position=True)
 def _dropout(c: Call) -> Mapped:
     ratio = c.attr("ratio", 0.5) if c.opset < 12 else (c.const(1, "ratio") or [0.5])[0]
     ratio = _float(ratio)
@@ -948,11 +944,11 @@ def _resize(c: Call) -> Mapped:
     if sizes:
         if sizes[:2] != [c.batch, x.shape[0]]:
             raise Unsupported("a resize of the batch or the channels")
-        size = {"size": _v(sizes[2:])}
+        size = {"size": spec_value(sizes[2:])}
     elif scales:
         if scales[:2] != [1.0, 1.0]:
             raise Unsupported("a resize of the batch or the channels")
-        size = {"scale": _v([int(v) if float(v).is_integer() else _float(v) for v in scales[2:]])}
+        size = {"scale": spec_value([int(v) if float(v).is_integer() else _float(v) for v in scales[2:]])}
     else:
         raise Unsupported("a resize without scales or sizes")
     if transform == "pytorch_half_pixel" and any(v == 1 for v in x.shape[1:]):
@@ -994,18 +990,14 @@ def _depth_to_space(c: Call) -> Mapped:
 _PART = re.compile(r"[^A-Za-z0-9_-]")
 
 
-class Mapper:
+class Mapper(MapperBase):
     def __init__(self, found: Model, source: str, input_shape: tuple[int, ...] | None, allow_unknown: bool) -> None:
+        super().__init__(source, allow_unknown)
         self.model = found
         self.graph = found.graph
-        self.source = source
-        self.allow_unknown = allow_unknown
         self.opset = found.opsets.get("", found.opsets.get("ai.onnx", 0))
         self.values: dict[str, Any] = {}
-        self.layers: list[Layer] = []
-        self.naming = LayerNames()
         self.init_owners: dict[str, tuple[str, int, str]] = {}  # initializer -> (layer, position, kind) reading it first
-        self.unsupported: dict[str, list[str]] = {}
         self.input_shape = input_shape
         self.weighted: dict[str, int] = {}  # conv/linear operators per module path (TorchScript's names)
         self.has_children: set[str] = set()
@@ -1039,8 +1031,7 @@ class Mapper:
                 self.readers[name] = self.readers.get(name, 0) + 1
         for node in graph.nodes:
             self.map(node)
-        if self.unsupported:
-            raise self.error(unsupported_message(self.source, self.unsupported))
+        self.check_mapped()
         if len(graph.outputs) != 1:
             raise self.error(f"the graph has {len(graph.outputs)} outputs; a convcalc spec has one")
         out = self.values.get(graph.outputs[0].name)
@@ -1158,9 +1149,6 @@ class Mapper:
             name = f"{path}.{op}" if path else (op or node.op_type.lower())
         return ".".join(_PART.sub("_", part) or "_" for part in name.split("."))
 
-    def unique(self, base: str) -> str:
-        return self.naming.unique(base)
-
     # -- one node --------------------------------------------------------------------------------
 
     def map(self, node: Node) -> None:
@@ -1176,30 +1164,27 @@ class Mapper:
                 if out:
                     self.values[out] = Ref(f"?{self.base(node)}", ())
             return
-        if self.last_first and node.inputs and node.inputs[0] == self.last_first:
-            if node.op_type == "Transpose":  # the channels-last input made channels first
-                self.values[node.outputs[0]] = inputs[0]
-                return
-            if node.op_type == "Shape":  # the input's shape as the file has it: [N, H, W, C]
-                x = inputs[0]
-                call = Call(node, (Const((), None),), self.opset, self.nd, self.batch)
-                dims = [self.batch, *x.shape[1:], x.shape[0]]
-                start, end = call.attr("start", 0), call.attr("end")
-                dims = dims[start:end] if end is not None else dims[start:]
-                self.values[node.outputs[0]] = Const((len(dims),), dims)
-                return
+        if self.last_first and node.inputs and node.inputs[0] == self.last_first \
+                and self.read_input(node, inputs[0]):
+            return
+        rule = RULES.get(node.op_type, NO_RULE)
         try:
             if node.domain not in ("", "ai.onnx"):
                 raise Unsupported(f"domain {node.domain}")
-            fn = RULES.get(node.op_type)
-            if fn is None:
+            if rule.fn is None:
                 raise Unsupported("")
-            if any(isinstance(v, Pending) for v in inputs) and fn not in (_reshape, _transpose):
+            pending = [v for v in inputs if isinstance(v, Pending)]
+            if pending and rule.shuffle not in ("rule", "keep"):  # the middle of a channel shuffle
                 raise Unsupported("a view of the channels as two axes")
             views = [v for v in inputs if isinstance(v, ChannelsLast) or isinstance(v, GeluStep)
                      and isinstance(v.x, ChannelsLast)]
-            folded = self.fold_bias(call) if fn is _binary and node.op_type == "Add" and not views else None
-            result = folded if folded is not None else self.channels_last(call, fn) if views else fn(call)
+            folded = self.fold_bias(call) if rule.folds_bias and not views else None
+            if folded is not None:
+                result = folded
+            elif pending and rule.shuffle == "keep":
+                result = pending[0]
+            else:
+                result = self.channels_last(call, rule) if views else rule.fn(call)
         except Unsupported as exc:
             result = self.unknown(call, str(exc))
         except (IndexError, KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError, OverflowError):
@@ -1214,7 +1199,7 @@ class Mapper:
             return
         if isinstance(result, Mapped):
             widened = result.widened
-            product = node.op_type == "MatMul" and result.layers[-1][0] == "linear"
+            product = rule.bias_follows and result.layers[-1][0] == "linear"
             result = self.emit(call, result)
             if product and not result.name.startswith("?"):
                 self.biasless[result.name] = node.outputs[0]  # the Add of its bias may follow
@@ -1226,14 +1211,34 @@ class Mapper:
             if extra:
                 self.values[extra] = Const((), None)
 
-    def channels_last(self, call: Call, fn: Any) -> Any:
-        """An operator reading a channels-last view, as the channels-first layer it equals."""
-        if fn is _binary and call.node.op_type == "Add":
+    def read_input(self, node: Node, x: Ref) -> bool:
+        """A node reading the graph's channels-last input: its Transpose to channels first is the
+        input itself, its Shape the shape the file has ([N, H, W, C]); False for any other."""
+        if node.op_type == "Transpose":
+            self.values[node.outputs[0]] = x
+            return True
+        if node.op_type == "Shape":
+            call = Call(node, (Const((), None),), self.opset, self.nd, self.batch)
+            dims = [self.batch, *x.shape[1:], x.shape[0]]
+            start, end = call.attr("start", 0), call.attr("end")
+            dims = dims[start:end] if end is not None else dims[start:]
+            self.values[node.outputs[0]] = Const((len(dims),), dims)
+            return True
+        return False
+
+    def channels_last(self, call: Call, rule: Rule) -> Any:
+        """An operator reading a channels-last view, as its rule declares: the bias of the 1x1 conv
+        before it (`folds_bias`), the view kept (`keep`), the rule reading it (`rule`: the Transpose
+        back, the arithmetic of GELU written out), the rule's channels-last form or a per-position
+        rule on the channels-first tensor (then still a view), or a flatten of it; else unsupported."""
+        if rule.folds_bias:
             folded = self.fold_bias(call)
             if folded is not None:
                 return folded
-        if fn in (_transpose, _binary, _erf, _identity):
-            result = fn(call)
+        if rule.channels_last == "keep":
+            return call.inputs[0]
+        if rule.channels_last == "rule":
+            result = rule.fn(call)
             if isinstance(result, Mapped) and any(isinstance(v, ChannelsLast) for v in result.inputs):
                 if len(result.inputs) != 1:
                     raise Unsupported("a merge of channels-last views")
@@ -1244,30 +1249,19 @@ class Mapper:
             raise Unsupported("an operator on a channels-last view and another tensor")
         x = view.ref
         first = call._replace(inputs=(x, *call.inputs[1:]))
-        if fn is _ln:
-            scale, bias = call.param(1, "scale"), call.param(2, "bias")
-            if call.attr("axis", -1) % (len(x.shape) + 1) != len(x.shape) or bias is None or scale.numel != x.shape[0]:
-                raise Unsupported("a layer norm of a channels-last view over other than the channels, or without a bias")
-            args: dict[str, Any] = {}
-            if abs(call.attr("epsilon", 1e-5) - 1e-5) > 1e-12:
-                args["eps"] = _float(call.attr("epsilon"))
-            mapped = Mapped([("ln", args)], [x], scale.numel + bias.numel)
-        elif fn is _matmul:
-            w = call.param(1, "weight")
-            if len(w.dims) != 2 or w.dims[0] != x.shape[0]:
-                raise Unsupported("a matrix product of a channels-last view by other than a [C, out] matrix")
-            mapped = Mapped([("conv", {"out": w.dims[1], "k": 1, "bias": False})], [x], w.numel)
-            ref = self.emit(first, mapped)
-            self.biasless[ref.name] = call.node.outputs[0]
-            return ChannelsLast(ref)
-        elif fn in _PER_POSITION:
-            mapped = fn(first)
-        elif fn in (_reshape, _flatten) and self.flat_view(call, view):
+        if callable(rule.channels_last):
+            mapped = rule.channels_last(self, call, x)
+        elif rule.per_position:
+            mapped = rule.fn(first)
+        elif rule.channels_last == "flatten" and self.flat_view(call, view):
             # Keras' Flatten of an NHWC tensor: the same values in another order, the same count
             return self.emit(first, Mapped([("flatten", {})], [x]))
         else:
             raise Unsupported("an operator on a channels-last view (after a Transpose)")
-        return ChannelsLast(self.emit(first, mapped))
+        ref = self.emit(first, mapped)
+        if rule.bias_follows:
+            self.biasless[ref.name] = call.node.outputs[0]  # the Add of its bias may follow
+        return ChannelsLast(ref)
 
     def flat_view(self, call: Call, view: ChannelsLast) -> bool:
         """Whether a Reshape or Flatten makes the channels-last view one row per sample."""
@@ -1300,31 +1294,33 @@ class Mapper:
         return view
 
     def emit(self, call: Call, mapped: Mapped) -> Ref:
-        base = self.base(call.node)
-        inputs = tuple(ref.name for ref in mapped.inputs)
-        shapes: Any = tuple(ref.shape for ref in mapped.inputs)
-        ref = mapped.inputs[0]
-        for i, (kind, args) in enumerate(mapped.layers):
-            last = i == len(mapped.layers) - 1
+        """The rule's layers, each one's shape by convcalc's own rule (the file need not record
+        it); the last holds the node's initializers. An argument convcalc's kind refuses makes the
+        operator unsupported, as its rule's Unsupported does."""
+        shapes: list[Any] = [tuple(ref.shape for ref in mapped.inputs)]
+        tensors: tuple[int, ...] = ()
+        last = len(mapped.layers) - 1
+
+        def facts(i: int, kind: str, args: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
+            nonlocal tensors
             record = REGISTRY[kind]
-            try:
-                a = record.prepare(normalize(record.schema, args, self.nd, kind), self.nd)
-                x = shapes if record.merge else shapes[0]
-                y = record.shape(a, x)
-                tensors = record.tensors(a, x, y) if last else ()
-                shares, params = self.tied(call, kind, a, tensors, mapped.params) if last else ((), None)
-            except LayerError as exc:
-                return self.unknown(call, str(exc))
-            except Unsupported as exc:
-                return self.unknown(call, str(exc))
-            name = self.unique(base if last else f"{base}_{kind}")
-            self.layers.append(Layer(name, kind, args, inputs, call.node.op_type, y, params, shares=shares))
-            if tensors:
-                for position, init in enumerate(self.initializers(call)):
-                    self.init_owners.setdefault(init.param, (name, position, kind))
-            inputs, shapes = (name,), (y,)
-            ref = Ref(name, y)
-        return ref
+            a = record.prepare(normalize(record.schema, args, self.nd, kind), self.nd)
+            x = shapes[-1] if record.merge else shapes[-1][0]
+            y = record.shape(a, x)
+            tensors = record.tensors(a, x, y) if i == last else ()
+            shares, params = self.tied(call, kind, a, tensors, mapped.params) if i == last else ((), None)
+            shapes.append((y,))
+            return y, params, None, shares
+
+        try:
+            name = self.chain(mapped.layers, tuple(ref.name for ref in mapped.inputs), self.base(call.node),
+                              call.node.op_type, facts)
+        except (LayerError, Unsupported) as exc:
+            return self.unknown(call, str(exc))
+        if tensors:
+            for position, init in enumerate(self.initializers(call)):
+                self.init_owners.setdefault(init.param, (name, position, mapped.layers[-1][0]))
+        return Ref(name, shapes[-1][0]) if mapped.layers else mapped.inputs[0]
 
     @staticmethod
     def initializers(call: Call) -> list[Const]:
@@ -1368,11 +1364,11 @@ class Mapper:
         dims = info.dims if info is not None else None
         known = dims is not None and len(dims) > 0 and all(isinstance(v, int) and v > 0 for v in dims)
         if not self.allow_unknown or not known:
-            self.unsupported.setdefault(what + ("" if known or not self.allow_unknown else
-                                                " (and the file does not record its output shape)"), []).append(base)
+            self.listed(what + ("" if known or not self.allow_unknown else
+                                " (and the file does not record its output shape)"), base)
             return Ref(f"?{base}", tuple(dims[1:]) if known else ())
         if dims[0] != self.batch:
-            self.unsupported.setdefault(what + " (it changes the batch dimension)", []).append(base)
+            self.listed(what + " (it changes the batch dimension)", base)
             return Ref(f"?{base}", tuple(dims[1:]))
         refs = [r for r in (_activation_of(v) for v in call.inputs) if r is not None]
         params = sum(v.numel for v in call.inputs if isinstance(v, Const) and v.param is not None)
@@ -1426,11 +1422,6 @@ def _channels_last_input(graph: Any, info: Any) -> str:
 _WEIGHTED_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 
 
-# Rules whose layer acts on each position's channels alone (or each value): on a channels-last view
-# they are the same layer channels first.
-_PER_POSITION = {_simple, _leaky, _elu, _hardsigmoid, _clip, _gelu, _dropout}
-
-
 # torch.nn leaf classes whose dynamo-exported operator is the module itself (named by its path)
 _LEAF_CLASSES = {"relu", "relu6", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid", "leakyrelu", "elu", "gelu",
                  "maxpool", "avgpool", "adaptiveavgpool", "adaptivemaxpool", "dropout", "flatten", "pixelshuffle",
@@ -1438,7 +1429,3 @@ _LEAF_CLASSES = {"relu", "relu6", "sigmoid", "tanh", "silu", "hardswish", "hards
                  "identity", "zeropad", "constantpad", "reflectionpad", "replicationpad", "prelu", "mish",
                  "localresponsenorm", "linear", "conv", "convtranspose"}
 
-
-def parents(name: str) -> list[str]:
-    parts = name.split(".")
-    return [".".join(parts[:i]) for i in range(1, len(parts))]

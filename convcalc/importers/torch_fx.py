@@ -29,7 +29,7 @@ import os
 import re
 import sys
 import warnings
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 import torch.fx as fx
@@ -38,8 +38,8 @@ from torch import nn
 
 from ..errors import ConvcalcError, SpecError, UsageError
 from ..sharing import tensor_names
-from .model import (Imported, Layer, LayerNames, Unsupported, pad_args, padding_arg, parents, rule_table, slice_layers,
-                    spec_value, unsupported_message)
+from .mapping import NO_RULE, ChannelsLast, MapperBase, Mapped, Pending, Ref, Rule, rule_table
+from .model import Imported, Layer, Unsupported, pad_args, padding_arg, slice_layers, spec_value
 
 BATCH = 1  # the traced batch: every tensor must keep dim 0 = 1 (an operator that moves positions into it is refused)
 DEFAULT_INPUT = (3, 224, 224)  # torchvision's and timm's classifiers, when --input is not given
@@ -411,11 +411,6 @@ def _not_run(model: nn.Module, graph: fx.Graph) -> tuple[tuple[str, int, int], .
 # Values while mapping
 
 
-class Ref(NamedTuple):
-    """A tensor convcalc has: the layer that made it (or "input") and its per-sample shape."""
-
-    name: str
-    shape: tuple[int, ...]
 
 
 class Param(NamedTuple):
@@ -432,20 +427,8 @@ class Chunks(NamedTuple):
     parts: int
 
 
-class Pending(NamedTuple):
-    """A step of ShuffleNet's channel shuffle (view to [g, C/g, ...], transpose(1, 2), view
-    back): not a layer until the pattern completes."""
-
-    ref: Ref
-    groups: int
-    transposed: bool
 
 
-class Mapped(NamedTuple):
-    """A rule's result: layers in order (kind, YAML args), the last one giving the value, reading `inputs`."""
-
-    layers: list[tuple[str, dict[str, Any]]]
-    inputs: list[Ref]
 
 
 class Call(NamedTuple):
@@ -481,8 +464,6 @@ class Call(NamedTuple):
         return value % (len(ref.shape) + 1)
 
 
-_v, _padding = spec_value, padding_arg
-
 
 def _per_axis(value: Any, nd: int) -> list[int]:
     return list(value) if isinstance(value, (tuple, list)) else [value] * nd
@@ -496,10 +477,10 @@ def one(kind: str, args: dict[str, Any] | None = None, *inputs: Ref) -> Mapped:
 # Module rules
 
 
-MODULES: dict[type, Callable[[Call], Mapped]] = {}
+MODULES: dict[type, Rule] = {}
 
 
-module = rule_table(MODULES)
+module = rule_table(MODULES, "param_view")
 
 
 def _check_nd(c: Call, m_nd: int) -> None:
@@ -518,9 +499,9 @@ def _conv(c: Call) -> Mapped:
     m = c.module
     _check_nd(c, len(m.kernel_size))
     x = c.x()
-    args: dict[str, Any] = {"out": m.out_channels, "k": _v(m.kernel_size)}
-    if _v(m.stride) != 1:
-        args["s"] = _v(m.stride)
+    args: dict[str, Any] = {"out": m.out_channels, "k": spec_value(m.kernel_size)}
+    if spec_value(m.stride) != 1:
+        args["s"] = spec_value(m.stride)
     layers: list[tuple[str, dict[str, Any]]] = []
     pairs = _pairs(m._reversed_padding_repeated_twice, c.nd)
     if m.padding_mode != "zeros":
@@ -529,9 +510,9 @@ def _conv(c: Call) -> Mapped:
     elif m.padding == "same":
         args["p"] = "same"
     elif any(v for pair in pairs for v in pair):
-        args["p"] = _padding(pairs)
-    if _v(m.dilation) != 1:
-        args["d"] = _v(m.dilation)
+        args["p"] = padding_arg(pairs)
+    if spec_value(m.dilation) != 1:
+        args["d"] = spec_value(m.dilation)
     if m.groups != 1:
         args["groups"] = m.groups
     if m.bias is None:
@@ -545,11 +526,11 @@ def _deconv(c: Call) -> Mapped:
     _check_nd(c, len(m.kernel_size))
     if m.padding_mode != "zeros":
         raise Unsupported(f"padding_mode {m.padding_mode}")
-    args: dict[str, Any] = {"out": m.out_channels, "k": _v(m.kernel_size)}
+    args: dict[str, Any] = {"out": m.out_channels, "k": spec_value(m.kernel_size)}
     for key, value, default in (("s", m.stride, 1), ("p", m.padding, 0), ("output_padding", m.output_padding, 0),
                                 ("d", m.dilation, 1)):
-        if _v(value) != default:
-            args[key] = _v(value)
+        if spec_value(value) != default:
+            args[key] = spec_value(value)
     if m.groups != 1:
         args["groups"] = m.groups
     if m.bias is None:
@@ -572,7 +553,12 @@ def _bn(c: Call) -> Mapped:
     return one("bn", args, c.x())
 
 
-@module(nn.LayerNorm)
+def _ln_channels_last(mapper: Any, c: Call, x: Ref) -> Mapped:
+    m = c.module
+    return _channel_ln(x, tuple(m.normalized_shape), m.elementwise_affine, m.bias is not None, m.eps)
+
+
+@module(nn.LayerNorm, channels_last=_ln_channels_last)
 def _ln(c: Call) -> Mapped:
     m, x = c.module, c.x()
     if m.elementwise_affine and m.bias is None:
@@ -625,12 +611,12 @@ def _in(c: Call) -> Mapped:
 
 
 def _pool_args(c: Call, k: Any, s: Any, p: Any) -> dict[str, Any]:
-    args: dict[str, Any] = {"k": _v(_per_axis(k, c.nd))}
+    args: dict[str, Any] = {"k": spec_value(_per_axis(k, c.nd))}
     stride = _per_axis(s if s not in (None, []) else k, c.nd)
     if stride != _per_axis(k, c.nd):
-        args["s"] = _v(stride)
-    if _v(_per_axis(p, c.nd)) != 0:
-        args["p"] = _v(_per_axis(p, c.nd))
+        args["s"] = spec_value(stride)
+    if spec_value(_per_axis(p, c.nd)) != 0:
+        args["p"] = spec_value(_per_axis(p, c.nd))
     return args
 
 
@@ -660,8 +646,8 @@ def _maxpool(c: Call, k: Any, s: Any, p: Any, d: Any, ceil_mode: bool, return_in
     if nd is not None:
         _check_nd(c, nd)
     args = _pool_args(c, k, s, p)
-    if _v(_per_axis(d, c.nd)) != 1:
-        args["d"] = _v(_per_axis(d, c.nd))
+    if spec_value(_per_axis(d, c.nd)) != 1:
+        args["d"] = spec_value(_per_axis(d, c.nd))
     if ceil_mode:
         args["ceil_mode"] = True
     if return_indices:  # the maxpool kind keeps its argmax positions for a maxunpool that names it
@@ -735,7 +721,7 @@ def _adaptive(c: Call, kind: str, return_indices: bool = False, nd: int | None =
     size = list(c.out[1:])
     if kind == "adaptive_avgpool" and all(v == 1 for v in size):
         return one("gap", {}, c.x())
-    return one(kind, {"size": _v(size)}, c.x())
+    return one(kind, {"size": spec_value(size)}, c.x())
 
 
 @module(nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
@@ -752,15 +738,26 @@ def _adaptive_max_module(c: Call) -> Mapped:
 def _lppool(c: Call) -> Mapped:
     m = c.module
     _check_nd(c, _ND[_mapped_type(m)])
-    args = {"norm": m.norm_type, "k": _v(_per_axis(m.kernel_size, c.nd))}
+    args = {"norm": m.norm_type, "k": spec_value(_per_axis(m.kernel_size, c.nd))}
     if m.stride is not None and _per_axis(m.stride, c.nd) != _per_axis(m.kernel_size, c.nd):
-        args["s"] = _v(_per_axis(m.stride, c.nd))
+        args["s"] = spec_value(_per_axis(m.stride, c.nd))
     if m.ceil_mode:
         args["ceil_mode"] = True
     return one("lppool", args, c.x())
 
 
-@module(nn.Linear)
+def _linear_channels_last(mapper: Any, c: Call, x: Ref) -> Mapped:
+    """nn.Linear over the channels of a channels-last view: a 1x1 conv."""
+    m, channels = c.module, x.shape[0]
+    args: dict[str, Any] = {"out": m.out_features, "k": 1}
+    if m.bias is None:
+        args["bias"] = False
+    if m.in_features != channels:
+        raise Unsupported(f"a linear layer of {m.in_features} inputs on {channels} channels")
+    return one("conv", args, x)
+
+
+@module(nn.Linear, channels_last=_linear_channels_last)
 def _linear(c: Call) -> Mapped:
     m, x = c.module, c.x()  # over the last axis, flat or not (nn.Linear on [N, ..., F])
     args: dict[str, Any] = {"out": m.out_features}
@@ -769,7 +766,7 @@ def _linear(c: Call) -> Mapped:
     return one("linear", args, x)
 
 
-@module(nn.Flatten)
+@module(nn.Flatten, channels_last="flatten")
 def _flatten_module(c: Call) -> Mapped:
     return _flatten(c, c.module.start_dim, c.module.end_dim)
 
@@ -779,12 +776,13 @@ def _unflatten(c: Call) -> Mapped:
     return _reshape(c)
 
 
-@module(nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
+@module(nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout,
+        per_position=True)
 def _dropout_module(c: Call) -> Mapped:
     return one("dropout", {"p": c.module.p} if c.module.p != 0.5 else {}, c.x())
 
 
-@module(nn.Identity)
+@module(nn.Identity, per_position=True)
 def _identity(c: Call) -> Mapped:
     return one("identity", {}, c.x())
 
@@ -793,24 +791,24 @@ _ACTIVATIONS = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.SiLU: "silu", nn.Sigmoid:
                 nn.Hardswish: "hardswish", nn.Hardsigmoid: "hardsigmoid", nn.Mish: "mish"}
 
 
-@module(*_ACTIVATIONS)
+@module(*_ACTIVATIONS, per_position=True)
 def _activation_module(c: Call) -> Mapped:
     return one(_ACTIVATIONS[_mapped_type(c.module)], {}, c.x())
 
 
-@module(nn.LeakyReLU)
+@module(nn.LeakyReLU, per_position=True)
 def _leaky(c: Call) -> Mapped:
     slope = c.module.negative_slope
     return one("leakyrelu", {"slope": slope} if slope != 0.01 else {}, c.x())
 
 
-@module(nn.ELU)
+@module(nn.ELU, per_position=True)
 def _elu(c: Call) -> Mapped:
     alpha = c.module.alpha
     return one("elu", {"alpha": alpha} if alpha != 1.0 else {}, c.x())
 
 
-@module(nn.GELU)
+@module(nn.GELU, per_position=True)
 def _gelu(c: Call) -> Mapped:
     approximate = c.module.approximate
     return one("gelu", {"approximate": approximate} if approximate != "none" else {}, c.x())
@@ -852,9 +850,9 @@ def _upsample(c: Call, size: Any, scale: Any, mode: str, align_corners: Any) -> 
     args: dict[str, Any] = {}
     if scale is not None:
         scales = [float(v) for v in _per_axis(scale, c.nd)]
-        args["scale"] = _v([int(v) if v.is_integer() else v for v in scales])
+        args["scale"] = spec_value([int(v) if v.is_integer() else v for v in scales])
     else:
-        args["size"] = _v(list(c.out[1:]))
+        args["size"] = spec_value(list(c.out[1:]))
     if mode != "nearest":
         args["mode"] = mode
     if align_corners:
@@ -918,10 +916,10 @@ def _lrn(c: Call) -> Mapped:
 # Function and method rules (methods are keyed "Tensor.name")
 
 
-FUNCTIONS: dict[Any, Callable[[Call], Any]] = {}
+FUNCTIONS: dict[Any, Rule] = {}
 
 
-function = rule_table(FUNCTIONS)
+function = rule_table(FUNCTIONS, "param_view")
 
 
 class Alias(NamedTuple):
@@ -993,12 +991,12 @@ _ELEMENTWISE = {
 _KIND_OF = {target: kind for kind, targets in _ELEMENTWISE.items() for target in targets}
 
 
-@function(*_KIND_OF)
+@function(*_KIND_OF, per_position=True)
 def _elementwise(c: Call) -> Mapped:
     return one(_KIND_OF[c.node.target if c.node.op == "call_function" else f"Tensor.{c.node.target}"], {}, c.x())
 
 
-@function(F.hardtanh)
+@function(F.hardtanh, per_position=True)
 def _hardtanh(c: Call) -> Mapped:
     bound = c.bind("input", "min_val", "max_val", min_val=-1.0, max_val=1.0)
     if (bound["min_val"], bound["max_val"]) != (0.0, 6.0):
@@ -1006,19 +1004,19 @@ def _hardtanh(c: Call) -> Mapped:
     return one("relu6", {}, c.x())
 
 
-@function(F.leaky_relu)
+@function(F.leaky_relu, per_position=True)
 def _leaky_function(c: Call) -> Mapped:
     slope = c.bind("input", "negative_slope", negative_slope=0.01)["negative_slope"]
     return one("leakyrelu", {"slope": slope} if slope != 0.01 else {}, c.x())
 
 
-@function(F.elu)
+@function(F.elu, per_position=True)
 def _elu_function(c: Call) -> Mapped:
     alpha = c.bind("input", "alpha", alpha=1.0)["alpha"]
     return one("elu", {"alpha": alpha} if alpha != 1.0 else {}, c.x())
 
 
-@function(F.gelu)
+@function(F.gelu, per_position=True)
 def _gelu_function(c: Call) -> Mapped:
     approximate = c.bind("input", approximate="none")["approximate"]
     return one("gelu", {"approximate": approximate} if approximate != "none" else {}, c.x())
@@ -1034,7 +1032,14 @@ def _log_softmax_function(c: Call) -> Mapped:
     return _softmax(c, "log_softmax", c.bind("input", "dim", dim=None)["dim"])
 
 
-@function(F.layer_norm)
+def _layer_norm_channels_last(mapper: Any, c: Call, x: Ref) -> Mapped:
+    b = c.bind("input", "normalized_shape", "weight", "bias", "eps", weight=None, bias=None, eps=1e-5)
+    mapped = _channel_ln(x, tuple(b["normalized_shape"]), b["weight"] is not None, b["bias"] is not None, b["eps"])
+    mapper.read_params.update(p.target for p in (b["weight"], b["bias"]) if isinstance(p, Param))
+    return mapped
+
+
+@function(F.layer_norm, channels_last=_layer_norm_channels_last)
 def _layer_norm_function(c: Call) -> Mapped:
     b = c.bind("input", "normalized_shape", "weight", "bias", "eps", weight=None, bias=None, eps=1e-5)
     x = c.x()
@@ -1068,7 +1073,17 @@ def _batch_norm_function(c: Call) -> Mapped:
     return one("bn", args, c.x())
 
 
-@function(F.linear)
+def _linear_function_channels_last(mapper: Any, c: Call, x: Ref) -> Mapped:
+    """F.linear over the channels of a channels-last view: a 1x1 conv."""
+    b = c.bind("input", "weight", "bias", bias=None)
+    weight = b.get("weight")
+    if not isinstance(weight, Param) or len(weight.shape) != 2 or weight.shape[1] != x.shape[0]:
+        raise Unsupported("a linear layer whose weight is not a parameter")
+    return one("conv", {"out": weight.shape[0], "k": 1} if b["bias"] is not None
+               else {"out": weight.shape[0], "k": 1, "bias": False}, x)
+
+
+@function(F.linear, channels_last=_linear_function_channels_last)
 def _linear_function(c: Call) -> Mapped:
     """F.linear(x, weight, bias) with the module's parameters (timm's Linear calls it)."""
     b = c.bind("input", "weight", "bias", bias=None)
@@ -1089,9 +1104,9 @@ def _conv_function(c: Call) -> Mapped:
         raise Unsupported("a convolution whose weight is not a parameter (computed in the forward pass)")
     if isinstance(b["padding"], str) and b["padding"] != "valid" and b["padding"] != "same":
         raise Unsupported(f"padding {b['padding']}")
-    args: dict[str, Any] = {"out": weight.shape[0], "k": _v(list(weight.shape[2:]))}
+    args: dict[str, Any] = {"out": weight.shape[0], "k": spec_value(list(weight.shape[2:]))}
     for key, value, default in (("s", b["stride"], 1), ("p", b["padding"], 0), ("d", b["dilation"], 1)):
-        value = value if isinstance(value, str) else _v(_per_axis(value, c.nd))
+        value = value if isinstance(value, str) else spec_value(_per_axis(value, c.nd))
         if value not in (default, "valid"):
             args[key] = value
     if b["groups"] != 1:
@@ -1109,9 +1124,9 @@ def _deconv_function(c: Call) -> Mapped:
     x, weight = c.x(), b.get("weight")
     if not isinstance(weight, Param) or len(weight.shape) != c.nd + 2:
         raise Unsupported("a transposed convolution whose weight is not a parameter (computed in the forward pass)")
-    args: dict[str, Any] = {"out": weight.shape[1] * b["groups"], "k": _v(list(weight.shape[2:]))}
+    args: dict[str, Any] = {"out": weight.shape[1] * b["groups"], "k": spec_value(list(weight.shape[2:]))}
     for key, default in (("stride", 1), ("padding", 0), ("output_padding", 0), ("dilation", 1)):
-        value = _v(_per_axis(b[key], c.nd))
+        value = spec_value(_per_axis(b[key], c.nd))
         if value != default:
             args[{"stride": "s", "padding": "p", "dilation": "d"}.get(key, key)] = value
     if b["groups"] != 1:
@@ -1121,7 +1136,8 @@ def _deconv_function(c: Call) -> Mapped:
     return one("deconv", args, x)
 
 
-@function(F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout)
+@function(F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout,
+          per_position=True)
 def _dropout_function(c: Call) -> Mapped:
     p = c.bind("input", "p", p=0.5)["p"]
     return one("dropout", {"p": p} if p != 0.5 else {}, c.x())
@@ -1135,7 +1151,7 @@ def _flatten(c: Call, start: int, end: int) -> Mapped:
     return _reshape(c)
 
 
-@function(torch.flatten, "Tensor.flatten")
+@function(torch.flatten, "Tensor.flatten", channels_last="flatten")
 def _flatten_function(c: Call) -> Mapped:
     bound = c.bind("input", "start_dim", "end_dim", start_dim=0, end_dim=-1)
     return _flatten(c, bound["start_dim"], bound["end_dim"])
@@ -1152,7 +1168,7 @@ def _reshape(c: Call) -> Any:
     return one("reshape", {"shape": list(out)}, x)
 
 
-@function("Tensor.view", "Tensor.reshape", torch.reshape)
+@function("Tensor.view", "Tensor.reshape", torch.reshape, shuffle="end", channels_last="flatten", param_view=True)
 def _view(c: Call) -> Any:
     x = c.x()
     out = c.out
@@ -1163,7 +1179,7 @@ def _view(c: Call) -> Any:
     return _reshape(c)
 
 
-@function("Tensor.contiguous")
+@function("Tensor.contiguous", shuffle="keep", channels_last="keep")
 def _contiguous(c: Call) -> Any:
     return Alias(c.x())
 
@@ -1250,6 +1266,19 @@ def _channel_shuffle_function(c: Call) -> Mapped:
     return one("channel_shuffle", {"groups": c.bind("input", "groups")["groups"]}, c.x())
 
 
+@function(operator.getitem)
+def _getitem(call: Call) -> Any:
+    """x.chunk(2, 1)[0] (a split layer), a tuple's item, or x[:, a:b] (slice, split, crop)."""
+    container, index = call.args[0], call.args[1]
+    if isinstance(container, Chunks) and isinstance(index, int):
+        return Mapped([("split", {"parts": container.parts, "index": index % container.parts})], [container.ref])
+    if isinstance(container, (tuple, list)) and isinstance(index, int):
+        return Alias(container[index])
+    if isinstance(container, Ref) and isinstance(index, (tuple, slice)):
+        return _ranges(container, index if isinstance(index, tuple) else (index,))
+    raise Unsupported("indexing or slicing a tensor")
+
+
 @function("Tensor.chunk", torch.chunk)
 def _chunk(c: Call) -> Chunks:
     b = c.bind("input", "chunks", "dim", dim=0)
@@ -1271,7 +1300,7 @@ def _split(c: Call) -> Chunks:
     return Chunks(x, x.shape[0] // size)
 
 
-@function("Tensor.transpose", torch.transpose)
+@function("Tensor.transpose", torch.transpose, shuffle="rule")
 def _transpose(c: Call) -> Any:
     b = c.bind("input", "dim0", "dim1")
     x = b.get("input")
@@ -1280,7 +1309,7 @@ def _transpose(c: Call) -> Any:
     raise Unsupported("a transpose")
 
 
-@function("torchvision.ops.stochastic_depth.stochastic_depth")
+@function("torchvision.ops.stochastic_depth.stochastic_depth", per_position=True)
 def _stochastic_depth(c: Call) -> Mapped:
     """torchvision's stochastic depth (EfficientNet, ConvNeXt): the identity at inference; in
     training it drops whole samples of the residual branch."""
@@ -1290,22 +1319,13 @@ def _stochastic_depth(c: Call) -> Mapped:
     return one("identity", {}, c.x())
 
 
-class ChannelsLast(NamedTuple):
-    """x.permute(0, 2, 3, 1) of a tensor convcalc has (ConvNeXt's blocks): the same values with the
-    channels last. A LayerNorm or Linear over the last axis and elementwise operators on it are
-    channels-first layers (ln, a 1x1 conv, the activation) until the permute back."""
-
-    ref: Ref  # the channels-first tensor it is a view of
-    base: str = ""  # the permute's layer name, should an operator convcalc cannot map read the view
-    what: str = ""
-    shape: tuple[int, ...] = ()  # the view's traced per-sample shape
 
 
 def _last_first(nd: int) -> list[int]:
     return [0, *range(2, nd + 2), 1]
 
 
-@function("Tensor.permute", torch.permute)
+@function("Tensor.permute", torch.permute, channels_last="rule")
 def _permute(c: Call) -> Any:
     x = c.args[0] if c.args else c.kwargs.get("input")
     dims = list(c.args[1:]) or c.kwargs.get("dims")
@@ -1317,12 +1337,6 @@ def _permute(c: Call) -> Any:
     if isinstance(x, ChannelsLast) and dims == [0, len(x.ref.shape), *range(1, len(x.ref.shape))]:
         return Alias(x.ref)
     raise Unsupported("a permute other than to channels-last and back")
-
-
-# Rules whose layer acts on each position's channels alone (or on each value): on a channels-last
-# view they are the same layer channels first.
-_PER_POSITION = {_activation_module, _leaky, _elu, _gelu, _elementwise, _hardtanh, _leaky_function, _elu_function,
-                 _gelu_function, _dropout_module, _dropout_function, _identity, _stochastic_depth}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1353,19 +1367,15 @@ def _describe(node: fx.Node, owner: nn.Module | None) -> str:
 _NAME_PART = re.compile(r"[^A-Za-z0-9_-]")
 
 
-class _Mapper:
+class _Mapper(MapperBase):
     def __init__(self, module: fx.GraphModule, seen: dict[fx.Node, Any], shape: tuple[int, ...], source: str,
                  allow_unknown: bool) -> None:
+        super().__init__(source, allow_unknown)
         self.module = module
         self.seen = seen
         self.shape = shape
         self.nd = len(shape) - 1
-        self.source = source
-        self.allow_unknown = allow_unknown
         self.values: dict[fx.Node, Any] = {}
-        self.layers: list[Layer] = []
-        self.naming = LayerNames()
-        self.unsupported: dict[str, list[str]] = {}
         self.called: dict[str, str] = {}  # module path -> the layer its first call made (a second call shares it)
         self.owners: dict[int, tuple[str, str, str]] = {}  # id(parameter) -> (layer, tensor, kind) holding it first
         self.tensor_ids: dict[str, int] = {}  # parameter path -> id of its tensor before the run (meta breaks ties)
@@ -1413,8 +1423,7 @@ class _Mapper:
                 output = fx.node.map_arg(node.args[0], lambda n: self.values[n])
             else:
                 self.values[node] = self.call(node)
-        if self.unsupported:
-            raise ConvcalcError(unsupported_message(self.source, self.unsupported), file=self.source)
+        self.check_mapped()
         return self.finish(output)
 
     def finish(self, output: Any) -> list[Layer]:
@@ -1449,36 +1458,34 @@ class _Mapper:
             out = seen.shape[1:]
         if node.op == "call_module":
             mapped = _mapped_type(owner)
-            rule = MODULES[mapped] if mapped is not None else None
+            rule = MODULES[mapped] if mapped is not None else NO_RULE
         elif node.op == "call_method":
-            rule = FUNCTIONS.get(f"Tensor.{node.target}")
-        elif node.target is operator.getitem:
-            rule = self.getitem
+            rule = FUNCTIONS.get(f"Tensor.{node.target}", NO_RULE)
         else:
-            rule = FUNCTIONS.get(node.target) if _hashable(node.target) else None
-            rule = rule or FUNCTIONS.get(what)  # a function of another package (torchvision.ops), by name
+            found = FUNCTIONS.get(node.target) if _hashable(node.target) else None
+            rule = found or FUNCTIONS.get(what, NO_RULE)  # a function of another package (torchvision.ops), by name
         call = Call(node, what, owner, tuple(args), dict(kwargs), out, self.nd)
         try:
             if isinstance(seen, TensorInfo) and seen.shape[:1] != (BATCH,):
                 raise Unsupported("it changes the batch dimension")
             pending = [v for v in _flat(args) if isinstance(v, Pending)]
-            if pending:  # the middle of a channel shuffle: only its next steps may read it
-                if rule is _contiguous:
+            if pending:  # the middle of a channel shuffle: only the steps its rules declare may read it
+                if rule.shuffle == "keep":
                     return pending[0]
-                if rule is _transpose:
-                    return rule(call)
-                if rule is _view:
+                if rule.shuffle == "rule":
+                    return rule.fn(call)
+                if rule.shuffle == "end":
                     return self.end_shuffle(call, pending[0], base)
                 raise Unsupported("a view of the channels as two axes")
-            if rule is _view and args and isinstance(args[0], Param) and isinstance(seen, TensorInfo):
+            if rule.param_view and args and isinstance(args[0], Param) and isinstance(seen, TensorInfo):
                 return Param(args[0].target, seen.shape)  # gamma.reshape(1, -1, 1, 1): still the parameter
             views = [v for v in _flat((args, kwargs)) if isinstance(v, ChannelsLast)]
             if views:
                 return self.channels_last(call, rule, views[0], base)
-            if rule is None:
+            if rule.fn is None:
                 raise Unsupported("")
             try:
-                result = rule(call)
+                result = rule.fn(call)
             except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
                 # arguments of a form no rule expects (a user's own code can pass anything):
                 # listed as unsupported, never a traceback
@@ -1525,9 +1532,6 @@ class _Mapper:
         parts = [_NAME_PART.sub("_", part) or "_" for part in path.split(".")]
         return ".".join(parts)
 
-    def unique(self, base: str) -> str:
-        return self.naming.unique(base)
-
     def emit(self, call: Call, mapped: Mapped, base: str) -> Ref:
         params = buffers = None
         kind, args = mapped.layers[-1]
@@ -1551,14 +1555,10 @@ class _Mapper:
             tensors = [v.target for v in _flat((call.args, call.kwargs))
                        if isinstance(v, Param) and _is_parameter(self.module, v.target)]
             shares, _ = self.tied(tensors, kind, args)
-        inputs = tuple(ref.name for ref in mapped.inputs)
-        name = ""
-        for i, (kind, args) in enumerate(mapped.layers):
-            last = i == len(mapped.layers) - 1
-            name = self.unique(base if last else f"{base}_{kind}")
-            self.layers.append(Layer(name, kind, args, inputs, call.what, call.out if last else None,
-                                     params if last else None, buffers if last else None, shares if last else ()))
-            inputs = (name,)
+        last = len(mapped.layers) - 1  # the layer that gives the value, and holds the module's tensors
+        name = self.chain(mapped.layers, tuple(ref.name for ref in mapped.inputs), base, call.what,
+                          lambda i, _kind, _args: (call.out, params, buffers, shares) if i == last else
+                          (None, None, None, ()))
         if call.module is not None:
             if again is None:
                 self.counts(call, name)  # its pruned and parametrized tensors, stated for the layer that counts them
@@ -1586,46 +1586,25 @@ class _Mapper:
             pairs.append((tensor, layer))
         return tuple(pairs), own
 
-    def channels_last(self, call: Call, rule: Any, view: ChannelsLast, base: str) -> Any:
-        """An operator reading a channels-last view: the permute back, a LayerNorm or Linear over
-        the channels, or an elementwise operator, as the channels-first layer it equals."""
-        if rule is _contiguous:
+    def channels_last(self, call: Call, rule: Rule, view: ChannelsLast, base: str) -> Any:
+        """An operator reading a channels-last view, as its rule declares: the view kept (`keep`), the
+        rule reading it (`rule`: the permute back), the rule's channels-last form or a per-position
+        rule on the channels-first tensor (then still a view), or a flatten of it; else unsupported."""
+        if rule.channels_last == "keep":
             return view
-        if rule is _permute:
-            result = rule(call)
+        if rule.channels_last == "rule":
+            result = rule.fn(call)
             return result.ref if isinstance(result, Alias) else result
         x = view.ref
         if len([v for v in _flat((call.args, call.kwargs)) if isinstance(v, (Ref, ChannelsLast))]) != 1:
             raise Unsupported("an operator on a channels-last view and another tensor")
         out = (call.out[-1], *call.out[:-1]) if call.out else None
         first = call._replace(args=(x, *call.args[1:]), out=out)
-        channels = x.shape[0]
-        if rule is _linear_function:
-            b = call.bind("input", "weight", "bias", bias=None)
-            weight = b.get("weight")
-            if not isinstance(weight, Param) or len(weight.shape) != 2 or weight.shape[1] != channels:
-                raise Unsupported("a linear layer whose weight is not a parameter")
-            mapped = one("conv", {"out": weight.shape[0], "k": 1} if b["bias"] is not None
-                         else {"out": weight.shape[0], "k": 1, "bias": False}, x)
-        elif rule is _ln:
-            m = call.module
-            mapped = _channel_ln(x, tuple(m.normalized_shape), m.elementwise_affine, m.bias is not None, m.eps)
-        elif rule is _layer_norm_function:
-            b = call.bind("input", "normalized_shape", "weight", "bias", "eps", weight=None, bias=None, eps=1e-5)
-            mapped = _channel_ln(x, tuple(b["normalized_shape"]), b["weight"] is not None, b["bias"] is not None,
-                                 b["eps"])
-            self.read_params.update(p.target for p in (b["weight"], b["bias"]) if isinstance(p, Param))
-        elif rule is _linear:
-            m = call.module
-            args: dict[str, Any] = {"out": m.out_features, "k": 1}
-            if m.bias is None:
-                args["bias"] = False
-            if m.in_features != channels:
-                raise Unsupported(f"a linear layer of {m.in_features} inputs on {channels} channels")
-            mapped = one("conv", args, x)
-        elif rule in _PER_POSITION:
-            mapped = rule(first)
-        elif rule in (_flatten_function, _view, _flatten_module) and call.out == (math.prod(x.shape),):
+        if callable(rule.channels_last):
+            mapped = rule.channels_last(self, call, x)
+        elif rule.per_position:
+            mapped = rule.fn(first)
+        elif rule.channels_last == "flatten" and call.out == (math.prod(x.shape),):
             # flattening the channels-last view (Keras' order): the same values, the same count
             return self.emit(call._replace(args=(x,), kwargs={}), one("flatten", {}, x), base)
         else:
@@ -1649,16 +1628,6 @@ class _Mapper:
                                  "channel shuffle (view, transpose, view)", call.out))
         return Ref(name, call.out)
 
-    def getitem(self, call: Call) -> Any:
-        container, index = call.args[0], call.args[1]
-        if isinstance(container, Chunks) and isinstance(index, int):
-            return Mapped([("split", {"parts": container.parts, "index": index % container.parts})], [container.ref])
-        if isinstance(container, (tuple, list)) and isinstance(index, int):
-            return Alias(container[index])
-        if isinstance(container, Ref) and isinstance(index, (tuple, slice)):
-            return _ranges(container, index if isinstance(index, tuple) else (index,))
-        raise Unsupported("indexing or slicing a tensor")
-
     def materialize(self, view: ChannelsLast) -> Ref:
         """A channels-last view read by an operator convcalc cannot map: its permute is unsupported
         too (an opaque layer with allow_unknown), once per view."""
@@ -1667,7 +1636,7 @@ class _Mapper:
             return done
         what = f"{view.what} (a channels-last view read by an operator convcalc cannot map)"
         if not self.allow_unknown:
-            self.unsupported.setdefault(what, []).append(view.base)
+            self.listed(what, view.base)
             ref = Ref(f"?{view.base}", view.shape)
         else:
             name = self.unique(view.base)
@@ -1686,7 +1655,7 @@ class _Mapper:
             call = call._replace(args=tuple(swap(v) for v in call.args),
                                  kwargs={k: swap(v) for k, v in call.kwargs.items()})
         what = call.what + (f" ({reason})" if reason else "")
-        self.unsupported.setdefault(what, []).append(base)
+        self.listed(what, base)
         outputs = [seen] if isinstance(seen, TensorInfo) else [v for v in _flat(seen) if isinstance(v, TensorInfo)]
         if not self.allow_unknown:
             refs = [Ref(f"?{base}", info.shape[1:]) for info in outputs]
