@@ -128,8 +128,25 @@ def test_wide_resnet_and_resnext_bottlenecks():
 def test_basic_blocks_take_no_groups_or_width():
     with pytest.raises(convcalc.SpecError, match=r"no block template named 'basic_32x4' \(did you mean 'basic_1x64'\?\)"):
         analyze("resnet", depth=18, groups=32, width=4)
-    with pytest.raises(convcalc.SpecError, match=r"no block template named 'resnet42' \(did you mean 'resnet34'\?\)"):
-        analyze("resnet", depth=42)
+
+
+@pytest.mark.parametrize("name, setting, message", [
+    ("resnet", "depth=77", "--set depth=77: depth is one of 18, 34, 50, 101, 152"),
+    ("resnet", "depth=fifty", "--set depth=fifty: depth is one of 18, 34, 50, 101, 152"),
+    ("mobilenetv3", "size=huge", "--set size=huge: size is one of large, small"),
+    ("mobilenetv3", "size=smal", "--set size=smal: size is one of large, small (did you mean 'small'?)"),
+])
+def test_a_value_outside_the_declared_choices_lists_them(name, setting, message):
+    # The spec declares its choices (`depth: {default: 50, choices: [...]}`); the error names them,
+    # never the block template a value would have picked (`resnet77`).
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    result = CliRunner().invoke(cli, ["shapes", name, "--set", setting])
+    line = next(n for n, text in enumerate((ROOT / "specs" / f"{name}.yaml").read_text().splitlines(), 1)
+                if text.startswith("args:"))
+    assert (result.exit_code, result.output) == (2, f"convcalc: library:{name}:{line}: {message}\n")
 
 
 def test_mobilenetv2_keeps_its_1280_head_when_thinner():

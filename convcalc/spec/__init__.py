@@ -164,6 +164,9 @@ def spec_args(raw: Any, source: str, line: int | None, sets: tuple[tuple[str, An
                         "{width: 1.0, depth: 50} (null: the argument must be given with --set)", file=source, line=line)
     else:
         declared = dict(raw)
+    choices = {key: _choices(key, default, source, line) for key, default in declared.items()
+               if isinstance(default, LMap)}
+    declared.update((key, default.get("default")) for key, default in declared.items() if key in choices)
     values = dict(declared)
     for key, value in sets:
         if key not in declared:
@@ -171,6 +174,10 @@ def spec_args(raw: Any, source: str, line: int | None, sets: tuple[tuple[str, An
             raise SpecError(f"--set {key}: the spec has no argument '{key}'{did_you_mean(key, declared)}; {takes}",
                             file=source, line=line)
         default = declared[key]
+        if key in choices and value not in choices[key]:
+            raise SpecError(f"--set {key}={value}: {key} is one of {', '.join(map(str, choices[key]))}"
+                            f"{did_you_mean(value, choices[key]) if isinstance(value, str) else ''}",
+                            file=source, line=line)
         if _is_number(default) and not _is_number(value):
             raise SpecError(f"--set {key}={value}: {key} takes a number (its default is {default!r})",
                             file=source, line=line)
@@ -180,6 +187,18 @@ def spec_args(raw: Any, source: str, line: int | None, sets: tuple[tuple[str, An
         raise SpecError(f"the spec needs {', '.join(f'--set {key}=...' for key in missing)} (args with no default)",
                         file=source, line=line)
     return values
+
+
+def _choices(key: str, declared: LMap, source: str, line: int | None) -> tuple[Any, ...]:
+    """An argument declared as `{default: 50, choices: [18, 34, 50, 101, 152]}`: its choices
+    (numbers, words or booleans; the default, unless null, among them)."""
+    choices = declared.get("choices")
+    if (set(declared) - {"default", "choices"} or not isinstance(choices, LList) or not choices
+            or not all(type(c) in (int, float, str, bool) for c in choices)
+            or declared.get("default") is not None and declared.get("default") not in choices):
+        raise SpecError(f"args: {key} must be a default, or {{default: ..., choices: [...]}} with the default "
+                        "among the choices (numbers, words or true/false)", file=source, line=line)
+    return tuple(choices)
 
 
 def _is_number(value: Any) -> bool:
