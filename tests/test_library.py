@@ -308,7 +308,7 @@ def test_list_in_csv_and_markdown(elsewhere, fmt, header):
 def test_list_takes_no_spec(elsewhere, args):
     result = cli_run("shapes", *args)
     assert result.exit_code == 2
-    assert result.stderr == "convcalc: --list takes no SPEC, -e or --batch: it lists the library's specs as they are\n"
+    assert result.stderr == "convcalc: --list takes no SPEC, -e, --batch or --summary: it lists the library's specs as they are\n"
 
 
 def test_shapes_lists_the_library_folder_only_for_a_missing_path():

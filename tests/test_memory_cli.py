@@ -94,7 +94,8 @@ def test_not_even_batch_1_fits():
     assert result.stdout.splitlines()[-1].endswith(", does not fit in 1.00 KiB; not even batch 1 fits")
 
 
-def test_summary_leaves_out_the_table_only():
+def test_summary_leaves_out_the_table_only(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")  # nothing hidden, nothing wrapped
     full = memory(TINY, "--batch", "8", "--fit", "1GiB").stdout
     short = memory(TINY, "--batch", "8", "--fit", "1GiB", "--summary").stdout
     assert "┌" not in short and "conv1" not in short

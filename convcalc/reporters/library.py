@@ -1,7 +1,7 @@
 """`convcalc shapes --list`: the spec library, one line per spec, in every format of `shapes`.
 
 The table is for reading: it fits the terminal, and 80 columns in a pipe (network titles are cut
-with '…'); json, csv and markdown keep everything, with exact counts.
+with '…'), as every table does (textable.terminal_width); json, csv and markdown keep everything, with exact counts.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from ..units import count
 from .common import shape
 from .jsonout import dumps
 
-PIPE_WIDTH = 80
 FOOTER = ("a name works wherever a SPEC is asked: convcalc shapes resnet50, convcalc compare resnet50 se_resnet50; "
           "a file of that name in the current folder comes first (library:resnet50 always means the library's)")
 
@@ -41,7 +40,7 @@ def render(entries: list[Entry], fmt: str, stream: IO[str] | None = None) -> str
         lines += [f"| `{e.name}` | {e.network.replace('|', '/')} | {shape(e.report.input[1:])} "
                   f"| {e.report.total.params:,} | {e.report.total.macs:,} |" for e in entries]
         return "\n".join(lines) + "\n"
-    width, color = terminal_width(stream) or PIPE_WIDTH, wants_color(stream)
+    width, color = terminal_width(stream), wants_color(stream)
     table = Table([Column("name"), Column("network", shrink=True, min_width=12), Column("input"),
                    Column("params", "right"), Column("MACs", "right"), Column("FLOPs", "right", optional=True)],
                   title=f"the spec library: {len(entries)} specs, installed with convcalc")

@@ -158,7 +158,8 @@ def as_table(reports: list[TrainingReport], stream: IO[str] | None, exact: bool,
     width, color = terminal_width(stream), wants_color(stream)
     parts = [(render_table(table(r, exact), width=width, color=color, stream=stream) if layers
               else title(r) + "\n") + wrap_lines(summary(r, exact), width) for r in reports]
-    return "\n".join(parts) + wrap_lines([NOTE], width) + wrap_lines(answers(reports), width)
+    # the answers stay one line each, whatever the width, for a reader's eye and for grep
+    return "\n".join(parts) + wrap_lines([NOTE], width) + "".join(f"{clean(line)}\n" for line in answers(reports))
 
 
 # Each format's renderer; a test checks every member of MemoryFormat is covered. `layers`: False
