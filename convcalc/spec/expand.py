@@ -146,6 +146,10 @@ class Expander:
                     meta[key] = args.pop(key)
         elif kind in REGISTRY and REGISTRY[kind].positional:
             args = {REGISTRY[kind].positional[0]: body}  # `- maxpool: 2`
+        elif kind in REGISTRY and REGISTRY[kind].merge and isinstance(body, list):
+            inputs = ", ".join(map(str, body))  # `- add: [a, b]`: a merge's inputs are its `from:`
+            raise self.error(f"the arguments of {kind} must be a mapping, got a list: its inputs are "
+                             f"`from:`, as in '- {kind}: {{from: [{inputs}]}}'", line, kind=kind)
         else:
             raise self.error(f"the arguments of {kind} must be a mapping, got {body!r}", line, kind=kind)
         return kind, args, meta, line
