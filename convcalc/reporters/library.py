@@ -18,6 +18,7 @@ from ..units import count
 from .common import shape
 from .jsonout import dumps
 
+BASES = "setting of: the spec is that parametric spec at fixed args (--format json or csv names them)"
 FOOTER = ("a name works wherever a SPEC is asked: convcalc shapes resnet50, convcalc compare resnet50 se_resnet50; "
           "a file of that name in the current folder comes first (library:resnet50 always means the library's)")
 
@@ -29,11 +30,11 @@ def render(entries: list[Entry], fmt: str, stream: IO[str] | None = None) -> str
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["name", "network", "source", "input", "params", "macs", "flops", "peak_activation_bytes"])
+        writer.writerow(["name", "network", "is", "source", "input", "params", "macs", "flops", "peak_activation_bytes"])
         for e in entries:
             t = e.report.total
-            writer.writerow([e.name, e.network, e.report.source, shape(e.report.input[1:]), t.params, t.macs, t.flops,
-                             t.peak_activation_bytes])
+            writer.writerow([e.name, e.network, _base(e), e.report.source, shape(e.report.input[1:]), t.params, t.macs,
+                             t.flops, t.peak_activation_bytes])
         return out.getvalue()
     if fmt == "markdown":
         lines = ["| name | network | input | params | MACs |", "|---|---|---|---:|---:|"]
@@ -41,19 +42,31 @@ def render(entries: list[Entry], fmt: str, stream: IO[str] | None = None) -> str
                   f"| {e.report.total.params:,} | {e.report.total.macs:,} |" for e in entries]
         return "\n".join(lines) + "\n"
     width, color = terminal_width(stream), wants_color(stream)
-    table = Table([Column("name"), Column("network", shrink=True, min_width=12), Column("input"),
-                   Column("params", "right"), Column("MACs", "right"), Column("FLOPs", "right", optional=True)],
+    table = Table([Column("name"), Column("network", shrink=True, min_width=12), Column("setting of"),
+                   Column("input"), Column("params", "right"), Column("MACs", "right"),
+                   Column("FLOPs", "right", optional=True)],
                   title=f"the spec library: {len(entries)} specs, installed with convcalc")
     for e in entries:
         t = e.report.total
-        table.add_row(e.name, e.network, shape(e.report.input[1:]), count(t.params), count(t.macs), count(t.flops))
-    return render_table(table, width=width, color=color, stream=stream) + wrap_lines([FOOTER], width)
+        table.add_row(e.name, e.network, e.base[0] if e.base else "", shape(e.report.input[1:]), count(t.params),
+                      count(t.macs), count(t.flops))
+    notes = [BASES] if any(e.base for e in entries) else []
+    return render_table(table, width=width, color=color, stream=stream) + wrap_lines([*notes, FOOTER], width)
+
+
+def _base(e: Entry) -> str:
+    """'resnet depth=50': the parametric spec this one is a setting of."""
+    if e.base is None:
+        return ""
+    return " ".join([e.base[0], *(f"{k}={v}" for k, v in e.base[1].items())])
 
 
 def _dict(e: Entry) -> dict[str, object]:
     """A library spec in JSON: its name, its title, its source (`library:NAME`, which always
     names it), and its shapes and totals as `convcalc shapes --format json` gives them (with the
-    batch, exact counts), and for a parametric spec its `args:` at their defaults (what --set changes)."""
+    batch, exact counts), for a parametric spec its `args:` at their defaults (what --set changes),
+    and for one setting of a parametric spec that spec and its args (`base`; null otherwise)."""
     report = e.report.to_dict()
     return {"name": e.name, "network": e.network, "source": report["source"], "input": report["input"],
-            "output": report["output"], "total": report["total"], "args": report.get("args", {})}
+            "output": report["output"], "total": report["total"], "args": report.get("args", {}),
+            "base": None if e.base is None else {"spec": e.base[0], "set": e.base[1]}}

@@ -22,7 +22,8 @@ from .source import LList, LMap, decode, parse, read_text
 
 __all__ = ["load", "loads", "from_text", "Spec", "Node", "DTYPE_BYTES"]
 
-TOP_KEYS = ("name", "input", "batch", "dtype", "layers", "blocks", "budget", "description", "args")
+TOP_KEYS = ("name", "input", "batch", "dtype", "layers", "blocks", "budget", "description", "args", "base", "set")
+BASE_KEYS = ("name", "description", "base", "set")  # a spec that is its base's at fixed args takes only these
 _N = f"[0-9]{{1,{limits.MAX_NUMBER_CHARS}}}"
 _DIMS = rf"\s*{_N}(\s*[xX×]\s*{_N})*\s*\Z"  # compiled on first use
 
@@ -117,6 +118,8 @@ def build(doc: Any, source: str, default_name: str, overrides: Overrides | None 
         if key not in TOP_KEYS:
             raise SpecError(f"unknown top-level key '{key}'{did_you_mean(key, TOP_KEYS)}; a spec takes: "
                             f"{', '.join(TOP_KEYS)}", file=source, line=doc.lines.get(key))
+    if "base" in doc or "set" in doc:
+        return _based(doc, source, default_name, overrides)
     for key in ("input", "layers"):
         if key not in doc:
             raise SpecError(f"the spec has no '{key}'", file=source, line=doc.line)
@@ -147,6 +150,33 @@ def build(doc: Any, source: str, default_name: str, overrides: Overrides | None 
     return Spec(name=name, source=source, input=shape, batch=batch, dtype=dtype, nodes=nodes,
                 budget=doc.get("budget"), lines=lines, args=args,
                 input_given=bool(overrides) and overrides.input is not None)
+
+
+def _based(doc: LMap, source: str, default_name: str, overrides: Overrides | None) -> Spec:
+    """`base: resnet` with `set: {depth: 50}`: the library's parametric spec at those args, under
+    this spec's name (the library's fixed networks are each one setting of their family, one
+    definition). It declares no args of its own: --set on it is refused as on any spec without
+    args. Its layers' lines are its base's, whose source is `library:NAME`."""
+    from ..library import PREFIX, names, path
+
+    lines = dict(doc.lines)
+    extra = [key for key in doc if key not in BASE_KEYS]
+    base, fixed = doc.get("base"), doc.get("set", {})
+    if extra or not isinstance(base, str) or not isinstance(fixed, LMap) and fixed != {}:
+        raise SpecError(f"a spec with 'base' names a library spec (base: resnet) and its args (set: {{depth: 50}}), "
+                        f"and takes only {', '.join(BASE_KEYS)}" + (f"; got '{extra[0]}'" if extra else ""),
+                        file=source, line=lines.get(extra[0] if extra else "base", doc.line))
+    if base not in names():
+        raise SpecError(f"base: no spec '{base}' in the library{did_you_mean(base, names())}", file=source,
+                        line=lines.get("base"))
+    spec_args(None, source, lines.get("set"), overrides.sets if overrides else ())  # refuses any --set
+    document = read(path(base), PREFIX + base)
+    if "base" in document.doc:
+        raise SpecError(f"base: library spec '{base}' has a base itself", file=source, line=lines.get("base"))
+    given = Overrides(overrides.input if overrides else None, tuple((k, v) for k, v in fixed.items()))
+    spec = document.build(given)
+    return spec._replace(name=str(doc.get("name", default_name)), source=source, args={},
+                         input_given=bool(overrides) and overrides.input is not None)
 
 
 def _axes(shape: tuple[int, ...]) -> str:

@@ -325,6 +325,9 @@ class Expander:
     def expand_block(self, args: dict[str, Any], name: str | None, repeat: int, inputs: tuple[str, ...],
                      scope: Scope, line: int | None) -> str:
         use = args.pop("use", None)
+        inline = args.pop("inline", False)  # its layers named in this scope, without the use's prefix
+        if inline not in (True, False) or inline and (name is not None or repeat != 1):
+            raise self.error("'inline' is true or false, and an inline block takes no name or repeat", line, name, "block")
         if not isinstance(use, str):
             raise self.error("block needs 'use: <template name>'", line, name, "block")
         if use not in self.templates:
@@ -354,9 +357,10 @@ class Expander:
         for i in range(repeat):
             instance = block_name if repeat == 1 and start is None else f"{block_name}.{(start or 0) + i}"
             layers = self.substitute(template.layers, values, template.line, scope.prefix + instance)
-            inner = Scope(scope.prefix + instance + ".", scope, out, self.reserve(layers))
+            inner = Scope(scope.prefix + ("" if inline else instance + "."), scope, out, self.reserve(layers))
             out = self.expand_list(layers, inner, out)
-            self.alias(scope, instance, out, line)
+            if not inline:
+                self.alias(scope, instance, out, line)
         self.using.pop()
         if repeat > 1 or start is not None:
             self.alias(scope, block_name, out, line)
