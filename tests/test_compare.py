@@ -571,7 +571,7 @@ def test_spec_layer_names_stay_whole_at_80_columns(monkeypatch):
     rows = [line for line in text.splitlines() if line.startswith("│ added ")]
     names = [row.split("│")[2].strip() for row in rows]
     assert len(rows) == 16 * 6 and len(set(names)) == len(names)
-    assert "layer4.b.1.se.sigmoid1" in names
+    assert "layer4.2.se.sigmoid" in names
     assert "…" not in text
 
 

@@ -135,13 +135,13 @@ def test_blocks_expand_and_collapse_on_click(browser, tmp_path):
     page = Page(browser, path)
     try:
         before = page.names()
-        assert "layer2.b" in before and "layer2.b.0.conv1" not in before
-        page.page.evaluate("window.convcalcGraphs[0].centre('layer2.b')")  # as a user pans to it
-        page.page.click("g.node.block[data-name='layer2.b']")
+        assert "layer2.1" in before and "layer2.1.conv1" not in before
+        page.page.evaluate("window.convcalcGraphs[0].centre('layer2.1')")  # as a user pans to it
+        page.page.click("g.node.block[data-name='layer2.1']")
         after = page.names()
-        assert "layer2.b" not in after
-        assert len(after) == len(before) - 1 + 3 * 10  # the repeat's node, replaced by its 3 bottlenecks
-        page.page.click("g.cluster[data-block='layer2.b'] text")
+        assert "layer2.1" not in after
+        assert len(after) == len(before) - 1 + 10  # the bottleneck's node, replaced by its 10 layers
+        page.page.click("g.cluster[data-block='layer2.1'] text")
         assert page.names() == before
         # hovering shows every number of the layer, exact
         page.page.click("button[data-action=fit]")  # back to the top, where conv1 is

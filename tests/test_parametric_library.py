@@ -118,11 +118,11 @@ def test_efficientnet_channels_are_make_divisible_of_c_times_width():
 def test_wide_resnet_and_resnext_bottlenecks():
     # Wide ResNet-50-2: the inner width is planes * 128 / 64 = 2 planes; layer1's first 1x1: 64 -> 128
     wide = analyze("resnet", depth=50, width=128)
-    assert wide.layer("stages.layer1.b0.conv1").params == 64 * 128
-    assert wide.layer("stages.layer1.b0.conv2").params == 128 * 128 * 3 * 3
+    assert wide.layer("layer1.0.conv1").params == 64 * 128
+    assert wide.layer("layer1.0.conv2").params == 128 * 128 * 3 * 3
     # ResNeXt-50 32x4d: inner width 64 * 4 / 64 * 32 = 128 in 32 groups of 4
     resnext = analyze("resnet", depth=50, groups=32, width=4)
-    assert resnext.layer("stages.layer1.b0.conv2").params == 128 * (128 // 32) * 3 * 3
+    assert resnext.layer("layer1.0.conv2").params == 128 * (128 // 32) * 3 * 3
 
 
 def test_basic_blocks_take_no_groups_or_width():

@@ -184,7 +184,8 @@ def test_shapes_input_on_resnet50_at_512():
     assert table.splitlines()[0] == "resnet50 (specs/resnet50.yaml), input 3x512x512"
 
 
-def test_titles_and_json_say_the_arguments_and_the_input(tmp_path):
+def test_titles_and_json_say_the_arguments_and_the_input(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")  # titles whole
     path = tmp_path / "net.yaml"
     path.write_text(NET, encoding="utf-8")
     result = cli_run("shapes", str(path), "--set", "width=1.25", "--set", "depth=3")

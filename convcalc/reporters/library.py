@@ -18,7 +18,7 @@ from ..units import count
 from .common import shape
 from .jsonout import dumps
 
-BASES = "setting of: the spec is that parametric spec at fixed args (--format json or csv names them)"
+BASES = "= resnet: the spec is that parametric spec at fixed args (--format json and csv name them)"
 FOOTER = ("a name works wherever a SPEC is asked: convcalc shapes resnet50, convcalc compare resnet50 se_resnet50; "
           "a file of that name in the current folder comes first (library:resnet50 always means the library's)")
 
@@ -42,14 +42,14 @@ def render(entries: list[Entry], fmt: str, stream: IO[str] | None = None) -> str
                   f"| {e.report.total.params:,} | {e.report.total.macs:,} |" for e in entries]
         return "\n".join(lines) + "\n"
     width, color = terminal_width(stream), wants_color(stream)
-    table = Table([Column("name"), Column("network", shrink=True, min_width=12), Column("setting of"),
+    table = Table([Column("name"), Column("network", shrink=True, min_width=12), 
                    Column("input"), Column("params", "right"), Column("MACs", "right"),
                    Column("FLOPs", "right", optional=True)],
                   title=f"the spec library: {len(entries)} specs, installed with convcalc")
     for e in entries:
         t = e.report.total
-        table.add_row(e.name, e.network, e.base[0] if e.base else "", shape(e.report.input[1:]), count(t.params),
-                      count(t.macs), count(t.flops))
+        network = f"= {e.base[0]}: {e.network}" if e.base else e.network
+        table.add_row(e.name, network, shape(e.report.input[1:]), count(t.params), count(t.macs), count(t.flops))
     notes = [BASES] if any(e.base for e in entries) else []
     return render_table(table, width=width, color=color, stream=stream) + wrap_lines([*notes, FOOTER], width)
 

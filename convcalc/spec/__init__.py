@@ -174,6 +174,7 @@ def _based(doc: LMap, source: str, default_name: str, overrides: Overrides | Non
     if "base" in document.doc:
         raise SpecError(f"base: library spec '{base}' has a base itself", file=source, line=lines.get("base"))
     given = Overrides(overrides.input if overrides else None, tuple((k, v) for k, v in fixed.items()))
+    spec_args(document.doc.get("args"), source, lines.get("set"), given.sets)  # a wrong `set:` is this file's
     spec = document.build(given)
     return spec._replace(name=str(doc.get("name", default_name)), source=source, args={},
                          input_given=bool(overrides) and overrides.input is not None)
