@@ -125,7 +125,7 @@ def test_global_field_does_not_depend_on_the_input_size():
     small, large = convcalc.analyze(spec), convcalc.analyze(spec._replace(input=(3, 512, 512)))
     assert (small.layer("layer4.2.relu_2").output, large.layer("layer4.2.relu_2").output) == (
         (1, 2048, 224 // 32, 224 // 32), (1, 2048, 512 // 32, 512 // 32))
-    for name in ("gap1", "fc"):
+    for name in ("avgpool", "fc"):
         assert small.layer(name).receptive_field == large.layer(name).receptive_field
         assert small.layer(name).global_context and large.layer(name).global_context
     # the stem's 11 at jump 4, then the stages; 427 is the published figure for ResNet-50
