@@ -389,7 +389,7 @@ def test_se_resnet50_matches_resnet50_by_name():
 
 
 @pytest.mark.parametrize("name, builder", [("resnet50", "resnet50"), ("resnet18", "resnet18"),
-                                           ("resnext50_32x4d", "resnext50_32x4d")])
+                                           ("resnext50_32x4d", "resnext50_32x4d"), ("mobilenet_v2", "mobilenet_v2")])
 def test_module_names_are_torchvisions_when_it_is_installed(name, builder):
     models = pytest.importorskip("torchvision.models")
     modules = {path for path, module in getattr(models, builder)().named_modules() if not list(module.children())}
@@ -398,7 +398,7 @@ def test_module_names_are_torchvisions_when_it_is_installed(name, builder):
     # every module of torchvision is a layer here; ours beyond them are the functional ops and
     # the second and third calls of a block's relu
     assert modules <= ours
-    assert {n.rsplit(".", 1)[-1] for n in ours - modules} <= {"add", "flatten", "relu_1", "relu_2"}
+    assert {n.rsplit(".", 1)[-1] for n in ours - modules} <= {"add", "flatten", "relu_1", "relu_2", "adaptive_avg_pool2d"}
 
 
 def test_fixed_specs_are_settings_of_their_parametric_spec():
@@ -409,3 +409,29 @@ def test_fixed_specs_are_settings_of_their_parametric_spec():
         b = convcalc.analyze(convcalc.load(library.path(parametric), overrides=Overrides(None, sets)))
         assert [(x.name, x.params, x.macs) for x in a.layers] == [(x.name, x.params, x.macs) for x in b.layers]
         assert a.total == b.total and a.name == fixed and a.args == {}
+
+
+def _mobilenet_v2_names() -> list[str]:
+    """torchvision/models/mobilenetv2.py: features.0 = Conv2dNormActivation (0 conv, 1 bn, 2
+    relu6); features.1 (t = 1) = InvertedResidual whose conv is [Conv2dNormActivation dw, pw conv,
+    bn]; features.2..17 (t = 6): [Conv2dNormActivation pw, Conv2dNormActivation dw, pw conv, bn],
+    `x + self.conv(x)` (the importer's `add`) when stride 1 and in == out; features.18 the 1x1 to
+    1280; then F.adaptive_avg_pool2d, torch.flatten, classifier = [Dropout, Linear]."""
+    names = ["features.0.0", "features.0.1", "features.0.2",
+             "features.1.conv.0.0", "features.1.conv.0.1", "features.1.conv.0.2", "features.1.conv.1", "features.1.conv.2"]
+    index, cin = 2, 16
+    for c, n, s in ((24, 2, 2), (32, 3, 2), (64, 4, 2), (96, 3, 1), (160, 3, 2), (320, 1, 1)):
+        for i in range(n):
+            block = f"features.{index}"
+            names += [f"{block}.conv.{part}" for part in ("0.0", "0.1", "0.2", "1.0", "1.1", "1.2", "2", "3")]
+            if (s if i == 0 else 1) == 1 and (cin if i == 0 else c) == c:
+                names.append(f"{block}.add")
+            index, cin = index + 1, c
+    return names + ["features.18.0", "features.18.1", "features.18.2", "adaptive_avg_pool2d", "flatten",
+                    "classifier.0", "classifier.1"]
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "mobilenetv2"])
+def test_mobilenet_v2_layers_are_named_as_torchvisions_modules(name):
+    report = convcalc.analyze(convcalc.load(library.path(name)))
+    assert [layer.name for layer in report.layers] == _mobilenet_v2_names()

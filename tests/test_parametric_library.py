@@ -150,8 +150,8 @@ def test_a_value_outside_the_declared_choices_lists_them(name, setting, message)
 
 
 def test_mobilenetv2_keeps_its_1280_head_when_thinner():
-    assert analyze("mobilenetv2", width=0.5).layer("head").output[1] == 1280
-    assert analyze("mobilenetv2", width=1.4).layer("head").output[1] == 1792  # 1280 * 1.4
+    assert analyze("mobilenetv2", width=0.5).layer("features.18.0").output[1] == 1280
+    assert analyze("mobilenetv2", width=1.4).layer("features.18.0").output[1] == 1792  # 1280 * 1.4
 
 
 def test_mobilenetv3_small_at_half_width_gains_a_shortcut():
