@@ -435,3 +435,21 @@ def _mobilenet_v2_names() -> list[str]:
 def test_mobilenet_v2_layers_are_named_as_torchvisions_modules(name):
     report = convcalc.analyze(convcalc.load(library.path(name)))
     assert [layer.name for layer in report.layers] == _mobilenet_v2_names()
+
+
+def test_efficientnet_b0_layers_are_named_as_torchvisions_modules():
+    # torchvision/models/efficientnet.py: features.0 the stem (Conv2dNormActivation); features.1-7
+    # the stages of MBConv blocks, each `block` = [expansion if any, depthwise, SqueezeExcitation
+    # (avgpool, fc1, activation, fc2, scale_activation), projection]; features.8 the 1x1 head;
+    # avgpool; classifier = [Dropout, Linear]
+    names = [layer.name for layer in convcalc.analyze(convcalc.load(library.path("efficientnet_b0"))).layers]
+    assert names[:14] == ["features.0.0", "features.0.1", "features.0.2",
+                          "features.1.0.block.0.0", "features.1.0.block.0.1", "features.1.0.block.0.2",
+                          *[f"features.1.0.block.1.{part}" for part in ("avgpool", "fc1", "activation", "fc2",
+                                                                         "scale_activation", "mul")],
+                          "features.1.0.block.2.0", "features.1.0.block.2.1"]
+    assert "features.2.1.block.3.1" in names and "features.2.1.add" in names and "features.2.0.add" not in names
+    assert names[-7:] == ["features.8.0", "features.8.1", "features.8.2", "avgpool", "flatten", "classifier.0",
+                          "classifier.1"]
+    assert sorted({name.split(".")[1] for name in names if name.startswith("features.")}, key=int) == [
+        str(i) for i in range(9)]

@@ -99,20 +99,20 @@ def test_the_defaults_are_the_fixed_specs():
 def test_efficientnet_depth_is_ceil_of_n_times_depth():
     # B3 (depth 1.4): Table 1's layers 1, 2, 2, 3, 3, 4, 1 become ceil(n * 1.4) = 2, 3, 3, 5, 5, 6, 2
     report = analyze("efficientnet", (3, 300, 300), width=1.2, depth=1.4)
-    dw = [layer.name for layer in report.layers if layer.name.endswith(".dw")]  # one depthwise conv per MBConv
-    per_stage = [sum(1 for name in dw if name.startswith(f"stage{i}.")) for i in range(1, 8)]
+    dw = [layer.name for layer in report.layers if layer.kind == "dwconv"]  # one depthwise conv per MBConv
+    per_stage = [sum(1 for name in dw if name.startswith(f"features.{i}.")) for i in range(1, 8)]
     assert per_stage == [2, 3, 3, 5, 5, 6, 2] == [math.ceil(n * 1.4) for n in (1, 2, 2, 3, 3, 4, 1)]
     # 3 * 1.4 is 4.199999999999999 in floats, 4 * 1.4 is 5.6: the ceilings above, as torchvision gets them
 
 
 def test_efficientnet_channels_are_make_divisible_of_c_times_width():
     report = analyze("efficientnet", (3, 600, 600), width=2.0, depth=3.1)  # B7
-    assert report.layer("stem").output[1] == 64  # 32 * 2.0
+    assert report.layer("features.0.0").output[1] == 64  # 32 * 2.0
     # B4 (width 1.4): 24 * 1.4 = 33.6 -> int(37.6) // 8 * 8 = 32; 112 * 1.4 = 156.8 -> 160
     b4 = analyze("efficientnet", (3, 380, 380), width=1.4, depth=1.8)
-    assert b4.layer("stage2.b0.project").output[1] == 32
-    assert b4.layer("stage5.b0.project").output[1] == 160
-    assert b4.layer("head").params == (4 * 448) * 448  # 320 * 1.4 = 448, the head 4x that, 1x1, no bias
+    assert b4.layer("features.2.0.block.3.0").output[1] == 32  # the projection
+    assert b4.layer("features.5.0.block.3.0").output[1] == 160
+    assert b4.layer("features.8.0").params == (4 * 448) * 448  # 320 * 1.4 = 448, the head 4x that, 1x1, no bias
 
 
 def test_wide_resnet_and_resnext_bottlenecks():
