@@ -171,12 +171,14 @@ def layer_text(layer: LayerReport) -> str:
 
 def collapsed_set(all_blocks: Sequence[Block], expand: bool = False, depth: int | None = None) -> frozenset[str]:
     """The blocks drawn as one node: none with `expand`; with `depth` D, every block D dots
-    deep (D = 0: the top-level blocks); by default the repeats."""
+    deep (D = 0: the top-level blocks); by default the repeats, or where there are none, the
+    blocks one dot deep (PyTorch's numbering: ResNet's layer1.0, layer1.1, each a node)."""
     if expand:
         return frozenset()
     if depth is not None:
         return frozenset(b.name for b in all_blocks if b.depth == depth or (b.depth < depth and b.repeat > 1))
-    return frozenset(b.name for b in all_blocks if b.repeat > 1)
+    repeats = frozenset(b.name for b in all_blocks if b.repeat > 1)
+    return repeats or frozenset(b.name for b in all_blocks if b.depth == 1)
 
 
 def layer_values(report: Report, metric: Metric | None, times: dict[str, float] | None = None) -> list[float]:

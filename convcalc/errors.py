@@ -129,10 +129,47 @@ def did_you_mean(word: str, choices: object) -> str:
     same = [name for name in pool if _plain(name) == plain]
     if same:
         return f" (did you mean '{min(same)}'?)"
+    # One letter dropped, added, changed or two swapped: difflib's ratio misses some of these
+    # (`bachnorm` is one letter from PyTorch's `batchnorm`, far from its name `bn`), so they are
+    # looked for first, among the names and the foreign words the names answer to. Ties are all
+    # named (`ad` is one letter from `add` and from `pad`), the most alike first, up to _MOST_TIES.
     import difflib  # only on the error path
+
+    near = ({name for name in pool if _one_edit(plain, _plain(name))}
+            | {name for foreign, ours in _FOREIGN.items() if _one_edit(plain, foreign)
+               for name in ours[:1] if name in names})
+    if near:  # the most alike first: `rn` is `lrn` with a letter lost before it is `bn` changed
+        return _suggest(sorted(near, key=lambda name: (-difflib.SequenceMatcher(None, word, name).ratio(), name)))
 
     close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+_MOST_TIES = 4  # names suggested at once when several are one edit away
+
+
+def _suggest(near: list[str]) -> str:
+    """' (did you mean 'a'?)', ' (did you mean 'a' or 'b'?)', ' (did you mean 'a', 'b' or 'c'?)'."""
+    quoted = [f"'{name}'" for name in near[:_MOST_TIES]]
+    if len(near) > _MOST_TIES:
+        return f" (did you mean {', '.join(quoted)} or another?)"
+    ored = quoted[-1] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    return f" (did you mean {ored}?)"
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether `a` and `b` differ by one edit: a letter dropped, added or changed, or two
+    neighbours swapped (the optimal-string-alignment distance is 1). Linear in their length."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    start = 0
+    while start < min(len(a), len(b)) and a[start] == b[start]:
+        start += 1
+    if len(a) != len(b):  # one letter dropped from the longer
+        longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+        return longer[start + 1:] == shorter[start:]
+    return (a[start + 1:] == b[start + 1:]  # one letter changed
+            or (a[start + 2:] == b[start + 2:] and a[start:start + 2] == b[start:start + 2][::-1]))
 
 
 def _nearest(word: str, pool: list[str]) -> list[str]:

@@ -86,10 +86,19 @@ class Entry(NamedTuple):
     name: str  # what a SPEC argument may say: resnet50
     network: str  # the spec file's title
     report: Report  # the analysis at the spec's own batch and dtype
+    base: tuple[str, dict[str, object]] | None = None  # (resnet, {depth: 50}): one setting of that spec
+
+
+def base(name: str) -> tuple[str, dict[str, object]] | None:
+    """The parametric library spec a fixed one is a setting of (`base:` and `set:`), or None."""
+    from .spec import read
+
+    doc = read(path(name), PREFIX + name).doc
+    return (str(doc["base"]), dict(doc.get("set") or {})) if "base" in doc else None
 
 
 def entries() -> list[Entry]:
     """Every library spec, analyzed (about 0.1 s for the whole library)."""
     from .analysis import analyze
 
-    return [Entry(name, title(path(name)), analyze(load(PREFIX + name))) for name in names()]
+    return [Entry(name, title(path(name)), analyze(load(PREFIX + name)), base(name)) for name in names()]

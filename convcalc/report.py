@@ -260,9 +260,10 @@ class Fit(NamedTuple):
     memory: int  # the budget in bytes
     max_batch: int  # the largest batch whose training peak fits (0: not even one sample)
     peak_bytes: int | None  # the training peak at that batch
+    fits: bool | None = None  # whether the report's own batch fits (its training peak <= memory)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"memory": self.memory, "max_batch": self.max_batch, "peak_bytes": self.peak_bytes}
+        return {"memory": self.memory, "fits": self.fits, "max_batch": self.max_batch, "peak_bytes": self.peak_bytes}
 
 
 class TrainingReport(NamedTuple):

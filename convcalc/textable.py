@@ -5,9 +5,12 @@ resnet50 take 250 ms, more than the whole 150 ms budget of `convcalc shapes`), b
 cell goes through rich's general layout engine. Here a table is columns of strings with an
 alignment and an optional style per cell, rendered in one pass: about 1 ms for 175 rows.
 
-Fitting: on a terminal the table is fitted to its width (`_fit`): columns marked `shrink` are
-cut to a readable width (with '…', at the end or in the middle), columns marked `optional` are
-dropped from the right, and what room is left is given back; in a pipe it keeps its full width.
+Fitting, one policy for every table and the prose under it (`terminal_width`): the width is
+COLUMNS when set, else the terminal's, else 80 (a pipe, a file, a test). The table is fitted to
+it (`_fit`): columns marked `shrink` are cut to a readable width (with '…', at the end or in the
+middle), columns marked `optional` are dropped from the right (those marked `first` before the
+others), and what room is left is given back; a note under the table names every column that was dropped. COLUMNS=1000 (or json, csv,
+markdown) gives everything.
 A table whose rows can be written more or less compactly (compare's per-stage sums, or plain
 totals) is fitted by `fit_layouts`, which takes the first layout that fits by dropping columns,
 with the same rules. Colour is ANSI, only on a terminal, never with NO_COLOR set
@@ -28,11 +31,12 @@ _SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "bl
 
 class Column:
     def __init__(self, header: str, align: str = "left", shrink: bool = False, optional: bool = False,
-                 min_width: int = 4, cut: str = "end") -> None:
+                 min_width: int = 4, cut: str = "end", first: int = 0) -> None:
         self.header = clean(header)  # compare's headers are spec names
         self.align = align  # left | right
         self.shrink = shrink  # may be truncated to fit a narrow terminal
         self.optional = optional  # may be dropped to fit a narrow terminal
+        self.first = first  # optional columns of a higher `first` are dropped before the others
         self.min_width = min_width
         self.cut = cut  # where a truncated cell loses its characters: "end", or "middle" for names and paths
 
@@ -46,6 +50,7 @@ class Table:
         self.title = "\n".join(map(clean, title.split("\n")))  # reporters may wrap titles themselves
         self.rows: list[Row] = []
         self.rules: set[int] = set()  # a horizontal rule before these row indices
+        self.hidden: list[str] = []  # headers of columns left out to fit (fit_layouts), named under it
 
     def add_row(self, *cells: object, style: str = "") -> None:
         row = []
@@ -65,9 +70,12 @@ class Table:
                 for c, column in enumerate(self.columns)]
 
     def only(self, columns: list[int]) -> "Table":
-        """The same table with only these columns (indices, in order)."""
+        """The same table with only these columns (indices, in order); the others that had
+        something in them are `hidden`."""
         table = Table([self.columns[c] for c in columns])
         table.title, table.rules = self.title, set(self.rules)
+        table.hidden = self.hidden + [self.columns[c].header for c in range(len(self.columns)) if c not in columns
+                                      and any(c < len(row) and row[c][0] for row in self.rows)]
         table.rows = [[row[c] if c < len(row) else ("", "") for c in columns] for row in self.rows]
         return table
 
@@ -80,10 +88,14 @@ def wants_color(stream: IO[str]) -> bool:
     return hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
 
 
-def terminal_width(stream: IO[str]) -> int | None:
-    """The width to fit, or None in a pipe (no limit)."""
+PIPE_WIDTH = 80  # the width of a pipe or a file, unless COLUMNS says otherwise
+
+
+def terminal_width(stream: IO[str]) -> int:
+    """The width to fit: COLUMNS when set (a whole number, at least 1), else the terminal's, else
+    PIPE_WIDTH."""
     columns = os.environ.get("COLUMNS", "")
-    if columns.isascii() and columns.isdigit():  # isdigit alone takes '²', which int() refuses
+    if columns.isascii() and columns.isdigit() and int(columns) > 0:  # isdigit alone takes '²', which int() refuses
         return int(columns)
     if hasattr(stream, "isatty") and stream.isatty():
         # os, not shutil: shutil's import (bz2, lzma) costs 3 ms of the start-up budget
@@ -91,7 +103,7 @@ def terminal_width(stream: IO[str]) -> int | None:
             return os.get_terminal_size(stream.fileno()).columns
         except (OSError, ValueError, AttributeError):
             return 100
-    return None
+    return PIPE_WIDTH
 
 
 def wrap_lines(lines: list[str], width: int | None) -> str:
@@ -145,16 +157,20 @@ def _drop(specs: list[Column], columns: list[int], widths: dict[int, int], natur
         if specs[c].shrink:
             widths[c] = min(natural[c], max(specs[c].min_width, COMFORTABLE))
     dropped = []
-    for c in reversed(list(columns)):
+    for c in sorted(columns, key=lambda c: (-specs[c].first, -c)):  # from the right, `first` ones before
         if _total(columns, widths) <= width:
             break
         if specs[c].optional:
             columns.remove(c)
             dropped.append(c)
-    for c in reversed(dropped):  # leftmost first
-        if _total(columns, widths) + widths[c] + 3 <= width:
-            columns.append(c)
-            columns.sort()
+    kept_out = None  # the lowest `first` of a column still out: none of a higher one comes back
+    for c in reversed(dropped):  # the last dropped first: leftmost, among those dropped last
+        if kept_out is None or specs[c].first <= kept_out:
+            if _total(columns, widths) + widths[c] + 3 <= width:
+                columns.append(c)
+                columns.sort()
+            else:
+                kept_out = specs[c].first if kept_out is None else min(kept_out, specs[c].first)
 
 
 def _fit(specs: list[Column], columns: list[int], widths: dict[int, int], natural: list[int], width: int) -> None:
@@ -207,8 +223,8 @@ def render(table: Table, width: int | None = None, color: bool = False, stream: 
     if width is not None and _total(columns, widths) > width:
         _fit(table.columns, columns, widths, natural, width)
     # Say what fitting hid (a column with something in it), and how to see it.
-    hidden = [table.columns[c].header for c in range(len(table.columns)) if c not in columns
-              and any(c < len(row) and row[c][0] for row in table.rows)]
+    hidden = table.hidden + [table.columns[c].header for c in range(len(table.columns)) if c not in columns
+                             and any(c < len(row) and row[c][0] for row in table.rows)]
 
     def paint(text: str, style: str) -> str:
         if not color or not style:

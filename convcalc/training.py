@@ -556,7 +556,8 @@ def train(spec: Spec, setup: Setup, batch: int | None = None, memory: int | None
 
 
 def reports(spec: Spec, setup: Setup, batches: tuple[int, ...], memory: int | None = None) -> list[TrainingReport]:
-    """One report per batch size from one timeline; `fit` (the same for all) when `memory` is given."""
+    """One report per batch size from one timeline; `fit` (the same for all, but for whether the
+    report's batch fits) when `memory` is given."""
     t = timeline(spec, setup)
     found = fit(t, memory) if memory is not None else None
     out = []
@@ -564,5 +565,5 @@ def reports(spec: Spec, setup: Setup, batches: tuple[int, ...], memory: int | No
         report = evaluate(t, batch)
         inference = analyze(spec._replace(dtype=t.inference_dtype), batch).total.peak_activation_bytes
         total = report.total._replace(inference_peak_bytes=t.weight_bytes + t.buffer_bytes + inference)
-        out.append(report._replace(total=total, fit=found))
+        out.append(report._replace(total=total, fit=found and found._replace(fits=total.peak_bytes <= memory)))
     return out

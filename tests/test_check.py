@@ -51,7 +51,9 @@ pytestmark = pytest.mark.usefixtures("plain_terminal")  # tests/conftest.py
 
 
 def check(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli, ["check", *args], input=input, catch_exceptions=False)
+    # A wide terminal: these tests read whole cells and lines (a pipe fits 80 columns;
+    # tests/test_table_widths.py holds every command to that).
+    return CliRunner().invoke(cli, ["check", *args], input=input, env={"COLUMNS": "1000"}, catch_exceptions=False)
 
 
 def as_json(*args: str) -> dict:

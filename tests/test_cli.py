@@ -158,8 +158,13 @@ def test_table_fits_a_narrow_terminal(monkeypatch):
     assert "  conv1 (line 1): stride 2 does not fit axis H: the last 1 of 32 input" in warned
 
 
-def test_a_pipe_keeps_long_lines_whole(monkeypatch):
+def test_a_pipe_fits_80_columns_and_columns_widens_it(monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)
+    lines = shapes("-e", "3x32x32 | conv 16 k3 s2").stdout.splitlines()
+    assert max(map(len, lines)) <= 80
+    assert "conv1 (line 1): stride 2 does not fit axis H: the last 1 of 32 input positions are never covered" in (
+        " ".join(" ".join(lines).split()))
+    monkeypatch.setenv("COLUMNS", "1000")
     lines = shapes("-e", "3x32x32 | conv 16 k3 s2").stdout.splitlines()
     assert "  conv1 (line 1): stride 2 does not fit axis H: the last 1 of 32 input positions are never covered" in lines
 

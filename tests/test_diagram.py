@@ -24,33 +24,34 @@ def resnet50():
     return library_report("resnet50")
 
 
-def test_resnet50_blocks_and_repeats(resnet50):
+def test_resnet50_blocks(resnet50):
     found = {b.name: b for b in blocks(resnet50)}
-    # layer1 = b0 (a projection bottleneck) + b (n - 1 = 2 identity bottlenecks, b.0 and b.1)
-    assert {name: b.repeat for name, b in found.items() if b.repeat > 1} == {
-        "layer1.b": 3 - 1, "layer2.b": 4 - 1, "layer3.b": 6 - 1, "layer4.b": 3 - 1}
-    b = found["layer1.b"]
-    assert b.layers == 2 * (3 + 3 + 3 + 1)  # per instance: 3 conv, 3 bn, 3 relu (one after the add), add
+    # torchvision's module paths: layer1 holds its bottlenecks layer1.0 (with the projection,
+    # layer1.0.downsample), layer1.1 and layer1.2; no repeat, as layer1.0 differs from the others
+    assert {name: b.depth for name, b in found.items() if name.startswith("layer1")} == {
+        "layer1": 0, "layer1.0": 1, "layer1.0.downsample": 2, "layer1.1": 1, "layer1.2": 1}
+    assert all(b.repeat == 1 for b in found.values())
+    b = found["layer1.1"]
+    assert b.layers == 3 + 3 + 3 + 1  # 3 conv, 3 bn, 3 relu (one after the add), add
     assert dict(b.kinds) == {"conv": 3, "bn": 3, "relu": 3, "add": 1}
     # params of one identity bottleneck at width 64: 1x1 256->64, 3x3 64->64, 1x1 64->256, three BNs
     one = 256 * 64 + 2 * 64 + 64 * 64 * 3 * 3 + 2 * 64 + 64 * 256 + 2 * 256
-    assert b.params == 2 * one
+    assert b.params == one
     assert b.parent == "layer1"
     assert found["layer1"].parent is None and found["layer1"].repeat == 1
 
 
 def test_resnet50_default_drawing(resnet50):
     d = build(resnet50)
-    # input, the stem (conv1 bn1 relu1 maxpool1), per stage the 12 layers of b0 and one node for
-    # the repeated b, then gap, flatten, fc
-    assert len(d.nodes) == 1 + 4 + 4 * (12 + 1) + 3
-    node = next(n for n in d.nodes if n.id == "layer3.b")
-    assert (node.kind, node.repeat, node.first, node.last) == ("block", 6 - 1, node.first, node.first + 5 * 10 - 1)
-    # the edge into the repeat carries b0's output; the edge out of it, its last add's
-    into = next(e for e in d.edges if e.target == "layer3.b")
-    assert into.source == "layer3.b0.relu3" and into.shapes == ("1x1024x14x14",)
-    out = next(e for e in d.edges if e.source == "layer3.b")
-    assert out.target == "layer4.b0.conv1" and out.shapes == ("1x1024x14x14",)
+    # with no repeat, the blocks one dot deep: input, the stem (conv1 bn1 relu maxpool), the 3 + 4
+    # + 6 + 3 bottlenecks, then avgpool, flatten, fc
+    assert len(d.nodes) == 1 + 4 + (3 + 4 + 6 + 3) + 3
+    node = next(n for n in d.nodes if n.id == "layer3.1")
+    assert (node.kind, node.repeat, node.last - node.first) == ("block", 1, 10 - 1)
+    into = next(e for e in d.edges if e.target == "layer3.1")
+    assert into.source == "layer3.0" and into.shapes == ("1x1024x14x14",)
+    out = next(e for e in d.edges if e.source == "layer3.5")
+    assert out.target == "layer4.0" and out.shapes == ("1x1024x14x14",)
 
 
 def test_expand_draws_every_layer_once(resnet50):
@@ -124,11 +125,11 @@ def test_metric_values(resnet50):
     assert layer_values(resnet50, Metric.RF)[0] == 7
     assert layer_values(resnet50, Metric.MACS)[0] == 64 * 3 * 7 * 7 * 112 * 112
     d = build(resnet50, metric=Metric.MEMORY)
-    b = next(n for n in d.nodes if n.id == "layer1.b")
+    b = next(n for n in d.nodes if n.id == "layer1.1")
     outputs = [layer.output_bytes for layer in layers[b.first:b.last + 1]]
     assert b.value == max(outputs)  # memory: the block's largest output, not their sum
     d = build(resnet50, metric=Metric.PARAMS)
-    assert next(n for n in d.nodes if n.id == "layer1.b").value == sum(layer.params for layer in layers[b.first:b.last + 1])
+    assert next(n for n in d.nodes if n.id == "layer1.1").value == sum(layer.params for layer in layers[b.first:b.last + 1])
     with pytest.raises(UsageError, match="--by time needs --profile"):
         layer_values(resnet50, Metric.TIME)
 
@@ -171,6 +172,6 @@ def test_shares_by_kind_and_stage(resnet50):
     assert sum(s.macs for s in kinds.values()) == resnet50.total.macs
     assert by_kind(resnet50)[0].label == "conv"
     stage = [(s.label, s.layers) for s in stages(resnet50)]
-    assert stage == [("conv1…maxpool1", 4), ("layer1", 3 * 10 + 2), ("layer2", 4 * 10 + 2), ("layer3", 6 * 10 + 2),
-                     ("layer4", 3 * 10 + 2), ("gap1…fc", 3)]
+    assert stage == [("conv1…maxpool", 4), ("layer1", 3 * 10 + 2), ("layer2", 4 * 10 + 2), ("layer3", 6 * 10 + 2),
+                     ("layer4", 3 * 10 + 2), ("avgpool…fc", 3)]
     assert sum(s.params for s in stages(resnet50)) == resnet50.total.params

@@ -49,16 +49,16 @@ def test_svg_is_xml_with_one_node_per_drawn_node():
     r = report("resnet50")
     text = render(build(r), "svg")
     nodes = svg_nodes(text)
-    assert len(nodes) == 1 + 4 + 4 * (12 + 1) + 3  # input, stem, per stage b0's 12 layers + the repeat, head
+    assert len(nodes) == 1 + 4 + (3 + 4 + 6 + 3) + 3  # input, stem, each bottleneck a node, head
     assert nodes[0].get("data-name") == "input"
-    repeat = next(g for g in nodes if g.get("data-name") == "layer3.b")
-    texts = [t.text for t in repeat.iter(f"{SVG}text")]
-    assert texts[0] == "layer3.b \u00d7 5"
-    # five bottlenecks at width 256: 1x1 1024->256, 3x3 256->256, 1x1 256->1024 and their BNs
-    params = 5 * (1024 * 256 + 2 * 256 + 256 * 256 * 9 + 2 * 256 + 256 * 1024 + 2 * 1024)
-    macs = 5 * 14 * 14 * (1024 * 256 + 256 * 256 * 9 + 256 * 1024)
-    assert texts[2] == "params 5.59 M · MACs 1.09 G"
-    assert f"params {params:,} · MACs {macs:,} · FLOPs " in repeat.find(f"{SVG}title").text
+    block = next(g for g in nodes if g.get("data-name") == "layer3.1")
+    texts = [t.text for t in block.iter(f"{SVG}text")]
+    assert texts[0] == "layer3.1"
+    # one bottleneck at width 256: 1x1 1024->256, 3x3 256->256, 1x1 256->1024 and their BNs
+    params = 1024 * 256 + 2 * 256 + 256 * 256 * 9 + 2 * 256 + 256 * 1024 + 2 * 1024
+    macs = 14 * 14 * (1024 * 256 + 256 * 256 * 9 + 256 * 1024)
+    assert texts[2] == "params 1.12 M · MACs 218 M"
+    assert f"params {params:,} · MACs {macs:,} · FLOPs " in block.find(f"{SVG}title").text
     expanded = svg_nodes(render(build(r, expand=True), "svg"))
     assert [g.get("data-name") for g in expanded] == ["input"] + [layer.name for layer in r.layers]
     edge_labels = [t.text for g in ET.fromstring(text).iter(f"{SVG}g") if g.get("class") == "shapes"

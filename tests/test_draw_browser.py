@@ -135,13 +135,13 @@ def test_blocks_expand_and_collapse_on_click(browser, tmp_path):
     page = Page(browser, path)
     try:
         before = page.names()
-        assert "layer2.b" in before and "layer2.b.0.conv1" not in before
-        page.page.evaluate("window.convcalcGraphs[0].centre('layer2.b')")  # as a user pans to it
-        page.page.click("g.node.block[data-name='layer2.b']")
+        assert "layer2.1" in before and "layer2.1.conv1" not in before
+        page.page.evaluate("window.convcalcGraphs[0].centre('layer2.1')")  # as a user pans to it
+        page.page.click("g.node.block[data-name='layer2.1']")
         after = page.names()
-        assert "layer2.b" not in after
-        assert len(after) == len(before) - 1 + 3 * 10  # the repeat's node, replaced by its 3 bottlenecks
-        page.page.click("g.cluster[data-block='layer2.b'] text")
+        assert "layer2.1" not in after
+        assert len(after) == len(before) - 1 + 10  # the bottleneck's node, replaced by its 10 layers
+        page.page.click("g.cluster[data-block='layer2.1'] text")
         assert page.names() == before
         # hovering shows every number of the layer, exact
         page.page.click("button[data-action=fit]")  # back to the top, where conv1 is
@@ -149,6 +149,51 @@ def test_blocks_expand_and_collapse_on_click(browser, tmp_path):
         tip = page.page.inner_text(".tip")
         assert "params\t9,408" in tip and f"MACs\t{64 * 3 * 7 * 7 * 112 * 112:,}" in tip
         page.clean()
+    finally:
+        page.close()
+
+
+INSIDE = """() => { const g = window.convcalcGraphs[0], box = g.svg.getBoundingClientRect();
+  const nodes = [...g.svg.querySelectorAll('g.node')];
+  const inside = nodes.filter((n) => { const r = n.getBoundingClientRect();
+    return r.left >= box.left - 0.5 && r.right <= box.right + 0.5 && r.top >= box.top - 0.5 && r.bottom <= box.bottom + 0.5; });
+  return [inside.length, nodes.length, g.scale]; }"""
+
+
+def test_the_drawing_opens_fitted_and_fit_shows_every_node_in_every_state(browser, tmp_path):
+    # Before: it opened at 100% with 10 of 59 nodes in the window, and fit did not zoom out the
+    # expanded drawing (its floor was 75%).
+    report, path = write(tmp_path, "resnet50")
+    page = Page(browser, path)
+    try:
+        inside, shown, opened = page.page.evaluate(INSIDE)
+        assert inside == shown > 1
+        states = {"collapsed": "button[data-action=collapse-all]", "expanded": "button[data-action=expand-all]",
+                  "repeats": "button[data-action=repeats]"}
+        for state, button in states.items():
+            page.page.click(button)
+            page.page.click("button[data-action=fit]")
+            inside, shown, scale = page.page.evaluate(INSIDE)
+            assert inside == shown, state
+        page.page.click("button[data-action=expand-all]")
+        page.page.click("button[data-action=fit]")
+        assert page.page.evaluate(INSIDE)[:2] == [1 + len(report.layers)] * 2  # every layer, all in the window
+        # after a block's collapse (a click on its frame) and its expansion (a click on its node)
+        page.page.evaluate("window.convcalcGraphs[0].toggle('layer3')")
+        page.page.click("button[data-action=fit]")
+        inside, shown, _ = page.page.evaluate(INSIDE)
+        assert inside == shown == 1 + len(report.layers) - (sum(1 for x in report.layers if x.name.startswith("layer3.")) - 1)
+        page.page.evaluate("window.convcalcGraphs[0].toggle('layer3')")
+        page.page.click("button[data-action=fit]")
+        assert page.page.evaluate(INSIDE)[:2] == [1 + len(report.layers)] * 2
+        # the opening scale is one a person reads (11 px text at 45% or more is 5 px and up)
+        assert opened >= 0.4
+        page.clean()
+        page.page.reload()  # as it opens, for a person to look at: CONVCALC_SCREENSHOT=path.png keeps it
+        page.page.wait_for_function("window.convcalcGraphs && window.convcalcGraphs.length > 0")
+        shot = Path(os.environ.get("CONVCALC_SCREENSHOT") or tmp_path / "resnet50.png")
+        page.page.screenshot(path=str(shot))
+        assert not_blank(shot.read_bytes()) > 50
     finally:
         page.close()
 
@@ -219,6 +264,8 @@ def test_report_page(browser, tmp_path, specs):
     page = Page(browser, out)
     try:
         assert len(page.page.query_selector_all(".convcalc-graph")) == len(specs)
+        inside, shown, _ = page.page.evaluate(INSIDE)
+        assert inside == shown > 1  # the graph panel opens fitted to its box
         rows = page.page.query_selector_all("table#layers-0 tbody tr")
         assert len(rows) == 175
         page.page.fill("input.filter[data-table=layers-0]", "layer3 conv")

@@ -187,3 +187,23 @@ def test_a_spliced_list_is_still_a_list_elsewhere():
     """)
     assert report.layers[0].args["p"] == ((0, 1), (0, 1))
     assert report.output == (1, 4, 8 + 1 - 2 + 1, 8 + 1 - 2 + 1)
+
+
+def test_automatic_names_after_blocks_as_docs_spec_md_shows_them():
+    # docs/spec.md, "Every layer also accepts": counters per scope, blocks by template and counter
+    report = yaml_report("""
+input: [4, 8, 8]
+blocks:
+  unit:
+    layers: [{conv: {out: 4, k: 3, p: 1}}, relu]
+layers:
+  - relu
+  - block: {use: unit}
+  - block: {use: unit, repeat: 2}
+  - relu
+  - relu: {name: r}
+  - residual: {body: [relu]}
+  - relu
+""")
+    assert names(report) == ["relu1", "unit1.conv1", "unit1.relu1", "unit2.0.conv1", "unit2.0.relu1",
+                             "unit2.1.conv1", "unit2.1.relu1", "relu2", "r", "relu3", "add1", "relu4"]

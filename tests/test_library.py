@@ -19,6 +19,7 @@ from click.testing import CliRunner
 import convcalc
 from convcalc import library
 from convcalc.cli import cli
+from convcalc.spec import Overrides
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
@@ -267,7 +268,7 @@ def test_list_shows_every_library_spec_in_80_columns_in_a_pipe(elsewhere):
     assert max(len(line) for line in lines) <= 80
     rows = {line.split()[1]: line for line in lines if line.startswith("│ ") and "name" not in line}
     assert list(rows) == library.names()
-    assert "│ ResNet-50 " in rows["resnet50"] and "│ 3x224x224 " in rows["resnet50"]
+    assert "│ = resnet: ResNet-50 " in rows["resnet50"] and "│ 3x224x224 " in rows["resnet50"]
     assert rows["resnet50"].rstrip("│ ").endswith("25.6 M │ 4.09 G")  # 25,557,032 params, 4,089,184,256 MACs
 
 
@@ -292,9 +293,15 @@ def test_list_as_json_is_every_spec_with_its_exact_totals(elsewhere):
     by_name = {s["name"]: s for s in data["specs"]}
     assert by_name["resnet50"]["args"] == {}  # a fixed spec
     assert by_name["resnet"]["args"] == {"depth": 50, "groups": 1, "width": 64}  # a parametric one, at its defaults
+    # each fixed spec of a family is one setting of its parametric spec: one definition
+    assert by_name["resnet50"]["base"] == {"spec": "resnet", "set": {"depth": 50}}
+    assert by_name["resnext50_32x4d"]["base"] == {"spec": "resnet", "set": {"depth": 50, "groups": 32, "width": 4}}
+    assert by_name["mobilenet_v2"]["base"] == {"spec": "mobilenetv2", "set": {"width": 1.0}}
+    assert by_name["efficientnet_b0"]["base"] == {"spec": "efficientnet", "set": {"width": 1.0, "depth": 1.0}}
+    assert by_name["resnet"]["base"] is None
 
 
-@pytest.mark.parametrize("fmt, header", [("csv", "name,network,source,input,params,macs,flops,peak_activation_bytes"),
+@pytest.mark.parametrize("fmt, header", [("csv", "name,network,is,source,input,params,macs,flops,peak_activation_bytes"),
                                          ("markdown", "| name | network | input | params | MACs |")])
 def test_list_in_csv_and_markdown(elsewhere, fmt, header):
     lines = cli_run("shapes", "--list", "--format", fmt).stdout.splitlines()
@@ -308,7 +315,7 @@ def test_list_in_csv_and_markdown(elsewhere, fmt, header):
 def test_list_takes_no_spec(elsewhere, args):
     result = cli_run("shapes", *args)
     assert result.exit_code == 2
-    assert result.stderr == "convcalc: --list takes no SPEC, -e or --batch: it lists the library's specs as they are\n"
+    assert result.stderr == "convcalc: --list takes no SPEC, -e, --batch or --summary: it lists the library's specs as they are\n"
 
 
 def test_shapes_lists_the_library_folder_only_for_a_missing_path():
@@ -346,3 +353,103 @@ def test_a_wheel_carries_the_library(tmp_path):
     (wheel,) = tmp_path.glob("convcalc-*.whl")
     packaged = {Path(n).stem for n in zipfile.ZipFile(wheel).namelist() if n.startswith("convcalc/specs/")}
     assert packaged == set(library.names())
+
+
+# -- layer names: torchvision's module paths (model.named_modules()), as `convcalc import` names them
+
+# From torchvision/models/resnet.py: ResNet.conv1, bn1, relu, maxpool, layer1..4 (nn.Sequential of
+# blocks 0..n-1), avgpool, fc; Bottleneck.conv1..3, bn1..3, one `relu` module called three times
+# (the importer's relu, relu_1, relu_2), downsample = Sequential(conv1x1, norm) -> downsample.0, .1;
+# the residual `out += identity` is no module: the importer's `add` in the block's scope.
+RESNET50_NAMES = (["conv1", "bn1", "relu", "maxpool"]
+                  + [f"layer{stage}.{i}.{part}" for stage, n in zip((1, 2, 3, 4), (3, 4, 6, 3)) for i in range(n)
+                     for part in ("conv1", "bn1", "relu", "conv2", "bn2", "relu_1", "conv3", "bn3")
+                     + (("downsample.0", "downsample.1") if i == 0 else ()) + ("add", "relu_2")]
+                  + ["avgpool", "flatten", "fc"])
+RESNET18_NAMES = (["conv1", "bn1", "relu", "maxpool"]
+                  + [f"layer{stage}.{i}.{part}" for stage in (1, 2, 3, 4) for i in range(2)
+                     for part in ("conv1", "bn1", "relu", "conv2", "bn2")
+                     + (("downsample.0", "downsample.1") if i == 0 and stage > 1 else ()) + ("add", "relu_1")]
+                  + ["avgpool", "flatten", "fc"])
+
+
+@pytest.mark.parametrize("name, expected", [("resnet50", RESNET50_NAMES), ("resnext50_32x4d", RESNET50_NAMES),
+                                            ("resnet18", RESNET18_NAMES), ("resnet", RESNET50_NAMES)])
+def test_resnet_layers_are_named_as_torchvisions_modules(name, expected):
+    report = convcalc.analyze(convcalc.load(library.path(name)))
+    assert [layer.name for layer in report.layers] == expected
+
+
+def test_se_resnet50_matches_resnet50_by_name():
+    plain = convcalc.analyze(convcalc.load(library.path("resnet50")))
+    se = convcalc.analyze(convcalc.load(library.path("se_resnet50")))
+    extra = [layer.name for layer in se.layers if ".se." in layer.name]
+    assert [layer.name for layer in se.layers if ".se." not in layer.name] == [layer.name for layer in plain.layers]
+    assert len(extra) == 16 * 6  # gap, fc1, relu, fc2, sigmoid, mul in each of 16 bottlenecks
+
+
+@pytest.mark.parametrize("name, builder", [("resnet50", "resnet50"), ("resnet18", "resnet18"),
+                                           ("resnext50_32x4d", "resnext50_32x4d"), ("mobilenet_v2", "mobilenet_v2")])
+def test_module_names_are_torchvisions_when_it_is_installed(name, builder):
+    models = pytest.importorskip("torchvision.models")
+    modules = {path for path, module in getattr(models, builder)().named_modules() if not list(module.children())}
+    report = convcalc.analyze(convcalc.load(library.path(name)))
+    ours = {layer.name for layer in report.layers}
+    # every module of torchvision is a layer here; ours beyond them are the functional ops and
+    # the second and third calls of a block's relu
+    assert modules <= ours
+    assert {n.rsplit(".", 1)[-1] for n in ours - modules} <= {"add", "flatten", "relu_1", "relu_2", "adaptive_avg_pool2d"}
+
+
+def test_fixed_specs_are_settings_of_their_parametric_spec():
+    # one definition: the same layers, names and counts as the parametric spec at those args
+    for fixed, parametric, sets in (("resnet50", "resnet", ()), ("resnet18", "resnet", (("depth", 18),)),
+                                    ("mobilenet_v2", "mobilenetv2", ()), ("efficientnet_b0", "efficientnet", ())):
+        a = convcalc.analyze(convcalc.load(library.path(fixed)))
+        b = convcalc.analyze(convcalc.load(library.path(parametric), overrides=Overrides(None, sets)))
+        assert [(x.name, x.params, x.macs) for x in a.layers] == [(x.name, x.params, x.macs) for x in b.layers]
+        assert a.total == b.total and a.name == fixed and a.args == {}
+
+
+def _mobilenet_v2_names() -> list[str]:
+    """torchvision/models/mobilenetv2.py: features.0 = Conv2dNormActivation (0 conv, 1 bn, 2
+    relu6); features.1 (t = 1) = InvertedResidual whose conv is [Conv2dNormActivation dw, pw conv,
+    bn]; features.2..17 (t = 6): [Conv2dNormActivation pw, Conv2dNormActivation dw, pw conv, bn],
+    `x + self.conv(x)` (the importer's `add`) when stride 1 and in == out; features.18 the 1x1 to
+    1280; then F.adaptive_avg_pool2d, torch.flatten, classifier = [Dropout, Linear]."""
+    names = ["features.0.0", "features.0.1", "features.0.2",
+             "features.1.conv.0.0", "features.1.conv.0.1", "features.1.conv.0.2", "features.1.conv.1", "features.1.conv.2"]
+    index, cin = 2, 16
+    for c, n, s in ((24, 2, 2), (32, 3, 2), (64, 4, 2), (96, 3, 1), (160, 3, 2), (320, 1, 1)):
+        for i in range(n):
+            block = f"features.{index}"
+            names += [f"{block}.conv.{part}" for part in ("0.0", "0.1", "0.2", "1.0", "1.1", "1.2", "2", "3")]
+            if (s if i == 0 else 1) == 1 and (cin if i == 0 else c) == c:
+                names.append(f"{block}.add")
+            index, cin = index + 1, c
+    return names + ["features.18.0", "features.18.1", "features.18.2", "adaptive_avg_pool2d", "flatten",
+                    "classifier.0", "classifier.1"]
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "mobilenetv2"])
+def test_mobilenet_v2_layers_are_named_as_torchvisions_modules(name):
+    report = convcalc.analyze(convcalc.load(library.path(name)))
+    assert [layer.name for layer in report.layers] == _mobilenet_v2_names()
+
+
+def test_efficientnet_b0_layers_are_named_as_torchvisions_modules():
+    # torchvision/models/efficientnet.py: features.0 the stem (Conv2dNormActivation); features.1-7
+    # the stages of MBConv blocks, each `block` = [expansion if any, depthwise, SqueezeExcitation
+    # (avgpool, fc1, activation, fc2, scale_activation), projection]; features.8 the 1x1 head;
+    # avgpool; classifier = [Dropout, Linear]
+    names = [layer.name for layer in convcalc.analyze(convcalc.load(library.path("efficientnet_b0"))).layers]
+    assert names[:14] == ["features.0.0", "features.0.1", "features.0.2",
+                          "features.1.0.block.0.0", "features.1.0.block.0.1", "features.1.0.block.0.2",
+                          *[f"features.1.0.block.1.{part}" for part in ("avgpool", "fc1", "activation", "fc2",
+                                                                         "scale_activation", "mul")],
+                          "features.1.0.block.2.0", "features.1.0.block.2.1"]
+    assert "features.2.1.block.3.1" in names and "features.2.1.add" in names and "features.2.0.add" not in names
+    assert names[-7:] == ["features.8.0", "features.8.1", "features.8.2", "avgpool", "flatten", "classifier.0",
+                          "classifier.1"]
+    assert sorted({name.split(".")[1] for name in names if name.startswith("features.")}, key=int) == [
+        str(i) for i in range(9)]

@@ -47,7 +47,7 @@ def test_json_is_the_documented_contract():
     assert set(doc["total"]) >= {"weight_bytes", "buffer_bytes", "grad_bytes", "optimizer_bytes", "saved_bytes",
                                  "peak_bytes", "inference_peak_bytes", "forward_flops", "backward_flops"}
     assert all(set(layer) >= {"name", "saved_bytes", "forward_flops", "backward_flops"} for layer in doc["layers"])
-    assert set(doc["fit"]) == {"memory", "max_batch", "peak_bytes"} and doc["fit"]["memory"] == 24 * 2**30
+    assert set(doc["fit"]) == {"memory", "fits", "max_batch", "peak_bytes"} and doc["fit"]["memory"] == 24 * 2**30
     assert doc["total"]["saved_bytes"] == sum(layer["saved_bytes"] for layer in doc["layers"])
     assert doc["total"]["backward_flops"] == sum(layer["backward_flops"] for layer in doc["layers"])
 
@@ -67,6 +67,48 @@ def test_fit_is_the_largest_batch_whose_peak_fits():
     best = doc["fit"]["max_batch"]
     at = json.loads(memory(TINY, "--format", "json", "--batch", f"{best},{best + 1}").stdout)
     assert at[0]["total"]["peak_bytes"] == doc["fit"]["peak_bytes"] <= 100 * 2**20 < at[1]["total"]["peak_bytes"]
+
+
+def test_fit_answers_each_batch_in_its_last_lines_and_in_json():
+    # A batch at the largest that fits, and one past it: the last lines say so, one per batch.
+    best = json.loads(memory(TINY, "--format", "json", "--fit", "100MiB").stdout)["fit"]["max_batch"]
+    batches = f"{best},{best + 1}"
+    docs = json.loads(memory(TINY, "--format", "json", "--batch", batches, "--fit", "100MiB").stdout)
+    assert [d["fit"]["fits"] for d in docs] == [True, False]
+    assert [d["fit"]["max_batch"] for d in docs] == [best, best]
+    from convcalc.units import nbytes
+
+    need = [nbytes(d["total"]["peak_bytes"]) for d in docs]
+    largest = f"the largest batch that fits is {best:,} (needs {need[0]})"
+    expected = [f"batch {best:,}: needs {need[0]}, fits in 100 MiB; {largest}",
+                f"batch {best + 1:,}: needs {need[1]}, does not fit in 100 MiB; {largest}"]
+    for args in ((), ("--summary",)):
+        lines = memory(TINY, "--batch", batches, "--fit", "100MiB", *args).stdout.splitlines()
+        assert lines[-2:] == expected
+    markdown = memory(TINY, "--batch", batches, "--fit", "100MiB", "--format", "markdown").stdout.splitlines()
+    assert markdown[-2:] == [f"**{line}**  " for line in expected]
+
+
+def test_not_even_batch_1_fits():
+    result = memory(TINY, "--fit", "1KiB")
+    assert result.stdout.splitlines()[-1].endswith(", does not fit in 1.00 KiB; not even batch 1 fits")
+
+
+def test_summary_leaves_out_the_table_only(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")  # nothing hidden, nothing wrapped
+    full = memory(TINY, "--batch", "8", "--fit", "1GiB").stdout
+    short = memory(TINY, "--batch", "8", "--fit", "1GiB", "--summary").stdout
+    assert "┌" not in short and "conv1" not in short
+    # the same title, summary lines, note and answer as under the table
+    table_end = full.index("┘\n") + 2
+    assert short == full.splitlines(keepends=True)[0] + full[table_end:]
+
+
+@pytest.mark.parametrize("command", ["memory", "shapes"])
+def test_summary_is_for_the_formats_for_people(command):
+    result = CliRunner().invoke(cli, [command, TINY, "--summary", "--format", "json"])
+    assert (result.exit_code, result.output) == (
+        2, "convcalc: --summary leaves out the table of --format table or markdown; json always holds every layer\n")
 
 
 def test_amp_halves_what_conv_keeps_and_keeps_float32_weights():

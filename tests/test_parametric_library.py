@@ -99,42 +99,59 @@ def test_the_defaults_are_the_fixed_specs():
 def test_efficientnet_depth_is_ceil_of_n_times_depth():
     # B3 (depth 1.4): Table 1's layers 1, 2, 2, 3, 3, 4, 1 become ceil(n * 1.4) = 2, 3, 3, 5, 5, 6, 2
     report = analyze("efficientnet", (3, 300, 300), width=1.2, depth=1.4)
-    dw = [layer.name for layer in report.layers if layer.name.endswith(".dw")]  # one depthwise conv per MBConv
-    per_stage = [sum(1 for name in dw if name.startswith(f"stage{i}.")) for i in range(1, 8)]
+    dw = [layer.name for layer in report.layers if layer.kind == "dwconv"]  # one depthwise conv per MBConv
+    per_stage = [sum(1 for name in dw if name.startswith(f"features.{i}.")) for i in range(1, 8)]
     assert per_stage == [2, 3, 3, 5, 5, 6, 2] == [math.ceil(n * 1.4) for n in (1, 2, 2, 3, 3, 4, 1)]
     # 3 * 1.4 is 4.199999999999999 in floats, 4 * 1.4 is 5.6: the ceilings above, as torchvision gets them
 
 
 def test_efficientnet_channels_are_make_divisible_of_c_times_width():
     report = analyze("efficientnet", (3, 600, 600), width=2.0, depth=3.1)  # B7
-    assert report.layer("stem").output[1] == 64  # 32 * 2.0
+    assert report.layer("features.0.0").output[1] == 64  # 32 * 2.0
     # B4 (width 1.4): 24 * 1.4 = 33.6 -> int(37.6) // 8 * 8 = 32; 112 * 1.4 = 156.8 -> 160
     b4 = analyze("efficientnet", (3, 380, 380), width=1.4, depth=1.8)
-    assert b4.layer("stage2.b0.project").output[1] == 32
-    assert b4.layer("stage5.b0.project").output[1] == 160
-    assert b4.layer("head").params == (4 * 448) * 448  # 320 * 1.4 = 448, the head 4x that, 1x1, no bias
+    assert b4.layer("features.2.0.block.3.0").output[1] == 32  # the projection
+    assert b4.layer("features.5.0.block.3.0").output[1] == 160
+    assert b4.layer("features.8.0").params == (4 * 448) * 448  # 320 * 1.4 = 448, the head 4x that, 1x1, no bias
 
 
 def test_wide_resnet_and_resnext_bottlenecks():
     # Wide ResNet-50-2: the inner width is planes * 128 / 64 = 2 planes; layer1's first 1x1: 64 -> 128
     wide = analyze("resnet", depth=50, width=128)
-    assert wide.layer("stages.layer1.b0.conv1").params == 64 * 128
-    assert wide.layer("stages.layer1.b0.conv2").params == 128 * 128 * 3 * 3
+    assert wide.layer("layer1.0.conv1").params == 64 * 128
+    assert wide.layer("layer1.0.conv2").params == 128 * 128 * 3 * 3
     # ResNeXt-50 32x4d: inner width 64 * 4 / 64 * 32 = 128 in 32 groups of 4
     resnext = analyze("resnet", depth=50, groups=32, width=4)
-    assert resnext.layer("stages.layer1.b0.conv2").params == 128 * (128 // 32) * 3 * 3
+    assert resnext.layer("layer1.0.conv2").params == 128 * (128 // 32) * 3 * 3
 
 
 def test_basic_blocks_take_no_groups_or_width():
     with pytest.raises(convcalc.SpecError, match=r"no block template named 'basic_32x4' \(did you mean 'basic_1x64'\?\)"):
         analyze("resnet", depth=18, groups=32, width=4)
-    with pytest.raises(convcalc.SpecError, match=r"no block template named 'resnet42' \(did you mean 'resnet34'\?\)"):
-        analyze("resnet", depth=42)
+
+
+@pytest.mark.parametrize("name, setting, message", [
+    ("resnet", "depth=77", "--set depth=77: depth is one of 18, 34, 50, 101, 152"),
+    ("resnet", "depth=fifty", "--set depth=fifty: depth is one of 18, 34, 50, 101, 152"),
+    ("mobilenetv3", "size=huge", "--set size=huge: size is one of large, small"),
+    ("mobilenetv3", "size=smal", "--set size=smal: size is one of large, small (did you mean 'small'?)"),
+])
+def test_a_value_outside_the_declared_choices_lists_them(name, setting, message):
+    # The spec declares its choices (`depth: {default: 50, choices: [...]}`); the error names them,
+    # never the block template a value would have picked (`resnet77`).
+    from click.testing import CliRunner
+
+    from convcalc.cli import cli
+
+    result = CliRunner().invoke(cli, ["shapes", name, "--set", setting])
+    line = next(n for n, text in enumerate((ROOT / "specs" / f"{name}.yaml").read_text().splitlines(), 1)
+                if text.startswith("args:"))
+    assert (result.exit_code, result.output) == (2, f"convcalc: library:{name}:{line}: {message}\n")
 
 
 def test_mobilenetv2_keeps_its_1280_head_when_thinner():
-    assert analyze("mobilenetv2", width=0.5).layer("head").output[1] == 1280
-    assert analyze("mobilenetv2", width=1.4).layer("head").output[1] == 1792  # 1280 * 1.4
+    assert analyze("mobilenetv2", width=0.5).layer("features.18.0").output[1] == 1280
+    assert analyze("mobilenetv2", width=1.4).layer("features.18.0").output[1] == 1792  # 1280 * 1.4
 
 
 def test_mobilenetv3_small_at_half_width_gains_a_shortcut():

@@ -123,9 +123,9 @@ def test_global_field_does_not_depend_on_the_input_size():
     # ResNet-50's last map: 7x7 at 224, 16x16 at 512; the pool's field is one position's either way
     spec = convcalc.load(ROOT / "specs" / "resnet50.yaml")
     small, large = convcalc.analyze(spec), convcalc.analyze(spec._replace(input=(3, 512, 512)))
-    assert (small.layer("layer4.b.1.relu3").output, large.layer("layer4.b.1.relu3").output) == (
+    assert (small.layer("layer4.2.relu_2").output, large.layer("layer4.2.relu_2").output) == (
         (1, 2048, 224 // 32, 224 // 32), (1, 2048, 512 // 32, 512 // 32))
-    for name in ("gap1", "fc"):
+    for name in ("avgpool", "fc"):
         assert small.layer(name).receptive_field == large.layer(name).receptive_field
         assert small.layer(name).global_context and large.layer(name).global_context
     # the stem's 11 at jump 4, then the stages; 427 is the published figure for ResNet-50
@@ -138,11 +138,11 @@ def test_se_resnet50_has_resnet50s_local_field():
     plain = convcalc.analyze(convcalc.load(ROOT / "specs" / "resnet50.yaml"))
     se = convcalc.analyze(convcalc.load(ROOT / "specs" / "se_resnet50.yaml"))
     shared = [layer.name for layer in plain.layers if any(other.name == layer.name for other in se.layers)]
-    assert "layer4.b.1.relu3" in shared and len(shared) == len(plain.layers)
+    assert "layer4.2.relu_2" in shared and len(shared) == len(plain.layers)
     for name in shared:
         assert se.layer(name).receptive_field == plain.layer(name).receptive_field, name
-    assert se.layer("layer4.b.1.relu3").receptive_field == ((427, 32, -213),) * 2
-    assert se.layer("layer4.b.1.relu3").global_context and not plain.layer("layer4.b.1.relu3").global_context
+    assert se.layer("layer4.2.relu_2").receptive_field == ((427, 32, -213),) * 2
+    assert se.layer("layer4.2.relu_2").global_context and not plain.layer("layer4.2.relu_2").global_context
 
 
 def test_merge_of_offset_fields_is_their_union():

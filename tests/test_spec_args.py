@@ -126,6 +126,22 @@ def test_args_must_map_names_to_defaults(args):
         reads(f"args: {args}\ninput: [3, 8, 8]\nlayers: [relu]\n", "x.yaml").build()
 
 
+def test_an_argument_may_declare_its_choices():
+    text = "args: {act: {default: relu, choices: [relu, silu]}, n: 2}\ninput: [3, 8, 8]\nlayers: [$act]\n"
+    assert reads(text, "x.yaml").build().args == {"act": "relu", "n": 2}
+    assert reads(text, "x.yaml").build(Overrides(sets=(("act", "silu"),))).nodes[0].kind == "silu"
+    with pytest.raises(SpecError, match=r"^x.yaml:1: --set act=tanh: act is one of relu, silu$"):
+        reads(text, "x.yaml").build(Overrides(sets=(("act", "tanh"),)))
+
+
+@pytest.mark.parametrize("declared", ["{default: gelu, choices: [relu, silu]}", "{default: relu, choices: []}",
+                                      "{default: relu, choices: relu}", "{default: relu, choise: [relu]}",
+                                      "{choices: [[1], 2]}"])
+def test_a_bad_choices_declaration_is_refused(declared):
+    with pytest.raises(SpecError, match=r"^x.yaml:1: args: act must be a default, or \{default: \.\.\., choices"):
+        reads(f"args: {{act: {declared}}}\ninput: [3, 8, 8]\nlayers: [relu]\n", "x.yaml").build()
+
+
 def test_an_unknown_name_at_the_top_level_lists_the_specs_args():
     with pytest.raises(SpecError, match=r"unknown spec argument '\$widht' \(did you mean 'width'\?\); "
                                         r"the spec's args are width"):
@@ -168,7 +184,8 @@ def test_shapes_input_on_resnet50_at_512():
     assert table.splitlines()[0] == "resnet50 (specs/resnet50.yaml), input 3x512x512"
 
 
-def test_titles_and_json_say_the_arguments_and_the_input(tmp_path):
+def test_titles_and_json_say_the_arguments_and_the_input(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")  # titles whole
     path = tmp_path / "net.yaml"
     path.write_text(NET, encoding="utf-8")
     result = cli_run("shapes", str(path), "--set", "width=1.25", "--set", "depth=3")

@@ -84,3 +84,39 @@ def test_ordinary_typos_are_unchanged():
     assert did_you_mean("conv1", {"conv2": 1, "bn1": 1}) == " (did you mean 'conv2'?)"
     assert did_you_mean("zzz", ["out", "bias"]) == ""
     assert did_you_mean("x", []) == ""
+
+
+def _near_misses(kind: str) -> set[str]:
+    """`kind` with one letter dropped, one letter (`x`) inserted, or two neighbours swapped."""
+    drops = {kind[:at] + kind[at + 1:] for at in range(len(kind))}
+    inserts = {kind[:at] + "x" + kind[at:] for at in range(len(kind) + 1)}
+    swaps = {kind[:at] + kind[at + 1] + kind[at] + kind[at + 2:] for at in range(len(kind) - 1)}
+    return (drops | inserts | swaps) - {kind, ""} - set(REGISTRY)
+
+
+NEAR_MISSES = sorted((kind, miss) for kind in REGISTRY for miss in _near_misses(kind))
+
+
+@pytest.mark.parametrize("kind, miss", NEAR_MISSES)
+def test_every_kind_one_letter_off_is_suggested(kind, miss):
+    # The suggestion names `kind`, and anything else it names is one edit from `miss` too.
+    hint = did_you_mean(miss, REGISTRY)
+    assert hint.startswith(" (did you mean ") and f"'{kind}'" in hint, (miss, hint)
+    named = hint[len(" (did you mean "):-len("?)")].replace(" or another", "").replace(" or ", ", ").split(", ")
+    for other in named:
+        other = other.strip("'")
+        assert other in REGISTRY and len(other) - 1 <= len(miss) <= len(other) + 1, (miss, hint)
+
+
+@pytest.mark.parametrize("miss, ours", [("bachnorm", "bn"), ("batchnrom", "bn"), ("lyaernorm", "ln"),
+                                        ("dnse", "linear"), ("concatenat", "concat")])
+def test_a_foreign_word_one_letter_off_is_suggested(miss, ours):
+    with pytest.raises(convcalc.ConvcalcError) as caught:
+        convcalc.loads(f"input: [3, 8, 8]\nlayers:\n  - {miss}\n", "net.yaml")
+    assert str(caught.value) == f"net.yaml:3: unknown layer kind '{miss}' (did you mean '{ours}'?)"
+
+
+def test_ties_one_letter_off_are_all_named():
+    assert did_you_mean("ad", REGISTRY) == " (did you mean 'add' or 'pad'?)"
+    assert did_you_mean("conv9", [f"conv{n}" for n in range(1, 9)]) == (
+        " (did you mean 'conv1', 'conv2', 'conv3', 'conv4' or another?)")

@@ -84,7 +84,8 @@ def test_resnet50_grows_as_size_squared_without_its_classifier():
     assert memory.exponent == pytest.approx(2, abs=1e-9) and memory.power_law
 
 
-def test_text_says_where_it_is_not_a_power_law():
+def test_text_says_where_it_is_not_a_power_law(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")  # each finding on one line
     text = cli_run("sweep", HEADED, "--input", "3x8x8,3x16x16,3x32x32").stdout
     # 432 * s^2 + 16,000 at s = 8, 16, 32: 43,648, 126,592, 458,368
     assert ("MACs ~ size^1.70, not a power law (a point is 7.1% off the fitted line); without the 16.0 k MACs that "

@@ -102,7 +102,9 @@ def test_fit_layouts_drops_optional_columns_before_it_changes_layout():
     assert WIDE_ALL - (6 + 3) - (5 + 3) == 40
     table = fit_layouts(LAYOUT_COLUMNS, [WIDE, COMPACT], 45)
     assert headers(table) == ["name", "value"] and table.rows[0][1][0] == "1 + 2 + 3 = 6"
-    assert note(render(table, width=45)) == ""  # the caller says what it left out, not render
+    # what fit_layouts left out is named under the table, as what render drops itself
+    assert note(render(table, width=45)) == ("(note, extra hidden to fit 45 columns: widen the terminal, set COLUMNS, "
+                                             "or use --format json, csv or markdown)")
 
 
 def test_fit_layouts_gives_back_what_fits_leftmost_first():

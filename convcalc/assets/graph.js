@@ -101,6 +101,7 @@
       note.textContent = `${nodes.length - 1} nodes are more than this page lays out (${MAX_NODES}): ` +
         "collapse blocks, or find a layer by name to show its block";
       this.elements = new Map(); this.frames = new Map(); this.width = 900; this.height = 80;
+      this.band = () => 0; this.shift = [[0, 0]];
       this.status.textContent = `${nodes.length - 1} nodes: not laid out`;
       return;
     }
@@ -122,9 +123,58 @@
       edge.label = label;
     }
     dagre.layout(g);
+    this.wrap(g, nodes, clusters);
     this.render(g, nodes, edges, clusters);
     this.status.textContent = `${nodes.length - 1} nodes for ${this.data.layers.length} layers, ` +
       `laid out in ${Math.round(performance.now() - started)} ms`;
+  };
+
+  const GAP = 60;  // between the columns of a wrapped drawing
+
+  Graph.prototype.wrap = function (g, nodes, clusters) {
+    // A tall drawing (a chain of 175 layers is 15,000 px high and 500 wide) cut into side-by-side
+    // columns, so that fitted to the window it is read at the largest scale: cuts go only where
+    // no node or block frame spans (between ranks, between top-level blocks), and the number of
+    // columns is the one whose fitted scale is largest. this.band(y) -> the column of a point;
+    // this.shift[k] -> that column's [dx, dy].
+    const box = this.svg.getBoundingClientRect();
+    const spans = [];
+    for (const node of nodes) { const n = g.node(node.id); spans.push([n.y - n.height / 2 - 8, n.y + n.height / 2 + 8]); }
+    for (const [name] of clusters) { const c = g.node("cluster:" + name); spans.push([c.y - c.height / 2 - 4, c.y + c.height / 2 + 4]); }
+    spans.sort((a, b) => a[0] - b[0]);
+    const cuts = [];  // y values no span crosses
+    let reach = -Infinity;
+    for (const [top, bottom] of spans) {
+      if (reach > -Infinity && top > reach) cuts.push((reach + top) / 2);
+      reach = Math.max(reach, bottom);
+    }
+    const size = g.graph(), width = size.width, height = size.height;
+    let best = { scale: 0, bands: [] };
+    for (let k = 1; k <= 16 && box.width > 0 && box.height > 0; k++) {
+      const bands = [];  // cut y values, greedily: a column ends at the last cut before its share
+      let start = 0;
+      for (const cut of cuts) {
+        if (bands.length === k - 1) break;
+        if (cut - start >= height / k) { bands.push(cut); start = cut; }
+      }
+      const edges = [0, ...bands, height];
+      const tallest = Math.max(...edges.slice(1).map((y, i) => y - edges[i]));
+      const wide = (bands.length + 1) * width + bands.length * GAP;
+      const scale = Math.min(box.width / wide, box.height / tallest);
+      if (scale > best.scale * 1.02) best = { scale, bands };
+      if (bands.length < k - 1) break;  // no more cuts to make
+    }
+    const bands = best.bands, starts = [0, ...bands];
+    this.band = (y) => { let k = 0; while (k < bands.length && y > bands[k]) k++; return k; };
+    this.shift = starts.map((top, k) => [k * (width + GAP), -top + (k ? 20 : 0)]);
+    this.width = (bands.length + 1) * width + bands.length * GAP;
+    this.height = Math.max(...[...bands, height].map((y, i) => y - starts[i])) + 20;
+  };
+
+  Graph.prototype.moved = function (x, y, k) {
+    // A point of the dagre layout in its column (k: the column, else the point's own).
+    const [dx, dy] = this.shift[k === undefined ? this.band(y) : k];
+    return [x + dx, y + dy];
   };
 
   Graph.prototype.render = function (g, nodes, edges, clusters) {
@@ -133,7 +183,8 @@
     const frames = el("g", { class: "clusters" }, view);
     this.frames = new Map();
     for (const [name] of clusters) {
-      const c = g.node("cluster:" + name);
+      const c = Object.assign({}, g.node("cluster:" + name));
+      [c.x, c.y] = this.moved(c.x, c.y);
       const b = this.blocks.get(name);
       const frame = el("g", { class: "cluster", "data-block": name }, frames);
       el("rect", { x: c.x - c.width / 2, y: c.y - c.height / 2, width: c.width, height: c.height, rx: 8 }, frame);
@@ -148,15 +199,32 @@
     const labels = el("g", { class: "shapes" }, view);
     for (const edge of edges) {
       const e = g.edge(edge.source, edge.target);
-      const d = "M" + e.points.map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" L");
-      el("path", { d, class: edge.side ? "side" : "", "marker-end": "url(#arrow)" }, lines);
-      const t = el("text", { x: e.x - e.width / 2 + 3, y: e.y + 4 }, labels);
+      // An edge that crosses into the next column: its run in each column, and a dotted line
+      // from where it leaves one column to where it enters the next.
+      const runs = [];
+      for (const p of e.points) {
+        const k = this.band(p.y), [x, y] = this.moved(p.x, p.y, k);
+        if (!runs.length || runs[runs.length - 1].k !== k) runs.push({ k, points: [] });
+        runs[runs.length - 1].points.push([x, y]);
+      }
+      runs.forEach((run, r) => {
+        const d = "M" + run.points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" L");
+        const last = r === runs.length - 1;
+        el("path", last ? { d, class: edge.side ? "side" : "", "marker-end": "url(#arrow)" } : { d, class: edge.side ? "side" : "" }, lines);
+        if (!last) {
+          const [x0, y0] = run.points[run.points.length - 1], [x1, y1] = runs[r + 1].points[0];
+          el("path", { d: `M${x0.toFixed(1)},${y0.toFixed(1)} L${x1.toFixed(1)},${y1.toFixed(1)}`, class: "wrap" }, lines);
+        }
+      });
+      const [lx, ly] = this.moved(e.x, e.y);
+      const t = el("text", { x: lx - e.width / 2 + 3, y: ly + 4 }, labels);
       t.textContent = edge.label;
     }
     const group = el("g", { class: "nodes" }, view);
     this.elements = new Map();
     for (const node of nodes) {
-      const n = g.node(node.id), item = node.item;
+      const n = Object.assign({}, g.node(node.id)), item = node.item;
+      [n.x, n.y] = this.moved(n.x, n.y);
       const x = n.x - node.width / 2, y = n.y - node.height / 2;
       const cls = "node " + item.family;
       const box = el("g", { class: cls, "data-name": node.id, tabindex: 0 }, group);
@@ -173,8 +241,6 @@
       if (node.block) box.addEventListener("click", (event) => { event.stopPropagation(); this.toggle(node.id); });
       this.elements.set(node.id, { element: box, x: n.x, y: n.y });
     }
-    const size = g.graph();
-    this.width = size.width; this.height = size.height;
   };
 
   Graph.prototype.showTip = function (event, item) {
@@ -202,14 +268,12 @@
   };
 
   Graph.prototype.fit = function () {
+    // The whole drawing in the window, centred, in whatever state its blocks are (wrap() made
+    // its columns for this window); never larger than 125%.
     const box = this.svg.getBoundingClientRect();
+    if (!(box.width > 0 && box.height > 0)) return;  // not shown yet (a closed panel)
     this.scale = Math.min(box.width / this.width, box.height / this.height, 1.25);
-    if (this.scale < 0.75) {  // too small to read: the top of the graph, readable, to pan down from
-      this.scale = Math.max(0.75, Math.min(1, box.width / this.width));
-      this.tx = Math.max(0, (box.width - this.width * this.scale) / 2); this.ty = 0;
-    } else {
-      this.tx = (box.width - this.width * this.scale) / 2; this.ty = (box.height - this.height * this.scale) / 2;
-    }
+    this.tx = (box.width - this.width * this.scale) / 2; this.ty = (box.height - this.height * this.scale) / 2;
     this.apply();
   };
 
@@ -231,9 +295,17 @@
   };
 
   Graph.prototype.toggle = function (name) {
+    // The drawing is laid out again (its columns too): keep the block clicked where it was on
+    // the screen, at the same scale.
+    const before = this.elements.get(name) || this.frames.get(name);
+    const screen = before && [this.tx + before.x * this.scale, this.ty + before.y * this.scale];
     if (this.collapsed.has(name)) this.collapsed.delete(name); else this.collapsed.add(name);
     this.draw();
-    this.centre(name);
+    const after = this.elements.get(name) || this.frames.get(name);
+    if (screen && after) {
+      this.tx = screen[0] - after.x * this.scale; this.ty = screen[1] - after.y * this.scale;
+      this.apply();
+    } else this.centre(name);
   };
 
   Graph.prototype.setCollapsed = function (names) {

@@ -6,7 +6,7 @@ import click
 
 from ..errors import UsageError
 from ..reporters.training import MemoryFormat
-from .options import load_specs, overrides, parse_batch, spec_options
+from .options import check_summary, load_specs, overrides, parse_batch, spec_options, summary_option
 
 CHOICES = {"dtype": ("float32", "bfloat16", "float16", "float64"), "amp": ("bfloat16", "float16"),
            "optimizer": ("sgd", "momentum", "adam", "adamw"), "impl": ("for-loop", "foreach", "fused"),
@@ -31,16 +31,20 @@ CHOICES = {"dtype": ("float32", "bfloat16", "float16", "float64"), "amp": ("bflo
 @click.option("--format", "fmt", type=click.Choice([f.value for f in MemoryFormat]), default=MemoryFormat.TABLE.value,
               show_default=True, help="Output format: a table for people, json/csv/markdown for machines.")
 @click.option("--exact", is_flag=True, help="Exact FLOPs (1,234,567) in the table and markdown instead of rounded ones.")
+@summary_option
 @spec_options
-def memory(specs, expressions, batch_text, dtype, amp, optimizer, impl, device, fit_text, fmt, exact, input_, sets):
+def memory(specs, expressions, batch_text, dtype, amp, optimizer, impl, device, fit_text, fmt, exact, summary_only,
+           input_, sets):
     """Memory and FLOPs of training: what autograd keeps for the backward per layer, gradients,
     optimizer state and the peak of one steady-state iteration (forward, backward, optimizer
     step), beside the inference peak; forward and backward FLOPs per layer. --fit finds the
-    largest batch whose peak fits a memory size. Computed from the spec alone (no torch), as
+    largest batch whose peak fits a memory size, and answers for each batch, in the last lines,
+    whether it fits. Computed from the spec alone (no torch), as
     PyTorch's autograd, autocast and optimizers do it (docs/memory.md)."""
     from ..reporters.training import render
     from ..training import reports, setup_for
 
+    check_summary(summary_only, fmt)
     batches = None
     if batch_text is not None:
         batches = tuple(parse_batch(part) for part in batch_text.split(","))
@@ -58,4 +62,4 @@ def memory(specs, expressions, batch_text, dtype, amp, optimizer, impl, device, 
     for spec in load_specs(specs, expressions, overrides(input_, sets)):
         setup = setup_for(spec, dtype, amp, optimizer, impl, device)
         results += reports(spec, setup, batches or (spec.batch,), budget)
-    click.echo(render(results, fmt, exact=exact), nl=False, color=True)
+    click.echo(render(results, fmt, exact=exact, layers=not summary_only), nl=False, color=True)

@@ -69,6 +69,18 @@ def batch_option(f: Any) -> Any:
                         help="Batch size, 1 to 2^48 (overrides the spec's `batch`).")(f)
 
 
+def summary_option(f: Any) -> Any:
+    """--summary, on every command that prints a per-layer table: the totals and the answer
+    without the table."""
+    return click.option("--summary", "summary_only", is_flag=True,
+                        help="The totals and summary lines without the per-layer table (table and markdown).")(f)
+
+
+def check_summary(summary_only: bool, fmt: str) -> None:
+    if summary_only and fmt not in ("table", "markdown"):
+        raise UsageError(f"--summary leaves out the table of --format table or markdown; {fmt} always holds every layer")
+
+
 ALLOW_UNKNOWN = "convcalc.allow_unknown"  # where --allow-unknown is kept: the click context's meta
 
 

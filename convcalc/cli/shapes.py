@@ -7,7 +7,7 @@ import click
 from ..analysis import analyze
 from ..errors import UsageError
 from ..reporters import render
-from .options import batch_option, format_option, load_specs, overrides, spec_options
+from .options import batch_option, check_summary, format_option, load_specs, overrides, spec_options, summary_option
 
 
 @click.command()
@@ -20,8 +20,9 @@ from .options import batch_option, format_option, load_specs, overrides, spec_op
 @batch_option
 @spec_options
 @click.option("--exact", is_flag=True, help="Exact counts (1,234,567) in the table and markdown instead of rounded ones.")
+@summary_option
 def shapes(specs: tuple[str, ...], expressions: tuple[str, ...], list_library: bool, fmt: str,
-           batch: int | None, input_: str | None, sets: tuple[str, ...], exact: bool) -> None:
+           batch: int | None, input_: str | None, sets: tuple[str, ...], exact: bool, summary_only: bool) -> None:
     """Output shape, params, MACs, FLOPs, receptive field and warnings of every layer.
 
     SPEC is a YAML spec file (`-` reads standard input, YAML or a one-line spec), a one-line spec,
@@ -30,13 +31,14 @@ def shapes(specs: tuple[str, ...], expressions: tuple[str, ...], list_library: b
     PyTorch reports them. Table and markdown numbers are rounded for reading (12.3 M); json and
     csv keep them exact, and so does --exact. CSV ends each spec with a totals row."""
     if list_library:
-        if specs or expressions or batch is not None or input_ is not None or sets:
-            raise UsageError("--list takes no SPEC, -e or --batch: it lists the library's specs as they are")
+        if specs or expressions or batch is not None or input_ is not None or sets or summary_only:
+            raise UsageError("--list takes no SPEC, -e, --batch or --summary: it lists the library's specs as they are")
         from .. import library
         from ..reporters.library import render as render_library
 
         click.echo(render_library(library.entries(), fmt), nl=False, color=True)
         return
+    check_summary(summary_only, fmt)
     changes = overrides(input_, sets)
     reports = [analyze(spec, batch) for spec in load_specs(specs, expressions, changes)]
-    click.echo(render(reports, fmt, exact=exact), nl=False, color=True)  # the reporter already decided on colour
+    click.echo(render(reports, fmt, exact=exact, layers=not summary_only), nl=False, color=True)  # the reporter already decided on colour

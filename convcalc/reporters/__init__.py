@@ -28,8 +28,12 @@ FORMATS = {
 }
 
 
-def render(reports: Sequence[Report], fmt: Format | str, stream: IO[str] | None = None, exact: bool = False) -> str:
+def render(reports: Sequence[Report], fmt: Format | str, stream: IO[str] | None = None, exact: bool = False,
+           layers: bool = True) -> str:
     """`exact`: counts in full (1,234,567) in the formats that round for reading (table, markdown);
-    json and csv are always exact."""
+    json and csv are always exact. `layers`: False (--summary) leaves the per-layer table out of
+    those two; json and csv always hold every layer."""
     module = importlib.import_module(f"{__name__}.{FORMATS[Format(fmt)]}")
+    if Format(fmt) in (Format.TABLE, Format.MARKDOWN):
+        return module.render(list(reports), stream, exact, layers)
     return module.render(list(reports), stream, exact)

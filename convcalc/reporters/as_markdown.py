@@ -13,21 +13,23 @@ HEADER = ["#", "name", "kind", "output", "params", "MACs", "FLOPs", "RF", "notes
 RIGHT = {"#", "params", "MACs", "FLOPs", "RF"}
 
 
-def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = False) -> str:
+def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = False, layers: bool = True) -> str:
+    """`layers`: False (--summary) leaves out the pipe table: the heading and the summary."""
     fmt = counter(exact)
     parts = []
     for report in reports:
         heading = report.label if report.args or report.input_given else report.name
-        lines = [f"### {markdown(heading)}", "", "| " + " | ".join(HEADER) + " |",
-                 "|" + "|".join("---:" if h in RIGHT else "---" for h in HEADER) + "|"]
-        shared = sharing_notes(report)
-        for layer in report.layers:
-            cells = [*row(layer, exact), "; ".join(filter(None, (shared.get(layer.name), *layer.warnings)))]
-            lines.append("| " + " | ".join(markdown(c) for c in cells) + " |")
-        t = report.total
-        lines.append(f"| | **total** | | {shape(report.output)} | **{fmt(t.params)}** | "
-                     f"**{total_cost(t.macs, 'macs', t.partial, fmt)}** | "
-                     f"**{total_cost(t.flops, 'flops', t.partial, fmt)}** | {field(report.receptive_field, report.global_context)} | |")
+        lines = [f"### {markdown(heading)}"]
+        if layers:
+            lines += ["", "| " + " | ".join(HEADER) + " |", "|" + "|".join("---:" if h in RIGHT else "---" for h in HEADER) + "|"]
+            shared = sharing_notes(report)
+            for layer in report.layers:
+                cells = [*row(layer, exact), "; ".join(filter(None, (shared.get(layer.name), *layer.warnings)))]
+                lines.append("| " + " | ".join(markdown(c) for c in cells) + " |")
+            t = report.total
+            lines.append(f"| | **total** | | {shape(report.output)} | **{fmt(t.params)}** | "
+                         f"**{total_cost(t.macs, 'macs', t.partial, fmt)}** | "
+                         f"**{total_cost(t.flops, 'flops', t.partial, fmt)}** | {field(report.receptive_field, report.global_context)} | |")
         lines += ["", markdown(summary(report, exact))]
         notes = warnings(report)
         if notes:

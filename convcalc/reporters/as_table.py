@@ -35,12 +35,14 @@ def table(report: Report, exact: bool = False) -> Table:
     return t
 
 
-def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = False) -> str:
+def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = False, layers: bool = True) -> str:
+    """`layers`: False (--summary) prints each report's title instead of its table."""
     stream = stream or sys.stdout
     width, color = terminal_width(stream), wants_color(stream)
     parts = []
     for report in reports:
-        text = render_table(table(report, exact), width=width, color=color, stream=stream)
+        text = (render_table(table(report, exact), width=width, color=color, stream=stream) if layers
+                else wrap_lines([report.label], width))
         notes = warnings(report)
         text += wrap_lines([summary(report, exact), *(["warnings:"] if notes else []), *(f"  {n}" for n in notes)], width)
         parts.append(text)

@@ -79,7 +79,8 @@ def _fitted(title: str, columns: list[Column], layouts: list[list[Row | None]],
     """A table rendered to fit the terminal (textable.fit_layouts: the first layout that fits by
     dropping optional columns), in the stream's alphabet, and the headers it shows."""
     width, unicode = terminal_width(stream), _unicode(stream)
-    columns = [Column(_spelled(c.header, unicode), c.align, c.shrink, c.optional, c.min_width, c.cut) for c in columns]
+    columns = [Column(_spelled(c.header, unicode), c.align, c.shrink, c.optional, c.min_width, c.cut, c.first)
+               for c in columns]
     layouts = [[None if row is None else [(_spelled(text, unicode), style) for text, style in row] for row in layout]
                for layout in layouts]
     table = fit_layouts(columns, layouts, width, _spelled(title, unicode))  # render wraps the title
@@ -326,10 +327,13 @@ def specs_table(result: SpecComparison, stream: IO[str] | None = None) -> str:
                Column("relative", "right", optional=True), Column("ratio", "right", optional=True)]
     parts = [_fitted(f"{la} vs {lb}", columns, [totals], stream)[0]]
     if result.layers:
-        columns = [Column("change"), Column("layer", shrink=True, min_width=8, cut="middle"), Column("kind", optional=True),
-                   Column("output", optional=True), Column("params", "right"), Column("Δ params", "right"),
-                   Column("MACs", "right"), Column("Δ MACs", "right"),
-                   Column(f"Δ {METRIC_NAMES[result.share_metric]} bar", optional=True, min_width=BAR_WIDTH)]
+        # Dropped to fit: the bar, the output, the kind, then both sides' MACs and params (the
+        # differences stay).
+        columns = [Column("change"), Column("layer", shrink=True, min_width=8, cut="middle"),
+                   Column("kind", optional=True, first=1), Column("output", optional=True, first=1),
+                   Column("params", "right", optional=True), Column("Δ params", "right"),
+                   Column("MACs", "right", optional=True), Column("Δ MACs", "right"),
+                   Column(f"Δ {METRIC_NAMES[result.share_metric]} bar", optional=True, min_width=BAR_WIDTH, first=2)]
         rows: list[Row | None] = []
         for change in result.layers:
             style = {"added": "green", "removed": "red", "changed": "yellow"}[change.change]

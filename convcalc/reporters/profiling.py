@@ -9,7 +9,7 @@ from enum import Enum
 from typing import IO, Any, Callable
 
 from ..printable import clean, csv_writer, markdown
-from ..textable import Column, Table, bar, cut_middle, render as render_table, terminal_width, wants_color
+from ..textable import Column, Table, bar, cut_middle, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import nbytes, rate
 from .jsonout import dumps_all
 
@@ -49,7 +49,7 @@ def batch_lines(b: Any) -> str:
 
 def table(b: Any) -> Table:
     t = Table([Column("#", "right"), Column("name", shrink=True, min_width=8, cut="middle"), Column("kind", optional=True),
-               Column("time ms", "right"), Column("share", "right"), Column("", optional=True),
+               Column("time ms", "right"), Column("share", "right"), Column("time bar", optional=True),
                Column("achieved", "right"), Column("FLOP/B", "right", optional=True), Column("bound"),
                Column("roofline", "right")])
     slowest = max((layer.median_s for layer in b.layers), default=0.0) or 1.0
@@ -106,9 +106,10 @@ def as_table(profiles: list[Any], stream: IO[str] | None = None) -> str:
     width, color = terminal_width(stream), wants_color(stream)
     parts = []
     for p in profiles:
-        text = header(p)
+        text = wrap_lines(header(p).splitlines(), width)
         for b in p.batches:
-            text += "\n" + batch_lines(b) + render_table(table(b), width=width, color=color, stream=stream)
+            text += ("\n" + wrap_lines(batch_lines(b).splitlines(), width)
+                     + render_table(table(b), width=width, color=color, stream=stream))
         parts.append(text)
     return "\n".join(parts)
 

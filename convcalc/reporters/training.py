@@ -45,13 +45,26 @@ def summary(r: TrainingReport, exact: bool = False) -> list[str]:
         f"FLOPs per step: forward {fmt(t.forward_flops)} · backward {fmt(t.backward_flops)} · "
         f"total {fmt(t.forward_flops + t.backward_flops)}",
     ]
-    if r.fit is not None:
-        if r.fit.max_batch:
-            lines.append(f"fits in {nbytes(r.fit.memory)}: up to batch {r.fit.max_batch:,} "
-                         f"(training peak {nbytes(r.fit.peak_bytes)})")
-        else:
-            lines.append(f"does not fit in {nbytes(r.fit.memory)}: the training peak at batch 1 is larger")
     return lines
+
+
+def answer(r: TrainingReport, named: bool = False) -> str | None:
+    """--fit's answer for this report's batch, in one line: 'batch 64: needs 48.3 GiB, does not fit
+    in 24.0 GiB; the largest batch that fits is 31' (`named`: the spec's name first)."""
+    if r.fit is None:
+        return None
+    f = r.fit
+    verdict = "fits" if f.fits else "does not fit"
+    largest = (f"the largest batch that fits is {f.max_batch:,} (needs {nbytes(f.peak_bytes)})" if f.max_batch
+               else "not even batch 1 fits")
+    return (f"{clean(r.name) + ', ' if named else ''}batch {r.batch:,}: needs {nbytes(r.total.peak_bytes)}, "
+            f"{verdict} in {nbytes(f.memory)}; {largest}")
+
+
+def answers(reports: list[TrainingReport]) -> list[str]:
+    """One answer per report, each naming its spec when there are several specs."""
+    named = len({(r.name, r.source) for r in reports}) > 1
+    return [line for r in reports if (line := answer(r, named)) is not None]
 
 
 def table(r: TrainingReport, exact: bool = False) -> Table:
@@ -72,20 +85,22 @@ def table(r: TrainingReport, exact: bool = False) -> Table:
     return t
 
 
-def _markdown(r: TrainingReport, exact: bool) -> str:
+def _markdown(r: TrainingReport, exact: bool, layers: bool = True) -> str:
     fmt = counter(exact)
     header = ["#", "name", "kind", "output", "dtype", "saved", "grads", "fwd FLOPs", "bwd FLOPs"]
-    lines = [f"### {markdown(title(r))}", "", "| " + " | ".join(header) + " |",
-             "|---:|---|---|---|---|---:|---:|---:|---:|"]
-    for layer in r.layers:
-        cells = [str(layer.index), layer.name, layer.kind, shape(layer.output), layer.dtype, nbytes(layer.saved_bytes),
-                 nbytes(layer.grad_bytes) if layer.grad_bytes else "", fmt(layer.forward_flops),
-                 fmt(layer.backward_flops)]
-        lines.append("| " + " | ".join(markdown(c) for c in cells) + " |")
-    t = r.total
-    lines.append(f"| | **total** | | | | **{nbytes(t.saved_bytes)}** | **{nbytes(t.grad_bytes)}** | "
-                 f"**{fmt(t.forward_flops)}** | **{fmt(t.backward_flops)}** |")
-    lines += [""] + [f"- {markdown(line)}" for line in summary(r, exact)]
+    lines = [f"### {markdown(title(r))}", ""]
+    if layers:
+        lines += ["| " + " | ".join(header) + " |", "|---:|---|---|---|---|---:|---:|---:|---:|"]
+        for layer in r.layers:
+            cells = [str(layer.index), layer.name, layer.kind, shape(layer.output), layer.dtype,
+                     nbytes(layer.saved_bytes), nbytes(layer.grad_bytes) if layer.grad_bytes else "",
+                     fmt(layer.forward_flops), fmt(layer.backward_flops)]
+            lines.append("| " + " | ".join(markdown(c) for c in cells) + " |")
+        t = r.total
+        lines.append(f"| | **total** | | | | **{nbytes(t.saved_bytes)}** | **{nbytes(t.grad_bytes)}** | "
+                     f"**{fmt(t.forward_flops)}** | **{fmt(t.backward_flops)}** |")
+        lines.append("")
+    lines += [f"- {markdown(line)}" for line in summary(r, exact)]
     return "\n".join(lines) + "\n"
 
 
@@ -118,28 +133,34 @@ class MemoryFormat(str, Enum):
     MARKDOWN = "markdown"
 
 
-def as_json(reports: list[TrainingReport], stream: IO[str] | None, exact: bool) -> str:
+def as_json(reports: list[TrainingReport], stream: IO[str] | None, exact: bool, layers: bool = True) -> str:
     return dumps_all([r.to_dict() for r in reports])
 
 
-def as_csv(reports: list[TrainingReport], stream: IO[str] | None, exact: bool) -> str:
+def as_csv(reports: list[TrainingReport], stream: IO[str] | None, exact: bool, layers: bool = True) -> str:
     return _csv(reports)
 
 
-def as_markdown(reports: list[TrainingReport], stream: IO[str] | None, exact: bool) -> str:
-    return "\n".join(_markdown(r, exact) for r in reports) + "\n" + NOTE + "\n"
+def as_markdown(reports: list[TrainingReport], stream: IO[str] | None, exact: bool, layers: bool = True) -> str:
+    found = answers(reports)
+    return ("\n".join(_markdown(r, exact, layers) for r in reports) + "\n" + NOTE + "\n"
+            + ("\n" + "\n".join(f"**{markdown(line)}**  " for line in found) + "\n" if found else ""))
 
 
-def as_table(reports: list[TrainingReport], stream: IO[str] | None, exact: bool) -> str:
+def as_table(reports: list[TrainingReport], stream: IO[str] | None, exact: bool, layers: bool = True) -> str:
+    """Each report's table (unless not `layers`) and summary, the note, and --fit's answers last,
+    one line per batch, where a reader looks first."""
     stream = stream or sys.stdout
     width, color = terminal_width(stream), wants_color(stream)
-    parts = [render_table(table(r, exact), width=width, color=color, stream=stream) + wrap_lines(summary(r, exact), width)
-             for r in reports]
-    return "\n".join(parts) + wrap_lines([NOTE], width)
+    parts = [(render_table(table(r, exact), width=width, color=color, stream=stream) if layers
+              else title(r) + "\n") + wrap_lines(summary(r, exact), width) for r in reports]
+    # the answers stay one line each, whatever the width, for a reader's eye and for grep
+    return "\n".join(parts) + wrap_lines([NOTE], width) + "".join(f"{clean(line)}\n" for line in answers(reports))
 
 
-# Each format's renderer; a test checks every member of MemoryFormat is covered.
-RENDERERS: dict[MemoryFormat, Callable[[list[TrainingReport], "IO[str] | None", bool], str]] = {
+# Each format's renderer; a test checks every member of MemoryFormat is covered. `layers`: False
+# leaves out the per-layer table (--summary) in the formats for people.
+RENDERERS: dict[MemoryFormat, Callable[..., str]] = {
     MemoryFormat.TABLE: as_table,
     MemoryFormat.JSON: as_json,
     MemoryFormat.CSV: as_csv,
@@ -148,5 +169,5 @@ RENDERERS: dict[MemoryFormat, Callable[[list[TrainingReport], "IO[str] | None", 
 
 
 def render(reports: list[TrainingReport], fmt: MemoryFormat | str, stream: IO[str] | None = None,
-           exact: bool = False) -> str:
-    return RENDERERS[MemoryFormat(fmt)](reports, stream, exact)
+           exact: bool = False, layers: bool = True) -> str:
+    return RENDERERS[MemoryFormat(fmt)](reports, stream, exact, layers)

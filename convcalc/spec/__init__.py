@@ -22,7 +22,8 @@ from .source import LList, LMap, parse, read_text
 
 __all__ = ["load", "loads", "from_text", "Spec", "Node", "DTYPE_BYTES"]
 
-TOP_KEYS = ("name", "input", "batch", "dtype", "layers", "blocks", "budget", "description", "args")
+TOP_KEYS = ("name", "input", "batch", "dtype", "layers", "blocks", "budget", "description", "args", "base", "set")
+BASE_KEYS = ("name", "description", "base", "set")  # a spec that is its base's at fixed args takes only these
 _N = f"[0-9]{{1,{limits.MAX_NUMBER_CHARS}}}"
 _DIMS = rf"\s*{_N}(\s*[xX×]\s*{_N})*\s*\Z"  # compiled on first use
 
@@ -118,6 +119,8 @@ def build(doc: Any, source: str, default_name: str, overrides: Overrides | None 
         if key not in TOP_KEYS:
             raise SpecError(f"unknown top-level key '{key}'{did_you_mean(key, TOP_KEYS)}; a spec takes: "
                             f"{', '.join(TOP_KEYS)}", file=source, line=doc.lines.get(key))
+    if "base" in doc or "set" in doc:
+        return _based(doc, source, default_name, overrides)
     for key in ("input", "layers"):
         if key not in doc:
             raise SpecError(f"the spec has no '{key}'", file=source, line=doc.line)
@@ -150,6 +153,34 @@ def build(doc: Any, source: str, default_name: str, overrides: Overrides | None 
                 input_given=bool(overrides) and overrides.input is not None)
 
 
+def _based(doc: LMap, source: str, default_name: str, overrides: Overrides | None) -> Spec:
+    """`base: resnet` with `set: {depth: 50}`: the library's parametric spec at those args, under
+    this spec's name (the library's fixed networks are each one setting of their family, one
+    definition). It declares no args of its own: --set on it is refused as on any spec without
+    args. Its layers' lines are its base's, whose source is `library:NAME`."""
+    from ..library import PREFIX, names, path
+
+    lines = dict(doc.lines)
+    extra = [key for key in doc if key not in BASE_KEYS]
+    base, fixed = doc.get("base"), doc.get("set", {})
+    if extra or not isinstance(base, str) or not isinstance(fixed, LMap) and fixed != {}:
+        raise SpecError(f"a spec with 'base' names a library spec (base: resnet) and its args (set: {{depth: 50}}), "
+                        f"and takes only {', '.join(BASE_KEYS)}" + (f"; got '{extra[0]}'" if extra else ""),
+                        file=source, line=lines.get(extra[0] if extra else "base", doc.line))
+    if base not in names():
+        raise SpecError(f"base: no spec '{base}' in the library{did_you_mean(base, names())}", file=source,
+                        line=lines.get("base"))
+    spec_args(None, source, lines.get("set"), overrides.sets if overrides else ())  # refuses any --set
+    document = read(path(base), PREFIX + base)
+    if "base" in document.doc:
+        raise SpecError(f"base: library spec '{base}' has a base itself", file=source, line=lines.get("base"))
+    given = Overrides(overrides.input if overrides else None, tuple((k, v) for k, v in fixed.items()))
+    spec_args(document.doc.get("args"), source, lines.get("set"), given.sets)  # a wrong `set:` is this file's
+    spec = document.build(given)
+    return spec._replace(name=str(doc.get("name", default_name)), source=source, args={},
+                         input_given=bool(overrides) and overrides.input is not None)
+
+
 def _axes(shape: tuple[int, ...]) -> str:
     n = len(shape) - 1
     return "no spatial axis" if n == 0 else f"{n} spatial axis" if n == 1 else f"{n} spatial axes"
@@ -165,6 +196,9 @@ def spec_args(raw: Any, source: str, line: int | None, sets: tuple[tuple[str, An
                         "{width: 1.0, depth: 50} (null: the argument must be given with --set)", file=source, line=line)
     else:
         declared = dict(raw)
+    choices = {key: _choices(key, default, source, line) for key, default in declared.items()
+               if isinstance(default, LMap)}
+    declared.update((key, default.get("default")) for key, default in declared.items() if key in choices)
     values = dict(declared)
     for key, value in sets:
         if key not in declared:
@@ -172,6 +206,10 @@ def spec_args(raw: Any, source: str, line: int | None, sets: tuple[tuple[str, An
             raise SpecError(f"--set {key}: the spec has no argument '{key}'{did_you_mean(key, declared)}; {takes}",
                             file=source, line=line)
         default = declared[key]
+        if key in choices and value not in choices[key]:
+            raise SpecError(f"--set {key}={value}: {key} is one of {', '.join(map(str, choices[key]))}"
+                            f"{did_you_mean(value, choices[key]) if isinstance(value, str) else ''}",
+                            file=source, line=line)
         if _is_number(default) and not _is_number(value):
             raise SpecError(f"--set {key}={value}: {key} takes a number (its default is {default!r})",
                             file=source, line=line)
@@ -181,6 +219,18 @@ def spec_args(raw: Any, source: str, line: int | None, sets: tuple[tuple[str, An
         raise SpecError(f"the spec needs {', '.join(f'--set {key}=...' for key in missing)} (args with no default)",
                         file=source, line=line)
     return values
+
+
+def _choices(key: str, declared: LMap, source: str, line: int | None) -> tuple[Any, ...]:
+    """An argument declared as `{default: 50, choices: [18, 34, 50, 101, 152]}`: its choices
+    (numbers, words or booleans; the default, unless null, among them)."""
+    choices = declared.get("choices")
+    if (set(declared) - {"default", "choices"} or not isinstance(choices, LList) or not choices
+            or not all(type(c) in (int, float, str, bool) for c in choices)
+            or declared.get("default") is not None and declared.get("default") not in choices):
+        raise SpecError(f"args: {key} must be a default, or {{default: ..., choices: [...]}} with the default "
+                        "among the choices (numbers, words or true/false)", file=source, line=line)
+    return tuple(choices)
 
 
 def _is_number(value: Any) -> bool:

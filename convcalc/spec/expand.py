@@ -147,6 +147,10 @@ class Expander:
                     meta[key] = args.pop(key)
         elif kind in REGISTRY and REGISTRY[kind].positional:
             args = {REGISTRY[kind].positional[0]: body}  # `- maxpool: 2`
+        elif kind in REGISTRY and REGISTRY[kind].merge and isinstance(body, list):
+            inputs = ", ".join(map(str, body))  # `- add: [a, b]`: a merge's inputs are its `from:`
+            raise self.error(f"the arguments of {kind} must be a mapping, got a list: its inputs are "
+                             f"`from:`, as in '- {kind}: {{from: [{inputs}]}}'", line, kind=kind)
         else:
             raise self.error(f"the arguments of {kind} must be a mapping, got {body!r}", line, kind=kind)
         return kind, args, meta, line
@@ -354,6 +358,9 @@ class Expander:
     def expand_block(self, args: dict[str, Any], name: str | None, repeat: int, inputs: tuple[str, ...],
                      scope: Scope, line: int | None) -> str:
         use = args.pop("use", None)
+        inline = args.pop("inline", False)  # its layers named in this scope, without the use's prefix
+        if inline not in (True, False) or inline and (name is not None or repeat != 1):
+            raise self.error("'inline' is true or false, and an inline block takes no name or repeat", line, name, "block")
         if not isinstance(use, str):
             raise self.error("block needs 'use: <template name>'", line, name, "block")
         if use not in self.templates:
@@ -383,9 +390,10 @@ class Expander:
         for i in range(repeat):
             instance = block_name if repeat == 1 and start is None else f"{block_name}.{(start or 0) + i}"
             layers = self.substitute(template.layers, values, template.line, scope.prefix + instance)
-            inner = Scope(scope.prefix + instance + ".", scope, out, self.reserve(layers))
+            inner = Scope(scope.prefix + ("" if inline else instance + "."), scope, out, self.reserve(layers))
             out = self.expand_list(layers, inner, out)
-            self.alias(scope, instance, out, line)
+            if not inline:
+                self.alias(scope, instance, out, line)
         self.using.pop()
         if repeat > 1 or start is not None:
             self.alias(scope, block_name, out, line)
