@@ -100,9 +100,11 @@ class Flatten(Movement):
         return (numel(x),)
 
     # The flat output has no positions to place a unit at: its field is one position's, and the
-    # positions side by side in it are global context (a linear after it reads them all).
+    # positions side by side in it are global context (a linear after it reads them all). Tokens
+    # [N, C] carry the field of the map they were made from, whose axes are not theirs: the token
+    # move already stopped it (jump 0, attention.py), so it passes unchanged.
     def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
-        return rf_collapse(r, x[1:]) if len(x) > 1 else r
+        return rf_collapse(r, x[1:]) if len(x) > 1 and len(x) - 1 == len(r) else r
 
     def sees_all(self, a: Args, x: Shape, y: Shape) -> bool:
         return spread(x[1:])
