@@ -154,6 +154,9 @@ def test_vit_layer_by_layer(name, patch, published, without_products):
     assert report.layer("encoder.pos_embedding").params == n * E
     assert report.layer("conv_proj").macs == grid * grid * E * (3 * patch * patch)
     assert report.output == (1, 1000)
+    # the class token's x[:, 0] (slice, flatten) keeps the patch's 2-D field: patch x patch + global
+    head = report.layer("heads.head")
+    assert [axis[0] for axis in head.receptive_field] == [patch, patch] and head.global_context
     params = (E * 3 * patch * patch + E) + E + n * E + DEPTH * VIT_LAYER_PARAMS + 2 * E + (E * 1000 + 1000)
     macs = grid * grid * E * (3 * patch * patch) + DEPTH * (4 * n * E * E + 2 * n * n * E + 2 * n * E * MLP) + E * 1000
     assert report.total.params == params == published  # torchvision's num_params
