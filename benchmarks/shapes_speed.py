@@ -11,7 +11,7 @@ Prints the median, interquartile range and minimum of:
     layer (linear growth means the per-layer figure falls towards the fit as start-up amortizes).
 The commands of each group run round-robin, so that a shared machine's drifting load falls on
 every row alike.
-Targets (issue 2): ResNet-50 at most 150 ms median; 10,000 layers under 1 s, linear in layers.
+Targets (issue 2): ResNet-50 at most 150 ms median (issue 23: ViT-B/16 too); 10,000 layers under 1 s, linear in layers.
 
 Measure an installed package (`pip install .`), which pip byte-compiles: with an editable
 install and PYTHONDONTWRITEBYTECODE set, every run recompiles convcalc's sources (~40 ms).
@@ -100,6 +100,8 @@ def main() -> None:
     rows = {"python -c pass": [sys.executable, "-c", "pass"],
             "shapes resnet50 (table)": cmd + ["shapes", resnet],
             "shapes resnet50 (json)": cmd + ["shapes", resnet, "--format", "json"],
+            # a vision transformer (issue 23: under 150 ms, never importing torch): 141 layers on tokens
+            "shapes vit_b_16 (table)": cmd + ["shapes", str(ROOT / "specs" / "vit_b_16.yaml")],
             # explain (issue 16): one layer should answer as shapes does; all 175 layers print ~12,700 lines
             "explain resnet50 conv1 (table)": cmd + ["explain", resnet, "conv1"],
             "explain resnet50, all (table)": cmd + ["explain", resnet],

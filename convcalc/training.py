@@ -281,13 +281,14 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
                         copies[i] = mem.alloc(*_bytes(prod(xs[i]), csize))
         fwd_scratch, bwd_scratch = record.scratch(a, x, y)
         # its output: a view shares its input's storage
-        if record.train_view:
+        aliases = record.trains_as_view(a)
+        if aliases:
             values[node.name] = mem.hold(values[node.inputs[0]])
             activation: Pair = (0, 0)
         else:
             activation = _bytes(prod(y), csize)
             values[node.name] = mem.alloc(*activation)
-        dtype_of[node.name] = compute if not record.train_view else in_dtypes[0]
+        dtype_of[node.name] = compute if not aliases else in_dtypes[0]
         # under autocast a listed op with float32 parameters reads low-precision copies of them
         copied = low is not None and compute != master and layer.params > 0
         weight_copies = []

@@ -177,8 +177,9 @@ def test_help_lists_commands_and_exit_codes():
 
 def test_shapes_never_imports_heavy_modules():
     code = ("import sys\nfrom click.testing import CliRunner\nfrom convcalc.cli import cli\n"
-            "for fmt in ('table', 'json', 'csv', 'markdown'):\n"
-            "    r = CliRunner().invoke(cli, ['shapes', 'specs/resnet50.yaml', '--format', fmt])\n"
+            "for spec in ('specs/resnet50.yaml', 'specs/vit_b_16.yaml'):\n"
+            "  for fmt in ('table', 'json', 'csv', 'markdown'):\n"
+            "    r = CliRunner().invoke(cli, ['shapes', spec, '--format', fmt])\n"
             "    assert r.exit_code == 0, r.output\n"
             "print(sorted(m for m in ('torch', 'numpy', 'fvcore', 'matplotlib', 'rich') if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)

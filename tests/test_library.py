@@ -47,6 +47,8 @@ PUBLISHED = [
     ("googlenet", (3, 224, 224), 6_624_904, "1.498"),
     ("inception_v3", (3, 299, 299), 23_834_568, "5.713"),
     ("r3d_18", (3, 16, 112, 112), 33_371_472, "40.70"),
+    ("vit_b_16", (3, 224, 224), 86_567_656, "17.564"),  # its "GFLOPS" include attention's QKᵀ and times-V products
+    ("vit_b_32", (3, 224, 224), 88_224_232, "4.409"),
 ]
 
 
@@ -129,6 +131,41 @@ def test_alexnet_paper_lrn_computes_the_papers_formula(torch):
     assert not torch.allclose(net(x), x / 2**0.75, rtol=1e-3)
 
 
+# ViT-B/16 and B/32 as torchvision builds them (specs/vit_b_16.yaml, vit_b_32.yaml), with E = 768
+# wide tokens, N = (224 / patch)² + 1 of them (the patches and the class token), 12 heads, an MLP of
+# 3072 and 12 encoder layers. Per layer: two LayerNorms (2E each), nn.MultiheadAttention's packed
+# q/k/v projection (3E x E + 3E) and out projection (E x E + E), the MLP's two linears; MACs: the
+# four projections N * E * E each, QKᵀ and the product with V N * N * E each (N * N * E / 12 per
+# head, over 12 heads), the MLP 2 * N * E * 3072.
+E, MLP, DEPTH = 768, 3072, 12
+VIT_LAYER_PARAMS = 2 * (2 * E) + (3 * E * E + 3 * E) + (E * E + E) + (E * MLP + MLP) + (MLP * E + E)
+
+
+@pytest.mark.parametrize("name, patch, published, without_products", [
+    ("vit_b_16", 16, 86_567_656, "16.85"), ("vit_b_32", 32, 88_224_232, "4.36")])
+def test_vit_layer_by_layer(name, patch, published, without_products):
+    report = convcalc.analyze(convcalc.load(ROOT / "specs" / f"{name}.yaml"))
+    grid = 224 // patch
+    n = grid * grid + 1
+    layer = "encoder.layers.encoder_layer_0"
+    assert report.layer(f"{layer}.self_attention").params == 4 * E * E + 4 * E
+    assert report.layer(f"{layer}.self_attention").macs == 4 * n * E * E + 2 * n * n * E
+    assert report.layer(f"{layer}.mlp.0").output == (1, n, MLP)
+    assert report.layer("encoder.layers.encoder_layer_11.add_1").output == (1, n, E)  # torch: 1x197x768 (B/16)
+    assert report.layer("encoder.pos_embedding").params == n * E
+    assert report.layer("conv_proj").macs == grid * grid * E * (3 * patch * patch)
+    assert report.output == (1, 1000)
+    # the class token's x[:, 0] (slice, flatten) keeps the patch's 2-D field: patch x patch + global
+    head = report.layer("heads.head")
+    assert [axis[0] for axis in head.receptive_field] == [patch, patch] and head.global_context
+    params = (E * 3 * patch * patch + E) + E + n * E + DEPTH * VIT_LAYER_PARAMS + 2 * E + (E * 1000 + 1000)
+    macs = grid * grid * E * (3 * patch * patch) + DEPTH * (4 * n * E * E + 2 * n * n * E + 2 * n * E * MLP) + E * 1000
+    assert report.total.params == params == published  # torchvision's num_params
+    assert report.total.macs == macs
+    # without the two products of activations (what thop and torchinfo count)
+    assert f"{(macs - DEPTH * 2 * n * n * E) / 1e9:.2f}" == without_products
+
+
 def test_unet_output_is_388x388_with_two_classes():
     assert convcalc.analyze(convcalc.load(ROOT / "specs" / "unet.yaml")).output == (1, 2, 388, 388)
 
@@ -188,7 +225,7 @@ def test_specs_at_the_root_is_the_packaged_library():
     # specs/ is a link to convcalc/specs/, so the paths in the docs and the installed files are one set
     assert (ROOT / "specs").resolve() == Path(library.FOLDER).resolve()
     assert library.names() == [p.stem for p in SPECS]
-    assert len(library.names()) == 29
+    assert len(library.names()) == 31
 
 
 @pytest.mark.parametrize("argument", ["resnet50", "resnet50.yaml", "library:resnet50"])

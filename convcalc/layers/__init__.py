@@ -14,7 +14,7 @@ input's receptive field (`RF`: per spatial axis (size, jump, start)). The hook c
     params(a, x, y)      -> int       trainable parameters, as PyTorch counts them
     buffers(a, x, y)     -> int       non-trainable state (BN running stats), as PyTorch counts it
     counters(a, x, y)    -> int       how many of the buffers are int64 counters (8 bytes each)
-    macs(a, x, y)        -> int       multiply-accumulates of convolutions and linear; bias excluded
+    macs(a, x, y)        -> int       multiply-accumulates of convolutions, linear and products of two activations; bias excluded
     flops(a, x, y)       -> int       all floating-point work: 2 per MAC, bias adds, elementwise work
     rf(a, x, y, r)       -> RF        local receptive field per spatial axis: (size, jump, start)
     field(a, x, y, r)    -> RF        the field as reported: rf's sizes made whole (default, not overridden)

@@ -100,9 +100,11 @@ class Flatten(Movement):
         return (numel(x),)
 
     # The flat output has no positions to place a unit at: its field is one position's, and the
-    # positions side by side in it are global context (a linear after it reads them all).
+    # positions side by side in it are global context (a linear after it reads them all). Tokens
+    # [N, C] carry the field of the map they were made from, whose axes are not theirs: the token
+    # move already stopped it (jump 0, attention.py), so it passes unchanged.
     def rf(self, a: Args, x: Shape, y: Shape, r: RF) -> RF:
-        return rf_collapse(r, x[1:]) if len(x) > 1 else r
+        return rf_collapse(r, x[1:]) if len(x) > 1 and len(x) - 1 == len(r) else r
 
     def sees_all(self, a: Args, x: Shape, y: Shape) -> bool:
         return spread(x[1:])
@@ -198,14 +200,16 @@ class Dropout(Kind):
     """Identity at inference. In training it draws a mask and multiplies by it (scaled by
     1/(1-p)), a new tensor: on CUDA PyTorch's fused native_dropout keeps a bool mask, on the CPU
     dropout multiplies by a noise tensor of the input's dtype and keeps that (ATen's _dropout_impl
-    takes the fused kernel only on CUDA and a few other devices)."""
+    takes the fused kernel only on CUDA and a few other devices). With p = 0 (torchvision's ViT
+    default) it is the identity in training too: the fused kernel needs 0 < p < 1 and
+    _dropout_impl returns the input itself for p = 0, on every device, keeping nothing."""
 
-    doc = "identity at inference"
+    doc = "identity at inference, and in training with p = 0"
     name = "dropout"
-    examples = ("3x4x4 | dropout 0.3",)
+    examples = ("3x4x4 | dropout 0.3", "3x4x4 | conv 2 k1 | dropout 0 | relu")
     costs = ("", "", "", "0 (data movement only)")
-    saves = "its mask X: bool on CUDA (1 byte), the activation dtype on the CPU (a noise tensor)"
-    backward_costs = ("X (the gradient times the mask)", "")
+    saves = "its mask X: bool on CUDA (1 byte), the activation dtype on the CPU (a noise tensor); nothing at p = 0"
+    backward_costs = ("X (the gradient times the mask; 0 at p = 0)", "")
     draws = ("dropout",)
     view = True
     positional = ("p",)
@@ -217,14 +221,21 @@ class Dropout(Kind):
     def flops(self, a: Args, x: Shape, y: Shape) -> int:
         return 0  # inference: the input passes through
 
+    def trains_as_view(self, a: Args) -> bool:
+        return a["p"] == 0
+
     def train_flops(self, a: Args, x: Shape, y: Shape) -> int:
-        return numel(x)  # one multiply by the scaled mask per element (drawing the mask not counted)
+        # one multiply by the scaled mask per element (drawing the mask not counted); none at p = 0
+        return numel(x) if a["p"] else 0
 
     def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
-        return (new(numel(x), MASK),)
+        return (new(numel(x), MASK),) if a["p"] else ()
 
     def backward_flops(self, a: Args, x: Shape, y: Shape) -> tuple[int, int]:
-        return numel(x), 0
+        return (numel(x) if a["p"] else 0), 0
+
+    def grad_view(self, a: Args, x: Shape, y: Shape, i: int) -> bool:
+        return a["p"] == 0  # p = 0: no backward of its own, the gradient is the output's
 
     rf = same_field
 

@@ -304,6 +304,11 @@ class Kind:
         """PyTorch's autocast leaves ops on none of its lists alone: they run in their inputs' dtype."""
         return SAME
 
+    def trains_as_view(self, a: Args) -> bool:
+        """Whether in training too its output is its input or a view of it (no new activation):
+        `train_view`, unless the kind's arguments decide (dropout with p = 0)."""
+        return self.train_view
+
     def grad_view(self, a: Args, x: Shape, y: Shape, i: int) -> bool:
         """Whether its backward hands input i the output's gradient itself (or a view of it), making
         no new tensor: no, it computes a new input gradient, unless the kind says otherwise."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..report import LayerReport, Report
 from ..units import count, nbytes, number
 
-CONVENTIONS = ("MACs: multiply-accumulates of convolutions (all kinds) and linear layers, bias excluded. "
+CONVENTIONS = ("MACs: multiply-accumulates of convolutions (all kinds), linear layers and products of two "
+               "activations (attention's Q @ K^T and @ V), bias excluded. "
                "FLOPs: all floating-point work (2 per MAC, bias, norms, activations, pools, merges). "
                "See docs/costs.md.")
 
