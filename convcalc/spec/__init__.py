@@ -22,7 +22,7 @@ from .source import LList, LMap, decode, parse, read_text
 
 __all__ = ["load", "loads", "from_text", "Spec", "Node", "DTYPE_BYTES"]
 
-TOP_KEYS = ("name", "input", "batch", "dtype", "layers", "blocks", "budget", "description", "args")
+TOP_KEYS = ("name", "input", "batch", "dtype", "layers", "blocks", "budget", "description", "args", "outputs")
 _N = f"[0-9]{{1,{limits.MAX_NUMBER_CHARS}}}"
 _DIMS = rf"\s*{_N}(\s*[xX×]\s*{_N})*\s*\Z"  # compiled on first use
 
@@ -144,10 +144,61 @@ def build(doc: Any, source: str, default_name: str, overrides: Overrides | None 
         raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}"
                         f"{did_you_mean(dtype, DTYPE_BYTES) if isinstance(dtype, str) else ''}", file=source, line=lines.get("dtype"))
     blocks = templates(doc.get("blocks"), source, lines.get("blocks"))
-    nodes = Expander(source, len(shape) - 1, blocks, args).expand(doc["layers"], lines.get("layers"))
+    expander = Expander(source, len(shape) - 1, blocks, args)
+    nodes = expander.expand(doc["layers"], lines.get("layers"))
+    outputs: tuple[tuple[str, str], ...] = ()
+    if "outputs" in doc:
+        raw = doc["outputs"]
+        if args:
+            raw = Expander(source, 0, {}, args).substitute(raw, args, lines.get("outputs"), None)
+        outputs = parse_outputs(raw, expander.full, source, lines.get("outputs"))
     return Spec(name=name, source=source, input=shape, batch=batch, dtype=dtype, nodes=nodes,
                 budget=doc.get("budget"), lines=lines, args=args,
-                input_given=bool(overrides) and overrides.input is not None)
+                input_given=bool(overrides) and overrides.input is not None,
+                outputs=outputs, outputs_named=isinstance(doc.get("outputs"), dict))
+
+
+OUTPUTS_FORM = "a list of layers like [head.cls, head.seg] or a mapping of names to layers like {boxes: box, scores: cls}"
+
+
+def parse_outputs(raw: Any, layers: Mapping[str, str], source: str, line: int | None) -> tuple[tuple[str, str], ...]:
+    """The spec's `outputs:`: a list of layer names (each output named as written), or a mapping of
+    output names to layer names (a model returning a dict). Each resolves as a top-level `from:`
+    does (a block's name is its last layer); -> (output name, layer), in the order written."""
+    if isinstance(raw, dict) and raw:
+        pairs = [(key, value, raw.lines.get(key, line) if isinstance(raw, LMap) else line) for key, value in raw.items()]
+    elif isinstance(raw, list) and raw:
+        pairs = [(value, value, raw.lines[i] if isinstance(raw, LList) and i < len(raw.lines) else line)
+                 for i, value in enumerate(raw)]
+    else:
+        raise SpecError(f"'outputs' must be {OUTPUTS_FORM}, got {_short(raw)}", file=source, line=line)
+    seen: dict[str, str] = {}  # layer -> the output that is it
+    names: set[str] = set()
+    outputs = []
+    for name, ref, at in pairs:
+        if not isinstance(name, str) or not name.strip():
+            raise SpecError(f"an output's name must be a non-empty string, got {_short(name)}", file=source, line=at)
+        if not isinstance(ref, str):
+            raise SpecError(f"output '{name}' must name a layer, got {_short(ref)}", file=source, line=at)
+        if ref == "input":
+            raise SpecError(f"output '{name}' is the spec's input, not a layer", file=source, line=at)
+        if ref not in layers:
+            raise SpecError(f"output '{name}' names no layer '{ref}'{did_you_mean(ref, layers)}", file=source, line=at)
+        if name in names:
+            raise SpecError(f"output '{name}' is listed twice", file=source, line=at)
+        layer = layers[ref]
+        if layer in seen:
+            raise SpecError(f"outputs '{seen[layer]}' and '{name}' are the same layer '{layer}'; each output is a "
+                            "different layer", file=source, line=at)
+        names.add(name)
+        seen[layer] = name
+        outputs.append((name, layer))
+    return tuple(outputs)
+
+
+def _short(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _axes(shape: tuple[int, ...]) -> str:
