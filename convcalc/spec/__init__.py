@@ -176,14 +176,15 @@ def parse_outputs(raw: Any, layers: Mapping[str, str], source: str, line: int | 
     names: set[str] = set()
     outputs = []
     for name, ref, at in pairs:
+        if not isinstance(ref, str):
+            raise SpecError(f"{_output(name, ref)}must name a layer, got {_short(ref)}", file=source, line=at)
         if not isinstance(name, str) or not name.strip():
             raise SpecError(f"an output's name must be a non-empty string, got {_short(name)}", file=source, line=at)
-        if not isinstance(ref, str):
-            raise SpecError(f"output '{name}' must name a layer, got {_short(ref)}", file=source, line=at)
         if ref == "input":
-            raise SpecError(f"output '{name}' is the spec's input, not a layer", file=source, line=at)
+            raise SpecError(f"{_output(name, ref)}is the spec's input, not a layer", file=source, line=at)
         if ref not in layers:
-            raise SpecError(f"output '{name}' names no layer '{ref}'{did_you_mean(ref, layers)}", file=source, line=at)
+            raise SpecError(f"{_output(name, ref)}names no layer '{ref}'{did_you_mean(ref, layers)}",
+                            file=source, line=at)
         if name in names:
             raise SpecError(f"output '{name}' is listed twice", file=source, line=at)
         layer = layers[ref]
@@ -194,6 +195,11 @@ def parse_outputs(raw: Any, layers: Mapping[str, str], source: str, line: int | 
         seen[layer] = name
         outputs.append((name, layer))
     return tuple(outputs)
+
+
+def _output(name: Any, ref: Any) -> str:
+    """How an error names an output: 'output ' in a list (it is its layer), "output 'boxes' " in a mapping."""
+    return "an output " if name is ref else f"output '{name}' " if isinstance(name, str) else "an output "
 
 
 def _short(value: Any) -> str:
