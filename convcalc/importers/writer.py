@@ -262,7 +262,8 @@ def _same(built: Any, text: str, source: str) -> bool:
     except Exception:  # a writer bug: fall back to the flat list, which is the document itself
         return False
     return [(n.name, n.kind, n.args, n.inputs, n.shares) for n in written.nodes] == \
-        [(n.name, n.kind, n.args, n.inputs, n.shares) for n in built.nodes]
+        [(n.name, n.kind, n.args, n.inputs, n.shares) for n in built.nodes] and \
+        (written.outputs, written.outputs_named) == (built.outputs, built.outputs_named)
 
 
 def _render(imported: Imported, templates: list[Template], uses: dict[int, Use]) -> str:
@@ -322,6 +323,10 @@ def _render(imported: Imported, templates: list[Template], uses: dict[int, Use])
         last = run[-1].group
         previous = layers[last.stop - 1].name
         i = last.stop
+    if imported.outputs:  # a model returning several tensors: a dict's keys, or a tuple's layers
+        written = ("{" + ", ".join(f"{scalar(name)}: {scalar(layer)}" for name, layer in imported.outputs) + "}"
+                   if imported.outputs_named else scalar([layer for _, layer in imported.outputs]))
+        lines += ["", f"outputs: {written}"]
     return "\n".join(lines) + "\n"
 
 
