@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping, NamedTuple
 
 from .. import limits
 from ..errors import SpecError, did_you_mean
+from ..printable import clean
 from .expand import Expander, templates
 from .model import DTYPE_BYTES, Node, Spec
 from .source import LList, LMap, decode, parse, read_text
@@ -147,6 +148,7 @@ def build(doc: Any, source: str, default_name: str, overrides: Overrides | None 
     expander = Expander(source, len(shape) - 1, blocks, args)
     nodes = expander.expand(doc["layers"], lines.get("layers"))
     outputs: tuple[tuple[str, str], ...] = ()
+    raw: Any = None
     if "outputs" in doc:
         raw = doc["outputs"]
         if args:
@@ -155,7 +157,7 @@ def build(doc: Any, source: str, default_name: str, overrides: Overrides | None 
     return Spec(name=name, source=source, input=shape, batch=batch, dtype=dtype, nodes=nodes,
                 budget=doc.get("budget"), lines=lines, args=args,
                 input_given=bool(overrides) and overrides.input is not None,
-                outputs=outputs, outputs_named=isinstance(doc.get("outputs"), dict))
+                outputs=outputs, outputs_named=bool(outputs) and isinstance(raw, dict))
 
 
 OUTPUTS_FORM = "a list of layers like [head.cls, head.seg] or a mapping of names to layers like {boxes: box, scores: cls}"
@@ -180,17 +182,19 @@ def parse_outputs(raw: Any, layers: Mapping[str, str], source: str, line: int | 
             raise SpecError(f"{_output(name, ref)}must name a layer, got {_short(ref)}", file=source, line=at)
         if not isinstance(name, str) or not name.strip():
             raise SpecError(f"an output's name must be a non-empty string, got {_short(name)}", file=source, line=at)
+        if clean(name) != name:  # it lands in tables, JSON keys, JUnit names and CI annotations
+            raise SpecError(f"output name {_short(name)} holds control or reordering characters", file=source, line=at)
         if ref == "input":
             raise SpecError(f"{_output(name, ref)}is the spec's input, not a layer", file=source, line=at)
         if ref not in layers:
-            raise SpecError(f"{_output(name, ref)}names no layer '{ref}'{did_you_mean(ref, layers)}",
+            raise SpecError(f"{_output(name, ref)}names no layer {_short(ref)}{did_you_mean(ref, layers)}",
                             file=source, line=at)
         if name in names:
-            raise SpecError(f"output '{name}' is listed twice", file=source, line=at)
+            raise SpecError(f"output {_short(name)} is listed twice", file=source, line=at)
         layer = layers[ref]
         if layer in seen:
-            raise SpecError(f"outputs '{seen[layer]}' and '{name}' are the same layer '{layer}'; each output is a "
-                            "different layer", file=source, line=at)
+            raise SpecError(f"outputs {_short(seen[layer])} and {_short(name)} are the same layer {_short(layer)}; "
+                            "each output is a different layer", file=source, line=at)
         names.add(name)
         seen[layer] = name
         outputs.append((name, layer))
@@ -199,7 +203,7 @@ def parse_outputs(raw: Any, layers: Mapping[str, str], source: str, line: int | 
 
 def _output(name: Any, ref: Any) -> str:
     """How an error names an output: 'output ' in a list (it is its layer), "output 'boxes' " in a mapping."""
-    return "an output " if name is ref else f"output '{name}' " if isinstance(name, str) else "an output "
+    return "an output " if name is ref or not isinstance(name, str) else f"output {_short(name)} "
 
 
 def _short(value: Any) -> str:
