@@ -7,7 +7,8 @@ says whether the layer also sees global context: set where a kind's `sees_all` r
 Counts from the registry are per sample; here they are multiplied by the batch.
 Peak activation memory simulates a batch inference walk in spec order: the input and every
 output are allocated when produced and freed after their last consumer; views (flatten,
-identity, dropout, split, reshape) share their input's memory; the final output stays.
+identity, dropout, split, reshape) share their input's memory; the outputs (the last layer, or
+the spec's `outputs:`) stay.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def analyze(spec: Spec, batch: int | None = None) -> Report:
     )
     return Report(name=spec.name, source=spec.source, input=(batch, *spec.input), batch=batch,
                   dtype=spec.dtype, layers=tuple(layers), total=total, args=spec.args, input_given=spec.input_given,
-                  not_counted=spec.not_counted, pruned=spec.pruned, parametrized=spec.parametrized)
+                  not_counted=spec.not_counted, pruned=spec.pruned, parametrized=spec.parametrized,
+                  outputs=spec.outputs)
 
 
 def output_memory(y: tuple[int, ...], batch: int, itemsize: int) -> int:
@@ -116,7 +118,7 @@ def peak_memory(spec: Spec, layers: list[LayerReport], input_bytes: int) -> int:
     size = {"input": input_bytes}
     holders = {"input": 1}  # allocation -> tensors alive in it
     live = peak = input_bytes
-    for step, layer in zip(plan(spec.nodes), layers):
+    for step, layer in zip(plan(spec.nodes, spec.output_layers), layers):
         node = step.node
         if step.record.view:
             home = storage[node.name] = storage[node.inputs[0]]

@@ -36,8 +36,9 @@ class Step(NamedTuple):
         return self.node.inputs + tuple(name for _, name in self.side)
 
 
-def plan(nodes: tuple[Node, ...]) -> tuple[Step, ...]:
-    """The steps of a walk over `nodes`: records looked up, side inputs and last uses found once."""
+def plan(nodes: tuple[Node, ...], outputs: tuple[str, ...] | None = None) -> tuple[Step, ...]:
+    """The steps of a walk over `nodes`: records looked up, side inputs and last uses found once.
+    `outputs` (default: the last node) survive the walk."""
     records = [REGISTRY[node.kind] for node in nodes]
     sides = [tuple((arg, node.args[arg]) for arg in record.side_inputs if node.args.get(arg))
              for node, record in zip(nodes, records)]
@@ -47,8 +48,8 @@ def plan(nodes: tuple[Node, ...]) -> tuple[Step, ...]:
             last[name] = i
         for _, name in side:
             last[name] = i
-    if nodes:
-        last[nodes[-1].name] = len(nodes)  # the output survives the walk
+    for name in outputs if outputs is not None else (nodes[-1].name,) if nodes else ():
+        last[name] = len(nodes)  # the outputs survive the walk
     releases: list[list[str]] = [[] for _ in nodes]
     for name, i in last.items():
         if i < len(nodes):
@@ -68,8 +69,9 @@ def gather(step: Step, values: dict[str, Any]) -> Any:
     return values[node.inputs[0]]
 
 
-def walk(nodes: tuple[Node, ...], values: dict[str, Any]) -> Iterator[tuple[Step, Any]]:
+def walk(nodes: tuple[Node, ...], values: dict[str, Any],
+         outputs: tuple[str, ...] | None = None) -> Iterator[tuple[Step, Any]]:
     """Each step in order with its main input; the caller stores the step's value under
     `step.node.name` in `values` before asking for the next one ("input" starts it)."""
-    for step in plan(nodes):
+    for step in plan(nodes, outputs):
         yield step, gather(step, values)

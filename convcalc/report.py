@@ -125,6 +125,7 @@ class Report(NamedTuple):
     not_counted: tuple[tuple[str, int, int], ...] = ()  # an imported model's modules its forward never runs
     pruned: tuple[tuple[str, str, int, int], ...] = ()  # (layer, tensor, zeros, mask size): counted dense
     parametrized: tuple[tuple[str, str, tuple[str, ...], int, int, int], ...] = ()  # counted as the dense tensor
+    outputs: tuple[tuple[str, str], ...] = ()  # the spec's `outputs:` (name, layer); () = its last layer
 
     @property
     def label(self) -> str:
@@ -132,16 +133,26 @@ class Report(NamedTuple):
         return spec_label(self.name, self.source, self.args, self.input[1:], self.input_given)
 
     @property
+    def heads(self) -> tuple[tuple[str, LayerReport], ...]:
+        """The network's outputs, (name, its layer's row), in the order the spec declares them;
+        without `outputs:` the one output is the last layer, named by it."""
+        if not self.outputs:
+            return ((self.layers[-1].name, self.layers[-1]),)
+        rows = {layer.name: layer for layer in self.layers}
+        return tuple((name, rows[layer]) for name, layer in self.outputs)
+
+    @property
     def output(self) -> tuple[int, ...]:
-        return self.layers[-1].output
+        """The output's shape; of several outputs, the first declared (PyTorch's `out[0]`)."""
+        return self.heads[0][1].output
 
     @property
     def receptive_field(self) -> tuple[tuple[Any, Any, Any], ...]:
-        return self.layers[-1].receptive_field
+        return self.heads[0][1].receptive_field
 
     @property
     def global_context(self) -> bool:
-        return self.layers[-1].global_context
+        return self.heads[0][1].global_context
 
     def layer(self, name: str) -> LayerReport:
         for layer in self.layers:
@@ -163,6 +174,9 @@ class Report(NamedTuple):
             "receptive_field": [[plain(v) for v in axis] for axis in self.receptive_field],
             "global": self.global_context,
             "args": args_dict(self.args),
+            # only for a spec with `outputs:`: every output's shape and the layer it is, by output name
+            **({"outputs": {name: list(layer.output) for name, layer in self.heads},
+                "output_layers": {name: layer.name for name, layer in self.heads}} if self.outputs else {}),
             # only for an imported model that holds modules its forward never runs (GoogLeNet's
             # auxiliary heads): their parameters are in PyTorch's count, not in these totals
             **({"not_counted": [{"module": path, "params": p, "buffers": b} for path, p, b in self.not_counted]}

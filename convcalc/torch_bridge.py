@@ -1,7 +1,8 @@
 """Spec -> torch.nn.Module: the network convcalc describes, built for real.
 
 `build(spec, report)` returns a `SpecModel` whose submodules sit at the spec's layer names
-(`model.get_submodule("layer1.b0.conv1")`), so per-layer results from hooks, fvcore and
+(`model.get_submodule("layer1.b0.conv1")`) and whose forward returns the output (several
+`outputs:` as a tuple, or a dict where they are named), so per-layer results from hooks, fvcore and
 PyTorch's flop counter can be matched to convcalc's rows by name. Each layer's module comes from
 its registry record's `build` rule, fed the shapes of the spec's Report (pass the one you already
 have: the analysis is not repeated). torch is imported here, so import this module lazily.
@@ -39,7 +40,7 @@ class SpecModel(nn.Module):
     def __init__(self, spec: Spec, report: Report) -> None:
         super().__init__()
         self.spec_name = spec.name
-        self.steps = plan(spec.nodes)
+        self.steps = plan(spec.nodes, spec.output_layers)
         readers = {name: step.record for step in self.steps for _, name in step.side}  # side source -> its reader
         shapes: dict[str, Any] = {"input": spec.input}
         owners = {owner for node in spec.nodes for _, owner in node.shares}
@@ -57,7 +58,10 @@ class SpecModel(nn.Module):
             shapes[step.node.name] = y
         self.paths = tuple(module_path(step.node.name) for step in self.steps)
         self.side_sources = frozenset(readers)
-        self.output_name = spec.nodes[-1].name
+        self.output_name = spec.output_layers[0]
+        # the spec's `outputs:`: a tuple (a list of several layers) or a dict (named outputs)
+        self.outputs = spec.outputs if spec.outputs_named or len(spec.outputs) > 1 else ()
+        self.outputs_named = spec.outputs_named
 
     def _tie(self, module: nn.Module, step: Any, x: Any, y: Any, made: dict[str, tuple[nn.Module, Any]]) -> None:
         """Make a sharing layer's module hold the Parameter objects of the layers it names
@@ -87,7 +91,7 @@ class SpecModel(nn.Module):
             parent = getattr(parent, head)
         parent.add_module(leaf, module)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> Any:
         values: dict[str, Any] = {"input": x}
         sides: dict[str, Any] = {}  # what side sources give their readers (a pool's indices)
         for step, path in zip(self.steps, self.paths):
@@ -102,6 +106,10 @@ class SpecModel(nn.Module):
             for done in step.releases:
                 values.pop(done, None)
                 sides.pop(done, None)
+        if self.outputs_named:
+            return {name: values[layer] for name, layer in self.outputs}
+        if self.outputs:
+            return tuple(values[layer] for _, layer in self.outputs)
         return values[self.output_name]
 
 

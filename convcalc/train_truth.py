@@ -6,7 +6,8 @@
   statistics, are included: autograd keeps them too). On fake tensors, so that a 3-D U-Net at
   batch 8 needs no 20 GB.
 - `peak`: torch.distributed._tools.mem_tracker.MemTracker over the second training iteration
-  (`loss = model(x).sum(); loss.backward(); optimizer.step(); optimizer.zero_grad(set_to_none=True)`)
+  (`loss = model(x).sum(); loss.backward(); optimizer.step(); optimizer.zero_grad(set_to_none=True)`;
+  several outputs: the sum of their sums, `loss_of`)
   on fake tensors (FakeTensorMode: no memory is allocated, so VGG-16 at batch 64 runs on a
   laptop). MemTracker runs without its module tracking: its ModTracker registers a multi-grad
   hook on every module's inputs that keeps their gradients until all of them have arrived (a
@@ -29,6 +30,19 @@ from .spec.model import Spec
 from .torch_bridge import SpecModel, example_input, module_path
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16, "float64": torch.float64}
+
+
+def loss_of(out: Any) -> Any:
+    """The training loop's loss: the sum of the output, or of every output's sum (a tuple or dict
+    of several, `outputs:`), as convcalc.training models it."""
+    if isinstance(out, dict):
+        out = tuple(out.values())
+    if isinstance(out, tuple):
+        total = out[0].sum()
+        for t in out[1:]:
+            total = total + t.sum()
+        return total
+    return out.sum()
 
 
 def _model(spec: Spec, dtype: str) -> SpecModel:
@@ -119,7 +133,7 @@ def peak(spec: Spec, batch: int, optimizer_name: str = "sgd", dtype: str = "floa
 
         def loss() -> Any:
             with _autocast(amp):
-                return model(x).sum()
+                return loss_of(model(x))
 
         return tracked_peak(model, opt, x, loss)
 
@@ -181,7 +195,7 @@ def backward_flops(spec: Spec, batch: int) -> dict[str, int]:
                 per_layer[current[0]] += formula(*args, **kwargs, out_val=out)
             return out
 
-    loss = model(x).sum()
+    loss = loss_of(model(x))
     with Count():
         loss.backward()
     return per_layer

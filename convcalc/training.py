@@ -183,7 +183,7 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
     `input_grad`: the input needs a gradient too (tests use it to make every layer run its
     backward; a training loop's input does not)."""
     report = analyze(spec, 1)  # shapes and parameter counts (per sample); raises on a bad spec
-    steps = plan(spec.nodes)
+    steps = plan(spec.nodes, spec.output_layers)
     shapes: dict[str, tuple[int, ...]] = {"input": spec.input}
     shapes.update((layer.name, layer.output[1:]) for layer in report.layers)
     master, low, device = setup.dtype, setup.amp, setup.device
@@ -197,7 +197,7 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
     for step, layer in zip(steps, report.layers):
         runs[layer.name] = layer.params + layer.shared_params > 0 or any(needs[n] for n in step.node.inputs)
         needs[layer.name] = runs[layer.name]
-    reaches = {spec.nodes[-1].name}
+    reaches = set(spec.output_layers)
     for step in reversed(steps):
         if step.node.name in reaches:
             reaches.update(step.node.inputs)
@@ -351,17 +351,19 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
     # (a scalar, held to the end of the iteration): the output itself is let go (kept only if its
     # own layer keeps it). The backward starts from the loss's gradient (a scalar), and the output's
     # gradient arrives as one tensor of its size: a sum's is a broadcast view of the scalar, any
-    # real loss's is a tensor (convcalc counts that).
+    # real loss's is a tensor (convcalc counts that). Several outputs (`outputs:`) are all in the
+    # loss (the sum of their sums): each one's gradient is seeded at the start of the backward.
     for sid in cache:
         mem.drop(sid)
-    out = spec.nodes[-1].name
-    scalar = ITEMSIZE[dtype_of[out]]
+    outs = spec.output_layers
+    scalar = ITEMSIZE[dtype_of[outs[0]]]
     loss = mem.alloc(scalar)
-    mem.drop(values[out])
+    for out in outs:
+        mem.drop(values[out])
     seed = mem.alloc(scalar)
-    grads = {out: mem.alloc(*_bytes(prod(shapes[out]), ITEMSIZE[dtype_of[out]]))}
+    grads = {out: mem.alloc(*_bytes(prod(shapes[out]), ITEMSIZE[dtype_of[out]])) for out in outs}
     sliced: set[str] = set()  # values whose gradient is still a slice of another's storage
-    mem.mark("backward", out)
+    mem.mark("backward", outs[-1])
     param_grads: list[int] = []
     grad_of: dict[tuple[str, str], int] = {}  # (owner, tensor) -> the storage holding its gradient
     for step, layer in zip(reversed(steps), reversed(report.layers)):

@@ -90,6 +90,8 @@ class Verification(NamedTuple):
     args: dict[str, Any] = {}  # the spec's `args:` values (--set)
     input: tuple[int, ...] = ()  # per sample
     input_given: bool = False  # from --input
+    # a spec with `outputs:`: each output's shape against what the built model returned under its name
+    outputs: tuple[tuple[str, Agreement], ...] = ()
 
     @property
     def label(self) -> str:
@@ -97,7 +99,8 @@ class Verification(NamedTuple):
 
     @property
     def ok(self) -> bool:
-        return all(layer.ok for layer in self.layers) and all(check.ok for check in self.total)
+        return (all(layer.ok for layer in self.layers) and all(check.ok for check in self.total)
+                and all(check.ok for _, check in self.outputs))
 
     @property
     def unsupported(self) -> dict[str, int]:
@@ -113,7 +116,9 @@ class Verification(NamedTuple):
                 "layers": [layer.to_dict() for layer in self.layers],
                 "total": [c.to_dict() for c in self.total],
                 "fvcore_unsupported": self.unsupported, "notes": list(self.notes), "versions": self.versions,
-                "input": list(self.input), "args": args_dict(self.args)}
+                "input": list(self.input), "args": args_dict(self.args),
+                **({"outputs": [{"name": name, **check.to_dict()} for name, check in self.outputs]}
+                   if self.outputs else {})}
 
 
 def _jsonable(value: Any) -> Any:
@@ -127,6 +132,7 @@ class _Run(NamedTuple):
     flops: dict[str, int]  # FlopCounterMode per layer, and "" for the whole model
     total_params: int = 0  # the model's parameters() and buffers(): each tensor once, as torch counts
     total_buffers: int = 0
+    returned: dict[str, Any] = {}  # the shape of each output the model returned, by the spec's output name
 
 
 # Up to this many MACs (batch included) a network runs on the CPU model fvcore traces anyway,
@@ -233,7 +239,7 @@ def _run(spec: Spec, model: Any, x: torch.Tensor) -> _Run:
         buffers[node.name] = sum(b.numel() for b in module.buffers() if _first(b, counted))
     try:
         with torch.no_grad(), _flop_counter() as counter:
-            model(x)
+            out = model(x)
     finally:
         for handle in handles:
             handle.remove()
@@ -244,7 +250,20 @@ def _run(spec: Spec, model: Any, x: torch.Tensor) -> _Run:
         if key.startswith(root + "."):
             flops[key[len(root) + 1:]] = sum(ops.values())
     return _Run(shapes, params, buffers, flops, sum(p.numel() for p in model.parameters()),
-                sum(b.numel() for b in model.buffers()))
+                sum(b.numel() for b in model.buffers()), _returned(spec, out))
+
+
+def _returned(spec: Spec, out: Any) -> dict[str, Any]:
+    """What the model returned, by the spec's output names: a dict by key, a tuple by position."""
+    names = [name for name, _ in spec.outputs]
+    if isinstance(out, dict):
+        found = dict(out)
+    elif isinstance(out, (tuple, list)):
+        found = dict(zip(names, out))
+    else:
+        found = {names[0] if names else "": out}
+    return {name: tuple(t.shape) if isinstance(t, torch.Tensor) else "nothing" for name, t in
+            ((name, found.get(name)) for name in names)}
 
 
 def _first(tensor: torch.Tensor, counted: set[int]) -> bool:
@@ -349,8 +368,10 @@ def _verify(spec: Spec, batch: int, use_fvcore: bool) -> Verification:
         Agreement("fvcore", fv_expected_total, fv_total),
         Agreement("flop_counter", fc_expected_total, run.flops.get("", 0)),
     )
+    outputs = tuple((name, Agreement("shape", layer.output, run.returned.get(name, "nothing")))
+                    for name, layer in report.heads) if spec.outputs else ()
     return Verification(spec.name, spec.source, batch, tuple(layers), total, tuple(notes), _versions(),
-                        report.total.macs, spec.args, spec.input, spec.input_given)
+                        report.total.macs, spec.args, spec.input, spec.input_given, outputs)
 
 
 def _versions() -> dict[str, str]:

@@ -111,8 +111,8 @@ def verify_train(spec: Spec, batch: int | None = None) -> TrainVerification:
             TrainCheck("saved_bytes", fact.saved_bytes, saved[node.name]),
             TrainCheck("flop_counter_backward", expected, flops[node.name], known),
         )))
-    out = mine.layers[-1]
-    output_gradient = prod(out.output) * ITEMSIZE[out.dtype]
+    rows = {layer.name: layer for layer in mine.layers}  # every output's gradient (`outputs:`): a sum's is a view
+    output_gradient = sum(prod(rows[name].output) * ITEMSIZE[rows[name].dtype] for name in spec.output_layers)
     notes = ("saved bytes: saved_tensors_hooks on a train-mode forward (float32, fake CPU tensors); backward FLOPs: "
              "FlopCounterMode's formulas over loss.backward(), per layer by autograd hooks; peak: MemTracker over "
              "the second SGD iteration, which convcalc may exceed by the output's gradient (a sum's is a view)",)

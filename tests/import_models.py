@@ -719,3 +719,54 @@ class PrunedNet(nn.Module):
 
 def build_pruned() -> nn.Module:
     return PrunedNet()
+
+
+class TwoHeads(nn.Module):
+    """A multi-task net: a shared trunk, a classification head and a segmentation head, returned
+    as a dict (torchvision's segmentation models return {"out": ..., "aux": ...})."""
+
+    def __init__(self, classes: int = 5, masks: int = 2) -> None:
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                                   nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU())
+        self.cls = nn.Linear(16, classes)
+        self.seg = nn.Conv2d(16, masks, 1)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.trunk(x)
+        logits = self.cls(torch.flatten(F.adaptive_avg_pool2d(features, 1), 1))
+        return {"logits": logits, "mask": self.seg(features)}
+
+
+class TwoHeadsTuple(TwoHeads):
+    """The same net returning a tuple (logits, mask)."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
+        out = super().forward(x)
+        return out["logits"], out["mask"]
+
+
+class FeaturesAndLogits(TwoHeads):
+    """Returns the trunk's features (which the heads read) beside a nested dict of the heads."""
+
+    def forward(self, x: torch.Tensor) -> Any:  # type: ignore[override]
+        features = self.trunk(x)
+        logits = self.cls(torch.flatten(F.adaptive_avg_pool2d(features, 1), 1))
+        return features, {"logits": logits, "mask": self.seg(features)}
+
+
+def build_two_heads() -> nn.Module:
+    return TwoHeads()
+
+
+def build_two_heads_tuple() -> nn.Module:
+    return TwoHeadsTuple()
+
+
+def build_features_and_logits() -> nn.Module:
+    return FeaturesAndLogits()
+
+
+# Models with several outputs, apart from INPUTS (whose tests compare one output)
+SEVERAL_OUTPUTS = {"build_two_heads": (3, 16, 16), "build_two_heads_tuple": (3, 16, 16),
+                   "build_features_and_logits": (3, 16, 16)}

@@ -38,7 +38,9 @@ class Limit(NamedTuple):
     """One constraint: a budget total's upper bound, or the expected output shape."""
 
     key: str  # a BUDGET_KEYS member
-    value: Any  # int for a total, tuple of ints (no batch) for expect_output
+    # int for a total; for expect_output a tuple of ints (no batch), or per named output
+    # ((output, shape, line), ...) for the mapping form `expect_output: {boxes: [...], scores: [...]}`
+    value: Any
     written: str  # as given: "5M", "5000000", "[1000]"
     origin: str  # "budget" (the spec's) or the flag that set it, "--max-params"
     line: int | None  # the budget key's line in the spec; None for a flag
@@ -128,6 +130,32 @@ def _shape(value: Any, source: str, line: int | None) -> tuple[int, ...]:
     return tuple(value)
 
 
+def _expected(spec: Spec, value: Any, line: int | None) -> Limit:
+    """expect_output: one shape for a spec with one output; a mapping of output names to shapes
+    names which output (several outputs must be named: one shape would be ambiguous)."""
+    source = spec.source
+    names = [name for name, _ in spec.outputs] or [spec.nodes[-1].name]
+    if isinstance(value, dict):
+        if not value:
+            raise SpecError("budget: expect_output is an empty mapping; name outputs like "
+                            f"{{{names[0]}: [...]}}", file=source, line=line)
+        expected = []
+        for name, shape in value.items():
+            at = value.lines.get(name, line) if isinstance(value, LMap) else line
+            if name not in names:
+                raise SpecError(f"budget: expect_output names no output '{short(name, 40, repr_=False)}'"
+                                f"{did_you_mean(name, names)}; the spec's outputs are: {', '.join(names)}",
+                                file=source, line=at)
+            expected.append((name, _shape(shape, source, at), at))
+        return Limit("expect_output", tuple(expected), ", ".join(f"{n}: {_dims(s)}" for n, s, _ in expected),
+                     "budget", line)
+    if len(names) > 1:
+        raise SpecError(f"budget: the spec has {len(names)} outputs ({', '.join(names)}); expect_output must name "
+                        f"them, like {{{names[0]}: [...]}}", file=source, line=line)
+    shape = _shape(value, source, line)
+    return Limit("expect_output", shape, _dims(shape), "budget", line)
+
+
 def spec_limits(spec: Spec) -> dict[str, Limit]:
     """The limits of the spec's `budget:` mapping, by key; SpecError for anything malformed."""
     budget, source = spec.budget, spec.source
@@ -143,8 +171,7 @@ def spec_limits(spec: Spec) -> dict[str, Limit]:
             raise SpecError(f"unknown budget key '{short(key, 40, repr_=False)}'{did_you_mean(key, BUDGET_KEYS)}; "
                             f"a budget takes: {', '.join(BUDGET_KEYS)}", file=source, line=line)
         if key == "expect_output":
-            shape = _shape(value, source, line)
-            limits[key] = Limit(key, shape, _dims(shape), "budget", line)
+            limits[key] = _expected(spec, value, line)
             continue
         if key in TRAINING:
             from .. import train_budget
@@ -169,6 +196,16 @@ def evaluate_limits(report: Report, limits: dict[str, Limit]) -> tuple[LimitChec
     for key in BUDGET_KEYS:
         limit = limits.get(key)
         if limit is None or key in TRAINING:  # evaluated on the spec by train_budget.checks
+            continue
+        if key == "expect_output" and limit.value and isinstance(limit.value[0], tuple):  # per named output
+            heads = dict(report.heads)
+            for name, shape, line in limit.value:
+                actual = heads[name].output[1:]
+                ok = actual == shape
+                one = Limit(key, shape, _dims(shape), limit.origin, line)
+                message = (f"output {name} {_dims(actual)} {'is' if ok else 'is not'} the expected {_dims(shape)} "
+                           f"({one.where})")
+                checks.append(LimitCheck(f"{key}.{name}", ok, actual, one, message))
             continue
         if key == "expect_output":
             actual = report.output[1:]

@@ -43,6 +43,9 @@ class Imported(NamedTuple):
     pruned: tuple[tuple[str, str, int, int], ...] = ()
     # torch.nn.utils.parametrize: (layer, tensor, parametrizations, their params, their buffers, the tensor's size)
     parametrized: tuple[tuple[str, str, tuple[str, ...], int, int, int], ...] = ()
+    # a model returning several tensors: the spec's `outputs:`, (name, layer), named (a dict) or a list
+    outputs: tuple[tuple[str, str], ...] = ()
+    outputs_named: bool = False
 
     def notes(self) -> list[str]:
         """The lines on what the layers do not show: modules never run, pruned and parametrized weights."""
@@ -81,6 +84,8 @@ class Imported(NamedTuple):
             layers.lines.append(None)  # type: ignore[arg-type]
             previous = layer.name
         doc["layers"] = layers
+        if self.outputs:
+            doc["outputs"] = outputs_value(self.outputs, self.outputs_named)
         return doc
 
     def spec(self) -> Spec:
@@ -101,6 +106,19 @@ def entry(layer: Layer, previous: str) -> LMap:
     if layer.shares:
         item["shares"] = shares_value(layer.shares)
     return item
+
+
+def outputs_value(outputs: tuple[tuple[str, str], ...], named: bool) -> Any:
+    """The spec's `outputs:` as the YAML reader would parse it: {name: layer}, or [layer, ...]."""
+    if named:
+        value: Any = LMap(None)  # type: ignore[arg-type]
+        value.update(outputs)
+        return value
+    listed = LList(None)  # type: ignore[arg-type]
+    for _, layer in outputs:
+        listed.append(layer)
+        listed.lines.append(None)  # type: ignore[arg-type]
+    return listed
 
 
 def shares_value(shares: tuple[tuple[str, str], ...]) -> Any:

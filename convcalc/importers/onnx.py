@@ -1032,16 +1032,9 @@ class Mapper(MapperBase):
         for node in graph.nodes:
             self.map(node)
         self.check_mapped()
-        if len(graph.outputs) != 1:
-            raise self.error(f"the graph has {len(graph.outputs)} outputs; a convcalc spec has one")
-        out = self.values.get(graph.outputs[0].name)
-        if not isinstance(out, Ref) or out.name == "input":
-            raise self.error("the graph's output is not made by a layer convcalc maps")
-        declared = graph.outputs[0].dims
-        if declared and all(isinstance(v, int) and v > 0 for v in declared) and tuple(declared[1:]) != out.shape:
-            raise self.error(f"cannot import exactly: the graph says its output is [{'x'.join(map(str, declared))}], "
-                             f"convcalc's layers give [{'x'.join(map(str, (batch, *out.shape)))}]")
-        if self.layers[-1].name != out.name:
+        outputs = self.graph_outputs(batch)
+        out = outputs[0][1]
+        if len(outputs) == 1 and self.layers[-1].name != out.name:
             at = next(i for i, layer in enumerate(self.layers) if layer.name == out.name)
             if any(out.name in layer.inputs for layer in self.layers[at + 1:]):
                 raise self.error(f"the graph's output '{out.name}' is read by later layers; a convcalc spec's output "
@@ -1053,7 +1046,35 @@ class Mapper(MapperBase):
                   f"{self.model.ir_version}{', made by ' + self.model.producer if self.model.producer else ''})",
                   f"input {'x'.join(map(str, shape))} per sample, channels first"
                   + (" (the graph's input is channels-last, transposed by its first node)" if self.last_first else ""))
-        return Imported(name, self.source, shape, tuple(self.layers), origin, tuple(self.modules.items()))
+        several = tuple((name, ref.name) for name, ref in outputs) if len(outputs) > 1 else ()
+        return Imported(name, self.source, shape, tuple(self.layers), origin, tuple(self.modules.items()),
+                        outputs=several, outputs_named=bool(several))
+
+    def graph_outputs(self, batch: Any) -> list[tuple[str, Ref]]:
+        """The graph's outputs, each (its value's name, the layer making it), checked against the
+        shapes the graph declares. One is the spec's output (its last layer); several are its
+        `outputs:`, named as the graph names them (a dict's keys, for torch's exporters)."""
+        graph = self.graph
+        if not graph.outputs:
+            raise self.error("the graph has no outputs")
+        found: list[tuple[str, Ref]] = []
+        seen: dict[str, str] = {}
+        for info in graph.outputs:
+            out = self.values.get(info.name)
+            shown = f" '{info.name}'" if len(graph.outputs) > 1 else ""
+            if not isinstance(out, Ref) or out.name == "input":
+                raise self.error(f"the graph's output{shown} is not made by a layer convcalc maps")
+            declared = info.dims
+            if declared and all(isinstance(v, int) and v > 0 for v in declared) and tuple(declared[1:]) != out.shape:
+                raise self.error(f"cannot import exactly: the graph says its output{shown} is "
+                                 f"[{'x'.join(map(str, declared))}], convcalc's layers give "
+                                 f"[{'x'.join(map(str, (batch, *out.shape)))}]")
+            if out.name in seen:
+                raise self.error(f"the graph's outputs '{seen[out.name]}' and '{info.name}' are the same layer "
+                                 f"'{out.name}'; a convcalc spec's outputs are different layers")
+            seen[out.name] = info.name
+            found.append((info.name, out))
+        return found
 
     def check_outputs(self) -> None:
         """ONNX defines each value once (onnxruntime refuses a graph that does not): a name two nodes

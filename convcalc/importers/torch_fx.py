@@ -306,7 +306,7 @@ def trace(model: nn.Module, shape: tuple[int, ...], source: str, name: str, allo
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "model"
     modules = tuple((path, type(m).__name__) for path, m in model.named_modules() if path)
     return Imported(safe, source, tuple(shape), tuple(layers), origin, modules, _not_run(model, graph),
-                    tuple(mapper.pruned), tuple(mapper.parametrized))
+                    tuple(mapper.pruned), tuple(mapper.parametrized), mapper.outputs, mapper.outputs_named)
 
 
 class Reparametrized(NamedTuple):
@@ -1426,11 +1426,18 @@ class _Mapper(MapperBase):
         self.check_mapped()
         return self.finish(output)
 
+    # the spec's `outputs:` where the model returns several tensors: (name, layer), and whether
+    # they are named (a dict, a namedtuple, or nested) rather than a flat tuple or list
+    outputs: tuple[tuple[str, str], ...] = ()
+    outputs_named = False
+
     def finish(self, output: Any) -> list[Layer]:
         refs = _refs(output)
-        if len(refs) != 1:
-            raise ConvcalcError(f"the model returns {len(refs)} tensors; a convcalc spec has one output",
-                                file=self.source)
+        if not refs:
+            raise ConvcalcError("the model returns no tensor", file=self.source)
+        if len(refs) > 1:
+            self.outputs, self.outputs_named = self.several(output)
+            return self.layers
         out = refs[0]
         if out.name == "input" or not self.layers:
             raise ConvcalcError("the model has no layers: it returns its input", file=self.source)
@@ -1441,6 +1448,48 @@ class _Mapper(MapperBase):
                                     "output is its last layer", file=self.source)
             self.layers.append(self.layers.pop(at))
         return self.layers
+
+    def several(self, output: Any) -> tuple[tuple[tuple[str, str], ...], bool]:
+        """A model's several outputs as a spec's `outputs:`: a flat tuple or list of tensors is a
+        list of layers; a dict (string keys), a namedtuple, or a tuple holding those (one level of
+        nesting) is named, each output by its path of keys and positions: `aux`, `0`, `heads.boxes`."""
+        def items(value: Any) -> list[tuple[str, Any]]:
+            if isinstance(value, dict):
+                bad = next((k for k in value if not isinstance(k, str)), None)
+                if bad is not None:
+                    raise ConvcalcError(f"the model returns a dict with the key {bad!r}; convcalc names outputs by "
+                                        "string keys", file=self.source)
+                return list(value.items())
+            fields = getattr(value, "_fields", None)
+            return list(zip(fields, value)) if fields else [(str(i), v) for i, v in enumerate(value)]
+
+        flat = isinstance(output, (tuple, list)) and not hasattr(output, "_fields") and \
+            all(isinstance(v, Ref) or not _refs(v) for v in output)
+        found: list[tuple[str, Ref]] = []
+        for key, value in items(output):
+            if isinstance(value, Ref):  # a NamedTuple itself: before the containers
+                found.append((key, value))
+            elif isinstance(value, (tuple, list, dict)):
+                for inner, leaf in items(value):
+                    if _refs(leaf) and not isinstance(leaf, Ref):
+                        raise ConvcalcError(f"the model returns tensors nested more than two levels deep (in "
+                                            f"'{key}.{inner}'); convcalc maps a tuple, list or dict of tensors, or "
+                                            "one of those holding more", file=self.source)
+                    if isinstance(leaf, Ref):
+                        found.append((f"{key}.{inner}", leaf))
+        pairs: list[tuple[str, str]] = []
+        seen: dict[str, str] = {}
+        for key, ref in found:
+            name = ref.name if flat else key
+            if ref.name == "input":
+                raise ConvcalcError(f"the model returns its input as output {key}; a convcalc spec's outputs are "
+                                    "layers", file=self.source)
+            if ref.name in seen:
+                raise ConvcalcError(f"the model returns the same tensor ('{ref.name}') as outputs {seen[ref.name]} "
+                                    f"and {key}; a convcalc spec's outputs are different layers", file=self.source)
+            seen[ref.name] = key
+            pairs.append((name, ref.name))
+        return tuple(pairs), not flat
 
     # -- one node -------------------------------------------------------------------------------
 

@@ -292,7 +292,7 @@ def _differs(imported: Imported, built: Any, text: str, has_blocks: bool) -> str
         written = loads(text, imported.source)
     except Exception as exc:  # noqa: BLE001 - a writer bug: the caller falls back to the flat list, or refuses
         return f"it does not read back ({exc})"
-    keys = ["name", "input", *(["blocks"] if has_blocks else []), "layers"]
+    keys = ["name", "input", *(["blocks"] if has_blocks else []), "layers", *(["outputs"] if imported.outputs else [])]
     if list(document) != keys:
         return f"its top-level keys are {', '.join(map(str, document))}, not {', '.join(keys)}"
     if document["name"] != imported.name or document["input"] != list(imported.input):
@@ -304,6 +304,8 @@ def _differs(imported: Imported, built: Any, text: str, has_blocks: bool) -> str
     if [(n.name, n.kind, n.args, n.inputs, n.shares) for n in written.nodes] != \
             [(n.name, n.kind, n.args, n.inputs, n.shares) for n in built.nodes]:
         return "its layers are not the import's"
+    if (written.outputs, written.outputs_named) != (built.outputs, built.outputs_named):
+        return "its outputs are not the import's"
     return None
 
 
@@ -364,6 +366,10 @@ def _render(imported: Imported, templates: list[Template], uses: dict[int, Use])
         last = run[-1].group
         previous = layers[last.stop - 1].name
         i = last.stop
+    if imported.outputs:  # a model returning several tensors: a dict's keys, or a tuple's layers
+        written = ("{" + ", ".join(f"{scalar(name)}: {scalar(layer)}" for name, layer in imported.outputs) + "}"
+                   if imported.outputs_named else scalar([layer for _, layer in imported.outputs]))
+        lines += ["", f"outputs: {written}"]
     return "\n".join(lines) + "\n"
 
 

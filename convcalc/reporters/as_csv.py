@@ -32,8 +32,10 @@ def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = T
                              "true" if layer.global_context else "false"])
         # The totals row: what the table's total row and the JSON's "total" hold, every sum exact
         # (output_bytes: every layer's output added up; the peak is in the JSON).
+        # Several outputs (`outputs:`): every output's shape in the cell, ";"-separated as `inputs` are
         t = report.total
-        writer.writerow([clean(report.name), "", "total", "", "", "x".join(map(str, report.output)), t.params,
+        writer.writerow([clean(report.name), "", "total", "", "", ";".join("x".join(map(str, layer.output))
+                                                                          for _, layer in report.heads), t.params,
                          t.buffers, t.macs, t.flops, t.activation_bytes, t.weight_bytes,
                          json.dumps(report.to_dict()["receptive_field"]), "", "",
                          "true" if report.global_context else "false"])

@@ -7,7 +7,7 @@ from typing import IO
 
 from ..printable import markdown
 from ..report import Report
-from .common import CONVENTIONS, counter, field, row, shape, sharing_notes, summary, total_cost, warnings
+from .common import CONVENTIONS, counter, output_fields, output_shapes, row, sharing_notes, summary, total_cost, warnings
 
 HEADER = ["#", "name", "kind", "output", "params", "MACs", "FLOPs", "RF", "notes"]
 RIGHT = {"#", "params", "MACs", "FLOPs", "RF"}
@@ -27,9 +27,9 @@ def render(reports: list[Report], stream: IO[str] | None = None, exact: bool = F
                 cells = [*row(layer, exact), "; ".join(filter(None, (shared.get(layer.name), *layer.warnings)))]
                 lines.append("| " + " | ".join(markdown(c) for c in cells) + " |")
             t = report.total
-            lines.append(f"| | **total** | | {shape(report.output)} | **{fmt(t.params)}** | "
+            lines.append(f"| | **total** | | {output_shapes(report)} | **{fmt(t.params)}** | "
                          f"**{total_cost(t.macs, 'macs', t.partial, fmt)}** | "
-                         f"**{total_cost(t.flops, 'flops', t.partial, fmt)}** | {field(report.receptive_field, report.global_context)} | |")
+                         f"**{total_cost(t.flops, 'flops', t.partial, fmt)}** | {output_fields(report)} | |")
         lines += ["", markdown(summary(report, exact))]
         notes = warnings(report)
         if notes:

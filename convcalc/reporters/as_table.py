@@ -7,7 +7,7 @@ from typing import IO
 
 from ..report import Report
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
-from .common import CONVENTIONS, counter, field, row, shape, sharing_notes, summary, total_cost, warnings
+from .common import CONVENTIONS, counter, output_fields, output_shapes, row, sharing_notes, summary, total_cost, warnings
 
 
 def table(report: Report, exact: bool = False) -> Table:
@@ -29,9 +29,8 @@ def table(report: Report, exact: bool = False) -> Table:
     t.rule()
     total = report.total
     fmt = counter(exact)
-    t.add_row("", "total", "", shape(report.output), fmt(total.params), total_cost(total.macs, "macs", total.partial, fmt),
-              total_cost(total.flops, "flops", total.partial, fmt),
-              field(report.receptive_field, report.global_context), "", style="bold")
+    t.add_row("", "total", "", output_shapes(report), fmt(total.params), total_cost(total.macs, "macs", total.partial, fmt),
+              total_cost(total.flops, "flops", total.partial, fmt), output_fields(report), "", style="bold")
     return t
 
 

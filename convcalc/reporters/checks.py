@@ -179,7 +179,7 @@ def junit(run: CheckRun, stream: IO[str] | None = None) -> str:
         for check in r.checks:
             element = case(r, check.name, spec, check.line)
             if not check.ok:
-                fail(element, check.message, "expectation" if check.name == "expect_output" else "budget")
+                fail(element, check.message, "expectation" if check.name.startswith("expect_output") else "budget")
             else:
                 out(element, [check.message])
         if r.warnings:

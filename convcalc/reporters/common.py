@@ -42,14 +42,29 @@ def total_cost(value: int, metric: str, partial: tuple[str, ...], fmt) -> str:  
     return f"≥ {fmt(value)}" if metric in partial else fmt(value)
 
 
+def output_shapes(report: Report) -> str:
+    """The total row's output cell: the output's shape, or every output's, in declared order."""
+    return ", ".join(shape(layer.output) for _, layer in report.heads)
+
+
+def output_fields(report: Report) -> str:
+    """The total row's receptive field cell: the output's, or every output's."""
+    return ", ".join(field(layer.receptive_field, layer.global_context) for _, layer in report.heads)
+
+
 def summary(report: Report, exact: bool = False) -> str:
     t = report.total
     fmt = counter(exact)
+    heads = report.heads
+    if len(heads) > 1:
+        outputs = "outputs " + ", ".join(f"{name} {shape(layer.output)} (receptive field "
+                                         f"{field(layer.receptive_field, layer.global_context)})" for name, layer in heads)
+    else:
+        outputs = f"output receptive field {field(report.receptive_field, report.global_context)}"
     text = (f"input {shape(report.input)} {report.dtype} · params {fmt(t.params)} "
             f"({nbytes(t.weight_bytes)} with buffers) · MACs {total_cost(t.macs, 'macs', t.partial, fmt)} · "
             f"FLOPs {total_cost(t.flops, 'flops', t.partial, fmt)} · "
-            f"peak activations {nbytes(t.peak_activation_bytes)} · output receptive field "
-            f"{field(report.receptive_field, report.global_context)}")
+            f"peak activations {nbytes(t.peak_activation_bytes)} · {outputs}")
     shared = sum(layer.shared_params for layer in report.layers)
     if shared:
         text += f" · {fmt(shared)} shared parameters counted once (notes)"

@@ -43,7 +43,12 @@ def table(result: Any) -> Table:
                   ("ok", "green") if layer.ok else ("DIFFERS", "red bold"))
     t.rule()
     total = {c.metric: c for c in result.total}
-    t.add_row("", "total", "", "", _cell(total["params"]), _cell(total["buffers"]), count(result.macs),
+    outputs = ""  # a spec with `outputs:`: every output's shape, as the model returned it
+    if result.outputs:
+        bad = [check for _, check in result.outputs if not check.ok]
+        outputs = ((", ".join(f"{_exact(c.convcalc)} ≠ {_exact(c.actual)}" for c in bad), "red bold") if bad
+                   else ", ".join(shape(c.convcalc) for _, c in result.outputs))
+    t.add_row("", "total", "", outputs, _cell(total["params"]), _cell(total["buffers"]), count(result.macs),
               _cell(total["fvcore"]),
               _cell(total["flop_counter"]), "", ("ok", "green") if result.ok else ("DIFFERS", "red bold"),
               style="bold")
@@ -64,6 +69,11 @@ def summary(result: Any) -> str:
     if result.unsupported:
         ops = ", ".join(f"{op} ×{n}" for op, n in result.unsupported.items())
         lines.append(f"operators fvcore does not support (it counts them as 0): {ops}")
+    if result.outputs:
+        agree = all(check.ok for _, check in result.outputs)
+        lines.append(f"outputs {'agree' if agree else 'DIFFER'} with what the model returns: "
+                     + ", ".join(f"{name} {_exact(c.convcalc)}" + ("" if c.ok else f" ≠ {_exact(c.actual)}")
+                                 for name, c in result.outputs))
     lines.extend(f"note: {note}" for note in result.notes)
     return "\n".join(lines) + "\n"
 

@@ -16,13 +16,15 @@ from typing import Any, Iterable, Mapping, NamedTuple
 
 from .. import limits
 from ..errors import SpecError, did_you_mean
+from ..printable import clean
 from .expand import Expander, templates
 from .model import DTYPE_BYTES, Node, Spec
 from .source import LList, LMap, parse, read_text
 
 __all__ = ["load", "loads", "from_text", "Spec", "Node", "DTYPE_BYTES"]
 
-TOP_KEYS = ("name", "input", "batch", "dtype", "layers", "blocks", "budget", "description", "args", "base", "set")
+TOP_KEYS = ("name", "input", "batch", "dtype", "layers", "blocks", "budget", "description", "args", "base", "set",
+            "outputs")
 BASE_KEYS = ("name", "description", "base", "set")  # a spec that is its base's at fixed args takes only these
 _N = f"[0-9]{{1,{limits.MAX_NUMBER_CHARS}}}"
 _DIMS = rf"\s*{_N}(\s*[xX×]\s*{_N})*\s*\Z"  # compiled on first use
@@ -147,10 +149,70 @@ def build(doc: Any, source: str, default_name: str, overrides: Overrides | None 
         raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}"
                         f"{did_you_mean(dtype, DTYPE_BYTES) if isinstance(dtype, str) else ''}", file=source, line=lines.get("dtype"))
     blocks = templates(doc.get("blocks"), source, lines.get("blocks"))
-    nodes = Expander(source, len(shape) - 1, blocks, args).expand(doc["layers"], lines.get("layers"))
+    expander = Expander(source, len(shape) - 1, blocks, args)
+    nodes = expander.expand(doc["layers"], lines.get("layers"))
+    outputs: tuple[tuple[str, str], ...] = ()
+    raw: Any = None
+    if "outputs" in doc:
+        raw = doc["outputs"]
+        if args:
+            raw = Expander(source, 0, {}, args).substitute(raw, args, lines.get("outputs"), None)
+        outputs = parse_outputs(raw, expander.full, source, lines.get("outputs"))
     return Spec(name=name, source=source, input=shape, batch=batch, dtype=dtype, nodes=nodes,
                 budget=doc.get("budget"), lines=lines, args=args,
-                input_given=bool(overrides) and overrides.input is not None)
+                input_given=bool(overrides) and overrides.input is not None,
+                outputs=outputs, outputs_named=bool(outputs) and isinstance(raw, dict))
+
+
+OUTPUTS_FORM = "a list of layers like [head.cls, head.seg] or a mapping of names to layers like {boxes: box, scores: cls}"
+
+
+def parse_outputs(raw: Any, layers: Mapping[str, str], source: str, line: int | None) -> tuple[tuple[str, str], ...]:
+    """The spec's `outputs:`: a list of layer names (each output named as written), or a mapping of
+    output names to layer names (a model returning a dict). Each resolves as a top-level `from:`
+    does (a block's name is its last layer); -> (output name, layer), in the order written."""
+    if isinstance(raw, dict) and raw:
+        pairs = [(key, value, raw.lines.get(key, line) if isinstance(raw, LMap) else line) for key, value in raw.items()]
+    elif isinstance(raw, list) and raw:
+        pairs = [(value, value, raw.lines[i] if isinstance(raw, LList) and i < len(raw.lines) else line)
+                 for i, value in enumerate(raw)]
+    else:
+        raise SpecError(f"'outputs' must be {OUTPUTS_FORM}, got {_short(raw)}", file=source, line=line)
+    seen: dict[str, str] = {}  # layer -> the output that is it
+    names: set[str] = set()
+    outputs = []
+    for name, ref, at in pairs:
+        if not isinstance(ref, str):
+            raise SpecError(f"{_output(name, ref)}must name a layer, got {_short(ref)}", file=source, line=at)
+        if not isinstance(name, str) or not name.strip():
+            raise SpecError(f"an output's name must be a non-empty string, got {_short(name)}", file=source, line=at)
+        if clean(name) != name:  # it lands in tables, JSON keys, JUnit names and CI annotations
+            raise SpecError(f"output name {_short(name)} holds control or reordering characters", file=source, line=at)
+        if ref == "input":
+            raise SpecError(f"{_output(name, ref)}is the spec's input, not a layer", file=source, line=at)
+        if ref not in layers:
+            raise SpecError(f"{_output(name, ref)}names no layer {_short(ref)}{did_you_mean(ref, layers)}",
+                            file=source, line=at)
+        if name in names:
+            raise SpecError(f"output {_short(name)} is listed twice", file=source, line=at)
+        layer = layers[ref]
+        if layer in seen:
+            raise SpecError(f"outputs {_short(seen[layer])} and {_short(name)} are the same layer {_short(layer)}; "
+                            "each output is a different layer", file=source, line=at)
+        names.add(name)
+        seen[layer] = name
+        outputs.append((name, layer))
+    return tuple(outputs)
+
+
+def _output(name: Any, ref: Any) -> str:
+    """How an error names an output: 'output ' in a list (it is its layer), "output 'boxes' " in a mapping."""
+    return "an output " if name is ref or not isinstance(name, str) else f"output {_short(name)} "
+
+
+def _short(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _based(doc: LMap, source: str, default_name: str, overrides: Overrides | None) -> Spec:

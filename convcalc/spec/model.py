@@ -41,6 +41,15 @@ class Spec(NamedTuple):
     # an imported model's pruned and parametrized weights, counted dense (importers.model.Imported)
     pruned: tuple[tuple[str, str, int, int], ...] = ()
     parametrized: tuple[tuple[str, str, tuple[str, ...], int, int, int], ...] = ()
+    # the spec's `outputs:`: (output name, the layer it is), in the order written; () without the
+    # key, where the output is the last layer. `named`: written as a mapping (a dict in PyTorch)
+    outputs: tuple[tuple[str, str], ...] = ()
+    outputs_named: bool = False
+
+    @property
+    def output_layers(self) -> tuple[str, ...]:
+        """The layers that are the network's outputs: the declared ones, else the last layer."""
+        return tuple(layer for _, layer in self.outputs) if self.outputs else (self.nodes[-1].name,)
 
     @property
     def nd(self) -> int:
