@@ -244,3 +244,76 @@ def test_py_typed_ships() -> None:
     assert (ROOT / "convcalc" / "py.typed").exists()
     text = (ROOT / "pyproject.toml").read_text()
     assert '"py.typed"' in text
+
+
+# --------------------------------------------------------------------------------------------
+# summary: torchinfo's call
+
+
+def test_summary_is_analyze_with_torchinfo_names() -> None:
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+                                torch.nn.Linear(8 * 6 * 6, 4))
+    out = io.StringIO()
+    report = convcalc.summary(model, input_size=(2, 3, 8, 8), file=out)
+    assert report.to_dict() == convcalc.analyze(model, input=(3, 8, 8), batch=2).to_dict()
+    assert report.total.params == (8 * 3 * 3 * 3 + 8) + (8 * 6 * 6 * 4 + 4)
+    printed = out.getvalue()
+    assert printed.startswith("Sequential (<Sequential>)") and "total" in printed and "linear" in printed
+    assert convcalc.summary(model, input_data=torch.zeros(2, 3, 8, 8), verbose=0) == report
+    assert convcalc.summary(model, input_size=(3, 2, 8, 8), batch_dim=1, verbose=0) == report
+    assert convcalc.summary(model, input_size=(3, 8, 8), batch_dim=None, verbose=0).batch == 1
+    assert convcalc.summary(model, input_size=(1, 3, 8, 8), dtypes=[torch.float16], verbose=0).dtype == "float16"
+    quiet = io.StringIO()
+    convcalc.summary(model, input_size=(1, 3, 8, 8), verbose=0, file=quiet)
+    assert quiet.getvalue() == ""
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"input_size": "1x3x8x8"}, r"input_size must be a tuple with the batch"),
+    ({"input_size": (1, 3, 8, 8), "input_data": 0}, r"not both"),
+    ({"input_data": [1, 2]}, r"input_data must be a tensor"),
+    ({"input_size": (1, 3, 8, 8), "batch_dim": 4}, r"batch_dim 4 is not an axis"),
+    ({"input_size": (1, 3, 8, 8), "col_names": ["flops"]}, r"'flops' is not one of torchinfo's columns"),
+    ({"input_size": (1, 3, 8, 8), "dtypes": ["float16", "float32"]}, r"give one dtype"),
+    ({"input_size": (0, 3, 8, 8)}, r"the batch in input_size must be"),
+])
+def test_summary_refuses(options, message) -> None:  # type: ignore[no-untyped-def]
+    torch = pytest.importorskip("torch")
+    with pytest.raises(convcalc.ConvcalcError, match=message):
+        convcalc.summary(torch.nn.Conv2d(3, 8, 3), verbose=0, **options)
+
+
+# --------------------------------------------------------------------------------------------
+# docs/api.md: every ```python block runs, in order, in one namespace
+
+
+def python_blocks(path: Path) -> list[tuple[int, str]]:
+    """(line, code) of each ```python block, indented ones (in a list item) dedented."""
+    import re
+    import textwrap
+
+    blocks, lines = [], path.read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        match = re.match(r"(\s*)```python\s*$", lines[i])
+        if match:
+            start, body = i + 1, []
+            i += 1
+            while not lines[i].strip().startswith("```"):
+                body.append(lines[i])
+                i += 1
+            blocks.append((start + 1, textwrap.dedent("\n".join(body))))
+        i += 1
+    return blocks
+
+
+def test_api_doc_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    monkeypatch.chdir(ROOT)
+    doc = ROOT / "docs" / "api.md"
+    blocks = python_blocks(doc)
+    assert len(blocks) >= 8
+    namespace: dict = {}  # type: ignore[type-arg]
+    for line, code in blocks:
+        exec(compile(code, f"{doc}:{line}", "exec"), namespace)  # noqa: S102 - the doc's own examples
