@@ -28,7 +28,7 @@ def parse_padding(p: str | int | None) -> str | int | None:
 
 
 def make_setup(input: str | None, out: int | None, k: int | None = None, s: int | None = None,
-               p: str | None = None, d: int | None = None, groups: int | None = None, width: int | None = None,
+               p: str | int | None = None, d: int | None = None, groups: int | None = None, width: int | None = None,
                batch: int | None = None, dtype: str | None = None, bias: bool | None = None) -> ConvSetup:
     """A ConvSetup from command-line values (None: the default); UsageError names a wrong one."""
     if input is None or out is None:
