@@ -8,18 +8,35 @@ The Python API, for notebooks and scripts:
     >>> report.output, report.total.params, report.total.macs
     ((1, 16, 16, 16), 448, 442368)
 
-`load(path)` reads a YAML spec, `loads(text)` a YAML string; `analyze(spec, batch=None)` returns a
-frozen `Report` (`report.to_dict()` is the JSON of `convcalc shapes --format json`).
+`analyze(x, input=..., batch=...)` takes what you have: an `nn.Module`, an ONNX path,
+`onnx.ModelProto` or bytes, a `Spec`, a YAML path or text, a one-line spec, a library name or a
+SOURCE, and returns the frozen `Report` (`report.to_dict()` is `convcalc shapes --format json`).
+`memory`, `explain`, `compare` and `check` are the commands of those names; `summary` is
+torchinfo's call. In a notebook the results display as HTML tables. docs/api.md has them all.
+`load(path)` reads a YAML spec, `loads(text)` a YAML string, `from_text(line)` the one-line form.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .analysis import analyze
-from .errors import ConvcalcError, ShapeError, SpecError
-from .report import LayerReport, Report, Totals
+from .api import analyze, memory, spec_of, summary
+from .errors import ConvcalcError, ShapeError, SpecError, UsageError
+from .report import LayerReport, Report, Totals, TrainingReport
 from .spec import Spec, from_text, load, loads
 
-__all__ = ["analyze", "load", "loads", "from_text", "Spec", "Report", "LayerReport", "Totals",
-           "ConvcalcError", "SpecError", "ShapeError", "__version__"]
+__all__ = ["analyze", "memory", "explain", "compare", "check", "summary", "spec_of",
+           "load", "loads", "from_text", "Spec", "Report", "LayerReport", "Totals", "TrainingReport",
+           "ConvcalcError", "SpecError", "ShapeError", "UsageError", "__version__"]
+
+
+def __getattr__(name: str) -> object:
+    """convcalc.explain, .compare and .check: the modules of those commands, each callable as its
+    function (api.COMMANDS), imported when first used so that `import convcalc` stays light."""
+    from .api import COMMANDS
+
+    if name in COMMANDS:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'convcalc' has no attribute {name!r}")

@@ -737,3 +737,7 @@ def _drawing(c: _Layer) -> tuple[DrawAxis, ...] | None:
         return None
     return tuple(DrawAxis(names[i], c.x[1 + i], c.y[1 + i], window[i].k, window[i].s, window[i].d, window[i].left,
                           window[i].right, c.x[1 + i], 1) for i in axes)
+
+from .api import callable_module  # noqa: E402  (convcalc.explain(...) is api.explain: this module is callable)
+
+callable_module(__name__)

@@ -160,6 +160,22 @@ class Report(NamedTuple):
                 return layer
         raise KeyError(name)
 
+    # Notebook display (reporters/notebook.py renders; nothing is computed here)
+    def _repr_html_(self) -> str:
+        from .reporters.notebook import report_html
+
+        return report_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from .reporters.notebook import report_markdown
+
+        return report_markdown(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from .reporters.notebook import pretty
+
+        pretty(self, printer, cycle)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA_VERSION,
@@ -303,3 +319,19 @@ class TrainingReport(NamedTuple):
         if self.fit is not None:
             doc["fit"] = self.fit.to_dict()
         return doc
+
+    # Notebook display (reporters/notebook.py renders; nothing is computed here)
+    def _repr_html_(self) -> str:
+        from .reporters.notebook import training_html
+
+        return training_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from .reporters.notebook import training_markdown
+
+        return training_markdown(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from .reporters.notebook import pretty
+
+        pretty(self, printer, cycle)

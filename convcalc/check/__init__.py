@@ -99,8 +99,26 @@ class CheckRun(NamedTuple):
         statuses = {r.status for r in self.results}
         return 2 if "invalid" in statuses else 1 if "fail" in statuses else 0
 
+    @property
+    def summary(self) -> str:
+        """'convcalc check: 1 passed, 1 failed, 1 invalid of 3 specs; 2 warnings (not failing without --strict)'."""
+        statuses = [r.status for r in self.results]
+        n = len(statuses)
+        text = (f"convcalc check: {statuses.count('pass')} passed, {statuses.count('fail')} failed, "
+                f"{statuses.count('invalid')} invalid of {n} spec{'s' if n != 1 else ''}")
+        warnings = sum(len(r.warnings) for r in self.results)
+        if warnings:
+            text += f"; {warnings} warning{'s' if warnings != 1 else ''}"
+            text += "" if self.strict else " (not failing without --strict)"
+        if self.baseline is not None:
+            added = sum(1 for r in self.results if r.in_baseline is False)
+            if added or self.removed:
+                text += f"; baseline: {added} added, {len(self.removed)} removed"
+        return text
+
     def to_dict(self) -> dict[str, Any]:
-        """{"schema", "exit_code", "strict", "baseline", "tolerance", "specs": [...], "removed": [...]}."""
+        """{"schema", "exit_code", "strict", "baseline", "tolerance", "specs": [...], "removed": [...],
+        "summary"}: `convcalc check --format json`."""
         return {
             "schema": SCHEMAS["check"],
             "exit_code": self.exit_code,
@@ -109,6 +127,7 @@ class CheckRun(NamedTuple):
             "tolerance": self.tolerance,
             "specs": [r.to_dict() for r in self.results],
             "removed": list(self.removed),
+            "summary": self.summary,
         }
 
 
@@ -160,3 +179,7 @@ __all__ = ["run", "check_spec", "CheckRun", "SpecResult",
            "BUDGET_KEYS", "BUDGET_METRICS", "FLAGS",
            "read_baseline", "write_baseline", "check_target", "baseline_text", "baseline_key", "compare_totals",
            "parse_tolerance", "Baseline", "Change", "BASELINE_METRICS"]
+
+from ..api import callable_module  # noqa: E402  (convcalc.check(...) is api.check: this module is callable)
+
+callable_module(__name__)

@@ -19,3 +19,7 @@ from .variants import (MAX_STACK, VARIANTS, ClosedForm, Layer, NotApplicable, Co
 __all__ = ["TOTAL_METRICS", "Difference", "LayerChange", "SpecComparison", "compare_specs", "MAX_STACK", "VARIANTS",
            "ClosedForm", "Layer", "NotApplicable", "ConvSetup", "Stage", "Variant", "VariantComparison", "VariantRow",
            "analyze_variant", "compare_variants", "describe", "stack_depth"]
+
+from ..api import callable_module  # noqa: E402  (convcalc.compare(...) is api.compare: this module is callable)
+
+callable_module(__name__)
