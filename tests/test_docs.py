@@ -351,7 +351,7 @@ def test_the_docs_show_commands_and_outputs():
     found = {e.key: e for e in ALL}
     assert len(ALL) >= 35
     assert found[("docs/spec.md", "convcalc shapes tiny.yaml")].shown is not None
-    resnet50 = found[("README.md", "convcalc shapes specs/resnet50.yaml")]
+    resnet50 = found[("README.md", "COLUMNS=120 convcalc shapes specs/resnet50.yaml")]
     assert resnet50.shown[0] == "resnet50 (specs/resnet50.yaml)" and ELISION in resnet50.shown
     assert found[("docs/compare.md", "convcalc compare specs/resnet50.yaml --batch 8 --format markdown")].rendered
     assert ("docs/ci.md", "head -14 costs.json") not in found  # not a convcalc command
