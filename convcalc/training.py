@@ -28,10 +28,10 @@ from typing import Any, NamedTuple
 from . import limits
 from .analysis import COUNTER_BYTES, analyze
 from .errors import LayerError, ShapeError, UsageError
-from .graph import plan
+from .graph import Step, plan
 from .layers import (ACT, BOOL, BUFFER, COMPLEX, FLOAT32, INPUT, INT64, LOW, MASK, MIXED, NEW, OUTPUT, PARAM,
                      PROMOTE, SIDE, UPCAST, WEIGHT, WHEN_NATIVE, WHEN_UPCAST, Keep)
-from .report import Fit, TrainLayer, TrainTotals, TrainingReport
+from .report import Fit, LayerReport, TrainLayer, TrainTotals, TrainingReport
 from .sharing import tensor_names
 from .spec.model import Spec
 
@@ -178,6 +178,89 @@ def _bytes(elements: int, itemsize: int, batched: bool = True) -> Pair:
     return (0, elements * itemsize) if batched else (elements * itemsize, 0)
 
 
+def _add(a: Pair, b: Pair) -> Pair:
+    return a[0] + b[0], a[1] + b[1]
+
+
+def _compute_dtype(mode: str | None, in_dtypes: list[str], master: str, low: str | None) -> str:
+    """The dtype a layer computes in: the parameters' without autocast; under it, as the record's
+    `autocast` says: the low dtype (LOW), float32 (FLOAT32), the widest of the float inputs and the
+    parameters (MIXED), else the widest of the float inputs (PROMOTE, and an op autocast leaves alone)."""
+    floats = [d for d in in_dtypes if d != INT64]
+    if low is None:
+        return master
+    if mode == LOW:
+        return low
+    if mode == FLOAT32:
+        return "float32"
+    if mode == MIXED:
+        return _widest(floats + [master])
+    return _widest(floats) if floats else master
+
+
+def _itemsizes(compute: str, master: str, device: str) -> dict[str, int]:
+    """Bytes per element of each dtype a Keep or a scratch tensor names, in a layer computing in
+    `compute` (the `size[k.dtype]` of a Keep k)."""
+    csize = ITEMSIZE[compute]
+    return {ACT: csize, PARAM: ITEMSIZE[master], MASK: 1 if device == "cuda" else csize, COMPLEX: 2 * csize,
+            INT64: 8, BOOL: 1, UPCAST: max(csize, 4) if device == "cpu" else csize}
+
+
+def _step_temporaries(optimizer: str, impl: str, tensors: list[int]) -> list[int]:
+    """The elements optimizer.step() holds in temporaries at each of its moments, beside the states
+    and parameters it updates in place; `tensors`: every parameter tensor's elements, in order."""
+    if optimizer in ("adam", "adamw") and impl == "for-loop":
+        # per tensor: denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps): the square
+        # root and the quotient exist together, while the previous tensor's denom is still bound
+        return [previous + 2 * t for previous, t in zip([0, *tensors], tensors)]
+    if optimizer in ("adam", "adamw") and impl == "foreach":
+        return [sum(tensors)]  # torch._foreach_sqrt over every parameter at once
+    return [0]  # SGD (with or without momentum) and fused Adam: in place
+
+
+def _gradients(steps: list[Step], layers: tuple[LayerReport, ...],
+               input_grad: bool) -> tuple[dict[str, bool], dict[str, bool]]:
+    """Which values need a gradient, and whose backward runs (a layer with parameters, or one
+    reading a value that needs a gradient)."""
+    needs: dict[str, bool] = {"input": input_grad and not steps[0].record.input_dtype}
+    runs: dict[str, bool] = {}
+    for step, layer in zip(steps, layers):
+        runs[layer.name] = layer.params + layer.shared_params > 0 or any(needs[n] for n in step.node.inputs)
+        needs[layer.name] = runs[layer.name]
+    return needs, runs
+
+
+def _reaching(steps: list[Step], outputs: tuple[str, ...]) -> set[str]:
+    """The values whose output reaches the loss (a layer whose output nothing reads is dropped with
+    its output, and what it kept with it)."""
+    reaches = set(outputs)
+    for step in reversed(steps):
+        if step.node.name in reaches:
+            reaches.update(step.node.inputs)
+    return reaches
+
+
+def _buffer_bytes(steps: list[Step], layers: tuple[LayerReport, ...], shapes: dict[str, tuple[int, ...]],
+                  itemsize: int) -> int:
+    """The buffers' bytes: in the parameters' dtype, but a batch norm's step counter (int64)."""
+    total = 0
+    for step, layer in zip(steps, layers):
+        counters = step.record.counters(step.node.args, _x(step, shapes), shapes[layer.name]) if layer.buffers else 0
+        total += (layer.buffers - counters) * itemsize + counters * COUNTER_BYTES
+    return total
+
+
+def _check_training_rules(spec: Spec, steps: list[Step], shapes: dict[str, tuple[int, ...]]) -> None:
+    """A kind whose training rules cannot answer (an opaque import) fails here, located."""
+    for step in steps:
+        try:
+            step.record.saved(step.node.args, _x(step, shapes), shapes[step.node.name])
+            step.record.backward_flops(step.node.args, _x(step, shapes), shapes[step.node.name])
+        except LayerError as exc:
+            raise ShapeError(str(exc), file=spec.source, line=step.node.line, layer=step.node.name,
+                             kind=step.node.kind) from None
+
+
 def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
     """The memory of one steady-state training iteration of `spec`, as byte pairs per event.
     `input_grad`: the input needs a gradient too (tests use it to make every layer run its
@@ -190,25 +273,13 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
     msize = ITEMSIZE[master]
     mem = _Memory()
 
-    # Who needs a gradient, and whose output reaches the loss (a layer whose output nothing
-    # reads is dropped with its output, and what it kept with it).
-    needs: dict[str, bool] = {"input": input_grad and not steps[0].record.input_dtype}
-    runs: dict[str, bool] = {}
-    for step, layer in zip(steps, report.layers):
-        runs[layer.name] = layer.params + layer.shared_params > 0 or any(needs[n] for n in step.node.inputs)
-        needs[layer.name] = runs[layer.name]
-    reaches = {spec.nodes[-1].name}
-    for step in reversed(steps):
-        if step.node.name in reaches:
-            reaches.update(step.node.inputs)
+    needs, runs = _gradients(steps, report.layers, input_grad)
+    reaches = _reaching(steps, (spec.nodes[-1].name,))
 
     # The steady state: parameters, buffers, the optimizer's state and the input batch.
     params = sum(layer.params for layer in report.layers)
     weight_bytes = params * msize
-    buffer_bytes = 0
-    for step, layer in zip(steps, report.layers):
-        counters = step.record.counters(step.node.args, _x(step, shapes), shapes[layer.name]) if layer.buffers else 0
-        buffer_bytes += (layer.buffers - counters) * msize + counters * COUNTER_BYTES
+    buffer_bytes = _buffer_bytes(steps, report.layers, shapes, msize)
     # every parameter tensor once, at the layer that owns it (a shared one is its owner's: sharing.py)
     uses = {step.node.name: _uses(step, layer, shapes) for step, layer in zip(steps, report.layers)}
     tensors = [size for step in steps for key, size in uses[step.node.name] if key[0] == step.node.name]
@@ -235,13 +306,7 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
     facts: list[dict[str, Any]] = []
     scratches: dict[str, tuple[Pair, ...]] = {}  # layer -> its backward's short-lived tensors
 
-    for step in steps:  # a kind whose training rules cannot answer (an opaque import) fails here, located
-        try:
-            step.record.saved(step.node.args, _x(step, shapes), shapes[step.node.name])
-            step.record.backward_flops(step.node.args, _x(step, shapes), shapes[step.node.name])
-        except LayerError as exc:
-            raise ShapeError(str(exc), file=spec.source, line=step.node.line, layer=step.node.name,
-                             kind=step.node.kind) from None
+    _check_training_rules(spec, steps, shapes)
 
     for step, layer in zip(steps, report.layers):
         node, record, a = step.node, step.record, step.node.args
@@ -249,21 +314,10 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
         xs = x if record.merge else (x,)
         in_dtypes = [dtype_of[n] for n in node.inputs]
         mode = record.autocast(a, x, device) if low else None
-        floats = [d for d in in_dtypes if d != INT64]
-        if low is None:
-            compute = master
-        elif mode == LOW:
-            compute = low
-        elif mode == FLOAT32:
-            compute = "float32"
-        elif mode == MIXED:
-            compute = _widest(floats + [master])
-        else:
-            compute = _widest(floats) if floats else master
+        compute = _compute_dtype(mode, in_dtypes, master, low)
         computes[node.name] = compute
         csize = ITEMSIZE[compute]
-        size = {ACT: csize, PARAM: msize, MASK: 1 if device == "cuda" else csize, COMPLEX: 2 * csize,
-                INT64: 8, BOOL: 1, UPCAST: max(csize, 4) if device == "cpu" else csize}
+        size = _itemsizes(compute, master, device)
         upcast = size[UPCAST] > csize  # attention's math path computes a low-precision input in float32
 
         keeps = record.saved(a, x, y) if runs[node.name] else ()
@@ -445,26 +499,10 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
     mem.drop(seed)  # the engine holds the loss's gradient until the backward ends
 
     # optimizer.step(): the states are updated in place; Adam's step makes temporaries
-    if setup.optimizer in ("adam", "adamw") and setup.implementation == "for-loop":
-        # per tensor: denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps): the square
-        # root and the quotient exist together, while the previous tensor's denom is still bound
-        previous = None
-        for t in tensors:
-            root = mem.alloc(t * msize)
-            denom = mem.alloc(t * msize)
-            mem.mark("optimizer", "")
-            mem.drop(root)
-            if previous is not None:
-                mem.drop(previous)
-            previous = denom
-        if previous is not None:
-            mem.drop(previous)
-    elif setup.optimizer in ("adam", "adamw") and setup.implementation == "foreach":
-        roots = mem.alloc(sum(tensors) * msize)  # torch._foreach_sqrt over every parameter at once
+    for elements in _step_temporaries(setup.optimizer, setup.implementation, tensors):
+        sid = mem.alloc(elements * msize)
         mem.mark("optimizer", "")
-        mem.drop(roots)
-    else:
-        mem.mark("optimizer", "")  # SGD (with or without momentum) and fused Adam: in place
+        mem.drop(sid)
     for sid in param_grads:  # zero_grad(set_to_none=True)
         mem.drop(sid)
     mem.drop(values["input"])
