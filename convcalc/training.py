@@ -247,7 +247,7 @@ def _reaching(steps: list[Step], outputs: tuple[str, ...]) -> set[str]:
 
 def _buffer_bytes(steps: list[Step], layers: tuple[LayerReport, ...], shapes: dict[str, tuple[int, ...]],
                   itemsize: int) -> int:
-    """The buffers' bytes: in the parameters' dtype, but a batch norm's step counter (int64)."""
+    """The buffers' bytes: in the parameters' dtype, but the int64 counters (a batch norm's num_batches_tracked)."""
     total = 0
     for step, layer in zip(steps, layers):
         counters = step.record.counters(step.node.args, _x(step, shapes), shapes[layer.name]) if layer.buffers else 0
