@@ -1,9 +1,11 @@
 """Training memory and cost: what one steady-state training iteration holds, and its peak.
 
 `timeline` is the one function that turns the records' training rules (`saved`, `backward_flops`,
-`train_flops`, `autocast`, `tensors`) into memory over time. It walks the spec's steps
-(graph.plan) forward, then the same steps in reverse for the backward, then the optimizer step,
-as PyTorch runs the second iteration of
+`train_flops`, `autocast`, `tensors`) into memory over time. It is the training loop it models,
+run on an `_Iteration` (the storages alive and their holders, the values, the gradients on their
+way back): `forward` on each of the spec's steps (graph.plan), `seed` at the loss, `backward` on
+the same steps in reverse, then `optimizer_step` and `zero_grad`, as PyTorch runs the second
+iteration of
 
     loss = model(x).sum(); loss.backward(); optimizer.step(); optimizer.zero_grad(set_to_none=True)
 
@@ -28,10 +30,10 @@ from typing import Any, NamedTuple
 from . import limits
 from .analysis import COUNTER_BYTES, analyze
 from .errors import LayerError, ShapeError, UsageError
-from .graph import plan
+from .graph import Step, plan
 from .layers import (ACT, BOOL, BUFFER, COMPLEX, FLOAT32, INPUT, INT64, LOW, MASK, MIXED, NEW, OUTPUT, PARAM,
                      PROMOTE, SIDE, UPCAST, WEIGHT, WHEN_NATIVE, WHEN_UPCAST, Keep)
-from .report import Fit, TrainLayer, TrainTotals, TrainingReport
+from .report import Fit, LayerReport, TrainLayer, TrainTotals, TrainingReport
 from .sharing import tensor_names
 from .spec.model import Spec
 
@@ -87,6 +89,9 @@ def setup_for(spec: Spec, dtype: str | None = None, amp: str | None = None, opti
 
 
 Pair = tuple[int, int]  # bytes: (fixed, per sample)
+# a gradient made in a layer's dtype for a tensor of another: (its storage, its size cast back, the
+# input it belongs to, or the parameter tensor (owner, name))
+Recast = tuple[int, Pair, Any]
 
 
 class LayerFacts(NamedTuple):
@@ -178,64 +183,81 @@ def _bytes(elements: int, itemsize: int, batched: bool = True) -> Pair:
     return (0, elements * itemsize) if batched else (elements * itemsize, 0)
 
 
-def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
-    """The memory of one steady-state training iteration of `spec`, as byte pairs per event.
-    `input_grad`: the input needs a gradient too (tests use it to make every layer run its
-    backward; a training loop's input does not)."""
-    report = analyze(spec, 1)  # shapes and parameter counts (per sample); raises on a bad spec
-    steps = plan(spec.nodes, spec.output_layers)
-    shapes: dict[str, tuple[int, ...]] = {"input": spec.input}
-    shapes.update((layer.name, layer.output[1:]) for layer in report.layers)
-    master, low, device = setup.dtype, setup.amp, setup.device
-    msize = ITEMSIZE[master]
-    mem = _Memory()
+def _add(a: Pair, b: Pair) -> Pair:
+    return a[0] + b[0], a[1] + b[1]
 
-    # Who needs a gradient, and whose output reaches the loss (a layer whose output nothing
-    # reads is dropped with its output, and what it kept with it).
+
+def _compute_dtype(mode: str | None, in_dtypes: list[str], master: str, low: str | None) -> str:
+    """The dtype a layer computes in: the parameters' without autocast; under it, as the record's
+    `autocast` says: the low dtype (LOW), float32 (FLOAT32), the widest of the float inputs and the
+    parameters (MIXED), else the widest of the float inputs (PROMOTE, and an op autocast leaves alone)."""
+    floats = [d for d in in_dtypes if d != INT64]
+    if low is None:
+        return master
+    if mode == LOW:
+        return low
+    if mode == FLOAT32:
+        return "float32"
+    if mode == MIXED:
+        return _widest(floats + [master])
+    return _widest(floats) if floats else master
+
+
+def _itemsizes(compute: str, master: str, device: str) -> dict[str, int]:
+    """Bytes per element of each dtype a Keep or a scratch tensor names, in a layer computing in
+    `compute` (the `size[k.dtype]` of a Keep k)."""
+    csize = ITEMSIZE[compute]
+    return {ACT: csize, PARAM: ITEMSIZE[master], MASK: 1 if device == "cuda" else csize, COMPLEX: 2 * csize,
+            INT64: 8, BOOL: 1, UPCAST: max(csize, 4) if device == "cpu" else csize}
+
+
+def _step_temporaries(optimizer: str, impl: str, tensors: list[int]) -> list[int]:
+    """The elements optimizer.step() holds in temporaries at each of its moments, beside the states
+    and parameters it updates in place; `tensors`: every parameter tensor's elements, in order."""
+    if optimizer in ("adam", "adamw") and impl == "for-loop":
+        # per tensor: denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps): the square
+        # root and the quotient exist together, while the previous tensor's denom is still bound
+        return [previous + 2 * t for previous, t in zip([0, *tensors], tensors)]
+    if optimizer in ("adam", "adamw") and impl == "foreach":
+        return [sum(tensors)]  # torch._foreach_sqrt over every parameter at once
+    return [0]  # SGD (with or without momentum) and fused Adam: in place
+
+
+def _gradients(steps: list[Step], layers: tuple[LayerReport, ...],
+               input_grad: bool) -> tuple[dict[str, bool], dict[str, bool]]:
+    """Which values need a gradient, and whose backward runs (a layer with parameters, or one
+    reading a value that needs a gradient)."""
     needs: dict[str, bool] = {"input": input_grad and not steps[0].record.input_dtype}
     runs: dict[str, bool] = {}
-    for step, layer in zip(steps, report.layers):
+    for step, layer in zip(steps, layers):
         runs[layer.name] = layer.params + layer.shared_params > 0 or any(needs[n] for n in step.node.inputs)
         needs[layer.name] = runs[layer.name]
-    reaches = set(spec.output_layers)
+    return needs, runs
+
+
+def _reaching(steps: list[Step], outputs: tuple[str, ...]) -> set[str]:
+    """The values whose output reaches the loss (a layer whose output nothing reads is dropped with
+    its output, and what it kept with it)."""
+    reaches = set(outputs)
     for step in reversed(steps):
         if step.node.name in reaches:
             reaches.update(step.node.inputs)
+    return reaches
 
-    # The steady state: parameters, buffers, the optimizer's state and the input batch.
-    params = sum(layer.params for layer in report.layers)
-    weight_bytes = params * msize
-    buffer_bytes = 0
-    for step, layer in zip(steps, report.layers):
+
+def _buffer_bytes(steps: list[Step], layers: tuple[LayerReport, ...], shapes: dict[str, tuple[int, ...]],
+                  itemsize: int) -> int:
+    """The buffers' bytes: in the parameters' dtype, but the int64 counters (a batch norm's num_batches_tracked)."""
+    total = 0
+    for step, layer in zip(steps, layers):
         counters = step.record.counters(step.node.args, _x(step, shapes), shapes[layer.name]) if layer.buffers else 0
-        buffer_bytes += (layer.buffers - counters) * msize + counters * COUNTER_BYTES
-    # every parameter tensor once, at the layer that owns it (a shared one is its owner's: sharing.py)
-    uses = {step.node.name: _uses(step, layer, shapes) for step, layer in zip(steps, report.layers)}
-    tensors = [size for step in steps for key, size in uses[step.node.name] if key[0] == step.node.name]
-    optimizer_bytes = STATE[setup.optimizer] * weight_bytes
-    if setup.optimizer in ("adam", "adamw") and (device == "cpu" or setup.implementation == "fused"):
-        # Adam counts its steps in a float32 scalar per parameter tensor, on the parameters' device
-        # when fused, else on the CPU (device memory only when training on the CPU)
-        optimizer_bytes += 4 * len(tensors)
-    mem.alloc(weight_bytes + buffer_bytes + optimizer_bytes)
-    first = steps[0].record
-    input_dtype = first.input_dtype or master
-    input_bytes = _bytes(prod(spec.input), ITEMSIZE[input_dtype])
-    values = {"input": mem.alloc(*input_bytes)}
-    mem.hold(values["input"])  # the training loop holds its batch for the whole iteration
-    dtype_of = {"input": input_dtype}
-    mem.mark("start", "")
+        total += (layer.buffers - counters) * itemsize + counters * COUNTER_BYTES
+    return total
 
-    kept: dict[str, list[int]] = {}  # layer -> storages its backward keeps
-    computes: dict[str, str] = {}
-    named: dict[tuple[str, str], int] = {}  # (layer, Keep.name) -> storage, for SIDE keeps
-    cache: list[int] = []  # autocast's copies of the weights, held until the forward ends
-    seen: set[int] = set()
-    saved_total = [0, 0]
-    facts: list[dict[str, Any]] = []
-    scratches: dict[str, tuple[Pair, ...]] = {}  # layer -> its backward's short-lived tensors
 
-    for step in steps:  # a kind whose training rules cannot answer (an opaque import) fails here, located
+def _check_training_rules(spec: Spec, steps: list[Step], shapes: dict[str, tuple[int, ...]]) -> None:
+    """A kind whose training rules cannot answer (an opaque import) fails here, located."""
+    for step in steps:
         try:
             step.record.saved(step.node.args, _x(step, shapes), shapes[step.node.name])
             step.record.backward_flops(step.node.args, _x(step, shapes), shapes[step.node.name])
@@ -243,241 +265,352 @@ def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
             raise ShapeError(str(exc), file=spec.source, line=step.node.line, layer=step.node.name,
                              kind=step.node.kind) from None
 
-    for step, layer in zip(steps, report.layers):
-        node, record, a = step.node, step.record, step.node.args
-        x, y = _x(step, shapes), shapes[node.name]
-        xs = x if record.merge else (x,)
-        in_dtypes = [dtype_of[n] for n in node.inputs]
-        mode = record.autocast(a, x, device) if low else None
-        floats = [d for d in in_dtypes if d != INT64]
-        if low is None:
-            compute = master
-        elif mode == LOW:
-            compute = low
-        elif mode == FLOAT32:
-            compute = "float32"
-        elif mode == MIXED:
-            compute = _widest(floats + [master])
-        else:
-            compute = _widest(floats) if floats else master
-        computes[node.name] = compute
-        csize = ITEMSIZE[compute]
-        size = {ACT: csize, PARAM: msize, MASK: 1 if device == "cuda" else csize, COMPLEX: 2 * csize,
-                INT64: 8, BOOL: 1, UPCAST: max(csize, 4) if device == "cpu" else csize}
-        upcast = size[UPCAST] > csize  # attention's math path computes a low-precision input in float32
 
-        keeps = record.saved(a, x, y) if runs[node.name] else ()
-        padded = next((k for k in record.saved(a, x, y) if k.name == "padded"), None)
-        # autocast copies the inputs of a listed op into the dtype it runs in (an op that pads
-        # first reads the padded tensor, made in the input's dtype, and autocast copies that)
-        copies: dict[int, int] = {}
-        transient: list[int] = []
-        if mode in (LOW, FLOAT32, PROMOTE):
-            for i, (n, d) in enumerate(zip(node.inputs, in_dtypes)):
-                if d != INT64 and d != compute:
-                    if padded is not None:
-                        transient.append(mem.alloc(*_bytes(padded.elements, ITEMSIZE[d])))
-                    else:
-                        copies[i] = mem.alloc(*_bytes(prod(xs[i]), csize))
+def timeline(spec: Spec, setup: Setup, input_grad: bool = False) -> Timeline:
+    """The memory of one steady-state training iteration of `spec`, as byte pairs per event.
+    `input_grad`: the input needs a gradient too (tests use it to make every layer run its
+    backward; a training loop's input does not)."""
+    it = _Iteration(spec, setup, input_grad)
+    it.start()  # parameters, buffers, the optimizer's state and the input batch
+    for step in it.steps:
+        it.forward(step)
+    it.end_forward()
+    it.seed(it.outputs)  # loss = model(x).sum(); loss.backward()
+    for step in reversed(it.steps):
+        it.backward(step)
+    it.end_backward()
+    it.optimizer_step()
+    it.zero_grad()
+    return it.timeline()
+
+
+class _Iteration:
+    """One training iteration in progress: the storages alive and their holders (`mem`), each
+    value's storage and dtype, what each layer's backward keeps, the gradients on their way back
+    and the parameters' gradients. Each method is one step of the training loop `timeline` runs."""
+
+    def __init__(self, spec: Spec, setup: Setup, input_grad: bool) -> None:
+        report = analyze(spec, 1)  # shapes and parameter counts (per sample); raises on a bad spec
+        self.spec, self.setup = spec, setup
+        self.steps = plan(spec.nodes, spec.output_layers)
+        self.layer = {layer.name: layer for layer in report.layers}
+        self.shapes: dict[str, tuple[int, ...]] = {"input": spec.input}
+        self.shapes.update((layer.name, layer.output[1:]) for layer in report.layers)
+        self.master, self.low, self.device = setup.dtype, setup.amp, setup.device
+        self.msize = ITEMSIZE[self.master]
+        self.outputs = tuple(spec.output_layers)  # the layers the loss is taken of (`outputs:`, or the last)
+        self.needs, self.runs = _gradients(self.steps, report.layers, input_grad)
+        self.reaches = _reaching(self.steps, self.outputs)
+        self.weight_bytes = sum(layer.params for layer in report.layers) * self.msize
+        self.buffer_bytes = _buffer_bytes(self.steps, report.layers, self.shapes, self.msize)
+        # every parameter tensor once, at the layer that owns it (a shared one is its owner's: sharing.py)
+        self.uses = {step.node.name: _uses(step, layer, self.shapes) for step, layer in zip(self.steps, report.layers)}
+        self.tensors = [size for step in self.steps for key, size in self.uses[step.node.name]
+                        if key[0] == step.node.name]
+        self.optimizer_bytes = STATE[setup.optimizer] * self.weight_bytes
+        if setup.optimizer in ("adam", "adamw") and (self.device == "cpu" or setup.implementation == "fused"):
+            # Adam counts its steps in a float32 scalar per parameter tensor, on the parameters' device
+            # when fused, else on the CPU (device memory only when training on the CPU)
+            self.optimizer_bytes += 4 * len(self.tensors)
+        _check_training_rules(spec, self.steps, self.shapes)
+        self.mem = _Memory()
+        self.values: dict[str, int] = {}  # value -> its storage, while something will read it
+        self.dtype_of: dict[str, str] = {}
+        self.computes: dict[str, str] = {}  # layer -> the dtype it computes in
+        self.kept: dict[str, list[int]] = {}  # layer -> storages its backward keeps
+        self.named: dict[tuple[str, str], int] = {}  # (layer, Keep.name) -> storage, for SIDE keeps
+        self.cache: list[int] = []  # autocast's copies of the weights, held until the forward ends
+        self.seen: set[int] = set()  # storages some backward keeps, counted in `saved` once
+        self.saved: Pair = (0, 0)
+        self.facts: list[LayerFacts] = []
+        self.scratches: dict[str, tuple[Pair, ...]] = {}  # layer -> its backward's short-lived tensors
+        self.grads: dict[str, int] = {}  # value -> its gradient's storage, until its layer's backward
+        self.sliced: set[str] = set()  # values whose gradient is still a slice of another's storage
+        self.param_grads: list[int] = []  # the parameters' .grad, to zero_grad
+        self.grad_of: dict[tuple[str, str], int] = {}  # (owner, tensor) -> the storage holding its gradient
+
+    def start(self) -> None:
+        """The steady state: parameters, buffers and the optimizer's state, and the input batch,
+        which the training loop holds for the whole iteration."""
+        self.mem.alloc(self.weight_bytes + self.buffer_bytes + self.optimizer_bytes)
+        input_dtype = self.steps[0].record.input_dtype or self.master
+        self.input_bytes = _bytes(prod(self.spec.input), ITEMSIZE[input_dtype])
+        self.values["input"] = self.mem.alloc(*self.input_bytes)
+        self.mem.hold(self.values["input"])
+        self.dtype_of["input"] = input_dtype
+        self.mem.mark("start", "")
+
+    def forward(self, step: Step) -> None:
+        """One layer's forward: autocast's copies of its inputs, its output, what its backward keeps
+        and its short-lived tensors, at once (an event); then what nothing reads any more goes."""
+        node, record, a = step.node, step.record, step.node.args
+        layer = self.layer[node.name]
+        x, y = _x(step, self.shapes), self.shapes[node.name]
+        in_dtypes = [self.dtype_of[n] for n in node.inputs]
+        mode = record.autocast(a, x, self.device) if self.low else None
+        compute = self.computes[node.name] = _compute_dtype(mode, in_dtypes, self.master, self.low)
+        size = _itemsizes(compute, self.master, self.device)
+        keeps = record.saved(a, x, y) if self.runs[node.name] else ()
+        copies, transient = self._autocast_inputs(step, mode, compute, in_dtypes)
         fwd_scratch, bwd_scratch = record.scratch(a, x, y)
         # its output: a view shares its input's storage
         aliases = record.trains_as_view(a)
         if aliases:
-            values[node.name] = mem.hold(values[node.inputs[0]])
+            self.values[node.name] = self.mem.hold(self.values[node.inputs[0]])
             activation: Pair = (0, 0)
         else:
-            activation = _bytes(prod(y), csize)
-            values[node.name] = mem.alloc(*activation)
-        dtype_of[node.name] = compute if not aliases else in_dtypes[0]
-        # under autocast a listed op with float32 parameters reads low-precision copies of them
-        copied = low is not None and compute != master and layer.params > 0
-        weight_copies = []
-        if copied:
-            kept_weights = sum(k.elements for k in keeps if k.source == WEIGHT)
-            for k in keeps:
-                if k.source == WEIGHT:
-                    weight_copies.append(mem.alloc(k.elements * csize))
-                    cache.append(weight_copies[-1])
-            if layer.params > kept_weights:
-                cache.append(mem.alloc((layer.params - kept_weights) * csize))
+            activation = _bytes(prod(y), size[ACT])
+            self.values[node.name] = self.mem.alloc(*activation)
+        self.dtype_of[node.name] = compute if not aliases else in_dtypes[0]
+        weight_copies = self._weight_copies(layer, keeps, compute)
+        holds, made, saved = self._hold_for_backward(step, keeps, copies, weight_copies, size)
+        made += [self.mem.alloc(*_bytes(k.elements, size[k.dtype], k.batched)) for k in fwd_scratch]
+        self.mem.mark("forward", node.name)
+        for sid in list(copies.values()) + made + transient:
+            self.mem.drop(sid)
+        self._let_go(step, holds)
+        self.scratches[node.name] = tuple(_bytes(k.elements, size[k.dtype], k.batched) for k in bwd_scratch)
+        self.facts.append(self._facts(step, activation, saved))
+
+    def _let_go(self, step: Step, holds: list[int]) -> None:
+        """After a layer's forward: what its backward keeps stays if its output reaches the loss
+        (else it goes, with the output), and the values read for the last time go."""
+        if step.node.name in self.reaches:
+            self.kept[step.node.name] = holds
+        else:
+            for sid in holds:
+                self.mem.drop(sid)
+        for name in step.releases:
+            self.mem.drop(self.values[name])
+
+    def _autocast_inputs(self, step: Step, mode: str | None, compute: str,
+                         in_dtypes: list[str]) -> tuple[dict[int, int], list[int]]:
+        """Autocast copies the inputs of a listed op into the dtype it runs in (an op that pads
+        first reads the padded tensor, made in the input's dtype, and autocast copies that): the
+        copies by input, and the padded tensors; both go when the op ends."""
+        copies: dict[int, int] = {}
+        transient: list[int] = []
+        if mode not in (LOW, FLOAT32, PROMOTE):
+            return copies, transient
+        node = step.node
+        x = _x(step, self.shapes)
+        xs = x if step.record.merge else (x,)
+        padded = next((k for k in step.record.saved(node.args, x, self.shapes[node.name]) if k.name == "padded"), None)
+        for i, (n, d) in enumerate(zip(node.inputs, in_dtypes)):
+            if d != INT64 and d != compute:
+                if padded is not None:
+                    transient.append(self.mem.alloc(*_bytes(padded.elements, ITEMSIZE[d])))
+                else:
+                    copies[i] = self.mem.alloc(*_bytes(prod(xs[i]), ITEMSIZE[compute]))
+        return copies, transient
+
+    def _weight_copies(self, layer: LayerReport, keeps: tuple[Keep, ...], compute: str) -> list[int]:
+        """Under autocast a listed op with float32 parameters reads low-precision copies of them,
+        held in autocast's cache until the forward ends: the copies its WEIGHT keeps name, in order."""
+        if self.low is None or compute == self.master or layer.params <= 0:
+            return []
+        csize = ITEMSIZE[compute]
+        copies = [self.mem.alloc(k.elements * csize) for k in keeps if k.source == WEIGHT]
+        self.cache += copies
+        kept_weights = sum(k.elements for k in keeps if k.source == WEIGHT)
+        if layer.params > kept_weights:
+            self.cache.append(self.mem.alloc((layer.params - kept_weights) * csize))
+        return copies
+
+    def _hold_for_backward(self, step: Step, keeps: tuple[Keep, ...], copies: dict[int, int],
+                           weight_copies: list[int], size: dict[str, int]) -> tuple[list[int], list[int], Pair]:
+        """What the layer's backward keeps: the storages it holds (each once), the NEW tensors made
+        for it (this step's reference, let go when it ends) and the bytes it is first to keep."""
+        node = step.node
+        upcast = size[UPCAST] > size[ACT]  # attention's math path computes a low-precision input in float32
         holds: list[int] = []
-        made: list[int] = []  # NEW tensors: this step's reference, dropped when it ends
-        layer_saved = [0, 0]
+        made: list[int] = []
+        saved: Pair = (0, 0)
         w = 0
         for k in keeps:
-            if k.grad_of is not None and not needs[node.inputs[k.grad_of]]:
+            if k.grad_of is not None and not self.needs[node.inputs[k.grad_of]]:
                 continue
             if k.name in (WHEN_NATIVE, WHEN_UPCAST) and (k.name == WHEN_UPCAST) != upcast:
                 continue
-            sid = _keep(k, step, values, copies, named, weight_copies[w:w + 1], mem, size)
+            sid = _keep(k, step, self.values, copies, self.named, weight_copies[w:w + 1], self.mem, size)
             if k.source == NEW:
                 made.append(sid)
             if k.source == WEIGHT:
                 w += 1
             if k.source == BUFFER:
-                nbytes = _bytes(k.elements, size[k.dtype], k.batched)
-                layer_saved = [layer_saved[0] + nbytes[0], layer_saved[1] + nbytes[1]]
+                saved = _add(saved, _bytes(k.elements, size[k.dtype], k.batched))
             if sid is None or sid in holds:
                 continue
             holds.append(sid)
-            if sid not in seen:
-                seen.add(sid)
-                fixed, per = mem.size[sid]
-                layer_saved = [layer_saved[0] + fixed, layer_saved[1] + per]
-        saved_total = [saved_total[0] + layer_saved[0], saved_total[1] + layer_saved[1]]
+            if sid not in self.seen:
+                self.seen.add(sid)
+                saved = _add(saved, self.mem.size[sid])
+        self.saved = _add(self.saved, saved)
         for sid in holds:
-            mem.hold(sid)
-        made += [mem.alloc(*_bytes(k.elements, size[k.dtype], k.batched)) for k in fwd_scratch]
-        mem.mark("forward", node.name)
-        for sid in list(copies.values()) + made + transient:
-            mem.drop(sid)
-        if node.name in reaches:
-            kept[node.name] = holds
-        else:
-            for sid in holds:
-                mem.drop(sid)
-        for name in step.releases:
-            mem.drop(values[name])
-        inputs_need = any(needs[n] for n in node.inputs)
-        only_input, always = record.backward_flops(a, x, y)
-        scratches[node.name] = tuple(_bytes(k.elements, size[k.dtype], k.batched) for k in bwd_scratch)
-        facts.append(dict(index=step.index, name=node.name, kind=node.kind, output=y, dtype=dtype_of[node.name],
-                          saved=tuple(layer_saved), activation=activation,
-                          grad_bytes=layer.params * msize, optimizer_bytes=STATE[setup.optimizer] * layer.params * msize,
-                          forward_flops=record.train_flops(a, x, y),
-                          backward_flops=(always + (only_input if inputs_need else 0)) if runs[node.name] else 0))
+            self.mem.hold(sid)
+        return holds, made, saved
 
-    # The forward is over: autocast's cache lets go of its weight copies, and the loss is taken
-    # (a scalar, held to the end of the iteration): the output itself is let go (kept only if its
-    # own layer keeps it). The backward starts from the loss's gradient (a scalar), and the output's
-    # gradient arrives as one tensor of its size: a sum's is a broadcast view of the scalar, any
-    # real loss's is a tensor (convcalc counts that). Several outputs (`outputs:`) are all in the
-    # loss (the sum of their sums): each one's gradient is seeded at the start of the backward.
-    for sid in cache:
-        mem.drop(sid)
-    outs = spec.output_layers
-    scalar = ITEMSIZE[dtype_of[outs[0]]]
-    loss = mem.alloc(scalar)
-    for out in outs:
-        mem.drop(values[out])
-    seed = mem.alloc(scalar)
-    grads = {out: mem.alloc(*_bytes(prod(shapes[out]), ITEMSIZE[dtype_of[out]])) for out in outs}
-    sliced: set[str] = set()  # values whose gradient is still a slice of another's storage
-    mem.mark("backward", outs[-1])
-    param_grads: list[int] = []
-    grad_of: dict[tuple[str, str], int] = {}  # (owner, tensor) -> the storage holding its gradient
-    for step, layer in zip(reversed(steps), reversed(report.layers)):
+    def _facts(self, step: Step, activation: Pair, saved: Pair) -> LayerFacts:
+        node, record, a = step.node, step.record, step.node.args
+        layer = self.layer[node.name]
+        x, y = _x(step, self.shapes), self.shapes[node.name]
+        only_input, always = record.backward_flops(a, x, y)
+        inputs_need = any(self.needs[n] for n in node.inputs)
+        return LayerFacts(index=step.index, name=node.name, kind=node.kind, output=y, dtype=self.dtype_of[node.name],
+                          saved=saved, activation=activation, grad_bytes=layer.params * self.msize,
+                          optimizer_bytes=STATE[self.setup.optimizer] * layer.params * self.msize,
+                          forward_flops=record.train_flops(a, x, y),
+                          backward_flops=(always + (only_input if inputs_need else 0)) if self.runs[node.name] else 0)
+
+    def end_forward(self) -> None:
+        """The forward is over: autocast's cache lets go of its weight copies."""
+        for sid in self.cache:
+            self.mem.drop(sid)
+
+    def seed(self, outputs: tuple[str, ...]) -> None:
+        """The loss is taken (a scalar, held to the end of the iteration) and the outputs are let go
+        (kept only if their own layers keep them). The backward starts from the loss's gradient (a
+        scalar, held by the engine until the backward ends), and each output's gradient arrives as one
+        tensor of its size: a sum's is a broadcast view of the scalar, any real loss's is a tensor
+        (convcalc counts that). Several outputs (`outputs:`) are all in the loss (the sum of their
+        sums): each one's gradient is seeded here."""
+        scalar = ITEMSIZE[self.dtype_of[outputs[0]]]
+        self.loss = self.mem.alloc(scalar)
+        for out in outputs:
+            self.mem.drop(self.values[out])
+        self.seed_grad = self.mem.alloc(scalar)
+        for out in outputs:
+            self.grads[out] = self.mem.alloc(*_bytes(prod(self.shapes[out]), ITEMSIZE[self.dtype_of[out]]))
+        self.mem.mark("backward", outputs[-1])
+
+    def backward(self, step: Step) -> None:
+        """One layer's backward, where it runs: its inputs' and parameters' gradients and its
+        short-lived tensors, from its output's gradient and what it kept, at once (an event); then
+        those go, the casts back run, and the inputs' gradients are handed on."""
+        node = step.node
+        if not self.runs[node.name] or node.name not in self.grads:
+            return
+        g = self.grads.pop(node.name)
+        new_grads, slices, recasts = self._input_gradients(step, g)
+        later, param_recasts = self._parameter_gradients(node.name)
+        temps = [self.mem.alloc(*pair) for pair in self.scratches[node.name]]
+        self.mem.mark("backward", node.name)
+        for sid in temps + later:
+            self.mem.drop(sid)
+        self.mem.drop(g)
+        for sid in self.kept.pop(node.name, ()):
+            self.mem.drop(sid)
+        new_grads += self._cast_back(node.name, recasts + param_recasts)
+        for n, sid in new_grads:
+            self._hand_on(node.name, n, sid, whole=sid not in slices)
+
+    def _input_gradients(self, step: Step, g: int) -> tuple[list[tuple[str, int]], set[int], list[Recast]]:
+        """The gradient of each input that needs one, from the output's (`g`): `g` itself through
+        a view (`slices`: the storages handed on as slices, a concat's gradient), else a new tensor.
+        One made in the layer's dtype for an input of another is cast back later (`recasts`: the
+        storage, its size cast back, the input it belongs to)."""
         node, record = step.node, step.record
-        if not runs[node.name] or node.name not in grads:
-            continue
-        x = _x(step, shapes)
+        x = _x(step, self.shapes)
         xs = x if record.merge else (x,)
-        compute = computes[node.name]
-        g = grads.pop(node.name)
-        temps: list[int] = []
+        compute = self.computes[node.name]
         new_grads: list[tuple[str, int]] = []
-        slices: set[int] = set()  # storages this layer hands on as slices (a concat's gradient)
-        # gradients made in the layer's dtype for a tensor of another: (storage, size cast back,
-        # the input it belongs to, or '' for a parameter)
-        recasts: list[tuple[int, Pair, str]] = []
+        slices: set[int] = set()
+        recasts: list[Recast] = []
         for i, n in enumerate(node.inputs):
-            if not needs[n]:
+            if not self.needs[n]:
                 continue
-            if record.grad_view(node.args, x, shapes[node.name], i):
-                new_grads.append((n, mem.hold(g)))
-                if prod(xs[i]) != prod(shapes[node.name]):  # a slice of the gradient (a concat's input)
+            if record.grad_view(node.args, x, self.shapes[node.name], i):
+                new_grads.append((n, self.mem.hold(g)))
+                if prod(xs[i]) != prod(self.shapes[node.name]):  # a slice of the gradient (a concat's input)
                     slices.add(g)
                 continue
-            if dtype_of[n] != compute:  # made in the layer's dtype, cast to the input's below
-                sid = mem.alloc(*_bytes(prod(xs[i]), ITEMSIZE[compute]))
-                recasts.append((sid, _bytes(prod(xs[i]), ITEMSIZE[dtype_of[n]]), n))
+            if self.dtype_of[n] != compute:  # made in the layer's dtype, cast to the input's below
+                sid = self.mem.alloc(*_bytes(prod(xs[i]), ITEMSIZE[compute]))
+                recasts.append((sid, _bytes(prod(xs[i]), ITEMSIZE[self.dtype_of[n]]), n))
             else:
-                new_grads.append((n, mem.alloc(*_bytes(prod(xs[i]), ITEMSIZE[dtype_of[n]]))))
-        copied = low is not None and compute != master
-        # A parameter's gradient: the first one made (at its last use in the forward) is kept as its
-        # .grad; one made at an earlier use of a shared tensor is added into it and let go (sharing.py)
-        later: list[int] = []
-        if copied:  # gradients of the weights' copies, each cast to the master's dtype later
-            recasts += [(mem.alloc(t * ITEMSIZE[compute]), (t * msize, 0), key) for key, t in uses[node.name]]
-        elif uses[node.name]:
-            first = [(key, t) for key, t in uses[node.name] if key not in grad_of]
-            later = [mem.alloc(t * msize) for key, t in uses[node.name] if key in grad_of]
-            if first:
-                sid = mem.alloc(sum(t for _, t in first) * msize)
-                param_grads.append(sid)
-                grad_of.update((key, sid) for key, _ in first)
-        temps += [mem.alloc(*pair) for pair in scratches[node.name]]
-        mem.mark("backward", node.name)
-        for sid in temps + later:
-            mem.drop(sid)
-        mem.drop(g)
-        for sid in kept.pop(node.name, ()):
-            mem.drop(sid)
-        # the casts' backward runs after the layer's: one gradient at a time into its tensor's dtype
+                new_grads.append((n, self.mem.alloc(*_bytes(prod(xs[i]), ITEMSIZE[self.dtype_of[n]]))))
+        return new_grads, slices, recasts
+
+    def _parameter_gradients(self, name: str) -> tuple[list[int], list[Recast]]:
+        """The gradients of the parameter tensors layer `name` reads. The first one made for a tensor
+        (at its last use in the forward) is kept as its .grad; one made at an earlier use of a shared
+        tensor is added into it and let go after the layer's backward (`later`; sharing.py). Under
+        autocast they are the gradients of the weights' copies, each cast to the master's dtype later
+        (recasts, for the tensor (owner, name) they belong to)."""
+        compute, uses = self.computes[name], self.uses[name]
+        if self.low is not None and compute != self.master:
+            return [], [(self.mem.alloc(t * ITEMSIZE[compute]), (t * self.msize, 0), key) for key, t in uses]
+        first = [(key, t) for key, t in uses if key not in self.grad_of]
+        later = [self.mem.alloc(t * self.msize) for key, t in uses if key in self.grad_of]
+        if first:
+            sid = self.mem.alloc(sum(t for _, t in first) * self.msize)
+            self.param_grads.append(sid)
+            self.grad_of.update((key, sid) for key, _ in first)
+        return later, []
+
+    def _cast_back(self, name: str, recasts: list[Recast]) -> list[tuple[str, int]]:
+        """The casts' backward runs after the layer's: one gradient at a time into its tensor's dtype.
+        An input's is returned, to be handed on; a parameter's becomes its .grad, or is added into
+        the shared tensor's and let go."""
+        handed: list[tuple[str, int]] = []
         for sid, size, n in recasts:
-            cast = mem.alloc(*size)
-            mem.mark("backward", node.name)
-            mem.drop(sid)
+            cast = self.mem.alloc(*size)
+            self.mem.mark("backward", name)
+            self.mem.drop(sid)
             if isinstance(n, str):
-                new_grads.append((n, cast))
-            elif n not in grad_of:
-                grad_of[n] = cast
-                param_grads.append(cast)
+                handed.append((n, cast))
+            elif n not in self.grad_of:
+                self.grad_of[n] = cast
+                self.param_grads.append(cast)
             else:
-                mem.drop(cast)  # added into the shared tensor's gradient
-        for n, sid in new_grads:
-            whole = sid not in slices
-            if n not in grads:
-                grads[n] = sid
-                if not whole:
-                    sliced.add(n)
-                continue
-            # A second gradient for the same value: summed into a new tensor of the value's size (a
-            # slice of a concat's gradient holds the whole concat's storage, but the sum is the
-            # value's own), as PyTorch measures it on CPU tensors, real and fake alike
-            old = grads[n]
-            total = mem.alloc(*mem.size[sid] if whole and n not in sliced
-                              else _bytes(prod(shapes[n]), ITEMSIZE[dtype_of[n]]))
-            mem.mark("backward", node.name)
-            mem.drop(old)
-            mem.drop(sid)
-            grads[n] = total
-            sliced.discard(n)
-    for sid in grads.values():
-        mem.drop(sid)
-    mem.drop(seed)  # the engine holds the loss's gradient until the backward ends
+                self.mem.drop(cast)  # added into the shared tensor's gradient
+        return handed
 
-    # optimizer.step(): the states are updated in place; Adam's step makes temporaries
-    if setup.optimizer in ("adam", "adamw") and setup.implementation == "for-loop":
-        # per tensor: denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps): the square
-        # root and the quotient exist together, while the previous tensor's denom is still bound
-        previous = None
-        for t in tensors:
-            root = mem.alloc(t * msize)
-            denom = mem.alloc(t * msize)
-            mem.mark("optimizer", "")
-            mem.drop(root)
-            if previous is not None:
-                mem.drop(previous)
-            previous = denom
-        if previous is not None:
-            mem.drop(previous)
-    elif setup.optimizer in ("adam", "adamw") and setup.implementation == "foreach":
-        roots = mem.alloc(sum(tensors) * msize)  # torch._foreach_sqrt over every parameter at once
-        mem.mark("optimizer", "")
-        mem.drop(roots)
-    else:
-        mem.mark("optimizer", "")  # SGD (with or without momentum) and fused Adam: in place
-    for sid in param_grads:  # zero_grad(set_to_none=True)
-        mem.drop(sid)
-    mem.drop(values["input"])
-    mem.drop(loss)
+    def _hand_on(self, name: str, n: str, sid: int, whole: bool) -> None:
+        """Layer `name` hands value `n` a gradient (`whole`: not a slice of a larger storage). A second
+        gradient for the same value is summed into a new tensor of the value's size (a slice of a
+        concat's gradient holds the whole concat's storage, but the sum is the value's own), as
+        PyTorch measures it on CPU tensors, real and fake alike."""
+        if n not in self.grads:
+            self.grads[n] = sid
+            if not whole:
+                self.sliced.add(n)
+            return
+        old = self.grads[n]
+        total = self.mem.alloc(*self.mem.size[sid] if whole and n not in self.sliced
+                               else _bytes(prod(self.shapes[n]), ITEMSIZE[self.dtype_of[n]]))
+        self.mem.mark("backward", name)
+        self.mem.drop(old)
+        self.mem.drop(sid)
+        self.grads[n] = total
+        self.sliced.discard(n)
 
-    layers = tuple(LayerFacts(**f) for f in facts)
-    inference = setup.amp or master
-    return Timeline(spec.name, spec.source, setup, spec.input, spec.batch, layers, tuple(mem.events),
-                    weight_bytes, buffer_bytes, weight_bytes, optimizer_bytes, tuple(saved_total), input_bytes,
-                    inference)
+    def end_backward(self) -> None:
+        """The backward is over: gradients no layer used (the input's) go, and the loss's."""
+        for sid in self.grads.values():
+            self.mem.drop(sid)
+        self.mem.drop(self.seed_grad)  # the engine holds the loss's gradient until the backward ends
+
+    def optimizer_step(self) -> None:
+        """optimizer.step(): the states are updated in place; Adam's step makes temporaries."""
+        for elements in _step_temporaries(self.setup.optimizer, self.setup.implementation, self.tensors):
+            sid = self.mem.alloc(elements * self.msize)
+            self.mem.mark("optimizer", "")
+            self.mem.drop(sid)
+
+    def zero_grad(self) -> None:
+        """zero_grad(set_to_none=True): the parameters' gradients go; the iteration ends, and with it
+        the loop's hold on its batch and the loss."""
+        for sid in self.param_grads:
+            self.mem.drop(sid)
+        self.mem.drop(self.values["input"])
+        self.mem.drop(self.loss)
+
+    def timeline(self) -> Timeline:
+        spec = self.spec
+        return Timeline(spec.name, spec.source, self.setup, spec.input, spec.batch, tuple(self.facts),
+                        tuple(self.mem.events), self.weight_bytes, self.buffer_bytes, self.weight_bytes,
+                        self.optimizer_bytes, self.saved, self.input_bytes, self.setup.amp or self.master)
 
 
 def _uses(step: Any, layer: Any, shapes: dict[str, tuple[int, ...]]) -> list[tuple[tuple[str, str], int]]:
