@@ -770,3 +770,190 @@ def build_features_and_logits() -> nn.Module:
 # Models with several outputs, apart from INPUTS (whose tests compare one output)
 SEVERAL_OUTPUTS = {"build_two_heads": (3, 16, 16), "build_two_heads_tuple": (3, 16, 16),
                    "build_features_and_logits": (3, 16, 16)}
+
+
+# Attention models, apart from INPUTS: their truth needs nn.MultiheadAttention's fast path off and
+# SDPA on its math backend (docs/costs.md), which tests/test_import_attention.py arranges.
+
+
+class MLPBlock(nn.Sequential):
+    """torchvision's MLPBlock (torchvision.ops.MLP): Linear, GELU, Dropout, Linear, Dropout."""
+
+    def __init__(self, in_dim: int, mlp_dim: int, dropout: float) -> None:
+        super().__init__(nn.Linear(in_dim, mlp_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(mlp_dim, in_dim),
+                         nn.Dropout(dropout))
+
+
+class EncoderBlock(nn.Module):
+    """torchvision's EncoderBlock: pre-norm self-attention and MLP, each in a residual."""
+
+    def __init__(self, num_heads: int, hidden_dim: int, mlp_dim: int, dropout: float, attention_dropout: float) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.ln_1 = nn.LayerNorm(hidden_dim, eps=1e-6)
+        self.self_attention = nn.MultiheadAttention(hidden_dim, num_heads, dropout=attention_dropout, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.ln_2 = nn.LayerNorm(hidden_dim, eps=1e-6)
+        self.mlp = MLPBlock(hidden_dim, mlp_dim, dropout)
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        torch._assert(input.dim() == 3, f"Expected (batch_size, seq_length, hidden_dim) got {input.shape}")
+        x = self.ln_1(input)
+        x, _ = self.self_attention(x, x, x, need_weights=False)
+        x = self.dropout(x)
+        x = x + input
+        y = self.ln_2(x)
+        y = self.mlp(y)
+        return x + y
+
+
+class Encoder(nn.Module):
+    """torchvision's Encoder: the position embedding added, dropout, the layers, a final LayerNorm."""
+
+    def __init__(self, seq_length: int, num_layers: int, num_heads: int, hidden_dim: int, mlp_dim: int,
+                 dropout: float, attention_dropout: float) -> None:
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.empty(1, seq_length, hidden_dim).normal_(std=0.02))
+        self.dropout = nn.Dropout(dropout)
+        layers: dict[str, nn.Module] = {}
+        for i in range(num_layers):
+            layers[f"encoder_layer_{i}"] = EncoderBlock(num_heads, hidden_dim, mlp_dim, dropout, attention_dropout)
+        from collections import OrderedDict
+
+        self.layers = nn.Sequential(OrderedDict(layers))
+        self.ln = nn.LayerNorm(hidden_dim, eps=1e-6)
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        torch._assert(input.dim() == 3, f"Expected (batch_size, seq_length, hidden_dim) got {input.shape}")
+        input = input + self.pos_embedding
+        return self.ln(self.layers(self.dropout(input)))
+
+
+class VisionTransformer(nn.Module):
+    """torchvision.models.VisionTransformer as it is written (conv_proj, reshape and permute to
+    tokens, class_token, encoder, x[:, 0], heads.head), without its weight initialisation."""
+
+    def __init__(self, image_size: int, patch_size: int, num_layers: int, num_heads: int, hidden_dim: int,
+                 mlp_dim: int, dropout: float = 0.0, attention_dropout: float = 0.0, num_classes: int = 10) -> None:
+        super().__init__()
+        torch._assert(image_size % patch_size == 0, "Input shape indivisible by patch size!")
+        self.image_size, self.patch_size, self.hidden_dim = image_size, patch_size, hidden_dim
+        self.conv_proj = nn.Conv2d(3, hidden_dim, kernel_size=patch_size, stride=patch_size)
+        seq_length = (image_size // patch_size) ** 2
+        self.class_token = nn.Parameter(torch.zeros(1, 1, hidden_dim))
+        seq_length += 1
+        self.encoder = Encoder(seq_length, num_layers, num_heads, hidden_dim, mlp_dim, dropout, attention_dropout)
+        self.seq_length = seq_length
+        self.heads = nn.Sequential()
+        self.heads.add_module("head", nn.Linear(hidden_dim, num_classes))
+
+    def _process_input(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        p = self.patch_size
+        torch._assert(h == self.image_size, f"Wrong image height! Expected {self.image_size} but got {h}!")
+        torch._assert(w == self.image_size, f"Wrong image width! Expected {self.image_size} but got {w}!")
+        n_h = h // p
+        n_w = w // p
+        x = self.conv_proj(x)
+        x = x.reshape(n, self.hidden_dim, n_h * n_w)
+        x = x.permute(0, 2, 1)
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self._process_input(x)
+        n = x.shape[0]
+        batch_class_token = self.class_token.expand(n, -1, -1)
+        x = torch.cat([batch_class_token, x], dim=1)
+        x = self.encoder(x)
+        x = x[:, 0]
+        x = self.heads(x)
+        return x
+
+
+def build_vit() -> nn.Module:
+    return VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=3, hidden_dim=48, mlp_dim=96)
+
+
+class SdpaBlock(nn.Module):
+    """Attention written out: q, k, v projections, heads by view and transpose,
+    F.scaled_dot_product_attention, the heads merged back, an out projection; on a conv's tokens
+    (x.flatten(2).transpose(1, 2)), with a residual; the head reads the tokens flattened."""
+
+    def __init__(self, c: int = 24, heads: int = 4) -> None:
+        super().__init__()
+        self.heads = heads
+        self.stem = nn.Conv2d(3, c, 4, stride=4)
+        self.q = nn.Linear(c, c)
+        self.k = nn.Linear(c, c)
+        self.v = nn.Linear(c, c)
+        self.proj = nn.Linear(c, c)
+        self.head = nn.Linear(c * 20, 5)  # on the 4x5 map's 20 tokens flattened
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.stem(x).flatten(2).transpose(1, 2)  # B, N, C
+        b, n, c = t.shape
+        q = self.q(t).view(b, n, self.heads, c // self.heads).transpose(1, 2)
+        k = self.k(t).view(b, n, self.heads, c // self.heads).transpose(1, 2)
+        v = self.v(t).view(b, n, self.heads, c // self.heads).transpose(1, 2)
+        o = F.scaled_dot_product_attention(q, k, v)
+        o = o.transpose(1, 2).reshape(b, n, c)
+        t = t + self.proj(o)
+        return self.head(t.flatten(1))
+
+
+def build_sdpa_block() -> nn.Module:
+    return SdpaBlock()
+
+
+class MatmulAttention(nn.Module):
+    """Attention by hand as many write it: one qkv projection chunked on the last axis, heads by
+    reshape and permute, q @ k.transpose(-2, -1) (times a scale, when `scaled`), softmax(dim=-1), @ v."""
+
+    def __init__(self, c: int = 16, heads: int = 2, scaled: bool = False) -> None:
+        super().__init__()
+        self.heads, self.scale = heads, (c // heads) ** -0.5 if scaled else None
+        self.stem = nn.Conv2d(3, c, 4, stride=4)
+        self.qkv = nn.Linear(c, 3 * c)
+        self.proj = nn.Linear(c, c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.stem(x).flatten(2).transpose(1, 2)
+        b, n, c = t.shape
+        q, k, v = self.qkv(t).chunk(3, dim=-1)
+        q = q.reshape(b, n, self.heads, c // self.heads).permute(0, 2, 1, 3)
+        k = k.reshape(b, n, self.heads, c // self.heads).permute(0, 2, 1, 3)
+        v = v.reshape(b, n, self.heads, c // self.heads).permute(0, 2, 1, 3)
+        a = q @ k.transpose(-2, -1)
+        if self.scale is not None:  # a product with a number: no kind of convcalc's (refused, listed)
+            a = a * self.scale
+        a = a.softmax(dim=-1)
+        o = (a @ v).transpose(1, 2).reshape(b, n, c)
+        return self.proj(o)
+
+
+def build_matmul_attention() -> nn.Module:
+    return MatmulAttention()
+
+
+def build_matmul_attention_scaled() -> nn.Module:
+    return MatmulAttention(scaled=True)
+
+
+class SequenceFirstAttention(nn.Module):
+    """nn.MultiheadAttention with its default batch_first=False, on (N, B, E) tokens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 4, stride=4)
+        self.attn = nn.MultiheadAttention(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.stem(x).flatten(2).permute(2, 0, 1)  # N, B, E
+        return self.attn(t, t, t)[0]
+
+
+def build_sequence_first() -> nn.Module:
+    return SequenceFirstAttention()
+
+
+ATTENTION = {"build_vit": (3, 32, 32), "build_sdpa_block": (3, 16, 20), "build_matmul_attention": (3, 16, 12)}

@@ -65,6 +65,20 @@ class ChannelsLast(NamedTuple):
     shape: tuple[int, ...] = ()  # PyTorch: the view's traced per-sample shape
 
 
+class Transposed(NamedTuple):
+    """x.transpose(-2, -1) (or a permute swapping the last two axes) of a tensor convcalc has: not
+    a layer until something reads it. A rule that declares `transposed` reads it (a product folds
+    it into `transpose_b`: q @ kᵀ); for any other reader the dispatcher makes it the `transpose`
+    layer it is (PyTorch's numbering, dim0 < dim1)."""
+
+    ref: Ref
+    dim0: int
+    dim1: int
+    base: str = ""  # the transpose's layer name, should it become one
+    what: str = ""
+    shape: tuple[int, ...] = ()  # the transposed per-sample shape
+
+
 # --------------------------------------------------------------------------------------------
 # Rules declared as data
 
@@ -92,13 +106,16 @@ class Rule(NamedTuple):
     # transpose, ONNX's Reshape back), "end" (the view back: the dispatcher makes the
     # channel_shuffle layer).
     shuffle: str | None = None
+    # It reads a pending transpose of the last two axes (Transposed) itself: the product of two
+    # activations, folding it into transpose_b. Left False, the dispatcher makes the transpose a layer first.
+    transposed: bool = False
     param_view: bool = False  # PyTorch: a view of a parameter (gamma.reshape(1, -1, 1, 1)) is still the parameter
     folds_bias: bool = False  # ONNX: an Add of a stored bias after a bias_follows rule's layer is that layer's bias
     bias_follows: bool = False  # ONNX: its linear (or channels-last 1x1 conv) layer's bias may be the next Add
 
 
 NO_RULE = Rule(None)
-_SHARED = ("per_position", "channels_last", "shuffle")
+_SHARED = ("per_position", "channels_last", "shuffle", "transposed")
 
 
 def rule_table(table: dict[Any, Rule], *reads: str) -> Callable[..., Callable[[Any], Any]]:
@@ -106,7 +123,7 @@ def rule_table(table: dict[Any, Rule], *reads: str) -> Callable[..., Callable[[A
     several keys (stacked decorators give keys their own declarations), a key given two rules is
     refused at import, as the layer registry refuses a kind registered twice, and so is a
     declaration this table's dispatcher does not read (`reads`: the importer's own, beside the
-    shared per_position, channels_last and shuffle)."""
+    shared per_position, channels_last, shuffle and transposed)."""
     known = set(_SHARED) | set(reads)
 
     def keys(*targets: Any, **declared: Any) -> Callable[[Any], Any]:

@@ -266,6 +266,11 @@ def _matmul_channels_last(mapper: Any, c: Call, x: Ref) -> Mapped:
 
 @rule("MatMul", channels_last=_matmul_channels_last, bias_follows=True)
 def _matmul(c: Call) -> Mapped:
+    if len(c.inputs) == 2 and all(isinstance(v, Ref) for v in c.inputs):  # two activations: q @ kᵀ, p @ v
+        u, v = c.inputs
+        if len(u.shape) != len(v.shape) or len(u.shape) < 2:
+            raise Unsupported("a product of activations of different ranks, or of fewer than 2 axes per sample")
+        return Mapped([("matmul", {})], [u, v])
     x, w = c.x(), c.param(1, "weight")
     if len(w.dims) != 2 or w.dims[0] != x.shape[-1]:
         raise Unsupported("a matrix product with a stored tensor other than an [F, out] matrix")
@@ -315,10 +320,11 @@ def _ln(c: Call) -> Mapped:
     x = c.x()
     axis = c.attr("axis", -1) % (len(x.shape) + 1)
     scale, bias = c.param(1, "scale"), c.param(2, "bias")
-    if axis != 1 or bias is None:
+    last = len(x.shape) > 1 and axis == len(x.shape)  # tokens [N, E] over E (ViT): ln over=last
+    if (axis != 1 and not last) or bias is None:
         raise Unsupported("a layer norm over the last axes only, or without a bias (convcalc's ln normalizes "
-                          "the channels at each position, or the whole sample)")
-    args: dict[str, Any] = {} if len(x.shape) == 1 else {"over": "all"}
+                          "the channels at each position, the last axis, or the whole sample)")
+    args: dict[str, Any] = {"over": "last"} if last else {} if len(x.shape) == 1 else {"over": "all"}
     if abs(c.attr("epsilon", 1e-5) - 1e-5) > 1e-12:
         args["eps"] = _float(c.attr("epsilon"))
     return Mapped([("ln", args)], [x], scale.numel + bias.numel)
@@ -409,9 +415,9 @@ def _prelu(c: Call) -> Mapped:
 def _softmax(c: Call, kind: str) -> Mapped:
     x = c.x()
     axis = c.attr("axis", -1 if c.opset >= 13 else 1) % (len(x.shape) + 1)
-    if axis != 1 or (c.opset < 13 and len(x.shape) > 1):
-        raise Unsupported(f"{kind} over an axis other than the channels")
-    return Mapped([(kind, {})], [x])
+    if axis == 0 or (c.opset < 13 and (axis != 1 or len(x.shape) > 1)) or (kind == "log_softmax" and axis != 1):
+        raise Unsupported(f"{kind} over an axis other than the channels" + (" or a later one" if kind == "softmax" else ""))
+    return Mapped([(kind, {} if axis == 1 else {"dim": -1 if axis == len(x.shape) else axis})], [x])
 
 
 @rule("Softmax")
@@ -643,8 +649,8 @@ def _as_shape(c: Call, x: Ref, full: list[int]) -> Any:
     if (len(out) == len(x.shape) + 1 and 1 < out[0] < x.shape[0] and out[0] * out[1] == x.shape[0]
             and out[2:] == x.shape[1:]):
         return Pending(x, out[0], False)  # maybe a channel shuffle
-    if len(out) not in (1, c.nd + 1):
-        raise Unsupported(f"a reshape to a rank-{len(out) + 1} tensor in a {c.nd}-D network")
+    if len(out) > 8:
+        raise Unsupported(f"a reshape to a rank-{len(out) + 1} tensor (convcalc's transpose numbers up to 8 axes)")
     return Mapped([("reshape", {"shape": list(out)})], [x])
 
 
@@ -741,8 +747,12 @@ def _transpose(c: Call) -> Any:
     perm = list(c.attr("perm", []))
     if isinstance(data, Pending) and not data.transposed and perm[:3] == [0, 2, 1] and perm[3:] == list(range(3, len(perm))):
         return data._replace(transposed=True)
-    if isinstance(data, Ref) and len(data.shape) > 1 and perm == [0, *range(2, len(data.shape) + 1), 1]:
+    if isinstance(data, Ref) and len(data.shape) > 2 and perm == [0, *range(2, len(data.shape) + 1), 1]:
         return ChannelsLast(data)
+    moved = [i for i, p in enumerate(perm) if p != i]
+    if isinstance(data, Ref) and len(perm) == len(data.shape) + 1 and len(moved) == 2 and moved[0] > 0 \
+            and perm[moved[0]] == moved[1]:  # two axes swapped (tokens, heads): a transpose layer
+        return Mapped([("transpose", {"dim0": moved[0], "dim1": moved[1]})], [data])
     if isinstance(data, ChannelsLast) and perm == [0, len(data.ref.shape), *range(1, len(data.ref.shape))]:
         return data.ref
     if isinstance(data, Const) and data.data is not None:  # of a constant (torch's F.pad argument reversed)

@@ -38,7 +38,7 @@ from torch import nn
 
 from ..errors import ConvcalcError, SpecError, UsageError
 from ..sharing import tensor_names
-from .mapping import NO_RULE, ChannelsLast, MapperBase, Mapped, Pending, Ref, Rule, rule_table
+from .mapping import NO_RULE, ChannelsLast, MapperBase, Mapped, Pending, Ref, Rule, Transposed, rule_table
 from .model import Imported, Layer, Unsupported, pad_args, padding_arg, slice_layers, spec_value
 
 BATCH = 1  # the traced batch: every tensor must keep dim 0 = 1 (an operator that moves positions into it is refused)
@@ -421,10 +421,12 @@ class Param(NamedTuple):
 
 
 class Chunks(NamedTuple):
-    """x.chunk(n, dim=1): n equal channel chunks of `ref`, picked by indexing."""
+    """x.chunk(n, dim): n equal chunks of `ref` along a per-sample axis (0: the channels, a split
+    layer each; another, a crop: q, k, v of a packed projection on tokens), picked by indexing."""
 
     ref: Ref
     parts: int
+    axis: int = 0
 
 
 
@@ -566,12 +568,19 @@ def _ln(c: Call) -> Mapped:
     args: dict[str, Any] = {} if m.elementwise_affine else {"affine": False}
     if m.eps != 1e-5:
         args["eps"] = m.eps
-    if tuple(m.normalized_shape) != x.shape:
-        raise Unsupported(f"layer norm over the last axes {list(m.normalized_shape)} of [{'x'.join(map(str, x.shape))}] "
-                          "(convcalc's ln normalizes the channels at each position, or the whole sample)")
-    if len(x.shape) > 1:
-        args["over"] = "all"
+    args.update(_ln_over(tuple(m.normalized_shape), x))
     return one("ln", args, x)
+
+
+def _ln_over(normalized: tuple[int, ...], x: Ref) -> dict[str, Any]:
+    """Which axes a layer norm over the trailing `normalized` axes of `x` normalizes, as ln's `over`:
+    the whole sample (`all`; nothing for a flat one), or the last axis (`last`: tokens [N, E])."""
+    if normalized == x.shape:
+        return {"over": "all"} if len(x.shape) > 1 else {}
+    if normalized == x.shape[-1:]:
+        return {"over": "last"}
+    raise Unsupported(f"layer norm over the last axes {list(normalized)} of [{'x'.join(map(str, x.shape))}] "
+                      "(convcalc's ln normalizes the channels at each position, the last axis, or the whole sample)")
 
 
 def _channel_ln(x: Ref, normalized: tuple[int, ...], affine: bool, bias: bool, eps: float) -> Mapped:
@@ -823,10 +832,14 @@ def _prelu(c: Call) -> Mapped:
 
 
 def _softmax(c: Call, kind: str, dim: Any) -> Mapped:
+    """softmax over any axis but the batch (`dim` as PyTorch numbers it: -1 for the last, as
+    attention's scores over the keys); log_softmax over the channels only."""
     x = c.x()
-    if dim is None or c.dim(dim, x) != 1:
-        raise Unsupported(f"{kind} over dim {dim} (convcalc's is over the channels, dim 1)")
-    return one(kind, {}, x)
+    if dim is None or c.dim(dim, x) == 0 or (kind == "log_softmax" and c.dim(dim, x) != 1):
+        raise Unsupported(f"{kind} over dim {dim} (convcalc's is over the channels, dim 1"
+                          + (", or any axis but the batch)" if kind == "softmax" else ")"))
+    at = c.dim(dim, x)
+    return one(kind, {} if at == 1 else {"dim": -1 if at == len(x.shape) else at}, x)
 
 
 @module(nn.Softmax)
@@ -934,6 +947,11 @@ def _add(c: Call) -> Mapped:
     a, b = bound.get("input"), bound.get("other")
     if bound["alpha"] != 1:
         raise Unsupported("an add with alpha")
+    x, p = (a, b) if isinstance(a, Ref) else (b, a)
+    if isinstance(x, Ref) and isinstance(p, Param) and p.shape in (x.shape, (1, *x.shape)):
+        # ViT's x + self.pos_embedding: a learned parameter of the sample's shape, added (emit counts it)
+        _learned(c, p, "a position embedding")
+        return one("pos_embed", {}, x)
     if not (isinstance(a, Ref) and isinstance(b, Ref)):
         raise Unsupported("adds a number or a parameter, not another activation")
     if a.shape != b.shape:
@@ -958,6 +976,12 @@ def _mul(c: Call) -> Any:
     raise Unsupported("multiplies by a number, not another activation")
 
 
+def _learned(c: Call, p: Param, what: str) -> None:
+    """`p` must be a parameter: a buffer (a fixed sinusoidal table) is no learned tensor convcalc's kind counts."""
+    if not _is_parameter(c.node.graph.owning_module, p.target):
+        raise Unsupported(f"{what} that is a buffer ({p.target}), not a parameter (convcalc's counts a learned one)")
+
+
 class LayerScale(NamedTuple):
     """x * gamma with gamma a [C, 1, ...] parameter (ConvNeXt): the layer_scale kind."""
 
@@ -969,6 +993,15 @@ class LayerScale(NamedTuple):
 def _cat(c: Call) -> Any:
     bound = c.bind("tensors", "dim", dim=0)
     tensors = bound.get("tensors")
+    if (isinstance(tensors, (list, tuple)) and len(tensors) == 2 and isinstance(tensors[0], Param)
+            and isinstance(tensors[1], Ref)):
+        # ViT's torch.cat([self.class_token.expand(B, -1, -1), x], dim=1): a learned token in front
+        token, x = tensors
+        if len(x.shape) != 2 or c.dim(bound["dim"], x) != 1 or token.shape != (1, 1, x.shape[1]):
+            raise Unsupported(f"concatenates a parameter of shape {list(token.shape)} (a class token is [1, 1, E], "
+                              "in front of tokens [N, E] along dim 1)")
+        _learned(c, token, "a class token")
+        return one("cls_token", {}, x)
     if not isinstance(tensors, (list, tuple)) or not all(isinstance(t, Ref) for t in tensors):
         raise Unsupported("concatenates something that is not an activation")
     if c.dim(bound["dim"], tensors[0]) != 1:
@@ -1042,20 +1075,16 @@ def _layer_norm_channels_last(mapper: Any, c: Call, x: Ref) -> Mapped:
 @function(F.layer_norm, channels_last=_layer_norm_channels_last)
 def _layer_norm_function(c: Call) -> Mapped:
     b = c.bind("input", "normalized_shape", "weight", "bias", "eps", weight=None, bias=None, eps=1e-5)
-    x = c.x()
-    if tuple(b["normalized_shape"]) != x.shape:
-        raise Unsupported(f"layer norm over the last axes {list(b['normalized_shape'])} of "
-                          f"[{'x'.join(map(str, x.shape))}]")
+    x, normalized = c.x(), tuple(b["normalized_shape"])
+    over = _ln_over(normalized, x)
     if b["weight"] is not None and b["bias"] is None:
         raise Unsupported("layer norm without a bias")
-    if any(isinstance(p, Param) and p.shape != x.shape for p in (b["weight"], b["bias"])):
+    if any(isinstance(p, Param) and p.shape != normalized for p in (b["weight"], b["bias"])):
         raise Unsupported("layer norm with weights of another shape")
     args: dict[str, Any] = {} if b["weight"] is not None else {"affine": False}
     if b["eps"] != 1e-5:
         args["eps"] = b["eps"]
-    if len(x.shape) > 1:
-        args["over"] = "all"
-    return one("ln", args, x)
+    return one("ln", {**args, **over}, x)
 
 
 @function(F.batch_norm)
@@ -1163,8 +1192,7 @@ def _reshape(c: Call) -> Any:
         return Alias(x)
     if len(out) == 1 and len(x.shape) > 1:
         return one("flatten", {}, x)
-    if len(out) not in (1, c.nd + 1):
-        raise Unsupported(f"a reshape to a rank-{len(out) + 1} tensor in a {c.nd}-D network")
+    # any per-sample shape of the same size: heads [N, E] -> [N, H, d] and back, [C, H, W] -> [C, H·W]
     return one("reshape", {"shape": list(out)}, x)
 
 
@@ -1177,6 +1205,13 @@ def _view(c: Call) -> Any:
             and out[2:] == x.shape[1:]):
         return Pending(x, out[0], False)
     return _reshape(c)
+
+
+@function("Tensor.expand", param_view=True)
+def _expand(c: Call) -> Any:
+    """self.class_token.expand(B, -1, -1) is still the parameter (the dispatcher's param_view); an
+    activation broadcast to more positions is no kind of convcalc's."""
+    raise Unsupported("an expand of an activation")
 
 
 @function("Tensor.contiguous", shuffle="keep", channels_last="keep")
@@ -1270,8 +1305,14 @@ def _channel_shuffle_function(c: Call) -> Mapped:
 def _getitem(call: Call) -> Any:
     """x.chunk(2, 1)[0] (a split layer), a tuple's item, or x[:, a:b] (slice, split, crop)."""
     container, index = call.args[0], call.args[1]
-    if isinstance(container, Chunks) and isinstance(index, int):
+    if isinstance(container, Chunks) and isinstance(index, int) and container.axis == 0:
         return Mapped([("split", {"parts": container.parts, "index": index % container.parts})], [container.ref])
+    if isinstance(container, Chunks) and isinstance(index, int):
+        # along another axis (q, k, v of a packed projection on tokens [N, 3E]): that axis swapped
+        # with the first, the split, and back; views, as the chunk is (crop takes every spatial axis)
+        swap = ("transpose", {"dim0": 1, "dim1": container.axis + 1})
+        split = ("split", {"parts": container.parts, "index": index % container.parts})
+        return Mapped([swap, split, swap], [container.ref])
     if isinstance(container, (tuple, list)) and isinstance(index, int):
         return Alias(container[index])
     if isinstance(container, Ref) and isinstance(index, (tuple, slice)):
@@ -1283,9 +1324,10 @@ def _getitem(call: Call) -> Any:
 def _chunk(c: Call) -> Chunks:
     b = c.bind("input", "chunks", "dim", dim=0)
     x = c.x()
-    if c.dim(b["dim"], x) != 1 or x.shape[0] % b["chunks"]:
-        raise Unsupported("chunks that are not equal parts of the channels")
-    return Chunks(x, b["chunks"])
+    axis = c.dim(b["dim"], x) - 1
+    if axis < 0 or x.shape[axis] % b["chunks"] or (axis > 0 and len(x.shape) < 2):
+        raise Unsupported("chunks that are not equal parts of an axis other than the batch")
+    return Chunks(x, b["chunks"], axis)
 
 
 @function("Tensor.split", torch.split)
@@ -1306,7 +1348,23 @@ def _transpose(c: Call) -> Any:
     x = b.get("input")
     if isinstance(x, Pending) and not x.transposed and sorted((b["dim0"], b["dim1"])) == [1, 2]:
         return x._replace(transposed=True)
-    raise Unsupported("a transpose")
+    if not isinstance(x, Ref):
+        raise Unsupported("a transpose of something that is not an activation")
+    rank = len(x.shape) + 1
+    return _swap(c, x, *sorted((b["dim0"] % rank, b["dim1"] % rank)))
+
+
+def _swap(c: Call, x: Ref, i: int, j: int) -> Any:
+    """Axes i < j of x swapped (PyTorch's numbering): nothing when they are one axis; the last two
+    pending (Transposed: a product folds it into transpose_b, another reader gets the layer); any
+    other two a `transpose` layer. The batch stays."""
+    if i == j:
+        return Alias(x)
+    if i == 0:
+        raise Unsupported("a transpose of the batch axis")
+    if (i, j) == (len(x.shape) - 1, len(x.shape)):
+        return Transposed(x, i, j, shape=c.out or ())
+    return one("transpose", {"dim0": i, "dim1": j}, x)
 
 
 @function("torchvision.ops.stochastic_depth.stochastic_depth", per_position=True)
@@ -1332,11 +1390,103 @@ def _permute(c: Call) -> Any:
     if dims and len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = list(dims[0])
     dims = list(dims or [])
-    if isinstance(x, Ref) and not x.name.startswith("?") and len(x.shape) > 1 and dims == _last_first(len(x.shape) - 1):
+    # channels last of a feature map with spatial axes (ConvNeXt); of a [C, L] map it is a swap (tokens), below
+    if isinstance(x, Ref) and not x.name.startswith("?") and len(x.shape) > 2 and dims == _last_first(len(x.shape) - 1):
         return ChannelsLast(x)
     if isinstance(x, ChannelsLast) and dims == [0, len(x.ref.shape), *range(1, len(x.ref.shape))]:
         return Alias(x.ref)
-    raise Unsupported("a permute other than to channels-last and back")
+    if isinstance(x, Ref) and len(dims) == len(x.shape) + 1:
+        moved = [i for i, d in enumerate(dims) if d % len(dims) != i]
+        if not moved:
+            return Alias(x)
+        if len(moved) == 2 and dims[moved[0]] % len(dims) == moved[1]:  # two axes swapped: tokens, heads
+            return _swap(c, x, *moved)
+    raise Unsupported("a permute other than to channels-last and back, or of two axes")
+
+
+# --------------------------------------------------------------------------------------------
+# Attention
+
+
+@function(operator.matmul, torch.matmul, torch.bmm, "Tensor.matmul", "Tensor.bmm", "Tensor.__matmul__",
+          transposed=True)
+def _matmul(c: Call) -> Mapped:
+    """a @ b of two activations (q @ k.transpose(-2, -1): transpose_b), both of one rank, 2 axes or
+    more per sample; a product with a parameter is a linear layer's, not this."""
+    b = c.bind("input", "other")
+    u, v = b.get("input"), b.get("other")
+    if isinstance(u, Transposed):
+        raise Unsupported("a product whose first factor is transposed (convcalc's matmul transposes the second)")
+    args = {"transpose_b": True} if isinstance(v, Transposed) else {}
+    v = v.ref if isinstance(v, Transposed) else v
+    if not (isinstance(u, Ref) and isinstance(v, Ref)):
+        raise Unsupported("a product with a parameter or a number, not of two activations")
+    if len(u.shape) != len(v.shape) or len(u.shape) < 2:
+        raise Unsupported(f"a product of [{'x'.join(map(str, u.shape))}] and [{'x'.join(map(str, v.shape))}] "
+                          "(convcalc's matmul multiplies tensors of one rank, 2 axes or more per sample)")
+    return Mapped([("matmul", args)], [u, v])
+
+
+@function(F.scaled_dot_product_attention)
+def _sdpa(c: Call) -> Mapped:
+    """F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale): sdpa on
+    q, k, v (and an activation mask). Any `scale`: the math path scales q and k by √scale, the same work."""
+    b = c.bind("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", attn_mask=None,
+               dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False)
+    q, k, v, mask = b["query"], b["key"], b["value"], b["attn_mask"]
+    if not all(isinstance(t, Ref) for t in (q, k, v)):
+        raise Unsupported("q, k or v is not an activation")
+    if b["dropout_p"]:
+        raise Unsupported(f"attention dropout {b['dropout_p']} (convcalc's sdpa has none)")
+    if b["enable_gqa"]:
+        raise Unsupported("grouped-query attention (enable_gqa)")
+    if mask is not None and not isinstance(mask, Ref):
+        raise Unsupported("a mask that is not an activation (a parameter or buffer: convcalc's sdpa reads a mask "
+                          "layer)")
+    return Mapped([("sdpa", {"causal": True} if b["is_causal"] else {})], [q, k, v, *([mask] if mask is not None else [])])
+
+
+class FirstOf(NamedTuple):
+    """A module returning a tuple whose first item is the layer (nn.MultiheadAttention's (output,
+    weights)); the others are these values (None: the weights nothing reads)."""
+
+    mapped: Mapped
+    rest: tuple[Any, ...]
+
+
+@module(nn.MultiheadAttention)
+def _mha(c: Call) -> FirstOf:
+    """nn.MultiheadAttention(E, heads, bias, add_bias_kv, batch_first=True) as self-attention,
+    q = k = v one tensor of tokens [N, E], no masks, no attention dropout (or in eval mode). The
+    module returns (output, weights): the dispatcher's tuple gives [0] the layer; reading the
+    weights is unsupported (convcalc's mha counts no averaged weights)."""
+    m = c.module
+    b = c.bind("query", "key", "value", "key_padding_mask", "need_weights", "attn_mask", "average_attn_weights",
+               "is_causal", key_padding_mask=None, need_weights=True, attn_mask=None, average_attn_weights=True,
+               is_causal=False)
+    if not m.batch_first:
+        raise Unsupported("batch_first=False (tokens as [N, B, E]; convcalc's mha reads [B, N, E], batch_first=True)")
+    q, k, v = b["query"], b["key"], b["value"]
+    if not (isinstance(q, Ref) and q == k == v):
+        raise Unsupported("cross-attention (q, k and v not one tensor; convcalc's mha is self-attention)")
+    if b["key_padding_mask"] is not None or b["attn_mask"] is not None or b["is_causal"]:
+        raise Unsupported("a mask (convcalc's mha takes none: sdpa takes one)")
+    if not m._qkv_same_embed_dim:
+        raise Unsupported("kdim or vdim other than embed_dim")
+    if m.dropout and m.training:
+        raise Unsupported(f"attention dropout {m.dropout} in training mode")
+    if len(q.shape) != 2:
+        raise Unsupported(f"input [{'x'.join(map(str, q.shape))}] (convcalc's mha reads tokens [N, E])")
+    if m.add_zero_attn:
+        raise Unsupported("add_zero_attn")
+    if b["need_weights"] and any(user.target is not operator.getitem or user.args[1] != 0 for user in c.node.users):
+        raise Unsupported("its attention weights read (need_weights; convcalc's mha gives the output alone)")
+    args: dict[str, Any] = {"heads": m.num_heads}
+    if m.in_proj_bias is None:
+        args["bias"] = False
+    if m.bias_k is not None:
+        args["add_bias_kv"] = True
+    return FirstOf(Mapped([("mha", args)], [q]), (None,))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1381,6 +1531,7 @@ class _Mapper(MapperBase):
         self.tensor_ids: dict[str, int] = {}  # parameter path -> id of its tensor before the run (meta breaks ties)
         self.read_params: set[str] = set()
         self.views: dict[str, Ref] = {}  # channels-last views made real by an unsupported reader
+        self.swapped: dict[int, Ref] = {}  # id(Transposed) -> its transpose layer, made for a reader that does not fold it
         self.root: nn.Module = module  # the traced model itself, for the modules a function runs in
         self.fixed: list[Any] = []  # per forward argument after the input: its default, or _NOT_FIXED
         self.weights: dict[str, list[Reparametrized]] = {}  # module path -> its pruned and parametrized tensors
@@ -1528,6 +1679,10 @@ class _Mapper(MapperBase):
                 raise Unsupported("a view of the channels as two axes")
             if rule.param_view and args and isinstance(args[0], Param) and isinstance(seen, TensorInfo):
                 return Param(args[0].target, seen.shape)  # gamma.reshape(1, -1, 1, 1): still the parameter
+            if not rule.transposed and any(isinstance(v, Transposed) for v in _flat((args, kwargs))):
+                # a pending transpose read by a rule that does not fold it: the transpose layer first
+                args, kwargs = self.transposes(args), self.transposes(kwargs)
+                call = call._replace(args=tuple(args), kwargs=dict(kwargs))
             views = [v for v in _flat((args, kwargs)) if isinstance(v, ChannelsLast)]
             if views:
                 return self.channels_last(call, rule, views[0], base)
@@ -1541,8 +1696,10 @@ class _Mapper(MapperBase):
                 raise Unsupported(f"arguments convcalc cannot read ({type(exc).__name__})") from None
             if isinstance(result, Alias):
                 return result.ref
-            if isinstance(result, ChannelsLast):
+            if isinstance(result, (ChannelsLast, Transposed)):
                 return result._replace(base=base, what=what, shape=out)
+            if isinstance(result, FirstOf):  # (the layer's value, the other items)
+                return (self.emit(call._replace(out=seen[0].shape[1:]), result.mapped, base), *result.rest)
             if isinstance(result, (Chunks, Pending)):
                 return result
             if isinstance(result, LayerScale):
@@ -1660,6 +1817,23 @@ class _Mapper(MapperBase):
             raise Unsupported("an operator on a channels-last view (after a permute)")
         return ChannelsLast(self.emit(first, mapped, base))
 
+    def transposes(self, value: Any) -> Any:
+        """`value` (args or kwargs) with each pending transpose made its `transpose` layer, once per transpose."""
+        if isinstance(value, Transposed):
+            done = self.swapped.get(id(value))
+            if done is None:
+                name = self.chain([("transpose", {"dim0": value.dim0, "dim1": value.dim1})], (value.ref.name,),
+                                  value.base, value.what, lambda *_: (value.shape, None, None, ()))
+                done = self.swapped[id(value)] = Ref(name, value.shape)
+            return done
+        if isinstance(value, list):  # fx's immutable_list too
+            return [self.transposes(v) for v in value]
+        if isinstance(value, tuple) and not hasattr(value, "_fields"):  # not a Ref, Param or other value
+            return tuple(self.transposes(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.transposes(v) for k, v in value.items()}
+        return value
+
     def layer_scale(self, call: Call, scale: LayerScale, base: str) -> Ref:
         if scale.param.target in self.read_params:
             raise Unsupported("a parameter read twice (shared weights)")
@@ -1747,6 +1921,13 @@ def _ranges(x: Ref, index: tuple[Any, ...]) -> Any:
     """x[:, a:b], x[:, :, :-k], x[..., a:b, c:d]: a range of positions on each axis (`...` for the
     axes it skips, the batch kept whole), as the layers `slice_layers` gives (slice, split, crop);
     the whole range is x itself."""
+    if (len(index) == 2 and index[0] == slice(None) and type(index[1]) is int and len(x.shape) >= 2
+            and -x.shape[0] <= index[1] < x.shape[0]):
+        # x[:, 0]: ViT's class token, one position of the first axis with that axis dropped
+        at = index[1] % x.shape[0]
+        rest = x.shape[1:]
+        drop = ("flatten", {}) if len(rest) == 1 else ("reshape", {"shape": list(rest)})
+        return Mapped([*slice_layers(x.shape, [(at, at + 1, 1), *((0, n, 1) for n in rest)]), drop], [x])
     if any(not isinstance(v, slice) and v is not Ellipsis for v in index):
         raise Unsupported("indexing a tensor by other than ranges (an integer, None or a tensor drops or adds "
                           "an axis)")
@@ -1789,7 +1970,8 @@ def _numel(shape: tuple[int, ...]) -> int:
 
 
 def _flat(value: Any) -> list[Any]:
-    if isinstance(value, (tuple, list)) and not isinstance(value, (Ref, Param, Chunks, Pending, ChannelsLast, TensorInfo)):
+    if isinstance(value, (tuple, list)) and not isinstance(value, (Ref, Param, Chunks, Pending, ChannelsLast, Transposed,
+                                                                    TensorInfo)):
         return [v for item in value for v in _flat(item)]
     if isinstance(value, dict):
         return [v for item in value.values() for v in _flat(item)]

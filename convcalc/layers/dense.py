@@ -129,9 +129,7 @@ class Reshape(Movement):
     args = (Arg("shape", int_list, doc="the new per-sample shape"),)
 
     def prepare(self, a: Args, nd: int) -> Args:
-        target = a["shape"]
-        if len(target) not in (1, nd + 1):
-            raise LayerError(f"reshape must give a flat shape or a feature map of rank {nd + 1}, got {list(target)}")
+        target = a["shape"]  # any rank: a flat vector, a feature map, tokens [N, E] or heads [N, H, d]
         if target.count(-1) > 1 or any(v < 1 and v != -1 for v in target):
             raise LayerError(f"reshape sizes must be positive, with at most one -1, got {list(target)}")
         return a
