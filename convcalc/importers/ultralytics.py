@@ -514,7 +514,7 @@ class Writer:
             box = self.add("conv", f"{name}.dfl.conv", box, out=1, k=1, bias=False)
         score = self.add("concat", f"{name}.scores.cat", scores)
         score = self.add("transpose", f"{name}.scores.t", score, dim0=1, dim1=2)
-        score = self.add("sigmoid", f"{name}.scores", score)
+        score = self.add("sigmoid", f"{name}.scores.sigmoid", score)
         self.outputs = [("boxes", box), ("scores", score)]
         self.detect_strides = stride
         return 4 + nc, score, max(stride)
