@@ -28,13 +28,14 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..errors import SpecError, did_you_mean
 from ..spec import Document, Overrides, Spec, build, spec_args
 from ..spec.source import LList, LMap
 
-__all__ = ["is_ultralytics", "UltralyticsDocument", "convert", "MAPPED"]
+__all__ = ["MAPPED", "UltralyticsDocument", "convert", "is_ultralytics"]
 
 # The modules this front end maps, and ultralytics' other module names (refused by name, never
 # counted as zero): YOLOv3u to YOLO12's detection, segmentation, pose, OBB and classify files.
@@ -127,6 +128,9 @@ def convert(doc: LMap, source: str, name: str, overrides: Overrides | None) -> S
         depth, width, max_channels = scales[values["scale"]]
     else:
         depth, width, max_channels = doc.get("depth_multiple", 1.0), doc.get("width_multiple", 1.0), math.inf
+        if not _row([depth, width, 1]):
+            raise SpecError(f"depth_multiple and width_multiple must be positive numbers, got {depth!r} and {width!r}",
+                            file=source, line=lines.get("depth_multiple", lines.get("width_multiple")))
     ch = doc.get("ch", doc.get("channels", 3))
     if type(ch) is not int or ch < 1:
         raise SpecError(f"ch must be a positive integer (the input's channels), got {ch!r}", file=source,
@@ -267,6 +271,9 @@ class Writer:
     def conv(self, name: str, src: str, c1: int, c2: int, k: int = 1, s: int = 1, g: int = 1, d: int = 1,
              act: bool = True) -> str:
         """ultralytics' Conv: Conv2d without bias (padding k // 2 of the dilated kernel), BN, activation."""
+        for what, value in (("k", k), ("s", s), ("g", g), ("d", d)):
+            if type(value) is not int or value < 1:
+                self.fail(f"{what} must be a positive integer, got {value!r}")
         self.add("conv", f"{name}.conv", src, out=c2, k=k, s=s, p=autopad(k, d), d=d if d > 1 else None,
                  groups=g if g > 1 else None, bias=False)
         out = self.add("bn", f"{name}.bn", eps=0.001, momentum=0.03)  # initialize_weights' BN settings
@@ -274,6 +281,8 @@ class Writer:
 
     def bottleneck(self, name: str, src: str, c1: int, c2: int, shortcut: bool = True, g: int = 1,
                    k: tuple[int, int] = (3, 3), e: float = 0.5) -> str:
+        if not isinstance(k, tuple) or len(k) != 2 or type(e) not in (int, float) or not e > 0:
+            self.fail(f"a Bottleneck's k is two kernel sizes and e a positive ratio, got k {k!r}, e {e!r}")
         hidden = int(c2 * e)
         y = self.conv(f"{name}.cv1", src, c1, hidden, k[0])
         y = self.conv(f"{name}.cv2", y, hidden, c2, k[1], g=g)
@@ -282,6 +291,7 @@ class Writer:
     def c3(self, name: str, src: str, c1: int, c2: int, n: int = 1, shortcut: bool = True, g: int = 1,
            e: float = 0.5, k: tuple[int, int] = (1, 3)) -> str:
         """C3 (and C3k, with k = (3, 3)): cat(m(cv1(x)), cv2(x)) -> cv3."""
+        self.ratio(e)
         hidden = int(c2 * e)
         y = self.conv(f"{name}.cv1", src, c1, hidden)
         side = self.conv(f"{name}.cv2", src, c1, hidden)
@@ -292,6 +302,7 @@ class Writer:
 
     def c2f(self, name: str, src: str, c1: int, c2: int, n: int, e: float, inner: Any) -> str:
         """C2f (and C3k2): cv1 to 2c, chunk in two, each inner block on the last chunk, cat all -> cv2."""
+        self.ratio(e)
         c = int(c2 * e)
         y = self.conv(f"{name}.cv1", src, c1, 2 * c)
         parts = [self.add("split", f"{name}.chunk0", y, parts=2, index=0),
@@ -300,6 +311,10 @@ class Writer:
             parts.append(inner(f"{name}.m.{j}", parts[-1], c))
         cat = self.add("concat", f"{name}.cat", parts)
         return self.conv(f"{name}.cv2", cat, (2 + n) * c, c2)
+
+    def ratio(self, e: Any) -> None:
+        if type(e) not in (int, float) or not 0 < e <= 16:
+            self.fail(f"the hidden ratio e must be a number above 0, got {e!r}")
 
     def flat(self, name: str, src: str, channels: int) -> str:
         """A level's [C, H, W] as [H·W, C] anchors, ready to be joined along the anchors."""
@@ -383,7 +398,8 @@ class Writer:
         c2 = self.width_of(args[0] if args else None)
         shortcut, g, k, e = self.take(args[1:], (True, 1, (3, 3), 0.5), "shortcut, g, k, e")
         for j, name in enumerate(self.seq(n, f"model.{row.index}")):
-            src = self.bottleneck(name, src, c1 if j == 0 else c2, c2, bool(shortcut), g, tuple(k), e)
+            src = self.bottleneck(name, src, c1 if j == 0 else c2, c2, bool(shortcut), g,
+                                  tuple(k) if isinstance(k, list) else k, e)
         return c2, src, stride
 
     def m_C3(self, row: Row, src: Any, c1: int, stride: float, args: list[Any], n: int) -> tuple[int, str, float]:
@@ -456,10 +472,11 @@ class Writer:
 
     def m_nn_Upsample(self, row: Row, src: Any, c1: int, stride: float, args: list[Any], n: int) -> tuple[int, str, float]:
         self.one(row, src)
-        size, scale, mode = (args + [None, None, "nearest"][len(args):])[:3] if len(args) <= 3 else (None, None, None)
-        if len(args) > 3 or size is not None or type(scale) not in (int, float) or scale <= 0 \
+        size, scale, mode = (args + [None, None, "nearest"][len(args):])[:3]
+        if len(args) > 3 or size is not None or type(scale) not in (int, float) or not scale > 0 \
                 or mode not in ("nearest", "bilinear"):
             self.fail("nn.Upsample is mapped as [None, scale, 'nearest' or 'bilinear']")
+        assert isinstance(scale, (int, float))
         for name in self.seq(n, f"model.{row.index}"):
             src = self.add("upsample", name, src, scale=scale, mode=mode)
             stride /= scale
@@ -471,6 +488,8 @@ class Writer:
             self.fail("Classify is the model's last row, once")
         c2 = self.width_of(args[0] if args else None)
         k, s, p, g = self.take(args[1:], (1, 1, None, 1), "k, s, p, g")
+        if p is not None and p != autopad(k):
+            self.fail(f"explicit padding {p} (other than k // 2) is not mapped yet")
         name = f"model.{row.index}"
         y = self.conv(f"{name}.conv", src, c1, CLASSIFY_HIDDEN, k, s, g)
         y = self.add("gap", f"{name}.pool", y)
