@@ -61,8 +61,25 @@ def read_argument(argument: str) -> Document:
                         "(convcalc import SOURCE -o spec.yaml), then use the spec", file=argument)
     from .library import locate
 
-    path, source = locate(argument)  # a path, or a library name when no such file exists
-    return read(path, source)
+    path, source = locate(_ultralytics_path(argument))  # a path, or a library name when no such file exists
+    document = read(path, source)
+    from .importers.ultralytics import UltralyticsDocument, is_ultralytics
+
+    if is_ultralytics(document.doc):  # ultralytics' model YAML (backbone, head): its own front end
+        stem = os.path.splitext(os.path.basename(argument))[0]  # yolov8n: its letter picks the scale
+        return UltralyticsDocument(document.doc, document.source, stem)
+    return document
+
+
+def _ultralytics_path(argument: str) -> str:
+    """`yolov8n.yaml` where only `yolov8.yaml` exists beside it: that file (ultralytics reads
+    every scale from it; the name's letter still picks the row)."""
+    if os.path.lexists(argument) or not argument.endswith((".yaml", ".yml")):
+        return argument
+    from .importers.ultralytics import unified
+
+    general = unified(argument)
+    return general if general is not None and os.path.isfile(general) else argument
 
 
 def load_argument(argument: str, overrides: Overrides | None = None) -> Spec:

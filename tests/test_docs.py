@@ -225,7 +225,14 @@ def _ci_project(path: Path) -> None:
                                       encoding="utf-8")
 
 
-WORKSPACES = {"docs/ci.md": _ci_project}
+def _yolo(path: Path) -> None:
+    """docs/detect.md's folder: the YOLOv8 layout as yolov8.yaml (yolov8n.yaml reads it at scale n)
+    and the small YOLO11-style file of tests/assets/yolo/."""
+    for name in ("yolov8.yaml", "tiny11.yaml"):
+        shutil.copy(ROOT / "tests" / "assets" / "yolo" / name, path / name)
+
+
+WORKSPACES = {"docs/ci.md": _ci_project, "docs/detect.md": _yolo}
 
 # (doc, command) -> files the example adds to its workspace, for that command only
 FILES = {
