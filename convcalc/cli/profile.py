@@ -8,7 +8,15 @@ import click
 
 from ..printable import clean
 from ..reporters.profiling import ProfileFormat
-from .options import WholeNumber, check_summary, load_specs, overrides, parse_batch, spec_options, summary_option
+from .options import (
+    WholeNumber,
+    check_summary,
+    load_specs,
+    overrides,
+    parse_batch,
+    spec_options,
+    summary_option,
+)
 from .verify import require_torch
 
 

@@ -6,7 +6,14 @@ import click
 
 from ..errors import UsageError
 from ..reporters.verification import VerifyFormat
-from .options import batch_option, check_summary, load_specs, overrides, spec_options, summary_option
+from .options import (
+    batch_option,
+    check_summary,
+    load_specs,
+    overrides,
+    spec_options,
+    summary_option,
+)
 
 
 def require_torch(command: str, *modules: str) -> None:
