@@ -425,17 +425,34 @@ def test_se_resnet50_matches_resnet50_by_name():
     assert len(extra) == 16 * 6  # gap, fc1, relu, fc2, sigmoid, mul in each of 16 bottlenecks
 
 
-@pytest.mark.parametrize("name, builder", [("resnet50", "resnet50"), ("resnet18", "resnet18"),
-                                           ("resnext50_32x4d", "resnext50_32x4d"), ("mobilenet_v2", "mobilenet_v2")])
-def test_module_names_are_torchvisions_when_it_is_installed(name, builder):
+# operators that are no module, named in their module's scope, and a module's second and third calls
+FUNCTIONAL = {"add", "flatten", "relu", "relu_1", "relu_2", "adaptive_avg_pool2d", "avg_pool2d", "max_pool2d", "cat",
+              "cat_1", "cat_2", "mul", "chunk.0", "chunk.1", "channel_shuffle", "mean_gap", "mean"}
+BUILDERS = [("resnet50", "resnet50", {}, ()), ("resnet18", "resnet18", {}, ()), ("resnext50_32x4d", "resnext50_32x4d", {}, ()),
+            ("mobilenet_v2", "mobilenet_v2", {}, ()), ("alexnet", "alexnet", {}, ()), ("vgg16", "vgg16", {}, ()),
+            ("squeezenet1_0", "squeezenet1_0", {}, ()), ("densenet121", "densenet121", {}, ()),
+            ("googlenet", "googlenet", {"aux_logits": False, "init_weights": False}, ()),
+            ("inception_v3", "inception_v3", {"aux_logits": False, "init_weights": False}, ()),
+            ("shufflenet_v2_x1_0", "shufflenet_v2_x1_0", {}, ()),
+            # a channels-first spec needs no Permute (block.1, block.6); stochastic depth is the identity in eval
+            ("convnext_tiny", "convnext_tiny", {}, ("block.1", "block.6", "stochastic_depth")),
+            ("mobilenetv3", "mobilenet_v3_large", {}, ()), ("mobilenet_v3_small", "mobilenet_v3_small", {}, ()),
+            ("r3d_18", "video.r3d_18", {}, ())]
+
+
+@pytest.mark.parametrize("name, builder, kwargs, absent", BUILDERS, ids=[b[0] for b in BUILDERS])
+def test_module_names_are_torchvisions_when_it_is_installed(name, builder, kwargs, absent):
     models = pytest.importorskip("torchvision.models")
-    modules = {path for path, module in getattr(models, builder)().named_modules() if not list(module.children())}
+    for part in builder.split(".")[:-1]:
+        models = getattr(models, part)
+    model = getattr(models, builder.rsplit(".", 1)[-1])(**kwargs)
+    modules = {path for path, module in model.named_modules() if not list(module.children())}
     report = convcalc.analyze(convcalc.load(library.path(name)))
     ours = {layer.name for layer in report.layers}
-    # every module of torchvision is a layer here; ours beyond them are the functional ops and
-    # the second and third calls of a block's relu
-    assert modules <= ours
-    assert {n.rsplit(".", 1)[-1] for n in ours - modules} <= {"add", "flatten", "relu_1", "relu_2", "adaptive_avg_pool2d"}
+    # every module of torchvision is a layer here (but those a spec has no need of, said above);
+    # ours beyond them are the functional ops and the second and third calls of a module
+    assert {m for m in modules - ours if not any(m.endswith("." + a) for a in absent)} == set()
+    assert {n for n in ours - modules if not any(n == op or n.endswith("." + op) for op in FUNCTIONAL)} == set()
 
 
 def test_fixed_specs_are_settings_of_their_parametric_spec():
@@ -490,3 +507,185 @@ def test_efficientnet_b0_layers_are_named_as_torchvisions_modules():
                           "classifier.1"]
     assert sorted({name.split(".")[1] for name in names if name.startswith("features.")}, key=int) == [
         str(i) for i in range(9)]
+
+
+# -- the rest of the library's torchvision networks, each table written from its module in
+# torchvision/models/ (what is no module: the operator's name in its module's scope, as convcalc
+# import names it)
+
+def _features(config: list) -> list[str]:
+    """VGG's and AlexNet's `features`: one nn.Sequential, numbered across conv, ReLU and pools."""
+    return [f"features.{i}" for i in range(len(config))]
+
+
+# AlexNet: features = [conv, relu, pool, conv, relu, pool, (conv, relu) x 3, pool]; avgpool;
+# torch.flatten; classifier = [Dropout, Linear, ReLU, Dropout, Linear, ReLU, Linear]
+ALEXNET_NAMES = (_features(["c", "r", "p", "c", "r", "p", "c", "r", "c", "r", "c", "r", "p"])
+                 + ["avgpool", "flatten"] + [f"classifier.{i}" for i in range(7)])
+# VGG-16 (cfg D: 2, 2, 3, 3, 3 convs a stage): each conv with its ReLU, a max pool after each stage
+VGG16_NAMES = (_features([x for n in (2, 2, 3, 3, 3) for x in ["c", "r"] * n + ["p"]])
+               + ["avgpool", "flatten"] + [f"classifier.{i}" for i in range(7)])
+
+
+def _fire(path: str) -> list[str]:
+    """squeezenet.py's Fire: squeeze and expands with their activations, torch.cat of the expands."""
+    return [f"{path}.{part}" for part in ("squeeze", "squeeze_activation", "expand1x1", "expand1x1_activation",
+                                          "expand3x3", "expand3x3_activation", "cat")]
+
+
+# SqueezeNet 1.0: features = [conv, relu, pool, fire x 3, pool, fire x 4, pool, fire]; classifier =
+# [Dropout, final_conv, ReLU, AdaptiveAvgPool2d]; torch.flatten
+SQUEEZENET_NAMES = (["features.0", "features.1", "features.2"] + [n for i in (3, 4, 5) for n in _fire(f"features.{i}")]
+                    + ["features.6"] + [n for i in (7, 8, 9, 10) for n in _fire(f"features.{i}")] + ["features.11"]
+                    + _fire("features.12") + [f"classifier.{i}" for i in range(4)] + ["flatten"])
+
+
+def _densenet121_names() -> list[str]:
+    """densenet.py: features = conv0, norm0, relu0, pool0, denseblockB (denselayer1..n: norm1, relu1,
+    conv1, norm2, relu2, conv2, and here the concat of its new channels, `cat`), transitionB (norm,
+    relu, conv, pool) between blocks, norm5; then F.relu, F.adaptive_avg_pool2d, torch.flatten,
+    classifier."""
+    names = ["features.conv0", "features.norm0", "features.relu0", "features.pool0"]
+    for block, n in enumerate((6, 12, 24, 16), 1):
+        names += [f"features.denseblock{block}.denselayer{i}.{part}" for i in range(1, n + 1)
+                  for part in ("norm1", "relu1", "conv1", "norm2", "relu2", "conv2", "cat")]
+        if block < 4:
+            names += [f"features.transition{block}.{part}" for part in ("norm", "relu", "conv", "pool")]
+    return names + ["features.norm5", "relu", "adaptive_avg_pool2d", "flatten", "classifier"]
+
+
+def _basic(path: str) -> list[str]:
+    """googlenet.py's and inception.py's BasicConv2d: conv, bn, then F.relu (`relu`)."""
+    return [f"{path}.conv", f"{path}.bn", f"{path}.relu"]
+
+
+def _googlenet_names() -> list[str]:
+    """googlenet.py: conv1, maxpool1, conv2, conv3, maxpool2, inception3a-b, maxpool3, 4a-e, maxpool4,
+    5a-b (Inception: branch1, branch2 = [BasicConv2d x 2], branch3 likewise, branch4 = [MaxPool2d,
+    BasicConv2d], torch.cat), avgpool, torch.flatten, dropout, fc (no auxiliary heads in eval)."""
+    def inception(m: str) -> list[str]:
+        return (_basic(f"{m}.branch1") + _basic(f"{m}.branch2.0") + _basic(f"{m}.branch2.1") + _basic(f"{m}.branch3.0")
+                + _basic(f"{m}.branch3.1") + [f"{m}.branch4.0"] + _basic(f"{m}.branch4.1") + [f"{m}.cat"])
+    return (_basic("conv1") + ["maxpool1"] + _basic("conv2") + _basic("conv3") + ["maxpool2"]
+            + inception("inception3a") + inception("inception3b") + ["maxpool3"]
+            + [n for m in "abcde" for n in inception(f"inception4{m}")] + ["maxpool4"]
+            + inception("inception5a") + inception("inception5b") + ["avgpool", "flatten", "dropout", "fc"])
+
+
+def _inception_v3_names() -> list[str]:
+    """inception.py's Inception3 in forward's order; each InceptionX calls its pool as a function
+    (F.avg_pool2d, F.max_pool2d) and ends in torch.cat; InceptionE's two inner cats come first
+    (`cat`, `cat_1`) and its outputs' last (`cat_2`)."""
+    def a(m: str) -> list[str]:
+        return (_basic(f"{m}.branch1x1") + _basic(f"{m}.branch5x5_1") + _basic(f"{m}.branch5x5_2")
+                + [n for i in (1, 2, 3) for n in _basic(f"{m}.branch3x3dbl_{i}")] + [f"{m}.avg_pool2d"]
+                + _basic(f"{m}.branch_pool") + [f"{m}.cat"])
+    def b(m: str) -> list[str]:
+        return (_basic(f"{m}.branch3x3") + [n for i in (1, 2, 3) for n in _basic(f"{m}.branch3x3dbl_{i}")]
+                + [f"{m}.max_pool2d", f"{m}.cat"])
+    def c(m: str) -> list[str]:
+        return (_basic(f"{m}.branch1x1") + [n for i in (1, 2, 3) for n in _basic(f"{m}.branch7x7_{i}")]
+                + [n for i in (1, 2, 3, 4, 5) for n in _basic(f"{m}.branch7x7dbl_{i}")] + [f"{m}.avg_pool2d"]
+                + _basic(f"{m}.branch_pool") + [f"{m}.cat"])
+    def d(m: str) -> list[str]:
+        return ([n for i in (1, 2) for n in _basic(f"{m}.branch3x3_{i}")]
+                + [n for i in (1, 2, 3, 4) for n in _basic(f"{m}.branch7x7x3_{i}")] + [f"{m}.max_pool2d", f"{m}.cat"])
+    def e(m: str) -> list[str]:
+        return (_basic(f"{m}.branch1x1") + _basic(f"{m}.branch3x3_1") + _basic(f"{m}.branch3x3_2a")
+                + _basic(f"{m}.branch3x3_2b") + [f"{m}.cat"] + _basic(f"{m}.branch3x3dbl_1")
+                + _basic(f"{m}.branch3x3dbl_2") + _basic(f"{m}.branch3x3dbl_3a") + _basic(f"{m}.branch3x3dbl_3b")
+                + [f"{m}.cat_1", f"{m}.avg_pool2d"] + _basic(f"{m}.branch_pool") + [f"{m}.cat_2"])
+    return (_basic("Conv2d_1a_3x3") + _basic("Conv2d_2a_3x3") + _basic("Conv2d_2b_3x3") + ["maxpool1"]
+            + _basic("Conv2d_3b_1x1") + _basic("Conv2d_4a_3x3") + ["maxpool2"]
+            + a("Mixed_5b") + a("Mixed_5c") + a("Mixed_5d") + b("Mixed_6a")
+            + c("Mixed_6b") + c("Mixed_6c") + c("Mixed_6d") + c("Mixed_6e") + d("Mixed_7a") + e("Mixed_7b") + e("Mixed_7c")
+            + ["avgpool", "dropout", "flatten", "fc"])
+
+
+def _shufflenet_v2_names() -> list[str]:
+    """shufflenetv2.py: conv1 = [conv, bn, relu], maxpool, stage2-4 of InvertedResidual (4, 8, 4):
+    the first (stride 2) runs branch1 = [dw, bn, conv, bn, relu] and branch2 = [conv, bn, relu, dw,
+    bn, conv, bn, relu] on its input, the others x.chunk(2, dim=1) and branch2 on the second half;
+    torch.cat, channel_shuffle; conv5 = [conv, bn, relu], x.mean([2, 3]) (a pool, then flat), fc."""
+    names = ["conv1.0", "conv1.1", "conv1.2", "maxpool"]
+    for stage, n in zip((2, 3, 4), (4, 8, 4)):
+        for i in range(n):
+            unit = f"stage{stage}.{i}"
+            names += ([f"{unit}.branch1.{k}" for k in range(5)] if i == 0 else [f"{unit}.chunk.0", f"{unit}.chunk.1"])
+            names += [f"{unit}.branch2.{k}" for k in range(8)] + [f"{unit}.cat", f"{unit}.channel_shuffle"]
+    return names + ["conv5.0", "conv5.1", "conv5.2", "mean_gap", "mean", "fc"]
+
+
+def _convnext_tiny_names() -> list[str]:
+    """convnext.py: features.0 the stem [conv, LayerNorm2d]; features.1/3/5/7 stages of CNBlocks
+    (3, 3, 9, 3), each block = [dw conv, Permute, LayerNorm, Linear, GELU, Linear, Permute] (the
+    Permutes, 1 and 6, and the stochastic depth are no layers here), `layer_scale * ...` (mul),
+    `+= input` (add); features.2/4/6 = [LayerNorm2d, conv]; avgpool; classifier = [LayerNorm2d,
+    Flatten, Linear]."""
+    names = ["features.0.0", "features.0.1"]
+    for index, n in zip((1, 3, 5, 7), (3, 3, 9, 3)):
+        names += [f"features.{index}.{i}.{part}" for i in range(n)
+                  for part in ("block.0", "block.2", "block.3", "block.4", "block.5", "mul", "add")]
+        if index < 7:
+            names += [f"features.{index + 1}.0", f"features.{index + 1}.1"]
+    return names + ["avgpool", "classifier.0", "classifier.1", "classifier.2"]
+
+
+def _mobilenet_v3_names(size: str) -> list[str]:
+    """mobilenetv3.py: features.0 the stem [conv, bn, hardswish]; features.1..n InvertedResiduals,
+    block = [expansion (when exp != in), depthwise, SqueezeExcitation (avgpool, fc1, activation,
+    fc2, scale_activation, then `scale * input`) where the table says SE, projection [conv, bn]],
+    `+= input` (add) when stride 1 and in == out; features.n+1 the 1x1 head; avgpool;
+    torch.flatten; classifier = [Linear, Hardswish, Dropout, Linear]. Table rows: in, exp, out, SE, s."""
+    table = {"large": [(16, 16, 16, 0, 1), (16, 64, 24, 0, 2), (24, 72, 24, 0, 1), (24, 72, 40, 1, 2), (40, 120, 40, 1, 1),
+                       (40, 120, 40, 1, 1), (40, 240, 80, 0, 2), (80, 200, 80, 0, 1), (80, 184, 80, 0, 1),
+                       (80, 184, 80, 0, 1), (80, 480, 112, 1, 1), (112, 672, 112, 1, 1), (112, 672, 160, 1, 2),
+                       (160, 960, 160, 1, 1), (160, 960, 160, 1, 1)],
+             "small": [(16, 16, 16, 1, 2), (16, 72, 24, 0, 2), (24, 88, 24, 0, 1), (24, 96, 40, 1, 2), (40, 240, 40, 1, 1),
+                       (40, 240, 40, 1, 1), (40, 120, 48, 1, 1), (48, 144, 48, 1, 1), (48, 288, 96, 1, 2),
+                       (96, 576, 96, 1, 1), (96, 576, 96, 1, 1)]}[size]
+    names = ["features.0.0", "features.0.1", "features.0.2"]
+    for index, (cin, exp, out, se, s) in enumerate(table, 1):
+        block, k = f"features.{index}.block", 0
+        if exp != cin:
+            names += [f"{block}.0.0", f"{block}.0.1", f"{block}.0.2"]
+            k += 1
+        names += [f"{block}.{k}.0", f"{block}.{k}.1", f"{block}.{k}.2"]
+        if se:
+            k += 1
+            names += [f"{block}.{k}.{part}" for part in ("avgpool", "fc1", "activation", "fc2", "scale_activation", "mul")]
+        names += [f"{block}.{k + 1}.0", f"{block}.{k + 1}.1"] + ([f"features.{index}.add"] if s == 1 and cin == out else [])
+    head = len(table) + 1
+    return names + [f"features.{head}.{i}" for i in range(3)] + ["avgpool", "flatten"] + [f"classifier.{i}" for i in range(4)]
+
+
+def _r3d_18_names() -> list[str]:
+    """video/resnet.py: stem = BasicStem [conv, bn, relu]; layer1-4 of two BasicBlocks: conv1 = [conv,
+    bn, relu], conv2 = [conv, bn], downsample = [conv, bn] (layer2-4's first), `out += residual`
+    (add), relu; avgpool, torch.flatten, fc."""
+    return (["stem.0", "stem.1", "stem.2"]
+            + [f"layer{stage}.{i}.{part}" for stage in (1, 2, 3, 4) for i in range(2)
+               for part in ("conv1.0", "conv1.1", "conv1.2", "conv2.0", "conv2.1")
+               + (("downsample.0", "downsample.1") if i == 0 and stage > 1 else ()) + ("add", "relu")]
+            + ["avgpool", "flatten", "fc"])
+
+
+TORCHVISION_NAMES = [("alexnet", ALEXNET_NAMES), ("vgg16", VGG16_NAMES), ("squeezenet1_0", SQUEEZENET_NAMES),
+                     ("densenet121", _densenet121_names()), ("googlenet", _googlenet_names()),
+                     ("inception_v3", _inception_v3_names()), ("shufflenet_v2_x1_0", _shufflenet_v2_names()),
+                     ("convnext_tiny", _convnext_tiny_names()), ("mobilenetv3", _mobilenet_v3_names("large")),
+                     ("mobilenet_v3_small", _mobilenet_v3_names("small")), ("r3d_18", _r3d_18_names())]
+
+
+@pytest.mark.parametrize("name, expected", TORCHVISION_NAMES, ids=[n for n, _ in TORCHVISION_NAMES])
+def test_layers_are_named_as_torchvisions_modules(name, expected):
+    report = convcalc.analyze(convcalc.load(library.path(name)))
+    assert [layer.name for layer in report.layers] == expected
+
+
+def test_mobilenet_v3_small_is_mobilenetv3_at_size_small():
+    small = convcalc.analyze(convcalc.load(library.path("mobilenet_v3_small")))
+    parametric = convcalc.analyze(convcalc.load(library.path("mobilenetv3"), overrides=Overrides(None, (("size", "small"),))))
+    assert [(x.name, x.kind, x.params, x.macs, x.output) for x in small.layers] == [
+        (x.name, x.kind, x.params, x.macs, x.output) for x in parametric.layers]
+    assert small.name == parametric.name == "mobilenet_v3_small" and small.args == {}

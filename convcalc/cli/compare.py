@@ -19,7 +19,8 @@ from ..errors import UsageError, did_you_mean
 from ..importers import is_source
 from ..reporters.comparison import CompareFormat, check_plot_path, plot, render
 from ..spec import DTYPE_BYTES, is_text_form
-from .options import BATCH, WholeNumber, allow_unknown_option, format_option, load_specs, overrides
+from .options import (BATCH, WholeNumber, allow_unknown_option, check_summary, format_option, load_specs, overrides,
+                      summary_option)
 
 VARIANT_LIST = "\n".join(f"  {name:<20} {record.doc}" for name, record in VARIANTS.items())
 
@@ -79,10 +80,11 @@ def classify(arguments: tuple[str, ...], all_variants: bool) -> tuple[str, tuple
 @click.option("--plot", "plot_path", metavar="FILE.png|FILE.svg",
               help="Also draw params and MACs per variant on a log scale (needs matplotlib).")
 @allow_unknown_option
+@summary_option
 def compare(items: tuple[str, ...], all_variants: bool, input_: str | None, sets: tuple[str, ...], out: int | None,
             k: int | None,
             s: int | None, p: str | None, d: int | None, groups: int | None, width: int | None, bias: bool | None,
-            dtype: str | None, batches: tuple[int, ...], fmt: str, plot_path: str | None) -> None:
+            dtype: str | None, batches: tuple[int, ...], fmt: str, plot_path: str | None, summary_only: bool) -> None:
     """Compare variants of one convolution, or one spec against another.
 
     With variant names (or --all): each variant of the convolution given by --input, --out, -k,
@@ -97,6 +99,9 @@ def compare(items: tuple[str, ...], all_variants: bool, input_: str | None, sets
 
     Exit codes: 0 done, 1 no variant applies, 2 bad input or usage."""
     mode, names = classify(items, all_variants)
+    check_summary(summary_only, fmt)
+    if summary_only and mode == "variants":
+        raise UsageError("--summary leaves out the layers that differ between two specs; variants have no layer table")
     if plot_path is not None:
         check_plot_path(plot_path, inputs=names if mode == "specs" else ())
     if mode == "variants":
@@ -117,7 +122,7 @@ def compare(items: tuple[str, ...], all_variants: bool, input_: str | None, sets
         batch_a, batch_b, itself = spec_batches(len(specs), batches)
         a, b = (specs[0], specs[0]) if itself else (specs[0], specs[1])
         result = compare_specs(a, b, batch_a, batch_b)
-    click.echo(render(result, fmt), nl=False, color=True)  # the reporter already decided on colour
+    click.echo(render(result, fmt, layers=not summary_only), nl=False, color=True)  # the reporter already decided on colour
     if plot_path is not None and (mode == "specs" or result.applicable):
         plot(result, plot_path)
         click.echo(f"convcalc: wrote {plot_path}", err=True)

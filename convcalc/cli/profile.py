@@ -8,7 +8,15 @@ import click
 
 from ..printable import clean
 from ..reporters.profiling import ProfileFormat
-from .options import WholeNumber, load_specs, overrides, parse_batch, spec_options
+from .options import (
+    WholeNumber,
+    check_summary,
+    load_specs,
+    overrides,
+    parse_batch,
+    spec_options,
+    summary_option,
+)
 from .verify import require_torch
 
 
@@ -33,8 +41,9 @@ def batches(text: str) -> tuple[int, ...]:
               show_default=True)
 @click.option("--plot", "plot_path", metavar="FILE", help="Also draw the roofline and per-layer times (.png or .svg).")
 @spec_options
+@summary_option
 def profile(specs, expressions, device, dtype, batch_text, warmup, iters, threads, channels_last, calibrate, fmt,
-            plot_path, input_, sets):
+            plot_path, input_, sets, summary_only):
     """Time every layer on the device and place it on the roofline.
 
     Whole-network latency (median and interquartile range, no hooks) and throughput per batch
@@ -49,6 +58,7 @@ def profile(specs, expressions, device, dtype, batch_text, warmup, iters, thread
         check_plot_path(plot_path, inputs=specs)  # before the run, which can take minutes
     sizes = batches(batch_text)
     changes = overrides(input_, sets)
+    check_summary(summary_only, fmt)
     require_torch("profile")
     from ..profile import profile as run
     from ..reporters.profiling import plot, render
@@ -62,7 +72,7 @@ def profile(specs, expressions, device, dtype, batch_text, warmup, iters, thread
     for result in results:
         for warning in result.warnings:
             click.echo(f"convcalc: warning: {clean(warning)}", err=True)
-    click.echo(render(results, fmt), nl=False, color=True)
+    click.echo(render(results, fmt, layers=not summary_only), nl=False, color=True)
     if plot_path is not None:
         plot(results, plot_path)
         click.echo(f"convcalc: wrote {clean(plot_path)}", err=True)

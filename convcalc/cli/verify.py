@@ -6,7 +6,14 @@ import click
 
 from ..errors import UsageError
 from ..reporters.verification import VerifyFormat
-from .options import batch_option, load_specs, overrides, spec_options
+from .options import (
+    batch_option,
+    check_summary,
+    load_specs,
+    overrides,
+    spec_options,
+    summary_option,
+)
 
 
 def require_torch(command: str, *modules: str) -> None:
@@ -29,8 +36,9 @@ def require_torch(command: str, *modules: str) -> None:
               help="Check training instead: saved bytes, backward FLOPs and the SGD peak (docs/memory.md).")
 @batch_option
 @spec_options
+@summary_option
 def verify(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, use_fvcore: bool, batch: int | None,
-           train: bool, input_: str | None, sets: tuple[str, ...]) -> None:
+           train: bool, input_: str | None, sets: tuple[str, ...], summary_only: bool) -> None:
     """Cross-check every layer against a real PyTorch build: output shapes (forward hooks) and
     parameter and buffer counts, fvcore's FlopCountAnalysis and torch's FlopCounterMode, each under
     its own convention (docs/costs.md). Disagreements are shown in red with both values.
@@ -40,13 +48,14 @@ def verify(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, use_f
 
     Exit codes: 0 all agree, 1 something disagrees, 2 bad input or torch/fvcore missing."""
     changes = overrides(input_, sets)
+    check_summary(summary_only, fmt)
     if train:
         require_torch("verify --train")
         from ..reporters.verification_train import render as render_train
         from ..verify_train import verify_train
 
         checked = [verify_train(spec, batch) for spec in load_specs(specs, expressions, changes)]
-        click.echo(render_train(checked, fmt), nl=False, color=True)
+        click.echo(render_train(checked, fmt, layers=not summary_only), nl=False, color=True)
         if not all(r.ok for r in checked):
             raise SystemExit(1)
         return
@@ -55,6 +64,6 @@ def verify(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, use_f
     from ..verify import verify as run
 
     results = [run(spec, batch, use_fvcore) for spec in load_specs(specs, expressions, changes)]
-    click.echo(render(results, fmt), nl=False, color=True)
+    click.echo(render(results, fmt, layers=not summary_only), nl=False, color=True)
     if not all(r.ok for r in results):
         raise SystemExit(1)

@@ -88,10 +88,13 @@ def _fitted(title: str, columns: list[Column], layouts: list[list[Row | None]],
     return text, {column.header for column in table.columns}
 
 
-def render(result: VariantComparison | SpecComparison, fmt: CompareFormat | str, stream: IO[str] | None = None) -> str:
+def render(result: VariantComparison | SpecComparison, fmt: CompareFormat | str, stream: IO[str] | None = None,
+           layers: bool = True) -> str:
+    """`layers`: False (--summary) leaves out the spec-vs-spec table of the layers that differ
+    (variants have no per-layer table; json and csv hold every layer)."""
     variants, specs = RENDERERS[CompareFormat(fmt)]
     renderer = variants if isinstance(result, VariantComparison) else specs
-    return renderer(result, stream or sys.stdout)
+    return renderer(result, stream or sys.stdout, layers)
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,7 +164,7 @@ def _variant_cells(result: VariantComparison, row: VariantRow, unicode: bool, st
             (nbytes(row.weight_bytes), ""), (nbytes(row.output_bytes), "")]
 
 
-def variants_table(result: VariantComparison, stream: IO[str] | None = None) -> str:
+def variants_table(result: VariantComparison, stream: IO[str] | None = None, layers: bool = True) -> str:
     stream = stream or sys.stdout
     base = result.baseline or "-"
     unicode = _unicode(stream)
@@ -178,7 +181,7 @@ def variants_table(result: VariantComparison, stream: IO[str] | None = None) -> 
     return text + _wrapped(_footer(result, shown), terminal_width(stream), unicode)
 
 
-def as_json(result: VariantComparison | SpecComparison, stream: IO[str] | None = None) -> str:
+def as_json(result: VariantComparison | SpecComparison, stream: IO[str] | None = None, layers: bool = True) -> str:
     return jsonout.dumps(result.to_dict()) + "\n"
 
 
@@ -187,7 +190,7 @@ VARIANT_CSV = ["variant", "applicable", "reason", "layers", "output", "params", 
                "macs_ratio", "closed_form", "closed_form_value", "spec"]
 
 
-def variants_csv(result: VariantComparison, stream: IO[str] | None = None) -> str:
+def variants_csv(result: VariantComparison, stream: IO[str] | None = None, layers: bool = True) -> str:
     out = io.StringIO()
     writer = csv_writer(out)
     writer.writerow(VARIANT_CSV)
@@ -205,7 +208,7 @@ def variants_csv(result: VariantComparison, stream: IO[str] | None = None) -> st
     return out.getvalue()
 
 
-def variants_markdown(result: VariantComparison, stream: IO[str] | None = None) -> str:
+def variants_markdown(result: VariantComparison, stream: IO[str] | None = None, layers: bool = True) -> str:
     base = result.baseline or "-"
     header = ["variant", "layers", "output", "params", "MACs", f"MACs / {base}", "MACs bar", "closed form",
               f"params / {base}", "FLOPs", "RF", "weight bytes", "output bytes"]
@@ -309,7 +312,8 @@ def _change_label(change: Any) -> str:
     return change.change if change.matched_by != "position" else "changed (by position)"
 
 
-def specs_table(result: SpecComparison, stream: IO[str] | None = None) -> str:
+def specs_table(result: SpecComparison, stream: IO[str] | None = None, layers: bool = True) -> str:
+    """`layers`: False (--summary) leaves out the table of the layers that differ."""
     stream = stream or sys.stdout
     la, lb = result.labels
     unicode = _unicode(stream)
@@ -326,7 +330,7 @@ def specs_table(result: SpecComparison, stream: IO[str] | None = None) -> str:
     columns = [Column("metric"), Column(la, "right"), Column(lb, "right"), Column("difference", "right"),
                Column("relative", "right", optional=True), Column("ratio", "right", optional=True)]
     parts = [_fitted(f"{la} vs {lb}", columns, [totals], stream)[0]]
-    if result.layers:
+    if layers and result.layers:
         # Dropped to fit: the bar, the output, the kind, then both sides' MACs and params (the
         # differences stay).
         columns = [Column("change"), Column("layer", shrink=True, min_width=8, cut="middle"),
@@ -343,7 +347,7 @@ def specs_table(result: SpecComparison, stream: IO[str] | None = None) -> str:
                          (_side(change, "macs"), ""), (signed(change.diff("macs")), ""),
                          (bar(change.share, unicode), "cyan")])
         parts.append(_fitted("layers that differ", columns, [rows], stream)[0])
-    else:
+    elif layers:
         parts.append("no layer differs\n")
     return "".join(parts) + _wrapped([_matching_line(result), CONVENTIONS], terminal_width(stream), unicode)
 
@@ -351,7 +355,7 @@ def specs_table(result: SpecComparison, stream: IO[str] | None = None) -> str:
 SPEC_CSV = ["section", "name_a", "name_b", "change", "metric", "a", "b", "diff", "relative", "ratio"]
 
 
-def specs_csv(result: SpecComparison, stream: IO[str] | None = None) -> str:
+def specs_csv(result: SpecComparison, stream: IO[str] | None = None, layers: bool = True) -> str:
     out = io.StringIO()
     writer = csv_writer(out)
     writer.writerow(SPEC_CSV)
@@ -370,7 +374,8 @@ def specs_csv(result: SpecComparison, stream: IO[str] | None = None) -> str:
     return out.getvalue()
 
 
-def specs_markdown(result: SpecComparison, stream: IO[str] | None = None) -> str:
+def specs_markdown(result: SpecComparison, stream: IO[str] | None = None, layers: bool = True) -> str:
+    """`layers`: False (--summary) leaves out the table of the layers that differ."""
     la, lb = result.labels
     lines = [f"### {markdown(la)} vs {markdown(lb)}", "", f"| metric | {markdown(la)} | {markdown(lb)} | difference | relative | ratio |",
              "|---|---:|---:|---:|---:|---:|"]
@@ -379,7 +384,7 @@ def specs_markdown(result: SpecComparison, stream: IO[str] | None = None) -> str
                      f"{_percent(d.relative)} | {ratio(d.ratio)} |")
     lines.append(f"| output | {shape(result.a.output)} | {shape(result.b.output)} | | | |")
     lines.append(f"| receptive field | {_field(result.a)} | {_field(result.b)} | {_rf_diff(result)} | | |")
-    if result.layers:
+    if result.layers and layers:
         lines += ["", f"| change | layer | kind | output | params | Δ params | MACs | Δ MACs | "
                       f"Δ {METRIC_NAMES[result.share_metric]} bar |",
                   "|---|---|---|---|---:|---:|---:|---:|---|"]
@@ -402,7 +407,7 @@ class CompareFormat(str, Enum):
     MARKDOWN = "markdown"
 
 
-Renderer = Callable[[Any, "IO[str] | None"], str]
+Renderer = Callable[[Any, "IO[str] | None", bool], str]
 # Each format's renderer of variants and of two specs; a test checks every member is covered.
 RENDERERS: dict[CompareFormat, tuple[Renderer, Renderer]] = {
     CompareFormat.TABLE: (variants_table, specs_table),

@@ -68,11 +68,11 @@ class ProfileFormat(str, Enum):
     MARKDOWN = "markdown"
 
 
-def as_json(profiles: list[Any], stream: IO[str] | None = None) -> str:
+def as_json(profiles: list[Any], stream: IO[str] | None = None, layers: bool = True) -> str:
     return dumps_all([p.to_dict() for p in profiles])
 
 
-def as_csv(profiles: list[Any], stream: IO[str] | None = None) -> str:
+def as_csv(profiles: list[Any], stream: IO[str] | None = None, layers: bool = True) -> str:
     out = io.StringIO()
     writer = csv_writer(out)
     writer.writerow(["spec", "device", "dtype", "batch", "index", "name", "kind", "median_s", "q1_s", "q3_s",
@@ -86,11 +86,15 @@ def as_csv(profiles: list[Any], stream: IO[str] | None = None) -> str:
     return out.getvalue()
 
 
-def as_markdown(profiles: list[Any], stream: IO[str] | None = None) -> str:
+def as_markdown(profiles: list[Any], stream: IO[str] | None = None, layers: bool = True) -> str:
+    """`layers`: False (--summary) keeps each batch's latency and memory lines, not its table."""
     parts = []
     for p in profiles:
         parts.append(f"### {markdown(p.name)}\n\n```\n{header(p)}```\n")
         for b in p.batches:
+            if not layers:
+                parts.append(f"```\n{batch_lines(b)}```\n")
+                continue
             parts.append(f"```\n{batch_lines(b)}```\n\n| # | name | kind | time ms | share | achieved | FLOP/B "
                          f"| bound | roofline |\n|---:|---|---|---:|---:|---:|---:|---|---:|")
             for i, layer in enumerate(b.layers):
@@ -101,7 +105,8 @@ def as_markdown(profiles: list[Any], stream: IO[str] | None = None) -> str:
     return "\n".join(parts) + "\n"
 
 
-def as_table(profiles: list[Any], stream: IO[str] | None = None) -> str:
+def as_table(profiles: list[Any], stream: IO[str] | None = None, layers: bool = True) -> str:
+    """`layers`: False (--summary) keeps each batch's latency and memory lines, not its table."""
     stream = stream or sys.stdout
     width, color = terminal_width(stream), wants_color(stream)
     parts = []
@@ -109,13 +114,13 @@ def as_table(profiles: list[Any], stream: IO[str] | None = None) -> str:
         text = wrap_lines(header(p).splitlines(), width)
         for b in p.batches:
             text += ("\n" + wrap_lines(batch_lines(b).splitlines(), width)
-                     + render_table(table(b), width=width, color=color, stream=stream))
+                     + (render_table(table(b), width=width, color=color, stream=stream) if layers else ""))
         parts.append(text)
     return "\n".join(parts)
 
 
 # Each format's renderer; a test checks every member of ProfileFormat is covered.
-RENDERERS: dict[ProfileFormat, Callable[[list[Any], "IO[str] | None"], str]] = {
+RENDERERS: dict[ProfileFormat, Callable[[list[Any], "IO[str] | None", bool], str]] = {
     ProfileFormat.TABLE: as_table,
     ProfileFormat.JSON: as_json,
     ProfileFormat.CSV: as_csv,
@@ -123,8 +128,9 @@ RENDERERS: dict[ProfileFormat, Callable[[list[Any], "IO[str] | None"], str]] = {
 }
 
 
-def render(profiles: list[Any], fmt: ProfileFormat | str, stream: IO[str] | None = None) -> str:
-    return RENDERERS[ProfileFormat(fmt)](profiles, stream)
+def render(profiles: list[Any], fmt: ProfileFormat | str, stream: IO[str] | None = None, layers: bool = True) -> str:
+    """`layers`: False (--summary) leaves the per-layer tables out (json and csv hold every layer)."""
+    return RENDERERS[ProfileFormat(fmt)](profiles, stream, layers)
 
 
 PLOT_BARS = 25  # the per-layer chart shows at most this many layers, the slowest

@@ -26,7 +26,8 @@ def _exact(value: Any) -> str:
     return shape(value) if isinstance(value, tuple) else str(value)
 
 
-def table(result: Any) -> Table:
+def table(result: Any, layers: bool = True) -> Table:
+    """`layers`: False (--summary) keeps the header and the total row only."""
     t = Table(
         columns=[Column("#", "right"), Column("name", shrink=True, min_width=8, cut="middle"), Column("kind", optional=True),
                  Column("output"), Column("params", "right"), Column("buffers", "right", optional=True),
@@ -35,13 +36,14 @@ def table(result: Any) -> Table:
         title=f"{result.label}: convcalc vs torch {result.versions.get('torch')}, "
               f"fvcore {result.versions.get('fvcore')}, FlopCounterMode; batch {result.batch}",
     )
-    for layer in result.layers:
+    for layer in result.layers if layers else ():
         unsupported = ", ".join(f"{op.removeprefix('aten::')}×{n}" for op, n in layer.unsupported.items())
         t.add_row(str(layer.index), (layer.name, "" if layer.ok else "red"), layer.kind,
                   _cell(layer.check("shape"), shape), _cell(layer.check("params")), _cell(layer.check("buffers")),
                   count(layer.macs), _cell(layer.check("fvcore")), _cell(layer.check("flop_counter")), (unsupported, "dim"),
                   ("ok", "green") if layer.ok else ("DIFFERS", "red bold"))
-    t.rule()
+    if layers:
+        t.rule()
     total = {c.metric: c for c in result.total}
     outputs = ""  # a spec with `outputs:`: every output's shape, as the model returned it
     if result.outputs:
@@ -83,23 +85,24 @@ class VerifyFormat(str, Enum):
     JSON = "json"
 
 
-def as_json(results: list[Any], stream: IO[str] | None = None) -> str:
+def as_json(results: list[Any], stream: IO[str] | None = None, layers: bool = True) -> str:
     return dumps_all([r.to_dict() for r in results])
 
 
-def as_table(results: list[Any], stream: IO[str] | None = None) -> str:
+def as_table(results: list[Any], stream: IO[str] | None = None, layers: bool = True) -> str:
     stream = stream or sys.stdout
     width, color = terminal_width(stream), wants_color(stream)
-    return "\n".join(render_table(table(r), width=width, color=color, stream=stream)
+    return "\n".join(render_table(table(r, layers), width=width, color=color, stream=stream)
                      + wrap_lines(summary(r).splitlines(), width) for r in results)
 
 
 # Each format's renderer; a test checks every member of VerifyFormat is covered.
-RENDERERS: dict[VerifyFormat, Callable[[list[Any], "IO[str] | None"], str]] = {
+RENDERERS: dict[VerifyFormat, Callable[[list[Any], "IO[str] | None", bool], str]] = {
     VerifyFormat.TABLE: as_table,
     VerifyFormat.JSON: as_json,
 }
 
 
-def render(results: list[Any], fmt: VerifyFormat | str, stream: IO[str] | None = None) -> str:
-    return RENDERERS[VerifyFormat(fmt)](results, stream)
+def render(results: list[Any], fmt: VerifyFormat | str, stream: IO[str] | None = None, layers: bool = True) -> str:
+    """`layers`: False (--summary) leaves the per-layer rows out of the table (JSON holds them all)."""
+    return RENDERERS[VerifyFormat(fmt)](results, stream, layers)

@@ -61,10 +61,12 @@ def summary(result: Any) -> list[str]:
     return lines
 
 
-def render(results: list[Any], fmt: str, stream: IO[str] | None = None) -> str:
+def render(results: list[Any], fmt: str, stream: IO[str] | None = None, layers: bool = True) -> str:
+    """`layers`: False (--summary) prints each table's title instead of the table (JSON holds every layer)."""
     if fmt == "json":
         return dumps_all([r.to_dict() for r in results])
     stream = stream or sys.stdout
     width, color = terminal_width(stream), wants_color(stream)
-    return "\n".join(render_table(table(r), width=width, color=color, stream=stream) + wrap_lines(summary(r), width)
+    return "\n".join((render_table(table(r), width=width, color=color, stream=stream) if layers
+                      else wrap_lines([table(r).title], width)) + wrap_lines(summary(r), width)
                      for r in results)
