@@ -28,7 +28,8 @@ from typing import Any, NamedTuple, Sequence
 
 from . import working
 from .analysis import output_memory, weight_memory
-from .errors import UsageError, did_you_mean
+from .errors import UsageError
+from .suggest import did_you_mean
 from .graph import walk
 from .layers import AXIS_NAMES, REGISTRY, Kind, numel, resolve_padding, same_field, window_out, effective
 from .report import SCHEMAS, LayerReport, Report, plain

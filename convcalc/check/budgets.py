@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple, Sequence
 
-from ..errors import SpecError, UsageError, did_you_mean
+from ..errors import SpecError, UsageError
+from ..suggest import did_you_mean
 from ..layers import NOTE_LABELS, REGISTRY
 from ..report import Report
 from ..spec import Spec

@@ -14,7 +14,8 @@ import click
 
 from .. import library, limits
 from ..compare import VARIANTS, ConvSetup, compare_specs, compare_variants
-from ..errors import ConvcalcError, UsageError, did_you_mean
+from ..errors import ConvcalcError, UsageError
+from ..suggest import did_you_mean
 from ..importers import is_source
 from ..reporters.comparison import CompareFormat, check_plot_path, plot, render
 from ..spec import DTYPE_BYTES, is_text_form, parse_input
