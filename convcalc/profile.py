@@ -254,8 +254,6 @@ def calibrate(device: torch.device, dtype: str, seconds: float = 1.0) -> Peaks:
     clock = _CudaClock(device) if device.type == "cuda" else _CpuClock(device)
     torch_dtype = DTYPES[dtype]
     n = 8192 if device.type == "cuda" else 1024
-    a = torch.randn(n, n, device=device, dtype=torch_dtype)
-    b = torch.randn(n, n, device=device, dtype=torch_dtype)
 
     def best(run: Callable[[], Any], work: float) -> float:
         run()
@@ -269,9 +267,15 @@ def calibrate(device: torch.device, dtype: str, seconds: float = 1.0) -> Peaks:
             rates.append(work / max(clock.seconds(start, end), 1e-12))
         return max(rates)
 
+    def matmuls() -> float:
+        """The matmul rate; its two n x n operands are freed when it returns, before the copies."""
+        a = torch.randn(n, n, device=device, dtype=torch_dtype)
+        b = torch.randn(n, n, device=device, dtype=torch_dtype)
+        with torch.inference_mode():
+            return best(lambda: torch.mm(a, b), 2.0 * n**3)
+
+    flops = matmuls()
     with torch.inference_mode():
-        flops = best(lambda: torch.mm(a, b), 2.0 * n**3)
-        del a, b
         size = (1 << 30) if device.type == "cuda" else (1 << 27)  # bytes per copy buffer
         src = torch.empty(size // 4, device=device, dtype=torch.float32)
         dst = torch.empty_like(src)

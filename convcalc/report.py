@@ -79,7 +79,7 @@ class Identity(NamedTuple):
 
 
 class LayerReport(NamedTuple):
-    index: int
+    index: int  # type: ignore[assignment]  # a field named index shadows tuple.index
     name: str
     kind: str
     inputs: tuple[str, ...]
@@ -261,7 +261,7 @@ def _jsonable(value: Any) -> Any:
 
 
 class TrainLayer(NamedTuple):
-    index: int
+    index: int  # type: ignore[assignment]  # a field named index shadows tuple.index
     name: str
     kind: str
     output: tuple[int, ...]  # with the batch

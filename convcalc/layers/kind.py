@@ -77,7 +77,7 @@ class Keep(NamedTuple):
     source: str
     elements: int = 0
     dtype: str = ACT
-    index: int = 0
+    index: int = 0  # type: ignore[assignment]  # a field named index shadows tuple.index
     batched: bool = True
     grad_of: int | None = None
     name: str = ""
