@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .errors import LayerError, did_you_mean
+from .errors import LayerError
+from .suggest import did_you_mean
 
 REQUIRED = object()
 """Marks an argument without a default."""

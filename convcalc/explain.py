@@ -28,7 +28,8 @@ from typing import Any, NamedTuple, Sequence
 
 from . import working
 from .analysis import output_memory, weight_memory
-from .errors import UsageError, did_you_mean
+from .errors import UsageError
+from .suggest import did_you_mean
 from .graph import walk
 from .layers import AXIS_NAMES, REGISTRY, Kind, numel, resolve_padding, same_field, window_out, effective
 from .report import SCHEMAS, LayerReport, Report, plain
@@ -682,7 +683,7 @@ def _field_note(c: _Layer) -> str:
                 "outputs are j_in/s apart")
     if record.merge:
         return "a merge: the union of its inputs' local fields at each position"
-    if getattr(type(record), "rf") is same_field:
+    if type(record).rf is same_field:
         return "each output position sees what the input position under it saw"
     if record.sees_all(c.a, c.x, c.y):
         return "all positions of an axis feed every output: the field keeps one position's, its jump becomes 0"

@@ -24,7 +24,7 @@ from .spec.model import Node
 
 
 class Step(NamedTuple):
-    index: int
+    index: int  # type: ignore[assignment]  # a field named index shadows tuple.index
     node: Node
     record: Kind
     side: tuple[tuple[str, str], ...]  # (argument, the layer it names), e.g. ("indices", "pool1")

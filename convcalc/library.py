@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
-from .errors import SpecError, did_you_mean
+from .errors import SpecError
+from .suggest import did_you_mean
 from .report import Report
 from .spec import Overrides, Spec, load as load_path
 

@@ -47,7 +47,7 @@ from .graph import plan
 from .errors import UsageError
 from .fileio import write_atomic
 from .printable import clean
-from .report import SCHEMAS, args_dict, spec_label
+from .report import SCHEMAS, Identity
 from .spec.model import DTYPE_BYTES, Spec
 from .torch_bridge import build, example_input, module_path
 from .units import nbytes, rate
@@ -136,24 +136,16 @@ class BatchProfile(NamedTuple):
 
 
 class Profile(NamedTuple):
-    name: str
-    source: str
+    identity: Identity  # which spec, at which arguments and input
     settings: Settings
     peaks: Peaks
     datasheet: Peaks | None
     batches: tuple[BatchProfile, ...]
     warnings: tuple[str, ...]
-    args: dict[str, Any] = {}  # the spec's `args:` values (--set)
-    input: tuple[int, ...] = ()  # per sample
-    input_given: bool = False  # from --input
-
-    @property
-    def label(self) -> str:
-        return spec_label(self.name, self.source, self.args, self.input, self.input_given)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema": SCHEMAS["profile"], "name": self.name, "source": self.source, "settings": self.settings._asdict(),
+            "schema": SCHEMAS["profile"], **self.identity.named(), "settings": self.settings._asdict(),
             "peaks": {"flops_per_s": self.peaks.flops, "bytes_per_s": self.peaks.bandwidth,
                       "ridge_flops_per_byte": self.peaks.ridge, "source": self.peaks.source},
             "datasheet": None if self.datasheet is None else {
@@ -166,7 +158,7 @@ class Profile(NamedTuple):
                 "layers": [layer._asdict() for layer in b.layers],
             } for b in self.batches],
             "warnings": list(self.warnings),
-            "input": list(self.input), "args": args_dict(self.args),
+            **self.identity.measured_at(),
         }
 
 
@@ -262,8 +254,6 @@ def calibrate(device: torch.device, dtype: str, seconds: float = 1.0) -> Peaks:
     clock = _CudaClock(device) if device.type == "cuda" else _CpuClock(device)
     torch_dtype = DTYPES[dtype]
     n = 8192 if device.type == "cuda" else 1024
-    a = torch.randn(n, n, device=device, dtype=torch_dtype)
-    b = torch.randn(n, n, device=device, dtype=torch_dtype)
 
     def best(run: Callable[[], Any], work: float) -> float:
         run()
@@ -277,9 +267,15 @@ def calibrate(device: torch.device, dtype: str, seconds: float = 1.0) -> Peaks:
             rates.append(work / max(clock.seconds(start, end), 1e-12))
         return max(rates)
 
+    def matmuls() -> float:
+        """The matmul rate; its two n x n operands are freed when it returns, before the copies."""
+        a = torch.randn(n, n, device=device, dtype=torch_dtype)
+        b = torch.randn(n, n, device=device, dtype=torch_dtype)
+        with torch.inference_mode():
+            return best(lambda: torch.mm(a, b), 2.0 * n**3)
+
+    flops = matmuls()
     with torch.inference_mode():
-        flops = best(lambda: torch.mm(a, b), 2.0 * n**3)
-        del a, b
         size = (1 << 30) if device.type == "cuda" else (1 << 27)  # bytes per copy buffer
         src = torch.empty(size // 4, device=device, dtype=torch.float32)
         dst = torch.empty_like(src)
@@ -574,8 +570,7 @@ def _profile(spec: Spec, device: torch.device, dtype: str, reports: dict[int, An
         predicted = report.total.weight_bytes + report.total.peak_activation_bytes
         results.append(BatchProfile(batch, median, q1, q3, batch / median if median else 0.0, tuple(rows),
                                     layer_sum, noisy, peak_memory, predicted, in_layers))
-    return Profile(spec.name, spec.source, settings, peaks, datasheet, tuple(results), tuple(warnings),
-                   spec.args, spec.input, spec.input_given)
+    return Profile(Identity.of(spec), settings, peaks, datasheet, tuple(results), tuple(warnings))
 
 
 def _timed_runs(modules: list[tuple[Any, Any]], model: Any, x: Any, warmup: int, iters: int,

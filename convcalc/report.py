@@ -39,8 +39,47 @@ def plain(value: Any) -> Any:
     return value
 
 
+class Identity(NamedTuple):
+    """Which spec a result is of, and at which arguments and input: its title and the `name`,
+    `source`, `input` and `args` keys of its JSON. One type for verify's and profile's results (a
+    `Report` holds the same facts as fields of its own, its input with the batch, and gives them
+    as `Report.identity`)."""
+
+    name: str
+    source: str
+    args: dict[str, Any] = {}  # the spec's `args:` values (--set), in declared order
+    input: tuple[int, ...] = ()  # per sample
+    input_given: bool = False  # from --input, not from the spec
+
+    @classmethod
+    def of(cls, spec: Any) -> Identity:
+        """A spec's (`spec.model.Spec`) identity."""
+        return cls(spec.name, spec.source, spec.args, spec.input, spec.input_given)
+
+    @property
+    def label(self) -> str:
+        """A result's title: name and source, and for a parametric spec or an --input the
+        arguments and the input per sample it was measured at ("efficientnet
+        (library:efficientnet), width=1.2, depth=1.4, input 3x300x300"), so that a number is never
+        quoted without them."""
+        text = f"{self.name} ({self.source})"
+        if self.args:
+            text += ", " + ", ".join(f"{key}={arg_text(value)}" for key, value in self.args.items())
+        if self.args or self.input_given:
+            text += ", input " + "x".join(map(str, self.input))
+        return text
+
+    def named(self) -> dict[str, Any]:
+        """The JSON's `name` and `source`, which open every document."""
+        return {"name": self.name, "source": self.source}
+
+    def measured_at(self) -> dict[str, Any]:
+        """The JSON's `input` (per sample) and `args`."""
+        return {"input": list(self.input), "args": args_dict(self.args)}
+
+
 class LayerReport(NamedTuple):
-    index: int
+    index: int  # type: ignore[assignment]  # a field named index shadows tuple.index
     name: str
     kind: str
     inputs: tuple[str, ...]
@@ -128,9 +167,14 @@ class Report(NamedTuple):
     outputs: tuple[tuple[str, str], ...] = ()  # the spec's `outputs:` (name, layer); () = its last layer
 
     @property
+    def identity(self) -> Identity:
+        """Its spec's identity, the input per sample."""
+        return Identity(self.name, self.source, self.args, self.input[1:], self.input_given)
+
+    @property
     def label(self) -> str:
-        """The report's title (`spec_label`)."""
-        return spec_label(self.name, self.source, self.args, self.input[1:], self.input_given)
+        """The report's title (`Identity.label`)."""
+        return self.identity.label
 
     @property
     def heads(self) -> tuple[tuple[str, LayerReport], ...]:
@@ -207,18 +251,6 @@ class Report(NamedTuple):
         }
 
 
-def spec_label(name: str, source: str, args: dict[str, Any], shape: tuple[int, ...], input_given: bool) -> str:
-    """A report's title: name and source, and for a parametric spec or an --input the arguments
-    and the input per sample it was measured at ("efficientnet (library:efficientnet), width=1.2,
-    depth=1.4, input 3x300x300"), so that a number is never quoted without them."""
-    text = f"{name} ({source})"
-    if args:
-        text += ", " + ", ".join(f"{key}={arg_text(value)}" for key, value in args.items())
-    if args or input_given:
-        text += ", input " + "x".join(map(str, shape))
-    return text
-
-
 def args_dict(args: dict[str, Any]) -> dict[str, Any]:
     """The `args` of a JSON report: each argument's value as JSON holds it."""
     return {key: _jsonable(value) for key, value in args.items()}
@@ -245,7 +277,7 @@ def _jsonable(value: Any) -> Any:
 
 
 class TrainLayer(NamedTuple):
-    index: int
+    index: int  # type: ignore[assignment]  # a field named index shadows tuple.index
     name: str
     kind: str
     output: tuple[int, ...]  # with the batch

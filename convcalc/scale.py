@@ -24,6 +24,7 @@ from typing import NamedTuple, Sequence
 from . import limits
 from .analysis import analyze
 from .errors import UsageError
+from .layers import REGISTRY
 from .report import Report
 from .spec import Document, Overrides
 
@@ -98,7 +99,7 @@ def measure(report: Report) -> Measured:
             continue
         layers += 1
         channels += layer.output[1]
-        if layer.kind == "dwconv" or (layer.args.get("groups", 1) > 1 and layer.args.get("groups") == layer.output[1]):
+        if REGISTRY[layer.kind].depthwise(layer.args, layer.output[1:]):
             depthwise += layer.macs
         if math.prod(layer.output[2:]) == 1:
             after_pool += layer.macs

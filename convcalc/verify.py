@@ -34,7 +34,7 @@ from torch.overrides import TorchFunctionMode
 
 from .analysis import analyze
 from .graph import walk
-from .report import SCHEMAS, Report, args_dict, spec_label
+from .report import SCHEMAS, Identity, Report
 from .spec.model import Spec
 from .torch_bridge import build, example_input, module_path
 
@@ -79,23 +79,15 @@ class LayerCheck(NamedTuple):
 
 
 class Verification(NamedTuple):
-    name: str
-    source: str
+    identity: Identity  # which spec, at which arguments and input
     batch: int
     layers: tuple[LayerCheck, ...]
     total: tuple[Agreement, ...]
     notes: tuple[str, ...]
     versions: dict[str, str]
     macs: int  # convcalc's total MACs
-    args: dict[str, Any] = {}  # the spec's `args:` values (--set)
-    input: tuple[int, ...] = ()  # per sample
-    input_given: bool = False  # from --input
     # a spec with `outputs:`: each output's shape against what the built model returned under its name
     outputs: tuple[tuple[str, Agreement], ...] = ()
-
-    @property
-    def label(self) -> str:
-        return spec_label(self.name, self.source, self.args, self.input, self.input_given)
 
     @property
     def ok(self) -> bool:
@@ -111,12 +103,12 @@ class Verification(NamedTuple):
         return dict(sorted(total.items()))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMAS["verify"], "name": self.name, "source": self.source, "batch": self.batch, "ok": self.ok,
+        return {"schema": SCHEMAS["verify"], **self.identity.named(), "batch": self.batch, "ok": self.ok,
                 "macs": self.macs,
                 "layers": [layer.to_dict() for layer in self.layers],
                 "total": [c.to_dict() for c in self.total],
                 "fvcore_unsupported": self.unsupported, "notes": list(self.notes), "versions": self.versions,
-                "input": list(self.input), "args": args_dict(self.args),
+                **self.identity.measured_at(),
                 **({"outputs": [{"name": name, **check.to_dict()} for name, check in self.outputs]}
                    if self.outputs else {})}
 
@@ -370,8 +362,8 @@ def _verify(spec: Spec, batch: int, use_fvcore: bool) -> Verification:
     )
     outputs = tuple((name, Agreement("shape", layer.output, run.returned.get(name, "nothing")))
                     for name, layer in report.heads) if spec.outputs else ()
-    return Verification(spec.name, spec.source, batch, tuple(layers), total, tuple(notes), _versions(),
-                        report.total.macs, spec.args, spec.input, spec.input_given, outputs)
+    return Verification(Identity.of(spec), batch, tuple(layers), total, tuple(notes), _versions(),
+                        report.total.macs, outputs)
 
 
 def _versions() -> dict[str, str]:

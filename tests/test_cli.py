@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from convcalc.cli import cli
-from convcalc.reporters import FORMATS, Format
+from convcalc.reporters import FORMATS, RENDERERS, Format
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = "tests/assets/tiny.yaml"
@@ -42,7 +42,7 @@ def test_golden_output(fmt, suffix):
 
 
 def test_every_format_has_a_reporter():
-    assert set(FORMATS) == set(Format)
+    assert set(FORMATS) == set(RENDERERS) == set(Format)
     for fmt in Format:
         assert shapes(TINY, "--format", fmt.value).exit_code == 0
 

@@ -18,7 +18,7 @@ import convcalc
 from convcalc import library
 from convcalc.cli import cli
 from convcalc.diagram import build, model
-from convcalc.reporters.drawing import FORMATS, SUFFIXES, DrawFormat, render
+from convcalc.reporters.drawing import FORMATS, RENDERERS, SUFFIXES, DrawFormat, render
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"
@@ -35,7 +35,7 @@ def report(name: str) -> convcalc.Report:
 
 
 def test_every_format_has_a_renderer_and_a_suffix():
-    assert set(FORMATS) == set(DrawFormat)
+    assert set(FORMATS) == set(RENDERERS) == set(DrawFormat)
     assert set(SUFFIXES.values()) == set(DrawFormat)
 
 

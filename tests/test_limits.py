@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 import convcalc
-from convcalc import errors, limits
-from convcalc.errors import ConvcalcError, LayerError, did_you_mean
+from convcalc import limits, suggest
+from convcalc.errors import ConvcalcError, LayerError
+from convcalc.suggest import did_you_mean
 from convcalc.spec.expr import evaluate_expression
 
 from . import hostile
@@ -179,12 +180,12 @@ def test_did_you_mean_compares_a_bounded_number_of_candidates(monkeypatch):
     monkeypatch.setattr(difflib, "SequenceMatcher", Counting)
     names = {f"layer{i}.conv{j}" for i in range(20_000) for j in range(5)}
     assert did_you_mean("layer1234.cnv3", names) == " (did you mean 'layer1234.conv3'?)"  # typo late
-    assert 0 < len(compared) <= errors._MOST_CANDIDATES + 1  # (+1: difflib's matcher starts with '')
+    assert 0 < len(compared) <= suggest._MOST_CANDIDATES + 1  # (+1: difflib's matcher starts with '')
     compared.clear()
     assert did_you_mean("lyer1234.conv3", names) == " (did you mean 'layer1234.conv3'?)"  # typo early
-    assert 0 < len(compared) <= errors._MOST_CANDIDATES + 1
+    assert 0 < len(compared) <= suggest._MOST_CANDIDATES + 1
     compared.clear()
-    assert did_you_mean("x" * (errors._MOST_CHARS + 1), names) == ""
+    assert did_you_mean("x" * (suggest._MOST_CHARS + 1), names) == ""
     assert compared == []
 
 

@@ -506,7 +506,8 @@ def test_a_malformed_device_is_refused_before_torch_parses_it(device, private_ca
 def test_names_from_a_spec_are_printed_clean(tmp_path, fake_peaks):
     from convcalc.reporters.profiling import render
 
-    result = run(iters=2, warmup=0)._replace(name="evil\x1b]0;title\x07")
+    result = run(iters=2, warmup=0)
+    result = result._replace(identity=result.identity._replace(name="evil\x1b]0;title\x07"))
     for fmt in ("table", "csv", "markdown", "json"):
         text = render([result], fmt)
         assert "\x1b" not in text and "\x07" not in text, fmt

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import convcalc
-from convcalc.errors import did_you_mean
+from convcalc.suggest import did_you_mean
 from convcalc.layers import REGISTRY
 
 

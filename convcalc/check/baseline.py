@@ -15,7 +15,8 @@ import re
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
-from ..errors import UsageError, did_you_mean
+from ..errors import UsageError
+from ..suggest import did_you_mean
 from ..fileio import NotAFile
 from ..report import SCHEMAS, Totals, arg_text
 from ..spec import is_text_form

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple, Sequence
 
-from ..errors import SpecError, UsageError, did_you_mean
+from ..errors import SpecError, UsageError
+from ..suggest import did_you_mean
 from ..layers import NOTE_LABELS, REGISTRY
 from ..report import Report
 from ..spec import Spec
@@ -249,10 +250,11 @@ def findings(report: Report, align: int | None = None) -> tuple[Finding, ...]:
         for text in layer.warnings:
             category = NOTE_LABELS.get(getattr(text, "code", ""), "layer warning")
             found.append(Finding(category, layer.name, layer.kind, layer.line, text))
-        if align is None or not REGISTRY[layer.kind].aligned:
+        record = REGISTRY[layer.kind]
+        if align is None or not record.aligned:
             continue
-        # [N, C, ...] -> C; a linear layer's [N, ..., F] -> F (it maps the last axis)
-        unit, axis = ("features", -1) if layer.kind == "linear" else ("channels", 1)
+        # [N, C, ...] -> C; a record with its features last ([N, ..., F], linear) -> F
+        unit, axis = ("features", -1) if record.features_last else ("channels", 1)
         sizes = ((f"input {unit}", outputs[layer.inputs[0]][axis]), (f"output {unit}", layer.output[axis]))
         off = [f"{what} {size}" for what, size in sizes if size % align]
         if off:

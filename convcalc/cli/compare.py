@@ -15,7 +15,8 @@ import click
 from .. import library
 from ..compare import VARIANTS, compare_specs, compare_variants
 from ..compare.options import FLAGS, PAD_WORDS, make_setup, parse_padding, spec_batches  # noqa: F401
-from ..errors import UsageError, did_you_mean
+from ..errors import UsageError
+from ..suggest import did_you_mean
 from ..importers import is_source
 from ..reporters.comparison import CompareFormat, check_plot_path, plot, render
 from ..spec import DTYPE_BYTES, is_text_form

@@ -8,10 +8,11 @@ import click
 
 from ..errors import UsageError
 from ..printable import clean
+from ..reporters.drawing import DrawFormat
 from .options import WholeNumber, batch_option, load_specs, overrides, spec_options, write_output
 
 METRICS = ("macs", "params", "flops", "memory", "rf", "time")
-FORMAT_NAMES = ("svg", "html", "dot", "mermaid")
+FORMAT_NAMES = tuple(f.value for f in DrawFormat)
 MERMAID_MAX = 50_000  # Mermaid's default maxTextSize, which GitHub keeps
 
 

@@ -7,9 +7,10 @@ import click
 from ..analysis import analyze
 from ..errors import UsageError
 from ..printable import clean
+from ..reporters.explanation import ExplainFormat
 from .options import batch_option, load_specs, overrides, spec_options
 
-FORMATS = ("table", "json", "markdown")
+FORMATS = tuple(f.value for f in ExplainFormat)
 
 
 @click.command()

@@ -20,7 +20,10 @@ from ..values import parse_batch, parse_set, parse_shape  # noqa: F401 (the comm
 from ..spec import Overrides, Spec, from_text
 
 
-def format_option(choices: tuple[str, ...] = tuple(f.value for f in Format)) -> Callable[[Any], Any]:
+FORMAT_CHOICES = tuple(f.value for f in Format)  # shapes' --format
+
+
+def format_option(choices: tuple[str, ...] = FORMAT_CHOICES) -> Callable[[Any], Any]:
     return click.option("--format", "fmt", type=click.Choice(choices), default="table", show_default=True,
                         help="Output format: a table for people, json/csv/markdown for machines.")
 

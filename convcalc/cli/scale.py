@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..reporters.scaling import ScaleFormat
 from .options import overrides, spec_options
 
 
@@ -22,7 +23,7 @@ from .options import overrides, spec_options
 @click.option("--tolerance", type=float, default=0.05, show_default=True,
               help="--search keeps alpha*beta^2*gamma^2 within this fraction of 2.")
 @click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True, help="--search shows this many.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice([f.value for f in ScaleFormat]), default="table", show_default=True)
 @click.option("--exact", is_flag=True, help="Exact counts in the table.")
 @spec_options
 def scale(spec: str, phi_text: str, alpha: float, beta: float, gamma: float, depth_arg: str, width_arg: str,

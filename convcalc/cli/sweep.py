@@ -6,6 +6,7 @@ import click
 
 from ..errors import UsageError
 from ..printable import clean
+from ..reporters.sweeps import SweepFormat
 from .options import allow_unknown_option, overrides
 
 
@@ -18,7 +19,7 @@ from .options import allow_unknown_option, overrides
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUES",
               help="An argument the spec declares, at one value or several: --set width=0.5,0.75,1.0 "
                    "(or 0.5..1:0.25). Repeatable; several values make an axis.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
+@click.option("--format", "fmt", type=click.Choice([f.value for f in SweepFormat]), default="table",
               show_default=True)
 @click.option("--exact", is_flag=True, help="Exact counts in the table and markdown instead of rounded ones.")
 @click.option("--plot", "plot_path", metavar="FILE.png|FILE.svg",

@@ -23,7 +23,8 @@ from fractions import Fraction
 from typing import Any, Callable, NamedTuple
 
 from ..analysis import analyze
-from ..errors import ConvcalcError, LayerError, did_you_mean
+from ..errors import ConvcalcError, LayerError
+from ..suggest import did_you_mean
 from ..layers import REGISTRY
 from ..report import SCHEMAS, LayerReport, Report, plain
 from ..spec import from_layers

@@ -207,7 +207,7 @@ def slice_layers(shape: tuple[int, ...], ranges: list[tuple[int, int, int]]) -> 
     those positions: a step other than 1, an empty range, a range of a flat tensor."""
     from ..layers import axis_name
 
-    for i, ((start, stop, step), n) in enumerate(zip(ranges, shape)):
+    for i, ((start, stop, step), _n) in enumerate(zip(ranges, shape)):
         axis = "C" if i == 0 else axis_name(i - 1, len(shape) - 1)
         if step != 1:
             raise Unsupported(f"a slice with step {step} on axis {axis} (convcalc's slice and crop keep a range of "

@@ -252,7 +252,7 @@ def _attribute(buf: Any, span: tuple[int, int]) -> tuple[str, Any]:
 def node(buf: Any, span: tuple[int, int]) -> Node:
     inputs, outputs, attributes, metadata = [], [], {}, {}
     op_type = domain = name = ""
-    for field, wire, value in fields(buf, *span):
+    for field, _wire, value in fields(buf, *span):
         if field == 1:
             inputs.append(_text(buf, value))
         elif field == 2:

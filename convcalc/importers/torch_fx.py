@@ -141,7 +141,7 @@ def _torchvision(argument: str, name: str) -> tuple[nn.Module, str, tuple[int, .
         builder = models.get_model_builder(name)
     except ValueError:
         names = models.list_models()
-        from ..errors import did_you_mean
+        from ..suggest import did_you_mean
 
         raise SpecError(f"torchvision has no model '{name}'{did_you_mean(name, names)}", file=argument) from None
     options: dict[str, Any] = {"weights": None}

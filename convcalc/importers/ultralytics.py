@@ -31,7 +31,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import SpecError, did_you_mean
+from ..errors import SpecError
+from ..suggest import did_you_mean
 from ..spec import Document, Overrides, Spec, build, spec_args
 from ..spec.source import LList, LMap
 

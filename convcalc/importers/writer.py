@@ -37,6 +37,7 @@ from collections import Counter, defaultdict
 from typing import Any, NamedTuple
 
 from ..errors import ConvcalcError
+from ..layers import REGISTRY
 from ..printable import clean, json_safe
 from .model import Imported, Layer, shares_value
 
@@ -148,8 +149,10 @@ def groups(layers: list[Layer]) -> list[Group]:
             continue
         inside = {layer.name for layer in layers[first: last + 1]}
         outside = {name for layer in layers[first: last + 1] for name in layer.inputs if name not in inside}
-        # a layer sharing weights names its owner by its full name: written flat, never in a template
-        if len(outside) == 1 and not any(layer.kind == "maxunpool" or layer.shares for layer in layers[first: last + 1]):
+        # a layer sharing weights names its owner, one with side inputs (maxunpool's indices:) the
+        # layer it reads, by its full name: written flat, never in a template
+        if len(outside) == 1 and not any(REGISTRY[layer.kind].side_inputs or layer.shares
+                                         for layer in layers[first: last + 1]):
             found.append(Group(path, first, last + 1, outside.pop()))
     return found
 

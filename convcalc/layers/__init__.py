@@ -25,6 +25,7 @@ input's receptive field (`RF`: per spatial axis (size, jump, start)). The hook c
     window(a, x)         -> (Window,..) | None   the window it slides per axis (explain --draw)
     zero_stuffed(a, x)   -> per axis | None      a transposed kind as the stride-1 conv it equals
     regular_equivalent(a, x) -> (variant, Args) | None   the groups-1 conv a cheaper conv compares with
+    depthwise(a, y)      -> bool      each output channel reads one input channel (convcalc scale's share)
     macs_over_outputs(a, x, y) -> int | None     the forward conv formula's MACs (transposed conv)
     describe(a)          -> str       the layer in the one-line form ('conv 128 k3 s2 g4')
     build(a, x, y)       -> nn.Module the equivalent PyTorch module, through Kind.torch(builder, ...),
@@ -56,7 +57,8 @@ Training (convcalc memory, docs/memory.md) adds:
                                       counts instead where it ignores groups (a known disagreement)
 
 Declarations (class attributes, defaults on Kind): name, doc, args, positional, merge, view,
-train_view, aligned, input_dtype, side_inputs, uncounted; the tests' examples and draws; the docs'
+train_view, aligned, features_last (its channels are the last axis: linear), input_dtype,
+side_inputs, uncounted; the tests' examples and draws; the docs'
 rows costs, saves and backward_costs; explain's symbols, textbook_flops, fully_connected and
 stuffed_note. `shape`, `flops`, `rf`, `build`, `saved` and `backward_flops` have no default, and
 `doc`, `examples`, `costs`, `saves` and `backward_costs` must be stated: `register` refuses a

@@ -18,6 +18,11 @@ from .kind import (COMPLEX, FLOAT32, KEEP_INPUT, LOW, REGISTRY, RF, SAME, Args, 
 # Convolutions
 
 
+def grouped_per_channel(a: Args, y: Shape) -> bool:
+    """A grouped convolution with as many groups (more than one) as output channels."""
+    return bool(a.get("groups", 1) > 1 and a.get("groups") == y[0])
+
+
 class ConvFamily(Kind):
     """Shared geometry of the convolutions: a k-window (dilation d) at stride s over padded input.
 
@@ -35,6 +40,10 @@ class ConvFamily(Kind):
     aligned = True
     saves = "its input (the padded copy when the padding is uneven) and its weight"
     backward_costs = ("2·MACs", "2·MACs + Y·bias")
+
+    def depthwise(self, a: Args, y: Shape) -> bool:
+        """As many groups as output channels (more than one)."""
+        return grouped_per_channel(a, y)
 
     def channels(self, a: Args, c: int) -> tuple[int, int]:
         """(output channels, groups) for input channels c."""
@@ -166,6 +175,9 @@ class DepthwiseConv(ConvFamily):
     args = (K, S1, P_CONV, D1, Arg("multiplier", integer(), 1, "output channels per input channel"), BIAS)
     textbook_flops = True
 
+    def depthwise(self, a: Args, y: Shape) -> bool:
+        return True
+
     def channels(self, a: Args, c):
         return c * a["multiplier"], named("g", c)  # groups = C
 
@@ -283,6 +295,10 @@ class TransposedConv(Kind):
                     "after: the same output size as its own rule, checked here")
     args = (OUT, K, S1, Arg("p", symmetric_padding, 0), Arg("output_padding", axes(0), 0), D1,
             Arg("groups", integer(), 1), BIAS)
+
+    def depthwise(self, a: Args, y: Shape) -> bool:
+        """As many groups as output channels (more than one)."""
+        return grouped_per_channel(a, y)
 
     def shape(self, a: Args, x: Shape) -> Shape:
         c, n = spatial(x, self.name)

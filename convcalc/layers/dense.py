@@ -32,6 +32,7 @@ class Linear(Kind):
     backward_costs = ("2·MACs", "2·MACs + R·out·bias")
     draws = ("flatten | linear {c}", "linear {c}")
     aligned = True
+    features_last = True
     positional = ("out",)
     args = (OUT, BIAS)
     symbols = {"out": "out"}  # explain: its outputs are `out`, not the filters' K

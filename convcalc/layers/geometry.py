@@ -199,7 +199,7 @@ def rf_union(rs: tuple[RF, ...], xs: tuple[Shape, ...], y: Shape) -> RF:
                   if jump != 0 and (n == 1 or (1 + a < len(x) and x[1 + a] == n))]
         spans = moving or [(start, size, 0) for size, _, start in axis]
 
-        def extent(i: int) -> tuple[Any, Any]:
+        def extent(i: int, spans: list[tuple[Any, Any, Any]] = spans) -> tuple[Any, Any]:
             return (min(start + i * step for start, _, step in spans),
                     max(start + i * step + size - 1 for start, size, step in spans))
 

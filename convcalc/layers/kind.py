@@ -77,7 +77,7 @@ class Keep(NamedTuple):
     source: str
     elements: int = 0
     dtype: str = ACT
-    index: int = 0
+    index: int = 0  # type: ignore[assignment]  # a field named index shadows tuple.index
     batched: bool = True
     grad_of: int | None = None
     name: str = ""
@@ -112,6 +112,7 @@ class Kind:
     merge = False  # takes two or more inputs (`from: [a, b, ...]`)
     view = False  # the output aliases the input's memory (no new activation memory)
     aligned = False  # a matrix-multiply kind whose channels tensor cores want in multiples of 8
+    features_last = False  # its channels are the last axis (linear maps [..., F]); else axis 0 (C first)
     input_dtype: str | None = None  # what it reads when it is not the spec's dtype ("int64" token ids)
     side_inputs: tuple[str, ...] = ()  # arguments that name another layer it reads (graph.py's side edges)
     # Counts it cannot give ("macs", "flops"): the analysis reports them as unknown, never as 0, and
@@ -214,6 +215,12 @@ class Kind:
         inserting s - 1 zeros between neighbouring inputs, left padding, right padding, kernel
         span), for `convcalc explain`; None for every other kind."""
         return None
+
+    def depthwise(self, a: Args, y: Shape) -> bool:
+        """Whether each output channel reads only its own group of one input channel (a depthwise
+        convolution): `convcalc scale` reports the MACs of these apart. False for every kind that
+        is no grouped convolution."""
+        return False
 
     def regular_equivalent(self, a: Args, x: Shape) -> tuple[str, Args] | None:
         """For a cheaper convolution (grouped, depthwise, separable): its `convcalc compare`

@@ -1,9 +1,9 @@
 """What every drawing format shares: the formats, each node's lines of text, and its colour.
 
 Each format is one module (draw_svg, draw_html, draw_dot, draw_mermaid) with
-`render(diagram, **options) -> str`; `FORMATS` maps a `DrawFormat` to its module and a test
-checks every member is covered. Colours come from facts the records and the report hold: a
-matrix-multiply kind (the records' `aligned`) is blue, a merge yellow, a layer with parameters
+`render(diagram, **options) -> str`; `FORMATS` names each `DrawFormat`'s module and `RENDERERS`
+holds its renderer (imported when used); a test checks every member is covered. Colours come
+from facts the records and the report hold: a matrix-multiply kind (the records' `aligned`) is blue, a merge yellow, a layer with parameters
 that is not a matrix multiply (a norm) green, a view white, everything else grey; with a metric
 (`--by`), a node's fill goes from pale to red on a log scale between
 the smallest value above zero and the largest.
@@ -11,16 +11,16 @@ the smallest value above zero and the largest.
 
 from __future__ import annotations
 
-import importlib
 import math
 from enum import Enum
-from typing import Any
+from typing import Any, Callable
 
 from ..diagram import METRIC_UNITS, Diagram, Metric, Node
 from ..layers import REGISTRY
 from ..printable import clean
 from ..report import Report
 from ..units import count, nbytes
+from . import lazy
 
 
 class DrawFormat(str, Enum):
@@ -36,6 +36,7 @@ FORMATS = {
     DrawFormat.DOT: "draw_dot",
     DrawFormat.MERMAID: "draw_mermaid",
 }
+RENDERERS: dict[DrawFormat, Callable[..., str]] = {member: lazy(module) for member, module in FORMATS.items()}
 SUFFIXES = {".svg": DrawFormat.SVG, ".html": DrawFormat.HTML, ".htm": DrawFormat.HTML,
             ".dot": DrawFormat.DOT, ".gv": DrawFormat.DOT, ".mmd": DrawFormat.MERMAID,
             ".mermaid": DrawFormat.MERMAID}
@@ -47,8 +48,7 @@ FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 
 
 def render(diagram: Diagram, fmt: DrawFormat | str, **options: Any) -> str:
-    module = importlib.import_module(f"{__package__}.{FORMATS[DrawFormat(fmt)]}")
-    return module.render(diagram, **options)
+    return RENDERERS[DrawFormat(fmt)](diagram, **options)
 
 
 def family(node: Node) -> str:

@@ -12,7 +12,8 @@ formats what explain computed.
 from __future__ import annotations
 
 import sys
-from typing import IO
+from enum import Enum
+from typing import IO, Callable
 
 from ..explain import Explanation, LayerExplanation, Quantity, Section
 from .. import working
@@ -28,12 +29,14 @@ FOOTER = ("every value is the one convcalc shapes reports, worked out by the sam
 QUANTITY_WIDTH = 22  # the quantity column: symbol and meaning, wrapped
 
 
-def render(explanation: Explanation, fmt: str, stream: IO[str] | None = None) -> str:
-    if fmt == "json":
-        return jsonout.dumps_all([explanation.to_dict()])
-    if fmt == "markdown":
-        return markdown(explanation)
-    return table(explanation, stream or sys.stdout)
+class ExplainFormat(str, Enum):
+    TABLE = "table"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+def render(explanation: Explanation, fmt: ExplainFormat | str, stream: IO[str] | None = None) -> str:
+    return RENDERERS[ExplainFormat(fmt)](explanation, stream)
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,3 +197,22 @@ def markdown(explanation: Explanation) -> str:
             if section.notes:
                 lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def as_table(explanation: Explanation, stream: IO[str] | None = None) -> str:
+    return table(explanation, stream or sys.stdout)
+
+
+def as_json(explanation: Explanation, stream: IO[str] | None = None) -> str:
+    return jsonout.dumps_all([explanation.to_dict()])
+
+
+def as_markdown(explanation: Explanation, stream: IO[str] | None = None) -> str:
+    return markdown(explanation)
+
+
+RENDERERS: dict[ExplainFormat, Callable[[Explanation, "IO[str] | None"], str]] = {
+    ExplainFormat.TABLE: as_table,
+    ExplainFormat.JSON: as_json,
+    ExplainFormat.MARKDOWN: as_markdown,
+}

@@ -21,7 +21,7 @@ def _ms(seconds: float) -> str:
 def header(p: Any) -> str:
     s = p.settings
     threads = f", {s.threads} thread{'s' if s.threads != 1 else ''}" if s.threads is not None else ""
-    lines = [f"{clean(p.label)} on {clean(s.device_name)} [{s.device}], {s.dtype}{threads}, "
+    lines = [f"{clean(p.identity.label)} on {clean(s.device_name)} [{s.device}], {s.dtype}{threads}, "
              f"torch {s.torch}, {s.date}"]
     knobs = [f"warmup {s.warmup}", f"iters {s.iters}"]
     if s.cudnn_benchmark is not None:
@@ -80,7 +80,7 @@ def as_csv(profiles: list[Any], stream: IO[str] | None = None, layers: bool = Tr
     for p in profiles:
         for b in p.batches:
             for i, layer in enumerate(b.layers):
-                writer.writerow([clean(p.name), clean(p.settings.device_name), p.settings.dtype, b.batch, i,
+                writer.writerow([clean(p.identity.name), clean(p.settings.device_name), p.settings.dtype, b.batch, i,
                                  clean(layer.name), clean(layer.kind), layer.median_s, layer.q1_s, layer.q3_s, layer.share, layer.flops,
                                  layer.bytes, layer.intensity, layer.achieved, layer.bound, layer.roofline])
     return out.getvalue()
@@ -90,7 +90,7 @@ def as_markdown(profiles: list[Any], stream: IO[str] | None = None, layers: bool
     """`layers`: False (--summary) keeps each batch's latency and memory lines, not its table."""
     parts = []
     for p in profiles:
-        parts.append(f"### {markdown(p.name)}\n\n```\n{header(p)}```\n")
+        parts.append(f"### {markdown(p.identity.name)}\n\n```\n{header(p)}```\n")
         for b in p.batches:
             if not layers:
                 parts.append(f"```\n{batch_lines(b)}```\n")
@@ -193,7 +193,7 @@ def plot(profiles: list[Any], path: str) -> None:
     roof.set_yscale("log")
     roof.set_xlabel("arithmetic intensity (FLOP / byte)")
     roof.set_ylabel("achieved FLOP/s")
-    roof.set_title(f"{literal(cut_middle(p.name, 60))}: {literal(p.settings.device_name)}, {p.settings.dtype}, "
+    roof.set_title(f"{literal(cut_middle(p.identity.name, 60))}: {literal(p.settings.device_name)}, {p.settings.dtype}, "
                    f"batch {b.batch}" + (f", {p.settings.threads} threads" if p.settings.threads else "")
                    + "\npoint area = share of the time; the slowest layers are named on the right", fontsize=10)
     handles, _ = roof.get_legend_handles_labels()

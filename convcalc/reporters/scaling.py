@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import IO, Any
+from enum import Enum
+from typing import IO, Any, Callable
 
 from ..printable import clean, csv_writer
 from ..report import SCHEMAS
@@ -25,11 +26,17 @@ def title(s: Scaling) -> str:
             f"{s.beta:g}^phi, resolution x {s.gamma:g}^phi")
 
 
-def render(s: Scaling, fmt: str, stream: IO[str] | None = None, exact: bool = False) -> str:
-    if fmt == "json":
-        return dumps(to_dict(s)) + "\n"
-    if fmt == "csv":
-        return to_csv(s)
+class ScaleFormat(str, Enum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+def render(s: Scaling, fmt: ScaleFormat | str, stream: IO[str] | None = None, exact: bool = False) -> str:
+    return RENDERERS[ScaleFormat(fmt)](s, stream, exact)
+
+
+def as_table(s: Scaling, stream: IO[str] | None = None, exact: bool = False) -> str:
     stream = stream or sys.stdout
     width, color = terminal_width(stream), wants_color(stream)
     fmt_count = counter(exact)
@@ -88,3 +95,18 @@ def to_csv(s: Scaling) -> str:
                          t.peak_activation_bytes, r.ratio, r.promised, r.formula, r.depth_used, r.width_used,
                          r.resolution_used])
     return out.getvalue()
+
+
+def as_json(s: Scaling, stream: IO[str] | None = None, exact: bool = False) -> str:
+    return dumps(to_dict(s)) + "\n"
+
+
+def as_csv(s: Scaling, stream: IO[str] | None = None, exact: bool = False) -> str:
+    return to_csv(s)
+
+
+RENDERERS: dict[ScaleFormat, Callable[[Scaling, "IO[str] | None", bool], str]] = {
+    ScaleFormat.TABLE: as_table,
+    ScaleFormat.JSON: as_json,
+    ScaleFormat.CSV: as_csv,
+}

@@ -6,7 +6,8 @@ from __future__ import annotations
 import io
 import json
 import sys
-from typing import IO, Any
+from enum import Enum
+from typing import IO, Any, Callable
 
 from ..printable import clean, csv_writer, markdown
 from ..report import SCHEMAS, arg_text, args_dict, plain
@@ -17,7 +18,6 @@ from .common import CONVENTIONS, counter, field, shape
 from .jsonout import dumps
 
 SHOWN = {"params": "params", "macs": "MACs", "flops": "FLOPs", "peak_activation_bytes": "peak activations"}
-FORMATS = ("table", "json", "csv", "markdown")
 
 
 def title(sweep: Sweep) -> str:
@@ -109,20 +109,30 @@ def growth_lines(sweep: Sweep, exact: bool = False) -> list[str]:
     return lines
 
 
-def render(sweep: Sweep, fmt: str, stream: IO[str] | None = None, exact: bool = False) -> str:
-    if fmt == "json":
-        return dumps(to_dict(sweep)) + "\n"
-    if fmt == "csv":
-        return to_csv(sweep)
+class SweepFormat(str, Enum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+
+
+def render(sweep: Sweep, fmt: SweepFormat | str, stream: IO[str] | None = None, exact: bool = False) -> str:
+    return RENDERERS[SweepFormat(fmt)](sweep, stream, exact)
+
+
+def as_markdown(sweep: Sweep, stream: IO[str] | None = None, exact: bool = False) -> str:
     fmt_count = counter(exact)
-    if fmt == "markdown":
-        header = [axis.name for axis in sweep.axes] + ["params", "MACs", "FLOPs", "peak activations", "RF"]
-        lines = [f"### {markdown(title(sweep))}", "", "| " + " | ".join(markdown(h) for h in header) + " |",
-                 "|" + "|".join("---" if i < len(sweep.axes) else "---:" for i in range(len(header))) + "|"]
-        lines += ["| " + " | ".join(markdown(c) for c in _cells(sweep, p, fmt_count)) + " |" for p in sweep.points]
-        lines += [""] + [f"{markdown(line.strip())}  " if not line.startswith("  ") else f"- {markdown(line.strip())}"
-                         for line in growth_lines(sweep, exact)]
-        return "\n".join(lines) + "\n\n" + CONVENTIONS + "\n"
+    header = [axis.name for axis in sweep.axes] + ["params", "MACs", "FLOPs", "peak activations", "RF"]
+    lines = [f"### {markdown(title(sweep))}", "", "| " + " | ".join(markdown(h) for h in header) + " |",
+             "|" + "|".join("---" if i < len(sweep.axes) else "---:" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(markdown(c) for c in _cells(sweep, p, fmt_count)) + " |" for p in sweep.points]
+    lines += [""] + [f"{markdown(line.strip())}  " if not line.startswith("  ") else f"- {markdown(line.strip())}"
+                     for line in growth_lines(sweep, exact)]
+    return "\n".join(lines) + "\n\n" + CONVENTIONS + "\n"
+
+
+def as_table(sweep: Sweep, stream: IO[str] | None = None, exact: bool = False) -> str:
+    fmt_count = counter(exact)
     stream = stream or sys.stdout
     width, color = terminal_width(stream), wants_color(stream)
     t = Table(columns=[Column(axis.name, "right" if axis.name != "input" else "left") for axis in sweep.axes]
@@ -134,6 +144,13 @@ def render(sweep: Sweep, fmt: str, stream: IO[str] | None = None, exact: bool = 
     text = render_table(t, width=width, color=color, stream=stream)
     return text + wrap_lines([*growth_lines(sweep, exact), CONVENTIONS], width)
 
+
+def as_json(sweep: Sweep, stream: IO[str] | None = None, exact: bool = False) -> str:
+    return dumps(to_dict(sweep)) + "\n"
+
+
+def as_csv(sweep: Sweep, stream: IO[str] | None = None, exact: bool = False) -> str:
+    return to_csv(sweep)
 
 
 def to_dict(sweep: Sweep) -> dict[str, Any]:
@@ -171,6 +188,14 @@ def to_csv(sweep: Sweep) -> str:
                          json.dumps([[plain(v) for v in axis] for axis in p.report.receptive_field]),
                          "true" if p.report.global_context else "false"])
     return out.getvalue()
+
+
+RENDERERS: dict[SweepFormat, Callable[[Sweep, "IO[str] | None", bool], str]] = {
+    SweepFormat.TABLE: as_table,
+    SweepFormat.JSON: as_json,
+    SweepFormat.CSV: as_csv,
+    SweepFormat.MARKDOWN: as_markdown,
+}
 
 
 def plot(sweep: Sweep, path: str) -> None:

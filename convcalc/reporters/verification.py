@@ -33,7 +33,7 @@ def table(result: Any, layers: bool = True) -> Table:
                  Column("output"), Column("params", "right"), Column("buffers", "right", optional=True),
                  Column("MACs", "right"), Column("fvcore", "right"), Column("flop counter", "right"),
                  Column("fvcore unsupported", shrink=True, optional=True, min_width=8), Column("")],
-        title=f"{result.label}: convcalc vs torch {result.versions.get('torch')}, "
+        title=f"{result.identity.label}: convcalc vs torch {result.versions.get('torch')}, "
               f"fvcore {result.versions.get('fvcore')}, FlopCounterMode; batch {result.batch}",
     )
     for layer in result.layers if layers else ():

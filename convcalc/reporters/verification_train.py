@@ -5,11 +5,12 @@ the peak against MemTracker; or JSON."""
 from __future__ import annotations
 
 import sys
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
 from ..units import count, nbytes
 from .jsonout import dumps_all
+from .verification import VerifyFormat
 
 
 def _cell(check: Any, human: Any) -> tuple[str, str]:
@@ -61,12 +62,25 @@ def summary(result: Any) -> list[str]:
     return lines
 
 
-def render(results: list[Any], fmt: str, stream: IO[str] | None = None, layers: bool = True) -> str:
-    """`layers`: False (--summary) prints each table's title instead of the table (JSON holds every layer)."""
-    if fmt == "json":
-        return dumps_all([r.to_dict() for r in results])
+def render(results: list[Any], fmt: VerifyFormat | str, stream: IO[str] | None = None, layers: bool = True) -> str:
+    """`convcalc verify --train`, in the formats of `verify --format` (its `VerifyFormat`); `layers`:
+    False (--summary) prints each table's title instead of the table (JSON holds every layer)."""
+    return RENDERERS[VerifyFormat(fmt)](results, stream, layers)
+
+
+def as_json(results: list[Any], stream: IO[str] | None = None, layers: bool = True) -> str:
+    return dumps_all([r.to_dict() for r in results])
+
+
+def as_table(results: list[Any], stream: IO[str] | None = None, layers: bool = True) -> str:
     stream = stream or sys.stdout
     width, color = terminal_width(stream), wants_color(stream)
     return "\n".join((render_table(table(r), width=width, color=color, stream=stream) if layers
                       else wrap_lines([table(r).title], width)) + wrap_lines(summary(r), width)
                      for r in results)
+
+
+RENDERERS: dict[VerifyFormat, Callable[[list[Any], "IO[str] | None", bool], str]] = {
+    VerifyFormat.TABLE: as_table,
+    VerifyFormat.JSON: as_json,
+}

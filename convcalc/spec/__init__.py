@@ -15,7 +15,8 @@ import re
 from typing import Any, Iterable, Mapping, NamedTuple
 
 from .. import limits
-from ..errors import SpecError, did_you_mean
+from ..errors import SpecError
+from ..suggest import did_you_mean
 from ..printable import clean
 from .expand import Expander, templates
 from .model import DTYPE_BYTES, Node, Spec

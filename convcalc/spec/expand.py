@@ -19,7 +19,8 @@ from typing import Any
 
 from .. import limits
 from ..args import normalize
-from ..errors import LayerError, SpecError, did_you_mean
+from ..errors import LayerError, SpecError
+from ..suggest import did_you_mean
 from ..layers import REGISTRY
 from .expr import Computed, evaluate_expression
 from .model import Node

@@ -39,7 +39,8 @@ import re
 from typing import Any, Callable
 
 from .. import limits
-from ..errors import LayerError, did_you_mean
+from ..errors import LayerError
+from ..suggest import did_you_mean
 
 _TOKEN = (r"\s*(?:([0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?)"
           r"|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*/%(),]))")  # compiled on first use

@@ -21,7 +21,8 @@ import re
 from typing import Any, Iterable, Mapping, Sequence
 
 from .. import limits
-from ..errors import LayerError, SpecError, did_you_mean
+from ..errors import LayerError, SpecError
+from ..suggest import did_you_mean
 from ..layers import REGISTRY
 from .source import LList, LMap
 
