@@ -209,7 +209,8 @@ def test_convnext_changes_resnet50_stage_depths_3_4_6_3_to_3_3_9_3():
     # "#blocks from (3, 4, 6, 3) to (3, 3, 9, 3)": one residual add per block, per stage
     def depths(name: str) -> list[int]:
         spec = convcalc.load(ROOT / "specs" / f"{name}.yaml")
-        return list(Counter(node.name.split(".")[0] for node in spec.nodes if node.kind == "add").values())
+        # torchvision's names: a block's add is STAGE.BLOCK.add (layer1.0.add, features.1.0.add)
+        return list(Counter(node.name.rsplit(".", 2)[0] for node in spec.nodes if node.kind == "add").values())
 
     assert depths("resnet50") == depths("resnext50_32x4d") == [3, 4, 6, 3]
     assert depths("convnext_tiny") == [3, 3, 9, 3]
