@@ -30,7 +30,7 @@ from math import prod
 from ..args import Arg, boolean, integer
 from ..errors import LayerError
 from .geometry import dims, numel, same_field, spread
-from .kind import INPUT, LOW, MIXED, NEW, UPCAST, WHEN_NATIVE, WHEN_UPCAST, Keep, Kind, new, register, weight
+from .kind import INPUT, LOW, MIXED, NEW, UPCAST, WHEN_NATIVE, WHEN_UPCAST, Keep, Kind, Stage, new, register, weight
 from .merge import Merge
 
 
@@ -122,6 +122,26 @@ class MultiheadAttention(Kind):
         v_storage = s * e if a["add_bias_kv"] else 3 * n * e
         return (new(n * e), weight(3 * e * e), new(s * e, UPCAST), new(n * e, UPCAST), new(h * n * s, UPCAST),
                 new(v_storage, name=WHEN_NATIVE), new(s * e, UPCAST, name=WHEN_UPCAST), new(n * e), weight(e * e))
+
+    # The math path's backward is a chain of nodes, each letting go of what it kept (indices into
+    # `saved`: 0 the input's copy, 2 k, 3 q, 4 the probabilities, 5 and 6 v, 7 the heads' output):
+    # the out projection (the heads' output's gradient, its weight's and bias's gradients), the
+    # product with v (the gradients of v and of the probabilities), the softmax's, the product
+    # qkᵀ (the gradients of q and k), then q, k and v's gradients are put back into the packed
+    # projection's shape by three zero-filled select_backward tensors summed pairwise, the in
+    # projection's gradients, and the input's gradient made contiguous (batch_first) from the
+    # in projection's.
+    def backward_stages(self, a, x, y):
+        n, e, h, s = self._sizes(a, x)
+        count = len(self.tensors(a, x, y))
+        out = tuple(range(count - (2 if a["bias"] else 1), count))
+        return (Stage((new(n * e),), frees=(7,), params=out, inputs=False),
+                Stage((new(n * e), new(s * e), new(h * n * s)), frees=(5, 6), params=out, inputs=False),
+                Stage((new(s * e), new(h * n * s), new(h * n * s)), frees=(4,), params=out, inputs=False),
+                Stage((new(s * e), new(h * n * s), new(s * e), new(n * e)), frees=(2, 3), params=out, inputs=False),
+                Stage((new(n * e),) + (new(3 * n * e),) * 3, params=out, inputs=False),
+                Stage((new(3 * n * e),), frees=(0,)),
+                Stage((Keep(NEW, n * e, grad_of=0),)))
 
     # dx through the in projection only for the input's gradient; always: the out projection's
     # two gradients, the four products' gradients (2 each of QKᵀ and PV), softmax's backward
