@@ -366,16 +366,25 @@ class _Iteration:
         self.dtype_of[node.name] = compute if not aliases else in_dtypes[0]
         weight_copies = self._weight_copies(layer, keeps, compute)
         holds, made, saved = self._hold_for_backward(step, keeps, copies, weight_copies, size)
-        made += [self.mem.alloc(*_bytes(k.elements, size[k.dtype], k.batched)) for k in fwd_scratch]
+        made += [self.mem.alloc(*_bytes(k.elements, size[k.dtype], k.batched)) for k in fwd_scratch
+                 if self._applies(k, node, size)]
         self.mem.mark("forward", node.name)
         for sid in list(copies.values()) + made + transient:
             self.mem.drop(sid)
         self._let_go(step, holds)
         self.stages[node.name] = [
             (tuple(_bytes(k.elements, size[k.dtype], k.batched) for k in stage.scratch
-                   if k.grad_of is None or self.needs[node.inputs[k.grad_of]]), stage)
+                   if self._applies(k, node, size)), stage)
             for stage in record.backward_stages(a, x, y)]
         self.facts.append(self._facts(step, activation, saved))
+
+    def _applies(self, k: Keep, node: Any, size: dict[str, int]) -> bool:
+        """Whether a scratch tensor is made: one for an input's gradient (`grad_of`) only where that
+        input needs one, one tagged for one side of attention's upcast (WHEN_NATIVE, WHEN_UPCAST) only
+        on that side."""
+        if k.grad_of is not None and not self.needs[node.inputs[k.grad_of]]:
+            return False
+        return k.name not in (WHEN_NATIVE, WHEN_UPCAST) or (k.name == WHEN_UPCAST) == (size[UPCAST] > size[ACT])
 
     def _let_go(self, step: Step, holds: list[int]) -> None:
         """After a layer's forward: what its backward keeps stays if its output reaches the loss

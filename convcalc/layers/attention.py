@@ -123,6 +123,15 @@ class MultiheadAttention(Kind):
         return (new(n * e), weight(3 * e * e), new(s * e, UPCAST), new(n * e, UPCAST), new(h * n * s, UPCAST),
                 new(v_storage, name=WHEN_NATIVE), new(s * e, UPCAST, name=WHEN_UPCAST), new(n * e), weight(e * e))
 
+    # On the CPU's upcast the forward's busiest moment is the heads' float32 output beside its cast
+    # back: the packed projection, q and k's float32 copies, the probabilities' low-precision copy
+    # and that output in both dtypes are alive beside what it keeps (before the out projection's
+    # two tensors, which the timeline counts in the end: hence 2·N·E of the packed 3·N·E here).
+    def scratch(self, a, x, y):
+        n, e, h, s = self._sizes(a, x)
+        return (new(2 * n * e, name=WHEN_UPCAST), new(3 * n * e, UPCAST, name=WHEN_UPCAST),
+                new(h * n * s, name=WHEN_UPCAST)), ()
+
     # The math path's backward is a chain of nodes, each letting go of what it kept (indices into
     # `saved`: 0 the input's copy, 2 k, 3 q, 4 the probabilities, 5 and 6 v, 7 the heads' output):
     # the out projection (the heads' output's gradient, its weight's and bias's gradients), the
@@ -136,9 +145,13 @@ class MultiheadAttention(Kind):
         count = len(self.tensors(a, x, y))
         out = tuple(range(count - (2 if a["bias"] else 1), count))
         return (Stage((new(n * e),), frees=(7,), params=out, inputs=False),
-                Stage((new(n * e), new(s * e), new(h * n * s)), frees=(5, 6), params=out, inputs=False),
-                Stage((new(s * e), new(h * n * s), new(h * n * s)), frees=(4,), params=out, inputs=False),
-                Stage((new(s * e), new(h * n * s), new(s * e), new(n * e)), frees=(2, 3), params=out, inputs=False),
+                Stage((new(n * e), new(n * e, UPCAST, name=WHEN_UPCAST)), params=out, inputs=False),
+                Stage((new(n * e, UPCAST), new(s * e, UPCAST), new(h * n * s, UPCAST)), frees=(5, 6), params=out,
+                      inputs=False),
+                Stage((new(s * e, UPCAST), new(h * n * s, UPCAST), new(h * n * s, UPCAST)), frees=(4,), params=out,
+                      inputs=False),
+                Stage((new(s * e, UPCAST), new(h * n * s, UPCAST), new(s * e, UPCAST), new(n * e, UPCAST)),
+                      frees=(2, 3), params=out, inputs=False),
                 Stage((new(n * e),) + (new(3 * n * e),) * 3, params=out, inputs=False),
                 Stage((new(3 * n * e),), frees=(0,)),
                 Stage((Keep(NEW, n * e, grad_of=0),)))
