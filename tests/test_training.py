@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 from math import prod
 
 import pytest
@@ -101,11 +102,13 @@ def test_parameter_tensors_are_pytorchs(kind, text, torch):
 
 def _with_parameters(text: str) -> str:
     """The example with a 1x1 convolution (a linear layer on a flat input) in front, which keeps
-    its shape."""
+    its shape, named `front`: a layer reading `input` (`from=q,input,input`) reads it instead, so
+    that a gradient reaches every layer."""
     head, rest = text.split("|", 1)
     dims = [int(v) for v in head.strip().split("x")]
     first = f"pwconv {dims[0]}" if len(dims) > 1 else f"linear {dims[0]}"
-    return f"{head}| {first} |{rest}"
+    rest = re.sub(r"(?<=[=,])input(?=[,\s]|$)", "front", rest)
+    return f"{head}| {first} name=front |{rest}"
 
 
 def _peak_agrees(spec, batch, optimizer, dtype="float32", amp=None, impl=None):
