@@ -251,6 +251,24 @@ class ScaledDotProductAttention(Merge):
         return (new(m * s * e, UPCAST), new(m * l * e, UPCAST), new(m * l * s, UPCAST),
                 Keep(INPUT, index=2, name=WHEN_NATIVE), new(m * s * ev, UPCAST, name=WHEN_UPCAST))
 
+    # A mask makes the forward's busiest moment the scores beside the masked scores (and causal's
+    # [L, S] mask, one for all samples), before the probabilities and the output.
+    def scratch(self, a, xs, y):
+        m, l, e, s, ev = self._sizes(a, xs)
+        masked = (new(m * l * s, UPCAST),) if a["causal"] or len(xs) == 4 else ()
+        return masked + ((new(l * s, batched=False),) if a["causal"] else ()), ()
+
+    # The math path's backward, node by node (indices into `saved`: 0 k, 1 q, 2 the probabilities,
+    # 3 and 4 v): the product with v (v's and the probabilities' gradients), the softmax's, the
+    # product qkᵀ (q's and k's), then the scalings make the inputs' gradients.
+    def backward_stages(self, a, xs, y):
+        m, l, e, s, ev = self._sizes(a, xs)
+        dv, dp = new(m * s * ev, UPCAST), new(m * l * s, UPCAST)
+        return (Stage((dv, dp), frees=(3, 4), inputs=False),
+                Stage((dv, dp, dp), frees=(2,), inputs=False),
+                Stage((dv, dp, new(m * l * e, UPCAST), new(m * s * e, UPCAST)), frees=(0, 1), inputs=False),
+                Stage())
+
     def backward_flops(self, a, xs, y):
         m, l, e, s, ev = self._sizes(a, xs)
         return 0, 4 * self.macs(a, xs, y) + 4 * m * l * s + m * (l + s) * e
