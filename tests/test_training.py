@@ -52,6 +52,25 @@ def _approximate_peak(kind: str, text: str, amp: str | None) -> str | None:
     return None
 
 
+def _open_peak_gap(kind: str, text: str, dtype: str, amp: str | None) -> str | None:
+    """Where the timeline's peak for an example is known not to be MemTracker's yet, and why
+    (marked strict: a fix shows as an unexpected pass)."""
+    low = dtype != "float32" or amp is not None
+    if kind == "mha" and amp and "add_bias_kv" not in text:
+        return ("mha under CPU autocast: the forward's busiest moment is modelled as bfloat16's (the upcast copies "
+                "beside the cast back), which over-counts autocast's input copy by up to N·E")
+    if kind == "mha" and "add_bias_kv" in text and low:
+        return ("mha add_bias_kv on the CPU's upcast: k and v are float32 copies of the concatenation with the "
+                "learned key and value, whose slices' gradients the staged backward does not model")
+    if kind == "sdpa" and low:
+        return ("sdpa on the CPU's upcast: q, k and v's float32 copies and their gradients' casts back are not "
+                "in its staged backward")
+    if kind == "sdpa" and "causal=true" in text:
+        return ("sdpa causal: over by the [L, S] mask (L·S float32) beside the forward's output, not yet modelled "
+                "as let go before the backward")
+    return None
+
+
 def _refused(exc: Exception) -> bool:
     """PyTorch's CPU has no kernel for this dtype (FFTs in bfloat16, 3-D average pooling)."""
     return "Unsupported dtype" in str(exc) or "not implemented for" in str(exc)
@@ -127,9 +146,11 @@ def _peak_agrees(spec, batch, optimizer, dtype="float32", amp=None, impl=None):
 @pytest.mark.parametrize("dtype, amp", MODES, ids=MODE_IDS)
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 @pytest.mark.parametrize("kind, text", CASES, ids=IDS)
-def test_peak_of_every_example_agrees_with_memtracker(kind, text, optimizer, dtype, amp, torch):
+def test_peak_of_every_example_agrees_with_memtracker(kind, text, optimizer, dtype, amp, torch, request):
     if kind in STAND_INS or _approximate_peak(kind, text, amp):
         pytest.skip(STAND_INS.get(kind) or _approximate_peak(kind, text, amp))
+    if _open_peak_gap(kind, text, dtype, amp):
+        request.applymarker(pytest.mark.xfail(strict=True, reason=_open_peak_gap(kind, text, dtype, amp)))
     spec = convcalc.from_text(text)
     if not any(layer.params for layer in convcalc.analyze(spec).layers):
         spec = convcalc.from_text(_with_parameters(text))  # something to train, so that its backward runs
