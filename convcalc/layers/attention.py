@@ -254,7 +254,7 @@ class ScaledDotProductAttention(Merge):
     # A mask makes the forward's busiest moment the scores beside the masked scores (and causal's
     # [L, S] mask, one for all samples), before the probabilities and the output.
     def scratch(self, a, xs, y):
-        m, l, e, s, ev = self._sizes(a, xs)
+        m, l, _, s, _ = self._sizes(a, xs)
         masked = (new(m * l * s, UPCAST),) if a["causal"] or len(xs) == 4 else ()
         return masked + ((new(l * s, batched=False),) if a["causal"] else ()), ()
 
