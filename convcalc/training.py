@@ -32,7 +32,7 @@ from .analysis import COUNTER_BYTES, analyze
 from .errors import LayerError, ShapeError, UsageError
 from .graph import Step, plan
 from .layers import (ACT, BOOL, BUFFER, COMPLEX, FLOAT32, INPUT, INT64, LOW, MASK, MIXED, NEW, OUTPUT, PARAM,
-                     PROMOTE, SIDE, UPCAST, WEIGHT, WHEN_NATIVE, WHEN_UPCAST, Keep)
+                     PROMOTE, SIDE, UPCAST, WEIGHT, WHEN_NATIVE, WHEN_UPCAST, Keep, Stage)
 from .report import Fit, LayerReport, TrainLayer, TrainTotals, TrainingReport
 from .sharing import tensor_names
 from .spec.model import Spec
@@ -323,7 +323,9 @@ class _Iteration:
         self.seen: set[int] = set()  # storages some backward keeps, counted in `saved` once
         self.saved: Pair = (0, 0)
         self.facts: list[LayerFacts] = []
-        self.scratches: dict[str, tuple[Pair, ...]] = {}  # layer -> its backward's short-lived tensors
+        # layer -> its backward's moments: the short-lived tensors' sizes and the record's Stage
+        self.stages: dict[str, list[tuple[tuple[Pair, ...], Stage]]] = {}
+        self.kept_by: dict[str, dict[int, int]] = {}  # layer -> index in its `saved` -> the storage kept
         self.grads: dict[str, int] = {}  # value -> its gradient's storage, until its layer's backward
         self.sliced: set[str] = set()  # values whose gradient is still a slice of another's storage
         self.param_grads: list[int] = []  # the parameters' .grad, to zero_grad
@@ -352,7 +354,7 @@ class _Iteration:
         size = _itemsizes(compute, self.master, self.device)
         keeps = record.saved(a, x, y) if self.runs[node.name] else ()
         copies, transient = self._autocast_inputs(step, mode, compute, in_dtypes)
-        fwd_scratch, bwd_scratch = record.scratch(a, x, y)
+        fwd_scratch = record.scratch(a, x, y)[0]
         # its output: a view shares its input's storage
         aliases = record.trains_as_view(a)
         if aliases:
@@ -364,13 +366,25 @@ class _Iteration:
         self.dtype_of[node.name] = compute if not aliases else in_dtypes[0]
         weight_copies = self._weight_copies(layer, keeps, compute)
         holds, made, saved = self._hold_for_backward(step, keeps, copies, weight_copies, size)
-        made += [self.mem.alloc(*_bytes(k.elements, size[k.dtype], k.batched)) for k in fwd_scratch]
+        made += [self.mem.alloc(*_bytes(k.elements, size[k.dtype], k.batched)) for k in fwd_scratch
+                 if self._applies(k, node, size)]
         self.mem.mark("forward", node.name)
         for sid in list(copies.values()) + made + transient:
             self.mem.drop(sid)
         self._let_go(step, holds)
-        self.scratches[node.name] = tuple(_bytes(k.elements, size[k.dtype], k.batched) for k in bwd_scratch)
+        self.stages[node.name] = [
+            (tuple(_bytes(k.elements, size[k.dtype], k.batched) for k in stage.scratch
+                   if self._applies(k, node, size)), stage)
+            for stage in record.backward_stages(a, x, y)]
         self.facts.append(self._facts(step, activation, saved))
+
+    def _applies(self, k: Keep, node: Any, size: dict[str, int]) -> bool:
+        """Whether a scratch tensor is made: one for an input's gradient (`grad_of`) only where that
+        input needs one, one tagged for one side of attention's upcast (WHEN_NATIVE, WHEN_UPCAST) only
+        on that side."""
+        if k.grad_of is not None and not self.needs[node.inputs[k.grad_of]]:
+            return False
+        return k.name not in (WHEN_NATIVE, WHEN_UPCAST) or (k.name == WHEN_UPCAST) == (size[UPCAST] > size[ACT])
 
     def _let_go(self, step: Step, holds: list[int]) -> None:
         """After a layer's forward: what its backward keeps stays if its output reaches the loss
@@ -427,8 +441,11 @@ class _Iteration:
         made: list[int] = []
         saved: Pair = (0, 0)
         w = 0
-        for k in keeps:
+        by_keep: dict[int, int] = {}
+        for i, k in enumerate(keeps):
             if k.grad_of is not None and not self.needs[node.inputs[k.grad_of]]:
+                if k.source == NEW:  # the forward makes it all the same (a broadcast factor's copy), then lets go
+                    made.append(self.mem.alloc(*_bytes(k.elements, size[k.dtype], k.batched)))
                 continue
             if k.name in (WHEN_NATIVE, WHEN_UPCAST) and (k.name == WHEN_UPCAST) != upcast:
                 continue
@@ -439,6 +456,8 @@ class _Iteration:
                 w += 1
             if k.source == BUFFER:
                 saved = _add(saved, _bytes(k.elements, size[k.dtype], k.batched))
+            if sid is not None:
+                by_keep[i] = sid
             if sid is None or sid in holds:
                 continue
             holds.append(sid)
@@ -448,6 +467,7 @@ class _Iteration:
         self.saved = _add(self.saved, saved)
         for sid in holds:
             self.mem.hold(sid)
+        self.kept_by[node.name] = by_keep
         return holds, made, saved
 
     def _facts(self, step: Step, activation: Pair, saved: Pair) -> LayerFacts:
@@ -484,23 +504,46 @@ class _Iteration:
         self.mem.mark("backward", outputs[-1])
 
     def backward(self, step: Step) -> None:
-        """One layer's backward, where it runs: its inputs' and parameters' gradients and its
-        short-lived tensors, from its output's gradient and what it kept, at once (an event); then
-        those go, the casts back run, and the inputs' gradients are handed on."""
+        """One layer's backward, where it runs, moment by moment (the record's `backward_stages`;
+        most kinds have one): at each, the gradients made by then (its inputs' and parameters') and
+        its short-lived tensors are alive beside its output's gradient and what it still keeps (an
+        event); then those tensors go, and what the moment let go of. At the end the rest goes, the
+        casts back run, and the inputs' gradients are handed on."""
         node = step.node
         if not self.runs[node.name] or node.name not in self.grads:
             return
         g = self.grads.pop(node.name)
-        new_grads, slices, recasts = self._input_gradients(step, g)
-        later, param_recasts = self._parameter_gradients(node.name)
-        temps = [self.mem.alloc(*pair) for pair in self.scratches[node.name]]
-        self.mem.mark("backward", node.name)
-        for sid in temps + later:
+        kept, by_keep = self.kept.pop(node.name, []), self.kept_by.pop(node.name, {})
+        new_grads: list[tuple[str, int]] = []
+        slices: set[int] = set()
+        recasts: list[Recast] = []
+        later: list[int] = []
+        made: set[int] = set()
+        inputs_made = False
+        for scratch, stage in self.stages[node.name]:
+            if stage.inputs and not inputs_made:
+                new_grads, slices, recasts = self._input_gradients(step, g)
+                inputs_made = True
+            wanted = [i for i in (range(len(self.uses[node.name])) if stage.params is None else stage.params)
+                      if i not in made]
+            made.update(wanted)
+            more_later, param_recasts = self._parameter_gradients(node.name, wanted)
+            later += more_later
+            recasts += param_recasts
+            temps = [self.mem.alloc(*pair) for pair in scratch]
+            self.mem.mark("backward", node.name)
+            for sid in temps:
+                self.mem.drop(sid)
+            for i in stage.frees:
+                if by_keep.get(i) in kept:
+                    kept.remove(by_keep[i])
+                    self.mem.drop(by_keep[i])
+        for sid in later:
             self.mem.drop(sid)
         self.mem.drop(g)
-        for sid in self.kept.pop(node.name, ()):
+        for sid in kept:
             self.mem.drop(sid)
-        new_grads += self._cast_back(node.name, recasts + param_recasts)
+        new_grads += self._cast_back(node.name, recasts)
         for n, sid in new_grads:
             self._hand_on(node.name, n, sid, whole=sid not in slices)
 
@@ -531,13 +574,14 @@ class _Iteration:
                 new_grads.append((n, self.mem.alloc(*_bytes(prod(xs[i]), ITEMSIZE[self.dtype_of[n]]))))
         return new_grads, slices, recasts
 
-    def _parameter_gradients(self, name: str) -> tuple[list[int], list[Recast]]:
-        """The gradients of the parameter tensors layer `name` reads. The first one made for a tensor
+    def _parameter_gradients(self, name: str, indices: list[int]) -> tuple[list[int], list[Recast]]:
+        """The gradients of the parameter tensors layer `name` reads (those at `indices`, in its
+        `tensors` order: a staged backward makes them over several moments). The first one made for a tensor
         (at its last use in the forward) is kept as its .grad; one made at an earlier use of a shared
         tensor is added into it and let go after the layer's backward (`later`; sharing.py). Under
         autocast they are the gradients of the weights' copies, each cast to the master's dtype later
         (recasts, for the tensor (owner, name) they belong to)."""
-        compute, uses = self.computes[name], self.uses[name]
+        compute, uses = self.computes[name], [self.uses[name][i] for i in indices]
         if self.low is not None and compute != self.master:
             return [], [(self.mem.alloc(t * ITEMSIZE[compute]), (t * self.msize, 0), key) for key, t in uses]
         first = [(key, t) for key, t in uses if key not in self.grad_of]

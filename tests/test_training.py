@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 from math import prod
 
 import pytest
@@ -48,6 +49,25 @@ def _approximate_peak(kind: str, text: str, amp: str | None) -> str | None:
                 "the output's gradient (2 bytes more at 5x10 -> 7, 64 at 5x16 -> 8): not yet modelled")
     if kind == "lppool" and amp and text.startswith("2x4x6x6"):
         return "under CPU autocast a 3-D lppool's power runs in the input's dtype and its pool in float32: not modelled"
+    return None
+
+
+def _open_peak_gap(kind: str, text: str, dtype: str, amp: str | None) -> str | None:
+    """Where the timeline's peak for an example is known not to be MemTracker's yet, and why
+    (marked strict: a fix shows as an unexpected pass)."""
+    low = dtype != "float32" or amp is not None
+    if kind == "mha" and amp and "add_bias_kv" not in text:
+        return ("mha under CPU autocast: the forward's busiest moment is modelled as bfloat16's (the upcast copies "
+                "beside the cast back), which over-counts autocast's input copy by up to N·E")
+    if kind == "mha" and "add_bias_kv" in text and low:
+        return ("mha add_bias_kv on the CPU's upcast: k and v are float32 copies of the concatenation with the "
+                "learned key and value, whose slices' gradients the staged backward does not model")
+    if kind == "sdpa" and low:
+        return ("sdpa on the CPU's upcast: q, k and v's float32 copies and their gradients' casts back are not "
+                "in its staged backward")
+    if kind == "sdpa" and "causal=true" in text:
+        return ("sdpa causal: over by the [L, S] mask (L·S float32) beside the forward's output, not yet modelled "
+                "as let go before the backward")
     return None
 
 
@@ -101,11 +121,13 @@ def test_parameter_tensors_are_pytorchs(kind, text, torch):
 
 def _with_parameters(text: str) -> str:
     """The example with a 1x1 convolution (a linear layer on a flat input) in front, which keeps
-    its shape."""
+    its shape, named `front`: a layer reading `input` (`from=q,input,input`) reads it instead, so
+    that a gradient reaches every layer."""
     head, rest = text.split("|", 1)
     dims = [int(v) for v in head.strip().split("x")]
     first = f"pwconv {dims[0]}" if len(dims) > 1 else f"linear {dims[0]}"
-    return f"{head}| {first} |{rest}"
+    rest = re.sub(r"(?<=[=,])input(?=[,\s]|$)", "front", rest)
+    return f"{head}| {first} name=front |{rest}"
 
 
 def _peak_agrees(spec, batch, optimizer, dtype="float32", amp=None, impl=None):
@@ -124,9 +146,11 @@ def _peak_agrees(spec, batch, optimizer, dtype="float32", amp=None, impl=None):
 @pytest.mark.parametrize("dtype, amp", MODES, ids=MODE_IDS)
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 @pytest.mark.parametrize("kind, text", CASES, ids=IDS)
-def test_peak_of_every_example_agrees_with_memtracker(kind, text, optimizer, dtype, amp, torch):
+def test_peak_of_every_example_agrees_with_memtracker(kind, text, optimizer, dtype, amp, torch, request):
     if kind in STAND_INS or _approximate_peak(kind, text, amp):
         pytest.skip(STAND_INS.get(kind) or _approximate_peak(kind, text, amp))
+    if _open_peak_gap(kind, text, dtype, amp):
+        request.applymarker(pytest.mark.xfail(strict=True, reason=_open_peak_gap(kind, text, dtype, amp)))
     spec = convcalc.from_text(text)
     if not any(layer.params for layer in convcalc.analyze(spec).layers):
         spec = convcalc.from_text(_with_parameters(text))  # something to train, so that its backward runs
@@ -189,14 +213,9 @@ def test_saved_bytes_of_the_library_agree_with_pytorch(name, batch, dtype, torch
 # Where the timeline's peak is known not to be MemTracker's yet (issue 23), and why: marked, strict,
 # so that the fix shows as an unexpected pass.
 _VIT_PEAK = (
-    "over where the peak falls in a backward: the timeline makes a layer's whole backward at one "
-    "moment with all it keeps alive; nn.MultiheadAttention's backward is a chain of nodes that free the probabilities and "
-    "the q/k/v copies as they go (a lone `197x768 | ln over=last | mha 12 | linear 10` is over "
-    "by 4 * (12 * 197 * 197 + 4 * 197 * 768) bytes at batch 1); under at batch 1 with Adam: the class "
-    "token's expand is a no-op, so its .grad is a view of cat's whole gradient, kept to the "
-    "step (not affine in the batch)")
-PEAK_GAPS = {("vit_b_16", 1, "sgd"): _VIT_PEAK, ("vit_b_16", 1, "adam"): _VIT_PEAK,
-             ("vit_b_32", 1, "adam"): _VIT_PEAK, ("vit_b_32", 8, "sgd"): _VIT_PEAK}
+    "under at batch 1 with Adam: the class token's expand is a no-op, so its .grad is a view of cat's "
+    "whole gradient, kept to the step (not affine in the batch)")
+PEAK_GAPS = {("vit_b_16", 1, "adam"): _VIT_PEAK, ("vit_b_32", 1, "adam"): _VIT_PEAK}
 
 
 @pytest.mark.slow

@@ -51,6 +51,9 @@ Training (convcalc memory, docs/memory.md) adds:
     grad_view(a,x,y,i)   -> bool      its backward hands input i the output's gradient (or a view)
     scratch(a, x, y)     -> (Keeps, Keeps)  short-lived tensors beside its output, and beside its input
                                       gradients, at its forward's and its backward's busiest moment
+    backward_stages(a, x, y) -> (Stage,..)  its backward as moments in order: scratch alive, what it
+                                      kept let go after each, parameter and input gradients made by
+                                      then (default: one moment, `scratch`'s, with everything)
     flop_counter_backward(a, x, y, input_grad) -> int   what FlopCounterMode should count for its
                                       backward (convcalc verify --train)
     flop_counter_backward_ungrouped(a, x, y, input_grad) -> int | None   what FlopCounterMode
@@ -81,7 +84,7 @@ from .geometry import (AXIS_NAMES, BIAS, D1, K, OUT, P_CONV, S1, at_least, axis_
                        rf_window, same_field, spatial, spread, uncovered_warnings, window_out)
 from .kind import (ACT, BOOL, BUFFER, COMPLEX, FLOAT32, INPUT, INT64, KEEP_INPUT, KEEP_OUTPUT, LOW, MASK, MIXED, NEW,
                    NOTE_LABELS, OUTPUT, PARAM, PROMOTE, REGISTRY, RF, SAME, SHORT, SIDE, UPCAST, WEIGHT, WHEN_NATIVE,
-                   WHEN_UPCAST, Args, Axis, Keep, Kind, Movement, Note, Shape, Shapes, Side, Window, new, register, weight)
+                   WHEN_UPCAST, Args, Axis, Keep, Kind, Movement, Note, Shape, Shapes, Side, Stage, Window, new, register, weight)
 
 # The families, imported in the registry's order (the docs' tables and every JSON list of kinds
 # follow it). A new family is a module here, imported after the last whose kinds precede its own.
@@ -92,7 +95,7 @@ __all__ = [
     "ACT", "AXIS_NAMES", "BIAS", "BOOL", "BUFFER", "COMPLEX", "D1", "FLOAT32", "INPUT", "INT64", "K", "KEEP_INPUT",
     "KEEP_OUTPUT", "LOW", "MASK", "MIXED", "NEW", "NOTE_LABELS", "OUT", "OUTPUT", "PARAM", "PROMOTE", "P_CONV",
     "REGISTRY", "RF", "S1", "SAME", "SHORT", "SIDE", "UPCAST", "WEIGHT", "WHEN_NATIVE", "WHEN_UPCAST", "Args", "Axis", "Keep", "Kind", "Movement", "Note",
-    "Shape", "Shapes", "Side", "Window", "activation", "adaptive_windows", "at_least", "axis_name", "check_groups",
+    "Shape", "Shapes", "Side", "Stage", "Window", "activation", "adaptive_windows", "at_least", "axis_name", "check_groups",
     "conv", "dense", "dims", "effective", "merge", "movement", "named", "new", "norm", "numel", "opaque",
     "per_group", "pool", "pool_out", "register", "resolve_padding", "rf_collapse", "rf_transposed", "rf_union",
     "rf_window", "same_field", "spatial", "spread", "uncovered_warnings", "weight", "window_out",

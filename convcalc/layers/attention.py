@@ -30,7 +30,7 @@ from math import prod
 from ..args import Arg, boolean, integer
 from ..errors import LayerError
 from .geometry import dims, numel, same_field, spread
-from .kind import INPUT, LOW, MIXED, NEW, UPCAST, WHEN_NATIVE, WHEN_UPCAST, Keep, Kind, new, register, weight
+from .kind import INPUT, LOW, MIXED, NEW, UPCAST, WHEN_NATIVE, WHEN_UPCAST, Keep, Kind, Stage, new, register, weight
 from .merge import Merge
 
 
@@ -122,6 +122,39 @@ class MultiheadAttention(Kind):
         v_storage = s * e if a["add_bias_kv"] else 3 * n * e
         return (new(n * e), weight(3 * e * e), new(s * e, UPCAST), new(n * e, UPCAST), new(h * n * s, UPCAST),
                 new(v_storage, name=WHEN_NATIVE), new(s * e, UPCAST, name=WHEN_UPCAST), new(n * e), weight(e * e))
+
+    # On the CPU's upcast the forward's busiest moment is the heads' float32 output beside its cast
+    # back: the packed projection, q and k's float32 copies, the probabilities' low-precision copy
+    # and that output in both dtypes are alive beside what it keeps (before the out projection's
+    # two tensors, which the timeline counts in the end: hence 2·N·E of the packed 3·N·E here).
+    def scratch(self, a, x, y):
+        n, e, h, s = self._sizes(a, x)
+        return (new(2 * n * e, name=WHEN_UPCAST), new(3 * n * e, UPCAST, name=WHEN_UPCAST),
+                new(h * n * s, name=WHEN_UPCAST)), ()
+
+    # The math path's backward is a chain of nodes, each letting go of what it kept (indices into
+    # `saved`: 0 the input's copy, 2 k, 3 q, 4 the probabilities, 5 and 6 v, 7 the heads' output):
+    # the out projection (the heads' output's gradient, its weight's and bias's gradients), the
+    # product with v (the gradients of v and of the probabilities), the softmax's, the product
+    # qkᵀ (the gradients of q and k), then q, k and v's gradients are put back into the packed
+    # projection's shape by three zero-filled select_backward tensors summed pairwise, the in
+    # projection's gradients, and the input's gradient made contiguous (batch_first) from the
+    # in projection's.
+    def backward_stages(self, a, x, y):
+        n, e, h, s = self._sizes(a, x)
+        count = len(self.tensors(a, x, y))
+        out = tuple(range(count - (2 if a["bias"] else 1), count))
+        return (Stage((new(n * e),), frees=(7,), params=out, inputs=False),
+                Stage((new(n * e), new(n * e, UPCAST, name=WHEN_UPCAST)), params=out, inputs=False),
+                Stage((new(n * e, UPCAST), new(s * e, UPCAST), new(h * n * s, UPCAST)), frees=(5, 6), params=out,
+                      inputs=False),
+                Stage((new(s * e, UPCAST), new(h * n * s, UPCAST), new(h * n * s, UPCAST)), frees=(4,), params=out,
+                      inputs=False),
+                Stage((new(s * e, UPCAST), new(h * n * s, UPCAST), new(s * e, UPCAST), new(n * e, UPCAST)),
+                      frees=(2, 3), params=out, inputs=False),
+                Stage((new(n * e),) + (new(3 * n * e),) * 3, params=out, inputs=False),
+                Stage((new(3 * n * e),), frees=(0,)),
+                Stage((Keep(NEW, n * e, grad_of=0),)))
 
     # dx through the in projection only for the input's gradient; always: the out projection's
     # two gradients, the four products' gradients (2 each of QKᵀ and PV), softmax's backward
@@ -217,6 +250,24 @@ class ScaledDotProductAttention(Merge):
         m, l, e, s, ev = self._sizes(a, xs)
         return (new(m * s * e, UPCAST), new(m * l * e, UPCAST), new(m * l * s, UPCAST),
                 Keep(INPUT, index=2, name=WHEN_NATIVE), new(m * s * ev, UPCAST, name=WHEN_UPCAST))
+
+    # A mask makes the forward's busiest moment the scores beside the masked scores (and causal's
+    # [L, S] mask, one for all samples), before the probabilities and the output.
+    def scratch(self, a, xs, y):
+        m, l, _, s, _ = self._sizes(a, xs)
+        masked = (new(m * l * s, UPCAST),) if a["causal"] or len(xs) == 4 else ()
+        return masked + ((new(l * s, batched=False),) if a["causal"] else ()), ()
+
+    # The math path's backward, node by node (indices into `saved`: 0 k, 1 q, 2 the probabilities,
+    # 3 and 4 v): the product with v (v's and the probabilities' gradients), the softmax's, the
+    # product qkᵀ (q's and k's), then the scalings make the inputs' gradients.
+    def backward_stages(self, a, xs, y):
+        m, l, e, s, ev = self._sizes(a, xs)
+        dv, dp = new(m * s * ev, UPCAST), new(m * l * s, UPCAST)
+        return (Stage((dv, dp), frees=(3, 4), inputs=False),
+                Stage((dv, dp, dp), frees=(2,), inputs=False),
+                Stage((dv, dp, new(m * l * e, UPCAST), new(m * s * e, UPCAST)), frees=(0, 1), inputs=False),
+                Stage())
 
     def backward_flops(self, a, xs, y):
         m, l, e, s, ev = self._sizes(a, xs)

@@ -83,6 +83,20 @@ class Keep(NamedTuple):
     name: str = ""
 
 
+class Stage(NamedTuple):
+    """One moment of a backward that runs as a chain of steps, each freeing what it kept as it
+    goes (attention's). `scratch`: the NEW Keeps alive at this moment beside the gradients made so
+    far (the intermediate gradients; one with `grad_of` only where that input needs a gradient);
+    `frees`: the indices, in the layer's `saved` tuple, of the tensors let go after this moment;
+    `params`: the indices, in its `tensors` order, of the parameter gradients made by this moment
+    (None: all); `inputs`: whether its input gradients exist by this moment."""
+
+    scratch: tuple[Keep, ...] = ()
+    frees: tuple[int, ...] = ()
+    params: tuple[int, ...] | None = None
+    inputs: bool = True
+
+
 KEEP_INPUT = Keep(INPUT)
 KEEP_OUTPUT = Keep(OUTPUT)
 
@@ -327,6 +341,11 @@ class Kind:
         none (it makes only its output and what it keeps, then only its gradients), unless the
         kind says otherwise."""
         return (), ()
+
+    def backward_stages(self, a: Args, x: Shape, y: Shape) -> tuple[Stage, ...]:
+        """Its backward as moments in order (`Stage`): one, where every gradient, its backward
+        `scratch` and all it kept are alive together, unless the kind says otherwise."""
+        return (Stage(self.scratch(a, x, y)[1]),)
 
 
 class Side(NamedTuple):
