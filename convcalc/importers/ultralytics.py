@@ -489,7 +489,7 @@ class Writer:
         of v as a map; then proj. qkv's channels are [head, q | k | v], so the heads come first
         (reshape), the q/k/v axis is moved to the front to slice it, and moved back (views)."""
         if heads < 1:
-            self.fail(f"the attention has {dim} channels: ultralytics takes {dim} // 64 = 0 heads (it needs 64 or more)")
+            self.fail(f"the attention has {dim} channels: ultralytics takes {dim} // 64 = 0 heads (it needs 64 channels or more)")
         hd = dim // heads
         kd = int(hd * ratio)
         if hd * heads != dim:
