@@ -132,6 +132,29 @@ def test_shapes_of_an_ultralytics_yaml_imports_no_torch():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
+def test_the_python_api_reads_ultralytics_yaml_as_the_cli_does():
+    import convcalc
+
+    # convcalc.load: yolo11n.yaml read from yolo11.yaml beside it at scale n, as `convcalc shapes`
+    assert convcalc.analyze(convcalc.load(YOLO / "yolo11n.yaml")).total.params == 2_624_080
+    # YAML text: no file name, so the scale is set= (or the first row, n)
+    text = (YOLO / "yolo11.yaml").read_text(encoding="utf-8")
+    assert convcalc.analyze(text, set={"scale": "s"}).total.params == 9_458_752
+    assert convcalc.loads(text).nodes == convcalc.load(YOLO / "yolo11n.yaml").nodes
+    # a path given to analyze, with input=: Detect's anchors at 320 are (320/8)² + (320/16)² + (320/32)²
+    heads = dict(convcalc.analyze(str(YOLO / "yolov8s.yaml"), input=(3, 320, 320)).heads)
+    assert heads["scores"].output == (1, 80, 40 ** 2 + 20 ** 2 + 10 ** 2)
+
+
+def test_a_bad_ultralytics_yaml_in_the_api_raises_the_located_error():
+    import convcalc
+
+    with pytest.raises(convcalc.SpecError) as caught:
+        convcalc.load(ROOT / "tests" / "assets" / "bad" / "yolo_c2psa_heads.yaml")
+    assert str(caught.value).endswith("yolo_c2psa_heads.yaml:5: layer 1 (C2PSA): the attention has 32 channels: "
+                                      "ultralytics takes 32 // 64 = 0 heads (it needs 64 channels or more)")
+
+
 # ---- an independent PyTorch build of the small YAMLs, from the modules' behaviour
 
 torch = pytest.importorskip("torch")
@@ -338,3 +361,4 @@ def test_verify_passes_on_the_small_yamls():
     for name in ("tiny11.yaml", "tinycls.yaml", "tinypsa.yaml"):
         result = CliRunner().invoke(cli, ["verify", str(YOLO / name), "--input", "3x64x64"])
         assert result.exit_code == 0, result.output
+
