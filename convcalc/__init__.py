@@ -13,7 +13,7 @@ The Python API, for notebooks and scripts:
 SOURCE, and returns the frozen `Report` (`report.to_dict()` is `convcalc shapes --format json`).
 `memory`, `explain`, `compare` and `check` are the commands of those names; `summary` is
 torchinfo's call. In a notebook the results display as HTML tables. docs/api.md has them all.
-`load(path)` reads a YAML spec, `loads(text)` a YAML string, `from_text(line)` the one-line form.
+`load(path)` reads a YAML spec (or ultralytics' model YAML), `loads(text)` a YAML string, `from_text(line)` the one-line form.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ __version__ = "0.1.0"
 from .api import analyze, memory, spec_of, summary
 from .errors import ConvcalcError, ShapeError, SpecError, UsageError
 from .report import LayerReport, Report, Totals, TrainingReport
-from .spec import Spec, from_text, load, loads
+from .sources import load, loads  # a spec, or ultralytics' model YAML, as the CLI reads them
+from .spec import Spec, from_text
 
 __all__ = ["analyze", "memory", "explain", "compare", "check", "summary", "spec_of",
            "load", "loads", "from_text", "Spec", "Report", "LayerReport", "Totals", "TrainingReport",

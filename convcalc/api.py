@@ -132,13 +132,12 @@ def spec_of(x: Model, input: Shape | None = None, set: Mapping[str, Any] | None 
 
 
 def _from_text(text: Any, overrides: Overrides) -> Spec:
-    from .sources import load_argument
-    from .spec import reads
+    from .sources import load_argument, loads
 
     if not isinstance(text, str):  # a bytes path
         raise UsageError(f"give a path as text, not {type(text).__name__}")
     if "\n" in text.strip() or (text.lstrip().startswith("{") and not os.path.lexists(text)):
-        return reads(text, "<string>").build(overrides)  # YAML text
+        return loads(text, "<string>", overrides)  # YAML text: a spec, or ultralytics' model YAML
     if text == "-":
         raise UsageError("'-' reads standard input on the command line; in Python, pass the spec's text")
     return load_argument(text, overrides)

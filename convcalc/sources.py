@@ -17,7 +17,33 @@ from .errors import SpecError
 from .spec import _TEXT_HEAD, Document, Overrides, Spec, is_text_form, read, read_line, reads
 from .spec.source import decode
 
-__all__ = ["read_stdin", "read_argument", "load_argument"]
+__all__ = ["read_stdin", "read_argument", "load_argument", "load", "loads", "front_end"]
+
+
+def front_end(document: Document, name: str) -> Document:
+    """A parsed YAML document as the front end that reads it: ultralytics' model YAML (`backbone`
+    and `head`, no `layers`) is its own (`name`'s scale letter picks the row, as ultralytics
+    does); anything else is a spec document."""
+    from .importers.ultralytics import UltralyticsDocument, is_ultralytics  # plain Python: no torch
+
+    if is_ultralytics(document.doc):
+        return UltralyticsDocument(document.doc, document.source, name)
+    return document
+
+
+def load(path: str | os.PathLike[str], source: str | None = None, overrides: Overrides | None = None) -> Spec:
+    """A YAML file built with `overrides`: a spec, or ultralytics' model YAML as the CLI reads it
+    (`yolov8n.yaml` read from `yolov8.yaml` beside it at scale n). `source` names it in reports
+    and errors (default: the path)."""
+    text = _ultralytics_path(os.fspath(path))
+    stem = os.path.splitext(os.path.basename(os.fspath(path)))[0]
+    return front_end(read(text, source), stem).build(overrides)
+
+
+def loads(text: str, source: str = "<string>", overrides: Overrides | None = None) -> Spec:
+    """YAML text built with `overrides`: a spec, or ultralytics' model YAML (its scale: a `scale:`
+    key, `--set scale=`, else the first row of `scales:`)."""
+    return front_end(reads(text, source), source).build(overrides)
 
 
 def read_stdin() -> str:
@@ -48,7 +74,7 @@ def read_argument(argument: str) -> Document:
         stripped = text.strip()
         if "\n" not in stripped and re.match(_TEXT_HEAD, stripped):
             return read_line(stripped, "<stdin>")
-        return reads(text, "<stdin>")
+        return front_end(reads(text, "<stdin>"), "<stdin>")
     if is_text_form(argument):
         return read_line(argument)
     if "|" in argument and not os.path.lexists(argument):
@@ -62,13 +88,8 @@ def read_argument(argument: str) -> Document:
     from .library import locate
 
     path, source = locate(_ultralytics_path(argument))  # a path, or a library name when no such file exists
-    document = read(path, source)
-    from .importers.ultralytics import UltralyticsDocument, is_ultralytics
-
-    if is_ultralytics(document.doc):  # ultralytics' model YAML (backbone, head): its own front end
-        stem = os.path.splitext(os.path.basename(argument))[0]  # yolov8n: its letter picks the scale
-        return UltralyticsDocument(document.doc, document.source, stem)
-    return document
+    # ultralytics' model YAML (backbone, head) has its own front end; yolov8n: its letter picks the scale
+    return front_end(read(path, source), os.path.splitext(os.path.basename(argument))[0])
 
 
 def _ultralytics_path(argument: str) -> str:

@@ -299,6 +299,17 @@ class Add(_nn.Module):
         return out
 
 
+class Scale(_nn.Module):
+    """x times a constant number."""
+
+    def __init__(self, by: float) -> None:
+        super().__init__()
+        self.by = by
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.by
+
+
 class Mul(_nn.Module):
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         out = xs[0]

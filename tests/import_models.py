@@ -924,7 +924,7 @@ class MatmulAttention(nn.Module):
         k = k.reshape(b, n, self.heads, c // self.heads).permute(0, 2, 1, 3)
         v = v.reshape(b, n, self.heads, c // self.heads).permute(0, 2, 1, 3)
         a = q @ k.transpose(-2, -1)
-        if self.scale is not None:  # a product with a number: no kind of convcalc's (refused, listed)
+        if self.scale is not None:  # a product with a number: the scale kind
             a = a * self.scale
         a = a.softmax(dim=-1)
         o = (a @ v).transpose(1, 2).reshape(b, n, c)
@@ -956,4 +956,23 @@ def build_sequence_first() -> nn.Module:
     return SequenceFirstAttention()
 
 
-ATTENTION = {"build_vit": (3, 32, 32), "build_sdpa_block": (3, 16, 20), "build_matmul_attention": (3, 16, 12)}
+class ScaledByNumbers(nn.Module):
+    """Products with numbers as models write them: x * 0.5, a number times x, x / 4, torch.mul."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x) * 0.5
+        x = 3 * x
+        x = x / 4
+        return torch.mul(x, -2)
+
+
+def build_scaled_by_numbers() -> nn.Module:
+    return ScaledByNumbers()
+
+
+ATTENTION = {"build_vit": (3, 32, 32), "build_sdpa_block": (3, 16, 20), "build_matmul_attention": (3, 16, 12),
+             "build_matmul_attention_scaled": (3, 16, 12)}

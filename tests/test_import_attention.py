@@ -2,8 +2,8 @@
 torch ONNX exporters, against PyTorch: parameters and buffers, MACs as FlopCounterMode / 2 with
 nn.MultiheadAttention's fused fast path off (training mode: its math path runs, which
 FlopCounterMode counts; docs/costs.md) and SDPA on its math backend, the output shape; the written
-spec passes `convcalc verify`. What has no kind (a product with a number, batch_first=False) is
-refused with the list, never a number."""
+spec passes `convcalc verify`. A product with a number is
+the scale kind; what has no kind (batch_first=False) is refused with the list, never a number."""
 
 from __future__ import annotations
 
@@ -77,8 +77,21 @@ def test_the_written_attention_spec_verifies(builder, torch):
     assert result.ok, [(layer.name, [c for c in layer.checks if not c.ok]) for layer in result.layers if not layer.ok]
 
 
+def test_products_with_numbers_are_scale_layers_of_one_multiply_per_element(torch):
+    """x * 0.5, 3 * x, x / 4 and torch.mul(x, -2) on the stem's 4x6x6 map: four scale layers, the
+    number as written (a division is its inverse), X FLOPs each, nothing learned."""
+    import convcalc
+    from convcalc.importers import read
+
+    imported = read("tests.import_models:build_scaled_by_numbers", (3, 8, 8))
+    report = convcalc.analyze(imported.spec())
+    scales = [layer for layer in report.layers if layer.kind == "scale"]
+    assert [layer.args["by"] for layer in imported.spec().nodes if layer.kind == "scale"] == [0.5, 3.0, 1 / 4, -2.0]
+    assert [layer.flops for layer in scales] == [4 * 6 * 6] * 4
+    assert report.total.params == 4 * 3 * 3 * 3 + 4
+
+
 @pytest.mark.parametrize("builder, shape, listed", [
-    ("build_matmul_attention_scaled", (3, 16, 12), "operator.mul (multiplies by a number, not another activation) ×1"),
     ("build_sequence_first", (3, 8, 8), "torch.nn.MultiheadAttention (batch_first=False (tokens as [N, B, E]; "
                                         "convcalc's mha reads [B, N, E], batch_first=True)) ×1 (attn)"),
 ])

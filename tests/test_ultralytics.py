@@ -49,6 +49,50 @@ def test_yolov8_matches_the_published_params_and_gflops(scale, params, gflops):
     assert round(2 * (r.total.macs + bias_outputs) / 1e9, 1) == gflops
 
 
+# ultralytics' published YOLO11 detect figures at 640, the line model.info() prints for the model
+# as built (BN not fused): params, and GFLOPs by thop before ultralytics PR #25545
+PUBLISHED_11 = [("n", 2_624_080, 6.6), ("s", 9_458_752, 21.7)]
+
+
+def thop_terms(r):
+    """What thop (ultralytics' GFLOPs) charges, from convcalc's layers: every conv's
+    multiply-accumulates (the DFL's does not run in the training-mode forward model.info()
+    profiles), 4 per BN element (thop's normalization rule: 2 per element, twice for an affine
+    one), and the attention matmuls, which thop's module hooks never see."""
+    convs = sum(row.macs for row in r.layers if row.kind == "conv" and ".dfl." not in row.name)
+    bn = sum(math.prod(row.output) for row in r.layers if row.kind == "bn")
+    matmuls = sum(row.macs for row in r.layers if row.kind == "matmul")
+    return convs, bn, matmuls
+
+
+@pytest.mark.parametrize(("scale", "params", "gflops"), PUBLISHED_11, ids=[row[0] for row in PUBLISHED_11])
+def test_yolo11_matches_the_published_params_and_gflops(scale, params, gflops):
+    r = report(f"yolo11{scale}.yaml")
+    assert r.total.params == params
+    convs, bn, matmuls = thop_terms(r)
+    # C2PSA (layer 10) at stride 32: 20 x 20 = 400 tokens; c = int(c2 * 0.5) channels in c // 64
+    # heads of 64, key_dim 32: qᵀk is 400² · 32 and v @ attnᵀ 400² · 64 per head
+    c = {"n": 256, "s": 512}[scale] // 2
+    assert matmuls == (c // 64) * 400 ** 2 * (32 + 64)
+    scaled = [row for row in r.layers if row.kind == "scale"]  # the scores times 32^-0.5: one multiply each
+    assert [row.args["by"] for row in scaled] == [32 ** -0.5]
+    assert [row.flops for row in scaled] == [(c // 64) * 400 ** 2] and scaled[0].macs == 0
+    # the published figure: thop before PR #25545, without the matmuls
+    assert round(2 * (convs + 4 * bn) / 1e9, 1) == gflops
+    # convcalc's MACs are everything but the DFL's 16 per side and anchor: the matmuls included
+    assert r.total.macs == convs + matmuls + 16 * 4 * (80 ** 2 + 40 ** 2 + 20 ** 2)
+    # after PR #25545 ultralytics adds tokens² · (key_dim + head_dim) per head: convcalc's matmuls
+    after = 2 * (convs + 4 * bn + matmuls) / 1e9
+    assert round(after, 1) == {"n": 6.7, "s": 21.8}[scale]
+
+
+def test_yolo11_fused_table_figures():
+    # the docs' table (the fused model: no BN) lists 6.5 and 21.5 GFLOPs
+    for scale, gflops in (("n", 6.5), ("s", 21.5)):
+        convs, _, _ = thop_terms(report(f"yolo11{scale}.yaml"))
+        assert round(2 * convs / 1e9, 1) == gflops
+
+
 def test_the_scale_letter_and_set_scale_agree():
     assert report("yolov8.yaml", scale="s").total == report("yolov8s.yaml").total
     assert report("yolov8.yaml").total == report("yolov8n.yaml").total  # no letter: the first row
@@ -86,6 +130,29 @@ def test_shapes_of_an_ultralytics_yaml_imports_no_torch():
             f"r = CliRunner().invoke(cli, ['shapes', {str(YOLO / 'yolov8n.yaml')!r}]); "
             "assert r.exit_code == 0, r.output; assert 'torch' not in sys.modules and 'numpy' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_the_python_api_reads_ultralytics_yaml_as_the_cli_does():
+    import convcalc
+
+    # convcalc.load: yolo11n.yaml read from yolo11.yaml beside it at scale n, as `convcalc shapes`
+    assert convcalc.analyze(convcalc.load(YOLO / "yolo11n.yaml")).total.params == 2_624_080
+    # YAML text: no file name, so the scale is set= (or the first row, n)
+    text = (YOLO / "yolo11.yaml").read_text(encoding="utf-8")
+    assert convcalc.analyze(text, set={"scale": "s"}).total.params == 9_458_752
+    assert convcalc.loads(text).nodes == convcalc.load(YOLO / "yolo11n.yaml").nodes
+    # a path given to analyze, with input=: Detect's anchors at 320 are (320/8)² + (320/16)² + (320/32)²
+    heads = dict(convcalc.analyze(str(YOLO / "yolov8s.yaml"), input=(3, 320, 320)).heads)
+    assert heads["scores"].output == (1, 80, 40 ** 2 + 20 ** 2 + 10 ** 2)
+
+
+def test_a_bad_ultralytics_yaml_in_the_api_raises_the_located_error():
+    import convcalc
+
+    with pytest.raises(convcalc.SpecError) as caught:
+        convcalc.load(ROOT / "tests" / "assets" / "bad" / "yolo_c2psa_heads.yaml")
+    assert str(caught.value).endswith("yolo_c2psa_heads.yaml:5: layer 1 (C2PSA): the attention has 32 channels: "
+                                      "ultralytics takes 32 // 64 = 0 heads (it needs 64 channels or more)")
 
 
 # ---- an independent PyTorch build of the small YAMLs, from the modules' behaviour
@@ -212,6 +279,59 @@ class TinyCls(nn.Module):
         return self.head(self.body(x))
 
 
+class Attention(nn.Module):
+    """ultralytics' Attention as its documentation describes it: one 1x1 conv (BN, no activation)
+    makes each head's q, k (key_dim = half the head's channels) and v; scores qᵀk / √key_dim,
+    softmax over the keys; v weighted by them, plus a depthwise 3x3 of v; a 1x1 projection."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads, self.hd = heads, dim // heads
+        self.kd = self.hd // 2
+        self.qkv = nn.Sequential(nn.Conv2d(dim, dim + 2 * self.kd * heads, 1, bias=False), nn.BatchNorm2d(dim + 2 * self.kd * heads))
+        self.pe = nn.Sequential(nn.Conv2d(dim, dim, 3, 1, 1, groups=dim, bias=False), nn.BatchNorm2d(dim))
+        self.proj = nn.Sequential(nn.Conv2d(dim, dim, 1, bias=False), nn.BatchNorm2d(dim))
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        q, k, v = self.qkv(x).view(b, self.heads, 2 * self.kd + self.hd, h * w).split([self.kd, self.kd, self.hd], 2)
+        attn = (torch.matmul(q.transpose(2, 3), k) / math.sqrt(self.kd)).softmax(-1)
+        y = torch.matmul(v, attn.transpose(2, 3)).reshape(b, c, h, w) + self.pe(v.reshape(b, c, h, w))
+        return self.proj(y)
+
+
+class PSA(nn.Module):  # C2PSA: half the channels through attention-then-FFN blocks with shortcuts
+    def __init__(self, c1, n):
+        super().__init__()
+        self.c = c1 // 2
+        self.cv1, self.cv2 = Conv(c1, 2 * self.c), Conv(2 * self.c, c1)
+        self.attn = nn.ModuleList(Attention(self.c, self.c // 64) for _ in range(n))
+        self.ffn = nn.ModuleList(nn.Sequential(Conv(self.c, 2 * self.c), nn.Conv2d(2 * self.c, self.c, 1, bias=False),
+                                               nn.BatchNorm2d(self.c)) for _ in range(n))
+
+    def forward(self, x):
+        a, b = self.cv1(x).split(self.c, 1)
+        for attn, ffn in zip(self.attn, self.ffn):
+            b = b + attn(b)
+            b = b + ffn(b)
+        return self.cv2(torch.cat((a, b), 1))
+
+
+class TinyPSA(nn.Module):
+    """tests/assets/yolo/tinypsa.yaml (depth 0.5, width 1, max 256): written out."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(Conv(3, 32, 3, 2), Conv(32, 64, 3, 2), Conv(64, 256, 3, 2),
+                                  PSA(256, max(round(2 * 0.5), 1)))
+        self.down = Conv(256, 128, 3, 2)
+        self.detect = Detect(2, (256, 128), depthwise=False)  # no C3k2: YOLOv8's class branch
+
+    def forward(self, x):
+        p = self.body(x)
+        return self.detect([p, self.down(p)])
+
+
 def torch_counts(model, shape):
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -221,7 +341,8 @@ def torch_counts(model, shape):
     return sum(p.numel() for p in model.parameters()), counter.get_total_flops() // 2, out
 
 
-@pytest.mark.parametrize(("name", "model"), [("tiny11.yaml", Tiny11), ("tinycls.yaml", TinyCls)])
+@pytest.mark.parametrize(("name", "model"), [("tiny11.yaml", Tiny11), ("tinycls.yaml", TinyCls),
+                                           ("tinypsa.yaml", TinyPSA)])
 @pytest.mark.parametrize("shape", [(3, 64, 64), (3, 64, 96)], ids=["64x64", "64x96"])
 def test_small_yamls_match_an_independent_torch_build(name, model, shape):
     torch.manual_seed(0)
@@ -237,6 +358,7 @@ def test_small_yamls_match_an_independent_torch_build(name, model, shape):
 
 @pytest.mark.slow
 def test_verify_passes_on_the_small_yamls():
-    for name in ("tiny11.yaml", "tinycls.yaml"):
+    for name in ("tiny11.yaml", "tinycls.yaml", "tinypsa.yaml"):
         result = CliRunner().invoke(cli, ["verify", str(YOLO / name), "--input", "3x64x64"])
         assert result.exit_code == 0, result.output
+

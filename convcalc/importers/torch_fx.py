@@ -973,7 +973,25 @@ def _mul(c: Call) -> Any:
         if p.shape == wanted or p.shape == (1,) + wanted:
             return LayerScale(x, p)
         raise Unsupported(f"a product with a parameter of shape {list(p.shape)}")
-    raise Unsupported("multiplies by a number, not another activation")
+    if isinstance(x, Ref) and _is_number(p):
+        return one("scale", {"by": float(p)}, x)  # attention's scores * d ** -0.5, x * 0.5
+    raise Unsupported("multiplies by something that is neither an activation, a parameter nor a number")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@function(operator.truediv, operator.itruediv, torch.div, torch.true_divide, "Tensor.div", "Tensor.div_",
+          "Tensor.__truediv__", "Tensor.true_divide")
+def _div(c: Call) -> Mapped:
+    """x / c for a number c: a product with 1 / c (one multiply per element, as PyTorch's
+    division is one operation per element)."""
+    bound = c.bind("input", "other", rounding_mode=None)
+    x, d = bound.get("input"), bound.get("other")
+    if not isinstance(x, Ref) or not _is_number(d) or d == 0 or bound["rounding_mode"] is not None:
+        raise Unsupported("a division that is not of an activation by a nonzero number")
+    return one("scale", {"by": 1 / float(d)}, x)
 
 
 def _learned(c: Call, p: Param, what: str) -> None:

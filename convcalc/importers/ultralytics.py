@@ -28,10 +28,11 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..errors import SpecError
+from ..graph import walk
 from ..suggest import did_you_mean
 from ..spec import Document, Overrides, Spec, build, spec_args
 from ..spec.source import LList, LMap
@@ -40,9 +41,9 @@ __all__ = ["MAPPED", "UltralyticsDocument", "convert", "is_ultralytics"]
 
 # The modules this front end maps, and ultralytics' other module names (refused by name, never
 # counted as zero): YOLOv3u to YOLO12's detection, segmentation, pose, OBB and classify files.
-MAPPED = ("Conv", "Concat", "nn.Upsample", "SPPF", "SPP", "C2f", "C3", "C3k2", "Bottleneck", "Detect",
+MAPPED = ("Conv", "Concat", "nn.Upsample", "SPPF", "SPP", "C2f", "C3", "C3k2", "C2PSA", "Bottleneck", "Detect",
           "Classify")
-NOT_YET = ("C2PSA", "A2C2f", "PSA", "C2fPSA", "C2fAttn", "C2fCIB", "C3k", "C3x", "C3TR", "C3Ghost", "C1", "C2",
+NOT_YET = ("A2C2f", "PSA", "C2fPSA", "C2fAttn", "C2fCIB", "C3k", "C3x", "C3TR", "C3Ghost", "C1", "C2",
            "RepC3", "RepNCSPELAN4", "ELAN1", "ADown", "AConv", "SPPELAN", "SCDown", "CBLinear", "CBFuse",
            "BottleneckCSP", "GhostConv", "GhostBottleneck", "DWConv", "Focus", "Conv2", "ConvTranspose",
            "DWConvTranspose2d", "RepConv", "HGStem", "HGBlock", "ResNetLayer", "AIFI", "RTDETRDecoder",
@@ -146,22 +147,44 @@ def convert(doc: LMap, source: str, name: str, overrides: Overrides | None) -> S
     rows = _rows(doc, source)
     writer = Writer(source, nc, depth, width, max_channels, ch, ACTIVATIONS[act] if act else "silu", reg_max, rows)
     writer.scale_letter = values.get("scale", "")
+
+    def document(layers: LList, outputs: list[tuple[str, str]]) -> LMap:
+        spec_doc = LMap(doc.line)
+        for key, value, line in (("name", name, doc.line), ("input", [ch, IMAGE, IMAGE], doc.line),
+                                 ("args", declared, doc.line), ("layers", layers, doc.line)):
+            spec_doc[key] = value
+            spec_doc.lines[key] = line
+        if outputs:
+            named = LMap(doc.line)
+            for key, layer in outputs:
+                named[key] = layer
+                named.lines[key] = writer.outputs_line
+            spec_doc["outputs"] = named
+            spec_doc.lines["outputs"] = writer.outputs_line
+        return spec_doc
+
+    def measure(layer: str) -> tuple[int, ...]:
+        """The per-sample shape of a layer written so far: the layers up to it built as a spec
+        (the truth of every shape is spec.build and the kinds', never a second copy here)."""
+        part = LList(writer.layers.line)
+        part.extend(writer.layers)
+        part.lines.extend(writer.layers.lines)
+        spec = build(document(part, []), source, name, overrides)
+        return _shapes(spec)[layer]
+
+    writer.measure = measure
     writer.write()
     shape = overrides.input if overrides and overrides.input is not None else (ch, IMAGE, IMAGE)
     writer.check_stride(shape, doc.line)
-    spec_doc = LMap(doc.line)
-    for key, value, line in (("name", name, doc.line), ("input", [ch, IMAGE, IMAGE], doc.line),
-                             ("args", declared, doc.line), ("layers", writer.layers, doc.line)):
-        spec_doc[key] = value
-        spec_doc.lines[key] = line
-    if writer.outputs:
-        outputs = LMap(doc.line)
-        for key, layer in writer.outputs:
-            outputs[key] = layer
-            outputs.lines[key] = writer.outputs_line
-        spec_doc["outputs"] = outputs
-        spec_doc.lines["outputs"] = writer.outputs_line
-    return build(spec_doc, source, name, overrides)
+    return build(document(writer.layers, writer.outputs), source, name, overrides)
+
+
+def _shapes(spec: Spec) -> dict[str, tuple[int, ...]]:
+    """Every layer's per-sample output shape, by the registry's shape rules."""
+    values: dict[str, Any] = {"input": spec.input}
+    for step, x in walk(spec.nodes, values):
+        values[step.node.name] = step.record.shape(step.node.args, x)
+    return values
 
 
 def _row(value: Any) -> bool:
@@ -257,6 +280,7 @@ class Writer:
         self.outputs_line = rows[-1].line
         self.line = rows[0].line
         self.row: Row = rows[0]
+        self.measure: Callable[[str], tuple[int, ...]] = lambda layer: ()
 
     # ---- what every module is made of
 
@@ -434,6 +458,66 @@ class Writer:
         return c2, self.c2f(f"model.{row.index}", src, c1, c2, n, e, inner), stride
 
     scale_letter = ""
+
+    def m_C2PSA(self, row: Row, src: Any, c1: int, stride: float, args: list[Any], n: int) -> tuple[int, str, float]:
+        """C2PSA: cv1 to 2c, split in two, n PSABlocks on the second half, cat -> cv2 (c1 == c2)."""
+        self.one(row, src)
+        c2 = self.width_of(args[0] if args else None)
+        (e,) = self.take(args[1:], (0.5,), "e")
+        self.ratio(e)
+        if c1 != c2:
+            self.fail(f"C2PSA keeps its channels: its input has {c1}, its output {c2} (ultralytics asserts c1 == c2)")
+        name, c = f"model.{row.index}", int(c1 * e)
+        y = self.conv(f"{name}.cv1", src, c1, 2 * c)
+        a = self.add("slice", f"{name}.split0", y, begin=0, end=c)
+        b = self.add("slice", f"{name}.split1", y, begin=c, end=2 * c)
+        for j in range(n):
+            b = self.psa_block(f"{name}.m.{j}", b, c, c // 64)
+        cat = self.add("concat", f"{name}.cat", [a, b])
+        return c2, self.conv(f"{name}.cv2", cat, 2 * c, c1), stride
+
+    def psa_block(self, name: str, src: str, c: int, heads: int) -> str:
+        """PSABlock: x + attn(x), then x + ffn(x) (a Conv to 2c and a Conv back without activation)."""
+        x = self.add("add", f"{name}.attn.add", [src, self.attention(f"{name}.attn", src, c, heads)])
+        y = self.conv(f"{name}.ffn.0", x, c, 2 * c)
+        y = self.conv(f"{name}.ffn.1", y, 2 * c, c, act=False)
+        return self.add("add", f"{name}.ffn.add", [x, y])
+
+    def attention(self, name: str, src: str, dim: int, heads: int, ratio: float = 0.5) -> str:
+        """ultralytics' Attention on a [dim, H, W] map of N = H·W positions, per head: q and k of
+        key_dim = int(head_dim · ratio) channels, v of head_dim; scores qᵀk · key_dim^-0.5, softmax
+        over the keys (the last axis), v @ attnᵀ; plus pe (a depthwise 3x3 Conv without activation)
+        of v as a map; then proj. qkv's channels are [head, q | k | v], so the heads come first
+        (reshape), the q/k/v axis is moved to the front to slice it, and moved back (views)."""
+        if heads < 1:
+            self.fail(f"the attention has {dim} channels: ultralytics takes {dim} // 64 = 0 heads (it needs 64 channels or more)")
+        hd = dim // heads
+        kd = int(hd * ratio)
+        if hd * heads != dim:
+            self.fail(f"the attention's {dim} channels do not divide into {heads} heads ({dim} // 64) of {hd}: "
+                      f"ultralytics' view of qkv fails")
+        if kd < 1:
+            self.fail(f"the attention's key_dim int({hd} * {ratio}) is 0")
+        qkv = self.conv(f"{name}.qkv", src, dim, dim + 2 * kd * heads, act=False)
+        per = 2 * kd + hd
+        heads_first = self.add("reshape", f"{name}.view", qkv, shape=[heads, per, -1])  # [heads, 2kd + hd, N]
+        parts = self.add("transpose", f"{name}.view.t", heads_first, dim0=1, dim1=2)  # [2kd + hd, heads, N]
+        q, k, v = (self.add("slice", f"{name}.{part}", parts, begin=lo, end=hi)
+                   for part, lo, hi in (("q", 0, kd), ("k", kd, 2 * kd), ("v", 2 * kd, per)))
+        q = self.add("transpose", f"{name}.q.t", q, dim0=1, dim1=3)  # [N, heads, kd]
+        q = self.add("transpose", f"{name}.q.tt", q, dim0=1, dim1=2)  # qᵀ per head: [heads, N, kd]
+        k = self.add("transpose", f"{name}.k.t", k, dim0=1, dim1=2)  # [heads, kd, N]
+        v = self.add("transpose", f"{name}.v.t", v, dim0=1, dim1=2)  # [heads, hd, N]
+        scores = self.add("matmul", f"{name}.scores", [q, k])  # [heads, N, N]
+        scores = self.add("scale", f"{name}.scale", scores, by=kd ** -0.5)
+        attn = self.add("softmax", f"{name}.softmax", scores, dim=-1)
+        out = self.add("matmul", f"{name}.values", [v, attn], transpose_b=True)  # [heads, hd, N]
+        hw = list(self.measure(src)[1:])  # the map's spatial size, to view the heads back as [dim, H, W]
+        out = self.add("reshape", f"{name}.out", out, shape=[dim, *hw])
+        vmap = self.add("reshape", f"{name}.v.map", v, shape=[dim, *hw])
+        pe = self.conv(f"{name}.pe", vmap, dim, dim, 3, g=dim, act=False)
+        x = self.add("add", f"{name}.pe.add", [out, pe])
+        return self.conv(f"{name}.proj", x, dim, dim, act=False)
 
     def m_SPPF(self, row: Row, src: Any, c1: int, stride: float, args: list[Any], n: int) -> tuple[int, str, float]:
         self.one(row, src)

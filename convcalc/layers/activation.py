@@ -85,6 +85,31 @@ activation("mish", "Mish", 5, "x*tanh(softplus(x)): exp, add, log, tanh, mul",
 
 
 @register
+class Scale(Activation):
+    """x times a constant number, `x * 0.5` or attention's `(q @ kᵀ) * d ** -0.5` (a division by a
+    number is a product with its inverse): one multiply per element, no parameters. Its backward
+    multiplies the gradient by the same number and keeps nothing (autograd keeps the number)."""
+
+    doc = "times a constant number `by` (`x * by`; `x / c` is by=1/c): one multiply per element, no parameters"
+    name = "scale"
+    examples = ("3x4x4 | scale 0.5", "2x5x5 | scale by=-0.125", "4x6 | matmul from=input,input transpose_b=true | scale 0.5")
+    draws = ("scale 0.5",)
+    costs = ("", "", "", "X (one multiply per element)")
+    saves = "nothing (its backward multiplies by the number)"
+    backward_costs = ("X (dy times the number)", "")
+    per_element = 1
+    per_element_backward = 1
+    positional = ("by",)
+    args = (Arg("by", number()),)
+
+    def saved(self, a: Args, x: Shape, y: Shape) -> tuple[Keep, ...]:
+        return ()
+
+    def build(self, a: Args, x: Shape, y: Shape) -> Any:
+        return self.torch("Scale", a["by"])
+
+
+@register
 class Softmax(Activation):
     """Softmax over one axis, as nn.Softmax(dim) computes it: dim 1 (the default) is the channels,
     -1 the last axis (attention's scores over the keys); the batch (dim 0) is refused. Per
