@@ -446,8 +446,9 @@ def _binary(c: Call) -> Any:
         return _fold(op, a, b)
     step = _gelu_step(op, a, b)
     if isinstance(step, GeluStep) and step.step in ("div", "half"):
-        number = _number(b)
-        return step._replace(by=1 / number if op == "Div" else number, made=c)
+        number = _number(b if isinstance(b, Const) else a)
+        if number is not None:
+            return step._replace(by=1 / number if op == "Div" else number, made=c)
     if step is not None:
         return step
     if isinstance(a, Ref) and isinstance(b, Ref) and op in ("Add", "Mul"):
@@ -462,7 +463,8 @@ def _binary(c: Call) -> Any:
     elif isinstance(a, ChannelsLast):
         x, p = a, b
     activation = x.ref if isinstance(x, ChannelsLast) else x
-    number = _number(p) if isinstance(activation, Ref) and len(p.dims) <= len(activation.shape) + 1 else None
+    number = _number(p) if isinstance(activation, Ref) and isinstance(p, Const) \
+        and len(p.dims) <= len(activation.shape) + 1 else None
     if number is not None and (op == "Mul" or op == "Div" and x is a and number != 0):
         # attention's scaling (q·√scale, scores / √d), x * 0.5: one multiply per element
         return Mapped([("scale", {"by": number if op == "Mul" else 1 / number})], [x])
