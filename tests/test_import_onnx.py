@@ -562,7 +562,8 @@ def test_an_attention_export_imports_as_the_module(builder, exporter, tmp_path, 
                           opset_version=17 if exporter == "torchscript" else 18)
     report = convcalc.analyze(read(path).spec())
     params, buffers, macs, out = truth(getattr(import_models, builder)(), shape)
-    assert (report.total.params, report.total.macs, report.output[1:]) == (params, macs, out)
+    assert (report.total.params, report.total.buffers, report.total.macs, report.output[1:]) == \
+        (params, buffers, macs, out)
     scales = [layer for layer in report.layers if layer.kind == "scale"]
     assert all(layer.flops == layer.macs + math.prod(layer.output[1:]) for layer in scales)
     if builder == "build_sdpa_block":  # q [4 heads, 20 tokens, 6] and kᵀ [4, 6, 20], each scaled once
