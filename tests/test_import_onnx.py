@@ -5,6 +5,7 @@ Reading never imports torch or onnx (the exports here need both)."""
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -530,3 +531,42 @@ def test_the_checker_counts_a_grouped_transposed_conv_as_pytorch_does(tmp_path, 
     check = onnx_check()
     assert check.independent(path)["macs"] == check.ours(path)["macs"] == counter.get_total_flops() // 2 == \
         8 * 8 * 8 * 3 * 3 * 3 + 8 * 8 * 8 * (12 // 4) * 3 * 3
+
+
+# -- attention ---------------------------------------------------------------------------------
+# The attention models of tests/import_models that both exporters' files import exactly (the ViT
+# replica's nn.MultiheadAttention, exported, does not yet: docs/import.md).
+ONNX_ATTENTION = {"build_sdpa_block": (3, 16, 20), "build_scaled_by_numbers": (3, 8, 8)}
+
+
+@pytest.mark.parametrize("builder, exporter", [(b, e) for b in ONNX_ATTENTION for e in EXPORTERS])
+def test_an_attention_export_imports_as_the_module(builder, exporter, tmp_path, torch):
+    """SDPA as both exporters write it out (TorchScript at opset 17: the scale 1/√d from q's shape,
+    Sqrt folded, q and kᵀ each times its root; dynamo: kᵀ through [B·H, N, d] and back, q and kᵀ
+    times a stored root), and products with numbers (Mul, Div): the PyTorch module's parameters,
+    MACs (FlopCounterMode / 2 on SDPA's math path) and output, and the scalings as scale layers of
+    one multiply per element."""
+    import convcalc
+    from convcalc.importers import read
+
+    from tests.test_import_attention import truth
+
+    shape = ONNX_ATTENTION[builder]
+    model = getattr(import_models, builder)().eval()
+    path = str(tmp_path / f"{builder}_{exporter}.onnx")
+    if exporter == "dynamo":
+        pytest.importorskip("onnxscript")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(1, *shape),), path, dynamo=exporter == "dynamo",
+                          opset_version=17 if exporter == "torchscript" else 18)
+    report = convcalc.analyze(read(path).spec())
+    params, buffers, macs, out = truth(getattr(import_models, builder)(), shape)
+    assert (report.total.params, report.total.buffers, report.total.macs, report.output[1:]) == \
+        (params, buffers, macs, out)
+    scales = [layer for layer in report.layers if layer.kind == "scale"]
+    assert all(layer.flops == layer.macs + math.prod(layer.output[1:]) for layer in scales)
+    if builder == "build_sdpa_block":  # q [4 heads, 20 tokens, 6] and kᵀ [4, 6, 20], each scaled once
+        assert sorted(math.prod(layer.output[1:]) for layer in scales) == [4 * 20 * 6, 4 * 6 * 20]
+    else:  # x * 0.5, 3 * x, x / 4, x * -2 on the stem's [4, 6, 6]
+        assert [math.prod(layer.output[1:]) for layer in scales] == [4 * 6 * 6] * 4

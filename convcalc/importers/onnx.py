@@ -122,6 +122,10 @@ class GeluStep(NamedTuple):
 
     x: Any  # the Ref (or ChannelsLast) GELU is applied to
     step: str  # "div", "erf", "plus1", then "times_x" or "half_plus1"; or "half" (x * 0.5)
+    # of a first step ("div", "half"), a product with a number: the scale layer it is when what
+    # reads it is no step of GELU (Mapper.scaled), the number and the node that made it
+    by: float = 0.0
+    made: Any = None
 
 
 
@@ -441,6 +445,10 @@ def _binary(c: Call) -> Any:
     if isinstance(a, Const) and isinstance(b, Const):
         return _fold(op, a, b)
     step = _gelu_step(op, a, b)
+    if isinstance(step, GeluStep) and step.step in ("div", "half"):
+        number = _number(b if isinstance(b, Const) else a)
+        if number is not None:
+            return step._replace(by=1 / number if op == "Div" else number, made=c)
     if step is not None:
         return step
     if isinstance(a, Ref) and isinstance(b, Ref) and op in ("Add", "Mul"):
@@ -450,11 +458,41 @@ def _binary(c: Call) -> Any:
             raise Unsupported("a product of tensors of different ranks")
         return Mapped([(op.lower(), {})], [a, b])
     x, p = (a, b) if isinstance(a, Ref) else (b, a)
+    if isinstance(b, ChannelsLast) and op in ("Mul", "Div"):
+        x, p = b, a
+    elif isinstance(a, ChannelsLast):
+        x, p = a, b
+    activation = x.ref if isinstance(x, ChannelsLast) else x
+    number = _number(p) if isinstance(activation, Ref) and isinstance(p, Const) \
+        and len(p.dims) <= len(activation.shape) + 1 else None
+    if number is not None and (op == "Mul" or op == "Div" and x is a and number != 0):
+        # attention's scaling (q·√scale, scores / √d), x * 0.5: one multiply per element
+        return Mapped([("scale", {"by": number if op == "Mul" else 1 / number})], [x])
     if op == "Mul" and isinstance(x, Ref) and isinstance(p, Const) and p.param is not None:
         wanted = (x.shape[0],) + (1,) * (len(x.shape) - 1)
         if p.dims in (wanted, (1,) + wanted):
             return Mapped([("layer_scale", {})], [x], p.numel)
+    if op == "Add" and isinstance(x, Ref) and isinstance(p, Const) and p.param is not None \
+            and p.dims in (x.shape, (1, *x.shape)):
+        return Mapped([("pos_embed", {})], [x], p.numel)  # ViT's x + pos_embedding, a learned [1, N, E]
     raise Unsupported("with a constant or a parameter (an affine transform convcalc has no kind for)")
+
+
+def _number(value: Any) -> float | None:
+    """A constant that is one finite number (any rank of size-1 axes), else None."""
+    if not isinstance(value, Const) or value.data is None or len(value.data) != 1 or math.prod(value.dims) != 1:
+        return None
+    number = value.data[0]
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+        return None
+    return float(number)
+
+
+def _continues_gelu(op: str, inputs: tuple[Any, ...]) -> bool:
+    """Whether an operator reading GELU's first step is GELU's next step."""
+    if op == "Erf":
+        return isinstance(inputs[0], GeluStep) and inputs[0].step == "div"
+    return op in ("Add", "Mul") and len(inputs) == 2 and _gelu_step(op, *inputs) is not None
 
 
 def _scalar(value: Any, wanted: float) -> bool:
@@ -525,9 +563,56 @@ def _fold(op: str, a: Const, b: Const) -> Const:
         else:
             raise Unsupported("broadcasting constants")
     fn = {"Add": lambda u, v: u + v, "Mul": lambda u, v: u * v, "Sub": lambda u, v: u - v,
-          "Div": _divide}[op]
+          "Div": _divide, "Mod": _modulo, "Equal": lambda u, v: u == v, "Less": lambda u, v: u < v,
+          "Greater": lambda u, v: u > v, "And": lambda u, v: bool(u and v), "Or": lambda u, v: bool(u or v)}[op]
     dims = a.dims if len(a.dims) >= len(b.dims) else b.dims
     return Const(dims, [fn(u, v) for u, v in zip(x, y)])
+
+
+def _modulo(u: Any, v: Any) -> Any:
+    """ONNX's Mod (fmod 0, integers): the remainder takes the divisor's sign, as Python's % does."""
+    if v == 0:
+        raise Unsupported("a modulo by zero")
+    return u % v
+
+
+@rule("Mod", "Equal", "Less", "Greater", "And", "Or")
+def _compare(c: Call) -> Const:
+    """Shape arithmetic on constants (nn.MultiheadAttention's checks, as the TorchScript exporter
+    writes them: embed_dim % num_heads, a shape == -1 before a Where): folded."""
+    a, b = c.inputs[0], c.inputs[1]
+    if not (isinstance(a, Const) and isinstance(b, Const)):
+        raise Unsupported("on an activation (convcalc folds it on constants only)")
+    if c.node.op_type == "Mod" and c.attr("fmod", 0):
+        raise Unsupported("a floating-point modulo (fmod)")
+    return _fold(c.node.op_type, a, b)
+
+
+@rule("Where")
+def _where(c: Call) -> Const:
+    """A choice between constants by a constant condition (the TorchScript exporter's
+    `shape == -1 ? 1 : shape` for an Expand): folded."""
+    values = [c.const(i, "input") for i in range(3)]
+    if any(len(v) != len(values[0]) and len(v) != 1 for v in values) or len({len(v) for v in values}) > 2:
+        raise Unsupported("broadcasting constants")
+    n = max(len(v) for v in values)
+    cond, yes, no = ([v[0]] * n if len(v) == 1 else v for v in values)
+    dims = max((v.dims for v in c.inputs), key=len)
+    return Const(dims, [u if k else w for k, u, w in zip(cond, yes, no)])
+
+
+@rule("Expand")
+def _expand(c: Call) -> Const:
+    """A parameter expanded along the batch only (ViT's class_token.expand(B, -1, -1)): the same
+    values per sample, the parameter itself; the concatenation in front of the tokens reads it."""
+    value, shape = c.inputs[0], c.const(1, "shape")
+    if not isinstance(value, Const):
+        raise Unsupported("an Expand of an activation")
+    dims = list(value.dims)
+    full = [max(u, v) for u, v in zip([1] * (len(shape) - len(dims)) + dims, shape)] if len(shape) >= len(dims) else None
+    if full is None or full[1:] != dims[1:] or (dims and dims[0] != 1) or full[0] not in (1, c.batch):
+        raise Unsupported("an Expand other than of a [1, ...] parameter along the batch")
+    return value
 
 
 @rule("Concat")
@@ -539,6 +624,11 @@ def _concat(c: Call) -> Any:
                 raise Unsupported("concatenating large constants")
             data += v.data
         return Const((len(data),), data)
+    if (len(c.inputs) == 2 and isinstance(c.inputs[0], Const) and c.inputs[0].param is not None
+            and isinstance(c.inputs[1], Ref) and len(c.inputs[1].shape) == 2
+            and c.attr("axis") % 3 == 1 and c.inputs[0].dims == (1, 1, c.inputs[1].shape[1])):
+        # ViT's cat([class_token.expand(B, -1, -1), x], dim=1): a learned [1, 1, E] token in front
+        return Mapped([("cls_token", {})], [c.inputs[1]], c.inputs[0].numel)
     if not all(isinstance(v, Ref) for v in c.inputs):
         raise Unsupported("concatenating an activation with a constant")
     axis = c.attr("axis") % (len(c.inputs[0].shape) + 1)
@@ -671,11 +761,29 @@ def _reshape(c: Call) -> Any:
         if data.data is None:
             raise Unsupported("reshaping a large constant")
         return Const(tuple(_resolve_reshape(list(data.dims), target, 0)), data.data)
+    if isinstance(data, BatchMerged):  # the heads given back their own axis: the (transposed) heads
+        full = _resolve_reshape([c.batch * data.ref.shape[0], *data.shape], target, c.attr("allowzero", 0))
+        if full != [c.batch, data.ref.shape[0], *data.shape]:
+            raise Unsupported("a reshape of heads merged into the batch other than back to [B, H, ...]")
+        rank = len(data.ref.shape) + 1
+        return Mapped([("transpose", {"dim0": rank - 2, "dim1": rank - 1})], [data.ref]) if data.swapped else data.ref
     x = c.x()
     full = _resolve_reshape([c.batch, *x.shape], target, c.attr("allowzero", 0))
+    if len(x.shape) >= 3 and full == [c.batch * x.shape[0], *x.shape[1:]]:
+        return BatchMerged(x, x.shape[1:])  # the dynamo exporter's kᵀ in SDPA: [B·H, N, d], transposed, back
     if len(full) == 1 and c.batch == 1:
         return Storage(x)  # every element in one row: maybe torch's as_strided, a Gather follows
     return _as_shape(c, x, full)
+
+
+class BatchMerged(NamedTuple):
+    """Heads [B, H, N, d] reshaped to [B·H, N, d] (torch's dynamo exporter transposes k so in
+    scaled_dot_product_attention): only a Transpose of the last two axes and the Reshape back to
+    [B, H, ...] read it; `shape` is the merged tensor's per-matrix [N, d] (swapped when transposed)."""
+
+    ref: Ref
+    shape: tuple[int, ...]
+    swapped: bool = False
 
 
 class Storage(NamedTuple):
@@ -753,6 +861,8 @@ def _transpose(c: Call) -> Any:
     if isinstance(data, Ref) and len(perm) == len(data.shape) + 1 and len(moved) == 2 and moved[0] > 0 \
             and perm[moved[0]] == moved[1]:  # two axes swapped (tokens, heads): a transpose layer
         return Mapped([("transpose", {"dim0": moved[0], "dim1": moved[1]})], [data])
+    if isinstance(data, BatchMerged) and perm == [*range(len(perm) - 2), len(perm) - 1, len(perm) - 2]:
+        return data._replace(shape=(*data.shape[:-2], data.shape[-1], data.shape[-2]), swapped=not data.swapped)
     if isinstance(data, ChannelsLast) and perm == [0, len(data.ref.shape), *range(1, len(data.ref.shape))]:
         return data.ref
     if isinstance(data, Const) and data.data is not None:  # of a constant (torch's F.pad argument reversed)
@@ -862,11 +972,16 @@ def _activation_slice(c: Call, x: Ref) -> Any:
     return Mapped(layers, [x]) if layers else x
 
 
-@rule("Neg", "Abs", "Floor", "Ceil")
+@rule("Neg", "Abs", "Floor", "Ceil", "Sqrt", "Reciprocal", "Not")
 def _unary(c: Call) -> Const:
-    """Arithmetic on constants (TorchScript's `-(-h // s)` in a padding computation): folded."""
+    """Arithmetic on constants (TorchScript's `-(-h // s)` in a padding computation, the
+    attention's scale 1 / √d from q's shape): folded."""
     data = c.const(0, "input")
-    fn = {"Neg": lambda v: -v, "Abs": abs, "Floor": math.floor, "Ceil": math.ceil}[c.node.op_type]
+    if c.node.op_type in ("Sqrt", "Reciprocal") and any(v <= 0 if c.node.op_type == "Sqrt" and v else v == 0
+                                                        for v in data):
+        raise Unsupported(f"a {c.node.op_type} of a constant out of its domain")
+    fn = {"Neg": lambda v: -v, "Abs": abs, "Floor": math.floor, "Ceil": math.ceil, "Sqrt": math.sqrt,
+          "Reciprocal": lambda v: 1 / v, "Not": lambda v: not v}[c.node.op_type]
     return Const(c.inputs[0].dims, [fn(v) for v in data])
 
 
@@ -1187,6 +1302,7 @@ class Mapper(MapperBase):
         missing = [name for name, value in zip(node.inputs, inputs) if name and value is None]
         if missing:
             raise self.error(f"node '{node.name or node.op_type}' reads '{missing[0]}', which no earlier node makes")
+        inputs = self.scaled(node, inputs)
         call = Call(node, inputs, self.opset, self.nd, self.batch)
         if any(isinstance(v, Ref) and v.name.startswith("?") and not v.shape for v in inputs):
             # it reads what an unsupported operator made, whose shape the file does not record: that
@@ -1242,6 +1358,17 @@ class Mapper(MapperBase):
             if extra:
                 self.values[extra] = Const((), None)
 
+    def scaled(self, node: Node, inputs: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A product with a number that looked like GELU's first step (x * 0.5, x / √2), read by
+        an operator that is not GELU's next step: the scale layer it is, made once."""
+        if _continues_gelu(node.op_type, inputs):
+            return inputs
+        out = list(inputs)
+        for i, (name, value) in enumerate(zip(node.inputs, inputs)):
+            if isinstance(value, GeluStep) and value.made is not None and isinstance(value.x, Ref):
+                self.values[name] = out[i] = self.emit(value.made, Mapped([("scale", {"by": value.by})], [value.x]))
+        return tuple(out)
+
     def read_input(self, node: Node, x: Ref) -> bool:
         """A node reading the graph's channels-last input: its Transpose to channels first is the
         input itself, its Shape the shape the file has ([N, H, W, C]); False for any other."""
@@ -1277,7 +1404,9 @@ class Mapper(MapperBase):
             return result
         view = call.inputs[0]
         if not isinstance(view, ChannelsLast) or any(isinstance(v, (Ref, ChannelsLast)) for v in call.inputs[1:]):
-            raise Unsupported("an operator on a channels-last view and another tensor")
+            # with another tensor (attention's k.permute(0, 2, 3, 1) times q): the view made the
+            # transposes it is, each a view, then the operator's own rule
+            return rule.fn(call._replace(inputs=tuple(self.moved(call, v) for v in call.inputs)))
         x = view.ref
         first = call._replace(inputs=(x, *call.inputs[1:]))
         if callable(rule.channels_last):
@@ -1293,6 +1422,17 @@ class Mapper(MapperBase):
         if rule.bias_follows:
             self.biasless[ref.name] = call.node.outputs[0]  # the Add of its bias may follow
         return ChannelsLast(ref)
+
+    def moved(self, call: Call, value: Any) -> Any:
+        """A channels-last view [..., C] as the transpose layers that make it from [C, ...]: the
+        channels swapped one axis on at a time (PyTorch's numbering); any other value as it is."""
+        if not isinstance(value, ChannelsLast):
+            return value
+        rank = len(value.ref.shape)
+        if rank > 8:
+            raise Unsupported("a channels-last view of more than 8 axes read with another tensor")
+        swaps = [("transpose", {"dim0": i, "dim1": i + 1}) for i in range(1, rank)]
+        return self.emit(call, Mapped(swaps, [value.ref]))
 
     def flat_view(self, call: Call, view: ChannelsLast) -> bool:
         """Whether a Reshape or Flatten makes the channels-last view one row per sample."""
