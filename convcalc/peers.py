@@ -36,6 +36,7 @@ FUNCTIONAL = "functional calls it patches, counted again over the whole batch"
 TRANSPOSED = "transposed convolution counted over output positions (inserted zeros)"
 PER_SAMPLE_LINEAR = "linear on tokens counted once per sample, not per token"
 UNHOOKED_PARAMS = "parameters of modules it has no rule for"
+NOT_LEAF = "a module with children is not a leaf: its own work counted 0"
 UNSUPPORTED = "operators it does not support (counted 0)"
 OTHER_OPS = "other operators it counts"
 
@@ -258,6 +259,9 @@ TORCHINFO = Tool("torchinfo", "torchinfo 1.8.0",
                      "linear": _ti_linear,
                      **_rules("bn gn ln in prelu", lambda layer: {NORM_PARAMS: layer.batch * layer.params}
                               if layer.params else {}),
+                     # nn.MultiheadAttention has a child (out_proj) that never runs as a module
+                     "mha": _missed(NOT_LEAF),
+                     **_rules("matmul sdpa", _missed(NOT_COUNTED)),
                      **_rules(FREE + " maxpool avgpool adaptive_avgpool gap softmax upsample", _none),
                  }),
                   Figure("total_params", "params", {}, _none),
