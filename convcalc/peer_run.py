@@ -24,7 +24,8 @@ import pickle
 import subprocess
 import sys
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # The distribution each tool installs as, for its version.
 DISTRIBUTIONS = {"thop": "thop", "ptflops": "ptflops", "torchinfo": "torchinfo", "fvcore": "fvcore",
@@ -36,7 +37,7 @@ def run(tool: str, spec: Any, batch: int, timeout: float | None = None) -> dict[
     `{"version", "error"}`. The child inherits this process's environment (PYTHONPATH)."""
     job = pickle.dumps({"tool": tool, "spec": spec, "batch": batch})
     try:
-        done = subprocess.run([sys.executable, "-m", "convcalc.peer_run"], input=job, capture_output=True,
+        done = subprocess.run([sys.executable, "-m", "convcalc.peer_run"], check=False, input=job, capture_output=True,
                               timeout=timeout, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     except subprocess.TimeoutExpired:
         return {"version": version(tool), "error": f"did not finish within {timeout:g} s"}
@@ -133,8 +134,8 @@ def main() -> None:
     try:
         import torch
 
-        from .verify import _model
         from .analysis import analyze
+        from .verify import _model
 
         torch.manual_seed(0)
         torch.set_num_threads(1)
@@ -145,7 +146,7 @@ def main() -> None:
             warnings.simplefilter("ignore")
             printed = RUNNERS[tool](model, x)
         result["printed"] = {key: _whole(value) for key, value in printed.items()}
-    except Exception as exc:  # the tool crashed on this model: reported, never counted as 0
+    except Exception as exc:  # noqa: BLE001 (the tool crashed on this model: reported, never counted as 0)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         result["error"] = f"{type(exc).__name__}: {first}"[:300]
     out.write(json.dumps(result) + "\n")

@@ -17,8 +17,9 @@ convcalc.peer_run's, in child processes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from math import prod
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from .graph import walk
 from .layers import REGISTRY
@@ -171,7 +172,7 @@ def _pt_act(functional: bool) -> Rule:
     # relu_flops_counter_hook: output elements; nn.ReLU, ELU, PReLU and GELU call F.relu, F.elu,
     # F.prelu, F.gelu, which it patches: counted again, over the batch
     def rule(layer: Layer) -> dict[str, float]:
-        terms = {ACTIVATION: prod(layer.y)}
+        terms: dict[str, float] = {ACTIVATION: prod(layer.y)}
         if functional:
             terms[FUNCTIONAL] = layer.n_out
         return terms
@@ -219,8 +220,7 @@ PTFLOPS = Tool("ptflops", "ptflops 0.7.5 (pytorch backend)",
                    "sdpa": lambda layer: {NOT_COUNTED: -layer.macs} if layer.macs else {},
                    # torch.matmul is patched: the product, counted over the batch, instead of per image
                    "matmul": lambda layer: {FUNCTIONAL: layer.macs * (layer.batch - 1)} if layer.macs else {},
-                   **_rules(" ".join(k for k in FREE.split() if k not in "relu relu6 leakyrelu elu gelu silu "
-                                     "maxpool adaptive_maxpool".split()), _none),
+                   **_rules(" ".join(k for k in FREE.split() if k not in ["relu", "relu6", "leakyrelu", "elu", "gelu", "silu", "maxpool", "adaptive_maxpool"]), _none),
                }),
                 Figure("params", "params", {}, _none)))  # sum(p.numel() for p in model.parameters())
 
@@ -236,7 +236,7 @@ def _ti_conv(layer: Layer) -> dict[str, float]:
 def _ti_deconv(layer: Layer) -> dict[str, float]:
     a = layer.args
     weights = layer.x[0] * (layer.y[0] // a["groups"]) * prod(a["k"])
-    terms = {TRANSPOSED: weights * layer.batch * prod(layer.y[1:]) - layer.macs * layer.batch}
+    terms: dict[str, float] = {TRANSPOSED: weights * layer.batch * prod(layer.y[1:]) - layer.macs * layer.batch}
     if a.get("bias"):
         terms[BIAS] = layer.n_out
     return terms
@@ -244,7 +244,7 @@ def _ti_deconv(layer: Layer) -> dict[str, float]:
 
 def _ti_linear(layer: Layer) -> dict[str, float]:
     lead = prod(layer.y[:-1])  # per-sample leading positions (tokens): counted once
-    terms = {PER_SAMPLE_LINEAR: layer.macs * layer.batch // lead - layer.macs * layer.batch} if lead > 1 else {}
+    terms: dict[str, float] = {PER_SAMPLE_LINEAR: layer.macs * layer.batch // lead - layer.macs * layer.batch} if lead > 1 else {}
     if layer.args.get("bias"):
         terms[BIAS] = layer.batch * layer.y[-1]
     return terms
@@ -280,7 +280,7 @@ def _fvcore(layer: Layer) -> dict[str, float]:
 
 
 def _flop_counter(layer: Layer) -> dict[str, float]:
-    terms = {TWO_PER_MAC: layer.macs * layer.batch} if layer.macs else {}
+    terms: dict[str, float] = {TWO_PER_MAC: layer.macs * layer.batch} if layer.macs else {}
     rest = (layer.flop_counter - 2 * layer.macs) * layer.batch
     if rest:
         terms[UNSUPPORTED] = rest

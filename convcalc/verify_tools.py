@@ -27,9 +27,9 @@ class ToolCheck(NamedTuple):
     residual: dict[str, Any]
     terms: dict[str, dict[str, int]]
     exact: bool
-    why: str = ""
-    error: str | None = None
-    extra: dict[str, Any] = {}  # what the tool printed beside its figures (fvcore's unsupported operators)
+    why: str
+    error: str | None
+    extra: dict[str, Any]  # what the tool printed beside its figures (fvcore's unsupported operators)
 
     @property
     def ok(self) -> bool:

@@ -95,7 +95,7 @@ def test_cli_json_has_tools(tmp_path):
 
     _needs("thop")
     done = subprocess.run([sys.executable, "-m", "convcalc", "verify", "-e", SMALL, "--batch", "2",
-                           "--tools", "thop,flopcounter", "--format", "json"], capture_output=True, text=True)
+                           "--tools", "thop,flopcounter", "--format", "json"], check=False, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     tools = {t["name"]: t for t in doc["tools"]}

@@ -7,9 +7,11 @@ from __future__ import annotations
 import sys
 from typing import IO, Any
 
-from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
+from ..textable import Column, Table, terminal_width, wants_color, wrap_lines
+from ..textable import render as render_table
 from .jsonout import dumps_all
-from .verification import render as render_verification, summary
+from .verification import render as render_verification
+from .verification import summary
 
 
 def _terms(terms: dict[str, int]) -> str:
@@ -18,7 +20,7 @@ def _terms(terms: dict[str, int]) -> str:
 
 def rows(result: Any) -> list[tuple[str, ...]]:
     """One row per tool and figure: tool, version, figure, printed, predicted, residual, terms."""
-    out = []
+    out: list[tuple[str, ...]] = []
     for tool in result.tools:
         if tool.error is not None:
             out.append((tool.name, tool.version, "", "crashed", "", "", tool.error))
