@@ -28,17 +28,20 @@ def require_torch(command: str, *modules: str) -> None:
 @click.command()
 @click.argument("specs", nargs=-1, metavar="SPEC...")
 @click.option("-e", "--expr", "expressions", multiple=True, metavar="TEXT", help="A one-line spec.")
-@click.option("--format", "fmt", type=click.Choice([f.value for f in VerifyFormat]), default=VerifyFormat.TABLE.value,
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice([f.value for f in VerifyFormat] + ["markdown"]),
+              default=VerifyFormat.TABLE.value, show_default=True, help="markdown: with --tools only.")
 @click.option("--fvcore/--no-fvcore", "use_fvcore", default=True, show_default=True,
               help="Also trace with fvcore (needs real tensors: slow on very large inputs).")
+@click.option("--tools", "tools", metavar="LIST",
+              help="Also run these tools for real and predict each one's figures (docs/tools.md): "
+                   "fvcore,flopcounter,thop,ptflops,torchinfo.")
 @click.option("--train", is_flag=True,
               help="Check training instead: saved bytes, backward FLOPs and the SGD peak (docs/memory.md).")
 @batch_option
 @spec_options
 @summary_option
 def verify(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, use_fvcore: bool, batch: int | None,
-           train: bool, input_: str | None, sets: tuple[str, ...], summary_only: bool) -> None:
+           train: bool, input_: str | None, sets: tuple[str, ...], summary_only: bool, tools: str | None) -> None:
     """Cross-check every layer against a real PyTorch build: output shapes (forward hooks) and
     parameter and buffer counts, fvcore's FlopCountAnalysis and torch's FlopCounterMode, each under
     its own convention (docs/costs.md). Disagreements are shown in red with both values.
@@ -49,6 +52,10 @@ def verify(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, use_f
     Exit codes: 0 all agree, 1 something disagrees, 2 bad input or torch/fvcore missing."""
     changes = overrides(input_, sets)
     check_summary(summary_only, fmt)
+    if fmt == "markdown" and tools is None:
+        raise UsageError("--format markdown needs --tools (verify's own check is a table or JSON)")
+    if tools is not None and train:
+        raise UsageError("--tools and --train do not go together")
     if train:
         require_torch("verify --train")
         from ..reporters.verification_train import render as render_train
@@ -63,7 +70,18 @@ def verify(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, use_f
     from ..reporters.verification import render
     from ..verify import verify as run
 
-    results = [run(spec, batch, use_fvcore) for spec in load_specs(specs, expressions, changes)]
+    loaded = load_specs(specs, expressions, changes)
+    if tools is not None:
+        from ..reporters.tools import render as render_tools
+        from ..verify_tools import parse_tools, verify_tools
+
+        names = parse_tools(tools)
+        checked = [verify_tools(run(spec, batch, use_fvcore), spec, batch, names) for spec in loaded]
+        click.echo(render_tools(checked, fmt, layers=not summary_only), nl=False, color=True)
+        if not all(r.ok for r in checked):
+            raise SystemExit(1)
+        return
+    results = [run(spec, batch, use_fvcore) for spec in loaded]
     click.echo(render(results, fmt, layers=not summary_only), nl=False, color=True)
     if not all(r.ok for r in results):
         raise SystemExit(1)
