@@ -382,6 +382,24 @@ def test_import_is_light() -> None:
     assert done.stdout.strip() == "[]"
 
 
+def test_to_pandas() -> None:
+    pytest.importorskip("pandas")
+    report = convcalc.analyze(LINE, batch=2)
+    frame = report.to_pandas()
+    assert list(frame.index) == [layer.name for layer in report.layers]
+    assert frame["macs"].sum() == report.total.macs
+    assert frame.loc["conv1", "macs"] == 2 * 16 * 32 * 32 * (3 * 3 * 3)
+    assert frame.loc["conv1", "output"] == (2, 16, 32, 32)
+    train = convcalc.memory(LINE, batch=2).to_pandas()
+    assert train["backward_flops"].sum() == convcalc.memory(LINE, batch=2).total.backward_flops
+
+
+def test_to_pandas_without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
+    with pytest.raises(convcalc.UsageError, match=r"to_pandas\(\) needs pandas: pip install pandas"):
+        convcalc.analyze(LINE).to_pandas()
+
+
 def test_py_typed_ships() -> None:
     assert (ROOT / "convcalc" / "py.typed").exists()
     text = (ROOT / "pyproject.toml").read_text()

@@ -207,3 +207,22 @@ def test_exported_notebook_draws_in_chromium(executed: list, tmp_path: Path) -> 
     assert requests == [path.as_uri()]  # the file itself; the iframe's srcdoc is no request
     # the input, then the six modules of the Sequential by their paths (conv, bn, relu, pool, flatten, linear)
     assert names == ["input", *(str(i) for i in range(6))]
+
+
+def test_comparisons_sweeps_and_explanations_display() -> None:
+    """Each shows its command's table, exact where the command can be, in a <pre>, escaped."""
+    specs = convcalc.compare("resnet18", "resnet50")
+    document = specs._repr_html_()
+    assert f"{specs.a.total.macs:,}" in document and f"{specs.b.total.params:,}" in document
+    variants = convcalc.compare("regular", "depthwise-separable", input=(8, 8, 8), out=16)
+    assert "depthwise-separable" in variants._repr_html_()
+    hostile = "name: '<b>x</b>'\ninput: [3, 16, 16]\nlayers:\n  - conv: {out: 4, k: 3}\n"
+    swept = convcalc.sweep(hostile, batch=[1, 2])
+    document = swept._repr_html_()
+    assert "<b>" not in document and "&lt;b&gt;x&lt;/b&gt;" in document
+    # conv 3->4 k3 on 16x16: 14x14 outputs of 27 MACs each, times the batch
+    assert all(f"{b * 4 * 14 * 14 * 27:,}" in document for b in (1, 2))
+    why = convcalc.explain("3x7x7 | conv 1 k3 s2", 0)._repr_html_()
+    assert why.startswith('<div class="convcalc"><pre') and "floor((7 + 0 + 0 - 1*(3 - 1) - 1) / 2) + 1" in why
+    scaled = convcalc.scale("efficientnet", phi=[0, 1])._repr_html_()
+    assert "<pre" in scaled and "<script" not in scaled

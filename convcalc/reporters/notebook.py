@@ -126,3 +126,21 @@ def page_html(fmt: str, text: str) -> str:
         return f'<pre style="{_PRE}">{html.escape(text)}</pre>'
     return (f'<iframe class="convcalc-page" sandbox="allow-scripts" srcdoc="{html.escape(text, quote=True)}" '
             'style="width:100%;height:600px;border:1px solid #ddd" title="convcalc"></iframe>')
+
+
+def _cell(value: Any) -> Any:
+    """A JSON value as a DataFrame cell: lists (shapes, receptive fields) as tuples."""
+    return tuple(_cell(v) for v in value) if isinstance(value, list) else value
+
+
+def layers_frame(report: Report | TrainingReport) -> Any:
+    """`report.to_pandas()`: one row per layer, its `to_dict()` as the columns, by name."""
+    try:
+        import pandas
+    except ImportError:
+        from ..errors import UsageError
+
+        raise UsageError("to_pandas() needs pandas: pip install pandas") from None
+    rows = [{key: _cell(value) for key, value in layer.to_dict().items()} for layer in report.layers]
+    columns = list(rows[0]) if rows else ["name"]
+    return pandas.DataFrame(rows, columns=columns).set_index("name")
