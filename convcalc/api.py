@@ -490,7 +490,8 @@ def scale(x: Model, *, phi: str | Sequence[int] = "0..7", alpha: float = 1.2, be
     """`convcalc scale`: EfficientNet's compound scaling of a spec with depth and width
     arguments, at each `phi` ("0..7", or a list), measured; `search=True` ranks a grid of alpha,
     beta, gamma. Returns the `Scaling`; `to_dict()` is `--format json`."""
-    from .scale import check_factors, phis, scale as run
+    from .scale import check_factors, phis
+    from .scale import scale as run
 
     if isinstance(phi, (list, tuple)):
         phi = ",".join(str(_whole(p, "phi", 0, 10**6)) for p in phi)

@@ -72,17 +72,6 @@ class Candidate(NamedTuple):
     def constraint(self) -> float:
         return self.alpha * self.beta ** 2 * self.gamma ** 2
 
-    def to_dict(self) -> dict[str, Any]:
-        """`convcalc scale --format json`."""
-        from .reporters.scaling import to_dict
-
-        return to_dict(self)
-
-    def _repr_html_(self) -> str:
-        from .reporters.notebook import text_html
-
-        return text_html(self)
-
 
 class Scaling(NamedTuple):
     name: str

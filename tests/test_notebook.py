@@ -134,14 +134,15 @@ def iframe(document: str) -> dict[str, str]:
     """The attributes of the one <iframe> in `document` (html.parser unescapes srcdoc)."""
 
     class Frames(html.parser.HTMLParser):
-        found: list[dict[str, str]] = []
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: list[dict[str, str]] = []
 
         def handle_starttag(self, tag: str, attrs: list) -> None:  # type: ignore[type-arg]
             if tag == "iframe":
                 self.found.append({k: v or "" for k, v in attrs})
 
     parser = Frames()
-    parser.found = []
     parser.feed(document)
     (frame,) = parser.found
     return frame

@@ -135,8 +135,10 @@ def _cell(value: Any) -> Any:
 
 def layers_frame(report: Report | TrainingReport) -> Any:
     """`report.to_pandas()`: one row per layer, its `to_dict()` as the columns, by name."""
+    import importlib
+
     try:
-        import pandas
+        pandas = importlib.import_module("pandas")
     except ImportError:
         from ..errors import UsageError
 
