@@ -19,13 +19,14 @@ from __future__ import annotations
 import os
 import sys
 import types
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Mapping, NamedTuple, Sequence, Union
 
 from .errors import ConvcalcError, SpecError, UsageError
 from .report import Report, TrainingReport
-from .spec import Overrides, Spec
+from .spec import Document, Overrides, Spec
 
-__all__ = ["spec_of", "analyze", "memory", "explain", "compare", "check", "summary", "callable_module"]
+__all__ = ["spec_of", "analyze", "memory", "explain", "compare", "check", "verify", "profile", "sweep", "scale",
+           "draw", "report", "to_yaml", "summary", "Page", "callable_module"]
 
 # What `x` may be: an nn.Module, onnx.ModelProto or ONNX bytes, a Spec, a path, YAML or one-line
 # text, a library name or a SOURCE string.
@@ -112,35 +113,70 @@ def spec_of(x: Model, input: Shape | None = None, set: Mapping[str, Any] | None 
             allow_unknown: bool = False) -> Spec:
     """The validated `Spec` of `x` (see the module's docstring), with `input` (per sample, channels
     first), the spec's `args:` values in `set`, and `dtype` (the element type of every byte count)."""
-    shape = _shape(input) if input is not None else None
-    overrides = Overrides(shape, _sets(set), bool(allow_unknown))
-    if isinstance(x, Spec):
-        if shape is not None or overrides.sets:
-            raise UsageError("a built Spec takes no input= or set=: give them when it is built "
-                             "(convcalc.loads(text, overrides=...)), or pass its text or path instead")
-        spec = x
-    elif _is_module(x):
-        spec = _from_module(x, overrides)
-    elif isinstance(x, (bytes, bytearray, memoryview)) or _is_model_proto(x):
-        spec = _from_onnx_bytes(x, overrides)
-    elif isinstance(x, (str, os.PathLike)):
-        spec = _from_text(os.fspath(x), overrides)
-    else:
-        raise UsageError(f"convcalc cannot analyze a {type(x).__module__}.{type(x).__name__}: give {_KINDS}")
+    overrides = Overrides(_shape(input) if input is not None else None, _sets(set), bool(allow_unknown))
+    spec = _build(x, overrides)
     text = _dtype(dtype)
     return spec._replace(dtype=text) if text is not None else spec
 
 
-def _from_text(text: Any, overrides: Overrides) -> Spec:
-    from .sources import load_argument, loads
+def _build(x: Model, overrides: Overrides) -> Spec:
+    """`x` as a Spec with `overrides` applied (checked already)."""
+    if isinstance(x, Spec):
+        if overrides:
+            raise UsageError("a built Spec takes no input= or set=: give them when it is built "
+                             "(convcalc.loads(text, overrides=...)), or pass its text or path instead")
+        return x
+    if _is_module(x):
+        return _from_module(x, overrides).spec()
+    if isinstance(x, (bytes, bytearray, memoryview)) or _is_model_proto(x):
+        return _from_onnx_bytes(x, overrides).spec()
+    if isinstance(x, (str, os.PathLike)):
+        return _from_text(os.fspath(x), overrides)
+    raise UsageError(f"convcalc cannot analyze a {type(x).__module__}.{type(x).__name__}: give {_KINDS}")
+
+
+def _read(text: Any) -> Document | None:
+    """A string as the spec document a command's SPEC argument reads (YAML text as well); None
+    for a SOURCE, a model to import."""
+    from .importers import is_source
+    from .sources import front_end, read_argument
+    from .spec import reads
 
     if not isinstance(text, str):  # a bytes path
         raise UsageError(f"give a path as text, not {type(text).__name__}")
     if "\n" in text.strip() or (text.lstrip().startswith("{") and not os.path.lexists(text)):
-        return loads(text, "<string>", overrides)  # YAML text: a spec, or ultralytics' model YAML
+        return front_end(reads(text, "<string>"), "<string>")  # YAML text: a spec, or ultralytics' model YAML
     if text == "-":
         raise UsageError("'-' reads standard input on the command line; in Python, pass the spec's text")
-    return load_argument(text, overrides)
+    return None if is_source(text) else read_argument(text)
+
+
+def _from_text(text: str, overrides: Overrides) -> Spec:
+    from .sources import load_argument
+
+    document = _read(text)
+    return load_argument(text, overrides) if document is None else document.build(overrides)
+
+
+class _Rebuilt(NamedTuple):
+    """What is not a spec document (a model object, ONNX bytes, a Spec, a SOURCE) standing for
+    one where a command builds a spec at many overrides (sweep, scale): built again at each."""
+
+    x: Any
+    allow_unknown: bool
+
+    def build(self, overrides: Overrides | None = None) -> Spec:
+        given = overrides or Overrides()
+        return _build(self.x, given._replace(allow_unknown=self.allow_unknown))
+
+
+def _document_of(x: Model, allow_unknown: bool) -> Any:
+    """`x` as something with `.build(overrides)` (spec.Document's interface)."""
+    if isinstance(x, (str, os.PathLike)):
+        document = _read(os.fspath(x))
+        if document is not None:
+            return document
+    return _Rebuilt(x, bool(allow_unknown))
 
 
 def _no_sets(overrides: Overrides, source: str) -> None:
@@ -156,8 +192,9 @@ def _notes(source: str, notes: list[str]) -> None:
         sys.stderr.write(f"convcalc: note: {clean(source)}: {clean(note)}\n")
 
 
-def _from_module(model: Any, overrides: Overrides) -> Spec:
-    """An nn.Module through the torch.fx importer, traced in eval mode (its mode restored after)."""
+def _from_module(model: Any, overrides: Overrides) -> Any:
+    """An nn.Module through the torch.fx importer, traced in eval mode (its mode restored after):
+    the `importers.model.Imported`."""
     from .importers import torch_fx
 
     name = type(model).__name__
@@ -173,11 +210,11 @@ def _from_module(model: Any, overrides: Overrides) -> Spec:
     finally:
         model.train(training)
     _notes(source, imported.notes())
-    return imported.spec()
+    return imported
 
 
-def _from_onnx_bytes(data: Any, overrides: Overrides) -> Spec:
-    """An ONNX model in memory, read as `importers.onnx.read` reads a file."""
+def _from_onnx_bytes(data: Any, overrides: Overrides) -> Any:
+    """An ONNX model in memory, read as `importers.onnx.read` reads a file: the `Imported`."""
     from . import limits
     from .importers import onnx
     from .importers.protobuf import ProtobufError, model as parse_model
@@ -204,7 +241,7 @@ def _from_onnx_bytes(data: Any, overrides: Overrides) -> Spec:
     except (TypeError, ValueError, IndexError, KeyError, AttributeError, OverflowError) as exc:
         raise ConvcalcError(f"the graph does not read as ONNX defines it ({type(exc).__name__}: "
                             f"{str(exc)[:80]})", file=source) from None
-    return imported.spec()
+    return imported
 
 
 # --------------------------------------------------------------------------------------------
@@ -336,6 +373,271 @@ def check(*models: Model, max_params: int | str | None = None, max_macs: int | s
     return CheckRun(tuple(results), strict, found.path if found else None, tolerance, removed)
 
 
+def verify(x: Model, batch: int | None = None, *, fvcore: bool = True, train: bool = False,
+           input: Shape | None = None, set: Mapping[str, Any] | None = None, allow_unknown: bool = False) -> Any:
+    """`convcalc verify`: every layer against a real PyTorch build (shapes, params, buffers),
+    fvcore's count (`fvcore=False` skips it) and FlopCounterMode; with `train=True`, the saved
+    bytes, backward FLOPs and SGD peak against PyTorch's. Returns the `Verification` (or
+    `TrainVerification`); `.ok` is whether everything agrees, `to_dict()` is `--format json`."""
+    from .extras import require_torch
+
+    spec = spec_of(x, input, set, None, allow_unknown)
+    size = _batch(batch)
+    if train:
+        require_torch("verify --train")
+        from .verify_train import verify_train
+
+        return verify_train(spec, size)
+    require_torch("verify", *(("fvcore",) if fvcore else ()))
+    from .verify import verify as run
+
+    return run(spec, size, bool(fvcore))
+
+
+def _whole(value: Any, what: str, low: int, high: int) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise UsageError(f"{what} must be a whole number from {low} to {high:,}, got {value!r}")
+    return value
+
+
+def profile(x: Model, batch: int | Sequence[int] = 1, *, device: str = "cpu", dtype: str = "float32",
+            warmup: int = 10, iters: int = 50, threads: int | None = None, channels_last: bool = False,
+            calibrate: bool = False, input: Shape | None = None, set: Mapping[str, Any] | None = None,
+            allow_unknown: bool = False) -> Any:
+    """`convcalc profile`: every layer timed on `device` ("cpu", "cuda", "cuda:N") at each batch
+    (one, or a list), placed on the roofline. Returns the `Profile`; `to_dict()` is `--format
+    json`. Its warnings are on stderr, as the command prints them, and in `.warnings`."""
+    from .extras import require_torch
+    from .printable import clean
+
+    sizes = tuple(_batch(b) for b in (batch if isinstance(batch, (list, tuple)) else (batch,)))
+    if not sizes:
+        raise UsageError("batch: give at least one batch size")
+    if _dtype(dtype) not in ("float32", "float16", "bfloat16"):
+        raise UsageError(f"dtype must be one of float32, float16, bfloat16 (what profile runs in), got {dtype!r}")
+    _whole(warmup, "warmup", 0, 100_000)
+    _whole(iters, "iters", 2, 100_000)
+    if threads is not None:
+        _whole(threads, "threads", 1, 1024)
+    spec = spec_of(x, input, set, None, allow_unknown)
+    require_torch("profile")
+    from .profile import profile as run
+
+    result = run(spec, str(device), _dtype(dtype), sizes, warmup, iters, bool(channels_last), bool(calibrate),  # type: ignore[arg-type]
+                 threads=threads)
+    for warning in result.warnings:
+        sys.stderr.write(f"convcalc: warning: {clean(warning)}\n")
+    return result
+
+
+def _axis_text(value: Any, what: str) -> str:
+    """A sweep axis as the command line writes it: text as it is ("1..64:8", "3x128x128,3x224x224"),
+    a number, a shape (3, 224, 224), or a list of them."""
+    from .report import arg_text
+
+    def one(item: Any) -> str:
+        if isinstance(item, str):
+            return item
+        if isinstance(item, (tuple, list)) and what == "input":
+            return "x".join(map(str, _shape(item)))
+        if isinstance(item, (int, float)):
+            return arg_text(item)
+        raise UsageError(f"{what}: give a value, a list of values or their text (\"1,8,64\", \"1..64:8\"), "
+                         f"got a {type(item).__name__}")
+
+    if isinstance(value, (tuple, list)) and not (what == "input" and all(type(v) is int for v in value)):
+        if not value:
+            raise UsageError(f"{what}: give at least one value")
+        return ",".join(one(item) for item in value)
+    return one(value)
+
+
+def sweep(x: Model, *, input: Any = None, batch: Any = None, set: Mapping[str, Any] | None = None,
+          allow_unknown: bool = False) -> Any:
+    """`convcalc sweep`: `x` at every point of the product of the axes given, and how its costs
+    grow. `input=[(3, 128, 128), (3, 224, 224)]` (or "3x128..512:32x128..512:32"),
+    `batch=[1, 8, 64]` (or "1..64:8"), `set={"width": [0.5, 1.0]}`; an `args:` value alone is
+    fixed. Returns the `Sweep`; `to_dict()` is `--format json`."""
+    from .sweep import batch_axis, input_axis, run, set_axis
+
+    if set is not None and not isinstance(set, Mapping):
+        raise UsageError(f"set must be a mapping of the spec's `args:` to values, like {{'width': [0.5, 1.0]}}; "
+                         f"got a {type(set).__name__}")
+    axes = []
+    if input is not None:
+        axes.append(input_axis(_axis_text(input, "input")))
+    if batch is not None:
+        axes.append(batch_axis(_axis_text(batch, "batch")))
+    fixed = []
+    for name, values in (set or {}).items():
+        if not isinstance(name, str):
+            raise UsageError(f"set: {name!r}: the names are the spec's `args:`, as text")
+        axis = set_axis(f"{name}={_axis_text(values, 'set ' + name)}")
+        if len(axis.values) > 1:
+            axes.append(axis)
+        else:
+            fixed.append((axis.name, axis.values[0]))
+    if not axes:
+        raise UsageError("give an axis to sweep: input=[(3, 128, 128), (3, 224, 224)], batch=[1, 8, 64] or "
+                         "set={'width': [0.5, 1.0]}")
+    return run(_document_of(x, allow_unknown), axes, Overrides(None, tuple(fixed), bool(allow_unknown)))
+
+
+def scale(x: Model, *, phi: str | Sequence[int] = "0..7", alpha: float = 1.2, beta: float = 1.1,
+          gamma: float = 1.15, depth_arg: str = "depth", width_arg: str = "width", search: bool = False,
+          step: float = 0.05, tolerance: float = 0.05, top: int = 10, input: Shape | None = None,
+          set: Mapping[str, Any] | None = None, allow_unknown: bool = False) -> Any:
+    """`convcalc scale`: EfficientNet's compound scaling of a spec with depth and width
+    arguments, at each `phi` ("0..7", or a list), measured; `search=True` ranks a grid of alpha,
+    beta, gamma. Returns the `Scaling`; `to_dict()` is `--format json`."""
+    from .scale import check_factors, phis
+    from .scale import scale as run
+
+    if isinstance(phi, (list, tuple)):
+        phi = ",".join(str(_whole(p, "phi", 0, 10**6)) for p in phi)
+    if not isinstance(phi, str):
+        raise UsageError(f"phi must be text (\"0..7\", \"0,1,3\") or a list of whole numbers, got {phi!r}")
+    for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma), ("step", step), ("tolerance", tolerance)):
+        if type(value) not in (int, float):
+            raise UsageError(f"{name} must be a number, got {value!r}")
+    check_factors(alpha, beta, gamma, tolerance)
+    _whole(top, "top", 1, 1000)
+    overrides = Overrides(_shape(input) if input is not None else None, _sets(set), bool(allow_unknown))
+    return run(_document_of(x, allow_unknown), phis(phi), float(alpha), float(beta), float(gamma), depth_arg,
+               width_arg, overrides, float(step) if search else None, float(tolerance), top)
+
+
+# --------------------------------------------------------------------------------------------
+# Pages: draw and report
+
+
+class Page(NamedTuple):
+    """What `draw` and `report` make: the text of a drawing or page in its format (`html`,
+    `svg`, `dot`, `mermaid`). In a notebook an HTML page or SVG displays inline, in a sandboxed
+    iframe (`srcdoc`, scripts only: it makes no request); DOT and Mermaid as their text."""
+
+    format: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        from .reporters.notebook import page_html
+
+        return page_html(self.format, self.text)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.text if self.format in ("dot", "mermaid") else f"<convcalc {self.format} page, "
+                     f"{len(self.text.encode('utf-8')):,} bytes: display it in a notebook or save it>")
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the text to `path` whole or not at all (fileio.write_atomic, as the CLI's -o)."""
+        _write(os.fspath(path), self.text)
+
+
+def _write(path: str, text: str) -> None:
+    from .fileio import check_output, write_atomic
+
+    check_output(path, "path")
+    try:
+        write_atomic(path, text)
+    except OSError as exc:
+        raise UsageError(f"cannot write it: {exc.strerror or exc}", file=path) from None
+
+
+def draw(x: Model, path: str | os.PathLike[str] | None = None, format: str | None = None, *, expand: bool = False,
+         depth: int | None = None, by: str | None = None, profile: str | os.PathLike[str] | None = None,
+         batch: int | None = None, input: Shape | None = None, set: Mapping[str, Any] | None = None,
+         allow_unknown: bool = False) -> Page:
+    """`convcalc draw`: the network as a graph. Without `path` or `format`, the self-contained
+    HTML page (`convcalc draw -o x.html`), which a notebook displays inline; with `path`, written
+    there in the format its suffix names, as `-o` is. `by` colours by a metric, `profile` (a
+    `convcalc profile --format json` file) by time. Returns the `Page`."""
+    from .analysis import analyze as run
+    from .diagram import METRICS, metric_and_times
+    from .fileio import check_output
+    from .reporters.drawing import output_format
+    from .diagram import build, model
+    from .reporters.drawing import render
+
+    target = os.fspath(path) if path is not None else None
+    chosen = output_format(target, format if format is not None or target is not None else "html")
+    if expand and depth is not None:
+        raise UsageError("expand draws every layer; depth collapses blocks: give one of them")
+    if depth is not None:
+        _whole(depth, "depth", 0, 10**6)
+    if by is not None and by not in METRICS:
+        raise UsageError(f"by must be one of {', '.join(METRICS)}, got {by!r}")
+    times_path = os.fspath(profile) if profile is not None else None
+    if target is not None:
+        check_output(target, "path", tuple(p for p in (times_path, x if isinstance(x, str) else None) if p))
+    report = run(spec_of(x, input, set, None, allow_unknown), _batch(batch))
+    metric, times = metric_and_times(by, times_path, report)
+    drawn = model if chosen == "html" else build
+    page = Page(chosen, render(drawn(report, bool(expand), depth, metric, times), chosen))  # type: ignore[arg-type]
+    if target is not None:
+        _write(target, page.text)
+    return page
+
+
+def report(*models: Model, path: str | os.PathLike[str] | None = None, by: str | None = None,
+           expand: bool = False, batch: int | None = None, input: Shape | None = None,
+           set: Mapping[str, Any] | None = None, allow_unknown: bool = False) -> Page:
+    """`convcalc report`: one self-contained HTML page about a network (summary, graph, table,
+    plots), or two (the first the baseline) with their difference first. Written to `path` when
+    given; returned as the `Page`, which a notebook displays inline."""
+    from .analysis import analyze as run
+    from .diagram import METRICS
+    from .compare import compare_specs
+    from .diagram import Metric, model
+    from .reporters.html_page import render
+
+    if not 1 <= len(models) <= 2:
+        raise UsageError(f"report takes one model, or two to compare, got {len(models)}")
+    if by is not None and (by not in METRICS or by == "time"):
+        raise UsageError(f"by must be one of {', '.join(m for m in METRICS if m != 'time')}, got {by!r}")
+    target = os.fspath(path) if path is not None else None
+    if target is not None and not target.lower().endswith((".html", ".htm")):
+        raise UsageError("the report is an HTML page: give path='NAME.html'", file=target)
+    specs = [spec_of(m, input, set, None, allow_unknown) for m in models]
+    size = _batch(batch)
+    comparison = compare_specs(specs[0], specs[1], size, size) if len(specs) == 2 else None
+    reports = [comparison.a, comparison.b] if comparison is not None else [run(specs[0], size)]
+    metric = Metric(by) if by else None
+    page = Page("html", render([model(r, bool(expand), None, metric, None) for r in reports], comparison))
+    if target is not None:
+        _write(target, page.text)
+    return page
+
+
+# --------------------------------------------------------------------------------------------
+# convcalc import
+
+
+def to_yaml(model: Model, input: Shape | None = None, *, flat: bool = False, allow_unknown: bool = False) -> str:
+    """`convcalc import`: the YAML spec equivalent to `model` (an nn.Module, ONNX bytes or
+    `ModelProto`, an ONNX path or a SOURCE), every layer checked against the model first, repeated
+    structure folded into blocks unless `flat`. Returns the text; `convcalc.loads(text)` reads it."""
+    from .importers import is_source, read
+    from .importers.writer import render
+
+    shape = _shape(input) if input is not None else None
+    overrides = Overrides(shape, (), bool(allow_unknown))
+    if _is_module(model):
+        imported = _from_module(model, overrides)
+    elif isinstance(model, (bytes, bytearray, memoryview)) or _is_model_proto(model):
+        imported = _from_onnx_bytes(model, overrides)
+    elif isinstance(model, (str, os.PathLike)) and is_source(os.fspath(model)):
+        imported = read(os.fspath(model), shape, bool(allow_unknown))
+    else:
+        shown = repr(model) if isinstance(model, (str, os.PathLike)) else type(model).__name__
+        raise UsageError(f"to_yaml imports a model: give a torch.nn.Module, an ONNX file's path, an onnx.ModelProto "
+                         f"or its bytes, or a SOURCE (package.module:callable); {shown[:80]} is not one "
+                         "(a spec is YAML already)")
+    return render(imported, folded=not flat)
+
+
 # --------------------------------------------------------------------------------------------
 # torchinfo's call
 
@@ -396,7 +698,7 @@ def summary(model: Model, input_size: Sequence[Any] | None = None, *, input_data
 # callable (`callable_module`, at the end of the module), and calling it calls the function here.
 # `from convcalc.compare import VARIANTS` and `convcalc.compare(a, b)` both work.
 
-COMMANDS = ("explain", "compare", "check")
+COMMANDS = ("explain", "compare", "check", "verify", "profile", "sweep", "scale", "report")
 
 
 class CommandModule(types.ModuleType):
@@ -412,3 +714,8 @@ def callable_module(name: str) -> None:
     module = sys.modules[name]
     module.__class__ = CommandModule
     module.__wrapped__ = globals()[name.rpartition(".")[2]]  # type: ignore[attr-defined]
+
+
+# convcalc.report, the module of the frozen results, is imported above (before the function is
+# defined), so it is made callable here rather than at its own end.
+callable_module(f"{__package__}.report")

@@ -392,3 +392,18 @@ def stages(report: Report) -> tuple[Share, ...]:
         i = block.last + 1
     close_run()
     return tuple(out)
+
+
+METRICS = ("macs", "params", "flops", "memory", "rf", "time")  # what --by colours a drawing by
+
+
+def metric_and_times(by: str | None, profile_path: str | None, report: object) -> tuple[object, object]:
+    if profile_path is not None and by is None:
+        by = "time"
+    if by == "time" and profile_path is None:
+        raise UsageError("--by time needs --profile PROFILE.json (from convcalc profile SPEC --format json)")
+    if profile_path is not None and by != "time":
+        raise UsageError(f"--profile colours by time; it cannot go with --by {by}")
+    metric = Metric(by) if by else None
+    times = read_profile_times(profile_path, report) if profile_path is not None else None  # type: ignore[arg-type]
+    return metric, times

@@ -190,6 +190,11 @@ class Explanation(NamedTuple):
                 return layer
         raise KeyError(name)
 
+    def _repr_html_(self) -> str:
+        from .reporters.notebook import text_html
+
+        return text_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMAS["explain"], "name": self.name, "source": self.source, "batch": self.batch,
                 "dtype": self.dtype, "layers": [layer.to_dict() for layer in self.layers]}

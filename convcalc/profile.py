@@ -705,3 +705,8 @@ def _load() -> tuple[float, int] | None:
 def _rate(value: float) -> str:
     """'1.23 T' (the unit follows): three significant digits, the rounding carrying into the prefix."""
     return rate(value)
+
+
+from .api import callable_module  # noqa: E402  (convcalc.profile(...) is api.profile: this module is callable)
+
+callable_module(__name__)

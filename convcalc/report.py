@@ -220,6 +220,13 @@ class Report(NamedTuple):
 
         pretty(self, printer, cycle)
 
+    def to_pandas(self) -> Any:
+        """The layers as a pandas DataFrame indexed by name, one column per key of a layer's
+        `to_dict()` (shapes as tuples). Needs pandas, imported here and nowhere else."""
+        from .reporters.notebook import layers_frame
+
+        return layers_frame(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA_VERSION,
@@ -367,3 +374,10 @@ class TrainingReport(NamedTuple):
         from .reporters.notebook import pretty
 
         pretty(self, printer, cycle)
+
+    def to_pandas(self) -> Any:
+        """The layers as a pandas DataFrame indexed by name, one column per key of a layer's
+        `to_dict()` (shapes as tuples). Needs pandas, imported here and nowhere else."""
+        from .reporters.notebook import layers_frame
+
+        return layers_frame(self)

@@ -19,7 +19,7 @@ know, so the ranking is by cost alone.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from . import limits
 from .analysis import analyze
@@ -91,6 +91,17 @@ class Scaling(NamedTuple):
     def constraint(self) -> float:
         return self.alpha * self.beta ** 2 * self.gamma ** 2
 
+    def to_dict(self) -> dict[str, Any]:
+        """`convcalc scale --format json`."""
+        from .reporters.scaling import to_dict
+
+        return to_dict(self)
+
+    def _repr_html_(self) -> str:
+        from .reporters.notebook import text_html
+
+        return text_html(self)
+
 
 def measure(report: Report) -> Measured:
     layers = channels = depthwise = after_pool = 0
@@ -137,6 +148,15 @@ def base_input(document: Document, fixed: Overrides, depth_arg: str, width_arg: 
             raise UsageError(f"{spec.source}: scale sets the spec's '{arg}' argument, which it does not declare "
                              f"(its args: {takes}); name the right one with {option}")
     return fixed.input or spec.input
+
+
+def check_factors(alpha: float, beta: float, gamma: float, tolerance: float) -> None:
+    """The factors and --search's tolerance, checked before anything is built (the CLI and the API)."""
+    for name, value in (("--alpha", alpha), ("--beta", beta), ("--gamma", gamma)):
+        if not 1.0 <= value <= 4.0:
+            raise UsageError(f"{name} must be from 1 to 4, got {value:g}")
+    if not 0 < tolerance < 1:
+        raise UsageError(f"--tolerance must be between 0 and 1, got {tolerance:g}")
 
 
 def scale(document: Document, phis: Sequence[int], alpha: float = ALPHA, beta: float = BETA, gamma: float = GAMMA,
@@ -242,3 +262,8 @@ def phis(text: str) -> list[int]:
     if not all(type(v) is int and 0 <= v <= 16 for v in values):
         raise UsageError(f"--phi takes whole numbers from 0 to 16 (0..7, or 0,1,3), got '{text}'")
     return values
+
+
+from .api import callable_module  # noqa: E402  (convcalc.scale(...) is api.scale: this module is callable)
+
+callable_module(__name__)

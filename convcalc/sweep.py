@@ -81,6 +81,17 @@ class Sweep(NamedTuple):
     points: tuple[Point, ...]
     fits: tuple[PowerFit, ...]
 
+    def to_dict(self) -> dict[str, Any]:
+        """`convcalc sweep --format json`."""
+        from .reporters.sweeps import to_dict
+
+        return to_dict(self)
+
+    def _repr_html_(self) -> str:
+        from .reporters.notebook import text_html
+
+        return text_html(self)
+
 
 # -- the axes, as the command line writes them -------------------------------------------------
 
@@ -259,3 +270,8 @@ def _hashable(value: Any) -> Any:
 
 def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
+
+
+from .api import callable_module  # noqa: E402  (convcalc.sweep(...) is api.sweep: this module is callable)
+
+callable_module(__name__)

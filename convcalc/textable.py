@@ -279,3 +279,17 @@ def bar(share: float, unicode: bool = True, width: int = BAR_WIDTH) -> str:
         return "#" * max(1, round(share * width))
     eighths = max(1, round(share * width * 8))
     return "█" * (eighths // 8) + (EIGHTHS[eighths % 8] if eighths % 8 else "")
+
+
+def render_markdown(table: Table) -> str:
+    """The table as a Markdown pipe table under its title as a heading (for pull requests): every
+    cell escaped (printable.markdown), right-aligned columns marked `---:`, no colour."""
+    from .printable import markdown
+
+    lines = [f"### {markdown(table.title)}", ""] if table.title else []
+    lines.append("| " + " | ".join(markdown(c.header) for c in table.columns) + " |")
+    lines.append("|" + "|".join("---:" if c.align == "right" else "---" for c in table.columns) + "|")
+    for row in table.rows:
+        cells = [row[c][0] if c < len(row) else "" for c in range(len(table.columns))]
+        lines.append("| " + " | ".join(markdown(cell) for cell in cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -375,3 +375,8 @@ def _versions() -> dict[str, str]:
     except PackageNotFoundError:
         found["fvcore"] = "not installed"
     return found
+
+
+from .api import callable_module  # noqa: E402  (convcalc.verify(...) is api.verify: this module is callable)
+
+callable_module(__name__)

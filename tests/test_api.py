@@ -139,6 +139,118 @@ def test_check_is_check_json() -> None:
     assert [r.status for r in run.results] == ["pass", "fail"]
 
 
+def test_verify_is_verify_json() -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    checked = convcalc.verify(LINE, batch=2)
+    assert checked.to_dict() == cli_json("verify", LINE, "--batch", "2", "--format", "json")
+    assert checked.ok and checked.batch == 2
+    trained = convcalc.verify(LINE, train=True)
+    assert trained.to_dict() == cli_json("verify", LINE, "--train", "--format", "json")
+    quick = convcalc.verify("3x8x8 | conv 4 k3 | relu", fvcore=False)
+    assert quick.to_dict() == cli_json("verify", "3x8x8 | conv 4 k3 | relu", "--no-fvcore", "--format", "json")
+
+
+def test_verify_a_module_object() -> None:
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2))
+    checked = convcalc.verify(model, input=(3, 16, 16), fvcore=False)
+    assert checked.ok
+    assert checked.to_dict()["macs"] == 8 * 16 * 16 * (3 * 3 * 3)
+
+
+def test_sweep_is_sweep_json() -> None:
+    result = convcalc.sweep("efficientnet", input=[(3, 128, 128), (3, 224, 224)], set={"width": [1.0, 1.2], "depth": 1.1})
+    assert result.to_dict() == cli_json("sweep", "efficientnet", "--input", "3x128x128,3x224x224", "--set",
+                                        "width=1.0,1.2", "--set", "depth=1.1", "--format", "json")
+    assert len(result.points) == 2 * 2
+    ranged = convcalc.sweep(LINE, batch="1..4")
+    assert ranged.to_dict() == cli_json("sweep", LINE, "--batch", "1..4", "--format", "json")
+    # MACs grow with the batch: each point's are the batch times the first's
+    assert [p.report.total.macs for p in ranged.points] == [b * ranged.points[0].report.total.macs for b in (1, 2, 3, 4)]
+
+
+def test_sweep_a_module_object_retraces_each_input() -> None:
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU())
+    result = convcalc.sweep(model, input=[(3, 16, 16), (3, 32, 32)])
+    assert [p.report.output for p in result.points] == [(1, 8, 14, 14), (1, 8, 30, 30)]
+    assert [p.report.total.macs for p in result.points] == [8 * n * n * (3 * 3 * 3) for n in (14, 30)]
+    batches = convcalc.sweep(model, input=(3, 16, 16), batch=[1, 4])
+    assert [p.report.total.macs for p in batches.points] == [b * 8 * 14 * 14 * 27 for b in (1, 4)]
+
+
+def test_scale_is_scale_json() -> None:
+    result = convcalc.scale("efficientnet", phi=[0, 1, 2])
+    assert result.to_dict() == cli_json("scale", "efficientnet", "--phi", "0,1,2", "--format", "json")
+    searched = convcalc.scale("efficientnet", phi="0..1", search=True, step=0.25, top=3)
+    assert searched.to_dict() == cli_json("scale", "efficientnet", "--phi", "0..1", "--search", "--step", "0.25",
+                                          "--top", "3", "--format", "json")
+
+
+def test_profile_is_profile_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Times differ between two runs; everything else of the document is the command's."""
+    pytest.importorskip("torch")
+    monkeypatch.setenv("CONVCALC_CACHE_DIR", str(tmp_path))
+    spec = "3x16x16 | conv 8 k3 | relu"
+    mine = convcalc.profile(spec, batch=[1, 2], warmup=0, iters=2, threads=1).to_dict()
+    doc = cli_json("profile", spec, "--batch", "1,2", "--warmup", "0", "--iters", "2", "--threads", "1",
+                   "--format", "json")
+
+    def fixed(d: dict) -> dict:  # type: ignore[type-arg]
+        settings = {key: value for key, value in d["settings"].items() if key != "date"}
+        return {"settings": settings, "peaks": d["peaks"]["flops_per_s"], "keys": sorted(d),
+                "layers": [[(layer["name"], layer["flops"], layer["bytes"]) for layer in b["layers"]]
+                           for b in d["batches"]]}
+
+    assert fixed(mine) == fixed(doc)
+    assert [layer[1] for layer in fixed(mine)["layers"][1]] == [2 * flops for _, flops, _ in fixed(mine)["layers"][0]]
+
+
+def test_draw_is_draw(tmp_path: Path) -> None:
+    page = convcalc.draw(LINE)
+    assert page.format == "html"
+    done = CliRunner().invoke(cli, ["draw", LINE, "--format", "html"], catch_exceptions=False)
+    assert page.text == done.stdout
+    for fmt, suffix in (("svg", ".svg"), ("dot", ".dot"), ("mermaid", ".mmd")):
+        path = tmp_path / f"net{suffix}"
+        written = convcalc.draw(LINE, path, by="macs")
+        CliRunner().invoke(cli, ["draw", LINE, "-o", str(tmp_path / f"cli{suffix}"), "--by", "macs"],
+                           catch_exceptions=False)
+        assert written.format == fmt
+        assert path.read_text() == written.text == (tmp_path / f"cli{suffix}").read_text()
+    assert str(convcalc.draw(LINE, format="mermaid")).startswith("%%")
+
+
+def test_report_is_report(tmp_path: Path) -> None:
+    one = convcalc.report("resnet18", path=tmp_path / "r.html")
+    assert one.text == CliRunner().invoke(cli, ["report", "resnet18"], catch_exceptions=False).stdout
+    assert (tmp_path / "r.html").read_text() == one.text
+    two = convcalc.report("resnet18", "resnet50", batch=2)
+    assert two.text == CliRunner().invoke(cli, ["report", "resnet18", "resnet50", "--batch", "2"],
+                                          catch_exceptions=False).stdout
+
+
+def test_to_yaml_is_import() -> None:
+    """The model object writes the spec `convcalc import` writes from its SOURCE, but for the
+    first line (where it came from) and the name (the class's, not the callable's)."""
+    pytest.importorskip("torch")
+    from tests.import_models import build_resnet
+
+    def body(text: str) -> list[str]:
+        return [line for line in text.splitlines()[1:] if not line.startswith("name: ")]
+
+    text = convcalc.to_yaml(build_resnet(), input=(3, 32, 32))
+    done = CliRunner().invoke(cli, ["import", "tests.import_models:build_resnet", "--input", "3x32x32"],
+                              catch_exceptions=False)
+    assert body(text) == body(done.stdout) and "blocks:" in text
+    assert convcalc.to_yaml("tests.import_models:build_resnet", input=(3, 32, 32)) == done.stdout
+    params = sum(p.numel() for p in build_resnet().parameters())
+    assert convcalc.analyze(text).total.params == params
+    flat = convcalc.to_yaml(build_resnet(), input=(3, 32, 32), flat=True)
+    assert "blocks:" not in flat and convcalc.analyze(flat).total.params == params
+
+
 def test_commands_stay_modules() -> None:
     """convcalc.compare is both the compare package and the function; importing one keeps the other."""
     import inspect
@@ -146,8 +258,13 @@ def test_commands_stay_modules() -> None:
     from convcalc.compare import VARIANTS
 
     assert "regular" in VARIANTS
-    assert callable(convcalc.compare) and callable(convcalc.check) and callable(convcalc.explain)
+    for name in ("explain", "compare", "check", "verify", "profile", "sweep", "scale", "report"):
+        assert callable(getattr(convcalc, name)), name
     assert "out" in inspect.signature(convcalc.compare).parameters
+    assert "phi" in inspect.signature(convcalc.scale).parameters
+    from convcalc.report import Report  # convcalc.report is the results' module too
+
+    assert convcalc.report("lenet5").format == "html" and Report is convcalc.Report
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,6 +327,27 @@ def test_hostile_models() -> None:
     (lambda: convcalc.compare("resnet18", "resnet50", out=3), r"out is for variants"),
     (lambda: convcalc.check(), r"give one or more"),
     (lambda: convcalc.check(LINE, max_params="many"), r"--max-params"),
+    (lambda: convcalc.sweep(LINE), r"give an axis to sweep"),
+    (lambda: convcalc.sweep(LINE, batch=[0, 1]), r"--batch"),
+    (lambda: convcalc.sweep(LINE, batch=[{}]), r"batch: give a value"),
+    (lambda: convcalc.sweep("efficientnet", set=["width"]), r"set must be a mapping"),
+    (lambda: convcalc.scale(LINE), r"does not declare"),
+    (lambda: convcalc.scale("efficientnet", alpha=9), r"--alpha must be from 1 to 4"),
+    (lambda: convcalc.scale("efficientnet", top=0), r"top must be a whole number from 1"),
+    (lambda: convcalc.scale("efficientnet", phi=[-1]), r"phi must be a whole number"),
+    (lambda: convcalc.profile(LINE, iters=1), r"iters must be a whole number from 2"),
+    (lambda: convcalc.profile(LINE, dtype="float64"), r"dtype must be one of"),
+    (lambda: convcalc.profile(LINE, batch=[]), r"at least one batch"),
+    (lambda: convcalc.draw(LINE, "net.txt"), r"cannot tell the format"),
+    (lambda: convcalc.draw(LINE, "net.svg", format="dot"), r"names a svg file but --format is dot"),
+    (lambda: convcalc.draw(LINE, by="colour"), r"by must be one of"),
+    (lambda: convcalc.draw(LINE, expand=True, depth=1), r"give one of them"),
+    (lambda: convcalc.draw(LINE, by="time"), r"--by time needs --profile"),
+    (lambda: convcalc.draw(LINE, "no/such/folder/x.html"), r"no/such/folder"),
+    (lambda: convcalc.report(), r"report takes one model"),
+    (lambda: convcalc.report(LINE, path="r.txt"), r"give path='NAME.html'"),
+    (lambda: convcalc.to_yaml("resnet18"), r"to_yaml imports a model"),
+    (lambda: convcalc.to_yaml(42), r"to_yaml imports a model"),
 ])
 def test_hostile_arguments(call, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(convcalc.ConvcalcError, match=message):
@@ -222,7 +360,8 @@ def test_hostile_arguments(call, message) -> None:  # type: ignore[no-untyped-de
 
 def test_all_is_the_api() -> None:
     assert sorted(convcalc.__all__) == sorted([
-        "analyze", "memory", "explain", "compare", "check", "summary", "spec_of",
+        "analyze", "memory", "explain", "compare", "check", "verify", "profile", "sweep", "scale", "draw",
+        "report", "to_yaml", "summary", "spec_of", "Page",
         "load", "loads", "from_text", "Spec", "Report", "LayerReport", "Totals", "TrainingReport",
         "ConvcalcError", "SpecError", "ShapeError", "UsageError", "__version__"])
     for name in convcalc.__all__:
@@ -234,10 +373,31 @@ def test_import_is_light() -> None:
     code = ("import sys, convcalc\n"
             "convcalc.analyze('3x32x32 | conv 8 k3 | relu').total\n"
             "convcalc.memory('3x32x32 | conv 8 k3 | relu')\n"
+            "convcalc.sweep('3x32x32 | conv 8 k3 | relu', batch=[1, 2]).to_dict()\n"
+            "convcalc.draw('3x32x32 | conv 8 k3 | relu')._repr_html_()\n"
+            "convcalc.compare('3x32x32 | conv 8 k3', '3x32x32 | conv 8 k5')._repr_html_()\n"
             "print(sorted(m for m in ('torch', 'numpy', 'pandas', 'onnx', 'IPython') if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_to_pandas() -> None:
+    pytest.importorskip("pandas")
+    report = convcalc.analyze(LINE, batch=2)
+    frame = report.to_pandas()
+    assert list(frame.index) == [layer.name for layer in report.layers]
+    assert frame["macs"].sum() == report.total.macs
+    assert frame.loc["conv1", "macs"] == 2 * 16 * 32 * 32 * (3 * 3 * 3)
+    assert frame.loc["conv1", "output"] == (2, 16, 32, 32)
+    train = convcalc.memory(LINE, batch=2).to_pandas()
+    assert train["backward_flops"].sum() == convcalc.memory(LINE, batch=2).total.backward_flops
+
+
+def test_to_pandas_without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
+    with pytest.raises(convcalc.UsageError, match=r"to_pandas\(\) needs pandas: pip install pandas"):
+        convcalc.analyze(LINE).to_pandas()
 
 
 def test_py_typed_ships() -> None:

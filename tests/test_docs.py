@@ -52,6 +52,7 @@ SKIP = {
     ("README.md", "convcalc shapes SPEC... "): "a usage synopsis, not a command",
     ("docs/profile.md", "convcalc profile SPEC "): "a usage synopsis, not a command",
     ("docs/memory.md", "convcalc memory SPEC... "): "a usage synopsis, not a command",
+    ("docs/tools.md", "convcalc verify SPEC|SOURCE "): "a usage synopsis, not a command",
 }
 
 # (doc, command) -> what it needs beyond the core install: "cuda", or Python modules

@@ -43,6 +43,19 @@ def test_json_has_every_check():
     assert data["macs"] == 8 * 16 * 16 * 27 + 8 * 8 * 8 * 10
 
 
+def test_markdown_is_a_pipe_table_a_row_per_layer_and_escapes_names(tmp_path):
+    spec = tmp_path / "md.yaml"
+    spec.write_text("name: '<img src=x> *net*'\ninput: [3, 8, 8]\nlayers:\n  - conv: {out: 4, k: 3, name: a_b}\n"
+                    "  - relu\n")
+    result = CliRunner().invoke(cli, ["verify", str(spec), "--format", "markdown", "--no-fvcore"])
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    # the header, then conv and relu, then the total row
+    assert len(rows) == 1 + 2 + 1
+    assert rows[1].startswith("| 0 | a_b | conv | 1x4x6x6 | 112 |")  # 4 * 3 * 3 * 3 + 4 params
+    assert "<img" not in result.stdout and "&lt;img" in result.stdout  # the spec's name, in the heading
+
+
 def test_table_shows_convcalc_macs_beside_the_tools():
     result = CliRunner().invoke(cli, ["verify", "-e", SPEC], env={"COLUMNS": "200"})
     header = next(line for line in result.stdout.splitlines() if "fvcore" in line and "MACs" in line)

@@ -2,43 +2,14 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
+from ..diagram import METRICS, metric_and_times  # noqa: F401 (cli/report.py takes them from here)
 from ..errors import UsageError
-from ..printable import clean
-from ..reporters.drawing import DrawFormat
+from ..reporters.drawing import FORMAT_NAMES, DrawFormat, output_format  # noqa: F401
 from .options import WholeNumber, batch_option, load_specs, overrides, spec_options, write_output
 
-METRICS = ("macs", "params", "flops", "memory", "rf", "time")
-FORMAT_NAMES = tuple(f.value for f in DrawFormat)
 MERMAID_MAX = 50_000  # Mermaid's default maxTextSize, which GitHub keeps
-
-
-def output_format(path: str | None, fmt: str | None, choices: tuple[str, ...] = FORMAT_NAMES) -> str:
-    """The format from --format, else from the -o file's suffix; a known suffix that disagrees
-    with --format, or a YAML file as the output, is refused."""
-    from ..reporters.drawing import SUFFIXES
-
-    suffix = os.path.splitext(path)[1].lower() if path else ""
-    if path == "":
-        raise UsageError("-o needs a file name, got ''")
-    if path is not None:
-        if suffix in (".yaml", ".yml") or os.path.splitext(os.path.realpath(path))[1].lower() in (".yaml", ".yml"):
-            raise UsageError("refusing to write a drawing over a YAML file (is the spec named twice?); "
-                             "give -o NAME.html", file=path)
-    by_suffix = SUFFIXES[suffix].value if suffix in SUFFIXES else None
-    if fmt is not None:
-        if by_suffix is not None and by_suffix != fmt:
-            raise UsageError(f"-o {clean(path)} names a {by_suffix} file but --format is {fmt}")
-        return fmt
-    if path is None:
-        raise UsageError("give -o FILE (.svg, .html, .dot or .mmd), or --format to write to standard output")
-    if by_suffix is None or by_suffix not in choices:
-        raise UsageError(f"-o {clean(path)}: cannot tell the format from the name; end it in "
-                         f"{', '.join('.' + c if c != 'mermaid' else '.mmd' for c in choices)}, or give --format")
-    return by_suffix
 
 
 def check_output(path: str, inputs: tuple[str, ...] = ()) -> None:
@@ -47,20 +18,6 @@ def check_output(path: str, inputs: tuple[str, ...] = ()) -> None:
     from ..fileio import check_output as check
 
     check(path, "-o", inputs)
-
-
-def metric_and_times(by: str | None, profile_path: str | None, report: object) -> tuple[object, object]:
-    from ..diagram import Metric, read_profile_times
-
-    if profile_path is not None and by is None:
-        by = "time"
-    if by == "time" and profile_path is None:
-        raise UsageError("--by time needs --profile PROFILE.json (from convcalc profile SPEC --format json)")
-    if profile_path is not None and by != "time":
-        raise UsageError(f"--profile colours by time; it cannot go with --by {by}")
-    metric = Metric(by) if by else None
-    times = read_profile_times(profile_path, report) if profile_path is not None else None  # type: ignore[arg-type]
-    return metric, times
 
 
 @click.command()

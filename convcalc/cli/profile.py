@@ -17,7 +17,7 @@ from .options import (
     spec_options,
     summary_option,
 )
-from .verify import require_torch
+from ..extras import require_torch
 
 
 def batches(text: str) -> tuple[int, ...]:

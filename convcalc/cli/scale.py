@@ -35,16 +35,11 @@ def scale(spec: str, phi_text: str, alpha: float, beta: float, gamma: float, dep
     The course notes' constraint alpha * beta^2 * gamma^2 ~ 2 promises MACs growing as 2^phi; the
     table sets the measured growth beside it and the lines under it say, measured on the spec, why
     they differ. --input gives the resolution at phi = 0 (default: the spec's). docs/sweep.md."""
-    from ..errors import UsageError
     from ..reporters.scaling import render
-    from ..scale import phis, scale as run
+    from ..scale import check_factors, phis, scale as run
     from ..sources import read_argument
 
-    for name, value in (("--alpha", alpha), ("--beta", beta), ("--gamma", gamma)):
-        if not 1.0 <= value <= 4.0:
-            raise UsageError(f"{name} must be from 1 to 4, got {value:g}")
-    if not 0 < tolerance < 1:
-        raise UsageError(f"--tolerance must be between 0 and 1, got {tolerance:g}")
+    check_factors(alpha, beta, gamma, tolerance)
     result = run(read_argument(spec), phis(phi_text), alpha, beta, gamma, depth_arg, width_arg,
                  overrides(input_, sets), step if search else None, tolerance, top)
     click.echo(render(result, fmt, exact=exact), nl=False, color=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import UsageError
+from ..extras import require_torch
 from ..reporters.verification import VerifyFormat
 from .options import (
     batch_option,
@@ -16,20 +17,11 @@ from .options import (
 )
 
 
-def require_torch(command: str, *modules: str) -> None:
-    """Import check for the optional extras, with the command that installs them."""
-    import importlib.util
-
-    missing = [m for m in ("torch", *modules) if importlib.util.find_spec(m) is None]
-    if missing:
-        raise UsageError(f"convcalc {command} needs {' and '.join(missing)}: pip install 'convcalc[torch]'")
-
-
 @click.command()
 @click.argument("specs", nargs=-1, metavar="SPEC...")
 @click.option("-e", "--expr", "expressions", multiple=True, metavar="TEXT", help="A one-line spec.")
-@click.option("--format", "fmt", type=click.Choice([f.value for f in VerifyFormat] + ["markdown"]),
-              default=VerifyFormat.TABLE.value, show_default=True, help="markdown: with --tools only.")
+@click.option("--format", "fmt", type=click.Choice([f.value for f in VerifyFormat]),
+              default=VerifyFormat.TABLE.value, show_default=True, help="Output format: a table, JSON, or Markdown for a pull request.")
 @click.option("--fvcore/--no-fvcore", "use_fvcore", default=True, show_default=True,
               help="Also trace with fvcore (needs real tensors: slow on very large inputs).")
 @click.option("--tools", "tools", metavar="LIST",
@@ -52,8 +44,6 @@ def verify(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, use_f
     Exit codes: 0 all agree, 1 something disagrees, 2 bad input or torch/fvcore missing."""
     changes = overrides(input_, sets)
     check_summary(summary_only, fmt)
-    if fmt == "markdown" and tools is None:
-        raise UsageError("--format markdown needs --tools (verify's own check is a table or JSON)")
     if tools is not None and train:
         raise UsageError("--tools and --train do not go together")
     if train:

@@ -138,6 +138,11 @@ class SpecComparison(NamedTuple):
             return None
         return "gained" if self.b.global_context else "lost"
 
+    def _repr_html_(self) -> str:
+        from ..reporters.notebook import text_html
+
+        return text_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON of `convcalc compare SPEC SPEC --format json` (docs/compare.md)."""
         return {

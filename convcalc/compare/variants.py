@@ -436,6 +436,11 @@ class VariantComparison(NamedTuple):
                 return row
         raise KeyError(name)
 
+    def _repr_html_(self) -> str:
+        from ..reporters.notebook import text_html
+
+        return text_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON of `convcalc compare VARIANT... --format json` (docs/compare.md)."""
         return {"schema": SCHEMAS["compare"], "mode": "variants", "setup": self.setup.to_dict(),

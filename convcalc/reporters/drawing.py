@@ -12,10 +12,12 @@ the smallest value above zero and the largest.
 from __future__ import annotations
 
 import math
+import os
 from enum import Enum
 from typing import Any, Callable
 
 from ..diagram import METRIC_UNITS, Diagram, Metric, Node
+from ..errors import UsageError
 from ..layers import REGISTRY
 from ..printable import clean
 from ..report import Report
@@ -133,3 +135,29 @@ def caption(r: Report, metric: Metric | None) -> str:
     by = f" · colour: {METRIC_UNITS[metric]}" if metric is not None else ""
     return (f"{clean(r.name)} · input {'x'.join(map(str, r.input))} · params {count(t.params)} · "
             f"MACs {count(t.macs)} · peak activations {nbytes(t.peak_activation_bytes)}{by}")
+
+
+FORMAT_NAMES = tuple(f.value for f in DrawFormat)
+
+
+def output_format(path: str | None, fmt: str | None, choices: tuple[str, ...] = FORMAT_NAMES) -> str:
+    """The format from --format, else from the -o file's suffix; a known suffix that disagrees
+    with --format, or a YAML file as the output, is refused."""
+    suffix = os.path.splitext(path)[1].lower() if path else ""
+    if path == "":
+        raise UsageError("-o needs a file name, got ''")
+    if path is not None:
+        if suffix in (".yaml", ".yml") or os.path.splitext(os.path.realpath(path))[1].lower() in (".yaml", ".yml"):
+            raise UsageError("refusing to write a drawing over a YAML file (is the spec named twice?); "
+                             "give -o NAME.html", file=path)
+    by_suffix = SUFFIXES[suffix].value if suffix in SUFFIXES else None
+    if fmt is not None:
+        if by_suffix is not None and by_suffix != fmt:
+            raise UsageError(f"-o {clean(path)} names a {by_suffix} file but --format is {fmt}")
+        return fmt
+    if path is None:
+        raise UsageError("give -o FILE (.svg, .html, .dot or .mmd), or --format to write to standard output")
+    if by_suffix is None or by_suffix not in choices:
+        raise UsageError(f"-o {clean(path)}: cannot tell the format from the name; end it in "
+                         f"{', '.join('.' + c if c != 'mermaid' else '.mmd' for c in choices)}, or give --format")
+    return by_suffix

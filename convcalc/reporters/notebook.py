@@ -86,3 +86,63 @@ def plain(report: Report | TrainingReport) -> str:
 def pretty(report: Report | TrainingReport, printer: Any, cycle: bool) -> None:
     """IPython's `_repr_pretty_`: the plain table."""
     printer.text(plain(report) if not cycle else f"{type(report).__name__}(...)")
+
+
+def text_html(result: Any) -> str:
+    """A result whose table is laid out by its command's renderer (a comparison, a sweep, a
+    scaling, an explanation) as that table at its full width, without colour, in a <pre>."""
+    from ..compare import SpecComparison, VariantComparison
+
+    stream = io.StringIO()
+    if isinstance(result, (VariantComparison, SpecComparison)):
+        from .comparison import render as compare_render
+
+        text = compare_render(result, "table", stream)
+    elif type(result).__name__ == "Explanation":
+        from .explanation import render as explain_render
+
+        text = explain_render(result, "table", stream)
+    elif type(result).__name__ == "Sweep":
+        from .sweeps import render as sweep_render
+
+        text = sweep_render(result, "table", stream, exact=True)
+    else:
+        from .scaling import render as scale_render
+
+        text = scale_render(result, "table", stream, exact=True)
+    return f'<div class="convcalc"><pre style="{_PRE}">{html.escape(text)}</pre></div>'
+
+
+_PRE = "font-family:monospace;font-size:12px;line-height:1.3;white-space:pre"
+
+
+def page_html(fmt: str, text: str) -> str:
+    """A drawing or page (`convcalc.draw`, `convcalc.report`) inline: HTML and SVG in an iframe
+    whose document is `srcdoc` (the whole page, attribute-escaped) and whose sandbox allows
+    scripts only: no same origin, so the page cannot reach the notebook, its cookies or storage,
+    and the page itself makes no request (its script and styles are inline). DOT and Mermaid as
+    their text."""
+    if fmt not in ("html", "svg"):
+        return f'<pre style="{_PRE}">{html.escape(text)}</pre>'
+    return (f'<iframe class="convcalc-page" sandbox="allow-scripts" srcdoc="{html.escape(text, quote=True)}" '
+            'style="width:100%;height:600px;border:1px solid #ddd" title="convcalc"></iframe>')
+
+
+def _cell(value: Any) -> Any:
+    """A JSON value as a DataFrame cell: lists (shapes, receptive fields) as tuples."""
+    return tuple(_cell(v) for v in value) if isinstance(value, list) else value
+
+
+def layers_frame(report: Report | TrainingReport) -> Any:
+    """`report.to_pandas()`: one row per layer, its `to_dict()` as the columns, by name."""
+    import importlib
+
+    try:
+        pandas = importlib.import_module("pandas")
+    except ImportError:
+        from ..errors import UsageError
+
+        raise UsageError("to_pandas() needs pandas: pip install pandas") from None
+    rows = [{key: _cell(value) for key, value in layer.to_dict().items()} for layer in report.layers]
+    columns = list(rows[0]) if rows else ["name"]
+    return pandas.DataFrame(rows, columns=columns).set_index("name")

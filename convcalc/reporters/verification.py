@@ -8,7 +8,8 @@ import sys
 from enum import Enum
 from typing import IO, Any, Callable
 
-from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
+from ..printable import markdown
+from ..textable import Column, Table, render as render_table, render_markdown, terminal_width, wants_color, wrap_lines
 from ..units import count
 from .common import shape
 from .jsonout import dumps_all
@@ -83,6 +84,7 @@ def summary(result: Any) -> str:
 class VerifyFormat(str, Enum):
     TABLE = "table"
     JSON = "json"
+    MARKDOWN = "markdown"
 
 
 def as_json(results: list[Any], stream: IO[str] | None = None, layers: bool = True) -> str:
@@ -96,10 +98,18 @@ def as_table(results: list[Any], stream: IO[str] | None = None, layers: bool = T
                      + wrap_lines(summary(r).splitlines(), width) for r in results)
 
 
+def as_markdown(results: list[Any], stream: IO[str] | None = None, layers: bool = True) -> str:
+    """For a pull request: the table as a pipe table, its summary lines as a list."""
+    return "\n".join(render_markdown(table(r, layers)) + "\n" + "\n".join(f"- {markdown(line)}" for line in
+                                                                     summary(r).splitlines()) + "\n"
+                     for r in results)
+
+
 # Each format's renderer; a test checks every member of VerifyFormat is covered.
 RENDERERS: dict[VerifyFormat, Callable[[list[Any], "IO[str] | None", bool], str]] = {
     VerifyFormat.TABLE: as_table,
     VerifyFormat.JSON: as_json,
+    VerifyFormat.MARKDOWN: as_markdown,
 }
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import sys
 from typing import IO, Any, Callable
 
-from ..textable import Column, Table, render as render_table, terminal_width, wants_color, wrap_lines
+from ..printable import markdown
+from ..textable import Column, Table, render as render_table, render_markdown, terminal_width, wants_color, wrap_lines
 from ..units import count, nbytes
 from .jsonout import dumps_all
 from .verification import VerifyFormat
@@ -80,7 +81,14 @@ def as_table(results: list[Any], stream: IO[str] | None = None, layers: bool = T
                      for r in results)
 
 
+def as_markdown(results: list[Any], stream: IO[str] | None = None, layers: bool = True) -> str:
+    """For a pull request: the table as a pipe table (its title alone with --summary), the verdict lines as a list."""
+    return "\n".join((render_markdown(table(r)) if layers else f"### {markdown(table(r).title)}\n") + "\n"
+                     + "\n".join(f"- {markdown(line)}" for line in summary(r)) + "\n" for r in results)
+
+
 RENDERERS: dict[VerifyFormat, Callable[[list[Any], "IO[str] | None", bool], str]] = {
     VerifyFormat.TABLE: as_table,
     VerifyFormat.JSON: as_json,
+    VerifyFormat.MARKDOWN: as_markdown,
 }
