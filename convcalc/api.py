@@ -85,7 +85,7 @@ def _sets(values: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...]:
 
 def _dtype(value: Any) -> str | None:
     """A dtype by name ("float16") or as torch writes it (torch.float16)."""
-    from .errors import did_you_mean
+    from .suggest import did_you_mean
     from .spec.model import DTYPE_BYTES
 
     if value is None:

@@ -8,7 +8,6 @@ the analysis re-raises with the layer's location); the CLI catches it once and p
 
 from __future__ import annotations
 
-from typing import Any
 
 
 class ConvcalcError(Exception):
@@ -60,14 +59,3 @@ class LayerError(Exception):
 
 class UsageError(ConvcalcError):
     """A command-line option or argument is wrong."""
-
-
-def __getattr__(name: str) -> Any:
-    """`did_you_mean` lives in convcalc.suggest; importers/torch_fx.py still imports it from here
-    (a lazy import its owner's open branch is editing around): that one line moves to
-    `from ..suggest import did_you_mean` when it merges, and this goes."""
-    if name == "did_you_mean":
-        from .suggest import did_you_mean
-
-        return did_you_mean
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,7 +6,8 @@ each message naming its flag as the command line writes it) and the batches of t
 from __future__ import annotations
 
 from .. import limits
-from ..errors import ConvcalcError, UsageError, did_you_mean
+from ..errors import ConvcalcError, UsageError
+from ..suggest import did_you_mean
 from ..spec import DTYPE_BYTES, parse_input
 from .variants import ConvSetup
 
