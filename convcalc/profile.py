@@ -43,7 +43,7 @@ from typing import Any, Callable, NamedTuple
 import torch
 
 from .analysis import analyze
-from .graph import plan
+from .predict import layer_bytes as _layer_bytes  # the bytes predict's roofline counts too
 from .errors import UsageError
 from .fileio import write_atomic
 from .printable import clean
@@ -390,25 +390,6 @@ def datasheet_for(name: str, dtype: str) -> Peaks | None:
 
 
 # -- profiling ------------------------------------------------------------------------------
-
-
-def _layer_bytes(spec: Spec, report: Any, itemsize: int) -> dict[str, int]:
-    """Bytes a layer moves at least once: its inputs, its weights and buffers (the Report's
-    weight_bytes: counters are int64 whatever the dtype), its output."""
-    out = {"input": report.input and _numel(report.input) * itemsize}
-    moved = {}
-    for step, layer in zip(plan(spec.nodes), report.layers):
-        read = sum(out[name] for name in set(step.reads))  # its inputs and side inputs, each once
-        moved[step.node.name] = read + layer.weight_bytes + layer.output_bytes
-        out[step.node.name] = layer.output_bytes
-    return moved
-
-
-def _numel(shape: tuple[int, ...]) -> int:
-    n = 1
-    for v in shape:
-        n *= v
-    return n
 
 
 def available_memory(device: torch.device) -> tuple[int, str] | None:

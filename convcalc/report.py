@@ -26,6 +26,7 @@ SCHEMAS = {
     "scale": 1,  # convcalc scale --format json
     "explain": 1,  # convcalc explain --format json
     "memory": 1,  # convcalc memory --format json
+    "predict": 1,  # convcalc predict --format json
 }
 SCHEMA_VERSION = SCHEMAS["shapes"]
 

@@ -175,12 +175,16 @@ def test_help_lists_commands_and_exit_codes():
     assert "shapes" in result.stdout and "Exit codes" in result.stdout
 
 
-def test_shapes_never_imports_heavy_modules():
+def test_shapes_and_predict_never_import_heavy_modules():
     code = ("import sys\nfrom click.testing import CliRunner\nfrom convcalc.cli import cli\n"
             "for spec in ('specs/resnet50.yaml', 'specs/vit_b_16.yaml'):\n"
             "  for fmt in ('table', 'json', 'csv', 'markdown'):\n"
             "    r = CliRunner().invoke(cli, ['shapes', spec, '--format', fmt])\n"
             "    assert r.exit_code == 0, r.output\n"
+            "for fmt in ('table', 'json'):\n"  # predict, as fast as shapes (docs/predict.md)
+            "  r = CliRunner().invoke(cli, ['predict', 'specs/resnet50.yaml', '--device', 'a100-sxm-80gb', "
+            "'--format', fmt])\n"
+            "  assert r.exit_code == 0, r.output\n"
             "print(sorted(m for m in ('torch', 'numpy', 'fvcore', 'matplotlib', 'rich') if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr

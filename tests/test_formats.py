@@ -25,6 +25,7 @@ REPORTERS = {
     "scale": ("convcalc.reporters.scaling", "ScaleFormat"),
     "explain": ("convcalc.reporters.explanation", "ExplainFormat"),
     "memory": ("convcalc.reporters.training", "MemoryFormat"),
+    "predict": ("convcalc.reporters.prediction", "PredictFormat"),
 }
 # Outputs of an option of a command, in that command's formats (its enum).
 ALSO = {

@@ -34,6 +34,7 @@ COMMANDS = {
     "explain": ("convcalc.cli.explain", "explain", "Every number of a layer with its derivation; --draw pictures it."),
     "import": ("convcalc.cli.import_", "import_", "Write a spec from a PyTorch model or an ONNX file."),
     "memory": ("convcalc.cli.memory", "memory", "Training memory and FLOPs, and the largest batch that fits."),
+    "predict": ("convcalc.cli.predict", "predict", "Latency on a catalogue device, on the plain roofline (uncalibrated)."),
 }
 
 
