@@ -202,9 +202,9 @@ def test_search_walks_through_matches(browser, tmp_path):
     report, path = write(tmp_path, "densenet121")
     page = Page(browser, path)
     try:
-        page.page.fill("input.search", "denseblock3.23.conv2")
+        page.page.fill("input.search", "denseblock3.denselayer24.conv2")
         page.page.press("input.search", "Enter")
-        assert page.page.inner_text(".status") == "1 of 1: denseblock3.23.conv2"
+        assert page.page.inner_text(".status") == "1 of 1: features.denseblock3.denselayer24.conv2"
         page.page.fill("input.search", "transition")
         page.page.press("input.search", "Enter")
         status = page.page.inner_text(".status")

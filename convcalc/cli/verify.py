@@ -66,9 +66,9 @@ def verify(specs: tuple[str, ...], expressions: tuple[str, ...], fmt: str, use_f
         from ..verify_tools import parse_tools, verify_tools
 
         names = parse_tools(tools)
-        checked = [verify_tools(run(spec, batch, use_fvcore), spec, batch, names) for spec in loaded]
-        click.echo(render_tools(checked, fmt, layers=not summary_only), nl=False, color=True)
-        if not all(r.ok for r in checked):
+        with_tools = [verify_tools(run(spec, batch, use_fvcore), spec, batch, names) for spec in loaded]
+        click.echo(render_tools(with_tools, fmt, layers=not summary_only), nl=False, color=True)
+        if not all(r.ok for r in with_tools):
             raise SystemExit(1)
         return
     results = [run(spec, batch, use_fvcore) for spec in loaded]

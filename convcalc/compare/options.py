@@ -5,6 +5,8 @@ each message naming its flag as the command line writes it) and the batches of t
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import limits
 from ..errors import ConvcalcError, UsageError
 from ..suggest import did_you_mean
@@ -50,7 +52,8 @@ def make_setup(input: str | None, out: int | None, k: int | None = None, s: int 
                              f"got {value}")
     if dtype is not None and dtype not in DTYPE_BYTES:
         raise UsageError(f"--dtype must be one of {', '.join(DTYPE_BYTES)}, got '{dtype}'{did_you_mean(dtype, DTYPE_BYTES)}")
-    return ConvSetup(shape, out, **{name: value for name, value in given.items() if value is not None})
+    settings: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    return ConvSetup(shape, out, **settings)
 
 
 def spec_batches(count: int, batches: tuple[int, ...]) -> tuple[int | None, int | None, bool]:
