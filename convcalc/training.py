@@ -305,9 +305,19 @@ class _Iteration:
         self.buffer_bytes = _buffer_bytes(self.steps, report.layers, self.shapes, self.msize)
         # every parameter tensor once, at the layer that owns it (a shared one is its owner's: sharing.py)
         self.uses = {step.node.name: _uses(step, layer, self.shapes) for step, layer in zip(self.steps, report.layers)}
+        # the parameter tensors that get a gradient: those a layer reaching the loss reads (a dead
+        # layer's stay .grad None, and the optimizer makes no state for them, as PyTorch's does not)
+        self.trained = {key for step in self.steps if step.node.name in self.reaches and self.runs[step.node.name]
+                        for key, _ in self.uses[step.node.name]}
         self.tensors = [size for step in self.steps for key, size in self.uses[step.node.name]
-                        if key[0] == step.node.name]
-        self.optimizer_bytes = STATE[setup.optimizer] * self.weight_bytes
+                        if key[0] == step.node.name and key in self.trained]
+        self.owned = {name: 0 for name in self.layer}  # layer -> elements of its own tensors that get a gradient
+        for step in self.steps:
+            for key, size in self.uses[step.node.name]:
+                if key[0] == step.node.name and key in self.trained:
+                    self.owned[key[0]] += size
+        self.grad_bytes = sum(self.tensors) * self.msize
+        self.optimizer_bytes = STATE[setup.optimizer] * self.grad_bytes
         if setup.optimizer in ("adam", "adamw") and (self.device == "cpu" or setup.implementation == "fused"):
             # Adam counts its steps in a float32 scalar per parameter tensor, on the parameters' device
             # when fused, else on the CPU (device memory only when training on the CPU)
@@ -477,8 +487,8 @@ class _Iteration:
         only_input, always = record.backward_flops(a, x, y)
         inputs_need = any(self.needs[n] for n in node.inputs)
         return LayerFacts(index=step.index, name=node.name, kind=node.kind, output=y, dtype=self.dtype_of[node.name],
-                          saved=saved, activation=activation, grad_bytes=layer.params * self.msize,
-                          optimizer_bytes=STATE[self.setup.optimizer] * layer.params * self.msize,
+                          saved=saved, activation=activation, grad_bytes=self.owned[node.name] * self.msize,
+                          optimizer_bytes=STATE[self.setup.optimizer] * self.owned[node.name] * self.msize,
                           forward_flops=record.train_flops(a, x, y),
                           backward_flops=(always + (only_input if inputs_need else 0)) if self.runs[node.name] else 0)
 
@@ -653,7 +663,7 @@ class _Iteration:
     def timeline(self) -> Timeline:
         spec = self.spec
         return Timeline(spec.name, spec.source, self.setup, spec.input, spec.batch, tuple(self.facts),
-                        tuple(self.mem.events), self.weight_bytes, self.buffer_bytes, self.weight_bytes,
+                        tuple(self.mem.events), self.weight_bytes, self.buffer_bytes, self.grad_bytes,
                         self.optimizer_bytes, self.saved, self.input_bytes, self.setup.amp or self.master)
 
 
