@@ -340,6 +340,8 @@ class _Iteration:
         self.sliced: set[str] = set()  # values whose gradient is still a slice of another's storage
         self.param_grads: list[int] = []  # the parameters' .grad, to zero_grad
         self.grad_of: dict[tuple[str, str], int] = {}  # (owner, tensor) -> the storage holding its gradient
+        self.view_grads: set[tuple[str, str]] = set()  # shared tensors whose gradient so far is a view
+        self.out_of_place: list[tuple[tuple[str, str], int, int]] = []  # (tensor, elements, its later gradient)
 
     def start(self) -> None:
         """The steady state: parameters, buffers and the optimizer's state, and the input batch,
@@ -553,6 +555,7 @@ class _Iteration:
         self.mem.drop(g)
         for sid in kept:
             self.mem.drop(sid)
+        self._add_out_of_place(node.name)
         new_grads += self._cast_back(node.name, recasts)
         for n, sid in new_grads:
             self._hand_on(node.name, n, sid, whole=sid not in slices)
@@ -595,12 +598,36 @@ class _Iteration:
         if self.low is not None and compute != self.master:
             return [], [(self.mem.alloc(t * ITEMSIZE[compute]), (t * self.msize, 0), key) for key, t in uses]
         first = [(key, t) for key, t in uses if key not in self.grad_of]
-        later = [self.mem.alloc(t * self.msize) for key, t in uses if key in self.grad_of]
+        later = []
+        for key, t in uses:
+            if key in self.grad_of:
+                later.append(self.mem.alloc(t * self.msize))
+                if key in self.view_grads:  # added out of place, after this layer's backward
+                    self.view_grads.discard(key)
+                    self.out_of_place.append((key, t, later.pop()))
+        for key, t in first:  # each its own tensor
+            self.grad_of[key] = self.mem.alloc(t * self.msize)
+            self.param_grads.append(self.grad_of[key])
         if first:
-            sid = self.mem.alloc(sum(t for _, t in first) * self.msize)
-            self.param_grads.append(sid)
-            self.grad_of.update((key, sid) for key, _ in first)
+            if self.layer[name].kind == "linear":
+                # a linear's weight gradient is a transposed view of mm's result, its bias's a view of a
+                # sum: the engine cannot add a later use's gradient into a view in place
+                self.view_grads.update(key for key, _ in first)
         return later, []
+
+    def _add_out_of_place(self, name: str) -> None:
+        """The engine adds a shared tensor's second gradient into its first, a view, out of place
+        (old + new, a new tensor) once layer `name`'s backward has returned; the sum (contiguous)
+        becomes the .grad, and both addends go."""
+        for key, t, sid in self.out_of_place:
+            total = self.mem.alloc(t * self.msize)
+            self.mem.mark("backward", name)
+            self.mem.drop(sid)
+            self.param_grads.remove(self.grad_of[key])
+            self.mem.drop(self.grad_of[key])
+            self.grad_of[key] = total
+            self.param_grads.append(total)
+        self.out_of_place = []
 
     def _cast_back(self, name: str, recasts: list[Recast]) -> list[tuple[str, int]]:
         """The casts' backward runs after the layer's: one gradient at a time into its tensor's dtype.
