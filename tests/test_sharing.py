@@ -191,3 +191,15 @@ def test_a_tied_linear_weights_second_gradient_is_added_out_of_place():
     summed = [e for e in events if (e.phase, e.layer) == ("backward", "stem")][-1]
     step = next(e for e in events if e.phase == "optimizer")
     assert summed.fixed - step.fixed == 2 * (48 * 48 * 4) + 4
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "under CPU autocast a tied linear weight is over by about one float32 copy of it (48 * 48 * 4 for TIED, "
+    "with SGD): both uses read autocast's one cached bfloat16 copy, so PyTorch sums their bfloat16 gradients "
+    "and casts back once; the timeline casts each use's gradient back on its own (and copies per layer): "
+    "not yet modelled"))
+@pytest.mark.parametrize("text", [TIED, LINEAR_LOOP], ids=["tied", "linear-loop"])
+def test_the_training_peak_of_a_tied_linear_under_autocast_agrees_with_memtracker(text, torch):
+    from tests.test_training import _peak_agrees
+
+    _peak_agrees(convcalc.loads(text), 1, "sgd", "float32", "bfloat16")
