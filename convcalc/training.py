@@ -24,6 +24,7 @@ exactly from the same events. Pure arithmetic: no torch.
 
 from __future__ import annotations
 
+from collections import Counter
 from math import prod
 from typing import Any, NamedTuple
 
@@ -340,8 +341,13 @@ class _Iteration:
         self.sliced: set[str] = set()  # values whose gradient is still a slice of another's storage
         self.param_grads: list[int] = []  # the parameters' .grad, to zero_grad
         self.grad_of: dict[tuple[str, str], int] = {}  # (owner, tensor) -> the storage holding its gradient
+        self.low_grads: dict[tuple[str, str], int] = {}  # under autocast: the weight copies' gradients, until cast back
         self.view_grads: set[tuple[str, str]] = set()  # shared tensors whose gradient so far is a view
-        self.out_of_place: list[tuple[tuple[str, str], int, int]] = []  # (tensor, elements, its later gradient)
+        # (tensor, bytes, its later gradient, under autocast): to add out of place after the layer's backward
+        self.out_of_place: list[tuple[tuple[str, str], int, int, bool]] = []
+        # tensor -> the backward uses still to come (layers that reach the loss and read it)
+        self.uses_left = Counter(key for step in self.steps if step.node.name in self.reaches
+                                 and self.runs[step.node.name] for key, _ in self.uses[step.node.name])
 
     def start(self) -> None:
         """The steady state: parameters, buffers and the optimizer's state, and the input batch,
@@ -595,38 +601,46 @@ class _Iteration:
         autocast they are the gradients of the weights' copies, each cast to the master's dtype later
         (recasts, for the tensor (owner, name) they belong to)."""
         compute, uses = self.computes[name], [self.uses[name][i] for i in indices]
-        if self.low is not None and compute != self.master:
-            return [], [(self.mem.alloc(t * ITEMSIZE[compute]), (t * self.msize, 0), key) for key, t in uses]
-        first = [(key, t) for key, t in uses if key not in self.grad_of]
-        later = []
+        amp = self.low is not None and compute != self.master
+        # under autocast every use reads autocast's one cached copy: its gradients are summed in the
+        # compute dtype, and cast back once, after the last use's backward (the first in the forward)
+        table, itemsize = (self.low_grads, ITEMSIZE[compute]) if amp else (self.grad_of, self.msize)
+        later: list[int] = []
+        recasts: list[Recast] = []
         for key, t in uses:
-            if key in self.grad_of:
-                later.append(self.mem.alloc(t * self.msize))
-                if key in self.view_grads:  # added out of place, after this layer's backward
-                    self.view_grads.discard(key)
-                    self.out_of_place.append((key, t, later.pop()))
-        for key, t in first:  # each its own tensor
-            self.grad_of[key] = self.mem.alloc(t * self.msize)
-            self.param_grads.append(self.grad_of[key])
-        if first:
-            if self.layer[name].kind == "linear":
-                # a linear's weight gradient is a transposed view of mm's result, its bias's a view of a
-                # sum: the engine cannot add a later use's gradient into a view in place
-                self.view_grads.update(key for key, _ in first)
-        return later, []
+            sid = self.mem.alloc(t * itemsize)
+            if key not in table:  # each its own tensor
+                table[key] = sid
+                if not amp:
+                    self.param_grads.append(sid)
+                if self.layer[name].kind == "linear":
+                    # a linear's weight gradient is a transposed view of mm's result, its bias's a view of
+                    # a sum: the engine cannot add a later use's gradient into a view in place
+                    self.view_grads.add(key)
+            elif key in self.view_grads:  # added out of place, after this layer's backward
+                self.view_grads.discard(key)
+                self.out_of_place.append((key, t * itemsize, sid, amp))
+            else:
+                later.append(sid)
+            self.uses_left[key] -= 1
+            if amp and not self.uses_left[key]:
+                recasts.append((-1, (t * self.msize, 0), key))  # the sum in `low_grads`, cast back
+        return later, recasts
 
     def _add_out_of_place(self, name: str) -> None:
         """The engine adds a shared tensor's second gradient into its first, a view, out of place
         (old + new, a new tensor) once layer `name`'s backward has returned; the sum (contiguous)
         becomes the .grad, and both addends go."""
-        for key, t, sid in self.out_of_place:
-            total = self.mem.alloc(t * self.msize)
+        for key, nbytes, sid, amp in self.out_of_place:
+            table = self.low_grads if amp else self.grad_of
+            total = self.mem.alloc(nbytes)
             self.mem.mark("backward", name)
             self.mem.drop(sid)
-            self.param_grads.remove(self.grad_of[key])
-            self.mem.drop(self.grad_of[key])
-            self.grad_of[key] = total
-            self.param_grads.append(total)
+            self.mem.drop(table[key])
+            if not amp:
+                self.param_grads.remove(table[key])
+                self.param_grads.append(total)
+            table[key] = total
         self.out_of_place = []
 
     def _cast_back(self, name: str, recasts: list[Recast]) -> list[tuple[str, int]]:
@@ -635,6 +649,8 @@ class _Iteration:
         the shared tensor's and let go."""
         handed: list[tuple[str, int]] = []
         for sid, size, n in recasts:
+            if not isinstance(n, str):
+                sid = self.low_grads.pop(n)  # a parameter's gradient, summed over its uses
             cast = self.mem.alloc(*size)
             self.mem.mark("backward", name)
             self.mem.drop(sid)

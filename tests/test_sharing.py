@@ -193,13 +193,21 @@ def test_a_tied_linear_weights_second_gradient_is_added_out_of_place():
     assert summed.fixed - step.fixed == 2 * (48 * 48 * 4) + 4
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "under CPU autocast a tied linear weight is over by about one float32 copy of it (48 * 48 * 4 for TIED, "
-    "with SGD): both uses read autocast's one cached bfloat16 copy, so PyTorch sums their bfloat16 gradients "
-    "and casts back once; the timeline casts each use's gradient back on its own (and copies per layer): "
-    "not yet modelled"))
-@pytest.mark.parametrize("text", [TIED, LINEAR_LOOP], ids=["tied", "linear-loop"])
-def test_the_training_peak_of_a_tied_linear_under_autocast_agrees_with_memtracker(text, torch):
+def test_the_training_peak_of_a_linear_loop_under_autocast_agrees_with_memtracker(torch):
+    """Every use reads autocast's one cached copy: their low-precision gradients are summed (the
+    second out of place: a linear's first is a view) and cast back once."""
     from tests.test_training import _peak_agrees
 
-    _peak_agrees(convcalc.loads(text), 1, "sgd", "float32", "bfloat16")
+    for batch in (1, 3):
+        _peak_agrees(convcalc.loads(LINEAR_LOOP), batch, "sgd", "float32", "bfloat16")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "under CPU autocast the tied head is over MemTracker by 384 * N - 192 B at the head's backward (N the "
+    "batch: 192 at 1, 960 at 3), beyond the output gradient's band; the forward also copies the tied weight "
+    "again at the head (48 * 48 * 2 B, autocast's cache holds one): not yet modelled"))
+@pytest.mark.parametrize("batch", [1, 3])
+def test_the_training_peak_of_a_tied_head_under_autocast_agrees_with_memtracker(batch, torch):
+    from tests.test_training import _peak_agrees
+
+    _peak_agrees(convcalc.loads(TIED), batch, "sgd", "float32", "bfloat16")
