@@ -24,6 +24,7 @@ exactly from the same events. Pure arithmetic: no torch.
 
 from __future__ import annotations
 
+from collections import Counter
 from math import prod
 from typing import Any, NamedTuple
 
@@ -305,9 +306,19 @@ class _Iteration:
         self.buffer_bytes = _buffer_bytes(self.steps, report.layers, self.shapes, self.msize)
         # every parameter tensor once, at the layer that owns it (a shared one is its owner's: sharing.py)
         self.uses = {step.node.name: _uses(step, layer, self.shapes) for step, layer in zip(self.steps, report.layers)}
+        # the parameter tensors that get a gradient: those a layer reaching the loss reads (a dead
+        # layer's stay .grad None, and the optimizer makes no state for them, as PyTorch's does not)
+        self.trained = {key for step in self.steps if step.node.name in self.reaches and self.runs[step.node.name]
+                        for key, _ in self.uses[step.node.name]}
         self.tensors = [size for step in self.steps for key, size in self.uses[step.node.name]
-                        if key[0] == step.node.name]
-        self.optimizer_bytes = STATE[setup.optimizer] * self.weight_bytes
+                        if key[0] == step.node.name and key in self.trained]
+        self.owned = {name: 0 for name in self.layer}  # layer -> elements of its own tensors that get a gradient
+        for step in self.steps:
+            for key, size in self.uses[step.node.name]:
+                if key[0] == step.node.name and key in self.trained:
+                    self.owned[key[0]] += size
+        self.grad_bytes = sum(self.tensors) * self.msize
+        self.optimizer_bytes = STATE[setup.optimizer] * self.grad_bytes
         if setup.optimizer in ("adam", "adamw") and (self.device == "cpu" or setup.implementation == "fused"):
             # Adam counts its steps in a float32 scalar per parameter tensor, on the parameters' device
             # when fused, else on the CPU (device memory only when training on the CPU)
@@ -330,6 +341,13 @@ class _Iteration:
         self.sliced: set[str] = set()  # values whose gradient is still a slice of another's storage
         self.param_grads: list[int] = []  # the parameters' .grad, to zero_grad
         self.grad_of: dict[tuple[str, str], int] = {}  # (owner, tensor) -> the storage holding its gradient
+        self.low_grads: dict[tuple[str, str], int] = {}  # under autocast: the weight copies' gradients, until cast back
+        self.view_grads: set[tuple[str, str]] = set()  # shared tensors whose gradient so far is a view
+        # (tensor, bytes, its later gradient, under autocast): to add out of place after the layer's backward
+        self.out_of_place: list[tuple[tuple[str, str], int, int, bool]] = []
+        # tensor -> the backward uses still to come (layers that reach the loss and read it)
+        self.uses_left = Counter(key for step in self.steps if step.node.name in self.reaches
+                                 and self.runs[step.node.name] for key, _ in self.uses[step.node.name])
 
     def start(self) -> None:
         """The steady state: parameters, buffers and the optimizer's state, and the input batch,
@@ -477,8 +495,8 @@ class _Iteration:
         only_input, always = record.backward_flops(a, x, y)
         inputs_need = any(self.needs[n] for n in node.inputs)
         return LayerFacts(index=step.index, name=node.name, kind=node.kind, output=y, dtype=self.dtype_of[node.name],
-                          saved=saved, activation=activation, grad_bytes=layer.params * self.msize,
-                          optimizer_bytes=STATE[self.setup.optimizer] * layer.params * self.msize,
+                          saved=saved, activation=activation, grad_bytes=self.owned[node.name] * self.msize,
+                          optimizer_bytes=STATE[self.setup.optimizer] * self.owned[node.name] * self.msize,
                           forward_flops=record.train_flops(a, x, y),
                           backward_flops=(always + (only_input if inputs_need else 0)) if self.runs[node.name] else 0)
 
@@ -543,6 +561,7 @@ class _Iteration:
         self.mem.drop(g)
         for sid in kept:
             self.mem.drop(sid)
+        self._add_out_of_place(node.name)
         new_grads += self._cast_back(node.name, recasts)
         for n, sid in new_grads:
             self._hand_on(node.name, n, sid, whole=sid not in slices)
@@ -582,15 +601,47 @@ class _Iteration:
         autocast they are the gradients of the weights' copies, each cast to the master's dtype later
         (recasts, for the tensor (owner, name) they belong to)."""
         compute, uses = self.computes[name], [self.uses[name][i] for i in indices]
-        if self.low is not None and compute != self.master:
-            return [], [(self.mem.alloc(t * ITEMSIZE[compute]), (t * self.msize, 0), key) for key, t in uses]
-        first = [(key, t) for key, t in uses if key not in self.grad_of]
-        later = [self.mem.alloc(t * self.msize) for key, t in uses if key in self.grad_of]
-        if first:
-            sid = self.mem.alloc(sum(t for _, t in first) * self.msize)
-            self.param_grads.append(sid)
-            self.grad_of.update((key, sid) for key, _ in first)
-        return later, []
+        amp = self.low is not None and compute != self.master
+        # under autocast every use reads autocast's one cached copy: its gradients are summed in the
+        # compute dtype, and cast back once, after the last use's backward (the first in the forward)
+        table, itemsize = (self.low_grads, ITEMSIZE[compute]) if amp else (self.grad_of, self.msize)
+        later: list[int] = []
+        recasts: list[Recast] = []
+        for key, t in uses:
+            sid = self.mem.alloc(t * itemsize)
+            if key not in table:  # each its own tensor
+                table[key] = sid
+                if not amp:
+                    self.param_grads.append(sid)
+                if self.layer[name].kind == "linear":
+                    # a linear's weight gradient is a transposed view of mm's result, its bias's a view of
+                    # a sum: the engine cannot add a later use's gradient into a view in place
+                    self.view_grads.add(key)
+            elif key in self.view_grads:  # added out of place, after this layer's backward
+                self.view_grads.discard(key)
+                self.out_of_place.append((key, t * itemsize, sid, amp))
+            else:
+                later.append(sid)
+            self.uses_left[key] -= 1
+            if amp and not self.uses_left[key]:
+                recasts.append((-1, (t * self.msize, 0), key))  # the sum in `low_grads`, cast back
+        return later, recasts
+
+    def _add_out_of_place(self, name: str) -> None:
+        """The engine adds a shared tensor's second gradient into its first, a view, out of place
+        (old + new, a new tensor) once layer `name`'s backward has returned; the sum (contiguous)
+        becomes the .grad, and both addends go."""
+        for key, nbytes, sid, amp in self.out_of_place:
+            table = self.low_grads if amp else self.grad_of
+            total = self.mem.alloc(nbytes)
+            self.mem.mark("backward", name)
+            self.mem.drop(sid)
+            self.mem.drop(table[key])
+            if not amp:
+                self.param_grads.remove(table[key])
+                self.param_grads.append(total)
+            table[key] = total
+        self.out_of_place = []
 
     def _cast_back(self, name: str, recasts: list[Recast]) -> list[tuple[str, int]]:
         """The casts' backward runs after the layer's: one gradient at a time into its tensor's dtype.
@@ -598,6 +649,8 @@ class _Iteration:
         the shared tensor's and let go."""
         handed: list[tuple[str, int]] = []
         for sid, size, n in recasts:
+            if not isinstance(n, str):
+                sid = self.low_grads.pop(n)  # a parameter's gradient, summed over its uses
             cast = self.mem.alloc(*size)
             self.mem.mark("backward", name)
             self.mem.drop(sid)
@@ -653,7 +706,7 @@ class _Iteration:
     def timeline(self) -> Timeline:
         spec = self.spec
         return Timeline(spec.name, spec.source, self.setup, spec.input, spec.batch, tuple(self.facts),
-                        tuple(self.mem.events), self.weight_bytes, self.buffer_bytes, self.weight_bytes,
+                        tuple(self.mem.events), self.weight_bytes, self.buffer_bytes, self.grad_bytes,
                         self.optimizer_bytes, self.saved, self.input_bytes, self.setup.amp or self.master)
 
 

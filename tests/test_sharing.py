@@ -139,6 +139,25 @@ layers:
   - conv: {out: 4, k: 3, p: 1, name: again, repeat: 3, shares: step}
 """
 
+# a head tied to the stem's weight (its own bias), and a linear block applied in a loop: a linear's
+# gradients are views (the weight's of mm's result, transposed), into which the engine adds a second
+# use's gradient out of place (a new tensor beside both); a third is added in place
+TIED = """
+input: [3, 4, 4]
+layers:
+  - flatten
+  - linear: {out: 48, name: stem}
+  - relu
+  - linear: {out: 48, name: head, shares: {weight: stem}}
+"""
+LINEAR_LOOP = """
+input: [16]
+layers:
+  - linear: {out: 16, name: step}
+  - relu
+  - linear: {out: 16, name: again, repeat: 3, shares: step}
+"""
+
 
 def test_training_keeps_one_gradient_and_one_optimizer_state_per_shared_tensor():
     from convcalc.training import Setup, train
@@ -151,7 +170,7 @@ def test_training_keeps_one_gradient_and_one_optimizer_state_per_shared_tensor()
     assert sum(layer.grad_bytes for layer in report.layers) == report.total.grad_bytes
 
 
-@pytest.mark.parametrize("text", [SHARED, LOOP], ids=["shared", "loop"])
+@pytest.mark.parametrize("text", [SHARED, LOOP, TIED, LINEAR_LOOP], ids=["shared", "loop", "tied", "linear-loop"])
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 @pytest.mark.parametrize("batch", [1, 3])
 def test_the_training_peak_of_a_shared_weight_spec_agrees_with_memtracker(text, optimizer, batch, torch):
@@ -160,3 +179,35 @@ def test_the_training_peak_of_a_shared_weight_spec_agrees_with_memtracker(text, 
     from tests.test_training import _peak_agrees
 
     _peak_agrees(convcalc.loads(text), batch, optimizer)
+
+
+def test_a_tied_linear_weights_second_gradient_is_added_out_of_place():
+    """After the stem's backward (the weight's second use) the weight's first gradient, the second
+    and their sum (the new .grad) are alive at once; by the optimizer's step only the sum is left
+    (and the loss's gradient, held by the engine to the end of the backward, has gone)."""
+    from convcalc.training import Setup, timeline
+
+    events = timeline(convcalc.loads(TIED), Setup("float32", None, "sgd", None, "cpu")).events
+    summed = [e for e in events if (e.phase, e.layer) == ("backward", "stem")][-1]
+    step = next(e for e in events if e.phase == "optimizer")
+    assert summed.fixed - step.fixed == 2 * (48 * 48 * 4) + 4
+
+
+def test_the_training_peak_of_a_linear_loop_under_autocast_agrees_with_memtracker(torch):
+    """Every use reads autocast's one cached copy: their low-precision gradients are summed (the
+    second out of place: a linear's first is a view) and cast back once."""
+    from tests.test_training import _peak_agrees
+
+    for batch in (1, 3):
+        _peak_agrees(convcalc.loads(LINEAR_LOOP), batch, "sgd", "float32", "bfloat16")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "under CPU autocast the tied head is over MemTracker by 384 * N - 192 B at the head's backward (N the "
+    "batch: 192 at 1, 960 at 3), beyond the output gradient's band; the forward also copies the tied weight "
+    "again at the head (48 * 48 * 2 B, autocast's cache holds one): not yet modelled"))
+@pytest.mark.parametrize("batch", [1, 3])
+def test_the_training_peak_of_a_tied_head_under_autocast_agrees_with_memtracker(batch, torch):
+    from tests.test_training import _peak_agrees
+
+    _peak_agrees(convcalc.loads(TIED), batch, "sgd", "float32", "bfloat16")

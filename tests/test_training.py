@@ -136,8 +136,9 @@ def _peak_agrees(spec, batch, optimizer, dtype="float32", amp=None, impl=None):
     truth = train_truth.peak(spec, batch, optimizer, dtype, amp=amp, impl=impl)
     t = timeline(spec, Setup(dtype, amp, optimizer, impl, "cpu"))
     ours = t.peak(batch)[0]
-    out = evaluate(t, batch).layers[-1]
-    output_gradient = prod(out.output) * ITEMSIZE[out.dtype]
+    rows = {layer.name: layer for layer in evaluate(t, batch).layers}
+    # each output's gradient (the loss is taken of `outputs:`, else of the last layer)
+    output_gradient = sum(prod(rows[name].output) * ITEMSIZE[rows[name].dtype] for name in spec.output_layers)
     assert 0 <= ours - truth <= output_gradient, (ours, truth)
     return ours, truth
 
@@ -169,6 +170,43 @@ def test_peak_of_every_example_agrees_with_memtracker(kind, text, optimizer, dty
 @pytest.mark.parametrize("optimizer, impl", [("sgd", None), ("momentum", None), ("adam", None), ("adamw", "foreach")])
 def test_peak_agrees_with_memtracker(text, optimizer, impl, torch):
     _peak_agrees(convcalc.from_text(text), 3, optimizer, impl=impl)
+
+
+# Layers whose output reaches no loss: their parameters' .grad stays None, so no optimizer makes state
+# for them (PyTorch's Adam and SGD skip a parameter without a gradient).
+DEAD_LAYER = "3x8x8 | conv 4 k3 p1 name=a | conv 4 k3 p1 name=dead | relu from=a | gap | flatten | linear 10"
+DEAD_HEAD = """input: [3, 16, 16]
+layers:
+  - conv: {out: 8, k: 3, p: 1}
+  - relu: {name: trunk}
+  - gap
+  - flatten
+  - linear: {out: 10, name: cls}
+  - conv: {out: 2, k: 1, name: seg, from: trunk}
+outputs: [cls]
+"""
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "adamw"])
+@pytest.mark.parametrize("spec", [DEAD_LAYER, DEAD_HEAD], ids=["dead-layer", "dead-head"])
+def test_a_layer_reaching_no_loss_gets_no_optimizer_state(spec, optimizer, batch, torch):
+    _peak_agrees(convcalc.from_text(spec) if "|" in spec else convcalc.loads(spec), batch, optimizer)
+
+
+def test_optimizer_state_counts_only_the_parameters_with_a_gradient():
+    spec = convcalc.from_text(DEAD_LAYER)
+    live = (3 * 4 * 9 + 4) + (4 * 10 + 10)  # conv a and the linear layer; the dead conv's 4 * 4 * 9 + 4 are not
+    expected = {"sgd": 0, "momentum": live * 4, "adam": 2 * live * 4 + 4 * 4, "adamw": 2 * live * 4 + 4 * 4}
+    for optimizer, state in expected.items():  # Adam: exp_avg and exp_avg_sq, and a float32 step per tensor
+        t = timeline(spec, setup_for(spec, optimizer=optimizer, device="cpu"))
+        report = evaluate(t, 2)
+        assert (t.optimizer_bytes, report.total.optimizer_bytes) == (state, state)
+        assert report.total.grad_bytes == live * 4
+        assert report.total.weight_bytes == (live + 4 * 4 * 9 + 4) * 4
+        dead = next(layer for layer in report.layers if layer.name == "dead")
+        assert (dead.grad_bytes, dead.optimizer_bytes) == (0, 0)
+        assert sum(layer.optimizer_bytes for layer in report.layers) == state - (4 * 4 if "adam" in optimizer else 0)
 
 
 def _dense_block(layers: int) -> str:
