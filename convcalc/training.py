@@ -490,7 +490,6 @@ class _Iteration:
 
     def _facts(self, step: Step, activation: Pair, saved: Pair) -> LayerFacts:
         node, record, a = step.node, step.record, step.node.args
-        layer = self.layer[node.name]
         x, y = _x(step, self.shapes), self.shapes[node.name]
         only_input, always = record.backward_flops(a, x, y)
         inputs_need = any(self.needs[n] for n in node.inputs)
