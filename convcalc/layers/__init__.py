@@ -88,7 +88,7 @@ from .kind import (ACT, BOOL, BUFFER, COMPLEX, FLOAT32, INPUT, INT64, KEEP_INPUT
 
 # The families, imported in the registry's order (the docs' tables and every JSON list of kinds
 # follow it). A new family is a module here, imported after the last whose kinds precede its own.
-from . import conv, pool, dense, norm, activation, movement, merge, opaque, attention  # noqa: F401, I001 (the order is the point)
+from . import conv, deform, pool, dense, norm, activation, movement, merge, opaque, attention  # noqa: F401, I001 (the order is the point)
 from .pool import adaptive_windows
 
 __all__ = [
