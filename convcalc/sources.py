@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 
 from . import limits
 from .errors import SpecError
 from .spec import _TEXT_HEAD, Document, Overrides, Spec, is_text_form, read, read_line, reads
-from .spec.source import decode
+from .spec.source import LMap, decode
 
 __all__ = ["read_stdin", "read_argument", "load_argument", "load", "loads", "front_end"]
 
@@ -23,12 +24,19 @@ __all__ = ["read_stdin", "read_argument", "load_argument", "load", "loads", "fro
 def front_end(document: Document, name: str) -> Document:
     """A parsed YAML document as the front end that reads it: ultralytics' model YAML (`backbone`
     and `head`, no `layers`) is its own (`name`'s scale letter picks the row, as ultralytics
-    does); anything else is a spec document."""
-    from .importers.ultralytics import UltralyticsDocument, is_ultralytics  # plain Python: no torch
+    does); anything else is a spec document. The importer is loaded only for such a file, so a
+    spec's reading pays nothing for it."""
+    if not is_ultralytics(document.doc):
+        return document
+    from .importers.ultralytics import UltralyticsDocument  # plain Python: no torch
 
-    if is_ultralytics(document.doc):
-        return UltralyticsDocument(document.doc, document.source, name)
-    return document
+    return UltralyticsDocument(document.doc, document.source, name)
+
+
+def is_ultralytics(doc: Any) -> bool:
+    """Whether a parsed YAML document is an ultralytics model file rather than a convcalc spec:
+    it has ultralytics' `backbone` and `head` lists and no convcalc `layers`."""
+    return isinstance(doc, LMap) and "backbone" in doc and "head" in doc and "layers" not in doc
 
 
 def load(path: str | os.PathLike[str], source: str | None = None, overrides: Overrides | None = None) -> Spec:

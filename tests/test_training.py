@@ -20,6 +20,7 @@ import pytest
 
 import convcalc
 import convcalc.sources
+from .test_outputs import TWO_HEADS
 from convcalc.layers import REGISTRY
 from convcalc.training import ITEMSIZE, Setup, evaluate, fit, setup_for, timeline, train
 
@@ -175,16 +176,7 @@ def test_peak_agrees_with_memtracker(text, optimizer, impl, torch):
 # Layers whose output reaches no loss: their parameters' .grad stays None, so no optimizer makes state
 # for them (PyTorch's Adam and SGD skip a parameter without a gradient).
 DEAD_LAYER = "3x8x8 | conv 4 k3 p1 name=a | conv 4 k3 p1 name=dead | relu from=a | gap | flatten | linear 10"
-DEAD_HEAD = """input: [3, 16, 16]
-layers:
-  - conv: {out: 8, k: 3, p: 1}
-  - relu: {name: trunk}
-  - gap
-  - flatten
-  - linear: {out: 10, name: cls}
-  - conv: {out: 2, k: 1, name: seg, from: trunk}
-outputs: [cls]
-"""
+DEAD_HEAD = TWO_HEADS + "outputs: [cls]\n"  # the segmentation head reaches no loss
 
 
 @pytest.mark.parametrize("batch", [1, 3])

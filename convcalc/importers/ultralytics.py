@@ -35,6 +35,7 @@ from ..errors import SpecError
 from ..graph import walk
 from ..suggest import did_you_mean
 from ..spec import Document, Overrides, Spec, build, spec_args
+from ..sources import is_ultralytics
 from ..spec.source import LList, LMap
 
 __all__ = ["MAPPED", "UltralyticsDocument", "convert", "is_ultralytics"]
@@ -57,12 +58,6 @@ ACTIVATIONS = {"nn.SiLU()": "silu", "nn.ReLU()": "relu", "nn.ReLU6()": "relu6", 
                "nn.Sigmoid()": "sigmoid", "nn.Tanh()": "tanh", "nn.Mish()": "mish", "nn.GELU()": "gelu"}
 REG_MAX = 16  # the Detect head's DFL bins per box side (Detect's reg_max)
 CLASSIFY_HIDDEN = 1280  # Classify's hidden channels (c_ = 1280)
-
-
-def is_ultralytics(doc: Any) -> bool:
-    """Whether a parsed YAML document is an ultralytics model file rather than a convcalc spec:
-    it has ultralytics' `backbone` and `head` lists and no convcalc `layers`."""
-    return isinstance(doc, LMap) and "backbone" in doc and "head" in doc and "layers" not in doc
 
 
 class UltralyticsDocument(Document):

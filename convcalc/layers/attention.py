@@ -30,7 +30,7 @@ from math import prod
 from ..args import Arg, boolean, integer
 from ..errors import LayerError
 from .geometry import dims, numel, same_field, spread
-from .kind import INPUT, LOW, MIXED, NEW, UPCAST, WHEN_NATIVE, WHEN_UPCAST, Keep, Kind, Stage, new, register, weight
+from .kind import INPUT, LOW, MIXED, NEW, UPCAST, WHEN_NATIVE, WHEN_UPCAST, Keep, Kind, Movement, Stage, new, register, weight
 from .merge import Merge
 
 
@@ -364,22 +364,14 @@ class MatMul(Merge):
         return self.torch("MatMul", a["transpose_b"])
 
 
-class Move(Kind):
-    """An axis move: a view, no arithmetic, nothing kept; the gradient is moved back as a view."""
+class Move(Movement):
+    """An axis move of tokens: a view (no arithmetic, nothing kept: Movement's rules); the gradient
+    is moved back as a view, and the tokens it makes are global context."""
 
     view = train_view = True
     costs = ("", "", "", "0 (a view)")
     saves = "nothing (a view)"
     backward_costs = ("", "")
-
-    def flops(self, a, x, y):
-        return 0
-
-    def saved(self, a, x, y):
-        return ()
-
-    def backward_flops(self, a, x, y):
-        return 0, 0
 
     def grad_view(self, a, x, y, i):
         return True
